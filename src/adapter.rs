@@ -1,0 +1,441 @@
+//! Running one trial: the adapter protocol (v1, see the README).
+//!
+//! The tuner prepares a trial directory (`conf/`, `config.json`), runs the adapter and
+//! reads `result.json`. The built-in simulator runs in-process but leaves the same files
+//! behind, so every trial directory looks alike whatever ran it. A shell adapter runs with
+//! `sh -c` in its own process group, stdin closed, with the protocol's variables, under a
+//! wall-clock limit after which the whole group is terminated; anything it does wrong
+//! becomes a failed trial with a reason, never an error of the tuner.
+
+use crate::flinkconf;
+use crate::objective::Measurement;
+use crate::sim::{self, Cluster, SimJob, SimOutcome, Workload};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The result file an adapter writes.
+pub const RESULT_FILE: &str = "result.json";
+/// How much of an adapter's stderr a failure reason quotes.
+const REASON_TAIL: usize = 600;
+/// Time between SIGTERM and SIGKILL for a process group.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// One trial to run.
+#[derive(Clone, Debug)]
+pub struct TrialSpec {
+    /// The prepared trial directory (holds `conf/` and `config.json`).
+    pub dir: PathBuf,
+    pub rate: u64,
+    pub duration_s: u64,
+    pub repeat: u64,
+    pub seed: u64,
+    pub worker: usize,
+}
+
+/// How a trial ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The job ran and was measured.
+    Pass {
+        #[serde(flatten)]
+        measurement: Measurement,
+        /// Optional fields of the protocol and any others the adapter reported.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
+    /// The adapter reports that the configuration cannot run (a FailConf).
+    Fail { reason: String },
+    /// The adapter misbehaved: crashed, hung, or wrote no valid result.
+    Error { reason: String },
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Pass { .. } => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Error { .. } => "error",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Outcome::Pass { .. } => "",
+            Outcome::Fail { reason } | Outcome::Error { reason } => reason,
+        }
+    }
+
+    pub fn measurement(&self) -> Option<&Measurement> {
+        match self {
+            Outcome::Pass { measurement, .. } => Some(measurement),
+            _ => None,
+        }
+    }
+
+    /// An optional numeric field of a passing result (e.g. `latency_p50_ms`).
+    pub fn extra_number(&self, key: &str) -> Option<f64> {
+        match self {
+            Outcome::Pass { extra, .. } => extra.get(key).and_then(Value::as_f64),
+            _ => None,
+        }
+    }
+}
+
+/// What runs trials.
+#[derive(Clone, Debug)]
+pub enum Adapter {
+    /// The built-in simulated Flink job.
+    Sim {
+        cluster: Cluster,
+        workload: Workload,
+        noise: f64,
+    },
+    /// A shell command speaking the protocol.
+    Command { command: String, timeout: Duration },
+}
+
+impl Adapter {
+    /// A short description for summaries.
+    pub fn describe(&self) -> String {
+        match self {
+            Adapter::Sim {
+                workload, noise, ..
+            } => format!("sim ({workload}, noise {noise})"),
+            Adapter::Command { command, .. } => format!("command `{command}`"),
+        }
+    }
+
+    /// Runs one trial and returns its outcome; the outcome is also in the trial dir's
+    /// `result.json` (written by the simulator here, by a shell adapter itself).
+    pub fn run(&self, spec: &TrialSpec) -> Outcome {
+        match self {
+            Adapter::Sim {
+                cluster,
+                workload,
+                noise,
+            } => {
+                let outcome = run_sim(spec, cluster, *workload, *noise);
+                if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &outcome) {
+                    return Outcome::Error {
+                        reason: format!("{e:#}"),
+                    };
+                }
+                outcome
+            }
+            Adapter::Command { command, timeout } => run_command(spec, command, *timeout),
+        }
+    }
+}
+
+/// Runs the simulator on a prepared trial directory, reading its configuration file as
+/// Flink would.
+pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f64) -> Outcome {
+    let conf = match flinkconf::read_conf_dir(&spec.dir.join("conf")) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Fail {
+                reason: format!("cannot read the configuration: {e:#}"),
+            };
+        }
+    };
+    let job = SimJob {
+        workload,
+        rate: spec.rate as f64,
+        duration_s: spec.duration_s as f64,
+        repeat: spec.repeat as u32,
+        seed: spec.seed,
+        noise,
+    };
+    match sim::simulate(&conf, cluster, &job) {
+        SimOutcome::Pass(m) => {
+            let mut extra = Map::new();
+            extra.insert("latency_p50_ms".into(), m.latency_p50_ms.into());
+            extra.insert("backpressured".into(), m.backpressured.into());
+            extra.insert("cpu_cores".into(), m.cpu_cores.into());
+            extra.insert("memory_mb".into(), m.memory_mb.into());
+            Outcome::Pass {
+                measurement: Measurement {
+                    throughput: m.throughput,
+                    latency_p99_ms: m.latency_p99_ms,
+                },
+                extra,
+            }
+        }
+        SimOutcome::Fail { reason } => Outcome::Fail { reason },
+    }
+}
+
+/// Runs a shell adapter on a prepared trial directory.
+fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
+    let dir = match spec.dir.canonicalize() {
+        Ok(d) => d,
+        Err(e) => {
+            return Outcome::Error {
+                reason: format!("trial directory: {e}"),
+            };
+        }
+    };
+    let _ = fs::remove_file(dir.join(RESULT_FILE));
+    let (stdout, stderr) = match (
+        fs::File::create(dir.join("stdout.log")),
+        fs::File::create(dir.join("stderr.log")),
+    ) {
+        (Ok(o), Ok(e)) => (o, e),
+        (Err(e), _) | (_, Err(e)) => {
+            return Outcome::Error {
+                reason: format!("cannot create the log files: {e}"),
+            };
+        }
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .env("FLINKTUNE_TRIAL_DIR", &dir)
+        .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
+        .env("FLINKTUNE_CONFIG_JSON", dir.join("config.json"))
+        .env("FLINKTUNE_RATE", spec.rate.to_string())
+        .env("FLINKTUNE_DURATION_S", spec.duration_s.to_string())
+        .env("FLINKTUNE_REPEAT", spec.repeat.to_string())
+        .env("FLINKTUNE_SEED", spec.seed.to_string())
+        .env("FLINKTUNE_WORKER", spec.worker.to_string());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Error {
+                reason: format!("cannot start `sh -c {command}`: {e}"),
+            };
+        }
+    };
+    let pgid = child.id() as i32;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() >= timeout => break None,
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                terminate_group(pgid);
+                let _ = child.wait();
+                return Outcome::Error {
+                    reason: format!("lost track of the adapter: {e}"),
+                };
+            }
+        }
+    };
+    // Whether it exited or not, nothing it started may outlive the trial.
+    terminate_group(pgid);
+    let Some(status) = status else {
+        let _ = child.wait();
+        return Outcome::Error {
+            reason: with_tail(
+                format!("timed out after {} s", timeout.as_secs()),
+                &dir.join("stderr.log"),
+            ),
+        };
+    };
+    if !status.success() {
+        let how = match status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        return Outcome::Error {
+            reason: with_tail(format!("adapter failed ({how})"), &dir.join("stderr.log")),
+        };
+    }
+    match read_result(&dir.join(RESULT_FILE)) {
+        Ok(outcome) => outcome,
+        Err(why) => Outcome::Error {
+            reason: with_tail(why, &dir.join("stderr.log")),
+        },
+    }
+}
+
+/// SIGTERM to the process group, a grace period, then SIGKILL to what is left.
+fn terminate_group(pgid: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+    let alive = || unsafe { libc::kill(-pgid, 0) } == 0;
+    if !alive() {
+        return;
+    }
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let deadline = Instant::now() + GRACE;
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if alive() {
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+fn with_tail(reason: String, stderr: &Path) -> String {
+    let tail = read_tail(stderr, REASON_TAIL);
+    let tail = tail.trim();
+    if tail.is_empty() {
+        reason
+    } else {
+        format!("{reason}; stderr ends: {}", tail.replace('\n', " | "))
+    }
+}
+
+/// The last `max` bytes of a file as text (invalid UTF-8 replaced).
+pub fn read_tail(path: &Path, max: usize) -> String {
+    let Ok(mut f) = fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(max as u64)));
+    let mut buf = Vec::new();
+    let _ = f.take(max as u64).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Reads and checks a `result.json`; the error is the reason the trial failed.
+pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(_) => return Err("the adapter exited 0 but wrote no result.json".into()),
+    };
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err("result.json is empty".into());
+    }
+    let value: Value =
+        serde_json::from_slice(&text).map_err(|e| format!("result.json is not JSON: {e}"))?;
+    let Value::Object(mut obj) = value else {
+        return Err("result.json is not a JSON object".into());
+    };
+    let status = obj.remove("status");
+    match status.as_ref().and_then(Value::as_str) {
+        Some("pass") => {
+            let mut number = |key: &str, positive: bool| -> std::result::Result<f64, String> {
+                let v = obj
+                    .remove(key)
+                    .ok_or_else(|| format!("result.json lacks \"{key}\""))?;
+                let x = v
+                    .as_f64()
+                    .ok_or_else(|| format!("\"{key}\" in result.json is not a number: {v}"))?;
+                if !x.is_finite() || x < 0.0 || (positive && x == 0.0) {
+                    return Err(format!("\"{key}\" in result.json is invalid: {x}"));
+                }
+                Ok(x)
+            };
+            let throughput = number("throughput", false)?;
+            let latency_p99_ms = number("latency_p99_ms", true)?;
+            for (k, v) in &obj {
+                if let Some(x) = v.as_f64()
+                    && (!x.is_finite() || x < 0.0)
+                {
+                    return Err(format!("\"{k}\" in result.json is invalid: {x}"));
+                }
+            }
+            Ok(Outcome::Pass {
+                measurement: Measurement {
+                    throughput,
+                    latency_p99_ms,
+                },
+                extra: obj,
+            })
+        }
+        Some("fail") => {
+            let reason = obj
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("the adapter gave no reason")
+                .to_string();
+            Ok(Outcome::Fail { reason })
+        }
+        _ => Err(format!(
+            "result.json has no valid \"status\" (\"pass\" or \"fail\"): {}",
+            status.unwrap_or(Value::Null)
+        )),
+    }
+}
+
+/// The protocol's variables, read back by the `sim-adapter` command.
+pub fn spec_from_env() -> Result<TrialSpec> {
+    use anyhow::Context;
+    let var = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set"));
+    let num = |k: &str| -> Result<u64> {
+        var(k)?
+            .trim()
+            .parse()
+            .with_context(|| format!("{k} is not a whole number"))
+    };
+    Ok(TrialSpec {
+        dir: PathBuf::from(var("FLINKTUNE_TRIAL_DIR")?),
+        rate: num("FLINKTUNE_RATE")?,
+        duration_s: num("FLINKTUNE_DURATION_S")?,
+        repeat: num("FLINKTUNE_REPEAT")?,
+        seed: num("FLINKTUNE_SEED")?,
+        worker: num("FLINKTUNE_WORKER")? as usize,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result_of(text: &str) -> std::result::Result<Outcome, String> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(RESULT_FILE);
+        fs::write(&p, text).unwrap();
+        read_result(&p)
+    }
+
+    #[test]
+    fn valid_results_are_read_with_their_extras() {
+        let o = result_of(
+            r#"{"status":"pass","throughput":1000,"latency_p99_ms":12.5,"latency_p50_ms":3,"notes":"ok"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.measurement().unwrap().latency_p99_ms, 12.5);
+        assert_eq!(o.extra_number("latency_p50_ms"), Some(3.0));
+        let f = result_of(r#"{"status":"fail","reason":"cluster did not start"}"#).unwrap();
+        assert_eq!(f.reason(), "cluster did not start");
+    }
+
+    #[test]
+    fn invalid_results_give_reasons() {
+        for (text, why) in [
+            ("", "empty"),
+            ("{nope", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (
+                r#"{"status":"pass","latency_p99_ms":1}"#,
+                "lacks \"throughput\"",
+            ),
+            (
+                r#"{"status":"pass","throughput":"fast","latency_p99_ms":1}"#,
+                "not a number",
+            ),
+            (
+                r#"{"status":"pass","throughput":-5,"latency_p99_ms":1}"#,
+                "invalid",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":0}"#,
+                "invalid",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":1e999}"#,
+                "not JSON",
+            ),
+            (r#"{"status":"maybe"}"#, "no valid \"status\""),
+        ] {
+            let e = result_of(text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+}

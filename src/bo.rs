@@ -1,0 +1,921 @@
+//! Mixed-domain Bayesian optimisation with an ask/tell interface.
+//!
+//! Every parameter lives in a *relaxed* unit cube: a continuous or integer
+//! variable takes one dimension in `[0,1]`, a categorical variable one
+//! dimension per choice (one-hot). [`Domain::project`] maps any relaxed point
+//! to a valid one (integers snap to their grid, categoricals become the
+//! one-hot of the argmax).
+//!
+//! Discrete variables are handled *inside* the acquisition optimisation, in
+//! the style of Garrido-Merchán & Hernández-Lobato (2020): the GP is trained
+//! on projected points and the acquisition is always evaluated at
+//! `project(z)`, so the optimiser sees the true piecewise-constant surface
+//! instead of rounding a continuous optimum afterwards.
+//!
+//! Maximisation convention throughout: higher `y` is better.
+
+use std::collections::HashSet;
+
+use anyhow::{Context, Result, bail, ensure};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::acquisition::Acquisition;
+use crate::gp::{self, FitOptions, Gp, Hyper};
+
+/// Discrete domains with at most this many points are enumerated exhaustively
+/// when random search cannot find an unseen point.
+const ENUMERATION_LIMIT: u128 = 100_000;
+/// Random draws tried before falling back to enumeration.
+const RANDOM_TRIES: usize = 1_000;
+
+/// One tunable variable and its encoding in the relaxed cube.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Var {
+    /// A real value, one dimension in `[0,1]`.
+    Continuous,
+    /// Ordered discrete values at the given positions of `[0,1]` (sorted,
+    /// one dimension): integers, evenly spaced (see [`Var::integer`]) or on a
+    /// log scale. An empty grid means the constant 0.
+    Grid {
+        /// The valid positions, ascending.
+        points: Vec<f64>,
+    },
+    /// An unordered choice, one-hot over `choices` dimensions (`choices ≥ 1`).
+    Categorical {
+        /// Number of alternatives.
+        choices: u32,
+    },
+}
+
+impl Var {
+    /// `levels` evenly spaced values `k/(levels−1)`, `k = 0..levels`.
+    pub fn integer(levels: u32) -> Var {
+        let points = match levels {
+            0 | 1 => vec![0.0],
+            n => (0..n).map(|k| f64::from(k) / f64::from(n - 1)).collect(),
+        };
+        Var::Grid { points }
+    }
+
+    /// Number of relaxed dimensions this variable occupies.
+    pub fn dims(&self) -> usize {
+        match self {
+            Var::Continuous | Var::Grid { .. } => 1,
+            Var::Categorical { choices } => *choices as usize,
+        }
+    }
+
+    /// Number of distinct projected values (`None` if continuous).
+    fn cardinality(&self) -> Option<u128> {
+        match self {
+            Var::Continuous => None,
+            Var::Grid { points } => Some(points.len().max(1) as u128),
+            Var::Categorical { choices } => Some(u128::from((*choices).max(1))),
+        }
+    }
+}
+
+/// The index of the grid point nearest to `v` (0 for an empty grid).
+fn nearest(points: &[f64], v: f64) -> usize {
+    let i = points.partition_point(|&p| p < v);
+    if i == 0 {
+        0
+    } else if i == points.len() || v - points[i - 1] <= points[i] - v {
+        i - 1
+    } else {
+        i
+    }
+}
+
+fn grid_value(points: &[f64], k: usize) -> f64 {
+    points.get(k).copied().unwrap_or(0.0)
+}
+
+/// The search space: an ordered list of variables, laid out consecutively in
+/// the relaxed cube.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    /// The variables, in relaxed-coordinate order.
+    pub vars: Vec<Var>,
+}
+
+impl Domain {
+    /// A domain over `vars`.
+    pub fn new(vars: Vec<Var>) -> Self {
+        Domain { vars }
+    }
+
+    /// Total number of relaxed dimensions.
+    pub fn dims(&self) -> usize {
+        self.vars.iter().map(Var::dims).sum()
+    }
+
+    /// Checks that the domain is usable (non-empty, no zero-choice
+    /// categorical).
+    pub fn validate(&self) -> Result<()> {
+        for (i, v) in self.vars.iter().enumerate() {
+            match v {
+                Var::Categorical { choices: 0 } => {
+                    bail!("variable {i}: a categorical needs at least one choice")
+                }
+                Var::Grid { points }
+                    if points.windows(2).any(|w| w[0] >= w[1])
+                        || points.iter().any(|p| !(0.0..=1.0).contains(p)) =>
+                {
+                    bail!("variable {i}: grid points must be ascending and in [0, 1]")
+                }
+                _ => {}
+            }
+        }
+        ensure!(self.dims() > 0, "the search domain has no dimensions");
+        Ok(())
+    }
+
+    /// Maps a relaxed point to a valid one: everything clamped to `[0,1]`
+    /// (NaN → 0), integers snapped to the nearest grid point, categoricals
+    /// replaced by the one-hot of their argmax (first on ties). Idempotent.
+    ///
+    /// # Panics
+    /// If `z.len() != self.dims()`.
+    pub fn project(&self, z: &[f64]) -> Vec<f64> {
+        assert_eq!(z.len(), self.dims(), "project: wrong dimension");
+        let clamp = |v: f64| if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+        let mut out = Vec::with_capacity(z.len());
+        let mut i = 0;
+        for var in &self.vars {
+            match var {
+                Var::Continuous => out.push(clamp(z[i]) + 0.0),
+                Var::Grid { points } => {
+                    out.push(grid_value(points, nearest(points, clamp(z[i]))));
+                }
+                Var::Categorical { choices } => {
+                    let block = &z[i..i + *choices as usize];
+                    let mut arg = 0;
+                    for (j, v) in block.iter().enumerate() {
+                        if clamp(*v) > clamp(block[arg]) {
+                            arg = j;
+                        }
+                    }
+                    out.extend((0..block.len()).map(|j| if j == arg { 1.0 } else { 0.0 }));
+                }
+            }
+            i += var.dims();
+        }
+        out
+    }
+
+    /// A uniformly random relaxed point, projected (so discrete values are
+    /// uniform over their levels / choices).
+    pub fn random_point<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
+        let z: Vec<f64> = (0..self.dims()).map(|_| rng.random::<f64>()).collect();
+        self.project(&z)
+    }
+
+    /// Number of distinct valid points, or `None` if the domain has a
+    /// continuous variable (or the count overflows).
+    pub fn cardinality(&self) -> Option<u128> {
+        self.vars
+            .iter()
+            .try_fold(1u128, |acc, v| acc.checked_mul(v.cardinality()?))
+    }
+
+    /// All valid points of a fully discrete domain (caller checks the size).
+    fn enumerate(&self) -> Vec<Vec<f64>> {
+        let radices: Vec<u32> = self
+            .vars
+            .iter()
+            .map(|v| match v {
+                Var::Grid { points } => points.len().max(1) as u32,
+                Var::Categorical { choices } => (*choices).max(1),
+                Var::Continuous => 1,
+            })
+            .collect();
+        let mut digits = vec![0u32; radices.len()];
+        let mut out = Vec::new();
+        loop {
+            let mut p = Vec::with_capacity(self.dims());
+            for (var, &k) in self.vars.iter().zip(&digits) {
+                match var {
+                    Var::Continuous => p.push(0.0),
+                    Var::Grid { points } => p.push(grid_value(points, k as usize)),
+                    Var::Categorical { choices } => {
+                        p.extend((0..*choices).map(|j| if j == k { 1.0 } else { 0.0 }))
+                    }
+                }
+            }
+            out.push(p);
+            // Mixed-radix increment.
+            let mut pos = 0;
+            loop {
+                if pos == digits.len() {
+                    return out;
+                }
+                digits[pos] += 1;
+                if digits[pos] < radices[pos] {
+                    break;
+                }
+                digits[pos] = 0;
+                pos += 1;
+            }
+        }
+    }
+
+    /// Offsets of each variable's first relaxed dimension.
+    fn offsets(&self) -> Vec<usize> {
+        let mut off = 0;
+        self.vars
+            .iter()
+            .map(|v| {
+                let o = off;
+                off += v.dims();
+                o
+            })
+            .collect()
+    }
+}
+
+/// Options for [`BayesOpt`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoOptions {
+    /// Acquisition function. It is evaluated on the *standardised* y scale
+    /// (observed mean 0, std 1), so `xi`/`beta` are scale-free.
+    pub acquisition: Acquisition,
+    /// Number of space-filling (Latin hypercube) suggestions before the model
+    /// is used.
+    pub initial: usize,
+    /// Random candidates per model-based suggestion (discrete domains no
+    /// larger than this are enumerated instead).
+    pub candidates: usize,
+    /// Number of best candidates refined by local search.
+    pub local_starts: usize,
+    /// Hill-climbing steps per local search.
+    pub local_steps: usize,
+    /// GP fitting options; `fit.restarts` applies on full refits only.
+    pub fit: FitOptions,
+    /// Full multi-start refit every `refit_every` model-based suggestions
+    /// (including the first); in between only the previous hyperparameters
+    /// are re-optimised (warm start). Values < 1 act as 1.
+    pub refit_every: usize,
+    /// Seed for the design, candidates and local search.
+    pub seed: u64,
+}
+
+impl Default for BoOptions {
+    /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
+    /// exploration), 10 initial points, 2000 candidates, 5 local searches of
+    /// 50 steps, full refit every 5 model-based suggestions.
+    fn default() -> Self {
+        BoOptions {
+            acquisition: Acquisition::Ei { xi: 0.01 },
+            initial: 10,
+            candidates: 2000,
+            local_starts: 5,
+            local_steps: 50,
+            fit: FitOptions::default(),
+            refit_every: 5,
+            seed: 0,
+        }
+    }
+}
+
+/// A suggested point and, for model-based suggestions, the model's view of
+/// it (for history tables).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The point, already projected (relaxed coordinates, all in `[0,1]`).
+    pub x: Vec<f64>,
+    /// Acquisition value at `x` (standardised y scale); `None` for design
+    /// points.
+    pub acquisition: Option<f64>,
+    /// GP posterior mean at `x` (original y units); `None` for design points.
+    pub mean: Option<f64>,
+    /// GP posterior std at `x` (original y units); `None` for design points.
+    pub std: Option<f64>,
+    /// True if the point came from the space-filling design (or the random
+    /// fallback used when there are fewer than two observations).
+    pub initial: bool,
+}
+
+/// Bit-exact identity of a projected point (`-0.0` normalised to `0.0`).
+fn key(p: &[f64]) -> Vec<u64> {
+    p.iter().map(|v| (v + 0.0).to_bits()).collect()
+}
+
+/// A standard normal draw (Box–Muller; avoids a rand_distr dependency).
+fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Latin hypercube of `n` points in `[0,1]^d`.
+fn latin_hypercube<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<Vec<f64>> {
+    let mut pts = vec![vec![0.0; d]; n];
+    for j in 0..d {
+        let mut perm: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            perm.swap(i, rng.random_range(0..=i));
+        }
+        for (i, p) in pts.iter_mut().enumerate() {
+            p[j] = (perm[i] as f64 + rng.random::<f64>()) / n as f64;
+        }
+    }
+    pts
+}
+
+/// Best-scoring point not yet asked or told.
+struct Incumbent<'a> {
+    seen: &'a HashSet<Vec<u64>>,
+    best: Option<(f64, Vec<f64>)>,
+}
+
+impl Incumbent<'_> {
+    fn consider(&mut self, score: f64, p: &[f64]) {
+        let score = if score.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            score
+        };
+        if self.best.as_ref().is_some_and(|(s, _)| score <= *s) {
+            return;
+        }
+        if !self.seen.contains(&key(p)) {
+            self.best = Some((score, p.to_vec()));
+        }
+    }
+}
+
+/// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
+#[derive(Debug)]
+pub struct BayesOpt {
+    domain: Domain,
+    opts: BoOptions,
+    rng: StdRng,
+    design: Vec<Vec<f64>>,
+    asked: usize,
+    model_asks: usize,
+    xs: Vec<Vec<f64>>,
+    ys: Vec<f64>,
+    /// Keys of every point ever asked or told: never suggested again.
+    seen: HashSet<Vec<u64>>,
+    hyper: Option<Hyper>,
+    last: Option<Suggestion>,
+}
+
+impl BayesOpt {
+    /// A new optimiser. Fails on an invalid domain or options.
+    pub fn new(domain: Domain, opts: BoOptions) -> Result<Self> {
+        domain.validate()?;
+        ensure!(opts.candidates > 0, "BoOptions::candidates must be > 0");
+        match opts.acquisition {
+            Acquisition::Ei { xi } | Acquisition::LogEi { xi } | Acquisition::Pi { xi } => {
+                ensure!(xi.is_finite(), "acquisition xi must be finite")
+            }
+            Acquisition::Ucb { beta } => {
+                ensure!(
+                    beta.is_finite() && beta >= 0.0,
+                    "UCB beta must be finite and ≥ 0"
+                )
+            }
+        }
+        Ok(BayesOpt {
+            rng: StdRng::seed_from_u64(opts.seed),
+            domain,
+            opts,
+            design: Vec::new(),
+            asked: 0,
+            model_asks: 0,
+            xs: Vec::new(),
+            ys: Vec::new(),
+            seen: HashSet::new(),
+            hyper: None,
+            last: None,
+        })
+    }
+
+    /// Suggests the next point to evaluate (projected, relaxed coordinates).
+    ///
+    /// The first `initial` asks come from a Latin hypercube (projected); after
+    /// that (given at least two observations) the GP is refitted on all told
+    /// points and the acquisition maximised by random candidates plus local
+    /// hill-climbing. A suggestion is never a point already asked or told; if
+    /// a finite domain has no unseen point left, this returns an error.
+    pub fn ask(&mut self) -> Result<Suggestion> {
+        if let Some(c) = self.domain.cardinality()
+            && self.seen.len() as u128 >= c
+        {
+            bail!(
+                "search domain exhausted: all {c} distinct points have already been suggested or evaluated"
+            );
+        }
+        let s = if self.asked < self.opts.initial || self.ys.len() < 2 {
+            let x = self.design_point()?;
+            Suggestion {
+                x,
+                acquisition: None,
+                mean: None,
+                std: None,
+                initial: true,
+            }
+        } else {
+            self.model_point()?
+        };
+        debug_assert!(s.x.iter().all(|v| (0.0..=1.0).contains(v)));
+        self.seen.insert(key(&s.x));
+        self.asked += 1;
+        self.last = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Records an evaluation. `x` is projected first (a no-op for points
+    /// returned by [`BayesOpt::ask`]); `y` is higher-is-better.
+    ///
+    /// A non-finite `y` is *rejected* with an error (the caller decides how
+    /// to penalise failed runs); the point is still marked as seen so it is
+    /// not suggested again. Also errors on a wrong dimension or non-finite x.
+    pub fn tell(&mut self, x: Vec<f64>, y: f64) -> Result<()> {
+        ensure!(
+            x.len() == self.domain.dims(),
+            "tell: point has dimension {} (domain: {})",
+            x.len(),
+            self.domain.dims()
+        );
+        ensure!(x.iter().all(|v| v.is_finite()), "tell: point is not finite");
+        let p = self.domain.project(&x);
+        self.seen.insert(key(&p));
+        ensure!(y.is_finite(), "tell: objective value {y} is not finite");
+        self.xs.push(p);
+        self.ys.push(y);
+        Ok(())
+    }
+
+    /// Best observation so far (highest y).
+    pub fn best(&self) -> Option<(&[f64], f64)> {
+        self.ys
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, &y)| (self.xs[i].as_slice(), y))
+    }
+
+    /// All told observations (projected points, values).
+    pub fn observations(&self) -> (&[Vec<f64>], &[f64]) {
+        (&self.xs, &self.ys)
+    }
+
+    /// The most recent suggestion, if any.
+    pub fn last_suggestion(&self) -> Option<&Suggestion> {
+        self.last.as_ref()
+    }
+
+    /// Hyperparameters of the last fitted GP (warm start for the next fit).
+    pub fn hyper(&self) -> Option<&Hyper> {
+        self.hyper.as_ref()
+    }
+
+    /// The search domain.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// The options.
+    pub fn options(&self) -> &BoOptions {
+        &self.opts
+    }
+
+    /// Next design point, or a random unseen point if the design point was
+    /// already used (possible after projection in discrete domains).
+    fn design_point(&mut self) -> Result<Vec<f64>> {
+        if self.design.is_empty() && self.opts.initial > 0 {
+            self.design = latin_hypercube(self.opts.initial, self.domain.dims(), &mut self.rng);
+        }
+        if let Some(z) = self.design.get(self.asked) {
+            let p = self.domain.project(z);
+            if !self.seen.contains(&key(&p)) {
+                return Ok(p);
+            }
+        }
+        self.random_unseen()
+    }
+
+    /// A random point not seen before; enumerates small discrete domains if
+    /// random draws keep hitting seen points.
+    fn random_unseen(&mut self) -> Result<Vec<f64>> {
+        for _ in 0..RANDOM_TRIES {
+            let p = self.domain.random_point(&mut self.rng);
+            if !self.seen.contains(&key(&p)) {
+                return Ok(p);
+            }
+        }
+        match self.domain.cardinality() {
+            Some(c) if c <= ENUMERATION_LIMIT => {
+                let unseen: Vec<Vec<f64>> = self
+                    .domain
+                    .enumerate()
+                    .into_iter()
+                    .filter(|p| !self.seen.contains(&key(p)))
+                    .collect();
+                ensure!(
+                    !unseen.is_empty(),
+                    "search domain exhausted: no unseen point left"
+                );
+                let i = self.rng.random_range(0..unseen.len());
+                Ok(unseen[i].clone())
+            }
+            _ => bail!("could not find a point that has not been evaluated yet"),
+        }
+    }
+
+    /// Fits the GP (warm-started) and maximises the acquisition.
+    fn model_point(&mut self) -> Result<Suggestion> {
+        let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
+        let fit_opts = FitOptions {
+            restarts: if full { self.opts.fit.restarts } else { 0 },
+            seed: self.opts.fit.seed.wrapping_add(self.model_asks as u64),
+            ..self.opts.fit.clone()
+        };
+        let warm = self
+            .hyper
+            .as_ref()
+            .filter(|h| h.dim() == self.domain.dims());
+        let gp = match gp::fit(&self.xs, &self.ys, &fit_opts, warm) {
+            Ok(gp) => gp,
+            // A bad warm start should not end the run: retry cold.
+            Err(_) if warm.is_some() => gp::fit(&self.xs, &self.ys, &self.opts.fit, None)
+                .context("fitting the GP surrogate")?,
+            Err(e) => return Err(e.context("fitting the GP surrogate")),
+        };
+        self.model_asks += 1;
+        self.hyper = Some(gp.hyper().clone());
+
+        let (ym, ysd) = gp.standardisation();
+        let best_s = (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd;
+        let acq = self.opts.acquisition.clone();
+        let score = |gp: &Gp, p: &[f64]| {
+            let (m, v) = gp.predict(p);
+            acq.score((m - ym) / ysd, v / (ysd * ysd), best_s)
+        };
+
+        let seen = std::mem::take(&mut self.seen);
+        let mut inc = Incumbent {
+            seen: &seen,
+            best: None,
+        };
+        match self.domain.cardinality() {
+            Some(c) if c <= self.opts.candidates as u128 => {
+                // Small discrete domain: exact maximisation by enumeration.
+                for p in self.domain.enumerate() {
+                    inc.consider(score(&gp, &p), &p);
+                }
+            }
+            _ => self.search(&gp, &score, &mut inc),
+        }
+        let best = inc.best.take();
+        self.seen = seen;
+        let x = match best {
+            Some((_, p)) => p,
+            None => self.random_unseen()?,
+        };
+        let (m, v) = gp.predict(&x);
+        let acquisition = self
+            .opts
+            .acquisition
+            .value((m - ym) / ysd, v / (ysd * ysd), best_s);
+        Ok(Suggestion {
+            x,
+            acquisition: Some(acquisition),
+            mean: Some(m),
+            std: Some(v.sqrt()),
+            initial: false,
+        })
+    }
+
+    /// Random candidates, then hill-climbing from the best few. Every
+    /// evaluation is at the projection of a relaxed point.
+    fn search<F>(&mut self, gp: &Gp, score: &F, inc: &mut Incumbent<'_>)
+    where
+        F: Fn(&Gp, &[f64]) -> f64,
+    {
+        let dims = self.domain.dims();
+        let n = self.opts.candidates;
+        // Most candidates are uniform; a fifth perturb the best observations
+        // so the incumbent's neighbourhood is always examined.
+        let mut order: Vec<usize> = (0..self.ys.len()).collect();
+        order.sort_by(|&a, &b| self.ys[b].total_cmp(&self.ys[a]));
+        order.truncate(5);
+        let n_local = if order.is_empty() { 0 } else { n / 5 };
+        let mut cands: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n);
+        for i in 0..n {
+            let z: Vec<f64> = if i < n_local {
+                let base = &self.xs[order[i % order.len()]];
+                base.iter()
+                    .map(|v| (v + 0.1 * gaussian(&mut self.rng)).clamp(0.0, 1.0))
+                    .collect()
+            } else {
+                (0..dims).map(|_| self.rng.random::<f64>()).collect()
+            };
+            let p = self.domain.project(&z);
+            let s = score(gp, &p);
+            inc.consider(s, &p);
+            cands.push((if s.is_nan() { f64::NEG_INFINITY } else { s }, z));
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+
+        // Start points: best candidates with distinct projections.
+        let mut starts: Vec<(f64, Vec<f64>)> = Vec::new();
+        let mut start_keys = HashSet::new();
+        for (s, z) in cands {
+            if starts.len() >= self.opts.local_starts {
+                break;
+            }
+            if start_keys.insert(key(&self.domain.project(&z))) {
+                starts.push((s, z));
+            }
+        }
+        for (s, z) in starts {
+            self.hill_climb(gp, score, inc, z, s);
+        }
+    }
+
+    /// Stochastic hill-climbing in the relaxed cube with an adaptive step:
+    /// either a Gaussian move of all dimensions or a structured move of one
+    /// variable (Gaussian for continuous, ±1 level for integers, another
+    /// choice for categoricals).
+    fn hill_climb<F>(
+        &mut self,
+        gp: &Gp,
+        score: &F,
+        inc: &mut Incumbent<'_>,
+        mut z: Vec<f64>,
+        mut s: f64,
+    ) where
+        F: Fn(&Gp, &[f64]) -> f64,
+    {
+        let offsets = self.domain.offsets();
+        let mut step: f64 = 0.1;
+        let mut cur_key = key(&self.domain.project(&z));
+        for _ in 0..self.opts.local_steps {
+            let mut zn = z.clone();
+            if self.rng.random::<f64>() < 0.5 {
+                for v in zn.iter_mut() {
+                    *v = (*v + step * gaussian(&mut self.rng)).clamp(0.0, 1.0);
+                }
+            } else {
+                let vi = self.rng.random_range(0..self.domain.vars.len());
+                let o = offsets[vi];
+                match &self.domain.vars[vi] {
+                    Var::Continuous => {
+                        zn[o] = (zn[o] + step * gaussian(&mut self.rng)).clamp(0.0, 1.0);
+                    }
+                    Var::Grid { points } => {
+                        if points.len() > 1 {
+                            let k = nearest(points, zn[o].clamp(0.0, 1.0));
+                            let k = if self.rng.random::<bool>() {
+                                (k + 1).min(points.len() - 1)
+                            } else {
+                                k.saturating_sub(1)
+                            };
+                            zn[o] = points[k];
+                        }
+                    }
+                    Var::Categorical { choices } => {
+                        let choices = *choices;
+                        let c = self.rng.random_range(0..choices as usize);
+                        for j in 0..choices as usize {
+                            zn[o + j] = if j == c { 1.0 } else { 0.0 };
+                        }
+                    }
+                }
+            }
+            let p = self.domain.project(&zn);
+            let k = key(&p);
+            if k == cur_key {
+                // Same projected point: the acquisition cannot change. Accept
+                // the relaxed move (free drift within the cell) but shrink.
+                z = zn;
+                step = (step * 0.9).max(1e-3);
+                continue;
+            }
+            let sn = score(gp, &p);
+            inc.consider(sn, &p);
+            if sn > s {
+                z = zn;
+                s = sn;
+                cur_key = k;
+                step = (step * 1.3).min(0.5);
+            } else {
+                step = (step * 0.85).max(1e-3);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(opt: &mut BayesOpt, f: &dyn Fn(&[f64]) -> f64, evals: usize) {
+        for _ in 0..evals {
+            let s = opt.ask().unwrap();
+            let y = f(&s.x);
+            opt.tell(s.x, y).unwrap();
+        }
+    }
+
+    /// Negated Branin on [0,1]²; maximum −0.397887 at three points.
+    fn neg_branin(p: &[f64]) -> f64 {
+        use std::f64::consts::PI;
+        let x1 = 15.0 * p[0] - 5.0;
+        let x2 = 15.0 * p[1];
+        let t = x2 - 5.1 / (4.0 * PI * PI) * x1 * x1 + 5.0 / PI * x1 - 6.0;
+        -(t * t + 10.0 * (1.0 - 1.0 / (8.0 * PI)) * x1.cos() + 10.0)
+    }
+    const BRANIN_MAX: f64 = -0.397_887_357_729_738;
+
+    #[test]
+    fn project_dims_and_random_point() {
+        let d = Domain::new(vec![
+            Var::Continuous,
+            Var::integer(5),
+            Var::Categorical { choices: 3 },
+            Var::integer(1),
+        ]);
+        assert_eq!(d.dims(), 6);
+        assert_eq!(d.cardinality(), None);
+        let p = d.project(&[1.7, 0.6, 0.2, 0.9, f64::NAN, 0.4]);
+        assert_eq!(p, vec![1.0, 0.5, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(d.project(&p), p);
+        let p = d.project(&[-0.0, 0.13, 0.5, 0.5, 0.1, 0.0]);
+        assert_eq!(p, vec![0.0, 0.25, 1.0, 0.0, 0.0, 0.0]);
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..100 {
+            let p = d.random_point(&mut rng);
+            assert_eq!(d.project(&p), p);
+        }
+        let disc = Domain::new(vec![Var::integer(3), Var::Categorical { choices: 2 }]);
+        assert_eq!(disc.cardinality(), Some(6));
+        let all = disc.enumerate();
+        assert_eq!(all.len(), 6);
+        assert_eq!(all.iter().map(|p| key(p)).collect::<HashSet<_>>().len(), 6);
+        assert!(
+            Domain::new(vec![Var::Categorical { choices: 0 }])
+                .validate()
+                .is_err()
+        );
+        assert!(Domain::new(vec![]).validate().is_err());
+    }
+
+    #[test]
+    fn bo_beats_random_search_on_branin() {
+        let evals = 30;
+        let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
+        let mut bo = BayesOpt::new(domain.clone(), BoOptions::default()).unwrap();
+        run(&mut bo, &neg_branin, evals);
+        let bo_regret = BRANIN_MAX - bo.best().unwrap().1;
+
+        let mut rng = StdRng::seed_from_u64(0);
+        let rnd_best = (0..evals)
+            .map(|_| neg_branin(&domain.random_point(&mut rng)))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let rnd_regret = BRANIN_MAX - rnd_best;
+        assert!(
+            bo_regret < rnd_regret,
+            "BO {bo_regret} vs random {rnd_regret}"
+        );
+        // Stated tolerance: within 0.1 of the optimum (f ranges over ~[0.4, 308]).
+        assert!(
+            bo_regret < 0.1,
+            "BO regret {bo_regret} (random {rnd_regret})"
+        );
+    }
+
+    #[test]
+    fn bo_solves_mixed_domain() {
+        // Continuous c, integer k ∈ 0..5, categorical among 3.
+        // Optimum 1.5 at c = 0.3, k = 3, category 2.
+        let domain = Domain::new(vec![
+            Var::Continuous,
+            Var::integer(5),
+            Var::Categorical { choices: 3 },
+        ]);
+        let f = |p: &[f64]| {
+            let c = p[0];
+            let k = (p[1] * 4.0).round();
+            let cat = [0.0, 0.2, 0.5][(2..5).find(|&i| p[i] == 1.0).unwrap() - 2];
+            1.0 - 2.0 * (c - 0.3).powi(2) - 0.1 * (k - 3.0).powi(2) + cat
+        };
+        let mut bo = BayesOpt::new(domain, BoOptions::default()).unwrap();
+        run(&mut bo, &f, 25);
+        let (x, y) = bo.best().unwrap();
+        assert_eq!(x[1], 0.75, "integer level: {x:?}");
+        assert_eq!(&x[2..], &[0.0, 0.0, 1.0], "category: {x:?}");
+        assert!((x[0] - 0.3).abs() < 0.05, "continuous: {x:?}");
+        assert!(1.5 - y < 0.01, "value {y}");
+    }
+
+    #[test]
+    fn small_discrete_domain_never_repeats_and_reports_exhaustion() {
+        let domain = Domain::new(vec![Var::integer(3), Var::Categorical { choices: 2 }]);
+        let opts = BoOptions {
+            initial: 3,
+            ..BoOptions::default()
+        };
+        let mut bo = BayesOpt::new(domain, opts).unwrap();
+        let mut keys = HashSet::new();
+        for i in 0..6 {
+            let s = bo.ask().unwrap();
+            assert_eq!(s.initial, i < 3);
+            assert!(keys.insert(key(&s.x)), "repeat at ask {i}: {:?}", s.x);
+            let y = s.x[0] + s.x[1];
+            bo.tell(s.x, y).unwrap();
+        }
+        let err = bo.ask().unwrap_err();
+        assert!(err.to_string().contains("exhausted"), "{err}");
+    }
+
+    #[test]
+    fn suggestions_are_valid_projected_and_new_property() {
+        let mut meta = StdRng::seed_from_u64(42);
+        for case in 0..20u64 {
+            let nvars = meta.random_range(1..5);
+            let vars: Vec<Var> = (0..nvars)
+                .map(|_| match meta.random_range(0..3) {
+                    0 => Var::Continuous,
+                    1 => Var::integer(meta.random_range(1..5)),
+                    _ => Var::Categorical {
+                        choices: meta.random_range(1..4),
+                    },
+                })
+                .collect();
+            let domain = Domain::new(vars);
+            let opts = BoOptions {
+                initial: 3,
+                candidates: 200,
+                local_starts: 2,
+                local_steps: 15,
+                fit: FitOptions {
+                    restarts: 1,
+                    max_iters: 20,
+                    seed: case,
+                },
+                seed: case,
+                ..BoOptions::default()
+            };
+            let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
+            let w: Vec<f64> = (0..domain.dims())
+                .map(|_| meta.random_range(-1.0..1.0))
+                .collect();
+            let mut keys = HashSet::new();
+            for _ in 0..12 {
+                let s = match bo.ask() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Only legitimate for a finite, fully used domain.
+                        let c = domain.cardinality().expect("continuous domain exhausted?");
+                        assert_eq!(keys.len() as u128, c, "{e}");
+                        break;
+                    }
+                };
+                assert!(s.x.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+                assert_eq!(domain.project(&s.x), s.x);
+                assert!(keys.insert(key(&s.x)), "case {case}: repeat {:?}", s.x);
+                for v in [s.acquisition, s.mean, s.std].into_iter().flatten() {
+                    assert!(!v.is_nan());
+                }
+                let y: f64 = s.x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>().sin();
+                bo.tell(s.x, y).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn tell_rejects_bad_input_but_marks_point_seen() {
+        let domain = Domain::new(vec![Var::integer(2)]);
+        let mut bo = BayesOpt::new(domain, BoOptions::default()).unwrap();
+        assert!(bo.tell(vec![0.0], f64::NAN).is_err());
+        assert!(bo.tell(vec![0.0, 1.0], 1.0).is_err());
+        assert!(bo.observations().0.is_empty());
+        // 0.0 is seen, so the only remaining point is 1.0.
+        assert_eq!(bo.ask().unwrap().x, vec![1.0]);
+        assert!(bo.ask().is_err());
+        assert!(bo.best().is_none());
+    }
+
+    #[test]
+    fn ask_with_100_observations_in_30_dims() {
+        let domain = Domain::new(vec![Var::Continuous; 30]);
+        let mut bo = BayesOpt::new(domain.clone(), BoOptions::default()).unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..100 {
+            let p = domain.random_point(&mut rng);
+            let y = -p.iter().map(|v| (v - 0.5).powi(2)).sum::<f64>();
+            bo.tell(p, y).unwrap();
+        }
+        bo.asked = bo.opts.initial; // skip the design phase
+        let s = bo.ask().unwrap();
+        assert!(!s.initial && s.x.len() == 30);
+        assert!(s.acquisition.unwrap().is_finite());
+    }
+}

@@ -1,0 +1,136 @@
+//! Writing without corrupting: files are written to a temporary name, synced and renamed;
+//! a stage builds its artifacts in `.<stage>.partial/` and swaps the folder in when done,
+//! so a study directory only ever holds complete stage folders.
+
+use anyhow::{Context, Result};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (write to a temporary file, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().context("no file name")?.to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Serialises `value` as pretty JSON into `path`, atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads a JSON artifact, naming the file on failure.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// A stage's artifact folder under construction.
+pub struct StageDir {
+    /// Where the artifacts are being written.
+    pub path: PathBuf,
+    dest: PathBuf,
+}
+
+impl StageDir {
+    /// Starts a fresh `.<name>.partial/` folder in `study_dir`, clearing any left by an
+    /// interrupted run and restoring a finished folder a crash left half-swapped.
+    pub fn begin(study_dir: &Path, name: &str) -> Result<StageDir> {
+        let dest = study_dir.join(name);
+        let old = study_dir.join(format!(".{name}.old"));
+        if !dest.exists() && old.exists() {
+            fs::rename(&old, &dest)?;
+        } else if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        let path = study_dir.join(format!(".{name}.partial"));
+        if path.exists() {
+            fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot clear {}", path.display()))?;
+        }
+        fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(StageDir { path, dest })
+    }
+
+    /// Replaces the stage's folder with the finished one.
+    pub fn commit(self) -> Result<PathBuf> {
+        let parent = self.dest.parent().context("stage folder has no parent")?;
+        let name = self.dest.file_name().context("no name")?.to_string_lossy();
+        let old = parent.join(format!(".{name}.old"));
+        if self.dest.exists() {
+            fs::rename(&self.dest, &old)?;
+        }
+        fs::rename(&self.path, &self.dest)
+            .with_context(|| format!("cannot move results into {}", self.dest.display()))?;
+        if old.exists() {
+            fs::remove_dir_all(&old)?;
+        }
+        if let Ok(d) = fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+        Ok(self.dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_folder_is_replaced_whole() {
+        let study = tempfile::tempdir().unwrap();
+        let s = StageDir::begin(study.path(), "model").unwrap();
+        fs::write(s.path.join("a"), "1").unwrap();
+        let dest = s.commit().unwrap();
+        assert_eq!(fs::read_to_string(dest.join("a")).unwrap(), "1");
+
+        // A second run that fails midway leaves the first run's folder intact.
+        let s = StageDir::begin(study.path(), "model").unwrap();
+        fs::write(s.path.join("b"), "2").unwrap();
+        drop(s);
+        assert!(dest.join("a").exists() && !dest.join("b").exists());
+
+        // A finished second run replaces it entirely.
+        let s = StageDir::begin(study.path(), "model").unwrap();
+        fs::write(s.path.join("b"), "2").unwrap();
+        s.commit().unwrap();
+        assert!(!dest.join("a").exists() && dest.join("b").exists());
+        assert!(!study.path().join(".model.partial").exists());
+    }
+
+    #[test]
+    fn a_half_swapped_folder_is_restored() {
+        let study = tempfile::tempdir().unwrap();
+        let old = study.path().join(".search.old");
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("x"), "kept").unwrap();
+        let _s = StageDir::begin(study.path(), "search").unwrap();
+        assert_eq!(
+            fs::read_to_string(study.path().join("search/x")).unwrap(),
+            "kept"
+        );
+    }
+
+    #[test]
+    fn atomic_writes_leave_no_temporaries() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.json");
+        write_json(&p, &serde_json::json!({"a": 1})).unwrap();
+        let v: serde_json::Value = read_json(&p).unwrap();
+        assert_eq!(v["a"], 1);
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,26 @@
+//! flinktune: automatic resource-configuration tuning for Apache Flink streaming jobs.
+//!
+//! A study directory flows through the stages in one direction:
+//! `generate` → `collect` → `model` → `search` → `validate`; each stage reads the
+//! artifacts of the one before through that stage's public readers and writes its own
+//! folder atomically. See ARCHITECTURE.md for the map.
+
+pub mod acquisition;
+pub mod adapter;
+pub mod bo;
+pub mod collect;
+pub mod flinkconf;
+pub mod flinkmem;
+pub mod fsx;
+pub mod generate;
+pub mod gp;
+pub mod model;
+pub mod objective;
+pub mod progress;
+pub mod sample;
+pub mod search;
+pub mod sim;
+pub mod space;
+pub mod study;
+pub mod units;
+pub mod validate;

@@ -1,0 +1,182 @@
+//! The `flinktune` command line.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use flinktune::study::{STUDY_FILE, Study};
+use flinktune::{adapter, collect, generate, model, search, sim, validate};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Automatic resource-configuration tuning for Apache Flink streaming jobs.
+///
+/// A study directory holds a study file (flinktune.toml) and one folder of artifacts
+/// per stage. `tune` runs every stage; each stage also runs alone, reading the previous
+/// stage's artifacts.
+#[derive(Parser)]
+#[command(name = "flinktune", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a new study directory with a commented study file, ready to run.
+    Init {
+        /// The study directory to create.
+        study: PathBuf,
+        /// Use this shell command as the adapter instead of the built-in simulator.
+        #[arg(long, value_name = "COMMAND")]
+        adapter_command: Option<String>,
+        /// Overwrite an existing study file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run every stage: generate, collect, model, search, validate.
+    Tune {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Sample configurations and write each as a Flink conf directory.
+    Generate {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Run every (configuration, rate, repeat) trial through the adapter.
+    Collect {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Fit the random-forest performance model and measure its accuracy (MAPE).
+    Model {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Bayesian optimisation (GP + Expected Improvement) over the model.
+    Search {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Measure the best configuration against Flink's default through the adapter.
+    Validate {
+        /// The study directory.
+        study: PathBuf,
+    },
+    /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
+    /// writes result.json); for testing shell-adapter set-ups.
+    SimAdapter {
+        /// The simulated job.
+        #[arg(long, default_value = "wordcount")]
+        workload: sim::Workload,
+        /// Relative measurement noise.
+        #[arg(long, default_value_t = 0.03)]
+        noise: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(dir: &Path) -> Result<Study> {
+    Study::load(dir)
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Init {
+            study,
+            adapter_command,
+            force,
+        } => init(&study, adapter_command.as_deref(), force),
+        Command::Tune { study } => tune(&load(&study)?),
+        Command::Generate { study } => {
+            let s = generate::run(&load(&study)?)?;
+            println!(
+                "generated {} configurations of {} parameters ({}, {})",
+                s.configs, s.parameters, s.conf_file, s.sampler
+            );
+            Ok(())
+        }
+        Command::Collect { study } => {
+            print!("{}", collect::describe(&collect::run(&load(&study)?)?));
+            Ok(())
+        }
+        Command::Model { study } => {
+            print!("{}", model::describe(&model::run(&load(&study)?)?));
+            Ok(())
+        }
+        Command::Search { study } => {
+            print!("{}", search::describe(&search::run(&load(&study)?)?));
+            Ok(())
+        }
+        Command::Validate { study } => {
+            print!("{}", validate::describe(&validate::run(&load(&study)?)?));
+            Ok(())
+        }
+        Command::SimAdapter { workload, noise } => {
+            if !(0.0..1.0).contains(&noise) {
+                bail!("--noise must be in [0, 1)");
+            }
+            let spec = adapter::spec_from_env()?;
+            let a = adapter::Adapter::Sim {
+                cluster: Default::default(),
+                workload,
+                noise,
+            };
+            let outcome = a.run(&spec);
+            if let adapter::Outcome::Error { reason } = outcome {
+                bail!("{reason}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init(dir: &Path, adapter_command: Option<&str>, force: bool) -> Result<()> {
+    let path = dir.join(STUDY_FILE);
+    if path.exists() && !force {
+        bail!(
+            "{} already exists; use --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    flinktune::fsx::write_atomic(
+        &path,
+        flinktune::study::template(adapter_command).as_bytes(),
+    )?;
+    // Check what was written loads, so a user never starts from a broken file.
+    Study::load(dir)?;
+    println!(
+        "wrote {}; run `flinktune tune {}`",
+        path.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn tune(study: &Study) -> Result<()> {
+    let g = generate::run(study)?;
+    println!(
+        "[1/5] generate: {} configurations of {} parameters",
+        g.configs, g.parameters
+    );
+    let c = collect::run(study)?;
+    print!("[2/5] {}", collect::describe(&c));
+    let m = model::run(study)?;
+    print!("[3/5] model: {}", model::describe(&m));
+    let s = search::run(study)?;
+    print!("[4/5] {}", search::describe(&s));
+    let v = validate::run(study)?;
+    println!("[5/5] validate:");
+    print!("{}", validate::describe(&v));
+    Ok(())
+}

@@ -1,0 +1,503 @@
+//! The model stage: a random-forest performance model `perf = f(config, input rate)`
+//! fitted on the collected trials, with its accuracy measured as MAPE on held-out
+//! configurations, and a second forest estimating the probability that a configuration
+//! runs at all (trained on PassConf / FailConf).
+//!
+//! The performance forest is fitted on the objective's log-scale score (see
+//! `objective`): perf spans decades (a saturated job's p99 is seconds, a tuned one's a
+//! few ms), and trees fitted on the raw values spend their splits on the extremes.
+//! MAPE is reported on the perf scale, as in the paper.
+//!
+//! Artifacts (`model/`): `model.json` (both forests, reloaded by `search`),
+//! `test_predictions.csv`, `report.md` and `summary.json`.
+
+use crate::collect::{self, TrialRecord};
+use crate::fsx::{self, StageDir};
+use crate::generate;
+use crate::objective::{Measurement, Objective};
+use crate::space::{Config, Space};
+use crate::study::{Stage, Study};
+use anyhow::{Context, Result, bail};
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
+};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Bumped when the saved model's layout changes; smartcore's own layout is tied to its
+/// version, so that is recorded too and checked on load.
+const MODEL_FORMAT: u32 = 1;
+const SMARTCORE_VERSION: &str = "0.7";
+/// The feature appended to the parameters: ln(input rate).
+pub const RATE_FEATURE: &str = "input.rate";
+/// Share of configurations held out to measure accuracy (the paper's 20%).
+const TEST_SHARE: f64 = 0.2;
+const TREES: usize = 100;
+const MIN_CONFIGS: usize = 5;
+
+type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+
+/// All (configuration, rate) observations of a study, aggregated over repeats.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// One row per (configuration, rate): the parameter features and ln(rate).
+    pub x: Array2<f64>,
+    /// The objective's perf over the passing repeats (None: no repeat passed).
+    pub perf: Vec<Option<f64>>,
+    pub configs: Vec<String>,
+    pub rates: Vec<u64>,
+}
+
+/// The feature row of a configuration at a rate.
+pub fn features(space: &Space, config: &Config, rate: u64) -> Vec<f64> {
+    let mut row = space.features(config);
+    row.push((rate.max(1) as f64).ln());
+    row
+}
+
+/// The feature names, in row order.
+pub fn feature_names(space: &Space) -> Vec<String> {
+    let mut names: Vec<String> = space.params.iter().map(|p| p.name.clone()).collect();
+    names.push(RATE_FEATURE.to_string());
+    names
+}
+
+impl Dataset {
+    /// Joins configurations and trials.
+    pub fn build(
+        space: &Space,
+        objective: Objective,
+        configs: &[generate::Generated],
+        trials: &[TrialRecord],
+    ) -> Result<Dataset> {
+        let mut groups: BTreeMap<(String, u64), Vec<Option<Measurement>>> = BTreeMap::new();
+        for t in trials {
+            groups
+                .entry((t.config.clone(), t.rate))
+                .or_default()
+                .push(t.measurement());
+        }
+        let by_id: BTreeMap<&str, &Config> =
+            configs.iter().map(|g| (g.id.as_str(), &g.config)).collect();
+        let mut rows = Vec::new();
+        let mut out = Dataset {
+            x: Array2::zeros((0, 0)),
+            perf: vec![],
+            configs: vec![],
+            rates: vec![],
+        };
+        for ((id, rate), runs) in groups {
+            let config = by_id.get(id.as_str()).with_context(|| {
+                format!("trial of configuration {id}, which generate did not write")
+            })?;
+            let passing: Vec<Measurement> = runs.into_iter().flatten().collect();
+            rows.push(features(space, config, rate));
+            out.perf.push(objective.perf(&passing));
+            out.configs.push(id);
+            out.rates.push(rate);
+        }
+        let width = space.len() + 1;
+        let flat: Vec<f64> = rows.into_iter().flatten().collect();
+        out.x = Array2::from_shape_vec((out.perf.len(), width), flat)?;
+        Ok(out)
+    }
+
+    pub fn len(&self) -> usize {
+        self.perf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.perf.is_empty()
+    }
+
+    /// Rows whose configuration ran.
+    pub fn passing(&self) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| self.perf[i].is_some())
+            .collect()
+    }
+}
+
+/// Splits the rows by configuration, so no configuration is on both sides (a config seen
+/// in training at one rate would leak into the test at another).
+pub fn split_by_config(configs: &[String], rows: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut ids: Vec<&String> = rows
+        .iter()
+        .map(|&i| &configs[i])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    ids.shuffle(&mut StdRng::seed_from_u64(seed));
+    let n_test = ((ids.len() as f64) * TEST_SHARE).round().max(1.0) as usize;
+    let test_ids: BTreeSet<&String> = ids.into_iter().take(n_test).collect();
+    rows.iter()
+        .copied()
+        .partition(|&i| !test_ids.contains(&configs[i]))
+}
+
+/// Mean absolute percentage error, in percent.
+pub fn mape(actual: &[f64], predicted: &[f64]) -> f64 {
+    let n = actual.len().max(1) as f64;
+    100.0
+        * actual
+            .iter()
+            .zip(predicted)
+            .map(|(a, p)| ((a - p) / a).abs())
+            .sum::<f64>()
+        / n
+}
+
+/// Coefficient of determination.
+pub fn r2(actual: &[f64], predicted: &[f64]) -> f64 {
+    let mean = actual.iter().sum::<f64>() / actual.len().max(1) as f64;
+    let ss_tot: f64 = actual.iter().map(|a| (a - mean).powi(2)).sum();
+    let ss_res: f64 = actual
+        .iter()
+        .zip(predicted)
+        .map(|(a, p)| (a - p).powi(2))
+        .sum();
+    if ss_tot == 0.0 {
+        0.0
+    } else {
+        1.0 - ss_res / ss_tot
+    }
+}
+
+fn forest_params(seed: u64, features: usize) -> RandomForestRegressorParameters {
+    // smartcore's defaults (10 trees, √d features per split) lose much accuracy here.
+    RandomForestRegressorParameters::default()
+        .with_n_trees(TREES)
+        .with_m(features)
+        .with_seed(seed)
+}
+
+fn fit_forest(x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Forest> {
+    let m = DenseMatrix::from_ndarray2(x);
+    Forest::fit(&m, &y.to_vec(), forest_params(seed, x.ncols()))
+        .map_err(|e| anyhow::anyhow!("fitting the forest failed: {e}"))
+}
+
+fn predict_forest(forest: &Forest, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let m = DenseMatrix::from_2d_vec(&rows.to_vec())
+        .map_err(|e| anyhow::anyhow!("bad feature rows: {e}"))?;
+    forest
+        .predict(&m)
+        .map_err(|e| anyhow::anyhow!("prediction failed: {e}"))
+}
+
+/// Whether a configuration runs: a forest fitted on 0/1, whose mean over trees is the
+/// share of similar configurations that ran; constant when every row agreed.
+#[derive(Serialize, Deserialize)]
+pub enum Feasibility {
+    Constant(f64),
+    Forest(Box<Forest>),
+}
+
+/// The fitted models, as saved in `model/model.json`.
+#[derive(Serialize, Deserialize)]
+pub struct PerfModel {
+    pub format: u32,
+    pub smartcore: String,
+    pub objective: Objective,
+    pub features: Vec<String>,
+    regressor: Forest,
+    feasibility: Feasibility,
+}
+
+impl PerfModel {
+    /// Fits both forests on every row of the dataset.
+    pub fn fit(
+        data: &Dataset,
+        objective: Objective,
+        names: Vec<String>,
+        seed: u64,
+    ) -> Result<PerfModel> {
+        let pass = data.passing();
+        let x_pass = data.x.select(Axis(0), &pass);
+        let y: Vec<f64> = pass
+            .iter()
+            .map(|&i| objective.score(data.perf[i].unwrap_or_default()))
+            .collect();
+        let regressor = fit_forest(&x_pass, &y, seed)?;
+        let labels: Vec<f64> = data.perf.iter().map(|p| f64::from(p.is_some())).collect();
+        let share = labels.iter().sum::<f64>() / labels.len().max(1) as f64;
+        let feasibility = if share == 0.0 || share == 1.0 {
+            Feasibility::Constant(share)
+        } else {
+            Feasibility::Forest(Box::new(fit_forest(&data.x, &labels, seed ^ 0x5eed)?))
+        };
+        Ok(PerfModel {
+            format: MODEL_FORMAT,
+            smartcore: SMARTCORE_VERSION.to_string(),
+            objective,
+            features: names,
+            regressor,
+            feasibility,
+        })
+    }
+
+    /// Predicted scores (log scale, higher is better) of feature rows.
+    pub fn predict_score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        predict_forest(&self.regressor, rows)
+    }
+
+    /// Predicted perf of feature rows.
+    pub fn predict_perf(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        Ok(self
+            .predict_score(rows)?
+            .into_iter()
+            .map(|s| self.objective.perf_of_score(s))
+            .collect())
+    }
+
+    /// Predicted probability that each row's configuration runs.
+    pub fn predict_pass(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        match &self.feasibility {
+            Feasibility::Constant(p) => Ok(vec![*p; rows.len()]),
+            Feasibility::Forest(f) => Ok(predict_forest(f, rows)?
+                .into_iter()
+                .map(|p| p.clamp(0.0, 1.0))
+                .collect()),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        fsx::write_json(path, self)
+    }
+
+    /// Loads a saved model, refusing one written by another layout.
+    pub fn load(path: &Path) -> Result<PerfModel> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        #[derive(Deserialize)]
+        struct Header {
+            format: u32,
+            smartcore: String,
+        }
+        let h: Header = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a flinktune model", path.display()))?;
+        if h.format != MODEL_FORMAT || h.smartcore != SMARTCORE_VERSION {
+            bail!(
+                "{} was written by another flinktune (format {}, smartcore {}): run `flinktune model` again",
+                path.display(),
+                h.format,
+                h.smartcore
+            );
+        }
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+}
+
+/// What the stage measured.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub objective: Objective,
+    pub rows: usize,
+    pub passing_rows: usize,
+    pub failing_rows: usize,
+    pub train_rows: usize,
+    pub test_rows: usize,
+    pub train_configs: usize,
+    pub test_configs: usize,
+    pub trees: usize,
+    pub features: usize,
+    /// MAPE of the forest fitted on the training configurations, on the test ones.
+    pub test_mape_percent: f64,
+    pub test_r2: f64,
+    /// Share of (configuration, rate) pairs that ran.
+    pub pass_share: f64,
+    pub note: String,
+}
+
+/// Runs the stage.
+pub fn run(study: &Study) -> Result<ModelSummary> {
+    let trials = collect::read_trials(study)?;
+    let configs = generate::read_configs(study)?;
+    let objective = study.file.objective;
+    let data = Dataset::build(&study.space, objective, &configs, &trials)?;
+    let pass = data.passing();
+    let passing_configs: BTreeSet<&String> = pass.iter().map(|&i| &data.configs[i]).collect();
+    if passing_configs.len() < MIN_CONFIGS {
+        bail!(
+            "only {} configurations ran successfully; a model needs at least {MIN_CONFIGS} \
+             (see collect/summary.json for why trials failed)",
+            passing_configs.len()
+        );
+    }
+    let seed = study.file.seed;
+    let (train, test) = split_by_config(&data.configs, &pass, seed);
+    let score = |i: &usize| objective.score(data.perf[*i].unwrap_or_default());
+    let held_out = fit_forest(
+        &data.x.select(Axis(0), &train),
+        &train.iter().map(score).collect::<Vec<_>>(),
+        seed,
+    )?;
+    let test_rows: Vec<Vec<f64>> = test.iter().map(|&i| data.x.row(i).to_vec()).collect();
+    let predicted: Vec<f64> = predict_forest(&held_out, &test_rows)?
+        .into_iter()
+        .map(|s| objective.perf_of_score(s))
+        .collect();
+    let actual: Vec<f64> = test
+        .iter()
+        .map(|&i| data.perf[i].unwrap_or_default())
+        .collect();
+
+    let model = PerfModel::fit(&data, objective, feature_names(&study.space), seed)?;
+    let stage = StageDir::begin(&study.dir, Stage::Model.name())?;
+    model.save(&stage.path.join("model.json"))?;
+    let mut table = csv::Writer::from_path(stage.path.join("test_predictions.csv"))?;
+    table.write_record(["config", "rate", "measured", "predicted"])?;
+    for ((&i, a), p) in test.iter().zip(&actual).zip(&predicted) {
+        table.write_record([
+            data.configs[i].clone(),
+            data.rates[i].to_string(),
+            a.to_string(),
+            p.to_string(),
+        ])?;
+    }
+    table.flush()?;
+    let distinct = |rows: &[usize]| {
+        rows.iter()
+            .map(|&i| &data.configs[i])
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let summary = ModelSummary {
+        objective,
+        rows: data.len(),
+        passing_rows: pass.len(),
+        failing_rows: data.len() - pass.len(),
+        train_rows: train.len(),
+        test_rows: test.len(),
+        train_configs: distinct(&train),
+        test_configs: distinct(&test),
+        trees: TREES,
+        features: data.x.ncols(),
+        test_mape_percent: mape(&actual, &predicted),
+        test_r2: r2(&actual, &predicted),
+        pass_share: pass.len() as f64 / data.len().max(1) as f64,
+        note: "accuracy from a forest fitted on 80% of the configurations and tested on the \
+               other 20%; the saved model is refitted on all of them"
+            .into(),
+    };
+    std::fs::write(stage.path.join("report.md"), report_md(&summary))?;
+    fsx::write_json(&stage.path.join("summary.json"), &summary)?;
+    stage.commit()?;
+    Ok(summary)
+}
+
+/// Loads the model of the finished model stage.
+pub fn load(study: &Study) -> Result<PerfModel> {
+    let dir = study.require(Stage::Model)?;
+    PerfModel::load(&dir.join("model.json"))
+}
+
+fn report_md(s: &ModelSummary) -> String {
+    format!(
+        "# Performance model\n\n\
+         Random forest ({} trees, all {} features per split) of the `{}` objective.\n\n\
+         | | |\n|---|---|\n\
+         | (config, rate) rows | {} ({} ran, {} failed) |\n\
+         | training rows / configurations | {} / {} |\n\
+         | test rows / configurations | {} / {} |\n\
+         | **test MAPE** | **{:.1}%** |\n\
+         | test R² | {:.3} |\n\n{}\n\nMeasured vs predicted on the test rows: `test_predictions.csv`.\n",
+        s.trees,
+        s.features,
+        s.objective,
+        s.rows,
+        s.passing_rows,
+        s.failing_rows,
+        s.train_rows,
+        s.train_configs,
+        s.test_rows,
+        s.test_configs,
+        s.test_mape_percent,
+        s.test_r2,
+        s.note
+    )
+}
+
+/// A human summary.
+pub fn describe(s: &ModelSummary) -> String {
+    format!(
+        "random forest on {} rows ({} configurations train / {} test): test MAPE {:.1}%, R² {:.3}\n",
+        s.passing_rows, s.train_configs, s.test_configs, s.test_mape_percent, s.test_r2
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_never_puts_a_configuration_on_both_sides() {
+        let configs: Vec<String> = (0..50)
+            .flat_map(|c| [format!("c{c}"), format!("c{c}")])
+            .collect();
+        let rows: Vec<usize> = (0..configs.len()).collect();
+        let (train, test) = split_by_config(&configs, &rows, 1);
+        assert_eq!(train.len() + test.len(), rows.len());
+        let tr: BTreeSet<&String> = train.iter().map(|&i| &configs[i]).collect();
+        let te: BTreeSet<&String> = test.iter().map(|&i| &configs[i]).collect();
+        assert!(tr.is_disjoint(&te));
+        assert_eq!(te.len(), 10);
+    }
+
+    #[test]
+    fn mape_and_r2_by_hand() {
+        assert!((mape(&[100.0, 200.0], &[110.0, 150.0]) - 17.5).abs() < 1e-9);
+        assert!((r2(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]) - 1.0).abs() < 1e-12);
+        assert!((r2(&[1.0, 2.0, 3.0], &[2.0, 2.0, 2.0])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_saved_forest_predicts_identically_after_reload() {
+        let x = Array2::from_shape_fn((60, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
+        let perf: Vec<Option<f64>> = (0..60)
+            .map(|i| {
+                if i % 9 == 0 {
+                    None
+                } else {
+                    Some(1.0 + x[[i, 0]] * 5.0 + x[[i, 1]])
+                }
+            })
+            .collect();
+        let data = Dataset {
+            x: x.clone(),
+            perf,
+            configs: (0..60).map(|i| format!("c{i}")).collect(),
+            rates: vec![1000; 60],
+        };
+        let names = vec!["a".into(), "b".into(), "c".into()];
+        let model = PerfModel::fit(&data, Objective::Ratio, names, 3).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.json");
+        model.save(&p).unwrap();
+        let again = PerfModel::load(&p).unwrap();
+        let rows: Vec<Vec<f64>> = (0..10).map(|i| x.row(i).to_vec()).collect();
+        assert_eq!(
+            model.predict_perf(&rows).unwrap(),
+            again.predict_perf(&rows).unwrap()
+        );
+        assert_eq!(
+            model.predict_pass(&rows).unwrap(),
+            again.predict_pass(&rows).unwrap()
+        );
+        // The forest learned the signal: the best row is predicted above the worst.
+        let pr = model.predict_perf(&rows).unwrap();
+        let truth: Vec<f64> = (0..10).map(|i| 1.0 + x[[i, 0]] * 5.0 + x[[i, 1]]).collect();
+        let argmax = |v: &[f64]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        let argmin = |v: &[f64]| (0..v.len()).min_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        assert!(pr[argmax(&truth)] > pr[argmin(&truth)]);
+    }
+}

@@ -1,0 +1,597 @@
+//! The study: its file (`flinktune.toml`), validated with errors that name the file, the
+//! line and the key, and its directory, where each stage keeps its artifacts in a folder
+//! of its own.
+
+use crate::flinkconf::{self, BaseConf, FlatConf, FlinkVersion};
+use crate::objective::Objective;
+use crate::sim::Workload;
+use crate::space::{Catalogue, Config, Space};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The study file's name inside a study directory.
+pub const STUDY_FILE: &str = "flinktune.toml";
+
+/// Catalogues and base configurations shipped inside the binary, by name.
+const BUILTIN_CATALOGUES: &[(&str, &str)] = &[(
+    "flink-1.11-key-params",
+    include_str!("../configs/flink-1.11-key-params.toml"),
+)];
+const BUILTIN_BASE_CONFS: &[(&str, &str)] = &[(
+    "1.11",
+    include_str!("../configs/flink-1.11-default-conf.yaml"),
+)];
+
+/// The study file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyFile {
+    /// The Flink version whose file format and key names the configs use.
+    pub flink_version: FlinkVersion,
+    /// A built-in catalogue name, or a path (relative to the study directory).
+    pub catalogue: String,
+    /// A base configuration file or conf directory (relative to the study directory);
+    /// absent: the configuration Flink ships for `flink_version`.
+    #[serde(default)]
+    pub base_conf: Option<String>,
+    /// Input rates to measure every configuration at, records/s.
+    #[serde(deserialize_with = "rates")]
+    pub rates: Vec<u64>,
+    /// Repetitions of every (configuration, rate) trial.
+    #[serde(default = "one", deserialize_with = "positive")]
+    pub repeats: u64,
+    /// How long the measured part of each trial lasts, seconds.
+    #[serde(default = "sixty", deserialize_with = "positive")]
+    pub duration_s: u64,
+    #[serde(default)]
+    pub objective: Objective,
+    /// How many configurations `generate` samples.
+    #[serde(deserialize_with = "positive")]
+    pub samples: u64,
+    /// Seed of every random choice of the study.
+    #[serde(default)]
+    pub seed: u64,
+    pub adapter: AdapterSection,
+    #[serde(default)]
+    pub sim: SimSection,
+    #[serde(default)]
+    pub search: SearchSection,
+    #[serde(default)]
+    pub validate: ValidateSection,
+}
+
+/// Which adapter runs a trial.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterSection {
+    /// `sim` for the built-in simulator, or `command` for a shell command.
+    pub kind: AdapterKind,
+    /// The shell command (kind = "command"), run with `sh -c` in the trial directory.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Wall-clock limit of one trial, seconds.
+    #[serde(default = "timeout_default", deserialize_with = "positive")]
+    pub timeout_s: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterKind {
+    Sim,
+    Command,
+}
+
+/// Settings of the built-in simulator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSection {
+    #[serde(default = "wordcount")]
+    pub workload: Workload,
+    /// Relative measurement noise (0 = none).
+    #[serde(default = "noise_default", deserialize_with = "fraction")]
+    pub noise: f64,
+}
+
+impl Default for SimSection {
+    fn default() -> Self {
+        SimSection {
+            workload: wordcount(),
+            noise: noise_default(),
+        }
+    }
+}
+
+/// Settings of the search stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSection {
+    /// Evaluations of the model in total, including the initial design.
+    #[serde(default = "budget_default", deserialize_with = "positive")]
+    pub budget: u64,
+    /// Space-filling evaluations before the Gaussian process takes over.
+    #[serde(default = "initial_default", deserialize_with = "positive")]
+    pub initial: u64,
+    /// The input rate to tune for; absent: the first of `rates`.
+    #[serde(default)]
+    pub rate: Option<u64>,
+}
+
+impl Default for SearchSection {
+    fn default() -> Self {
+        SearchSection {
+            budget: budget_default(),
+            initial: initial_default(),
+            rate: None,
+        }
+    }
+}
+
+/// Settings of the validate stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSection {
+    /// Repetitions of the best and of the default configuration.
+    #[serde(default = "three", deserialize_with = "positive")]
+    pub repeats: u64,
+}
+
+impl Default for ValidateSection {
+    fn default() -> Self {
+        ValidateSection { repeats: 3 }
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+fn three() -> u64 {
+    3
+}
+fn sixty() -> u64 {
+    60
+}
+fn timeout_default() -> u64 {
+    900
+}
+fn budget_default() -> u64 {
+    100
+}
+fn initial_default() -> u64 {
+    20
+}
+fn noise_default() -> f64 {
+    0.03
+}
+fn wordcount() -> Workload {
+    Workload::Wordcount
+}
+
+fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v == 0 {
+        return Err(serde::de::Error::custom("must be at least 1"));
+    }
+    Ok(v)
+}
+
+fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(0.0..1.0).contains(&v) {
+        return Err(serde::de::Error::custom("must be in [0, 1)"));
+    }
+    Ok(v)
+}
+
+fn rates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    let v = Vec::<u64>::deserialize(d)?;
+    if v.is_empty() || v.contains(&0) {
+        return Err(serde::de::Error::custom(
+            "must list at least one rate, each at least 1 record/s",
+        ));
+    }
+    let mut sorted = v.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != v.len() {
+        return Err(serde::de::Error::custom("lists a rate twice"));
+    }
+    Ok(v)
+}
+
+/// Formats a TOML error as `file:line: key `k`: message`, finding the key from the span.
+pub fn toml_error(origin: &str, text: &str, err: &toml::de::Error) -> anyhow::Error {
+    let message = err.message().trim();
+    let Some(span) = err.span() else {
+        return anyhow::anyhow!("{origin}: {message}");
+    };
+    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    // A syntax error is found where the parser stumbles, often the line after the
+    // mistake: name no key then, quote the line instead.
+    let syntax = text.parse::<toml::Table>().is_err();
+    match key_at_line(text, line) {
+        Some(key) if !syntax => anyhow::anyhow!("{origin}:{line}: key `{key}`: {message}"),
+        _ => {
+            let quoted = text.lines().nth(line - 1).unwrap_or("").trim();
+            anyhow::anyhow!("{origin}:{line}: {message} (at `{quoted}`)")
+        }
+    }
+}
+
+/// The dotted key defined on a line (`section.key`), if the line defines one.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line - 1)?.trim();
+    let key = here.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let section = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match section {
+        Some(s) if !s.is_empty() => format!("{s}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
+/// The 1-based line defining a dotted key (`search.rate`), if any.
+fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
+    (1..=text.lines().count()).find(|&n| key_at_line(text, n).as_deref() == Some(dotted))
+}
+
+/// A loaded study: its directory, its file and the resolved space and base configuration.
+#[derive(Clone, Debug)]
+pub struct Study {
+    pub dir: PathBuf,
+    pub file: StudyFile,
+    pub catalogue: Catalogue,
+    pub space: Space,
+    pub base: BaseConf,
+}
+
+impl Study {
+    /// Loads and checks the study in `dir`.
+    pub fn load(dir: &Path) -> Result<Study> {
+        let path = dir.join(STUDY_FILE);
+        if !dir.is_dir() {
+            bail!(
+                "there is no study directory {}: create one with `flinktune init {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {}: is {} a study directory? (`flinktune init` writes one)",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        let origin = path.display().to_string();
+        let file: StudyFile = toml::from_str(&text).map_err(|e| toml_error(&origin, &text, &e))?;
+        let fail = |key: &str, why: String| -> anyhow::Error {
+            let line = line_of_key(&text, key)
+                .map(|n| format!(":{n}"))
+                .unwrap_or_default();
+            anyhow::anyhow!("{origin}{line}: key `{key}`: {why}")
+        };
+        match (file.adapter.kind, &file.adapter.command) {
+            (AdapterKind::Command, None) => {
+                return Err(fail(
+                    "adapter.command",
+                    "kind = \"command\" needs a command".into(),
+                ));
+            }
+            (AdapterKind::Command, Some(c)) if c.trim().is_empty() => {
+                return Err(fail("adapter.command", "the command is empty".into()));
+            }
+            _ => {}
+        }
+        if file.search.initial >= file.search.budget {
+            return Err(fail(
+                "search.initial",
+                format!(
+                    "must be below search.budget ({}): the budget includes the initial design",
+                    file.search.budget
+                ),
+            ));
+        }
+        if let Some(rate) = file.search.rate
+            && !file.rates.contains(&rate)
+        {
+            return Err(fail(
+                "search.rate",
+                format!("{rate} is not one of the study's rates {:?}", file.rates),
+            ));
+        }
+        let (catalogue, space) = load_catalogue(dir, &file.catalogue)
+            .map_err(|e| fail("catalogue", format!("{e:#}")))?;
+        let catalogue_version: FlinkVersion = catalogue
+            .flink_version
+            .parse()
+            .map_err(|e| fail("catalogue", format!("{e:#}")))?;
+        if catalogue_version != file.flink_version {
+            return Err(fail(
+                "flink_version",
+                format!(
+                    "the catalogue '{}' uses the key names of Flink {catalogue_version}; \
+                     write flink_version = \"{catalogue_version}\" or use a catalogue for {}",
+                    file.catalogue, file.flink_version
+                ),
+            ));
+        }
+        let base = match &file.base_conf {
+            Some(p) => {
+                BaseConf::load(&dir.join(p)).map_err(|e| fail("base_conf", format!("{e:#}")))?
+            }
+            None => builtin_base(file.flink_version)
+                .map_err(|e| fail("flink_version", format!("{e:#}")))?,
+        };
+        Ok(Study {
+            dir: dir.to_path_buf(),
+            file,
+            catalogue,
+            space,
+            base,
+        })
+    }
+
+    /// The complete configuration Flink reads for `config`: the study's base with the
+    /// tuned values applied (an all-unset config gives the base itself, Flink's default).
+    pub fn effective_conf(&self, config: &Config) -> FlatConf {
+        flinkconf::apply(
+            &self.base.conf,
+            &self.space.flink_entries(config),
+            &self.space.replaced_keys(config),
+        )
+    }
+
+    /// Writes a configuration as a conf directory `dir/conf/` plus the typed
+    /// `dir/config.json` of the tuned values (the adapter protocol's layout).
+    pub fn write_config_dir(&self, config: &Config, dir: &Path, header: &str) -> Result<()> {
+        let conf_dir = dir.join("conf");
+        std::fs::create_dir_all(&conf_dir)
+            .with_context(|| format!("cannot create {}", conf_dir.display()))?;
+        flinkconf::write_conf_dir(
+            &conf_dir,
+            self.file.flink_version,
+            &self.effective_conf(config),
+            &self.base.extra_files,
+            header,
+        )?;
+        crate::fsx::write_json(&dir.join("config.json"), &self.space.to_json(config))
+    }
+
+    /// Reads a `config.json` of this study's space back into a configuration.
+    pub fn read_config_json(&self, path: &Path) -> Result<Config> {
+        let obj: serde_json::Map<String, serde_json::Value> = crate::fsx::read_json(path)?;
+        for key in obj.keys() {
+            if self.space.index_of(key).is_none() {
+                bail!(
+                    "{}: `{key}` is not a parameter of the study",
+                    path.display()
+                );
+            }
+        }
+        self.space
+            .params
+            .iter()
+            .map(|p| match obj.get(&p.name) {
+                None => Ok(None),
+                Some(v) => {
+                    let value: crate::space::Value = serde_json::from_value(v.clone())?;
+                    p.check_value(&value)
+                        .with_context(|| format!("{}: `{}`", path.display(), p.name))?;
+                    Ok(Some(value))
+                }
+            })
+            .collect()
+    }
+
+    /// The rate the search tunes for.
+    pub fn search_rate(&self) -> u64 {
+        self.file.search.rate.unwrap_or(self.file.rates[0])
+    }
+
+    /// The folder of a stage's finished artifacts.
+    pub fn stage_dir(&self, stage: Stage) -> PathBuf {
+        self.dir.join(stage.name())
+    }
+
+    /// Fails with a clear message unless `stage` has finished in this study.
+    pub fn require(&self, stage: Stage) -> Result<PathBuf> {
+        let dir = self.stage_dir(stage);
+        if !dir.join(stage.done_marker()).is_file() {
+            bail!(
+                "the {} stage has not run in {}: run `flinktune {} {}` first",
+                stage.name(),
+                self.dir.display(),
+                stage.name(),
+                self.dir.display()
+            );
+        }
+        Ok(dir)
+    }
+}
+
+/// The stages that keep artifacts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Generate,
+    Collect,
+    Model,
+    Search,
+    Validate,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Generate => "generate",
+            Stage::Collect => "collect",
+            Stage::Model => "model",
+            Stage::Search => "search",
+            Stage::Validate => "validate",
+        }
+    }
+
+    /// The file a stage writes last; its presence means the stage finished.
+    pub fn done_marker(self) -> &'static str {
+        "summary.json"
+    }
+}
+
+fn load_catalogue(dir: &Path, name: &str) -> Result<(Catalogue, Space)> {
+    if let Some((_, text)) = BUILTIN_CATALOGUES.iter().find(|(n, _)| *n == name) {
+        return Space::from_catalogue_text(text, &format!("built-in catalogue '{name}'"));
+    }
+    let path = dir.join(name);
+    if !path.is_file() {
+        let names: Vec<&str> = BUILTIN_CATALOGUES.iter().map(|(n, _)| *n).collect();
+        bail!(
+            "'{name}' is neither a built-in catalogue ({}) nor a file ({} does not exist)",
+            names.join(", "),
+            path.display()
+        );
+    }
+    Space::load(&path)
+}
+
+fn builtin_base(version: FlinkVersion) -> Result<BaseConf> {
+    let key = version.to_string();
+    let Some((_, text)) = BUILTIN_BASE_CONFS.iter().find(|(v, _)| *v == key) else {
+        let have: Vec<&str> = BUILTIN_BASE_CONFS.iter().map(|(v, _)| *v).collect();
+        bail!(
+            "no built-in base configuration for Flink {version} (have: {}); set base_conf",
+            have.join(", ")
+        );
+    };
+    Ok(BaseConf {
+        conf: crate::flinkconf::parse_flat(text, &format!("built-in Flink {version} config"))?,
+        extra_files: vec![],
+    })
+}
+
+/// The commented study file `flinktune init` writes.
+pub fn template(adapter_command: Option<&str>) -> String {
+    let adapter = match adapter_command {
+        Some(cmd) => format!(
+            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; see the adapter protocol in the README.\ncommand = {}\n",
+            toml::Value::String(cmd.to_string())
+        ),
+        None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
+    };
+    format!(
+        r#"# A flinktune study. Every stage reads this file; see `flinktune --help`.
+
+# Flink version: decides the config file (flink-conf.yaml up to 1.18, config.yaml from 1.19)
+# and must match the catalogue's key names.
+flink_version = "1.11"
+# The parameters to tune: a built-in catalogue or a path relative to this directory.
+catalogue = "flink-1.11-key-params"
+# Base configuration the tuned values are applied on (file or conf dir, relative to this
+# directory). Absent: the flink-conf.yaml that Flink ships.
+# base_conf = "conf"
+
+# Input rates (records/s) every configuration is measured at.
+rates = [16000, 80000]
+# Repetitions of each (configuration, rate) trial; the objective averages them.
+repeats = 1
+# Measured duration of one trial, seconds.
+duration_s = 60
+# ratio = mean of throughput / p99 latency (the paper's), latency = p99, throughput.
+objective = "ratio"
+# Configurations `generate` samples (Latin hypercube).
+samples = 200
+seed = 42
+
+[adapter]
+{adapter}# Wall-clock limit of one trial, seconds.
+timeout_s = 900
+
+[sim]
+# identity | repartition | wordcount | fixwindow
+workload = "wordcount"
+# Relative measurement noise of the simulator.
+noise = 0.03
+
+[search]
+# Model evaluations in total, including `initial` space-filling ones.
+budget = 100
+initial = 20
+# The input rate to tune for (one of `rates`); absent: the first.
+# rate = 16000
+
+[validate]
+# Runs of the best and of the default configuration.
+repeats = 3
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Study> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STUDY_FILE), text).unwrap();
+        Study::load(dir.path())
+    }
+
+    #[test]
+    fn the_template_loads() {
+        let s = load_text(&template(None)).unwrap();
+        assert_eq!(s.space.len(), 30);
+        assert_eq!(s.search_rate(), 16000);
+        assert_eq!(s.base.conf["taskmanager.memory.process.size"], "1728m");
+        assert!(load_text(&template(Some("./run.sh 'x'"))).is_ok());
+    }
+
+    fn err_of(text: &str) -> String {
+        format!("{:#}", load_text(text).unwrap_err())
+    }
+
+    #[test]
+    fn errors_name_file_line_key_and_why() {
+        let t = template(None);
+        let e = err_of(&t.replace("samples = 200", "samples = 0"));
+        assert!(
+            e.contains("flinktune.toml:") && e.contains("`samples`"),
+            "{e}"
+        );
+        assert!(e.contains("at least 1"), "{e}");
+
+        let e = err_of(&t.replace("budget = 100", "budget = \"lots\""));
+        assert!(e.contains("`search.budget`"), "{e}");
+
+        let e = err_of(&t.replace("seed = 42", "seed = 42\nspeed = 9"));
+        assert!(e.contains("unknown field") && e.contains("speed"), "{e}");
+
+        let e = err_of(&t.replace("objective = \"ratio\"", "objective = \"fast\""));
+        assert!(e.contains("`objective`"), "{e}");
+
+        let e = err_of(&t.replace("noise = 0.03", "noise = 2.0"));
+        assert!(e.contains("`sim.noise`") && e.contains("[0, 1)"), "{e}");
+
+        let e = err_of(&t.replace("flink-1.11-key-params\"", "nope.toml\""));
+        assert!(e.contains("`catalogue`") && e.contains("nope.toml"), "{e}");
+
+        let e = err_of(&t.replace("# rate = 16000", "rate = 5"));
+        assert!(e.contains("`search.rate`"), "{e}");
+
+        let e = err_of(&t.replace("flink_version = \"1.11\"", "flink_version = \"1.20\""));
+        assert!(e.contains("`flink_version`"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_study_says_how_to_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = format!("{:#}", Study::load(&dir.path().join("nope")).unwrap_err());
+        assert!(e.contains("flinktune init"), "{e}");
+    }
+}
