@@ -412,3 +412,26 @@ fn init_refuses_to_overwrite_and_help_covers_every_command() {
         assert!(help.contains("Usage: flinktune"), "{cmd}: {help}");
     }
 }
+
+/// Copies a study directory (its study file only) into `dest`.
+fn copy_study(src: &Path, dest: &Path) -> PathBuf {
+    fs::create_dir_all(dest).unwrap();
+    fs::copy(src.join("flinktune.toml"), dest.join("flinktune.toml")).unwrap();
+    dest.to_path_buf()
+}
+
+#[test]
+fn the_quick_start_study_finds_at_least_twice_the_default_ratio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let study = copy_study(&example, &tmp.path().join("quickstart"));
+    let out = ok(&["tune", s(&study)]);
+    let v = json(&study.join("validate/summary.json"));
+    let speedup = v["speedup_ratio"].as_f64().unwrap();
+    assert!(speedup >= 2.0, "ratio speedup {speedup}:\n{out}");
+    assert!(out.contains(&format!("{speedup:.2}x")), "{out}");
+    // The default runs at this rate, and the best keeps up with the input.
+    assert_eq!(v["best"]["passed"], 3);
+    let t = v["best"]["throughput"].as_f64().unwrap();
+    assert!(t > 0.9 * v["rate"].as_f64().unwrap(), "{v}");
+}
