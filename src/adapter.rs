@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 pub const RESULT_FILE: &str = "result.json";
 /// How much of an adapter's stderr a failure reason quotes.
 const REASON_TAIL: usize = 600;
-/// Time between SIGTERM and SIGKILL for a process group.
-const GRACE: Duration = Duration::from_secs(5);
 
 /// One trial to run.
 #[derive(Clone, Debug)]
@@ -53,8 +51,10 @@ pub enum Outcome {
     },
     /// The adapter reports that the configuration cannot run (a FailConf).
     Fail { reason: String },
-    /// The adapter misbehaved: crashed, hung, or wrote no valid result.
-    Error { reason: String },
+    /// The adapter misbehaved: crashed, hung, or wrote no valid result. `transient` marks
+    /// failures worth a retry (a timeout, an exit without any result), as opposed to an
+    /// adapter that answered wrongly.
+    Error { reason: String, transient: bool },
 }
 
 impl Outcome {
@@ -69,8 +69,19 @@ impl Outcome {
     pub fn reason(&self) -> &str {
         match self {
             Outcome::Pass { .. } => "",
-            Outcome::Fail { reason } | Outcome::Error { reason } => reason,
+            Outcome::Fail { reason } | Outcome::Error { reason, .. } => reason,
         }
+    }
+
+    /// Whether a retry might end differently.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Error {
+                transient: true,
+                ..
+            }
+        )
     }
 
     pub fn measurement(&self) -> Option<&Measurement> {
@@ -98,8 +109,13 @@ pub enum Adapter {
         workload: Workload,
         noise: f64,
     },
-    /// A shell command speaking the protocol.
-    Command { command: String, timeout: Duration },
+    /// A shell command speaking the protocol, with its wall-clock limit and the grace
+    /// period between SIGTERM and SIGKILL for its process group.
+    Command {
+        command: String,
+        timeout: Duration,
+        grace: Duration,
+    },
 }
 
 impl Adapter {
@@ -126,11 +142,16 @@ impl Adapter {
                 if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &outcome) {
                     return Outcome::Error {
                         reason: format!("{e:#}"),
+                        transient: false,
                     };
                 }
                 outcome
             }
-            Adapter::Command { command, timeout } => run_command(spec, command, *timeout),
+            Adapter::Command {
+                command,
+                timeout,
+                grace,
+            } => run_command(spec, command, *timeout, *grace),
         }
     }
 }
@@ -174,12 +195,13 @@ pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f
 }
 
 /// Runs a shell adapter on a prepared trial directory.
-fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
+fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Duration) -> Outcome {
     let dir = match spec.dir.canonicalize() {
         Ok(d) => d,
         Err(e) => {
             return Outcome::Error {
                 reason: format!("trial directory: {e}"),
+                transient: false,
             };
         }
     };
@@ -192,6 +214,7 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
         (Err(e), _) | (_, Err(e)) => {
             return Outcome::Error {
                 reason: format!("cannot create the log files: {e}"),
+                transient: false,
             };
         }
     };
@@ -216,6 +239,7 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
         Err(e) => {
             return Outcome::Error {
                 reason: format!("cannot start `sh -c {command}`: {e}"),
+                transient: false,
             };
         }
     };
@@ -227,16 +251,17 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
             Ok(None) if started.elapsed() >= timeout => break None,
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => {
-                terminate_group(pgid);
+                terminate_group(pgid, grace);
                 let _ = child.wait();
                 return Outcome::Error {
                     reason: format!("lost track of the adapter: {e}"),
+                    transient: true,
                 };
             }
         }
     };
     // Whether it exited or not, nothing it started may outlive the trial.
-    terminate_group(pgid);
+    terminate_group(pgid, grace);
     let Some(status) = status else {
         let _ = child.wait();
         return Outcome::Error {
@@ -244,8 +269,12 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
                 format!("timed out after {} s", timeout.as_secs()),
                 &dir.join("stderr.log"),
             ),
+            transient: true,
         };
     };
+    // An adapter that left no result at all may have met a passing problem (a cluster that
+    // was slow to come up, a lost connection); one that wrote a wrong result will again.
+    let wrote_result = dir.join(RESULT_FILE).exists();
     if !status.success() {
         let how = match status.code() {
             Some(c) => format!("exit status {c}"),
@@ -253,25 +282,27 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration) -> Outcome {
         };
         return Outcome::Error {
             reason: with_tail(format!("adapter failed ({how})"), &dir.join("stderr.log")),
+            transient: !wrote_result,
         };
     }
     match read_result(&dir.join(RESULT_FILE)) {
         Ok(outcome) => outcome,
         Err(why) => Outcome::Error {
             reason: with_tail(why, &dir.join("stderr.log")),
+            transient: !wrote_result,
         },
     }
 }
 
 /// SIGTERM to the process group, a grace period, then SIGKILL to what is left.
-fn terminate_group(pgid: i32) {
+fn terminate_group(pgid: i32, grace: Duration) {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
     let alive = || unsafe { libc::kill(-pgid, 0) } == 0;
     if !alive() {
         return;
     }
     unsafe { libc::kill(-pgid, libc::SIGTERM) };
-    let deadline = Instant::now() + GRACE;
+    let deadline = Instant::now() + grace;
     while alive() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

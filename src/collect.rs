@@ -80,6 +80,7 @@ pub fn adapter_of(study: &Study) -> Adapter {
         AdapterKind::Command => Adapter::Command {
             command: study.file.adapter.command.clone().unwrap_or_default(),
             timeout: Duration::from_secs(study.file.adapter.timeout_s),
+            grace: Duration::from_secs(study.file.adapter.kill_grace_s),
         },
     }
 }

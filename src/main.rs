@@ -132,7 +132,7 @@ fn run(command: Command) -> Result<()> {
                 noise,
             };
             let outcome = a.run(&spec);
-            if let adapter::Outcome::Error { reason } = outcome {
+            if let adapter::Outcome::Error { reason, .. } = outcome {
                 bail!("{reason}");
             }
             Ok(())

@@ -73,6 +73,13 @@ pub struct AdapterSection {
     /// Wall-clock limit of one trial, seconds.
     #[serde(default = "timeout_default", deserialize_with = "positive")]
     pub timeout_s: u64,
+    /// Seconds between SIGTERM and SIGKILL when an adapter's process group is stopped.
+    #[serde(default = "grace_default")]
+    pub kill_grace_s: u64,
+    /// Extra attempts of a trial whose failure looks transient (a timeout, an exit without
+    /// any result) before it counts as failed.
+    #[serde(default = "one")]
+    pub retries: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +160,9 @@ fn sixty() -> u64 {
 }
 fn timeout_default() -> u64 {
     900
+}
+fn grace_default() -> u64 {
+    5
 }
 fn budget_default() -> u64 {
     100
@@ -510,8 +520,12 @@ samples = 200
 seed = 42
 
 [adapter]
-{adapter}# Wall-clock limit of one trial, seconds.
+{adapter}# Wall-clock limit of one trial, seconds; then the adapter's process group gets SIGTERM,
+# and SIGKILL kill_grace_s later.
 timeout_s = 900
+kill_grace_s = 5
+# Extra attempts for failures that look transient (timeout, exit without a result).
+retries = 1
 
 [sim]
 # identity | repartition | wordcount | fixwindow
