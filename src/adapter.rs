@@ -18,7 +18,22 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// Set when the user asks to stop (Ctrl-C): running shell adapters are terminated and
+/// no new trial starts.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running adapter to stop.
+pub fn request_cancel() {
+    CANCEL.store(true, Ordering::SeqCst);
+}
+
+/// Whether a stop was requested.
+pub fn cancelled() -> bool {
+    CANCEL.load(Ordering::SeqCst)
+}
 
 /// The result file an adapter writes.
 pub const RESULT_FILE: &str = "result.json";
@@ -248,7 +263,7 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => break None,
+            Ok(None) if started.elapsed() >= timeout || cancelled() => break None,
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => {
                 terminate_group(pgid, grace);
@@ -264,6 +279,12 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
     terminate_group(pgid, grace);
     let Some(status) = status else {
         let _ = child.wait();
+        if cancelled() {
+            return Outcome::Error {
+                reason: "cancelled".into(),
+                transient: true,
+            };
+        }
         return Outcome::Error {
             reason: with_tail(
                 format!("timed out after {} s", timeout.as_secs()),

@@ -65,6 +65,19 @@ impl StageDir {
         Ok(StageDir { path, dest })
     }
 
+    /// Continues in the `.<name>.partial/` folder an interrupted run left, or starts a
+    /// fresh one.
+    pub fn resume(study_dir: &Path, name: &str) -> Result<StageDir> {
+        let path = study_dir.join(format!(".{name}.partial"));
+        if path.is_dir() {
+            return Ok(StageDir {
+                path,
+                dest: study_dir.join(name),
+            });
+        }
+        StageDir::begin(study_dir, name)
+    }
+
     /// Replaces the stage's folder with the finished one.
     pub fn commit(self) -> Result<PathBuf> {
         let parent = self.dest.parent().context("stage folder has no parent")?;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::{adapter, collect, generate, model, search, sim, validate};
+use flinktune::{adapter, collect, generate, model, search, sim, status, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -36,16 +36,37 @@ enum Command {
     Tune {
         /// The study directory.
         study: PathBuf,
+        #[command(flatten)]
+        collect: CollectArgs,
     },
     /// Sample configurations and write each as a Flink conf directory.
     Generate {
         /// The study directory.
         study: PathBuf,
+        /// Keep configurations that Flink's memory rules reject (marked in configs.csv)
+        /// instead of replacing them.
+        #[arg(long)]
+        keep_predicted_failures: bool,
     },
-    /// Run every (configuration, rate, repeat) trial through the adapter.
+    /// Run every (configuration, rate, repeat) trial through the adapter; resumes an
+    /// interrupted run.
     Collect {
         /// The study directory.
         study: PathBuf,
+        #[command(flatten)]
+        collect: CollectArgs,
+        /// Discard an interrupted run's trials instead of resuming.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Show where a study stands: stages done, trials done / failed / pending per rate,
+    /// failure reasons, time spent and expected.
+    Status {
+        /// The study directory.
+        study: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Fit the random-forest performance model and measure its accuracy (MAPE).
     Model {
@@ -74,8 +95,38 @@ enum Command {
     },
 }
 
+/// How trials are run.
+#[derive(clap::Args, Clone, Copy)]
+struct CollectArgs {
+    /// Trials to run at once; each gets its own FLINKTUNE_WORKER index.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Run configurations predicted to fail (Flink's memory rules) instead of skipping them.
+    #[arg(long)]
+    run_predicted_failures: bool,
+}
+
+impl CollectArgs {
+    fn options(self, restart: bool) -> collect::CollectOptions {
+        collect::CollectOptions {
+            workers: usize::from(self.workers),
+            restart,
+            run_predicted_failures: self.run_predicted_failures,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C (or SIGTERM): stop starting trials and terminate the running adapters'
+    // process groups; a second one exits at once.
+    let _ = ctrlc::set_handler(|| {
+        if adapter::cancelled() {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
+        adapter::request_cancel();
+    });
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -96,17 +147,36 @@ fn run(command: Command) -> Result<()> {
             adapter_command,
             force,
         } => init(&study, adapter_command.as_deref(), force),
-        Command::Tune { study } => tune(&load(&study)?),
-        Command::Generate { study } => {
-            let s = generate::run(&load(&study)?)?;
-            println!(
-                "generated {} configurations of {} parameters ({}, {})",
-                s.configs, s.parameters, s.conf_file, s.sampler
+        Command::Tune { study, collect } => tune(&load(&study)?, collect.options(false)),
+        Command::Generate {
+            study,
+            keep_predicted_failures,
+        } => {
+            let opts = generate::GenerateOptions {
+                keep_predicted_failures,
+            };
+            print!(
+                "{}",
+                generate::describe(&generate::run(&load(&study)?, opts)?)
             );
             Ok(())
         }
-        Command::Collect { study } => {
-            print!("{}", collect::describe(&collect::run(&load(&study)?)?));
+        Command::Collect {
+            study,
+            collect,
+            restart,
+        } => {
+            let s = collect::run(&load(&study)?, collect.options(restart))?;
+            print!("{}", collect::describe(&s));
+            Ok(())
+        }
+        Command::Status { study, json } => {
+            let report = status::report(&load(&study)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", status::describe(&report));
+            }
             Ok(())
         }
         Command::Model { study } => {
@@ -163,13 +233,10 @@ fn init(dir: &Path, adapter_command: Option<&str>, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn tune(study: &Study) -> Result<()> {
-    let g = generate::run(study)?;
-    println!(
-        "[1/5] generate: {} configurations of {} parameters",
-        g.configs, g.parameters
-    );
-    let c = collect::run(study)?;
+fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
+    let g = generate::run(study, generate::GenerateOptions::default())?;
+    print!("[1/5] {}", generate::describe(&g));
+    let c = collect::run(study, collect_options)?;
     print!("[2/5] {}", collect::describe(&c));
     let m = model::run(study)?;
     print!("[3/5] model: {}", model::describe(&m));

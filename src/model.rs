@@ -14,7 +14,7 @@
 use crate::collect::{self, TrialRecord};
 use crate::fsx::{self, StageDir};
 use crate::generate;
-use crate::objective::{Measurement, Objective};
+use crate::objective::Objective;
 use crate::space::{Config, Space};
 use crate::study::{Stage, Study};
 use anyhow::{Context, Result, bail};
@@ -69,43 +69,33 @@ pub fn feature_names(space: &Space) -> Vec<String> {
 }
 
 impl Dataset {
-    /// Joins configurations and trials.
+    /// Joins configurations and trials (aggregated per configuration and rate by
+    /// `collect::aggregate`, so the objective is the paper's mean over repeats).
     pub fn build(
         space: &Space,
         objective: Objective,
         configs: &[generate::Generated],
         trials: &[TrialRecord],
     ) -> Result<Dataset> {
-        let mut groups: BTreeMap<(String, u64), Vec<Option<Measurement>>> = BTreeMap::new();
-        for t in trials {
-            groups
-                .entry((t.config.clone(), t.rate))
-                .or_default()
-                .push(t.measurement());
-        }
         let by_id: BTreeMap<&str, &Config> =
             configs.iter().map(|g| (g.id.as_str(), &g.config)).collect();
-        let mut rows = Vec::new();
-        let mut out = Dataset {
-            x: Array2::zeros((0, 0)),
-            perf: vec![],
-            configs: vec![],
-            rates: vec![],
-        };
-        for ((id, rate), runs) in groups {
-            let config = by_id.get(id.as_str()).with_context(|| {
-                format!("trial of configuration {id}, which generate did not write")
+        let rows = collect::aggregate(objective, trials);
+        let mut flat = Vec::with_capacity(rows.len() * (space.len() + 1));
+        for row in &rows {
+            let config = by_id.get(row.config.as_str()).with_context(|| {
+                format!(
+                    "trial of configuration {}, which generate did not write",
+                    row.config
+                )
             })?;
-            let passing: Vec<Measurement> = runs.into_iter().flatten().collect();
-            rows.push(features(space, config, rate));
-            out.perf.push(objective.perf(&passing));
-            out.configs.push(id);
-            out.rates.push(rate);
+            flat.extend(features(space, config, row.rate));
         }
-        let width = space.len() + 1;
-        let flat: Vec<f64> = rows.into_iter().flatten().collect();
-        out.x = Array2::from_shape_vec((out.perf.len(), width), flat)?;
-        Ok(out)
+        Ok(Dataset {
+            x: Array2::from_shape_vec((rows.len(), space.len() + 1), flat)?,
+            perf: rows.iter().map(|r| r.perf).collect(),
+            configs: rows.iter().map(|r| r.config.clone()).collect(),
+            rates: rows.iter().map(|r| r.rate).collect(),
+        })
     }
 
     pub fn len(&self) -> usize {

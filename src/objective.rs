@@ -51,15 +51,16 @@ impl Objective {
             return None;
         }
         let n = runs.len() as f64;
-        let sum: f64 = runs
-            .iter()
-            .map(|m| match self {
-                Objective::Ratio => m.throughput / m.latency_p99_ms,
-                Objective::Latency => m.latency_p99_ms,
-                Objective::Throughput => m.throughput,
-            })
-            .sum();
-        Some(sum / n)
+        Some(runs.iter().map(|m| self.run_value(m)).sum::<f64>() / n)
+    }
+
+    /// The objective's value for a single run.
+    pub fn run_value(self, m: &Measurement) -> f64 {
+        match self {
+            Objective::Ratio => m.throughput / m.latency_p99_ms,
+            Objective::Latency => m.latency_p99_ms,
+            Objective::Throughput => m.throughput,
+        }
     }
 
     pub fn higher_is_better(self) -> bool {

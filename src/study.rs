@@ -412,6 +412,15 @@ impl Study {
         self.dir.join(stage.name())
     }
 
+    /// The `summary.json` of a finished stage (None when the stage has not finished).
+    pub fn summary<T: serde::de::DeserializeOwned>(&self, stage: Stage) -> Result<Option<T>> {
+        let path = self.stage_dir(stage).join(stage.done_marker());
+        if !path.is_file() {
+            return Ok(None);
+        }
+        crate::fsx::read_json(&path).map(Some)
+    }
+
     /// Fails with a clear message unless `stage` has finished in this study.
     pub fn require(&self, stage: Stage) -> Result<PathBuf> {
         let dir = self.stage_dir(stage);

@@ -90,9 +90,13 @@ pub fn run(study: &Study) -> Result<ValidateSummary> {
             let generated = crate::generate::Generated {
                 id: name.to_string(),
                 config: config.clone(),
+                predicted_failure: None,
             };
-            let rec = collect::run_trial(&adapter, study, &generated, &trials_dir, rate, repeat)
+            let rec = collect::run_trial(&adapter, study, &generated, &trials_dir, rate, repeat, 0)
                 .with_context(|| format!("validating the {name} configuration"))?;
+            if crate::adapter::cancelled() {
+                anyhow::bail!("interrupted");
+            }
             table.serialize(&rec)?;
             table.flush()?;
             records[slot].push(rec);

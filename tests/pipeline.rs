@@ -1,78 +1,11 @@
 //! End-to-end tests: the `flinktune` binary driven through every stage, on the built-in
 //! simulator and through shell adapters, checking the artifacts each stage leaves.
 
+mod common;
+
+use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn flinktune(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flinktune"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = flinktune(args);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "flinktune {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Runs a command that must fail cleanly; returns its stderr.
-fn fails(args: &[&str]) -> String {
-    let out = flinktune(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "flinktune {args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A study made by `init`, shrunk so a test runs in seconds.
-fn small_study(dir: &Path, adapter_command: Option<&str>) -> PathBuf {
-    let study = dir.join("study");
-    match adapter_command {
-        Some(cmd) => ok(&["init", s(&study), "--adapter-command", cmd]),
-        None => ok(&["init", s(&study)]),
-    };
-    let path = study.join("flinktune.toml");
-    let text = fs::read_to_string(&path)
-        .unwrap()
-        .replace("samples = 200", "samples = 40")
-        .replace("budget = 100", "budget = 30")
-        .replace("initial = 20", "initial = 10")
-        .replace("repeats = 3", "repeats = 2");
-    fs::write(&path, text).unwrap();
-    study
-}
-
-fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    r.records().map(|x| x.unwrap()).collect()
-}
-
-fn csv_header(path: &Path) -> Vec<String> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    r.headers().unwrap().iter().map(String::from).collect()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn column<'a>(header: &[String], rows: &'a [csv::StringRecord], name: &str) -> Vec<&'a str> {
-    let i = header.iter().position(|h| h == name).unwrap();
-    rows.iter().map(|r| r.get(i).unwrap()).collect()
-}
 
 #[test]
 fn tune_runs_every_stage_on_the_simulator() {
@@ -84,7 +17,8 @@ fn tune_runs_every_stage_on_the_simulator() {
     // generate: 40 configurations, each a real flink-conf.yaml with Flink's formats.
     let configs = study.join("generate/configs.csv");
     let header = csv_header(&configs);
-    assert_eq!(header.len(), 31);
+    assert_eq!(header.len(), 32);
+    assert_eq!(header[31], "predicted_failure");
     assert_eq!(csv_rows(&configs).len(), 40);
     let conf =
         fs::read_to_string(study.join("generate/configs/c0000/conf/flink-conf.yaml")).unwrap();
@@ -221,8 +155,8 @@ fn rerunning_a_stage_replaces_only_its_own_artifacts() {
     // No temporary folders are left behind.
     let leftovers: Vec<_> = fs::read_dir(&study)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('.'))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
