@@ -141,8 +141,12 @@ fn bench_search(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("over_model_budget_100", |b| {
         b.iter(|| {
-            flinktune::search::optimise_model(&study.space, &model, RATE, 100, 20, 3, |_| {})
-                .unwrap()
+            let opts = flinktune::bo::BoOptions {
+                initial: 20,
+                seed: 3,
+                ..Default::default()
+            };
+            flinktune::search::optimise_model(&study, &model, RATE, 100, opts).unwrap()
         })
     });
     g.finish();

@@ -347,8 +347,11 @@ impl Incumbent<'_> {
     }
 }
 
+/// The probability that a (projected) point can be evaluated at all: EI is multiplied by
+/// it, so the search avoids configurations expected to fail.
+pub type Feasibility = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
-#[derive(Debug)]
 pub struct BayesOpt {
     domain: Domain,
     opts: BoOptions,
@@ -362,6 +365,18 @@ pub struct BayesOpt {
     seen: HashSet<Vec<u64>>,
     hyper: Option<Hyper>,
     last: Option<Suggestion>,
+    feasibility: Option<Feasibility>,
+}
+
+impl std::fmt::Debug for BayesOpt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BayesOpt")
+            .field("domain", &self.domain)
+            .field("opts", &self.opts)
+            .field("observations", &self.ys.len())
+            .field("feasibility", &self.feasibility.is_some())
+            .finish()
+    }
 }
 
 impl BayesOpt {
@@ -392,7 +407,64 @@ impl BayesOpt {
             seen: HashSet::new(),
             hyper: None,
             last: None,
+            feasibility: None,
         })
+    }
+
+    /// Weights the acquisition by a probability of success (constrained EI): the ranking
+    /// score becomes ln(EI) + ln(p) for EI, log-EI and PI; UCB drops points with p < 0.5.
+    /// Design points are not weighted.
+    pub fn set_feasibility(&mut self, f: Feasibility) {
+        self.feasibility = Some(f);
+    }
+
+    /// Suggests `q` points to evaluate at once (kriging believer): after each suggestion
+    /// the GP's mean at it is taken as a provisional observation, so the next suggestion
+    /// goes elsewhere; the provisional values are dropped before returning.
+    pub fn ask_batch(&mut self, q: usize) -> Result<Vec<Suggestion>> {
+        let (n_x, n_y) = (self.xs.len(), self.ys.len());
+        let mut out = Vec::with_capacity(q);
+        let mut result = Ok(());
+        for _ in 0..q {
+            match self.ask() {
+                Ok(s) => {
+                    if let Some(m) = s.mean.filter(|m| m.is_finite()) {
+                        self.xs.push(s.x.clone());
+                        self.ys.push(m);
+                    }
+                    out.push(s);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.xs.truncate(n_x);
+        self.ys.truncate(n_y);
+        match result {
+            Err(e) if out.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    /// Records that a point could not be evaluated (a failed configuration): it is never
+    /// suggested again, and the GP, which models the objective where it exists, does not
+    /// see it (a feasibility weight can steer around such regions).
+    pub fn tell_failure(&mut self, x: &[f64]) -> Result<()> {
+        ensure!(
+            x.len() == self.domain.dims(),
+            "tell_failure: wrong dimension"
+        );
+        self.seen.insert(key(&self.domain.project(x)));
+        Ok(())
+    }
+
+    /// Records an evaluation made in an earlier run (when resuming from a journal): it
+    /// counts as asked as well as told, so the initial design is not started again.
+    pub fn replay(&mut self, x: Vec<f64>, y: f64) -> Result<()> {
+        self.asked += 1;
+        self.tell(x, y)
     }
 
     /// Suggests the next point to evaluate (projected, relaxed coordinates).
@@ -553,9 +625,16 @@ impl BayesOpt {
         let (ym, ysd) = gp.standardisation();
         let best_s = (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd;
         let acq = self.opts.acquisition.clone();
+        let feasibility = self.feasibility.take();
         let score = |gp: &Gp, p: &[f64]| {
             let (m, v) = gp.predict(p);
-            acq.score((m - ym) / ysd, v / (ysd * ysd), best_s)
+            let s = acq.score((m - ym) / ysd, v / (ysd * ysd), best_s);
+            match (&feasibility, &acq) {
+                (None, _) => s,
+                (Some(f), Acquisition::Ucb { .. }) if f(p) < 0.5 => f64::NEG_INFINITY,
+                (Some(_), Acquisition::Ucb { .. }) => s,
+                (Some(f), _) => s + f(p).clamp(1e-12, 1.0).ln(),
+            }
         };
 
         let seen = std::mem::take(&mut self.seen);
@@ -574,6 +653,7 @@ impl BayesOpt {
         }
         let best = inc.best.take();
         self.seen = seen;
+        self.feasibility = feasibility;
         let x = match best {
             Some((_, p)) => p,
             None => self.random_unseen()?,
@@ -715,6 +795,80 @@ impl BayesOpt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feasibility_steers_suggestions_away_from_failing_regions() {
+        // The objective peaks at x = 0.9, but everything above 0.5 fails.
+        let f = |x: &[f64]| -(x[0] - 0.9).powi(2);
+        let domain = Domain::new(vec![Var::Continuous]);
+        let mut opt = BayesOpt::new(
+            domain,
+            BoOptions {
+                initial: 4,
+                seed: 3,
+                ..BoOptions::default()
+            },
+        )
+        .unwrap();
+        opt.set_feasibility(Box::new(|x: &[f64]| if x[0] > 0.5 { 0.0 } else { 1.0 }));
+        let mut model_based = 0;
+        for _ in 0..15 {
+            let s = opt.ask().unwrap();
+            if !s.initial {
+                model_based += 1;
+                assert!(s.x[0] <= 0.5, "suggested a failing point {:?}", s.x);
+            }
+            let y = if s.x[0] > 0.5 { -1.0 } else { f(&s.x) };
+            opt.tell(s.x, y).unwrap();
+        }
+        assert!(model_based >= 10);
+        // It converges to the best feasible point, the boundary.
+        assert!(opt.best().unwrap().0[0] > 0.45, "{:?}", opt.best());
+    }
+
+    #[test]
+    fn a_batch_spreads_out_and_leaves_no_provisional_observations() {
+        let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
+        let mut opt = BayesOpt::new(
+            domain,
+            BoOptions {
+                initial: 5,
+                seed: 9,
+                ..BoOptions::default()
+            },
+        )
+        .unwrap();
+        for _ in 0..5 {
+            let s = opt.ask().unwrap();
+            let y = -(s.x[0] - 0.3).powi(2) - (s.x[1] - 0.6).powi(2);
+            opt.tell(s.x, y).unwrap();
+        }
+        let batch = opt.ask_batch(4).unwrap();
+        assert_eq!(batch.len(), 4);
+        assert_eq!(opt.observations().1.len(), 5);
+        for (i, a) in batch.iter().enumerate() {
+            for b in &batch[i + 1..] {
+                assert_ne!(a.x, b.x);
+            }
+        }
+    }
+
+    #[test]
+    fn replayed_points_count_as_asked() {
+        let domain = Domain::new(vec![Var::Continuous]);
+        let mut opt = BayesOpt::new(
+            domain,
+            BoOptions {
+                initial: 2,
+                seed: 1,
+                ..BoOptions::default()
+            },
+        )
+        .unwrap();
+        opt.replay(vec![0.1], 1.0).unwrap();
+        opt.replay(vec![0.7], 2.0).unwrap();
+        assert!(!opt.ask().unwrap().initial, "the design was started again");
+    }
 
     fn run(opt: &mut BayesOpt, f: &dyn Fn(&[f64]) -> f64, evals: usize) {
         for _ in 0..evals {

@@ -73,10 +73,21 @@ enum Command {
         /// The study directory.
         study: PathBuf,
     },
-    /// Bayesian optimisation (GP + Expected Improvement) over the model.
+    /// Bayesian optimisation (GP + Expected Improvement) over the model or the system.
     Search {
         /// The study directory.
         study: PathBuf,
+        /// What to evaluate: the fitted model (the paper) or the system through the
+        /// adapter (no collect needed; resumable). Default: the study's `[search] over`.
+        #[arg(long, value_enum)]
+        over: Option<flinktune::study::Over>,
+        /// Suggestions evaluated at once (in parallel over the system). Default: the
+        /// study's `[search] batch`.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        batch: Option<u16>,
+        /// Discard an interrupted search over the system instead of resuming it.
+        #[arg(long)]
+        restart: bool,
     },
     /// Measure the best configuration against Flink's default through the adapter.
     Validate {
@@ -183,8 +194,18 @@ fn run(command: Command) -> Result<()> {
             print!("{}", model::describe(&model::run(&load(&study)?)?));
             Ok(())
         }
-        Command::Search { study } => {
-            print!("{}", search::describe(&search::run(&load(&study)?)?));
+        Command::Search {
+            study,
+            over,
+            batch,
+            restart,
+        } => {
+            let study = load(&study)?;
+            let mut opts = search::SearchOptions::of(&study);
+            opts.over = over.unwrap_or(opts.over);
+            opts.batch = batch.map(usize::from).unwrap_or(opts.batch);
+            opts.restart = restart;
+            print!("{}", search::describe(&search::run(&study, opts)?));
             Ok(())
         }
         Command::Validate { study } => {
@@ -240,7 +261,7 @@ fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
     print!("[2/5] {}", collect::describe(&c));
     let m = model::run(study)?;
     print!("[3/5] model: {}", model::describe(&m));
-    let s = search::run(study)?;
+    let s = search::run(study, search::SearchOptions::of(study))?;
     print!("[4/5] {}", search::describe(&s));
     let v = validate::run(study)?;
     println!("[5/5] validate:");

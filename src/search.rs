@@ -1,5 +1,8 @@
 //! The search stage: Bayesian optimisation (a Matérn-5/2 Gaussian process with Expected
-//! Improvement, see `bo` and `gp`) over the fitted performance model at one input rate.
+//! Improvement, see `bo` and `gp`) at one input rate, over the fitted performance model
+//! (`over = "model"`, the paper) or over the system itself through the adapter
+//! (`over = "system"`: no thousand-configuration collection needed; every evaluation is a
+//! journaled trial, and an interrupted search resumes).
 //!
 //! Each parameter becomes a variable of the optimiser's domain: floats and wide integer
 //! ranges are continuous (rounding a 40 960-level memory size changes nothing), narrower
@@ -8,25 +11,38 @@
 //! and the acquisition is evaluated at those projected points, so discrete parameters are
 //! handled inside the optimisation, not rounded at the end.
 //!
-//! Configurations the feasibility forest predicts to fail (P(run) < 0.5) are told to the
-//! optimiser as one e-fold worse than the worst score seen, steering it away from them.
+//! Failing configurations inform the search: the GP models the objective where it exists,
+//! and the acquisition is multiplied by a probability of success — the model's feasibility
+//! forest, or, on the system, Flink's memory rules (`precheck`: probability 0) times the
+//! share of passing runs among the nearest evaluated configurations. No point is suggested
+//! twice.
 //!
-//! Artifacts (`search/`): `history.csv` (every iteration), `best/conf/…` and
+//! Artifacts (`search/`): `history.csv` (every evaluation), `best/conf/…` and
 //! `best/config.json` (the best configuration as a complete Flink conf directory),
-//! `summary.json`.
+//! `journal.jsonl` and `trials/` (over the system), `summary.json`.
 
-use crate::bo::{BayesOpt, BoOptions, Domain, Var};
+use crate::acquisition::Acquisition;
+use crate::adapter::{self, Adapter};
+use crate::bo::{self, BayesOpt, BoOptions, Domain, Var};
+use crate::collect;
 use crate::fsx::{self, StageDir};
+use crate::generate::Generated;
 use crate::model::{self, PerfModel};
-use crate::objective::Objective;
+use crate::objective::{Measurement, Objective};
+use crate::precheck;
 use crate::space::{Config, Kind, Space, Value};
-use crate::study::{Stage, Study};
-use anyhow::{Context, Result};
+use crate::study::{AcquisitionKind, Over, Stage, Study};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Integer parameters with more levels than this are searched as continuous.
 const MAX_GRID: u64 = 512;
+/// Neighbours the system-mode feasibility estimate looks at.
+const FEASIBILITY_NEIGHBOURS: usize = 5;
 
 /// The optimiser's domain for a space.
 pub fn domain(space: &Space) -> Domain {
@@ -83,9 +99,183 @@ pub fn decode(space: &Space, domain: &Domain, z: &[f64]) -> Config {
         .collect()
 }
 
-/// One iteration of the search.
-#[derive(Clone, Debug)]
+/// The optimiser's options for a study.
+pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
+    let s = &study.file.search;
+    BoOptions {
+        acquisition: match s.acquisition {
+            AcquisitionKind::Ei => Acquisition::Ei { xi: 0.01 },
+            AcquisitionKind::Logei => Acquisition::LogEi { xi: 0.01 },
+            AcquisitionKind::Pi => Acquisition::Pi { xi: 0.01 },
+            AcquisitionKind::Ucb => Acquisition::Ucb { beta: 4.0 },
+        },
+        initial: s.initial as usize,
+        candidates: s.candidates as usize,
+        seed,
+        ..BoOptions::default()
+    }
+}
+
+/// What evaluating one configuration gave.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The objective's perf (predicted over the model, measured over the system); None
+    /// when the configuration did not run.
+    pub perf: Option<f64>,
+    /// Probability it runs (the feasibility forest's over the model; 1 or 0 measured).
+    pub p_pass: f64,
+    /// pass | fail | error | skipped, and why not pass.
+    pub status: String,
+    pub reason: String,
+}
+
+impl Evaluation {
+    /// Whether the optimiser learns the objective from it.
+    pub fn feasible(&self) -> bool {
+        self.perf.is_some() && self.p_pass >= 0.5
+    }
+}
+
+/// Evaluates configurations: the model, or the system through the adapter.
+pub enum Evaluator<'a> {
+    Model {
+        model: &'a PerfModel,
+        study: &'a Study,
+        rate: u64,
+    },
+    System {
+        study: &'a Study,
+        adapter: Adapter,
+        rate: u64,
+        /// Where the trial directories go.
+        trials_dir: PathBuf,
+    },
+}
+
+impl Evaluator<'_> {
+    /// Evaluates a batch; `ids` name the trials (system) and must be unique per study.
+    pub fn evaluate(&self, ids: &[String], configs: &[Config]) -> Result<Vec<Evaluation>> {
+        match self {
+            Evaluator::Model { model, study, rate } => {
+                let rows: Vec<Vec<f64>> = configs
+                    .iter()
+                    .map(|c| model::features(&study.space, c, *rate))
+                    .collect();
+                let perf = model.predict_perf(&rows)?;
+                let pass = model.predict_pass(&rows)?;
+                Ok(configs
+                    .iter()
+                    .zip(perf.into_iter().zip(pass))
+                    .map(|(config, (perf, p_pass))| {
+                        // The model never saw configurations generate replaced: Flink's
+                        // memory rules decide those.
+                        if let Some(why) = precheck::predict_failure(&study.effective_conf(config))
+                        {
+                            return Evaluation {
+                                perf: Some(perf),
+                                p_pass: 0.0,
+                                status: "skipped".into(),
+                                reason: format!("predicted: {why}"),
+                            };
+                        }
+                        Evaluation {
+                            perf: Some(perf),
+                            p_pass,
+                            status: if p_pass >= 0.5 { "pass" } else { "fail" }.into(),
+                            reason: if p_pass >= 0.5 {
+                                String::new()
+                            } else {
+                                format!("the feasibility model gives it {p_pass:.2} to run")
+                            },
+                        }
+                    })
+                    .collect())
+            }
+            Evaluator::System {
+                study,
+                adapter,
+                rate,
+                trials_dir,
+            } => {
+                let results: Mutex<Vec<Option<Result<Evaluation>>>> =
+                    Mutex::new((0..configs.len()).map(|_| None).collect());
+                std::thread::scope(|scope| {
+                    for (worker, (id, config)) in ids.iter().zip(configs).enumerate() {
+                        let results = &results;
+                        scope.spawn(move || {
+                            let e = evaluate_on_system(
+                                study, adapter, trials_dir, id, config, *rate, worker,
+                            );
+                            if let Ok(mut r) = results.lock() {
+                                r[worker] = Some(e);
+                            }
+                        });
+                    }
+                });
+                results
+                    .into_inner()
+                    .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))?
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("evaluation lost"))))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Runs the study's repeats of one configuration at `rate` through the adapter.
+fn evaluate_on_system(
+    study: &Study,
+    adapter: &Adapter,
+    trials_dir: &Path,
+    id: &str,
+    config: &Config,
+    rate: u64,
+    worker: usize,
+) -> Result<Evaluation> {
+    if let Some(why) = precheck::predict_failure(&study.effective_conf(config)) {
+        return Ok(Evaluation {
+            perf: None,
+            p_pass: 0.0,
+            status: "skipped".into(),
+            reason: format!("predicted: {why}"),
+        });
+    }
+    let generated = Generated {
+        id: id.to_string(),
+        config: config.clone(),
+        predicted_failure: None,
+    };
+    let mut runs: Vec<Measurement> = Vec::new();
+    let mut last = None;
+    for repeat in 0..study.file.repeats {
+        let rec = collect::run_trial(adapter, study, &generated, trials_dir, rate, repeat, worker)?;
+        runs.extend(rec.measurement());
+        last = Some(rec);
+    }
+    let last = last.context("no repeat ran")?;
+    let perf = study.file.objective.perf(&runs);
+    Ok(Evaluation {
+        p_pass: if perf.is_some() { 1.0 } else { 0.0 },
+        status: if perf.is_some() {
+            "pass".into()
+        } else {
+            last.status.clone()
+        },
+        reason: if perf.is_some() {
+            String::new()
+        } else {
+            last.reason.clone()
+        },
+        perf,
+    })
+}
+
+/// One evaluation of the search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Step {
+    /// The point in the optimiser's relaxed coordinates.
+    pub x: Vec<f64>,
     pub config: Config,
     pub initial: bool,
     /// The acquisition value and the GP's posterior at the point (None in the
@@ -93,140 +283,325 @@ pub struct Step {
     pub acquisition: Option<f64>,
     pub gp_mean: Option<f64>,
     pub gp_std: Option<f64>,
-    /// Predicted perf and probability of running.
-    pub perf: f64,
-    pub p_pass: f64,
-    /// What the optimiser was told (log-scale score, penalised when predicted to fail).
-    pub value: f64,
+    pub evaluation: Evaluation,
 }
 
-/// BO over a performance model at one rate: returns every step.
-pub fn optimise_model(
+impl Step {
+    /// The log-scale score told to the optimiser (None: infeasible).
+    pub fn score(&self, objective: Objective) -> Option<f64> {
+        self.evaluation
+            .feasible()
+            .then(|| objective.score(self.evaluation.perf.unwrap_or_default()))
+    }
+}
+
+/// Evaluated points and whether they ran, shared with the feasibility weight.
+type PassHistory = Arc<Mutex<Vec<(Vec<f64>, bool)>>>;
+
+/// Share of passing evaluations among the nearest ones, smoothed (Laplace), for the
+/// system-mode feasibility weight.
+fn nearest_pass_share(history: &[(Vec<f64>, bool)], x: &[f64]) -> f64 {
+    let mut d: Vec<(f64, bool)> = history
+        .iter()
+        .map(|(h, ok)| (h.iter().zip(x).map(|(a, b)| (a - b).powi(2)).sum(), *ok))
+        .collect();
+    d.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let near = &d[..d.len().min(FEASIBILITY_NEIGHBOURS)];
+    let passed = near.iter().filter(|(_, ok)| *ok).count();
+    (passed as f64 + 1.0) / (near.len() as f64 + 2.0)
+}
+
+/// The feasibility weight of the optimiser for an evaluator.
+fn feasibility(evaluator: &Evaluator<'_>, history: PassHistory) -> bo::Feasibility {
+    match evaluator {
+        Evaluator::Model { model, study, rate } => {
+            // The closure must own what it uses: the forest is cloned through JSON once.
+            let owned: Option<PerfModel> = serde_json::to_string(model)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            let (study, rate) = ((*study).clone(), *rate);
+            let domain = domain(&study.space);
+            Box::new(move |z: &[f64]| {
+                let config = decode(&study.space, &domain, z);
+                if precheck::predict_failure(&study.effective_conf(&config)).is_some() {
+                    return 0.0;
+                }
+                let Some(m) = &owned else { return 1.0 };
+                let row = model::features(&study.space, &config, rate);
+                m.predict_pass(&[row]).map(|p| p[0]).unwrap_or(1.0)
+            })
+        }
+        Evaluator::System { study, .. } => {
+            let study = (*study).clone();
+            let domain = domain(&study.space);
+            Box::new(move |z: &[f64]| {
+                let config = decode(&study.space, &domain, z);
+                if precheck::predict_failure(&study.effective_conf(&config)).is_some() {
+                    return 0.0;
+                }
+                history
+                    .lock()
+                    .map(|h| nearest_pass_share(&h, z))
+                    .unwrap_or(1.0)
+            })
+        }
+    }
+}
+
+/// Runs BO with `budget` evaluations in batches of `batch`, continuing from `replayed`
+/// steps; `on_step` sees (and may journal) each new step before the next batch.
+#[allow(clippy::too_many_arguments)]
+pub fn optimise(
     space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    opts: BoOptions,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
+    mut on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<Vec<Step>> {
+    let domain = domain(space);
+    let mut bo = BayesOpt::new(domain.clone(), opts)?;
+    let history = Arc::new(Mutex::new(Vec::new()));
+    bo.set_feasibility(feasibility(evaluator, history.clone()));
+    let record = |bo: &mut BayesOpt, step: &Step, replay: bool| -> Result<()> {
+        if let Ok(mut h) = history.lock() {
+            h.push((step.x.clone(), step.evaluation.feasible()));
+        }
+        match step.score(objective) {
+            Some(y) if replay => bo.replay(step.x.clone(), y),
+            Some(y) => bo.tell(step.x.clone(), y),
+            None => bo.tell_failure(&step.x),
+        }
+    };
+    let mut steps = Vec::with_capacity(budget);
+    for step in replayed.into_iter().take(budget) {
+        record(&mut bo, &step, true)?;
+        steps.push(step);
+    }
+    while steps.len() < budget && !adapter::cancelled() {
+        let q = batch.max(1).min(budget - steps.len());
+        let suggestions = bo.ask_batch(q)?;
+        let configs: Vec<Config> = suggestions
+            .iter()
+            .map(|s| decode(space, &domain, &s.x))
+            .collect();
+        let ids: Vec<String> = (steps.len()..steps.len() + configs.len())
+            .map(|i| format!("e{i:04}"))
+            .collect();
+        let evaluations = evaluator.evaluate(&ids, &configs)?;
+        if adapter::cancelled() {
+            break;
+        }
+        for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
+            let step = Step {
+                x: s.x,
+                config,
+                initial: s.initial,
+                acquisition: s.acquisition,
+                gp_mean: s.mean,
+                gp_std: s.std,
+                evaluation,
+            };
+            record(&mut bo, &step, false)?;
+            on_step(&step)?;
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
+/// BO over a performance model at one rate (the paper's search); returns every step.
+pub fn optimise_model(
+    study: &Study,
     model: &PerfModel,
     rate: u64,
     budget: usize,
-    initial: usize,
-    seed: u64,
-    mut on_step: impl FnMut(&Step),
+    opts: BoOptions,
 ) -> Result<Vec<Step>> {
-    let domain = domain(space);
-    let mut bo = BayesOpt::new(
-        domain.clone(),
-        BoOptions {
-            initial,
-            seed,
-            ..BoOptions::default()
-        },
-    )?;
-    let mut steps: Vec<Step> = Vec::with_capacity(budget);
-    for _ in 0..budget {
-        let s = bo.ask()?;
-        let config = decode(space, &domain, &s.x);
-        let row = vec![model::features(space, &config, rate)];
-        let score = model.predict_score(&row)?[0];
-        let p_pass = model.predict_pass(&row)?[0];
-        let value = if p_pass >= 0.5 {
-            score
-        } else {
-            let worst = steps.iter().map(|s| s.value).fold(score, f64::min);
-            worst - 1.0
-        };
-        bo.tell(s.x.clone(), value)?;
-        let step = Step {
-            config,
-            initial: s.initial,
-            acquisition: s.acquisition,
-            gp_mean: s.mean,
-            gp_std: s.std,
-            perf: model.objective.perf_of_score(score),
-            p_pass,
-            value,
-        };
-        on_step(&step);
-        steps.push(step);
+    let evaluator = Evaluator::Model { model, study, rate };
+    let objective = model.objective;
+    optimise(
+        &study.space,
+        objective,
+        &evaluator,
+        opts,
+        budget,
+        1,
+        vec![],
+        |_| Ok(()),
+    )
+}
+
+/// The index of the best feasible step (highest score).
+pub fn best_step(steps: &[Step], objective: Objective) -> Option<usize> {
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.score(objective).map(|y| (i, y)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// Options of the stage (the study's `[search]` settings, overridable on the command line).
+#[derive(Clone, Copy, Debug)]
+pub struct SearchOptions {
+    pub over: Over,
+    pub batch: usize,
+    /// Discard an interrupted search over the system instead of resuming it.
+    pub restart: bool,
+}
+
+impl SearchOptions {
+    pub fn of(study: &Study) -> SearchOptions {
+        SearchOptions {
+            over: study.file.search.over,
+            batch: study.file.search.batch as usize,
+            restart: false,
+        }
     }
-    Ok(steps)
 }
 
 /// What the stage found.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SearchSummary {
     pub objective: Objective,
+    pub over: Over,
     pub rate: u64,
     pub budget: usize,
     pub initial: usize,
+    pub evaluations: usize,
+    pub failed_evaluations: usize,
     pub best_iteration: usize,
-    pub predicted_best: f64,
-    pub predicted_default: f64,
-    pub predicted_speedup: f64,
-    pub best_p_pass: f64,
+    /// The best configuration's perf: predicted (model) or measured (system).
+    pub best_perf: f64,
+    /// The model's prediction for Flink's default (over the model only).
+    pub predicted_default: Option<f64>,
+    pub predicted_speedup: Option<f64>,
     pub best: serde_json::Value,
     pub seconds: f64,
 }
 
+const JOURNAL: &str = "journal.jsonl";
+
 /// Runs the stage.
-pub fn run(study: &Study) -> Result<SearchSummary> {
-    let model = model::load(study)?;
+pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     let space = &study.space;
+    let objective = study.file.objective;
     let rate = study.search_rate();
     let budget = study.file.search.budget as usize;
-    let initial = study.file.search.initial as usize;
     let started = Instant::now();
+    let model = match opts.over {
+        Over::Model => Some(model::load(study)?),
+        Over::System => None,
+    };
+    let stage = match (opts.over, opts.restart) {
+        (Over::System, false) => StageDir::resume(&study.dir, Stage::Search.name())?,
+        _ => StageDir::begin(&study.dir, Stage::Search.name())?,
+    };
+    let evaluator = match &model {
+        Some(model) => Evaluator::Model { model, study, rate },
+        None => Evaluator::System {
+            study,
+            adapter: collect::adapter_of(study),
+            rate,
+            trials_dir: stage.path.join("trials"),
+        },
+    };
+    // Over the system every step is journaled (fsynced) as it ends, so a search of hours
+    // survives being killed; a resumed search replays the journal into the optimiser.
+    let journal_path = stage.path.join(JOURNAL);
+    let replayed = match opts.over {
+        Over::System => read_steps(&journal_path, space)?,
+        Over::Model => vec![],
+    };
+    let mut journal = match opts.over {
+        Over::System => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&journal_path)?,
+        ),
+        Over::Model => None,
+    };
     let bar = crate::progress::bar(budget as u64, "search");
-    let mut best_so_far = f64::NEG_INFINITY;
-    let steps = optimise_model(space, &model, rate, budget, initial, study.file.seed, |s| {
-        if s.p_pass >= 0.5 {
-            best_so_far = best_so_far.max(s.value);
-        }
-        bar.set_message(format!(
-            "best {:.4}",
-            model.objective.perf_of_score(best_so_far)
-        ));
-        bar.inc(1);
-    })?;
-    bar.finish_and_clear();
-
-    let (best_iteration, best) = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.p_pass >= 0.5)
-        .max_by(|a, b| a.1.value.total_cmp(&b.1.value))
-        .or_else(|| {
-            steps
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.p_pass.total_cmp(&b.1.p_pass))
-        })
-        .context("the search made no evaluation")?;
-    let default_row = vec![model::features(space, &space.default_config(), rate)];
-    let predicted_default = model.predict_perf(&default_row)?[0];
-
-    let stage = StageDir::begin(&study.dir, Stage::Search.name())?;
-    write_history(
-        &stage.path.join("history.csv"),
+    bar.set_position(replayed.len() as u64);
+    bar.reset_eta();
+    let mut best = f64::NEG_INFINITY;
+    let steps = optimise(
         space,
-        model.objective,
-        &steps,
+        objective,
+        &evaluator,
+        bo_options(study, study.file.seed),
+        budget,
+        opts.batch,
+        replayed,
+        |step| {
+            if let Some(j) = journal.as_mut() {
+                let mut line = serde_json::to_string(step)?;
+                line.push('\n');
+                j.write_all(line.as_bytes())?;
+                j.sync_data()?;
+            }
+            if let Some(y) = step.score(objective) {
+                best = best.max(y);
+            }
+            bar.set_message(format!("best {:.4}", objective.perf_of_score(best)));
+            bar.inc(1);
+            Ok(())
+        },
     )?;
+    bar.finish_and_clear();
+    if adapter::cancelled() {
+        bail!(
+            "interrupted after {} of {budget} evaluations{}",
+            steps.len(),
+            match opts.over {
+                Over::System => "; run the search again to resume",
+                Over::Model => "",
+            }
+        );
+    }
+    let best_iteration = best_step(&steps, objective).context(
+        "no evaluated configuration ran: widen the space, check the adapter, or raise the budget",
+    )?;
+    let best = &steps[best_iteration];
+    let best_perf = best.evaluation.perf.unwrap_or_default();
+    let predicted_default = match &model {
+        Some(m) => {
+            let row = vec![model::features(space, &space.default_config(), rate)];
+            Some(m.predict_perf(&row)?[0])
+        }
+        None => None,
+    };
+    write_history(&stage.path.join("history.csv"), space, objective, &steps)?;
     study.write_config_dir(
         &best.config,
         &stage.path.join("best"),
         &format!(
-            "flinktune: best configuration for {} rec/s (predicted {} = {:.4})",
-            rate, model.objective, best.perf
+            "flinktune: best configuration for {rate} rec/s ({} {objective} = {best_perf:.4}{})",
+            match opts.over {
+                Over::Model => "predicted",
+                Over::System => "measured",
+            },
+            predicted_default
+                .map(|d| format!("; Flink's default predicted {d:.4}"))
+                .unwrap_or_default()
         ),
     )?;
     let summary = SearchSummary {
-        objective: model.objective,
+        objective,
+        over: opts.over,
         rate,
         budget,
-        initial,
+        initial: study.file.search.initial as usize,
+        evaluations: steps.len(),
+        failed_evaluations: steps.iter().filter(|s| !s.evaluation.feasible()).count(),
         best_iteration,
-        predicted_best: best.perf,
+        best_perf,
         predicted_default,
-        predicted_speedup: model.objective.speedup(best.perf, predicted_default),
-        best_p_pass: best.p_pass,
+        predicted_speedup: predicted_default.map(|d| objective.speedup(best_perf, d)),
         best: space.to_json(&best.config),
         seconds: started.elapsed().as_secs_f64(),
     };
@@ -235,12 +610,32 @@ pub fn run(study: &Study) -> Result<SearchSummary> {
     Ok(summary)
 }
 
-fn write_history(
-    path: &std::path::Path,
-    space: &Space,
-    objective: Objective,
-    steps: &[Step],
-) -> Result<()> {
+/// Reads the steps of a search journal, dropping a torn last line.
+fn read_steps(path: &Path, space: &Space) -> Result<Vec<Step>> {
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let text = std::fs::read(path)?;
+    let mut steps = Vec::new();
+    let mut valid = 0;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let Some(step) = line
+            .ends_with(b"\n")
+            .then(|| serde_json::from_slice::<Step>(line).ok())
+            .flatten()
+            .filter(|s: &Step| s.config.len() == space.len())
+        else {
+            break;
+        };
+        valid += line.len();
+        steps.push(step);
+    }
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.set_len(valid as u64)?;
+    Ok(steps)
+}
+
+fn write_history(path: &Path, space: &Space, objective: Objective, steps: &[Step]) -> Result<()> {
     let mut table = csv::Writer::from_path(path)?;
     let mut header: Vec<String> = [
         "iteration",
@@ -248,8 +643,10 @@ fn write_history(
         "acquisition",
         "gp_mean",
         "gp_std",
-        "predicted_perf",
+        "perf",
         "p_pass",
+        "status",
+        "reason",
         "best_perf_so_far",
     ]
     .iter()
@@ -259,8 +656,8 @@ fn write_history(
     table.write_record(&header)?;
     let mut best = f64::NEG_INFINITY;
     for (i, s) in steps.iter().enumerate() {
-        if s.p_pass >= 0.5 {
-            best = best.max(s.value);
+        if let Some(y) = s.score(objective) {
+            best = best.max(y);
         }
         let mut row = vec![
             i.to_string(),
@@ -268,8 +665,10 @@ fn write_history(
             opt(s.acquisition),
             opt(s.gp_mean),
             opt(s.gp_std),
-            s.perf.to_string(),
-            s.p_pass.to_string(),
+            opt(s.evaluation.perf),
+            s.evaluation.p_pass.to_string(),
+            s.evaluation.status.clone(),
+            s.evaluation.reason.clone(),
             if best.is_finite() {
                 objective.perf_of_score(best).to_string()
             } else {
@@ -301,18 +700,19 @@ pub fn read_best(study: &Study) -> Result<(Config, SearchSummary)> {
 
 /// A human summary.
 pub fn describe(s: &SearchSummary) -> String {
-    format!(
-        "searched the model at {} rec/s with {} evaluations ({} initial) in {:.1} s: \
-         best predicted {} {:.4} vs default {:.4} ({:.2}x)\n",
-        s.rate,
-        s.budget,
-        s.initial,
-        s.seconds,
-        s.objective,
-        s.predicted_best,
-        s.predicted_default,
-        s.predicted_speedup
-    )
+    let what = match s.over {
+        Over::Model => "the model",
+        Over::System => "the system",
+    };
+    let mut out = format!(
+        "searched {what} at {} rec/s with {} evaluations ({} initial, {} failed) in {:.1} s: best {} {:.4}",
+        s.rate, s.evaluations, s.initial, s.failed_evaluations, s.seconds, s.objective, s.best_perf
+    );
+    if let (Some(d), Some(x)) = (s.predicted_default, s.predicted_speedup) {
+        out.push_str(&format!(" vs default {d:.4} ({x:.2}x predicted)"));
+    }
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]
@@ -352,5 +752,19 @@ mod tests {
         assert!(((points[1] - points[0]) - (points[15] - points[7])).abs() < 1e-12);
         let c = s.index_of("execution.checkpointing.interval").unwrap();
         assert!(matches!(d.vars[c], Var::Continuous));
+        let seg = s.index_of("taskmanager.memory.segment-size").unwrap();
+        let Var::Grid { points } = &d.vars[seg] else {
+            panic!("segment size should be a grid of powers of two")
+        };
+        assert_eq!(points.len(), 9);
+    }
+
+    #[test]
+    fn feasibility_share_is_smoothed_and_local() {
+        let h: Vec<(Vec<f64>, bool)> = (0..12).map(|i| (vec![i as f64 / 11.0], i < 6)).collect();
+        // The five nearest to 0 all ran, the five nearest to 1 all failed.
+        assert_eq!(nearest_pass_share(&h, &[0.0]), 6.0 / 7.0);
+        assert_eq!(nearest_pass_share(&h, &[1.0]), 1.0 / 7.0);
+        assert_eq!(nearest_pass_share(&[], &[0.5]), 0.5);
     }
 }

@@ -133,8 +133,14 @@ pub fn describe(r: &StatusReport) -> String {
     }
     match &r.search {
         Some(s) => out.push_str(&format!(
-            "   search: predicted {:.2}x over the default at {} rec/s\n",
-            s.predicted_speedup, s.rate
+            "   search: best {} {:.4} at {} rec/s after {} evaluations{}\n",
+            s.objective,
+            s.best_perf,
+            s.rate,
+            s.evaluations,
+            s.predicted_speedup
+                .map(|x| format!(", {x:.2}x the default predicted"))
+                .unwrap_or_default()
         )),
         None => out.push_str(&not_run("search")),
     }

@@ -122,6 +122,19 @@ pub struct SearchSection {
     /// The input rate to tune for; absent: the first of `rates`.
     #[serde(default)]
     pub rate: Option<u64>,
+    /// What the search evaluates: the fitted model, or the system itself (the adapter).
+    #[serde(default)]
+    pub over: Over,
+    /// The acquisition function.
+    #[serde(default)]
+    pub acquisition: AcquisitionKind,
+    /// Suggestions evaluated at once (kriging believer); with `over = "system"` they run
+    /// in parallel, each on its own worker.
+    #[serde(default = "one", deserialize_with = "positive")]
+    pub batch: u64,
+    /// Random candidates scored per suggestion before local refinement.
+    #[serde(default = "candidates_default", deserialize_with = "positive")]
+    pub candidates: u64,
 }
 
 impl Default for SearchSection {
@@ -130,8 +143,38 @@ impl Default for SearchSection {
             budget: budget_default(),
             initial: initial_default(),
             rate: None,
+            over: Over::default(),
+            acquisition: AcquisitionKind::default(),
+            batch: 1,
+            candidates: candidates_default(),
         }
     }
+}
+
+/// What the search evaluates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Over {
+    /// The fitted performance model (the paper): hundreds of evaluations in seconds.
+    #[default]
+    Model,
+    /// The system, through the adapter: every evaluation is a journaled trial.
+    System,
+}
+
+/// The acquisition function of the search.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AcquisitionKind {
+    /// Expected improvement (the paper's).
+    #[default]
+    Ei,
+    /// Logarithm of EI (ranks like EI, keeps signal far from the incumbent).
+    Logei,
+    /// Probability of improvement.
+    Pi,
+    /// Upper confidence bound.
+    Ucb,
 }
 
 /// Settings of the validate stage.
@@ -160,6 +203,9 @@ fn sixty() -> u64 {
 }
 fn timeout_default() -> u64 {
     900
+}
+fn candidates_default() -> u64 {
+    2000
 }
 fn grace_default() -> u64 {
     5
@@ -548,6 +594,12 @@ budget = 100
 initial = 20
 # The input rate to tune for (one of `rates`); absent: the first.
 # rate = 16000
+# model = BO over the fitted model (the paper); system = BO on the adapter directly.
+over = "model"
+# ei | logei | pi | ucb
+acquisition = "ei"
+# Suggestions evaluated at once (run in parallel with over = "system").
+batch = 1
 
 [validate]
 # Runs of the best and of the default configuration.

@@ -65,7 +65,8 @@ pub struct ValidateSummary {
     pub speedup_ratio: Option<f64>,
     /// The speedup of the study's objective.
     pub speedup_objective: Option<f64>,
-    pub predicted_speedup: f64,
+    /// The speedup the model predicted (searches over the model only).
+    pub predicted_speedup: Option<f64>,
     pub seconds: f64,
 }
 
@@ -152,7 +153,7 @@ fn report_md(s: &ValidateSummary) -> String {
          | p99 latency (ms) | {} | {} | {} |\n\
          | throughput (rec/s) | {} | {} | {} |\n\
          | throughput / p99 | {} | {} | {} |\n\n\
-         The model predicted a speedup of {:.2}x for the `{}` objective.\n",
+         {}\n",
         s.rate,
         s.repeats,
         fmt(s.default.latency_p99_ms, 2),
@@ -164,8 +165,13 @@ fn report_md(s: &ValidateSummary) -> String {
         fmt(s.default.ratio, 2),
         fmt(s.best.ratio, 2),
         fmt_speedup(s.speedup_ratio),
-        s.predicted_speedup,
-        s.objective,
+        match s.predicted_speedup {
+            Some(x) => format!(
+                "The model predicted a speedup of {x:.2}x for the `{}` objective.",
+                s.objective
+            ),
+            None => "The search measured the system directly.".to_string(),
+        },
     );
     for f in s.best.failures.iter().chain(&s.default.failures) {
         out.push_str(&format!("\n- failed: {f}"));
