@@ -5,7 +5,9 @@
 //! behind, so every trial directory looks alike whatever ran it. A shell adapter runs with
 //! `sh -c` in its own process group, stdin closed, with the protocol's variables, under a
 //! wall-clock limit after which the whole group is terminated; anything it does wrong
-//! becomes a failed trial with a reason, never an error of the tuner.
+//! becomes a failed trial with a reason, never an error of the tuner. Its stdout and stderr
+//! are read through pipes by two threads that keep only the last [`OUTPUT_CAP`] bytes of
+//! each, written to the trial's logs when it ends.
 
 use crate::flinkconf;
 use crate::objective::Measurement;
@@ -13,12 +15,14 @@ use crate::sim::{self, Cluster, SimJob, SimOutcome, Workload};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::VecDeque;
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Set when the user asks to stop (Ctrl-C): running shell adapters are terminated and
@@ -39,6 +43,14 @@ pub fn cancelled() -> bool {
 pub const RESULT_FILE: &str = "result.json";
 /// How much of an adapter's stderr a failure reason quotes.
 const REASON_TAIL: usize = 600;
+/// How much of each of an adapter's stdout and stderr a trial keeps: the last bytes, in
+/// `stdout.log` and `stderr.log`, after a line saying how many earlier bytes were dropped.
+pub const OUTPUT_CAP: usize = 256 * 1024;
+const STDOUT_LOG: &str = "stdout.log";
+const STDERR_LOG: &str = "stderr.log";
+/// How long the adapter's output is still read once its process group is gone. The pipes
+/// close with the group; only a process that left the group can hold them open longer.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
 
 /// One trial to run.
 #[derive(Clone, Debug)]
@@ -221,11 +233,13 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
         }
     };
     let _ = fs::remove_file(dir.join(RESULT_FILE));
-    let (stdout, stderr) = match (
-        fs::File::create(dir.join("stdout.log")),
-        fs::File::create(dir.join("stderr.log")),
+    // The logs are written when the trial ends; creating them now finds an unwritable
+    // trial directory before anything runs.
+    let logs = match (
+        fs::File::create(dir.join(STDOUT_LOG)),
+        fs::File::create(dir.join(STDERR_LOG)),
     ) {
-        (Ok(o), Ok(e)) => (o, e),
+        (Ok(o), Ok(e)) => [o, e],
         (Err(e), _) | (_, Err(e)) => {
             return Outcome::Error {
                 reason: format!("cannot create the log files: {e}"),
@@ -238,8 +252,8 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
         .arg(command)
         .current_dir(&dir)
         .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         .env("FLINKTUNE_TRIAL_DIR", &dir)
         .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
@@ -258,82 +272,257 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
             };
         }
     };
-    let pgid = child.id() as i32;
     let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout || cancelled() => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                terminate_group(pgid, grace);
-                let _ = child.wait();
-                return Outcome::Error {
-                    reason: format!("lost track of the adapter: {e}"),
-                    transient: true,
-                };
-            }
+    // Both pipes are read while the adapter runs, or a chatty one would block on a full pipe.
+    let drains = match (
+        child.stdout.take().map(Drain::start),
+        child.stderr.take().map(Drain::start),
+    ) {
+        (Some(Ok(o)), Some(Ok(e))) => [o, e],
+        (o, e) => {
+            terminate_group(&mut child, Duration::ZERO);
+            let _ = child.wait();
+            let why = [o, e]
+                .into_iter()
+                .find_map(|d| match d {
+                    Some(Err(e)) => Some(e.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "no pipe".into());
+            return Outcome::Error {
+                reason: format!("cannot read the adapter's output: {why}"),
+                transient: true,
+            };
         }
     };
-    // Whether it exited or not, nothing it started may outlive the trial.
-    terminate_group(pgid, grace);
-    let Some(status) = status else {
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) if started.elapsed() >= timeout || cancelled() => break Ok(None),
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => break Err(e),
+        }
+    };
+    // Whether it exited or not, nothing it started may outlive the trial. Once the group is
+    // gone, so are the pipes' writers, and the drains end.
+    terminate_group(&mut child, grace);
+    if !matches!(status, Ok(Some(_))) {
         let _ = child.wait();
-        if cancelled() {
+    }
+    let stderr = write_logs(logs, drains, Instant::now() + DRAIN_WAIT);
+    let status = match status {
+        Ok(Some(status)) => status,
+        Ok(None) if cancelled() => {
             return Outcome::Error {
                 reason: "cancelled".into(),
                 transient: true,
             };
         }
-        return Outcome::Error {
-            reason: with_tail(
-                format!("timed out after {} s", timeout.as_secs()),
-                &dir.join("stderr.log"),
-            ),
-            transient: true,
-        };
+        Ok(None) => {
+            return Outcome::Error {
+                reason: with_tail(format!("timed out after {} s", timeout.as_secs()), &stderr),
+                transient: true,
+            };
+        }
+        Err(e) => {
+            return Outcome::Error {
+                reason: with_tail(format!("lost track of the adapter: {e}"), &stderr),
+                transient: true,
+            };
+        }
     };
     // An adapter that left no result at all may have met a passing problem (a cluster that
     // was slow to come up, a lost connection); one that wrote a wrong result will again.
     let wrote_result = dir.join(RESULT_FILE).exists();
     if !status.success() {
-        let how = match status.code() {
-            Some(c) => format!("exit status {c}"),
-            None => "killed by a signal".to_string(),
+        let how = match (status.code(), status.signal()) {
+            (Some(127), _) => "exit status 127, sh's code for a command not found".to_string(),
+            (Some(126), _) => "exit status 126, sh's code for a command it cannot run".to_string(),
+            (Some(c), _) => format!("exit status {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            (None, None) => "killed by a signal".to_string(),
         };
         return Outcome::Error {
-            reason: with_tail(format!("adapter failed ({how})"), &dir.join("stderr.log")),
+            reason: with_tail(format!("adapter failed ({how})"), &stderr),
             transient: !wrote_result,
         };
     }
     match read_result(&dir.join(RESULT_FILE)) {
         Ok(outcome) => outcome,
         Err(why) => Outcome::Error {
-            reason: with_tail(why, &dir.join("stderr.log")),
+            reason: with_tail(why, &stderr),
             transient: !wrote_result,
         },
     }
 }
 
-/// SIGTERM to the process group, a grace period, then SIGKILL to what is left.
-fn terminate_group(pgid: i32, grace: Duration) {
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-    let alive = || unsafe { libc::kill(-pgid, 0) } == 0;
-    if !alive() {
+/// SIGTERM to the process group of `child`, a grace period while anything in it still runs,
+/// then SIGKILL to what is left.
+fn terminate_group(child: &mut Child, grace: Duration) {
+    let pgid = child.id() as i32;
+    if !group_exists(pgid) {
         return;
     }
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
     unsafe { libc::kill(-pgid, libc::SIGTERM) };
     let deadline = Instant::now() + grace;
-    while alive() && Instant::now() < deadline {
+    loop {
+        // Reap the adapter as soon as it exits: a zombie still counts as a group member.
+        let _ = child.try_wait();
+        if !group_runs(pgid) || Instant::now() >= deadline {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    if alive() {
+    if group_exists(pgid) {
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
 }
 
-fn with_tail(reason: String, stderr: &Path) -> String {
-    let tail = read_tail(stderr, REASON_TAIL);
+/// Whether the process group has any member, zombies included.
+fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Whether a process of the group still runs. kill(2) counts zombies too, and orphans that
+/// died wait for init to reap them, which can take a while; on Linux /proc tells them apart.
+/// Anywhere else, or if /proc cannot be read, every member counts as running.
+fn group_runs(pgid: i32) -> bool {
+    if !group_exists(pgid) {
+        return false;
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return true;
+    };
+    if !Path::new("/proc/self/stat").exists() {
+        return true;
+    }
+    let pgid = pgid.to_string();
+    entries.flatten().any(|e| {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`, where comm may hold anything, parentheses too.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let pgrp = fields.nth(1).unwrap_or("");
+        pgrp == pgid && !matches!(state, "Z" | "X")
+    })
+}
+
+/// The last bytes of a stream, and how many there were in all.
+struct Tail {
+    kept: VecDeque<u8>,
+    cap: usize,
+    total: u64,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Tail {
+        Tail {
+            kept: VecDeque::new(),
+            cap,
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.total += chunk.len() as u64;
+        let chunk = &chunk[chunk.len().saturating_sub(self.cap)..];
+        let excess = (self.kept.len() + chunk.len()).saturating_sub(self.cap);
+        self.kept.drain(..excess);
+        self.kept.extend(chunk);
+    }
+
+    /// How many bytes came before the kept ones.
+    fn dropped(&self) -> u64 {
+        self.total - self.kept.len() as u64
+    }
+}
+
+/// A thread reading one of the adapter's pipes to its end, keeping the last
+/// [`OUTPUT_CAP`] bytes.
+struct Drain {
+    tail: Arc<Mutex<Tail>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drain {
+    fn start(mut pipe: impl Read + Send + 'static) -> std::io::Result<Drain> {
+        let tail = Arc::new(Mutex::new(Tail::new(OUTPUT_CAP)));
+        let kept = Arc::clone(&tail);
+        let thread = std::thread::Builder::new()
+            .name("adapter-output".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => lock(&kept).push(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            })?;
+        Ok(Drain { tail, thread })
+    }
+
+    /// Waits until the pipe's end or `deadline`, and returns what was kept and whether the
+    /// pipe was read to its end. A drain still running at the deadline (a process that left
+    /// the adapter's group holds the pipe) is left to finish on its own.
+    fn finish(self, deadline: Instant) -> (Vec<u8>, u64, bool) {
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let ended = self.thread.is_finished();
+        if ended {
+            let _ = self.thread.join();
+        }
+        let tail = lock(&self.tail);
+        (tail.kept.iter().copied().collect(), tail.dropped(), ended)
+    }
+}
+
+fn lock(tail: &Mutex<Tail>) -> std::sync::MutexGuard<'_, Tail> {
+    tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes what the drains kept into the trial's logs (`[stdout, stderr]`), saying how much
+/// was dropped; returns the kept end of stderr.
+fn write_logs(logs: [fs::File; 2], drains: [Drain; 2], deadline: Instant) -> Vec<u8> {
+    let mut stderr = Vec::new();
+    for (i, (mut log, drain)) in logs.into_iter().zip(drains).enumerate() {
+        let (kept, dropped, ended) = drain.finish(deadline);
+        let mut text = Vec::with_capacity(kept.len() + 200);
+        if dropped > 0 {
+            text.extend(format!("[flinktune: {dropped} earlier bytes dropped]\n").bytes());
+        }
+        text.extend(&kept);
+        if !ended {
+            if !text.is_empty() && !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            text.extend(
+                b"[flinktune: still open when the trial ended (held by a process outside the \
+                  adapter's process group); later output is not kept]\n",
+            );
+        }
+        // The logs are a courtesy: a trial does not fail for want of them.
+        let _ = log.write_all(&text);
+        if i == 1 {
+            stderr = kept;
+        }
+    }
+    stderr
+}
+
+/// A reason followed by the end of the adapter's stderr (invalid UTF-8 replaced).
+fn with_tail(reason: String, stderr: &[u8]) -> String {
+    let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(REASON_TAIL)..]);
     let tail = tail.trim();
     if tail.is_empty() {
         reason
@@ -342,17 +531,6 @@ fn with_tail(reason: String, stderr: &Path) -> String {
     }
 }
 
-/// The last `max` bytes of a file as text (invalid UTF-8 replaced).
-pub fn read_tail(path: &Path, max: usize) -> String {
-    let Ok(mut f) = fs::File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(max as u64)));
-    let mut buf = Vec::new();
-    let _ = f.take(max as u64).read_to_end(&mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
-}
 
 /// Reads and checks a `result.json`; the error is the reason the trial failed.
 pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
@@ -456,6 +634,28 @@ mod tests {
         assert_eq!(o.extra_number("latency_p50_ms"), Some(3.0));
         let f = result_of(r#"{"status":"fail","reason":"cluster did not start"}"#).unwrap();
         assert_eq!(f.reason(), "cluster did not start");
+    }
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes_and_counts_the_others() {
+        let mut t = Tail::new(4);
+        let kept = |t: &Tail| t.kept.iter().copied().collect::<Vec<u8>>();
+        t.push(b"ab");
+        assert_eq!((kept(&t), t.dropped()), (b"ab".to_vec(), 0));
+        t.push(b"cde");
+        assert_eq!((kept(&t), t.dropped()), (b"bcde".to_vec(), 1));
+        t.push(b"0123456789");
+        assert_eq!((kept(&t), t.dropped()), (b"6789".to_vec(), 11));
+        assert_eq!(t.total, 15);
+    }
+
+    #[test]
+    fn reasons_quote_the_end_of_stderr_whatever_its_bytes() {
+        assert_eq!(with_tail("r".into(), b" \n"), "r");
+        let r = with_tail("r".into(), b"a\xff\xfe\nb\n");
+        assert_eq!(r, "r; stderr ends: a\u{fffd}\u{fffd} | b");
+        let long = vec![b'x'; 10 * REASON_TAIL];
+        assert!(with_tail("r".into(), &long).len() < 2 * REASON_TAIL);
     }
 
     #[test]
