@@ -531,7 +531,6 @@ fn with_tail(reason: String, stderr: &[u8]) -> String {
     }
 }
 
-
 /// Reads and checks a `result.json`; the error is the reason the trial failed.
 pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
     let text = match fs::read(path) {

@@ -27,6 +27,10 @@ use crate::gp::{self, FitOptions, Gp, Hyper};
 /// Discrete domains with at most this many points are enumerated exhaustively
 /// when random search cannot find an unseen point.
 const ENUMERATION_LIMIT: u128 = 100_000;
+/// Coordinates a local candidate moves, on average.
+const LOCAL_MOVES: f64 = 4.0;
+/// Step sizes of local candidates (relaxed scale).
+const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
 
@@ -296,6 +300,17 @@ pub struct Suggestion {
     /// True if the point came from the space-filling design (or the random
     /// fallback used when there are fewer than two observations).
     pub initial: bool,
+}
+
+/// The observations the GP is fitted on: values below the median raised to it. A
+/// stationary GP fitted on a surface with cliffs (a saturated job is orders of magnitude
+/// worse than a keeping-up one) spends its length-scales on the cliff; capping the bad
+/// tail lets it model where the optimum is, which is all EI needs.
+fn capped(ys: &[f64]) -> Vec<f64> {
+    let mut sorted = ys.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let floor = sorted[(sorted.len() - 1) / 2];
+    ys.iter().map(|&y| y.max(floor)).collect()
 }
 
 /// Bit-exact identity of a projected point (`-0.0` normalised to `0.0`).
@@ -612,11 +627,13 @@ impl BayesOpt {
             .hyper
             .as_ref()
             .filter(|h| h.dim() == self.domain.dims());
-        let gp = match gp::fit(&self.xs, &self.ys, &fit_opts, warm) {
+        let ys = capped(&self.ys);
+        let gp = match gp::fit(&self.xs, &ys, &fit_opts, warm) {
             Ok(gp) => gp,
             // A bad warm start should not end the run: retry cold.
-            Err(_) if warm.is_some() => gp::fit(&self.xs, &self.ys, &self.opts.fit, None)
-                .context("fitting the GP surrogate")?,
+            Err(_) if warm.is_some() => {
+                gp::fit(&self.xs, &ys, &self.opts.fit, None).context("fitting the GP surrogate")?
+            }
             Err(e) => return Err(e.context("fitting the GP surrogate")),
         };
         self.model_asks += 1;
@@ -680,19 +697,38 @@ impl BayesOpt {
     {
         let dims = self.domain.dims();
         let n = self.opts.candidates;
-        // Most candidates are uniform; a fifth perturb the best observations
-        // so the incumbent's neighbourhood is always examined.
+        // Half the candidates are uniform; half perturb the best observations, each
+        // moving a few coordinates by a step of random size (as trust-region methods do
+        // in high dimensions, where moving every coordinate at once is a jump, not a
+        // step), so the incumbent's neighbourhood is examined at several scales.
         let mut order: Vec<usize> = (0..self.ys.len()).collect();
         order.sort_by(|&a, &b| self.ys[b].total_cmp(&self.ys[a]));
         order.truncate(5);
-        let n_local = if order.is_empty() { 0 } else { n / 5 };
+        let n_local = if order.is_empty() { 0 } else { n / 2 };
+        let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
         let mut cands: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n);
         for i in 0..n {
             let z: Vec<f64> = if i < n_local {
-                let base = &self.xs[order[i % order.len()]];
-                base.iter()
-                    .map(|v| (v + 0.1 * gaussian(&mut self.rng)).clamp(0.0, 1.0))
-                    .collect()
+                // The incumbent gets half of the local candidates.
+                let base = if i % 2 == 0 {
+                    &self.xs[order[0]]
+                } else {
+                    &self.xs[order[(i / 2) % order.len()]]
+                };
+                let sigma = LOCAL_SIGMAS[i % LOCAL_SIGMAS.len()];
+                let mut z = base.clone();
+                let mut moved = false;
+                for v in z.iter_mut() {
+                    if self.rng.random::<f64>() < move_prob {
+                        *v = (*v + sigma * gaussian(&mut self.rng)).clamp(0.0, 1.0);
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    let d = self.rng.random_range(0..dims);
+                    z[d] = (z[d] + sigma * gaussian(&mut self.rng)).clamp(0.0, 1.0);
+                }
+                z
             } else {
                 (0..dims).map(|_| self.rng.random::<f64>()).collect()
             };
@@ -795,6 +831,15 @@ impl BayesOpt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gp_sees_the_bad_half_capped_at_the_median() {
+        assert_eq!(
+            capped(&[5.0, -100.0, 1.0, 3.0, 2.0]),
+            vec![5.0, 2.0, 2.0, 3.0, 2.0]
+        );
+        assert_eq!(capped(&[1.0]), vec![1.0]);
+    }
 
     #[test]
     fn feasibility_steers_suggestions_away_from_failing_regions() {

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::{adapter, collect, generate, model, search, sim, status, validate};
+use flinktune::{adapter, collect, compare, generate, model, search, sim, status, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -58,6 +58,21 @@ enum Command {
         /// Discard an interrupted run's trials instead of resuming.
         #[arg(long)]
         restart: bool,
+    },
+    /// Compare GP-EI with random search, LHS + hill climbing (mHC), a genetic algorithm
+    /// and Flink's default at equal budgets and seeds; writes curves and a table.
+    Compare {
+        /// The study directory.
+        study: PathBuf,
+        /// Evaluate the fitted model or the system (through the adapter).
+        #[arg(long, value_enum, default_value = "model")]
+        over: flinktune::study::Over,
+        /// Evaluations per method and seed.
+        #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(2..))]
+        budget: u32,
+        /// Seeds per method.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
     },
     /// Show where a study stands: stages done, trials done / failed / pending per rate,
     /// failure reasons, time spent and expected.
@@ -179,6 +194,16 @@ fn run(command: Command) -> Result<()> {
         } => {
             let s = collect::run(&load(&study)?, collect.options(restart))?;
             print!("{}", collect::describe(&s));
+            Ok(())
+        }
+        Command::Compare {
+            study,
+            over,
+            budget,
+            seeds,
+        } => {
+            let s = compare::run(&load(&study)?, over, budget as usize, seeds)?;
+            print!("{}", compare::describe(&s));
             Ok(())
         }
         Command::Status { study, json } => {

@@ -104,7 +104,7 @@ pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
     let s = &study.file.search;
     BoOptions {
         acquisition: match s.acquisition {
-            AcquisitionKind::Ei => Acquisition::Ei { xi: 0.01 },
+            AcquisitionKind::Ei => Acquisition::Ei { xi: 0.0 },
             AcquisitionKind::Logei => Acquisition::LogEi { xi: 0.01 },
             AcquisitionKind::Pi => Acquisition::Pi { xi: 0.01 },
             AcquisitionKind::Ucb => Acquisition::Ucb { beta: 4.0 },

@@ -1,0 +1,71 @@
+//! Search over the system on the simulator: 40 evaluations against 2000 random ones.
+
+mod common;
+
+use common::*;
+use flinktune::adapter::{Adapter, TrialSpec};
+use flinktune::search;
+use flinktune::study::Study;
+use rand::SeedableRng;
+use std::fs;
+
+#[test]
+fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = small_study(tmp.path(), None);
+    edit_study(
+        &dir,
+        &[
+            ("rates = [16000, 80000]", "rates = [16000]"),
+            ("budget = 30", "budget = 40"),
+            ("over = \"model\"", "over = \"system\""),
+        ],
+    );
+    // The search needs no collected data at all.
+    let out = ok(&["search", s(&dir)]);
+    assert!(out.contains("searched the system"), "{out}");
+    let summary = json(&dir.join("search/summary.json"));
+    let best = summary["best_perf"].as_f64().unwrap();
+    assert_eq!(summary["evaluations"], 40);
+    let journal = fs::read_to_string(dir.join("search/journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 40);
+
+    // 2000 random configurations measured by the same simulated system.
+    let study = Study::load(&dir).unwrap();
+    let domain = search::domain(&study.space);
+    let adapter = flinktune::collect::adapter_of(&study);
+    let Adapter::Sim {
+        cluster,
+        workload,
+        noise,
+    } = &adapter
+    else {
+        panic!("the study uses the simulator")
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    let trial = tmp.path().join("reference");
+    let mut reference = f64::MIN;
+    for _ in 0..2000 {
+        let config = search::decode(&study.space, &domain, &domain.random_point(&mut rng));
+        let _ = fs::remove_dir_all(&trial);
+        study
+            .write_config_dir(&config, &trial, "reference")
+            .unwrap();
+        let spec = TrialSpec {
+            dir: trial.clone(),
+            rate: 16000,
+            duration_s: 60,
+            repeat: 0,
+            seed: 42,
+            worker: 0,
+        };
+        let outcome = flinktune::adapter::run_sim(&spec, cluster, *workload, *noise);
+        if let Some(m) = outcome.measurement() {
+            reference = reference.max(m.throughput / m.latency_p99_ms);
+        }
+    }
+    assert!(
+        best >= 0.9 * reference,
+        "40 BO evaluations found {best:.1}, 2000 random ones {reference:.1}"
+    );
+}
