@@ -21,7 +21,9 @@ fn flink_home() -> Option<String> {
         Ok(h) if Path::new(&h).join("bin/jobmanager.sh").is_file() => Some(h),
         Ok(h) => panic!("FLINK_HOME={h} is not a Flink distribution (no bin/jobmanager.sh)"),
         Err(_) => {
-            eprintln!("skipped: FLINK_HOME not set (export FLINK_HOME=$(scripts/install-flink.sh))");
+            eprintln!(
+                "skipped: FLINK_HOME not set (export FLINK_HOME=$(scripts/install-flink.sh))"
+            );
             None
         }
     }
@@ -144,7 +146,10 @@ fn check_trials(path: &Path, rate: f64) -> usize {
                 assert!(p99 > 0.0 && p99 < 2000.0, "implausible p99 {p99}: {row:?}");
                 passed += 1;
             }
-            _ => assert!(!row["reason"].trim().is_empty(), "failed without reason: {row:?}"),
+            _ => assert!(
+                !row["reason"].trim().is_empty(),
+                "failed without reason: {row:?}"
+            ),
         }
     }
     passed
@@ -160,10 +165,13 @@ fn a_small_real_study_runs_end_to_end() {
     ok(&["tune", s(&study)]);
     eprintln!("real study: {:.0} s", t.elapsed().as_secs_f64());
 
-    let conf = fs::read_to_string(study.join("generate/configs/0/conf/config.yaml")).unwrap();
+    let conf = fs::read_to_string(study.join("generate/configs/c0000/conf/config.yaml")).unwrap();
     assert!(conf.contains("buffer-timeout"), "{conf}");
     let passed = check_trials(&study.join("collect/trials.csv"), 20000.0);
-    assert!(passed >= 5, "a model needs 5 passing configurations, {passed} passed");
+    assert!(
+        passed >= 5,
+        "a model needs 5 passing configurations, {passed} passed"
+    );
     for f in [
         "model/model.json",
         "search/best/conf/config.yaml",
@@ -224,7 +232,11 @@ fn a_configuration_flink_rejects_fails_with_flinks_reason_and_leaves_no_jvm() {
         "jobmanager.memory.process.size: 1600m\ntaskmanager.memory.process.size: 256m\n",
     );
     let out = adapter_cmd(&dir, "identity").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
     assert_eq!(result["status"], "fail", "{result}");
@@ -262,8 +274,10 @@ fn no_jvm_survives_a_timeout_or_ctrl_c() {
     ok(&["collect", s(&study)]);
     let trials = rows(&study.join("collect/trials.csv"));
     assert_eq!(trials[0]["status"], "error", "{trials:?}");
-    assert!(trials[0]["reason"].contains("timeout") || trials[0]["reason"].contains("timed out"),
-        "{trials:?}");
+    assert!(
+        trials[0]["reason"].contains("timeout") || trials[0]["reason"].contains("timed out"),
+        "{trials:?}"
+    );
     assert_no_jvm(&study);
 
     // Ctrl-C to the adapter's process group, as a terminal delivers it.
@@ -280,7 +294,10 @@ fn no_jvm_survives_a_timeout_or_ctrl_c() {
     assert_eq!(kill_group(-pgid, 2), 0);
     let until = Instant::now() + Duration::from_secs(15);
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < until, "the adapter did not exit after Ctrl-C");
+        assert!(
+            Instant::now() < until,
+            "the adapter did not exit after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_no_jvm(&dir);
