@@ -27,3 +27,4 @@ pub mod status;
 pub mod study;
 pub mod units;
 pub mod validate;
+pub mod versions;

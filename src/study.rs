@@ -18,10 +18,18 @@ const BUILTIN_CATALOGUES: &[(&str, &str)] = &[(
     "flink-1.11-key-params",
     include_str!("../configs/flink-1.11-key-params.toml"),
 )];
-const BUILTIN_BASE_CONFS: &[(&str, &str)] = &[(
-    "1.11",
-    include_str!("../configs/flink-1.11-default-conf.yaml"),
-)];
+// By Flink version; "2" serves every 2.x release.
+const BUILTIN_BASE_CONFS: &[(&str, &str)] = &[
+    (
+        "1.11",
+        include_str!("../configs/flink-1.11-default-conf.yaml"),
+    ),
+    (
+        "1.20",
+        include_str!("../configs/flink-1.20-default-config.yaml"),
+    ),
+    ("2", include_str!("../configs/flink-2-default-config.yaml")),
+];
 
 /// The study file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -307,6 +315,9 @@ pub struct Study {
     pub catalogue: Catalogue,
     pub space: Space,
     pub base: BaseConf,
+    /// The version whose key names the catalogue uses; its keys are translated to
+    /// `file.flink_version` when a configuration is written (`crate::versions`).
+    pub catalogue_version: FlinkVersion,
 }
 
 impl Study {
@@ -370,13 +381,26 @@ impl Study {
             .flink_version
             .parse()
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
-        if catalogue_version != file.flink_version {
+        // A catalogue of another version is translated key by key when configs are
+        // written; parameters the target version does not have are refused, since Flink
+        // would silently ignore them.
+        let absent: Vec<String> = space
+            .params
+            .iter()
+            .filter_map(|p| {
+                crate::versions::missing(&p.name, catalogue_version, file.flink_version)
+                    .map(|why| format!("{} ({why})", p.name))
+            })
+            .collect();
+        if !absent.is_empty() {
             return Err(fail(
                 "flink_version",
                 format!(
-                    "the catalogue '{}' uses the key names of Flink {catalogue_version}; \
-                     write flink_version = \"{catalogue_version}\" or use a catalogue for {}",
-                    file.catalogue, file.flink_version
+                    "the catalogue '{}' (Flink {catalogue_version}) has parameters that do not \
+                     exist in Flink {}: {}; use a copy of the catalogue without them",
+                    file.catalogue,
+                    file.flink_version,
+                    absent.join(", ")
                 ),
             ));
         }
@@ -393,17 +417,28 @@ impl Study {
             catalogue,
             space,
             base,
+            catalogue_version,
         })
     }
 
     /// The complete configuration Flink reads for `config`: the study's base with the
     /// tuned values applied (an all-unset config gives the base itself, Flink's default).
     pub fn effective_conf(&self, config: &Config) -> FlatConf {
-        flinkconf::apply(
-            &self.base.conf,
-            &self.space.flink_entries(config),
-            &self.space.replaced_keys(config),
-        )
+        let (from, to) = (self.catalogue_version, self.file.flink_version);
+        // Load refused parameters missing in `to`, so every entry translates.
+        let entries: Vec<(String, String)> = self
+            .space
+            .flink_entries(config)
+            .iter()
+            .flat_map(|(k, v)| crate::versions::translate(k, v, from, to).unwrap_or_default())
+            .collect();
+        let replaced: Vec<String> = self
+            .space
+            .replaced_keys(config)
+            .iter()
+            .map(|k| crate::versions::rename(k, from, to))
+            .collect();
+        flinkconf::apply(&self.base.conf, &entries, &replaced)
     }
 
     /// Writes a configuration as a conf directory `dir/conf/` plus the typed
@@ -527,7 +562,11 @@ fn load_catalogue(dir: &Path, name: &str) -> Result<(Catalogue, Space)> {
 }
 
 fn builtin_base(version: FlinkVersion) -> Result<BaseConf> {
-    let key = version.to_string();
+    let key = if version.major >= 2 {
+        "2".to_string()
+    } else {
+        version.to_string()
+    };
     let Some((_, text)) = BUILTIN_BASE_CONFS.iter().find(|(v, _)| *v == key) else {
         let have: Vec<&str> = BUILTIN_BASE_CONFS.iter().map(|(v, _)| *v).collect();
         bail!(
@@ -535,8 +574,15 @@ fn builtin_base(version: FlinkVersion) -> Result<BaseConf> {
             have.join(", ")
         );
     };
+    let origin = format!("built-in Flink {version} config");
+    // The ≥ 1.19 files are YAML (flat dotted keys), parsed as Flink parses config.yaml.
+    let conf = if version.conf_file() == crate::flinkconf::YAML_FILE {
+        crate::flinkconf::parse_yaml(text, &origin)?
+    } else {
+        crate::flinkconf::parse_flat(text, &origin)?
+    };
     Ok(BaseConf {
-        conf: crate::flinkconf::parse_flat(text, &format!("built-in Flink {version} config"))?,
+        conf,
         extra_files: vec![],
     })
 }
@@ -660,7 +706,46 @@ mod tests {
         assert!(e.contains("`search.rate`"), "{e}");
 
         let e = err_of(&t.replace("flink_version = \"1.11\"", "flink_version = \"1.20\""));
-        assert!(e.contains("`flink_version`"), "{e}");
+        assert!(
+            e.contains("`flink_version`") && e.contains("akka.transport.threshold"),
+            "{e}"
+        );
+        let e = err_of(&t.replace("flink_version = \"1.11\"", "flink_version = \"2.0\""));
+        assert!(
+            e.contains("taskmanager.network.netty.transport") && !e.contains("parallelism"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_catalogue_of_an_older_version_is_written_with_the_target_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = "flink_version = \"1.11\"\n\
+            [[param]]\nname = \"execution.buffer-timeout\"\nkind = \"int\"\nmin = -1\nmax = 500\ndefault = 100\n\
+            [[param]]\nname = \"akka.framesize\"\nkind = \"int\"\nmin = 1\nmax = 100\nunit = \"mb\"\nformat = \"bytes-suffix\"\n";
+        std::fs::write(dir.path().join("cat.toml"), cat).unwrap();
+        let text = template(None)
+            .replace("flink_version = \"1.11\"", "flink_version = \"2.0\"")
+            .replace("\"flink-1.11-key-params\"", "\"cat.toml\"");
+        std::fs::write(dir.path().join(STUDY_FILE), text).unwrap();
+        let study = Study::load(dir.path()).unwrap();
+        // Flink 2.x's shipped config is the base.
+        assert_eq!(study.base.conf["taskmanager.memory.process.size"], "1728m");
+        assert!(study.base.conf["env.java.opts.all"].contains("--add-opens"));
+        let config = vec![
+            Some(crate::space::Value::Int(-1)),
+            Some(crate::space::Value::Int(10)),
+        ];
+        let conf = study.effective_conf(&config);
+        assert_eq!(conf["execution.buffer-timeout.enabled"], "false");
+        assert!(!conf.contains_key("execution.buffer-timeout"));
+        assert_eq!(conf["pekko.framesize"], "10485760b");
+        assert!(!conf.contains_key("akka.framesize"));
+        let out = dir.path().join("c");
+        study.write_config_dir(&config, &out, "t").unwrap();
+        let written = flinkconf::read_conf_dir(&out.join("conf")).unwrap();
+        assert_eq!(written, conf);
+        assert!(out.join("conf/config.yaml").is_file());
     }
 
     #[test]

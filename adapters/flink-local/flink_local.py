@@ -1,0 +1,561 @@
+#!/usr/bin/env python3
+"""flinktune's flink-local adapter: one trial on a real standalone Flink cluster.
+
+Speaks flinktune's adapter protocol (FLINKTUNE_* variables in, result.json out). For one trial
+it starts a JobManager and a TaskManager from $FLINK_HOME with the trial's conf dir, submits one
+of the HiBench-like jobs of jobs/flinktune/Jobs.java over REST at FLINKTUNE_RATE records/s, waits
+for the warm-up and the measured window, merges the per-subtask latency histograms and source
+counts the job writes, cancels the job and stops the cluster. Everything the cluster writes
+(logs, pid files, temp files, metrics) stays inside the trial directory, and the JVMs are stopped
+through their pid files on every exit path, including SIGTERM/SIGINT from the tuner.
+
+Exit 0 with {"status": "pass"|"fail", ...}: the configuration ran, or could not run (a FailConf:
+the cluster refused it, the job failed, tasks never got slots, no metrics arrived).
+Exit 2 without a result: the environment is broken (no FLINK_HOME, javac failed, port taken),
+which the tuner records as an error rather than as a property of the configuration.
+Standard library only.
+"""
+
+import argparse
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+JOB_SOURCE = os.path.join(HERE, "jobs", "flinktune", "Jobs.java")
+WORKLOADS = ("identity", "repartition", "wordcount", "fixwindow")
+# Keys the adapter sets on the command line (-D): a study must not tune them.
+OWNED_KEYS = (
+    "rest.port", "rest.address", "rest.bind-address", "jobmanager.rpc.address",
+    "jobmanager.rpc.port", "jobmanager.bind-host", "taskmanager.bind-host", "taskmanager.host",
+    "io.tmp.dirs", "web.tmpdir", "web.upload.dir", "blob.storage.directory",
+)
+
+
+class Fail(Exception):
+    """The configuration could not run: reported as status "fail"."""
+
+
+class EnvError(Exception):
+    """The environment is broken: reported by a non-zero exit."""
+
+
+def log(msg):
+    print(f"[flink-local {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def env_int(name, lo=0):
+    raw = os.environ.get(name)
+    if raw is None:
+        raise EnvError(f"{name} is not set: run this through flinktune (adapter protocol)")
+    try:
+        v = int(raw)
+    except ValueError:
+        raise EnvError(f"{name}={raw!r} is not an integer")
+    if v < lo:
+        raise EnvError(f"{name}={v} must be at least {lo}")
+    return v
+
+
+def flink_version(home):
+    jars = glob.glob(os.path.join(home, "lib", "flink-dist*.jar"))
+    if not jars:
+        raise EnvError(f"FLINK_HOME={home} has no lib/flink-dist*.jar: not a Flink distribution "
+                       "(scripts/install-flink.sh installs one)")
+    m = re.search(r"flink-dist[^-]*-(\d+)\.(\d+)", os.path.basename(jars[0]))
+    if not m:
+        raise EnvError(f"cannot tell the Flink version from {jars[0]}")
+    return int(m.group(1)), int(m.group(2)), os.path.basename(jars[0])
+
+
+def build_jar(home, dist_jar):
+    """Compiles the jobs against this distribution once; later trials reuse the cached jar."""
+    with open(JOB_SOURCE, "rb") as f:
+        digest = hashlib.sha256(f.read() + dist_jar.encode() + home.encode()).hexdigest()[:16]
+    cache = os.environ.get("FLINKTUNE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "flinktune")
+    out_dir = os.path.join(cache, "jobs", digest)
+    jar = os.path.join(out_dir, "flinktune-jobs.jar")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, ".lock"), "w") as lock:
+        # Parallel workers share the cache: one compiles, the others wait for its jar.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isfile(jar):
+            return jar
+        classes = os.path.join(out_dir, "classes")
+        shutil.rmtree(classes, ignore_errors=True)
+        os.makedirs(classes)
+        for tool in ("javac", "jar"):
+            if shutil.which(tool) is None:
+                raise EnvError(f"`{tool}` is not on PATH: install a JDK 17 (scripts/install-flink.sh does)")
+        cmd = ["javac", "--release", "11", "-nowarn", "-d", classes,
+               "-cp", os.path.join(home, "lib", "*"), JOB_SOURCE]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise EnvError("javac failed on the benchmark job:\n" + p.stderr[-2000:])
+        p = subprocess.run(["jar", "cf", jar + ".tmp", "-C", classes, "."], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise EnvError("jar failed: " + p.stderr[-1000:])
+        os.replace(jar + ".tmp", jar)
+        log(f"compiled the benchmark jobs into {jar}")
+        return jar
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def pick_ports(base, worker):
+    # A block of ports per worker, so parallel workers never race for the same ones.
+    start = base + 20 * worker
+    for rest in range(start, start + 20, 2):
+        if port_free(rest) and port_free(rest + 1):
+            return rest, rest + 1
+    raise EnvError(f"no free REST/RPC port pair in {start}..{start + 19} (worker {worker})")
+
+
+# Log lines that say why a cluster or job failed, most specific first.
+REASON_PATTERNS = [
+    re.compile(r"IllegalConfigurationException: (.*)"),
+    re.compile(r"(Insufficient number of network buffers.*)"),
+    re.compile(r"(Sum of configured .*)"),
+    re.compile(r"(Total Process Memory size .*|Derived JVM Overhead size .*|Cannot read memory size.*)"),
+    re.compile(r"(The number of required buffers .*)"),
+    re.compile(r"(OutOfMemoryError.*)"),
+    re.compile(r"(Address already in use.*|BindException.*)"),
+    re.compile(r"Caused by: (.*)"),
+    re.compile(r"(?:ERROR|FATAL)\s+\S+\s+\[\] - (.*)"),
+    re.compile(r"^\[ERROR\] (.*)"),
+    re.compile(r"(\w+(?:Exception|Error): .*)"),
+]
+
+
+def reason_from(texts):
+    """The most telling line among log/output texts, shortened."""
+    lines = [ln.strip() for t in texts for ln in t.splitlines() if ln.strip()]
+    for pat in REASON_PATTERNS:
+        hits = [m.group(1).strip() for ln in lines for m in [pat.search(ln)] if m and m.group(1).strip()]
+        hits = [h for h in hits if "Could not get JVM parameters" not in h and "execution result is empty" not in h]
+        if hits:
+            return hits[-1][:400]
+    return None
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+class Cluster:
+    def __init__(self, home, conf_dir, base, worker):
+        self.home = home
+        self.base = base
+        self.conf = os.path.join(base, "conf")
+        self.logs = os.path.join(base, "log")
+        self.pids = os.path.join(base, "pid")
+        self.tmp = os.path.join(base, "tmp")
+        for d in (self.logs, self.pids, self.tmp):
+            os.makedirs(d, exist_ok=True)
+        # The trial's conf dir is used as is (config file byte for byte); only the logging
+        # configuration Flink's scripts expect is added when the study's conf dir lacks it.
+        shutil.copytree(conf_dir, self.conf, dirs_exist_ok=True)
+        for f in glob.glob(os.path.join(home, "conf", "log4j*.properties")) + \
+                glob.glob(os.path.join(home, "conf", "logback*.xml")):
+            dst = os.path.join(self.conf, os.path.basename(f))
+            if not os.path.exists(dst):
+                shutil.copy(f, dst)
+        self.rest_port, self.rpc_port = pick_ports(int(os.environ.get("FLINKTUNE_FLINK_PORT_BASE", "18081")), worker)
+        self.url = f"http://127.0.0.1:{self.rest_port}"
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(FLINK_CONF_DIR=self.conf, FLINK_LOG_DIR=self.logs, FLINK_PID_DIR=self.pids)
+        conf_text = "".join(read(os.path.join(self.conf, f)) for f in ("config.yaml", "flink-conf.yaml"))
+        if "--add-opens" not in conf_text:
+            # Java 17 needs Flink's module opens; a base config without them (e.g. 1.11's) gets
+            # the ones this distribution ships, through JVM_ARGS, leaving the config untouched.
+            shipped = "".join(read(os.path.join(self.home, "conf", f)) for f in ("config.yaml", "flink-conf.yaml"))
+            opens = sorted(set(re.findall(r"--add-(?:opens|exports)=\S+", shipped)))
+            e["JVM_ARGS"] = (e.get("JVM_ARGS", "") + " " + " ".join(opens)).strip()
+        return e
+
+    def dynamic(self):
+        props = {
+            "rest.port": self.rest_port, "rest.address": "localhost", "rest.bind-address": "localhost",
+            "jobmanager.rpc.address": "localhost", "jobmanager.rpc.port": self.rpc_port,
+            "jobmanager.bind-host": "localhost", "taskmanager.bind-host": "localhost",
+            "taskmanager.host": "localhost", "io.tmp.dirs": self.tmp, "web.tmpdir": self.tmp,
+            "blob.storage.directory": self.tmp,
+        }
+        args = []
+        for k, v in props.items():
+            args += ["-D", f"{k}={v}"]
+        return args
+
+    def start(self):
+        """Starts the JobManager and the TaskManager in parallel; returns (jm, tm) Popens."""
+        procs = self.procs = []
+        for role, script in (("jobmanager", "jobmanager.sh"), ("taskmanager", "taskmanager.sh")):
+            out = open(os.path.join(self.logs, f"{role}-start.out"), "w")
+            procs.append(subprocess.Popen([os.path.join(self.home, "bin", script), "start"] + self.dynamic(),
+                                          env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL))
+        return procs
+
+    def pids_alive(self):
+        out = []
+        for f in glob.glob(os.path.join(self.pids, "*.pid")):
+            for ln in read(f).split():
+                if ln.isdigit() and alive(int(ln)):
+                    out.append(int(ln))
+        return out
+
+    def all_pids(self):
+        out = []
+        for f in glob.glob(os.path.join(self.pids, "*.pid")):
+            out += [int(ln) for ln in read(f).split() if ln.isdigit()]
+        return out
+
+    def log_texts(self):
+        files = sorted(glob.glob(os.path.join(self.logs, "*")))
+        return [read(f) for f in files]
+
+    def stop(self):
+        # A start script still running may be about to write a pid file: let it finish first.
+        deadline = time.time() + 2
+        for p in getattr(self, "procs", []):
+            try:
+                p.wait(timeout=max(0.0, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+        pids = [p for p in self.all_pids() if alive(p)]
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        # Short grace: the tuner's own SIGKILL follows its SIGTERM within a few seconds.
+        deadline = time.time() + 3
+        while time.time() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.1)
+        for p in pids:
+            if alive(p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def get(self, path, timeout=5):
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            return json.loads(r.read().decode())
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                text = r.read().decode()
+                return json.loads(text) if text.strip() else {}
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode(errors="replace")
+            try:
+                errs = json.loads(detail).get("errors", [detail])
+                detail = "\n".join(str(x) for x in errs)
+            except ValueError:
+                pass
+            raise Fail(f"{method} {path} answered {e.code}: " + (reason_from([detail]) or detail[:400]))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for_cluster(cl, procs, timeout_s):
+    t0 = time.time()
+    while True:
+        for p, role in zip(procs, ("jobmanager", "taskmanager")):
+            if p.poll() not in (None, 0):
+                why = reason_from([read(os.path.join(cl.logs, f"{role}-start.out"))] + cl.log_texts())
+                raise Fail(f"{role}.sh exited {p.returncode}: {why or 'no reason in the logs'}")
+        if all(p.poll() == 0 for p in procs):
+            # Both daemons launched: a JVM that then dies (e.g. a TaskManager refusing its
+            # network buffers) leaves the cluster without a TaskManager.
+            if time.time() - t0 > 5 and len(cl.pids_alive()) < 2:
+                time.sleep(1)
+                why = reason_from(cl.log_texts())
+                if len(cl.pids_alive()) < 2:
+                    raise Fail(f"a Flink process died during start-up: {why or 'no reason in the logs'}")
+        try:
+            ov = cl.get("/overview", timeout=2)
+            if ov.get("taskmanagers", 0) >= 1:
+                return ov
+        except (OSError, ValueError):
+            pass
+        if time.time() - t0 > timeout_s:
+            why = reason_from(cl.log_texts())
+            raise Fail(f"no TaskManager registered within {timeout_s} s"
+                       + (f": {why}" if why else ""))
+        time.sleep(0.5)
+
+
+def upload(cl, jar):
+    boundary = uuid.uuid4().hex
+    with open(jar, "rb") as f:
+        data = f.read()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"jarfile\"; "
+            f"filename=\"flinktune-jobs.jar\"\r\nContent-Type: application/x-java-archive\r\n\r\n").encode() \
+        + data + f"\r\n--{boundary}--\r\n".encode()
+    r = cl.request("POST", "/jars/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return os.path.basename(r["filename"])
+
+
+def job_failure(cl, jid):
+    try:
+        ex = cl.get(f"/jobs/{jid}/exceptions", timeout=5)
+    except (OSError, ValueError):
+        return None
+    texts = [ex.get("root-exception") or ""]
+    for e in ex.get("exceptionHistory", {}).get("entries", [])[:3]:
+        texts.append(e.get("stacktrace") or e.get("exceptionName") or "")
+    return reason_from(texts)
+
+
+def merge(metrics_dir, window_s):
+    sources = sorted(glob.glob(os.path.join(metrics_dir, "source-*.txt")))
+    sinks = sorted(glob.glob(os.path.join(metrics_dir, "sink-*.txt")))
+    emitted, starts = 0, []
+    for f in sources:
+        kv = dict(ln.split()[:2] for ln in read(f).splitlines() if ln.strip())
+        emitted += int(kv["count"])
+        starts.append(int(kv["start_us"]))
+    hist, count, total, mx = {}, 0, 0, 0
+    for f in sinks:
+        for ln in read(f).splitlines():
+            parts = ln.split()
+            if not parts:
+                continue
+            if parts[0] == "h":
+                hist[int(parts[1])] = hist.get(int(parts[1]), 0) + int(parts[2])
+            elif parts[0] == "count":
+                count += int(parts[1])
+            elif parts[0] == "sum_us":
+                total += int(parts[1])
+            elif parts[0] == "max_us":
+                mx = max(mx, int(parts[1]))
+    return emitted / window_s, starts, hist, count, total, mx
+
+
+def percentile_ms(hist, count, q):
+    """The q-quantile of the merged histogram, at the middle of its bucket, in ms."""
+    need = q * count
+    cum = 0
+    for lb in sorted(hist):
+        cum += hist[lb]
+        if cum >= need:
+            width = 1 if lb < 1024 else 1 << (lb.bit_length() - 1 - 9)
+            return (lb + (width - 1) / 2) / 1000.0
+    return max(hist) / 1000.0
+
+
+def run_trial(args, trial, cl):
+    rate = env_int("FLINKTUNE_RATE", 1)
+    duration = env_int("FLINKTUNE_DURATION_S", 1)
+    config = json.load(open(os.environ["FLINKTUNE_CONFIG_JSON"])) if os.environ.get("FLINKTUNE_CONFIG_JSON") else {}
+    clash = sorted(set(config) & set(OWNED_KEYS))
+    if clash:
+        raise EnvError(f"the study tunes {', '.join(clash)}, which the flink-local adapter sets itself")
+    t_start = time.time()
+    procs = cl.start()
+    ov = wait_for_cluster(cl, procs, args.start_timeout)
+    startup = time.time() - t_start
+    log(f"cluster up in {startup:.1f} s: {ov.get('taskmanagers')} TaskManager(s), {ov.get('slots-total')} slots, "
+        f"Flink {ov.get('flink-version')}, REST {cl.url}")
+
+    jar_id = upload(cl, args.jar)
+    parallelism = config.get("parallelism.default")
+    if parallelism is None:
+        cfg = {e["key"]: e["value"] for e in cl.get("/jobmanager/config")}
+        parallelism = int(cfg.get("parallelism.default", "1"))
+    metrics = os.path.join(trial, "flink", "metrics")
+    os.makedirs(metrics, exist_ok=True)
+    now_ms = int(time.time() * 1000)
+    start_at = now_ms + int(args.deploy_allowance * 1000)
+    t0 = start_at + args.warmup * 1000
+    t1 = t0 + duration * 1000
+    prog = ["--workload", args.workload, "--rate", str(rate), "--start-at-ms", str(start_at),
+            "--t0-ms", str(t0), "--t1-ms", str(t1), "--out", metrics, "--window-ms", str(args.window_ms)]
+    # Flink 2.x ignores the cluster's parallelism.default for REST-submitted jobs: pass it.
+    r = cl.request("POST", f"/jars/{jar_id}/run",
+                   json.dumps({"entryClass": "flinktune.Jobs", "programArgsList": prog,
+                               "parallelism": parallelism}).encode(),
+                   {"Content-Type": "application/json"})
+    jid = r["jobid"]
+    log(f"job {jid} ({args.workload}, parallelism {parallelism}, {rate} rec/s) submitted; "
+        f"measuring {args.warmup} s warm-up + {duration} s")
+
+    def check_job(require_running):
+        try:
+            j = cl.get(f"/jobs/{jid}")
+        except (OSError, ValueError) as e:
+            if not cl.pids_alive():
+                raise Fail(f"the cluster died during the job: {reason_from(cl.log_texts()) or e}")
+            return
+        state = j.get("state")
+        if state in ("FAILED", "CANCELED", "CANCELLING", "FAILING", "FINISHED"):
+            raise Fail(f"job {state.lower()}: {job_failure(cl, jid) or reason_from(cl.log_texts()) or 'no reason given'}")
+        if require_running:
+            stuck = [v["name"] for v in j.get("vertices", []) if v.get("status") != "RUNNING"]
+            if stuck:
+                slots = ov.get("slots-total")
+                raise Fail(f"tasks not running when the measured window opened ({', '.join(stuck)}): "
+                           f"parallelism {parallelism} with {slots} task slot(s)")
+
+    while time.time() * 1000 < t0:
+        check_job(False)
+        time.sleep(0.5)
+    check_job(True)
+    drain = 10 + (args.window_ms / 1000 if args.workload == "fixwindow" else 0)
+    deadline = t1 / 1000 + drain
+    while True:
+        if time.time() * 1000 >= t1:
+            n_src = len(glob.glob(os.path.join(metrics, "source-*.txt")))
+            n_snk = len(glob.glob(os.path.join(metrics, "sink-*.txt")))
+            if n_src >= parallelism and n_snk >= parallelism:
+                break
+            if time.time() > deadline:
+                if n_src == 0 or n_snk == 0:
+                    raise Fail(f"metrics never arrived: {n_src} of {parallelism} generator and {n_snk} of "
+                               f"{parallelism} sink subtasks reported within {drain:.0f} s after the window "
+                               "(the job is stalled or far behind)")
+                break
+        check_job(False)
+        time.sleep(0.25)
+    try:
+        cl.request("PATCH", f"/jobs/{jid}?mode=cancel", timeout=10)
+    except (Fail, OSError):
+        pass
+
+    throughput, starts, hist, count, total, mx = merge(metrics, duration)
+    if count == 0:
+        raise Fail("no record reached the sink during the measured window"
+                   + (f" (fixwindow fires every {args.window_ms} ms: make the duration longer)"
+                      if args.workload == "fixwindow" else ""))
+    warm = (t0 * 1000 - max(starts)) / 1e6 if starts else 0.0
+    result = {
+        "status": "pass",
+        "throughput": round(throughput, 3),
+        "latency_p99_ms": round(percentile_ms(hist, count, 0.99), 4),
+        "latency_p50_ms": round(percentile_ms(hist, count, 0.50), 4),
+        "latency_mean_ms": round(total / count / 1000.0, 4),
+        "latency_max_ms": round(mx / 1000.0, 4),
+        "backpressured": throughput < 0.97 * rate,
+        "latency_samples": count,
+        "startup_s": round(startup, 2),
+        "effective_warmup_s": round(warm, 2),
+        "parallelism": parallelism,
+        "workload": args.workload,
+        "flink_version": ov.get("flink-version"),
+        "notes": f"{count} latency samples; {len(starts)} generator subtasks",
+    }
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("workload", choices=WORKLOADS)
+    ap.add_argument("--warmup", type=int, default=int(os.environ.get("FLINKTUNE_FLINK_WARMUP_S", "5")),
+                    help="seconds of load before the measured window (default 5)")
+    ap.add_argument("--window-ms", type=int, default=10000, help="fixwindow's tumbling window (default 10000)")
+    ap.add_argument("--start-timeout", type=int, default=90, help="seconds for a TaskManager to register")
+    ap.add_argument("--deploy-allowance", type=float, default=3.0,
+                    help="seconds between submission and the generator's first record")
+    args = ap.parse_args()
+
+    trial = os.environ.get("FLINKTUNE_TRIAL_DIR")
+    home = os.environ.get("FLINK_HOME")
+    try:
+        if not trial or not os.path.isdir(trial):
+            raise EnvError("FLINKTUNE_TRIAL_DIR is not set to a directory: run this through flinktune")
+        if not home:
+            raise EnvError("FLINK_HOME is not set: run `export FLINK_HOME=$(scripts/install-flink.sh)`")
+        conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
+        if not os.path.isdir(conf_dir):
+            raise EnvError(f"the trial's conf dir {conf_dir} does not exist")
+        major, minor, dist = flink_version(home)
+        if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
+            raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
+                           f"set the study's flink_version to {major}.{minor}")
+        args.jar = build_jar(home, dist)
+        worker = env_int("FLINKTUNE_WORKER")
+    except EnvError as e:
+        print(f"flink-local: {e}", file=sys.stderr)
+        return 2
+
+    result_path = os.path.join(trial, "result.json")
+    cl = None
+
+    def on_signal(signum, _frame):
+        # Once: the cleanup in `finally` must not be interrupted by a second signal.
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    code = 0
+    try:
+        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker)
+        result = run_trial(args, trial, cl)
+        log(f"pass: {result['throughput']:.0f} rec/s, p99 {result['latency_p99_ms']} ms, "
+            f"p50 {result['latency_p50_ms']} ms")
+    except Fail as e:
+        result = {"status": "fail", "reason": str(e)}
+        log(f"fail: {e}")
+    except EnvError as e:
+        print(f"flink-local: {e}", file=sys.stderr)
+        result, code = None, 2
+    finally:
+        if cl is not None:
+            t = time.time()
+            cl.stop()
+            log(f"cluster stopped in {time.time() - t:.1f} s")
+    if result is not None:
+        with open(result_path + ".tmp", "w") as f:
+            json.dump(result, f, indent=2)
+        os.replace(result_path + ".tmp", result_path)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
