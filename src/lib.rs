@@ -9,7 +9,7 @@ pub mod acquisition;
 pub mod adapter;
 pub mod bo;
 pub mod collect;
-pub mod compare;
+pub mod regressors;
 pub mod determine;
 pub mod flinkconf;
 pub mod flinkmem;

@@ -308,7 +308,7 @@ pub struct ModelSummary {
     pub note: String,
     /// Every regressor's accuracy on the same split and by cross-validation.
     #[serde(default)]
-    pub comparison: Vec<crate::compare::Comparison>,
+    pub comparison: Vec<crate::regressors::Comparison>,
     /// The regressor the comparison chose (lowest CV MAPE) or the study file names.
     #[serde(default)]
     pub chosen: String,
@@ -393,7 +393,7 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     };
     let mut summary = summary;
     let folds = study.file.model.folds.unwrap_or(5) as usize;
-    let comparison = crate::compare::compare(&data, objective, &train, &test, folds, seed)?;
+    let comparison = crate::regressors::compare(&data, objective, &train, &test, folds, seed)?;
     let chosen = match &study.file.model.regressor {
         Some(r) => r.clone(),
         None => comparison
@@ -403,11 +403,11 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
             .map(|c| c.regressor.clone())
             .unwrap_or_else(|| "forest".into()),
     };
-    let curve = crate::compare::learning_curve(&data, objective, &train, &test, seed)?;
+    let curve = crate::regressors::learning_curve(&data, objective, &train, &test, seed)?;
     let importance =
-        crate::compare::permutation_importance(&chosen, &data, objective, &train, &test, seed)?;
+        crate::regressors::permutation_importance(&chosen, &data, objective, &train, &test, seed)?;
     let (_, _, chosen_pred) =
-        crate::compare::evaluate(&chosen, &data, objective, &train, &test, seed)?;
+        crate::regressors::evaluate(&chosen, &data, objective, &train, &test, seed)?;
     write_comparison(
         &stage.path,
         &comparison,
@@ -431,8 +431,8 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
 #[allow(clippy::too_many_arguments)]
 fn write_comparison(
     dir: &Path,
-    comparison: &[crate::compare::Comparison],
-    curve: &[crate::compare::CurvePoint],
+    comparison: &[crate::regressors::Comparison],
+    curve: &[crate::regressors::CurvePoint],
     chosen: &str,
     importance: &[f64],
     names: &[String],
@@ -547,7 +547,7 @@ fn report_md(s: &ModelSummary) -> String {
          Feature importance of `{}` (permutation, `importance.csv`):\n\n\
          ![Importance](importance.svg)\n\n{}",
         s.folds,
-        crate::compare::GP_MAX_ROWS,
+        crate::regressors::GP_MAX_ROWS,
         table,
         s.chosen,
         s.chosen,
