@@ -83,12 +83,58 @@ fn bench_forest(c: &mut Criterion) {
     g.bench_function("fit_1000x31_100_trees", |b| {
         b.iter(|| PerfModel::fit(&data, Objective::Ratio, names.clone(), 1).unwrap())
     });
+    // The performance forest alone, on the rows that ran (what scikit-learn is compared
+    // with: scripts/sklearn_forest.py times RandomForestRegressor on the same CSV).
+    let pass = data.passing();
+    let x_pass = data.x.select(ndarray::Axis(0), &pass);
+    let y: Vec<f64> = pass
+        .iter()
+        .map(|&i| Objective::Ratio.score(data.perf[i].unwrap()))
+        .collect();
+    export_csv(&x_pass, &y);
+    g.bench_function(
+        format!("perf_forest_fit_{}x31_100_trees", pass.len()),
+        |b| b.iter(|| model::fit_forest(&x_pass, &y, 1).unwrap()),
+    );
+    // The full 1000 × 31 (every row, the feasibility label as target): the size the issue names.
+    let all: Vec<f64> = data.perf.iter().map(|p| f64::from(p.is_some())).collect();
+    g.bench_function("forest_fit_1000x31_100_trees", |b| {
+        b.iter(|| model::fit_forest(&data.x, &all, 1).unwrap())
+    });
+    export_csv_named(&data.x, &all, "forest-1000x31-feasibility.csv");
     let model = PerfModel::fit(&data, Objective::Ratio, names, 1).unwrap();
     let rows: Vec<Vec<f64>> = (0..1000).map(|i| data.x.row(i).to_vec()).collect();
     g.bench_function("predict_1000", |b| {
         b.iter(|| model.predict_score(black_box(&rows)).unwrap())
     });
     g.finish();
+}
+
+fn export_csv(x: &ndarray::Array2<f64>, y: &[f64]) {
+    export_csv_named(x, y, "forest-perf.csv");
+}
+
+/// Writes the features and target to `target/<name>` for scripts/sklearn_forest.py.
+fn export_csv_named(x: &ndarray::Array2<f64>, y: &[f64], name: &str) {
+    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = std::path::Path::new(&dir).join(name);
+    let mut out = String::new();
+    let d = x.ncols();
+    out.push_str(
+        &(0..d)
+            .map(|j| format!("x{j}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push_str(",y\n");
+    for (row, v) in x.rows().into_iter().zip(y) {
+        for c in row {
+            out.push_str(&format!("{c},"));
+        }
+        out.push_str(&format!("{v}\n"));
+    }
+    let _ = std::fs::create_dir_all(&dir);
+    std::fs::write(&path, out).unwrap();
 }
 
 /// A smooth 30-dimensional test function with a few relevant dimensions.

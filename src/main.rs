@@ -3,7 +3,9 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::{adapter, collect, compare, generate, model, search, sim, status, validate};
+use flinktune::{
+    adapter, collect, compare, determine, generate, model, search, sim, status, validate,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,6 +40,13 @@ enum Command {
         study: PathBuf,
         #[command(flatten)]
         collect: CollectArgs,
+    },
+    /// Screening experiments through the adapter (one at a time, Morris elementary effects,
+    /// forest permutation importance) that select the key parameters of the catalogue;
+    /// writes determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
+    Determine {
+        /// The study directory.
+        study: PathBuf,
     },
     /// Sample configurations and write each as a Flink conf directory.
     Generate {
@@ -174,6 +183,10 @@ fn run(command: Command) -> Result<()> {
             force,
         } => init(&study, adapter_command.as_deref(), force),
         Command::Tune { study, collect } => tune(&load(&study)?, collect.options(false)),
+        Command::Determine { study } => {
+            print!("{}", determine::describe(&determine::run(&load(&study)?)?));
+            Ok(())
+        }
         Command::Generate {
             study,
             keep_predicted_failures,

@@ -41,7 +41,7 @@ const TEST_SHARE: f64 = 0.2;
 const TREES: usize = 100;
 const MIN_CONFIGS: usize = 5;
 
-type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
 /// All (configuration, rate) observations of a study, aggregated over repeats.
 #[derive(Clone, Debug)]
@@ -186,13 +186,13 @@ fn forest_params(seed: u64, features: usize) -> RandomForestRegressorParameters 
         .with_seed(seed)
 }
 
-fn fit_forest(x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Forest> {
+pub fn fit_forest(x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Forest> {
     let m = DenseMatrix::from_ndarray2(x);
     Forest::fit(&m, &y.to_vec(), forest_params(seed, x.ncols()))
         .map_err(|e| anyhow::anyhow!("fitting the forest failed: {e}"))
 }
 
-fn predict_forest(forest: &Forest, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+pub fn predict_forest(forest: &Forest, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
     if rows.is_empty() {
         return Ok(vec![]);
     }
@@ -328,6 +328,15 @@ pub struct ModelSummary {
     /// Share of (configuration, rate) pairs that ran.
     pub pass_share: f64,
     pub note: String,
+    /// Every regressor's accuracy on the same split and by cross-validation.
+    #[serde(default)]
+    pub comparison: Vec<crate::regressors::Comparison>,
+    /// The regressor the comparison chose (lowest CV MAPE) or the study file names.
+    #[serde(default)]
+    pub chosen: String,
+    /// Cross-validation folds (by configuration).
+    #[serde(default)]
+    pub folds: usize,
 }
 
 /// Runs the stage.
@@ -401,11 +410,123 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
         note: "accuracy from a forest fitted on 80% of the configurations and tested on the \
                other 20%; the saved model is refitted on all of them"
             .into(),
+        comparison: vec![],
+        chosen: String::new(),
+        folds: 0,
     };
+    let mut summary = summary;
+    let folds = study.file.model.folds.unwrap_or(5) as usize;
+    let comparison = crate::regressors::compare(&data, objective, &train, &test, folds, seed)?;
+    let chosen = match &study.file.model.regressor {
+        Some(r) => r.clone(),
+        None => comparison
+            .iter()
+            .filter(|c| c.cv_mape_percent.is_finite())
+            .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent))
+            .map(|c| c.regressor.clone())
+            .unwrap_or_else(|| "forest".into()),
+    };
+    let curve = crate::regressors::learning_curve(&data, objective, &train, &test, seed)?;
+    let importance =
+        crate::regressors::permutation_importance(&chosen, &data, objective, &train, &test, seed)?;
+    let (_, _, chosen_pred) =
+        crate::regressors::evaluate(&chosen, &data, objective, &train, &test, seed)?;
+    write_comparison(
+        &stage.path,
+        &comparison,
+        &curve,
+        &chosen,
+        &importance,
+        &feature_names(&study.space),
+        &actual,
+        &chosen_pred,
+    )?;
+    summary.comparison = comparison;
+    summary.chosen = chosen;
+    summary.folds = folds;
     std::fs::write(stage.path.join("report.md"), report_md(&summary))?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// Writes the comparison's tables and figures.
+#[allow(clippy::too_many_arguments)]
+fn write_comparison(
+    dir: &Path,
+    comparison: &[crate::regressors::Comparison],
+    curve: &[crate::regressors::CurvePoint],
+    chosen: &str,
+    importance: &[f64],
+    names: &[String],
+    actual: &[f64],
+    predicted: &[f64],
+) -> Result<()> {
+    let mut w = csv::Writer::from_path(dir.join("comparison.csv"))?;
+    for c in comparison {
+        w.serialize(c)?;
+    }
+    w.flush()?;
+    let mut w = csv::Writer::from_path(dir.join("learning_curve.csv"))?;
+    for p in curve {
+        w.serialize(p)?;
+    }
+    w.flush()?;
+    let series: Vec<crate::plot::Series> = crate::study::REGRESSORS
+        .iter()
+        .map(|r| crate::plot::Series {
+            name: r.to_string(),
+            points: curve
+                .iter()
+                .filter(|p| p.regressor == *r && p.test_mape_percent.is_finite())
+                .map(|p| (p.train_configs as f64, p.test_mape_percent))
+                .collect(),
+        })
+        .collect();
+    crate::plot::line_chart(
+        &dir.join("learning_curve.svg"),
+        "Learning curve: test MAPE vs training configurations",
+        "training configurations",
+        "test MAPE (%)",
+        &series,
+    )?;
+    let mut order: Vec<usize> = (0..importance.len()).collect();
+    order.sort_by(|&a, &b| importance[b].total_cmp(&importance[a]));
+    let mut w = csv::Writer::from_path(dir.join("importance.csv"))?;
+    w.write_record(["feature", "permutation_importance"])?;
+    for &i in &order {
+        w.write_record([names[i].clone(), importance[i].to_string()])?;
+    }
+    w.flush()?;
+    let top = importance.iter().copied().fold(0.0_f64, f64::max);
+    let bars: Vec<crate::plot::Bar> = order
+        .iter()
+        .map(|&i| crate::plot::Bar {
+            label: names[i].clone(),
+            value: importance[i].max(0.0),
+            spread: None,
+            highlight: importance[i] >= 0.05 * top && top > 0.0,
+        })
+        .collect();
+    crate::plot::bar_chart(
+        &dir.join("importance.svg"),
+        &format!("Permutation importance ({chosen}): increase of test MSE of ln perf"),
+        "increase of the test MSE",
+        &bars,
+        None,
+    )?;
+    let points: Vec<(f64, f64)> = actual
+        .iter()
+        .copied()
+        .zip(predicted.iter().copied())
+        .collect();
+    crate::plot::scatter_log(
+        &dir.join("predicted_vs_measured.svg"),
+        &format!("{chosen}: predicted vs measured perf (held-out configurations)"),
+        "measured",
+        "predicted",
+        &points,
+    )
 }
 
 /// Loads the model of the finished model stage.
@@ -415,8 +536,52 @@ pub fn load(study: &Study) -> Result<PerfModel> {
 }
 
 fn report_md(s: &ModelSummary) -> String {
+    let mut table = String::from(
+        "| regressor | hold-out MAPE | hold-out R² | CV MAPE (± sd) | CV R² | fit + predict (s) |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for c in &s.comparison {
+        table.push_str(&format!(
+            "| {}{} | {:.1}% | {:.3} | {:.1}% (± {:.1}) | {:.3} | {:.2} |\n",
+            c.regressor,
+            if c.regressor == s.chosen {
+                " **(chosen)**"
+            } else {
+                ""
+            },
+            c.holdout_mape_percent,
+            c.holdout_r2,
+            c.cv_mape_percent,
+            c.cv_mape_sd,
+            c.cv_r2,
+            c.fit_seconds
+        ));
+    }
     format!(
-        "# Performance model\n\n\
+        "# Performance model\n\n![Learning curve](learning_curve.svg)\n\n\
+         ## Regressors compared\n\nSame 80/20 split by configuration, and {}-fold \
+         cross-validation by configuration; MAPE and R² on the perf scale. The GP is fitted on \
+         at most {} training rows.\n\n{}\n\
+         The chosen regressor is `{}`. **The saved model (`model.json`, used by `search`) is \
+         always the random forest** below: saving the other regressors is not implemented.\n\n\
+         Learning curve (test MAPE vs training configurations): `learning_curve.csv`. \
+         Predicted vs measured for `{}` on the held-out configurations:\n\n\
+         ![Predicted vs measured](predicted_vs_measured.svg)\n\n\
+         Feature importance of `{}` (permutation, `importance.csv`):\n\n\
+         ![Importance](importance.svg)\n\n{}",
+        s.folds,
+        crate::regressors::GP_MAX_ROWS,
+        table,
+        s.chosen,
+        s.chosen,
+        s.chosen,
+        forest_md(s)
+    )
+}
+
+fn forest_md(s: &ModelSummary) -> String {
+    format!(
+        "## The saved forest\n\n\
          Random forest ({} trees, all {} features per split) of the `{}` objective.\n\n\
          | | |\n|---|---|\n\
          | (config, rate) rows | {} ({} ran, {} failed) |\n\

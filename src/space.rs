@@ -7,6 +7,7 @@
 //! for tree models) and the unit cube used by the samplers and the optimiser
 //! ([`Space::to_unit`] / [`Space::from_unit`]).
 
+use crate::flinkconf::FlinkVersion;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -124,6 +125,10 @@ pub struct Param {
     /// because Flink advises against configuring both.
     #[serde(default)]
     pub replaces: Vec<String>,
+    /// The Flink versions the key exists in: comparisons joined by commas
+    /// (`">=1.10"`, `"<2.0"`, `">=1.11,<2.0"`); absent: every version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
     #[serde(default)]
     pub note: String,
 }
@@ -132,6 +137,34 @@ impl Param {
     /// The numeric bounds of an int or float parameter.
     pub fn bounds(&self) -> (f64, f64) {
         (self.min.unwrap_or(0.0), self.max.unwrap_or(1.0))
+    }
+
+    /// Whether the key exists in a Flink version (by `versions`; absent: always).
+    pub fn exists_in(&self, version: FlinkVersion) -> Result<bool> {
+        let Some(spec) = &self.versions else {
+            return Ok(true);
+        };
+        let mut holds = true;
+        for part in spec.split(',') {
+            let part = part.trim();
+            let (op, rest) = ["<=", ">=", "<", ">", "="]
+                .iter()
+                .find_map(|op| part.strip_prefix(op).map(|r| (*op, r)))
+                .with_context(|| {
+                    format!("versions \"{spec}\": `{part}` is not a comparison like >=1.11 or <2.0")
+                })?;
+            let v: FlinkVersion = rest
+                .parse()
+                .with_context(|| format!("versions \"{spec}\""))?;
+            holds &= match op {
+                "<=" => version <= v,
+                ">=" => version >= v,
+                "<" => version < v,
+                ">" => version > v,
+                _ => version == v,
+            };
+        }
+        Ok(holds)
     }
 
     /// The value used when a configuration leaves this parameter unset.
@@ -342,6 +375,8 @@ impl Param {
         for v in self.default.iter().chain(self.effective.iter()) {
             self.check_value(v).context("bad default")?;
         }
+        // Checks the syntax of `versions`.
+        self.exists_in(FlinkVersion { major: 1, minor: 0 })?;
         Ok(())
     }
 }
@@ -500,6 +535,7 @@ mod tests {
             unit: Unit::None,
             format: Format::Plain,
             replaces: vec![],
+            versions: None,
             note: String::new(),
         }
     }
@@ -571,5 +607,24 @@ mod tests {
         };
         assert!(e.parse_value("epoll").is_ok());
         assert!(e.parse_value("auto").is_err());
+    }
+
+    #[test]
+    fn versions_say_where_a_key_exists() {
+        let v = |s: &str| s.parse::<FlinkVersion>().unwrap();
+        let mut p = int("taskmanager.memory.network.min", 16.0, 1024.0, true);
+        assert!(p.exists_in(v("1.5")).unwrap());
+        p.versions = Some(">=1.10, <2.0".into());
+        assert!(p.validate().is_ok());
+        assert!(p.exists_in(v("1.11")).unwrap());
+        assert!(p.exists_in(v("1.10")).unwrap());
+        assert!(!p.exists_in(v("1.9")).unwrap());
+        assert!(!p.exists_in(v("2.0")).unwrap());
+        p.versions = Some("=1.11".into());
+        assert!(p.exists_in(v("1.11")).unwrap() && !p.exists_in(v("1.12")).unwrap());
+        for bad in ["1.11", ">=eleven", "~1.11", ">=1.11,"] {
+            p.versions = Some(bad.into());
+            assert!(p.validate().is_err(), "{bad}");
+        }
     }
 }

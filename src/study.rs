@@ -14,10 +14,16 @@ use std::path::{Path, PathBuf};
 pub const STUDY_FILE: &str = "flinktune.toml";
 
 /// Catalogues and base configurations shipped inside the binary, by name.
-const BUILTIN_CATALOGUES: &[(&str, &str)] = &[(
-    "flink-1.11-key-params",
-    include_str!("../configs/flink-1.11-key-params.toml"),
-)];
+const BUILTIN_CATALOGUES: &[(&str, &str)] = &[
+    (
+        "flink-1.11-key-params",
+        include_str!("../configs/flink-1.11-key-params.toml"),
+    ),
+    (
+        "flink-1.11-candidates",
+        include_str!("../configs/flink-1.11-candidates.toml"),
+    ),
+];
 // By Flink version; "2" serves every 2.x release.
 const BUILTIN_BASE_CONFS: &[(&str, &str)] = &[
     (
@@ -67,6 +73,82 @@ pub struct StudyFile {
     pub search: SearchSection,
     #[serde(default)]
     pub validate: ValidateSection,
+    #[serde(default)]
+    pub determine: DetermineSection,
+    #[serde(default)]
+    pub model: ModelSection,
+}
+
+/// Which screening experiments `determine` runs and how it selects the key parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScreeningMethod {
+    /// One at a time: each parameter swept over `levels` values, the rest at default.
+    Oat,
+    /// Morris elementary effects over `trajectories` random trajectories.
+    Morris,
+    /// Permutation importance of a forest fitted on `samples` random configurations.
+    Forest,
+    /// All three; a parameter is selected when at least two of them select it.
+    All,
+}
+
+/// Settings of the determine stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetermineSection {
+    #[serde(default = "oat")]
+    pub method: ScreeningMethod,
+    /// Values per parameter in the one-at-a-time sweep (evenly spread on its scale).
+    #[serde(default = "five", deserialize_with = "at_least_two")]
+    pub levels: u64,
+    /// Morris trajectories (each costs parameters + 1 configurations).
+    #[serde(default = "ten", deserialize_with = "positive")]
+    pub trajectories: u64,
+    /// Random (Latin hypercube) configurations for the forest's permutation importance.
+    #[serde(default = "two_hundred", deserialize_with = "at_least_two")]
+    pub samples: u64,
+    /// Runs of every screening configuration; their median is used (robust to outliers).
+    #[serde(default = "three", deserialize_with = "positive")]
+    pub repeats: u64,
+    /// A parameter is selected when its importance is at least this share of the top
+    /// parameter's (and above the noise floor).
+    #[serde(default = "threshold_default", deserialize_with = "fraction")]
+    pub threshold: f64,
+    /// Select the k most important parameters (above the noise floor) instead.
+    #[serde(default, deserialize_with = "positive_opt")]
+    pub top_k: Option<u64>,
+    /// The input rate of the screening trials; absent: the search rate.
+    #[serde(default)]
+    pub rate: Option<u64>,
+}
+
+impl Default for DetermineSection {
+    fn default() -> Self {
+        DetermineSection {
+            method: oat(),
+            levels: five(),
+            trajectories: ten(),
+            samples: two_hundred(),
+            repeats: three(),
+            threshold: threshold_default(),
+            top_k: None,
+            rate: None,
+        }
+    }
+}
+
+/// Settings of the model stage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The regressor to recommend instead of the most accurate one: forest | gbrt | svr |
+    /// knn | ridge | gp.
+    #[serde(default)]
+    pub regressor: Option<String>,
+    /// Folds of the cross-validation (by configuration).
+    #[serde(default, deserialize_with = "at_least_two_opt")]
+    pub folds: Option<u64>,
 }
 
 /// Which adapter runs a trial.
@@ -227,6 +309,21 @@ fn initial_default() -> u64 {
 fn noise_default() -> f64 {
     0.03
 }
+fn five() -> u64 {
+    5
+}
+fn ten() -> u64 {
+    10
+}
+fn two_hundred() -> u64 {
+    200
+}
+fn threshold_default() -> f64 {
+    0.05
+}
+fn oat() -> ScreeningMethod {
+    ScreeningMethod::Oat
+}
 fn wordcount() -> Workload {
     Workload::Wordcount
 }
@@ -237,6 +334,22 @@ fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         return Err(serde::de::Error::custom("must be at least 1"));
     }
     Ok(v)
+}
+
+fn at_least_two<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if v < 2 {
+        return Err(serde::de::Error::custom("must be at least 2"));
+    }
+    Ok(v)
+}
+
+fn at_least_two_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    at_least_two(d).map(Some)
+}
+
+fn positive_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    positive(d).map(Some)
 }
 
 fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
@@ -318,6 +431,29 @@ pub struct Study {
     /// The version whose key names the catalogue uses; its keys are translated to
     /// `file.flink_version` when a configuration is written (`crate::versions`).
     pub catalogue_version: FlinkVersion,
+    /// Catalogue parameters left out of `space` because the study's Flink version lacks
+    /// them (their `versions`).
+    pub absent: Vec<String>,
+}
+
+/// The regressors `model` compares (names as in `[model] regressor`).
+pub const REGRESSORS: &[&str] = &["forest", "gbrt", "svr", "knn", "ridge", "gp"];
+
+/// Keeps the parameters that exist in `version`; returns the rest's names.
+fn for_version(space: Space, version: FlinkVersion) -> Result<(Space, Vec<String>)> {
+    let mut keep = Vec::new();
+    let mut absent = Vec::new();
+    for p in space.params {
+        if p.exists_in(version)? {
+            keep.push(p);
+        } else {
+            absent.push(p.name);
+        }
+    }
+    if keep.is_empty() {
+        bail!("none of the catalogue's parameters exists in Flink {version}");
+    }
+    Ok((Space::new(keep)?, absent))
 }
 
 impl Study {
@@ -375,7 +511,25 @@ impl Study {
                 format!("{rate} is not one of the study's rates {:?}", file.rates),
             ));
         }
+        if let Some(rate) = file.determine.rate
+            && !file.rates.contains(&rate)
+        {
+            return Err(fail(
+                "determine.rate",
+                format!("{rate} is not one of the study's rates {:?}", file.rates),
+            ));
+        }
+        if let Some(r) = &file.model.regressor
+            && !REGRESSORS.contains(&r.as_str())
+        {
+            return Err(fail(
+                "model.regressor",
+                format!("'{r}' is not one of {}", REGRESSORS.join(", ")),
+            ));
+        }
         let (catalogue, space) = load_catalogue(dir, &file.catalogue)
+            .map_err(|e| fail("catalogue", format!("{e:#}")))?;
+        let (space, absent) = for_version(space, file.flink_version)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
         let catalogue_version: FlinkVersion = catalogue
             .flink_version
@@ -384,7 +538,7 @@ impl Study {
         // A catalogue of another version is translated key by key when configs are
         // written; parameters the target version does not have are refused, since Flink
         // would silently ignore them.
-        let absent: Vec<String> = space
+        let missing: Vec<String> = space
             .params
             .iter()
             .filter_map(|p| {
@@ -392,7 +546,7 @@ impl Study {
                     .map(|why| format!("{} ({why})", p.name))
             })
             .collect();
-        if !absent.is_empty() {
+        if !missing.is_empty() {
             return Err(fail(
                 "flink_version",
                 format!(
@@ -400,7 +554,7 @@ impl Study {
                      exist in Flink {}: {}; use a copy of the catalogue without them",
                     file.catalogue,
                     file.flink_version,
-                    absent.join(", ")
+                    missing.join(", ")
                 ),
             ));
         }
@@ -418,6 +572,7 @@ impl Study {
             space,
             base,
             catalogue_version,
+            absent,
         })
     }
 
@@ -526,11 +681,13 @@ pub enum Stage {
     Model,
     Search,
     Validate,
+    Determine,
 }
 
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Determine => "determine",
             Stage::Generate => "generate",
             Stage::Collect => "collect",
             Stage::Model => "model",
@@ -650,6 +807,21 @@ batch = 1
 [validate]
 # Runs of the best and of the default configuration.
 repeats = 3
+
+# `flinktune determine`: screening experiments that pick the key parameters of a broad
+# catalogue (e.g. catalogue = "flink-1.11-candidates") and write them to determine/selected.toml.
+# [determine]
+# method = "oat"         # oat (one at a time) | morris | forest | all (selected by 2 of 3)
+# levels = 5             # values per parameter in the one-at-a-time sweep
+# trajectories = 10      # Morris trajectories, (parameters + 1) configurations each
+# samples = 200          # random configurations for the forest's permutation importance
+# repeats = 3            # runs per screening configuration (their median counts)
+# threshold = 0.05       # select parameters with at least this share of the top importance
+# top_k = 30             # ... or the k most important ones
+
+# [model]
+# regressor = "forest"   # forest | gbrt | svr | knn | ridge | gp; absent: the most accurate
+# folds = 5              # cross-validation folds (by configuration)
 "#
     )
 }
@@ -715,6 +887,20 @@ mod tests {
             e.contains("taskmanager.network.netty.transport") && !e.contains("parallelism"),
             "{e}"
         );
+
+        let e = err_of(&t.replace(
+            "# [determine]\n# method = \"oat\"",
+            "[determine]\nlevels = 1",
+        ));
+        assert!(
+            e.contains("`determine.levels`") && e.contains("at least 2"),
+            "{e}"
+        );
+        let e = err_of(&t.replace(
+            "# [model]\n# regressor = \"forest\"",
+            "[model]\nregressor = \"ann\"",
+        ));
+        assert!(e.contains("`model.regressor`") && e.contains("gbrt"), "{e}");
     }
 
     #[test]
@@ -746,6 +932,26 @@ mod tests {
         let written = flinkconf::read_conf_dir(&out.join("conf")).unwrap();
         assert_eq!(written, conf);
         assert!(out.join("conf/config.yaml").is_file());
+    }
+
+    #[test]
+    fn the_candidate_catalogue_loads_without_keys_flink_1_11_lacks() {
+        let t = template(None).replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
+        let s = load_text(&t).unwrap();
+        assert_eq!(s.catalogue.params.len(), 61);
+        assert_eq!(
+            s.absent,
+            vec![
+                "taskmanager.network.memory.buffer-debloat.enabled",
+                "taskmanager.network.memory.max-buffers-per-channel"
+            ]
+        );
+        assert_eq!(s.space.len(), 59);
+        // The paper's 30 are all among the candidates.
+        let paper = load_text(&template(None)).unwrap();
+        for p in &paper.space.params {
+            assert!(s.space.index_of(&p.name).is_some(), "{}", p.name);
+        }
     }
 
     #[test]

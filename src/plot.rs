@@ -1,0 +1,273 @@
+//! Figures written into a study (SVG, drawn with `plotters`): horizontal bar charts of
+//! screening effects, line charts (learning curves) and measured-vs-predicted scatters.
+//! Each function writes one complete SVG file.
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::path::Path;
+
+const SELECTED: RGBColor = RGBColor(31, 119, 180);
+const OTHER: RGBColor = RGBColor(190, 190, 190);
+const WHISKER: RGBColor = RGBColor(60, 60, 60);
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("drawing the figure failed: {e}")
+}
+
+/// One bar of a bar chart.
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    /// A spread drawn as a whisker from the bar's end (e.g. Morris σ), if any.
+    pub spread: Option<f64>,
+    pub highlight: bool,
+}
+
+/// A horizontal bar chart, bars in the given order from the top; highlighted bars in
+/// colour, the others grey; an optional vertical rule (a selection threshold).
+pub fn bar_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    bars: &[Bar],
+    rule: Option<f64>,
+) -> Result<()> {
+    let n = bars.len().max(1) as i32;
+    let height = (120 + 18 * n).max(240) as u32;
+    let top = bars
+        .iter()
+        .map(|b| b.value + b.spread.unwrap_or(0.0).max(0.0))
+        .chain(rule)
+        .fold(0.0_f64, f64::max);
+    let x_max = if top > 0.0 { top * 1.05 } else { 1.0 };
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(330)
+        .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())
+        .map_err(err)?;
+    let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(bars.len().max(1))
+        .y_label_formatter(&|v| match v {
+            // Row 0 is drawn at the top.
+            SegmentValue::CenterOf(i) => labels
+                .get((n - 1 - *i) as usize)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_desc(x_label)
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(k, b)| {
+            let row = n - 1 - k as i32;
+            let colour = if b.highlight { SELECTED } else { OTHER };
+            let mut r = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(row)),
+                    (b.value.max(0.0), SegmentValue::Exact(row + 1)),
+                ],
+                colour.filled(),
+            );
+            r.set_margin(2, 2, 0, 0);
+            r
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(bars.iter().enumerate().filter_map(|(k, b)| {
+            let s = b.spread?.max(0.0);
+            let row = n - 1 - k as i32;
+            let v = b.value.max(0.0);
+            Some(PathElement::new(
+                vec![
+                    (v, SegmentValue::CenterOf(row)),
+                    (v + s, SegmentValue::CenterOf(row)),
+                ],
+                WHISKER.stroke_width(1),
+            ))
+        }))
+        .map_err(err)?;
+    if let Some(x) = rule {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, SegmentValue::Exact(0)), (x, SegmentValue::Exact(n))],
+                RED.stroke_width(1),
+            )))
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// A line series with markers.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart of several series sharing the axes, with a legend.
+pub fn line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    let all = || series.iter().flat_map(|s| s.points.iter().copied());
+    let (x0, x1) = bounds(all().map(|p| p.0));
+    let (_, y1) = bounds(all().map(|p| p.1));
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, 0.0..y1 * 1.08)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(err)?;
+    for (k, s) in series.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            .map_err(err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart
+            .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Measured (x) against predicted (y) on log axes, with the identity line.
+pub fn scatter_log(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    points: &[(f64, f64)],
+) -> Result<()> {
+    let positive: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(a, b)| *a > 0.0 && *b > 0.0 && a.is_finite() && b.is_finite())
+        .collect();
+    let (lo, hi) = bounds(positive.iter().flat_map(|&(a, b)| [a, b]));
+    let (lo, hi) = (lo / 1.2, hi * 1.2);
+    let root = SVGBackend::new(path, (600, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(lo, lo), (hi, hi)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            positive
+                .iter()
+                .map(|&p| Circle::new(p, 3, SELECTED.mix(0.7).filled())),
+        )
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_svg_with_their_labels() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bars.svg");
+        let bars = vec![
+            Bar {
+                label: "parallelism.default".into(),
+                value: 2.0,
+                spread: Some(0.5),
+                highlight: true,
+            },
+            Bar {
+                label: "blob.fetch.backlog".into(),
+                value: 0.0,
+                spread: None,
+                highlight: false,
+            },
+        ];
+        bar_chart(&p, "effects", "|Δ ln perf|", &bars, Some(0.1)).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("parallelism.default"));
+        assert!(svg.contains("blob.fetch.backlog") && svg.contains("<rect"));
+
+        let p = d.path().join("lines.svg");
+        let s = vec![Series {
+            name: "forest".into(),
+            points: vec![(10.0, 40.0), (20.0, 25.0), (40.0, 15.0)],
+        }];
+        line_chart(&p, "learning curve", "configurations", "MAPE %", &s).unwrap();
+        assert!(std::fs::read_to_string(&p).unwrap().contains("forest"));
+
+        let p = d.path().join("scatter.svg");
+        scatter_log(&p, "t", "measured", "predicted", &[(1.0, 2.0), (10.0, 9.0)]).unwrap();
+        assert!(std::fs::read_to_string(&p).unwrap().contains("<circle"));
+    }
+}

@@ -1,0 +1,168 @@
+//! `flinktune determine` end to end: screening the candidate catalogue on the simulator
+//! selects the parameters with a real effect and none the simulated job ignores, writes a
+//! catalogue that a study can use, and runs the same way through a shell adapter.
+
+mod common;
+use common::*;
+use std::fs;
+use std::path::Path;
+
+fn selected(study: &Path) -> (Vec<String>, Vec<String>) {
+    let summary = json(&study.join("determine/summary.json"));
+    let list = |k: &str| -> Vec<String> {
+        summary[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    (list("selected"), list("unselected"))
+}
+
+#[test]
+fn oat_screening_on_the_simulator_selects_the_known_effects() {
+    let d = tempfile::tempdir().unwrap();
+    let study = small_study(d.path(), None);
+    edit_study(
+        &study,
+        &[
+            ("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\""),
+            ("# [determine]", "[determine]"),
+        ],
+    );
+    let out = ok(&["determine", s(&study)]);
+    assert!(out.contains("selected"), "{out}");
+    let (sel, unsel) = selected(&study);
+    for strong in [
+        "parallelism.default",
+        "execution.buffer-timeout",
+        "taskmanager.memory.segment-size",
+    ] {
+        assert!(sel.iter().any(|p| p == strong), "{strong} not in {sel:?}");
+    }
+    for ignored in flinktune::sim::IGNORED_KEYS {
+        assert!(
+            !sel.iter().any(|p| p == ignored),
+            "{ignored} selected: {sel:?}"
+        );
+    }
+    // Keys the simulated job never reads are not selected either.
+    for unread in [
+        "state.backend",
+        "pipeline.object-reuse",
+        "heartbeat.timeout",
+    ] {
+        assert!(unsel.iter().any(|p| p == unread), "{unread} selected");
+    }
+    assert_eq!(sel.len() + unsel.len(), 59);
+    let dir = study.join("determine");
+    let report = fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.starts_with("# Key parameters (determine)\n\n![Screening effects](effects.svg)")
+    );
+    let svg = fs::read_to_string(dir.join("effects.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("execution.buffer-timeout"));
+    let header = csv_header(&dir.join("effects.csv"));
+    let rows = csv_rows(&dir.join("effects.csv"));
+    assert_eq!(rows.len(), 59);
+    assert_eq!(column(&header, &rows, "rank")[0], "1");
+
+    // The selected catalogue drives a study: generate samples exactly those parameters.
+    edit_study(
+        &study,
+        &[("\"flink-1.11-candidates\"", "\"determine/selected.toml\"")],
+    );
+    ok(&["generate", s(&study)]);
+    let gh = csv_header(&study.join("generate/configs.csv"));
+    for p in &sel {
+        assert!(gh.contains(p), "{p} not in {gh:?}");
+    }
+    assert!(!gh.iter().any(|h| h == "blob.fetch.backlog"));
+}
+
+#[test]
+fn all_three_methods_leave_the_ignored_keys_out() {
+    let d = tempfile::tempdir().unwrap();
+    let study = small_study(d.path(), None);
+    edit_study(
+        &study,
+        &[
+            ("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\""),
+            (
+                "# [determine]\n# method = \"oat\"",
+                "[determine]\nmethod = \"all\"",
+            ),
+            ("# trajectories = 10", "trajectories = 4"),
+            ("# samples = 40 ", "samples = 120 "),
+        ],
+    );
+    ok(&["determine", s(&study)]);
+    let (sel, _) = selected(&study);
+    assert!(
+        sel.iter().any(|p| p == "execution.buffer-timeout"),
+        "{sel:?}"
+    );
+    for ignored in flinktune::sim::IGNORED_KEYS {
+        assert!(
+            !sel.iter().any(|p| p == ignored),
+            "{ignored} selected: {sel:?}"
+        );
+    }
+    let rows = csv_rows(&study.join("determine/effects.csv"));
+    let header = csv_header(&study.join("determine/effects.csv"));
+    assert!(
+        column(&header, &rows, "morris_mu_star")
+            .iter()
+            .all(|v| !v.is_empty())
+    );
+    assert!(
+        column(&header, &rows, "forest_importance")
+            .iter()
+            .all(|v| !v.is_empty())
+    );
+}
+
+#[test]
+fn determine_runs_through_a_shell_adapter() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("adapter.sh");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"rate $FLINKTUNE_RATE\" >&2\nexec '{BIN}' sim-adapter\n"),
+    )
+    .unwrap();
+    let cmd = format!("sh {}", script.display());
+    let study = small_study(d.path(), Some(&cmd));
+    edit_study(
+        &study,
+        &[
+            ("# [determine]", "[determine]"),
+            ("# levels = 5", "levels = 3"),
+            ("# repeats = 2 ", "repeats = 1 "),
+        ],
+    );
+    ok(&["determine", s(&study)]);
+    let (sel, _) = selected(&study);
+    assert!(
+        sel.iter().any(|p| p == "execution.buffer-timeout"),
+        "{sel:?}"
+    );
+    for ignored in flinktune::sim::IGNORED_KEYS {
+        assert!(!sel.iter().any(|p| p == ignored), "{ignored} selected");
+    }
+    // The trials left the adapter protocol's directories with the script's log.
+    let trials = study.join("determine/trials");
+    let one = fs::read_dir(&trials)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(one.join("result.json").is_file() && one.join("conf").is_dir());
+    assert!(
+        fs::read_to_string(one.join("stderr.log"))
+            .unwrap()
+            .contains("rate 16000")
+    );
+}
