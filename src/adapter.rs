@@ -303,9 +303,11 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
             Err(e) => break Err(e),
         }
     };
-    // Whether it exited or not, nothing it started may outlive the trial. Once the group is
+    // Whether it exited or not, nothing it started may outlive the trial: not its process
+    // group, nor what left the group but still runs in the trial directory. Once they are
     // gone, so are the pipes' writers, and the drains end.
     terminate_group(&mut child, grace);
+    kill_strays(&dir);
     if !matches!(status, Ok(Some(_))) {
         let _ = child.wait();
     }
@@ -353,6 +355,40 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
             reason: with_tail(why, &stderr),
             transient: !wrote_result,
         },
+    }
+}
+
+/// Kills every process whose working directory lies under `dir`, with its process group:
+/// what an adapter started and moved out of its group (`setsid`), or what a killed tuner
+/// left behind, still runs where the adapter ran. Linux (/proc); elsewhere it does nothing.
+pub fn kill_strays(dir: &Path) {
+    let Ok(root) = dir.canonicalize() else {
+        return;
+    };
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return;
+    };
+    let me = std::process::id() as i32;
+    // SAFETY: getpgid/kill take plain integers; no memory is shared.
+    let my_group = unsafe { libc::getpgid(0) };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let inside =
+            fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
+        if !inside || pid == me {
+            continue;
+        }
+        let pgid = unsafe { libc::getpgid(pid) };
+        if pgid > 0 && pgid != my_group {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
 }
 

@@ -411,8 +411,9 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let resumed = done.len();
     let finished: HashSet<String> = done.iter().map(|r| r.trial.clone()).collect();
     let trials_dir = stage.path.join("trials");
-    if resumed > 0 || trials_dir.exists() {
-        reap_orphans(&trials_dir);
+    // What a killed tuner left running must not write into trials that run again.
+    if trials_dir.exists() {
+        adapter::kill_strays(&trials_dir);
     }
     let adapter = adapter_of(study);
 
@@ -545,40 +546,6 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
-}
-
-/// Kills what a killed tuner left running: the process groups of every process whose
-/// working directory lies in a trial directory (adapters run there), so an orphaned adapter
-/// cannot write into a trial that is run again. Linux (/proc); elsewhere it does nothing.
-fn reap_orphans(trials_dir: &Path) {
-    let Ok(root) = trials_dir.canonicalize() else {
-        return;
-    };
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return;
-    };
-    let me = std::process::id() as i32;
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let in_trial =
-            fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
-        if !in_trial || pid == me {
-            continue;
-        }
-        // SAFETY: getpgid/kill take plain integers; no memory is shared.
-        let pgid = unsafe { libc::getpgid(pid) };
-        if pgid > 0 && pgid != unsafe { libc::getpgid(0) } {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        } else {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
 }
 
 fn planned_rates(planned: &[Planned]) -> Vec<u64> {

@@ -345,8 +345,8 @@ fn children_left_behind_by_a_reporting_adapter_are_killed() {
 
 #[test]
 fn a_process_that_left_the_group_does_not_hold_up_the_trial() {
-    // setsid puts it out of reach of the group's kill, holding stdout open: the trial ends
-    // about a second after the group is gone, with what was read.
+    // setsid puts it out of reach of the group's kill, holding stdout open; it still runs
+    // in the trial directory, and is killed from there.
     let m = marker(4);
     let run = collect(
         &format!(
@@ -357,20 +357,11 @@ fn a_process_that_left_the_group_does_not_hold_up_the_trial() {
         1,
         10,
     );
-    let escaped = processes(&m, run.tmp.path());
-    for (pid, _) in &escaped {
-        // SAFETY: signals a process this test's adapter started.
-        unsafe { libc::kill(*pid, libc::SIGKILL) };
-    }
-    assert_eq!(escaped.len(), 1, "{escaped:?}");
     assert_all(&run, "pass", &[]);
     let t = &run.trials[0];
     assert!(t.seconds < 3.0, "{}", t.seconds);
     let log = fs::read_to_string(t.dir.join("stdout.log")).unwrap();
-    assert!(
-        log.starts_with("hello\n") && log.contains("still open"),
-        "{log}"
-    );
+    assert!(log.starts_with("hello\n"), "{log}");
     assert_no_survivors(&run, &m);
 }
 
