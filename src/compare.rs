@@ -11,7 +11,6 @@
 //! seed), `results.csv` (final best per method and seed), `report.md`, `summary.json`.
 
 use crate::bo::{Domain, Var};
-use crate::collect;
 use crate::fsx::{self, StageDir};
 use crate::model;
 use crate::objective::Objective;
@@ -321,15 +320,7 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
         Over::System => None,
     };
     let stage = StageDir::begin(&study.dir, "compare")?;
-    let evaluator = match &model {
-        Some(model) => Evaluator::Model { model, study, rate },
-        None => Evaluator::System {
-            study,
-            adapter: collect::adapter_of(study),
-            rate,
-            trials_dir: stage.path.join("trials"),
-        },
-    };
+    let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     let mut curves: BTreeMap<String, Vec<Curve>> = BTreeMap::new();
     let bar = crate::progress::bar(METHODS.len() as u64 * seeds, "compare");
     for seed in 0..seeds {

@@ -117,6 +117,16 @@ impl Dataset {
 /// Splits the rows by configuration, so no configuration is on both sides (a config seen
 /// in training at one rate would leak into the test at another).
 pub fn split_by_config(configs: &[String], rows: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let ids = shuffled_configs(configs, rows, seed);
+    let n_test = ((ids.len() as f64) * TEST_SHARE).round().max(1.0) as usize;
+    let test_ids: BTreeSet<&String> = ids.into_iter().take(n_test).collect();
+    rows.iter()
+        .copied()
+        .partition(|&i| !test_ids.contains(&configs[i]))
+}
+
+/// The distinct configurations of `rows`, in a seeded random order.
+pub fn shuffled_configs<'a>(configs: &'a [String], rows: &[usize], seed: u64) -> Vec<&'a String> {
     let mut ids: Vec<&String> = rows
         .iter()
         .map(|&i| &configs[i])
@@ -124,11 +134,7 @@ pub fn split_by_config(configs: &[String], rows: &[usize], seed: u64) -> (Vec<us
         .into_iter()
         .collect();
     ids.shuffle(&mut StdRng::seed_from_u64(seed));
-    let n_test = ((ids.len() as f64) * TEST_SHARE).round().max(1.0) as usize;
-    let test_ids: BTreeSet<&String> = ids.into_iter().take(n_test).collect();
-    rows.iter()
-        .copied()
-        .partition(|&i| !test_ids.contains(&configs[i]))
+    ids
 }
 
 /// Mean absolute percentage error, in percent.

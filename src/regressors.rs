@@ -172,13 +172,7 @@ pub fn evaluate(
 
 /// Splits passing rows into `k` folds by configuration.
 pub fn folds_by_config(configs: &[String], rows: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut ids: Vec<&String> = rows
-        .iter()
-        .map(|&i| &configs[i])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    ids.shuffle(&mut StdRng::seed_from_u64(seed ^ 0xf01d));
+    let ids = crate::model::shuffled_configs(configs, rows, seed ^ 0xf01d);
     let k = k.min(ids.len()).max(1);
     let fold_of: std::collections::BTreeMap<&String, usize> =
         ids.iter().enumerate().map(|(n, id)| (*id, n % k)).collect();

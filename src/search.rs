@@ -152,7 +152,26 @@ pub enum Evaluator<'a> {
     },
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
+    /// The model's evaluator when a model is given, else the system's, whose trial
+    /// directories go to `trials_dir`.
+    pub fn new(
+        study: &'a Study,
+        model: Option<&'a PerfModel>,
+        rate: u64,
+        trials_dir: PathBuf,
+    ) -> Evaluator<'a> {
+        match model {
+            Some(model) => Evaluator::Model { model, study, rate },
+            None => Evaluator::System {
+                study,
+                adapter: collect::adapter_of(study),
+                rate,
+                trials_dir,
+            },
+        }
+    }
+
     /// Evaluates a batch; `ids` name the trials (system) and must be unique per study.
     pub fn evaluate(&self, ids: &[String], configs: &[Config]) -> Result<Vec<Evaluation>> {
         match self {
@@ -500,15 +519,7 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         (Over::System, false) => StageDir::resume(&study.dir, Stage::Search.name())?,
         _ => StageDir::begin(&study.dir, Stage::Search.name())?,
     };
-    let evaluator = match &model {
-        Some(model) => Evaluator::Model { model, study, rate },
-        None => Evaluator::System {
-            study,
-            adapter: collect::adapter_of(study),
-            rate,
-            trials_dir: stage.path.join("trials"),
-        },
-    };
+    let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
     let journal_path = stage.path.join(JOURNAL);
