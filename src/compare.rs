@@ -8,7 +8,8 @@
 //! how they choose points. Failed configurations never count as a best.
 //!
 //! Artifacts (`compare/`): `curves.csv` (best so far after each evaluation, per method and
-//! seed), `results.csv` (final best per method and seed), `report.md`, `summary.json`.
+//! seed), `convergence.svg` (their medians), `results.csv` (final best per method and seed),
+//! `report.md`, `summary.json`.
 
 use crate::bo::{Domain, Var};
 use crate::fsx::{self, StageDir};
@@ -389,6 +390,30 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
             (m.clone(), value)
         })
         .collect();
+    // The convergence plot: per method, the median over seeds of the best so far.
+    let series: Vec<crate::plot::Series> = METHODS
+        .iter()
+        .filter_map(|m| {
+            let runs = curves.get(*m)?;
+            let points = (0..budget)
+                .filter_map(|i| {
+                    let at: Vec<f64> = runs.iter().filter_map(|c| perf(c[i])).collect();
+                    median(at).map(|p| ((i + 1) as f64, p))
+                })
+                .collect();
+            Some(crate::plot::Series {
+                name: m.to_string(),
+                points,
+            })
+        })
+        .collect();
+    crate::plot::line_chart(
+        &stage.path.join("convergence.svg"),
+        &format!("Best {objective} so far (median of {seeds} seeds)"),
+        "evaluations",
+        objective.label(),
+        &series,
+    )?;
     let summary = CompareSummary {
         over,
         objective,
@@ -399,7 +424,10 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
         median_evaluations_to_90,
         seconds: started.elapsed().as_secs_f64(),
     };
-    std::fs::write(stage.path.join("report.md"), describe(&summary))?;
+    std::fs::write(
+        stage.path.join("report.md"),
+        format!("{}\n![convergence](convergence.svg)\n", describe(&summary)),
+    )?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)

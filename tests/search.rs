@@ -69,3 +69,44 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
         "40 BO evaluations found {best:.1}, 2000 random ones {reference:.1}"
     );
 }
+
+#[test]
+fn compare_runs_every_method_on_equal_budgets_and_plots_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = small_study(tmp.path(), None);
+    edit_study(&dir, &[("rates = [16000, 80000]", "rates = [16000]")]);
+    let out = ok(&[
+        "compare",
+        s(&dir),
+        "--over",
+        "system",
+        "--budget",
+        "12",
+        "--seeds",
+        "2",
+    ]);
+    for m in ["gp-ei", "random", "mhc", "ga", "default"] {
+        assert!(out.contains(&format!("| {m} |")), "{out}");
+    }
+    let curves = csv_rows(&dir.join("compare/curves.csv"));
+    assert_eq!(curves.len(), 5 * 2 * 12);
+    // Best-so-far never decreases along a curve.
+    let mut last: std::collections::HashMap<(String, String), f64> = Default::default();
+    for r in &curves {
+        if let Ok(p) = r.get(3).unwrap().parse::<f64>() {
+            let key = (r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string());
+            let prev = last.insert(key, p).unwrap_or(f64::MIN);
+            assert!(p >= prev, "{r:?}");
+        }
+    }
+    let svg = fs::read_to_string(dir.join("compare/convergence.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("gp-ei"),
+        "not a plot"
+    );
+    let summary = json(&dir.join("compare/summary.json"));
+    assert!(
+        summary["median_best"]["gp-ei"].as_f64().unwrap()
+            > summary["median_best"]["default"].as_f64().unwrap()
+    );
+}
