@@ -395,10 +395,17 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
         .iter()
         .filter_map(|m| {
             let runs = curves.get(*m)?;
+            // A seed with nothing running yet counts as the worst, so the median of
+            // monotone curves stays monotone.
             let points = (0..budget)
                 .filter_map(|i| {
-                    let at: Vec<f64> = runs.iter().filter_map(|c| perf(c[i])).collect();
-                    median(at).map(|p| ((i + 1) as f64, p))
+                    let at: Vec<f64> = runs
+                        .iter()
+                        .map(|c| c[i].unwrap_or(f64::NEG_INFINITY))
+                        .collect();
+                    median(at)
+                        .filter(|s| s.is_finite())
+                        .map(|s| ((i + 1) as f64, objective.perf_of_score(s)))
                 })
                 .collect();
             Some(crate::plot::Series {
