@@ -615,7 +615,7 @@ fn forest_md(s: &ModelSummary) -> String {
 
 /// A human summary.
 pub fn describe(s: &ModelSummary) -> String {
-    format!(
+    let mut out = format!(
         "random forest on {} rows ({} configurations train / {} test): test MAPE {:.1}% \
          (median APE {:.1}%), R² {:.3}\n",
         s.passing_rows,
@@ -624,7 +624,39 @@ pub fn describe(s: &ModelSummary) -> String {
         s.test_mape_percent,
         s.test_median_ape_percent,
         s.test_r2
-    )
+    );
+    if !s.comparison.is_empty() {
+        out.push_str(&format!(
+            "  {:<8} {:>14} {:>11} {:>16}\n",
+            "regressor", "hold-out MAPE", "R²", "CV MAPE (folds)"
+        ));
+        for c in &s.comparison {
+            let pct = |x: f64| {
+                if x.is_finite() {
+                    format!("{x:.1}%")
+                } else {
+                    "failed".into()
+                }
+            };
+            out.push_str(&format!(
+                "  {:<8} {:>14} {:>11} {:>16}{}\n",
+                c.regressor,
+                pct(c.holdout_mape_percent),
+                if c.holdout_r2.is_finite() {
+                    format!("{:.3}", c.holdout_r2)
+                } else {
+                    "-".into()
+                },
+                pct(c.cv_mape_percent),
+                if c.regressor == s.chosen {
+                    "  (best)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
