@@ -293,13 +293,21 @@ fn init(dir: &Path, adapter_command: Option<&str>, force: bool) -> Result<()> {
 }
 
 fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
-    let g = generate::run(study, generate::GenerateOptions::default())?;
-    print!("[1/5] {}", generate::describe(&g));
-    let c = collect::run(study, collect_options)?;
-    print!("[2/5] {}", collect::describe(&c));
-    let m = model::run(study)?;
-    print!("[3/5] model: {}", model::describe(&m));
-    let s = search::run(study, search::SearchOptions::of(study))?;
+    let mut search_options = search::SearchOptions::of(study);
+    if search_options.over == flinktune::study::Over::System {
+        // Searching the system needs no collected data and no model.
+        println!("[1-3/5] generate, collect, model: skipped (the search measures the system)");
+        // --workers N keeps N trials running: N suggestions per batch.
+        search_options.batch = search_options.batch.max(collect_options.workers);
+    } else {
+        let g = generate::run(study, generate::GenerateOptions::default())?;
+        print!("[1/5] {}", generate::describe(&g));
+        let c = collect::run(study, collect_options)?;
+        print!("[2/5] {}", collect::describe(&c));
+        let m = model::run(study)?;
+        print!("[3/5] model: {}", model::describe(&m));
+    }
+    let s = search::run(study, search_options)?;
     print!("[4/5] {}", search::describe(&s));
     let v = validate::run(study)?;
     println!("[5/5] validate:");

@@ -110,3 +110,27 @@ fn compare_runs_every_method_on_equal_budgets_and_plots_them() {
             > summary["median_best"]["default"].as_f64().unwrap()
     );
 }
+
+#[test]
+fn tune_over_the_system_skips_collect_and_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = small_study(tmp.path(), None);
+    edit_study(
+        &dir,
+        &[
+            ("rates = [16000, 80000]", "rates = [16000]"),
+            ("budget = 30", "budget = 16"),
+            ("initial = 10", "initial = 8"),
+            ("over = \"model\"", "over = \"system\""),
+        ],
+    );
+    let out = ok(&["tune", s(&dir), "--workers", "2"]);
+    assert!(
+        out.contains("skipped") && out.contains("measured speedup"),
+        "{out}"
+    );
+    assert!(!dir.join("collect").exists() && !dir.join("model").exists());
+    assert_eq!(csv_rows(&dir.join("search/history.csv")).len(), 16);
+    let v = json(&dir.join("validate/summary.json"));
+    assert!(v["speedup_ratio"].as_f64().unwrap() > 1.0, "{v}");
+}
