@@ -2,29 +2,13 @@
 //! with a reason (never a tuner error: `collect` exits 0), its logs stay bounded, and nothing
 //! it started outlives the trial (checked in the process table).
 
+mod common;
+
+use common::{ok, s};
 use flinktune::adapter::OUTPUT_CAP;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn ok(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_flinktune"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "flinktune {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A marker unique to this test process and `tag`, usable as a `sleep` argument: `sleep
 /// <marker>` sleeps 30 s (so a leak would not last) and is found in the process table by it.
