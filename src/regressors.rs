@@ -55,6 +55,103 @@ pub fn fit_predict(
     }
 }
 
+/// Regressors that can be saved as the study's model (the others are compared only).
+pub const SAVABLE: &[&str] = &["forest", "gbrt", "gp"];
+
+type Gbrt = XGRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
+
+/// A fitted regressor that can be saved and reloaded: the forest and the boosted trees as
+/// smartcore serialises them; the GP as its training rows and fitted hyperparameters (its
+/// posterior is rebuilt from them once, on first use, without refitting).
+#[derive(Serialize, Deserialize)]
+pub enum Fitted {
+    Forest(Box<model::Forest>),
+    Gbrt(Box<Gbrt>),
+    Gp(Box<SavedGp>),
+}
+
+/// A GP as saved: its training rows and fitted hyperparameters.
+#[derive(Serialize, Deserialize)]
+pub struct SavedGp {
+    x: Vec<Vec<f64>>,
+    y: Vec<f64>,
+    hyper: gp::Hyper,
+    #[serde(skip)]
+    posterior: std::sync::OnceLock<gp::Gp>,
+}
+
+/// Fits a savable regressor (see [`SAVABLE`]) on (x, y).
+pub fn fit(name: &str, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> {
+    let fail = |e: smartcore::error::Failed| anyhow!("{name}: {e}");
+    match name {
+        "forest" => Ok(Fitted::Forest(Box::new(model::fit_forest(x, y, seed)?))),
+        "gbrt" => {
+            let p = XGRegressorParameters::default()
+                .with_n_estimators(100)
+                .with_max_depth(4)
+                .with_learning_rate(0.1)
+                .with_seed(seed);
+            let m = Gbrt::fit(&DenseMatrix::from_ndarray2(x), &y.to_vec(), p).map_err(fail)?;
+            Ok(Fitted::Gbrt(Box::new(m)))
+        }
+        "gp" => {
+            let mut rows: Vec<usize> = (0..x.nrows()).collect();
+            if rows.len() > GP_MAX_ROWS {
+                rows.shuffle(&mut StdRng::seed_from_u64(seed));
+                rows.truncate(GP_MAX_ROWS);
+            }
+            let xs: Vec<Vec<f64>> = rows.iter().map(|&i| x.row(i).to_vec()).collect();
+            let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+            let opts = gp::FitOptions {
+                restarts: 1,
+                max_iters: 60,
+                seed,
+            };
+            let g = gp::fit(&xs, &ys, &opts, None)?;
+            let hyper = g.hyper().clone();
+            let posterior = std::sync::OnceLock::new();
+            let _ = posterior.set(g);
+            Ok(Fitted::Gp(Box::new(SavedGp {
+                x: xs,
+                y: ys,
+                hyper,
+                posterior,
+            })))
+        }
+        other => Err(anyhow!(
+            "regressor '{other}' cannot be saved (savable: {})",
+            SAVABLE.join(", ")
+        )),
+    }
+}
+
+impl Fitted {
+    /// Predicted scores of feature rows.
+    pub fn predict(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        match self {
+            Fitted::Forest(f) => model::predict_forest(f, rows),
+            Fitted::Gbrt(m) => {
+                let t = DenseMatrix::from_2d_vec(&rows.to_vec()).map_err(|e| anyhow!("{e}"))?;
+                m.predict(&t).map_err(|e| anyhow!("gbrt: {e}"))
+            }
+            Fitted::Gp(saved) => {
+                if saved.posterior.get().is_none() {
+                    let rebuilt = gp::with_hyper(&saved.x, &saved.y, saved.hyper.clone())?;
+                    let _ = saved.posterior.set(rebuilt);
+                }
+                let g = saved
+                    .posterior
+                    .get()
+                    .ok_or_else(|| anyhow!("the GP could not be rebuilt"))?;
+                Ok(g.predict_many(rows).into_iter().map(|(m, _)| m).collect())
+            }
+        }
+    }
+}
+
 fn fit_predict_inner(
     name: &str,
     x: &Array2<f64>,
@@ -66,24 +163,14 @@ fn fit_predict_inner(
     if test.nrows() == 0 {
         return Ok(vec![]);
     }
+    if SAVABLE.contains(&name) {
+        let rows: Vec<Vec<f64>> = test.rows().into_iter().map(|r| r.to_vec()).collect();
+        return fit(name, x, y, seed)?.predict(&rows);
+    }
     let xm = DenseMatrix::from_ndarray2(x);
     let tm = DenseMatrix::from_ndarray2(test);
     let yv = y.to_vec();
     match name {
-        "forest" => {
-            let f = model::fit_forest(x, y, seed)?;
-            let rows: Vec<Vec<f64>> = test.rows().into_iter().map(|r| r.to_vec()).collect();
-            model::predict_forest(&f, &rows)
-        }
-        "gbrt" => {
-            let p = XGRegressorParameters::default()
-                .with_n_estimators(100)
-                .with_max_depth(4)
-                .with_learning_rate(0.1)
-                .with_seed(seed);
-            let m = XGRegressor::fit(&xm, &yv, p).map_err(fail)?;
-            m.predict(&tm).map_err(fail)
-        }
         "svr" => {
             // Standardised target; RBF kernel with γ = 1 / features on the unit cube.
             let (mu, sd) = mean_sd(y);
@@ -108,23 +195,6 @@ fn fit_predict_inner(
             let p = RidgeRegressionParameters::default().with_alpha(1.0);
             let m = RidgeRegression::fit(&xm, &yv, p).map_err(fail)?;
             m.predict(&tm).map_err(fail)
-        }
-        "gp" => {
-            let mut rows: Vec<usize> = (0..x.nrows()).collect();
-            if rows.len() > GP_MAX_ROWS {
-                rows.shuffle(&mut StdRng::seed_from_u64(seed));
-                rows.truncate(GP_MAX_ROWS);
-            }
-            let xs: Vec<Vec<f64>> = rows.iter().map(|&i| x.row(i).to_vec()).collect();
-            let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
-            let opts = gp::FitOptions {
-                restarts: 1,
-                max_iters: 60,
-                seed,
-            };
-            let g = gp::fit(&xs, &ys, &opts, None)?;
-            let ts: Vec<Vec<f64>> = test.rows().into_iter().map(|r| r.to_vec()).collect();
-            Ok(g.predict_many(&ts).into_iter().map(|(m, _)| m).collect())
         }
         other => Err(anyhow!("unknown regressor '{other}'")),
     }
