@@ -520,11 +520,14 @@ impl Study {
             ));
         }
         if let Some(r) = &file.model.regressor
-            && !REGRESSORS.contains(&r.as_str())
+            && !crate::regressors::SAVABLE.contains(&r.as_str())
         {
             return Err(fail(
                 "model.regressor",
-                format!("'{r}' is not one of {}", REGRESSORS.join(", ")),
+                format!(
+                    "'{r}' cannot be the saved model; one of {}",
+                    crate::regressors::SAVABLE.join(", ")
+                ),
             ));
         }
         let (catalogue, space) = load_catalogue(dir, &file.catalogue)
@@ -820,7 +823,7 @@ repeats = 3
 # top_k = 30             # ... or the k most important ones
 
 # [model]
-# regressor = "forest"   # forest | gbrt | svr | knn | ridge | gp; absent: the most accurate
+# regressor = "forest"   # the saved model: forest | gbrt | gp (default: forest)
 # folds = 5              # cross-validation folds (by configuration)
 "#
     )
