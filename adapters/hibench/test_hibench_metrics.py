@@ -1,6 +1,8 @@
 """Tests of the HiBench metrics parser on CSV files in the MetricsReader's format.
 Run: python3 -m unittest discover -s adapters/hibench -p 'test_*.py'"""
 
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -109,8 +111,10 @@ class Parser(unittest.TestCase):
     def test_cli_exit_codes(self):
         good, bad = write(HEADER + ROW1), write(HEADER)
         try:
-            self.assertEqual(hm.main([good]), 0)
-            self.assertEqual(hm.main([bad]), 1)
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                self.assertEqual(hm.main([good]), 0)
+                self.assertEqual(hm.main([bad]), 1)
+            self.assertIn('"status": "pass"', out.getvalue())
         finally:
             os.unlink(good)
             os.unlink(bad)
