@@ -1,0 +1,107 @@
+"""Tests of the remote adapter: its configuration parsing (always), and one trial through
+run.sh against a local session cluster standing in for the remote one (only with FLINK_HOME;
+skipped with the reason otherwise). Run: python3 -m unittest discover -s adapters/remote -p 'test_*.py'"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import remote  # noqa: E402
+fl = remote.fl
+
+
+class Conf(unittest.TestCase):
+    def test_nested_yaml(self):
+        text = ("# c\nparallelism:\n  default: 4 # four\ntaskmanager:\n  memory:\n    segment-size: '16kb'\n"
+                "  numberOfTaskSlots: 2\nexecution.buffer-timeout.interval: 5 ms\n"
+                "pipeline.jars: [a.jar, 'b.jar']\nenv.java.opts.all: -Dx=1\nlist:\n  - x\n  - y\n")
+        c = remote.parse_flink_conf(text)
+        self.assertEqual(c["parallelism.default"], "4")
+        self.assertEqual(c["taskmanager.memory.segment-size"], "16kb")
+        self.assertEqual(c["taskmanager.numberOfTaskSlots"], "2")
+        self.assertEqual(c["execution.buffer-timeout.interval"], "5 ms")
+        self.assertEqual(c["pipeline.jars"], "a.jar;b.jar")
+        self.assertEqual(c["list"], "x;y")
+        self.assertNotIn("taskmanager", c)
+
+    def test_legacy_lines(self):
+        c = remote.parse_flink_conf("a.b: 1\n# x: 2\nc: http://h:1 # note\n", yaml=False)
+        self.assertEqual(c, {"a.b": "1", "c": "http://h:1"})
+
+    def test_unsupported_yaml_is_refused(self):
+        with self.assertRaises(ValueError):
+            remote.parse_flink_conf("a: |\n  text\n")
+
+    def test_dynamic_properties_skip_connection_keys(self):
+        d = remote.dynamic_properties({"rest.port": "1", "jobmanager.rpc.address": "h", "parallelism.default": "2",
+                                       "env.java.opts.all": "-X", "execution.buffer-timeout.interval": "5 ms"})
+        self.assertEqual(d, ["-Dexecution.buffer-timeout.interval=5 ms", "-Dparallelism.default=2"])
+
+    def test_worker_without_cluster(self):
+        os.environ["FLINKTUNE_REMOTE_ADDRESSES"] = "h1:8081, h2:8081"
+        try:
+            self.assertEqual(remote.pick_address(1), "h2:8081")
+            with self.assertRaises(fl.EnvError):
+                remote.pick_address(2)
+        finally:
+            del os.environ["FLINKTUNE_REMOTE_ADDRESSES"]
+
+
+class LocalSession(unittest.TestCase):
+    """A session cluster started here stands in for the remote one."""
+
+    def test_trial_on_a_session_cluster(self):
+        home = os.environ.get("FLINK_HOME")
+        if not home:
+            self.skipTest("FLINK_HOME not set (export FLINK_HOME=$(scripts/install-flink.sh))")
+        with tempfile.TemporaryDirectory() as d:
+            os.environ["FLINKTUNE_FLINK_PORT_BASE"] = os.environ.get("FLINKTUNE_REMOTE_TEST_PORT_BASE", "18581")
+            conf = os.path.join(d, "cluster-conf")
+            os.makedirs(conf)
+            with open(os.path.join(home, "conf", "config.yaml")) as f:
+                shipped = f.read()
+            open(os.path.join(conf, "config.yaml"), "w").write(shipped.replace("numberOfTaskSlots: 1", "numberOfTaskSlots: 2"))
+            cl = fl.Cluster(home, conf, os.path.join(d, "cluster"), 0)
+            try:
+                fl.wait_for_cluster(cl, cl.start(), 90)
+                trial = os.path.join(d, "trial")
+                os.makedirs(os.path.join(trial, "conf"))
+                # The trial's conf as flinktune writes it: the base conf with tuned values.
+                open(os.path.join(trial, "conf", "config.yaml"), "w").write(
+                    re.sub(r"(?m)^(parallelism:\n(?:[ ]*#.*\n)*[ ]*default:) 1$", r"\1 2", shipped)
+                    + "execution:\n  buffer-timeout:\n    interval: 5 ms\n")
+                json.dump({"parallelism.default": 2}, open(os.path.join(trial, "config.json"), "w"))
+                env = dict(os.environ, FLINKTUNE_TRIAL_DIR=trial, FLINKTUNE_CONF_DIR=os.path.join(trial, "conf"),
+                           FLINKTUNE_CONFIG_JSON=os.path.join(trial, "config.json"), FLINKTUNE_RATE="5000",
+                           FLINKTUNE_DURATION_S="4", FLINKTUNE_WORKER="1", FLINKTUNE_REPEAT="0", FLINKTUNE_SEED="1",
+                           FLINKTUNE_REMOTE_ADDRESSES=f"nowhere:1,localhost:{cl.rest_port}")
+                t = time.time()
+                p = subprocess.run([os.path.join(HERE, "run.sh"), "identity", "--warmup", "2"], env=env,
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                r = json.load(open(os.path.join(trial, "result.json")))
+                self.assertEqual(r["status"], "pass", r)
+                self.assertEqual(r["parallelism"], 2)
+                self.assertTrue(4500 <= r["throughput"] <= 5250, r)
+                self.assertTrue(0 < r["latency_p50_ms"] <= r["latency_p99_ms"] < 2000, r)
+                cmd = open(os.path.join(trial, "flink-run.cmd")).read()
+                self.assertIn("-Dexecution.buffer-timeout.interval=5 ms", cmd)
+                self.assertIn(f"-m localhost:{cl.rest_port}", cmd)
+                # The job was cancelled: the session is free again.
+                jobs = cl.get("/jobs/overview")["jobs"]
+                self.assertTrue(all(j["state"] in ("CANCELED", "CANCELLING") for j in jobs), jobs)
+                print(f"remote trial on a local session: {r['throughput']} rec/s, p99 {r['latency_p99_ms']} ms, "
+                      f"{time.time() - t:.0f} s", file=sys.stderr)
+            finally:
+                cl.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,33 @@
+//! The `hibench` and `remote` adapters (Python, standard library) run their own unit tests:
+//! the HiBench metrics parser on CSV files in the MetricsReader's format, the adapter's
+//! plumbing against a fake HiBench tree, the remote adapter's configuration parsing and —
+//! when `FLINK_HOME` is set — one trial through the remote adapter on a local session cluster
+//! standing in for the remote one (it prints its skip reason otherwise).
+
+use std::process::Command;
+
+fn unittest(dir: &str) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("python3")
+        .args(["-W", "ignore", "-m", "unittest", "discover", "-v", "-s"])
+        .arg(format!("{root}/adapters/{dir}"))
+        .args(["-p", "test_*.py"])
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "adapters/{dir} tests failed:\n{stderr}"
+    );
+}
+
+#[test]
+fn hibench_adapter_python_tests() {
+    unittest("hibench");
+}
+
+#[test]
+fn remote_adapter_python_tests() {
+    unittest("remote");
+}
