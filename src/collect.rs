@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -748,11 +748,6 @@ pub fn describe_rates(s: &CollectSummary) -> String {
         }
     }
     out
-}
-
-/// The trial directory of a finished or interrupted collect (for status displays).
-pub fn trials_dir(study: &Study) -> PathBuf {
-    study.stage_dir(Stage::Collect).join("trials")
 }
 
 #[cfg(test)]
