@@ -522,7 +522,6 @@ def main():
         print(f"flink-local: {e}", file=sys.stderr)
         return 2
 
-    result_path = os.path.join(trial, "result.json")
     cl = None
 
     def on_signal(signum, _frame):
@@ -551,10 +550,16 @@ def main():
             cl.stop()
             log(f"cluster stopped in {time.time() - t:.1f} s")
     if result is not None:
-        with open(result_path + ".tmp", "w") as f:
-            json.dump(result, f, indent=2)
-        os.replace(result_path + ".tmp", result_path)
+        write_result(trial, result)
     return code
+
+
+def write_result(trial, result):
+    """Writes the trial's result.json atomically (temporary file, then rename)."""
+    path = os.path.join(trial, "result.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -298,10 +298,7 @@ def main():
         print(f"remote: {e}", file=sys.stderr)
         return 2
     fl.log(f"{result['status']}: " + json.dumps(result)[:300])
-    path = os.path.join(trial, "result.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(path + ".tmp", path)
+    fl.write_result(trial, result)
     return 0
 
 
