@@ -24,7 +24,6 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -321,12 +320,7 @@ impl Journal {
     }
 
     fn append(&mut self, rec: &TrialRecord) -> Result<()> {
-        let mut line = serde_json::to_string(rec)?;
-        line.push('\n');
-        // One write of the whole line, then fsync: a crash leaves at most a torn last line.
-        self.file.write_all(line.as_bytes())?;
-        self.file.sync_data()?;
-        Ok(())
+        fsx::append_json_line(&mut self.file, rec)
     }
 }
 
@@ -340,22 +334,13 @@ fn read_journal(path: &Path) -> Result<(JournalHeader, Vec<TrialRecord>, u64)> {
         .ok()
         .filter(|h: &JournalHeader| h.journal == JOURNAL_FORMAT && first.ends_with(b"\n"))
         .with_context(|| format!("{} has no valid header line", path.display()))?;
-    let mut valid = first.len() as u64;
+    let (entries, valid) = fsx::json_lines::<TrialRecord>(&bytes[first.len()..]);
     let mut seen = HashSet::new();
-    let mut records = Vec::new();
-    for line in lines {
-        let Some(rec) = line
-            .ends_with(b"\n")
-            .then(|| serde_json::from_slice::<TrialRecord>(line).ok())
-            .flatten()
-        else {
-            break;
-        };
-        valid += line.len() as u64;
-        if seen.insert(rec.trial.clone()) {
-            records.push(rec);
-        }
-    }
+    let records = entries
+        .into_iter()
+        .filter(|r| seen.insert(r.trial.clone()))
+        .collect();
+    let valid = first.len() as u64 + valid;
     Ok((header, records, valid))
 }
 
@@ -392,20 +377,16 @@ impl StudyLock {
 pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let configs = generate::read_configs(study)?;
     let _lock = StudyLock::take(&study.dir)?;
+    let planned = plan(study, &configs);
     let header = JournalHeader {
         journal: JOURNAL_FORMAT,
         plan: plan_fingerprint(study, &opts)?,
-        trials: 0,
+        trials: planned.len(),
     };
     let stage = if opts.restart {
         StageDir::begin(&study.dir, Stage::Collect.name())?
     } else {
         StageDir::resume(&study.dir, Stage::Collect.name())?
-    };
-    let planned = plan(study, &configs);
-    let header = JournalHeader {
-        trials: planned.len(),
-        ..header
     };
     let (mut journal, mut done) = Journal::open(&stage.path, &header)?;
     let resumed = done.len();
@@ -753,6 +734,7 @@ pub fn describe_rates(s: &CollectSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn rec(trial: &str) -> TrialRecord {
         TrialRecord {

@@ -34,7 +34,6 @@ use crate::space::{Config, Kind, Space, Value};
 use crate::study::{AcquisitionKind, Over, Stage, Study};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -550,10 +549,7 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         replayed,
         |step| {
             if let Some(j) = journal.as_mut() {
-                let mut line = serde_json::to_string(step)?;
-                line.push('\n');
-                j.write_all(line.as_bytes())?;
-                j.sync_data()?;
+                fsx::append_json_line(j, step)?;
             }
             if let Some(y) = step.score(objective) {
                 best = best.max(y);
@@ -626,23 +622,17 @@ fn read_steps(path: &Path, space: &Space) -> Result<Vec<Step>> {
     if !path.exists() {
         return Ok(vec![]);
     }
-    let text = std::fs::read(path)?;
-    let mut steps = Vec::new();
-    let mut valid = 0;
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        let Some(step) = line
-            .ends_with(b"\n")
-            .then(|| serde_json::from_slice::<Step>(line).ok())
-            .flatten()
-            .filter(|s: &Step| s.config.len() == space.len())
-        else {
-            break;
-        };
-        valid += line.len();
-        steps.push(step);
+    let (steps, valid) = fsx::json_lines::<Step>(&std::fs::read(path)?);
+    if steps.iter().any(|s| s.config.len() != space.len()) {
+        bail!(
+            "{} belongs to a search of another parameter space: run the search with --restart",
+            path.display()
+        );
     }
-    let f = std::fs::OpenOptions::new().write(true).open(path)?;
-    f.set_len(valid as u64)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(valid)?;
     Ok(steps)
 }
 
