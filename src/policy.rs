@@ -1,0 +1,377 @@
+//! Run-time scaling policies for `flinktune adapt`: what configuration a running job should
+//! have next. Demeter's baselines live here — a static maximum, reactive threshold scaling
+//! (Kubernetes' horizontal pod autoscaler rule) and a DS2-style rate-based policy — next to
+//! the forecasting, model-based policy (`crate::demeter`).
+//!
+//! The baselines only change the scale-out (`flinktune.taskmanagers`); the other parameters
+//! stay at the catalogue's defaults, as in Demeter's evaluation (1 slot, 1 core, 4096 MiB,
+//! 10 s checkpoints for Static, Reactive and DS2).
+
+use crate::adapter::Outcome;
+use crate::space::{Config, Space, Value};
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The scale-out parameter of the Demeter catalogue.
+pub const TASKMANAGERS: &str = "flinktune.taskmanagers";
+
+/// What a running configuration measured at one step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub throughput: f64,
+    pub latency_p99_ms: f64,
+    /// CPU cores busy across the job.
+    pub cpu_busy: f64,
+    pub taskmanagers: f64,
+    pub cpu_requested: f64,
+    pub memory_requested_mb: f64,
+    pub recovery_time_s: f64,
+    pub backpressured: bool,
+}
+
+impl Metrics {
+    /// The metrics of a passing outcome; None for a failed one. Optional protocol fields
+    /// an adapter did not report are 0 (NaN would poison every mean downstream).
+    pub fn of(outcome: &Outcome) -> Option<Metrics> {
+        let Outcome::Pass { measurement, extra } = outcome else {
+            return None;
+        };
+        let num = |k: &str| extra.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        Some(Metrics {
+            throughput: measurement.throughput,
+            latency_p99_ms: measurement.latency_p99_ms,
+            cpu_busy: num("cpu_cores"),
+            taskmanagers: num("taskmanagers"),
+            cpu_requested: num("cpu_requested"),
+            memory_requested_mb: num("memory_requested_mb"),
+            recovery_time_s: num("recovery_time_s"),
+            backpressured: extra
+                .get("backpressured")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        })
+    }
+}
+
+/// What a policy sees when it decides.
+pub struct Situation<'a> {
+    /// Seconds since the start of the adapted run.
+    pub time_s: f64,
+    /// Seconds between two rate observations.
+    pub step_s: f64,
+    /// Every input rate observed so far, one per step, oldest first (the warm-up history
+    /// included); the last is the current rate.
+    pub history: &'a [f64],
+    /// The running configuration.
+    pub current: &'a Config,
+    /// What the running configuration measured at the last step (None when it failed or
+    /// nothing was measured, e.g. on a live cluster without metrics).
+    pub last: Option<&'a Metrics>,
+}
+
+/// A policy's answer: run this configuration next, because of `reason`.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub config: Config,
+    pub reason: String,
+}
+
+/// A scaling policy.
+pub trait Policy {
+    fn name(&self) -> &str;
+    /// The configuration to start with.
+    fn initial(&mut self) -> Result<Config>;
+    /// A new configuration, or None to keep the running one.
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>>;
+}
+
+/// The value of the scale-out parameter in a configuration.
+pub fn taskmanagers(space: &Space, config: &Config) -> Result<u32> {
+    let i = scale_index(space)?;
+    match &space.effective(config)[i] {
+        Value::Int(n) if *n >= 1 => Ok(*n as u32),
+        other => bail!("{TASKMANAGERS} is {other}, not a positive integer"),
+    }
+}
+
+/// `config` with the scale-out set to `n`, clamped to the parameter's range.
+pub fn with_taskmanagers(space: &Space, config: &Config, n: u32) -> Result<Config> {
+    let i = scale_index(space)?;
+    let (lo, hi) = space.params[i].bounds();
+    let n = (n as f64).clamp(lo, hi) as i64;
+    let mut c = config.clone();
+    c[i] = Some(Value::Int(n));
+    Ok(c)
+}
+
+fn scale_index(space: &Space) -> Result<usize> {
+    space.index_of(TASKMANAGERS).ok_or_else(|| {
+        anyhow::anyhow!(
+            "adapt needs the scale-out parameter {TASKMANAGERS} in the study's catalogue \
+             (use catalogue = \"demeter-resources\")"
+        )
+    })
+}
+
+/// The catalogue's defaults — Demeter's static maximum (C_max) — for the whole run.
+pub struct Static {
+    config: Config,
+}
+
+impl Static {
+    pub fn new(space: &Space) -> Result<Static> {
+        let config = space.default_config();
+        taskmanagers(space, &config)?;
+        Ok(Static { config })
+    }
+}
+
+impl Policy for Static {
+    fn name(&self) -> &str {
+        "static"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.config.clone())
+    }
+    fn decide(&mut self, _: &Situation) -> Result<Option<Decision>> {
+        Ok(None)
+    }
+}
+
+/// Threshold scaling on CPU utilisation, by the Kubernetes horizontal pod autoscaler's rule:
+/// `desired = ceil(current × utilisation / target)`, no change within a tolerance band, and a
+/// scale-down only to the highest recommendation of a stabilisation window.
+pub struct Reactive {
+    space: Space,
+    start: Config,
+    /// Target CPU utilisation (busy / requested).
+    pub target: f64,
+    /// No change while |utilisation / target − 1| is within this.
+    pub tolerance: f64,
+    /// Recommendations (in decisions) a scale-down must agree with.
+    pub window: usize,
+    recent: Vec<u32>,
+}
+
+impl Reactive {
+    pub fn new(space: &Space) -> Result<Reactive> {
+        let start = space.default_config();
+        taskmanagers(space, &start)?;
+        Ok(Reactive {
+            space: space.clone(),
+            start,
+            target: 0.7,
+            tolerance: 0.1,
+            window: 3,
+            recent: Vec::new(),
+        })
+    }
+}
+
+impl Policy for Reactive {
+    fn name(&self) -> &str {
+        "reactive"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.start.clone())
+    }
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let current = taskmanagers(&self.space, s.current)?;
+        let Some(m) = s.last.filter(|m| m.cpu_requested > 0.0) else {
+            return Ok(None);
+        };
+        let utilisation = (m.cpu_busy / m.cpu_requested).min(1.0);
+        let ratio = utilisation / self.target;
+        let desired = if (ratio - 1.0).abs() <= self.tolerance {
+            current
+        } else {
+            ((current as f64 * ratio).ceil() as u32).max(1)
+        };
+        self.recent.push(desired);
+        if self.recent.len() > self.window {
+            self.recent.remove(0);
+        }
+        // Up at once; down only as far as the window's highest recommendation.
+        let next = if desired > current {
+            desired
+        } else {
+            *self.recent.iter().max().unwrap_or(&current)
+        };
+        let next_config = with_taskmanagers(&self.space, s.current, next)?;
+        let next = taskmanagers(&self.space, &next_config)?;
+        if next == current {
+            return Ok(None);
+        }
+        Ok(Some(Decision {
+            config: next_config,
+            reason: format!(
+                "CPU utilisation {:.0}% vs target {:.0}%: {current} → {next} TaskManagers",
+                utilisation * 100.0,
+                self.target * 100.0
+            ),
+        }))
+    }
+}
+
+/// DS2 (Kalavri et al., OSDI 2018): the scale-out that the observed input rate needs at each
+/// instance's *true* processing rate — records per unit of busy time — with no headroom
+/// and no forecast.
+pub struct Ds2 {
+    space: Space,
+    start: Config,
+}
+
+impl Ds2 {
+    pub fn new(space: &Space) -> Result<Ds2> {
+        let start = space.default_config();
+        taskmanagers(space, &start)?;
+        Ok(Ds2 {
+            space: space.clone(),
+            start,
+        })
+    }
+}
+
+impl Policy for Ds2 {
+    fn name(&self) -> &str {
+        "ds2"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.start.clone())
+    }
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let current = taskmanagers(&self.space, s.current)?;
+        let (Some(m), Some(&rate)) = (s.last, s.history.last()) else {
+            return Ok(None);
+        };
+        if m.cpu_busy <= 0.0 || m.throughput <= 0.0 || m.taskmanagers <= 0.0 {
+            return Ok(None);
+        }
+        // True rate of one TaskManager: what it processes per second of busy CPU, times
+        // the cores it has.
+        let cores_per_tm = m.cpu_requested / m.taskmanagers;
+        let true_rate = m.throughput / m.cpu_busy * cores_per_tm;
+        let optimal = ((rate / true_rate).ceil() as u32).max(1);
+        let next_config = with_taskmanagers(&self.space, s.current, optimal)?;
+        let next = taskmanagers(&self.space, &next_config)?;
+        if next == current {
+            return Ok(None);
+        }
+        Ok(Some(Decision {
+            config: next_config,
+            reason: format!(
+                "input {rate:.0}/s at a true rate of {true_rate:.0}/s per TaskManager: \
+                 {current} → {next}"
+            ),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::Space;
+
+    fn space() -> Space {
+        let text = r#"
+flink_version = "1.20"
+[[param]]
+name = "flinktune.taskmanagers"
+kind = "int"
+min = 1
+max = 24
+default = 24
+[[param]]
+name = "taskmanager.numberOfTaskSlots"
+kind = "int"
+min = 1
+max = 4
+default = 1
+"#;
+        Space::from_catalogue_text(text, "test").unwrap().1
+    }
+
+    fn metrics(busy: f64, tms: f64, throughput: f64) -> Metrics {
+        Metrics {
+            throughput,
+            latency_p99_ms: 10.0,
+            cpu_busy: busy,
+            taskmanagers: tms,
+            cpu_requested: tms,
+            memory_requested_mb: tms * 4096.0,
+            recovery_time_s: 30.0,
+            backpressured: false,
+        }
+    }
+
+    fn decide(p: &mut dyn Policy, current: &Config, m: &Metrics, rate: f64) -> Option<u32> {
+        let history = [rate];
+        let s = Situation {
+            time_s: 0.0,
+            step_s: 300.0,
+            history: &history,
+            current,
+            last: Some(m),
+        };
+        p.decide(&s)
+            .unwrap()
+            .map(|d| taskmanagers(&space(), &d.config).unwrap())
+    }
+
+    #[test]
+    fn reactive_follows_the_hpa_rule() {
+        let sp = space();
+        let mut p = Reactive::new(&sp).unwrap();
+        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
+        // 35% busy at a 70% target: half the TaskManagers — but a scale-down waits for
+        // the window's highest recommendation, which is this one.
+        assert_eq!(decide(&mut p, &c10, &metrics(3.5, 10.0, 1.0), 1.0), Some(5));
+        // Within the 10% tolerance: no change.
+        let mut p = Reactive::new(&sp).unwrap();
+        assert_eq!(decide(&mut p, &c10, &metrics(7.4, 10.0, 1.0), 1.0), None);
+        // Saturated: up at once, by 1/0.7.
+        assert_eq!(decide(&mut p, &c10, &metrics(10.0, 10.0, 1.0), 1.0), Some(15));
+        // A dip right after a rise does not scale down below the window's highest.
+        let c15 = with_taskmanagers(&sp, &sp.default_config(), 15).unwrap();
+        assert_eq!(decide(&mut p, &c15, &metrics(5.0, 15.0, 1.0), 1.0), None);
+    }
+
+    #[test]
+    fn ds2_sizes_to_the_true_rate_and_clamps() {
+        let sp = space();
+        let mut p = Ds2::new(&sp).unwrap();
+        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
+        // 40 000/s over 5 busy cores: 8 000/s per TaskManager; 100 000/s needs 13.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 100_000.0),
+            Some(13)
+        );
+        // Far beyond the range: clamped to 24.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 1e7),
+            Some(24)
+        );
+        // Exactly what runs: no decision.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 80_000.0),
+            None
+        );
+    }
+
+    #[test]
+    fn static_never_changes_and_needs_the_scale_parameter() {
+        let sp = space();
+        let mut p = Static::new(&sp).unwrap();
+        let c = p.initial().unwrap();
+        assert_eq!(taskmanagers(&sp, &c).unwrap(), 24);
+        assert!(decide(&mut p, &c, &metrics(1.0, 24.0, 1.0), 1.0).is_none());
+        let other = Space::from_catalogue_text(
+            "flink_version = \"1.20\"\n[[param]]\nname = \"a\"\nkind = \"int\"\nmin = 1\nmax = 2\n",
+            "t",
+        )
+        .unwrap()
+        .1;
+        let err = Static::new(&other).err().unwrap().to_string();
+        assert!(err.contains(TASKMANAGERS), "{err}");
+    }
+}
