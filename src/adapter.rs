@@ -202,7 +202,12 @@ pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f
         seed: spec.seed,
         noise,
     };
-    match sim::simulate(&conf, cluster, &job) {
+    simulate(&conf, cluster, &job)
+}
+
+/// The simulator's answer for a complete configuration, as the protocol's outcome.
+pub fn simulate(conf: &flinkconf::FlatConf, cluster: &Cluster, job: &SimJob) -> Outcome {
+    match sim::simulate(conf, cluster, job) {
         SimOutcome::Pass(m) => {
             let mut extra = Map::new();
             extra.insert("latency_p50_ms".into(), m.latency_p50_ms.into());
@@ -250,11 +255,6 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
         .env("FLINKTUNE_TRIAL_DIR", &dir)
         .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
         .env("FLINKTUNE_CONFIG_JSON", dir.join("config.json"))
@@ -263,17 +263,95 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
         .env("FLINKTUNE_REPEAT", spec.repeat.to_string())
         .env("FLINKTUNE_SEED", spec.seed.to_string())
         .env("FLINKTUNE_WORKER", spec.worker.to_string());
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
+    let ran = match run_group(cmd, &dir, logs, timeout, grace, false) {
+        Ok(ran) => ran,
+        Err((reason, transient)) => {
             return Outcome::Error {
-                reason: format!("cannot start `sh -c {command}`: {e}"),
-                transient: false,
+                reason: format!("`sh -c {command}`: {reason}"),
+                transient,
             };
         }
     };
+    let stderr = ran.stderr;
+    let status = match ran.waited {
+        Waited::Exited(status) => status,
+        Waited::Cancelled => {
+            return Outcome::Error {
+                reason: "cancelled".into(),
+                transient: true,
+            };
+        }
+        Waited::TimedOut => {
+            return Outcome::Error {
+                reason: with_tail(format!("timed out after {} s", timeout.as_secs()), &stderr),
+                transient: true,
+            };
+        }
+        Waited::Lost(e) => {
+            return Outcome::Error {
+                reason: with_tail(format!("lost track of the adapter: {e}"), &stderr),
+                transient: true,
+            };
+        }
+    };
+    // An adapter that left no result at all may have met a passing problem (a cluster that
+    // was slow to come up, a lost connection); one that wrote a wrong result will again.
+    let wrote_result = dir.join(RESULT_FILE).exists();
+    if !status.success() {
+        let how = describe_exit(status);
+        return Outcome::Error {
+            reason: with_tail(format!("adapter failed ({how})"), &stderr),
+            transient: !wrote_result,
+        };
+    }
+    match read_result(&dir.join(RESULT_FILE)) {
+        Ok(outcome) => outcome,
+        Err(why) => Outcome::Error {
+            reason: with_tail(why, &stderr),
+            transient: !wrote_result,
+        },
+    }
+}
+
+/// How a command run by [`run_group`] ended.
+pub enum Waited {
+    Exited(std::process::ExitStatus),
+    TimedOut,
+    Cancelled,
+    Lost(std::io::Error),
+}
+
+/// What a command run by [`run_group`] left: how it ended and the kept ends of its output.
+pub struct Ran {
+    pub waited: Waited,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `cmd` (its working directory `dir`) in its own process group with its output
+/// drained into `logs` (`[stdout, stderr]`), until it exits, `timeout` passes or a stop is
+/// requested; then nothing it started is left running — not its group, nor what left the
+/// group but still runs in `dir` — except, with `keep_after_exit`, what a command that
+/// exited by itself left behind on purpose (a hook that starts a cluster). The error says why it could not run at all, and whether
+/// that may pass (its output could not be read) or not (it could not be started).
+pub fn run_group(
+    mut cmd: Command,
+    dir: &Path,
+    logs: [fs::File; 2],
+    timeout: Duration,
+    grace: Duration,
+    keep_after_exit: bool,
+) -> std::result::Result<Ran, (String, bool)> {
+    cmd.current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| (format!("cannot start: {e}"), false))?;
     let started = Instant::now();
-    // Both pipes are read while the adapter runs, or a chatty one would block on a full pipe.
+    // Both pipes are read while it runs, or a chatty command would block on a full pipe.
     let drains = match (
         child.stdout.take().map(Drain::start),
         child.stderr.take().map(Drain::start),
@@ -289,72 +367,44 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
                     _ => None,
                 })
                 .unwrap_or_else(|| "no pipe".into());
-            return Outcome::Error {
-                reason: format!("cannot read the adapter's output: {why}"),
-                transient: true,
-            };
+            return Err((format!("cannot read its output: {why}"), true));
         }
     };
-    let status = loop {
+    let waited = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Ok(Some(status)),
-            Ok(None) if started.elapsed() >= timeout || cancelled() => break Ok(None),
+            Ok(Some(status)) => break Waited::Exited(status),
+            Ok(None) if cancelled() => break Waited::Cancelled,
+            Ok(None) if started.elapsed() >= timeout => break Waited::TimedOut,
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => break Err(e),
+            Err(e) => break Waited::Lost(e),
         }
     };
-    // Whether it exited or not, nothing it started may outlive the trial: not its process
-    // group, nor what left the group but still runs in the trial directory. Once they are
-    // gone, so are the pipes' writers, and the drains end.
-    terminate_group(&mut child, grace);
-    kill_strays(&dir);
-    if !matches!(status, Ok(Some(_))) {
+    // Unless it exited and may leave things behind, nothing it started may outlive it.
+    // Once they are gone, so are the pipes' writers, and the drains end.
+    let exited = matches!(waited, Waited::Exited(_));
+    if !(exited && keep_after_exit) {
+        terminate_group(&mut child, grace);
+        kill_strays(dir);
+    }
+    if !exited {
         let _ = child.wait();
     }
-    let stderr = write_logs(logs, drains, Instant::now() + DRAIN_WAIT);
-    let status = match status {
-        Ok(Some(status)) => status,
-        Ok(None) if cancelled() => {
-            return Outcome::Error {
-                reason: "cancelled".into(),
-                transient: true,
-            };
-        }
-        Ok(None) => {
-            return Outcome::Error {
-                reason: with_tail(format!("timed out after {} s", timeout.as_secs()), &stderr),
-                transient: true,
-            };
-        }
-        Err(e) => {
-            return Outcome::Error {
-                reason: with_tail(format!("lost track of the adapter: {e}"), &stderr),
-                transient: true,
-            };
-        }
-    };
-    // An adapter that left no result at all may have met a passing problem (a cluster that
-    // was slow to come up, a lost connection); one that wrote a wrong result will again.
-    let wrote_result = dir.join(RESULT_FILE).exists();
-    if !status.success() {
-        let how = match (status.code(), status.signal()) {
-            (Some(127), _) => "exit status 127, sh's code for a command not found".to_string(),
-            (Some(126), _) => "exit status 126, sh's code for a command it cannot run".to_string(),
-            (Some(c), _) => format!("exit status {c}"),
-            (None, Some(s)) => format!("killed by signal {s}"),
-            (None, None) => "killed by a signal".to_string(),
-        };
-        return Outcome::Error {
-            reason: with_tail(format!("adapter failed ({how})"), &stderr),
-            transient: !wrote_result,
-        };
-    }
-    match read_result(&dir.join(RESULT_FILE)) {
-        Ok(outcome) => outcome,
-        Err(why) => Outcome::Error {
-            reason: with_tail(why, &stderr),
-            transient: !wrote_result,
-        },
+    let [stdout, stderr] = write_logs(logs, drains, Instant::now() + DRAIN_WAIT);
+    Ok(Ran {
+        waited,
+        stdout,
+        stderr,
+    })
+}
+
+/// An exit status in words, with sh's meaning of 126 and 127.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(127), _) => "exit status 127, sh's code for a command not found".to_string(),
+        (Some(126), _) => "exit status 126, sh's code for a command it cannot run".to_string(),
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, None) => "killed by a signal".to_string(),
     }
 }
 
@@ -528,9 +578,9 @@ fn lock(tail: &Mutex<Tail>) -> std::sync::MutexGuard<'_, Tail> {
 }
 
 /// Writes what the drains kept into the trial's logs (`[stdout, stderr]`), saying how much
-/// was dropped; returns the kept end of stderr.
-fn write_logs(logs: [fs::File; 2], drains: [Drain; 2], deadline: Instant) -> Vec<u8> {
-    let mut stderr = Vec::new();
+/// was dropped; returns the kept ends of both.
+fn write_logs(logs: [fs::File; 2], drains: [Drain; 2], deadline: Instant) -> [Vec<u8>; 2] {
+    let mut kept_ends = [Vec::new(), Vec::new()];
     for (i, (mut log, drain)) in logs.into_iter().zip(drains).enumerate() {
         let (kept, dropped, ended) = drain.finish(deadline);
         let mut text = Vec::with_capacity(kept.len() + 200);
@@ -549,11 +599,9 @@ fn write_logs(logs: [fs::File; 2], drains: [Drain; 2], deadline: Instant) -> Vec
         }
         // The logs are a courtesy: a trial does not fail for want of them.
         let _ = log.write_all(&text);
-        if i == 1 {
-            stderr = kept;
-        }
+        kept_ends[i] = kept;
     }
-    stderr
+    kept_ends
 }
 
 /// A reason followed by the end of the adapter's stderr (invalid UTF-8 replaced).

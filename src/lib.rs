@@ -6,6 +6,7 @@
 //! folder atomically. See ARCHITECTURE.md for the map.
 
 pub mod acquisition;
+pub mod adapt;
 pub mod adapter;
 pub mod bo;
 pub mod collect;
@@ -16,6 +17,7 @@ pub mod flinkmem;
 pub mod fsx;
 pub mod generate;
 pub mod gp;
+pub mod hook;
 pub mod model;
 pub mod objective;
 pub mod plot;

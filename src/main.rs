@@ -118,6 +118,47 @@ enum Command {
         /// The study directory.
         study: PathBuf,
     },
+    /// Keep a running job's configuration matched to its input rate (Demeter): forecast
+    /// the rate, pick the cheapest configuration that meets the latency and recovery
+    /// targets, and switch when it pays. `--trace` replays a rate history on the simulator
+    /// and compares policies (a dry run); `--hook` drives a live job.
+    Adapt {
+        /// The study directory (its catalogue must have flinktune.taskmanagers, e.g.
+        /// catalogue = "demeter-resources").
+        study: PathBuf,
+        /// Replay this rate history (CSV timestamp,records_per_s) on the simulator.
+        #[arg(long, value_name = "CSV", conflicts_with_all = ["hook", "rate_command"])]
+        trace: Option<PathBuf>,
+        /// Days at the end of the trace to replay; the earlier ones are history.
+        #[arg(long, default_value_t = 1.0, requires = "trace")]
+        replay_days: f64,
+        /// Policies to compare in a replay (default: all) or the one to run live
+        /// (default: demeter).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        policy: Vec<flinktune::adapt::PolicyKind>,
+        /// The reconfiguration hook (start | apply | rate | stop, see the README).
+        #[arg(long, value_name = "COMMAND")]
+        hook: Option<String>,
+        /// A command printing the current input rate (records/s) instead of the hook's
+        /// `rate` action.
+        #[arg(long, value_name = "COMMAND")]
+        rate_command: Option<String>,
+        /// Decide and log, but apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A rate history (CSV) the live forecaster starts from.
+        #[arg(long, value_name = "CSV")]
+        history: Option<PathBuf>,
+        /// Stop a live run after this many intervals (default: until Ctrl-C).
+        #[arg(long)]
+        intervals: Option<u64>,
+        /// Input rate for the hook's benchmark source (FLINKTUNE_RATE on start/apply).
+        #[arg(long)]
+        source_rate: Option<f64>,
+        /// Timeout of one hook call, seconds.
+        #[arg(long, default_value_t = 600)]
+        hook_timeout_s: u64,
+    },
     /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
     /// writes result.json); for testing shell-adapter set-ups.
     SimAdapter {
@@ -248,6 +289,61 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Validate { study } => {
             print!("{}", validate::describe(&validate::run(&load(&study)?)?));
+            Ok(())
+        }
+        Command::Adapt {
+            study,
+            trace,
+            replay_days,
+            policy,
+            hook,
+            rate_command,
+            dry_run,
+            history,
+            intervals,
+            source_rate,
+            hook_timeout_s,
+        } => {
+            let study = load(&study)?;
+            if let Some(trace) = trace {
+                if !(replay_days > 0.0 && replay_days.is_finite()) {
+                    bail!("--replay-days must be a positive number of days");
+                }
+                let kinds = if policy.is_empty() {
+                    flinktune::adapt::PolicyKind::all()
+                } else {
+                    policy
+                };
+                let s = flinktune::adapt::replay_trace(&study, &trace, &kinds, replay_days)?;
+                print!("{}", flinktune::adapt::table(&s));
+                println!(
+                    "wrote {} ({:.1} s)",
+                    study.dir.join("adapt").display(),
+                    s.seconds
+                );
+                return Ok(());
+            }
+            let policy = match policy.as_slice() {
+                [] => flinktune::adapt::PolicyKind::Demeter,
+                [one] => *one,
+                _ => bail!("a live run takes one --policy"),
+            };
+            let opts = flinktune::adapt::LiveOptions {
+                hook,
+                rate_command,
+                dry_run,
+                policy,
+                history,
+                intervals,
+                source_rate,
+                hook_timeout: std::time::Duration::from_secs(hook_timeout_s),
+            };
+            let records = flinktune::adapt::live(&study, &opts)?;
+            println!(
+                "{} intervals logged in {}",
+                records.len(),
+                study.dir.join("adapt-live/decisions.jsonl").display()
+            );
             Ok(())
         }
         Command::SimAdapter { workload, noise } => {

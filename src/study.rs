@@ -77,6 +77,61 @@ pub struct StudyFile {
     pub determine: DetermineSection,
     #[serde(default)]
     pub model: ModelSection,
+    #[serde(default)]
+    pub adapt: AdaptSection,
+}
+
+/// Settings of `flinktune adapt`, the run-time loop (Demeter).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptSection {
+    /// Seconds between two decisions.
+    #[serde(deserialize_with = "positive_f64")]
+    pub interval_s: f64,
+    /// How far ahead the forecast looks, seconds.
+    #[serde(deserialize_with = "positive_f64")]
+    pub horizon_s: f64,
+    /// Head-room on the forecast rate a configuration is chosen for (0.1 = 10%).
+    #[serde(deserialize_with = "fraction")]
+    pub margin: f64,
+    /// A switch must promise at least this relative gain (Demeter: 5%).
+    #[serde(deserialize_with = "fraction")]
+    pub min_gain: f64,
+    /// The recovery-time constraint, seconds.
+    #[serde(deserialize_with = "positive_f64")]
+    pub recovery_limit_s: f64,
+    /// Latency may exceed the best seen at a rate by this share (0.05 = 5%).
+    #[serde(deserialize_with = "fraction")]
+    pub latency_slack: f64,
+    /// Evaluations of the profiling search at each new rate.
+    #[serde(deserialize_with = "positive")]
+    pub profile_budget: u64,
+    /// Profiled rates are rounded up to a multiple of this, records/s.
+    #[serde(deserialize_with = "positive")]
+    pub rate_step: u64,
+    /// Downtime of a reconfiguration (savepoint + restart) in a replay, seconds.
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub restart_s: f64,
+    /// Mean time between injected TaskManager failures in a replay, seconds (0 = none).
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub mean_time_between_failures_s: f64,
+}
+
+impl Default for AdaptSection {
+    fn default() -> Self {
+        AdaptSection {
+            interval_s: 900.0,
+            horizon_s: 3600.0,
+            margin: 0.1,
+            min_gain: 0.05,
+            recovery_limit_s: 180.0,
+            latency_slack: 0.05,
+            profile_budget: 30,
+            rate_step: 5000,
+            restart_s: 30.0,
+            mean_time_between_failures_s: 2700.0,
+        }
+    }
 }
 
 /// Which screening experiments `determine` runs and how it selects the key parameters.
@@ -356,6 +411,22 @@ fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
     if !(0.0..1.0).contains(&v) {
         return Err(serde::de::Error::custom("must be in [0, 1)"));
+    }
+    Ok(v)
+}
+
+fn positive_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(serde::de::Error::custom("must be a positive number"));
+    }
+    Ok(v)
+}
+
+fn non_negative_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(serde::de::Error::custom("must be a number of at least 0"));
     }
     Ok(v)
 }
@@ -685,6 +756,7 @@ pub enum Stage {
     Search,
     Validate,
     Determine,
+    Adapt,
 }
 
 impl Stage {
@@ -696,6 +768,7 @@ impl Stage {
             Stage::Model => "model",
             Stage::Search => "search",
             Stage::Validate => "validate",
+            Stage::Adapt => "adapt",
         }
     }
 

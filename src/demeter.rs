@@ -1,0 +1,376 @@
+//! Demeter's policy (Geldenhuys et al., 2024): provision for the forecast rate with the
+//! cheapest configuration that keeps latency near the best achievable and recovery under
+//! its limit, learned by profiling, and switch only when it pays.
+//!
+//! At each decision:
+//! 1. **Forecast** the next `horizon_s` with Holt-Winters (daily season) fitted on the rate
+//!    history (`crate::forecast`); the demand is the horizon's peak forecast × (1 + margin).
+//!    With less than two days of history the current rate stands in for the forecast.
+//! 2. **Profile** the demand, rounded up to a multiple of `rate_step`, once per rounded rate:
+//!    Bayesian optimisation (`crate::bo`, GP + EI) over the whole Demeter space for a
+//!    penalised cost — `ln(cost)` plus a steep penalty for latency beyond the target or
+//!    recovery beyond the limit, and for failing to keep up — whose surrogate is the
+//!    rank-weighted ensemble (`crate::rgpe`) of the rates profiled before. The latency
+//!    target is the static maximum's (C_max, the catalogue's defaults, evaluated first at
+//!    every rate, as Demeter starts from it) p99 × (1 + `latency_slack`).
+//! 3. **Decide** with `crate::schedule`: the profiled constrained best at the demand, the
+//!    running configuration judged at the same rate (profiled too if it was not); switch on
+//!    a violation, or when the cost gain is at least `min_gain`.
+//!
+//! Cost is what the configuration requests: cores + GiB of memory / 8 — roughly what cloud
+//! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
+
+use crate::bo::{BayesOpt, BoOptions};
+use crate::forecast::{self, Method, Point};
+use crate::policy::{Decision, Metrics, Policy, Situation};
+use crate::rgpe::Task;
+use crate::schedule::{self, Assessment, Choice, Oracle, Scheduler};
+use crate::search;
+use crate::space::Config;
+use crate::study::{AdaptSection, Study};
+use anyhow::{Result, bail};
+use std::collections::{BTreeMap, HashMap};
+
+/// GiB of memory that cost as much as one core.
+const GIB_PER_CORE: f64 = 8.0;
+/// Weight of a constraint violation (in ln-cost units per unit of ln-excess).
+const PENALTY: f64 = 5.0;
+
+/// Measures a configuration at a rate for profiling.
+pub trait Profiler {
+    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>>;
+}
+
+/// The resources a configuration requests, in cost units.
+pub fn cost(m: &Metrics) -> f64 {
+    m.cpu_requested + m.memory_requested_mb / 1024.0 / GIB_PER_CORE
+}
+
+/// One profiled configuration.
+#[derive(Clone, Debug)]
+struct Probe {
+    config: Config,
+    metrics: Option<Metrics>,
+}
+
+/// What profiling one rate found.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub rate: u64,
+    /// C_max's p99 × (1 + slack); infinite when C_max itself could not run.
+    pub latency_target_ms: f64,
+    probes: Vec<Probe>,
+}
+
+impl Profile {
+    /// How far a measurement misses the targets (0 = meets them all).
+    fn violation(&self, m: &Metrics, limit_s: f64) -> f64 {
+        let excess = |v: f64, bound: f64| {
+            if bound.is_finite() && v > bound {
+                (v / bound).ln()
+            } else {
+                0.0
+            }
+        };
+        let behind = if m.throughput < 0.98 * self.rate as f64 {
+            1.0
+        } else {
+            0.0
+        };
+        excess(m.latency_p99_ms, self.latency_target_ms)
+            + excess(m.recovery_time_s, limit_s)
+            + behind
+    }
+
+    /// The penalised score BO maximises.
+    fn score(&self, m: &Metrics, limit_s: f64) -> f64 {
+        -cost(m).max(1e-9).ln() - PENALTY * self.violation(m, limit_s)
+    }
+
+    /// The cheapest probe that meets the targets, else the least violating one.
+    fn best(&self, limit_s: f64) -> Option<(&Probe, &Metrics, f64)> {
+        self.probes
+            .iter()
+            .filter_map(|p| p.metrics.as_ref().map(|m| (p, m, self.violation(m, limit_s))))
+            .min_by(|a, b| {
+                (a.2 > 0.0)
+                    .cmp(&(b.2 > 0.0))
+                    .then(a.2.total_cmp(&b.2))
+                    .then(cost(a.1).total_cmp(&cost(b.1)))
+            })
+    }
+
+    pub fn evaluations(&self) -> usize {
+        self.probes.len()
+    }
+}
+
+/// The policy.
+pub struct Demeter {
+    study: Study,
+    settings: AdaptSection,
+    step_s: f64,
+    profiler: Box<dyn Profiler>,
+    profiles: BTreeMap<u64, Profile>,
+    /// Configurations by the id the schedule knows them by.
+    ids: HashMap<String, Config>,
+    scheduler: Scheduler,
+}
+
+impl Demeter {
+    pub fn new(study: &Study, step_s: f64, profiler: Box<dyn Profiler>) -> Result<Demeter> {
+        crate::policy::taskmanagers(&study.space, &study.space.default_config())?;
+        let a = study.file.adapt.clone();
+        let scheduler = Scheduler::new(
+            schedule::Policy {
+                demand: schedule::Demand::Margin(a.margin),
+                min_gain: a.min_gain,
+                min_dwell_steps: 1,
+            },
+            None,
+            0,
+        )?;
+        Ok(Demeter {
+            study: study.clone(),
+            settings: a,
+            step_s,
+            profiler,
+            profiles: BTreeMap::new(),
+            ids: HashMap::new(),
+            scheduler,
+        })
+    }
+
+    /// The profiles made so far.
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    fn id_of(&mut self, config: &Config) -> String {
+        let id = self.study.space.to_json(config).to_string();
+        self.ids.entry(id.clone()).or_insert_with(|| config.clone());
+        id
+    }
+
+    fn bucket(&self, rate: f64) -> u64 {
+        let step = self.settings.rate_step.max(1);
+        ((rate.max(1.0) / step as f64).ceil() as u64).max(1) * step
+    }
+
+    /// Profiles `rate` (once), with transfer from the rates profiled before.
+    fn profile(&mut self, rate: u64) -> Result<&Profile> {
+        if !self.profiles.contains_key(&rate) {
+            let p = self.run_profile(rate)?;
+            self.profiles.insert(rate, p);
+        }
+        Ok(&self.profiles[&rate])
+    }
+
+    fn run_profile(&mut self, rate: u64) -> Result<Profile> {
+        let limit = self.settings.recovery_limit_s;
+        let space = self.study.space.clone();
+        let domain = search::domain(&space);
+        let cmax = space.default_config();
+        let cmax_metrics = self.profiler.evaluate(&cmax, rate as f64)?;
+        let latency_target_ms = cmax_metrics
+            .as_ref()
+            .map(|m| m.latency_p99_ms * (1.0 + self.settings.latency_slack))
+            .unwrap_or(f64::INFINITY);
+        let mut profile = Profile {
+            rate,
+            latency_target_ms,
+            probes: vec![Probe {
+                config: cmax.clone(),
+                metrics: cmax_metrics,
+            }],
+        };
+        // Earlier rates become base models, each scored against its own targets so that
+        // what transfers is the ranking of configurations.
+        let tasks: Vec<Task> = self
+            .profiles
+            .values()
+            .map(|p| {
+                let (xs, ys) = p
+                    .probes
+                    .iter()
+                    .filter_map(|q| {
+                        let m = q.metrics.as_ref()?;
+                        Some((search::encode(&space, &domain, &q.config), p.score(m, limit)))
+                    })
+                    .unzip();
+                Task {
+                    name: format!("{} records/s", p.rate),
+                    rate: Some(p.rate),
+                    xs,
+                    ys,
+                }
+            })
+            .filter(|t| t.xs.len() >= 2)
+            .collect();
+        let budget = self.settings.profile_budget as usize;
+        let mut bo = BayesOpt::new(
+            domain.clone(),
+            BoOptions {
+                // With earlier rates to learn from, a short design suffices.
+                initial: if tasks.is_empty() { 8 } else { 3 }.min(budget),
+                candidates: 500,
+                seed: self.study.file.seed ^ rate,
+                ..BoOptions::default()
+            },
+        )?;
+        if !tasks.is_empty() {
+            bo.set_transfer(&tasks)?;
+        }
+        let x0 = search::encode(&space, &domain, &cmax);
+        match &profile.probes[0].metrics {
+            Some(m) => bo.replay(x0, profile.score(m, limit))?,
+            None => bo.tell_failure(&x0)?,
+        }
+        while profile.probes.len() < budget {
+            let s = match bo.ask() {
+                Ok(s) => s,
+                // A small discrete space can run out of unseen points.
+                Err(_) => break,
+            };
+            let config = search::decode(&space, &domain, &s.x);
+            let metrics = self.profiler.evaluate(&config, rate as f64)?;
+            match &metrics {
+                Some(m) => bo.tell(s.x.clone(), profile.score(m, limit))?,
+                None => bo.tell_failure(&s.x)?,
+            }
+            profile.probes.push(Probe { config, metrics });
+        }
+        Ok(profile)
+    }
+
+    /// The forecast peak over the horizon as one point for the schedule.
+    fn demand_point(&self, history: &[f64]) -> Point {
+        let current = history.last().copied().unwrap_or(0.0);
+        let season = (86_400.0 / self.step_s).round() as usize;
+        let horizon = ((self.settings.horizon_s / self.step_s).ceil() as usize).max(1);
+        let flat = Point {
+            step: 1,
+            forecast: current,
+            lower: current,
+            upper: current,
+        };
+        if season < 2 || history.len() < 2 * season {
+            return flat;
+        }
+        // Four seasons are plenty for the level, trend and seasonal pattern and keep each
+        // fit cheap.
+        let recent = &history[history.len().saturating_sub(4 * season)..];
+        match forecast::fit(recent, Method::HoltWinters, season) {
+            Ok(f) => {
+                let pts = f.forecast(horizon, 0.8);
+                let peak = |g: fn(&Point) -> f64| pts.iter().map(g).fold(current, f64::max);
+                Point {
+                    step: 1,
+                    forecast: peak(|p| p.forecast),
+                    lower: peak(|p| p.lower),
+                    upper: peak(|p| p.upper),
+                }
+            }
+            Err(_) => flat,
+        }
+    }
+}
+
+/// The schedule's view of the profiles.
+struct Profiles<'a>(&'a mut Demeter);
+
+impl Oracle for Profiles<'_> {
+    fn best(&mut self, rate: f64) -> Result<Choice> {
+        let limit = self.0.settings.recovery_limit_s;
+        let bucket = self.0.bucket(rate);
+        let p = self.0.profile(bucket)?;
+        let Some((probe, m, violation)) = p.best(limit) else {
+            bail!("no configuration ran at {bucket} records/s while profiling");
+        };
+        let (config, objective) = (probe.config.clone(), cost(m));
+        Ok(Choice {
+            config: self.0.id_of(&config),
+            objective,
+            meets_constraints: violation <= 0.0,
+        })
+    }
+
+    fn assess(&mut self, id: &str, rate: f64) -> Result<Assessment> {
+        let limit = self.0.settings.recovery_limit_s;
+        let bucket = self.0.bucket(rate);
+        let config = self.0.ids[id].clone();
+        self.0.profile(bucket)?;
+        let known = self.0.profiles[&bucket]
+            .probes
+            .iter()
+            .find(|p| p.config == config)
+            .map(|p| p.metrics.clone());
+        let metrics = match known {
+            Some(m) => m,
+            None => {
+                let m = self.0.profiler.evaluate(&config, bucket as f64)?;
+                let p = self.0.profiles.get_mut(&bucket).expect("profiled above");
+                p.probes.push(Probe {
+                    config,
+                    metrics: m.clone(),
+                });
+                m
+            }
+        };
+        let p = &self.0.profiles[&bucket];
+        Ok(match metrics {
+            Some(m) => Assessment {
+                objective: cost(&m),
+                meets_constraints: p.violation(&m, limit) <= 0.0,
+            },
+            // It would not run at all: as bad as it gets.
+            None => Assessment {
+                objective: f64::MAX,
+                meets_constraints: false,
+            },
+        })
+    }
+}
+
+impl Policy for Demeter {
+    fn name(&self) -> &str {
+        "demeter"
+    }
+
+    fn initial(&mut self) -> Result<Config> {
+        // Demeter starts from the static maximum.
+        let cmax = self.study.space.default_config();
+        let id = self.id_of(&cmax);
+        self.scheduler = Scheduler::new(self.scheduler.policy, Some(id), 0)?;
+        Ok(cmax)
+    }
+
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let point = self.demand_point(s.history);
+        let current = self.id_of(s.current);
+        // A live run whose switch failed still runs the old configuration.
+        if self.scheduler.current() != Some(current.as_str()) {
+            self.scheduler = Scheduler::new(self.scheduler.policy, Some(current), 0)?;
+        }
+        let mut scheduler = self.scheduler.clone();
+        let d = scheduler.decide(&mut Profiles(self), &point);
+        self.scheduler = scheduler;
+        let d = d?;
+        if !d.switch {
+            return Ok(None);
+        }
+        let config = self.ids[&d.config].clone();
+        Ok(Some(Decision {
+            config,
+            reason: format!(
+                "{:?}: demand {:.0}/s (forecast peak {:.0}/s){}",
+                d.reason,
+                d.rate,
+                point.forecast,
+                d.gain
+                    .map(|g| format!(", cost gain {:.0}%", g * 100.0))
+                    .unwrap_or_default()
+            ),
+        }))
+    }
+}
