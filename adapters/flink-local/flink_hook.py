@@ -120,8 +120,9 @@ class Hook:
             raise Fail(f"a cluster of this state dir is running ({self.state['cluster']}): `stop` it first")
         conf, rate = self.conf_dir(), self.rate()
         t = time.time()
-        _, jid = self.launch(conf, rate, None, None)
-        return {"status": "ok", "savepoint": None, "downtime_s": round(time.time() - t, 2), "job_id": jid}
+        cl, jid = self.launch(conf, rate, None, None)
+        return {"status": "ok", "savepoint": None, "downtime_s": round(time.time() - t, 2), "job_id": jid,
+                "rest": cl.url}
 
     def apply(self):
         if not self.state or not self.state.get("job_id"):
@@ -139,7 +140,7 @@ class Hook:
         old.stop()
         ports = (old.rest_port, old.rpc_port)
         try:
-            _, new_jid = self.launch(conf, rate, savepoint, ports)
+            cl, new_jid = self.launch(conf, rate, savepoint, ports)
         except Fail as e:
             # Keep the job alive: the previous configuration from the same savepoint.
             log(f"the new configuration failed ({e}); restoring the previous one")
@@ -151,7 +152,7 @@ class Hook:
                     raise
                 raise Fail(f"{e}; restoring the previous configuration failed too: {e2}")
         return {"status": "ok", "savepoint": savepoint, "downtime_s": round(time.time() - t, 2),
-                "job_id": new_jid}
+                "job_id": new_jid, "rest": cl.url}
 
     def rate_now(self):
         if not self.state or not self.state.get("job_id"):
@@ -161,16 +162,15 @@ class Hook:
         if gen is None:
             raise Fail(f"job {jid} has no generator vertex")
         vid = gen["id"]
-        # The generator's own 5 s meter (Flink's numRecordsOutPerSecond averages over 60 s). It
-        # reads 0 until its first two updates: a job that has just started is given 12 s.
-        age = time.time() - gen.get("start-time", 0) / 1000
-        if gen.get("start-time", 0) > 0 and age < 12:
-            time.sleep(12 - age)
-        deadline = time.time() + 15
+        # The generator's own 5 s meter (Flink's numRecordsOutPerSecond averages over 60 s). A
+        # subtask's meter reads 0 until its first two updates, 10-15 s after the job started:
+        # wait up to 30 s for every subtask to report a rate, then take what there is.
+        deadline = time.time() + 30
         while True:
             got = cl.get(f"/jobs/{jid}/vertices/{vid}/subtasks/metrics"
-                         "?get=paced-generator.generatedPerSecond&agg=sum")
-            if got and "sum" in got[0]:
+                         "?get=paced-generator.generatedPerSecond&agg=min,sum")
+            have = bool(got) and "sum" in got[0]
+            if have and (got[0].get("min", 0) > 0 or time.time() > deadline):
                 return {"status": "ok", "rate": round(float(got[0]["sum"]), 2)}
             if time.time() > deadline:
                 raise Fail(f"job {jid} reports no generator rate (metric paced-generator.generatedPerSecond)")
