@@ -146,11 +146,9 @@ class Hook:
             log(f"the new configuration failed ({e}); restoring the previous one")
             try:
                 self.launch(previous_conf, previous_rate, savepoint, ports)
-                raise Fail(f"{e} (the job runs again with the previous configuration)")
             except Fail as e2:
-                if "previous configuration" in str(e2):
-                    raise
                 raise Fail(f"{e}; restoring the previous configuration failed too: {e2}")
+            raise Fail(f"{e} (the job runs again with the previous configuration)")
         return {"status": "ok", "savepoint": savepoint, "downtime_s": round(time.time() - t, 2),
                 "job_id": new_jid, "rest": cl.url}
 
