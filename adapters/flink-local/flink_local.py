@@ -2,7 +2,7 @@
 """flinktune's flink-local adapter: one trial on a real standalone Flink cluster.
 
 Speaks flinktune's adapter protocol (FLINKTUNE_* variables in, result.json out). For one trial
-it starts a JobManager and a TaskManager from $FLINK_HOME with the trial's conf dir, submits one
+it starts a JobManager and its TaskManagers from $FLINK_HOME with the trial's conf dir, submits one
 of the HiBench-like jobs of jobs/flinktune/Jobs.java over REST at FLINKTUNE_RATE records/s, waits
 for the warm-up and the measured window, merges the per-subtask latency histograms and source
 counts the job writes, cancels the job and stops the cluster. Everything the cluster writes
