@@ -9,13 +9,22 @@
 // records it emits inside that window. Each subtask writes its figures to --out when it first sees
 // a record after t1; the adapter merges the files.
 //
+// Restarts: the generator keeps its schedule position in checkpointed state, so a job restored
+// from a checkpoint or savepoint first replays what was scheduled since then (stamped with the
+// original times, as Kafka would hold it), which shows as latency until the job has caught up.
+// Every operator has a stable uid, so state maps across a resubmission with another parallelism.
+//
 // Usage: Jobs --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR
-//             [--window-ms 10000] [--checkpoint-ms 10000]
+//             [--window-ms 10000] [--checkpoint-ms 10000] [--series true]
+// --series true: each sink subtask also appends one line per wall-clock second from t0 on to
+// series-<subtask>.txt ("<second start ms> <records> <p99 us> <max us>"), across restarts.
 package flinktune;
 
 import java.io.File;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
@@ -23,16 +32,28 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.ReduceFunction;
 import org.apache.flink.api.common.functions.RichFilterFunction;
 import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.connector.source.SplitEnumerator;
+import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
+import org.apache.flink.api.connector.source.lib.util.IteratorSourceEnumerator;
 import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MeterView;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -76,8 +97,29 @@ public final class Jobs {
         }
     }
 
-    /** Paces an unbounded sequence evenly at this subtask's share of the rate and stamps it. */
-    static final class Pacer extends RichMapFunction<Long, Rec> {
+    /**
+     * An unbounded number sequence cut into a fixed 128 splits rather than one per subtask:
+     * after a restore with a higher parallelism the new subtasks find unassigned splits (the
+     * stock source would leave them idle with the old parallelism's splits).
+     */
+    static final class Sequence extends NumberSequenceSource {
+        Sequence() {
+            super(0, Long.MAX_VALUE);
+        }
+
+        @Override
+        public SplitEnumerator<NumberSequenceSplit, java.util.Collection<NumberSequenceSplit>> createEnumerator(
+                SplitEnumeratorContext<NumberSequenceSplit> ctx) {
+            return new IteratorSourceEnumerator<>(ctx, splitNumberRange(getFrom(), getTo(), 128));
+        }
+    }
+
+    /**
+     * Paces an unbounded sequence evenly at this subtask's share of the rate and stamps it. Its
+     * schedule position (the time of the next record) is checkpointed; a restored generator
+     * resumes from the earliest position of the old subtasks, replaying the backlog at full speed.
+     */
+    static final class Pacer extends RichMapFunction<Long, Rec> implements CheckpointedFunction {
         private final double rate;
         private final long startAtUs, t0Us, t1Us;
         private final String out;
@@ -87,6 +129,9 @@ public final class Jobs {
         private transient boolean written;
         private transient int subtask;
         private transient String[] lines;
+        private transient ListState<Long> position;
+        private transient long resumeUs;
+        private transient MeterView generated;
 
         Pacer(double rate, long startAtMs, long t0Ms, long t1Ms, String out, boolean words) {
             this.rate = rate;
@@ -98,7 +143,33 @@ public final class Jobs {
         }
 
         @Override
+        public void initializeState(FunctionInitializationContext ctx) throws Exception {
+            // Union state: every new subtask sees all old positions, whatever the parallelism.
+            position = ctx.getOperatorStateStore().getUnionListState(
+                    new ListStateDescriptor<>("schedule-position-us", Long.class));
+            resumeUs = 0;
+            if (ctx.isRestored()) {
+                for (Long p : position.get()) {
+                    if (p != null && (resumeUs == 0 || p < resumeUs)) resumeUs = p;
+                }
+            }
+        }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+            position.clear();
+            if (n > 0) {
+                position.add(startUs + (long) (n * 1e6 / perSubtaskRate));
+            } else if (resumeUs > 0) {
+                position.add(resumeUs);
+            }
+        }
+
+        @Override
         public void open(OpenContext ctx) {
+            // The source rate `rate` of the flink-local hook reads (a 5 s meter, unlike the 60 s
+            // of Flink's numRecordsOutPerSecond, which lags far behind after a restart).
+            generated = getRuntimeContext().getMetricGroup().meter("generatedPerSecond", new MeterView(5));
             subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
             perSubtaskRate = rate / getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
             // HiBench-like records: ~100-byte text lines of 12 words from a 1000-word vocabulary.
@@ -118,12 +189,17 @@ public final class Jobs {
         public Rec map(Long seq) {
             long now = Clock.nowUs();
             if (n == 0) {
-                while (now < startAtUs) {
-                    LockSupport.parkNanos((startAtUs - now) * 1000);
-                    now = Clock.nowUs();
+                if (resumeUs > 0) {
+                    // Restored: everything scheduled since the checkpoint is backlog.
+                    startUs = resumeUs;
+                } else {
+                    while (now < startAtUs) {
+                        LockSupport.parkNanos((startAtUs - now) * 1000);
+                        now = Clock.nowUs();
+                    }
+                    // Deployed late: anchor the schedule now rather than bursting to catch up.
+                    startUs = now;
                 }
-                // Deployed late: anchor the schedule now rather than bursting to catch up.
-                startUs = now;
             }
             long scheduled = startUs + (long) (n * 1e6 / perSubtaskRate);
             while (now < scheduled) {
@@ -131,6 +207,7 @@ public final class Jobs {
                 now = Clock.nowUs();
             }
             n++;
+            generated.markEvent();
             if (now >= t0Us && now < t1Us) {
                 inWindow++;
             } else if (now >= t1Us && !written) {
@@ -147,14 +224,16 @@ public final class Jobs {
     static final class Measure extends RichFilterFunction<Long> {
         private final long t0Us, t1Us;
         private final String out;
-        private transient long[] buckets;
-        private transient long count, sum, max;
+        private final boolean series;
+        private transient long[] buckets, secBuckets;
+        private transient long count, sum, max, sec, secCount, secMax;
         private transient boolean written;
 
-        Measure(long t0Ms, long t1Ms, String out) {
+        Measure(long t0Ms, long t1Ms, String out, boolean series) {
             this.t0Us = t0Ms * 1000;
             this.t1Us = t1Ms * 1000;
             this.out = out;
+            this.series = series;
         }
 
         // Exact below 1024 us, then 512 buckets per power of two (0.2 % relative error).
@@ -173,11 +252,49 @@ public final class Jobs {
         @Override
         public void open(OpenContext ctx) {
             buckets = new long[1024 + 54 * 512];
+            if (series) {
+                secBuckets = new long[buckets.length];
+                // Marks a new instance (a restart), so the reader can tell its seconds apart.
+                append("open " + Clock.nowUs() / 1000 + "\n");
+            }
+        }
+
+        private void append(String line) {
+            int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+            try (FileOutputStream f = new FileOutputStream(new File(out, "series-" + subtask + ".txt"), true)) {
+                f.write(line.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new RuntimeException("cannot append to the latency series in " + out, e);
+            }
+        }
+
+        /** Appends the finished second's line; a restarted subtask appends to the same file. */
+        private void flushSecond() {
+            long need = (long) Math.ceil(0.99 * secCount), cum = 0, p99 = secMax;
+            for (int i = 0; i < secBuckets.length && cum < need; i++) {
+                cum += secBuckets[i];
+                if (cum >= need) p99 = lowerBound(i);
+            }
+            java.util.Arrays.fill(secBuckets, 0);
+            append((sec * 1000) + " " + secCount + " " + p99 + " " + secMax + "\n");
+            secCount = 0;
+            secMax = 0;
         }
 
         @Override
         public boolean filter(Long stamp) {
             long now = Clock.nowUs();
+            if (series && now >= t0Us) {
+                long s = now / 1_000_000;
+                if (s != sec) {
+                    if (secCount > 0) flushSecond();
+                    sec = s;
+                }
+                long lat = Math.max(0, now - stamp);
+                secBuckets[bucket(lat)]++;
+                secCount++;
+                secMax = Math.max(secMax, lat);
+            }
             if (now >= t0Us && now < t1Us) {
                 long lat = Math.max(0, now - stamp);
                 buckets[bucket(lat)]++;
@@ -229,10 +346,14 @@ public final class Jobs {
     /** Keyed running count in checkpointed state. */
     static final class RunningCount extends KeyedProcessFunction<String, Rec, Rec> {
         private transient ValueState<Long> total;
+        private transient long maxCount;
 
         @Override
         public void open(OpenContext ctx) {
             total = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Long.class));
+            // The highest running count this subtask has emitted: after a restore it continues
+            // from the restored counts (tests read it to tell a restore from a fresh start).
+            getRuntimeContext().getMetricGroup().gauge("maxCount", (Gauge<Long>) () -> maxCount);
         }
 
         @Override
@@ -240,6 +361,7 @@ public final class Jobs {
             Long t = total.value();
             long c = (t == null ? 0 : t) + r.f2;
             total.update(c);
+            maxCount = Math.max(maxCount, c);
             out.collect(new Rec(r.f0, r.f1, c));
         }
     }
@@ -266,36 +388,39 @@ public final class Jobs {
         String out = need(a, "out");
         long windowMs = Long.parseLong(a.getOrDefault("window-ms", "10000"));
         long checkpointMs = Long.parseLong(a.getOrDefault("checkpoint-ms", "10000"));
+        boolean series = Boolean.parseBoolean(a.getOrDefault("series", "false"));
         if (rate <= 0 || t1 <= t0) throw new IllegalArgumentException("need rate > 0 and t1 > t0");
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         boolean words = workload.equals("wordcount");
         // The generator stands in for Kafka: its own chain, so the job proper starts with a
         // network exchange as it would after a Kafka source.
-        DataStream<Rec> in = env.fromSequence(0, Long.MAX_VALUE).name("sequence")
-                .map(new Pacer(rate, startAt, t0, t1, out, words)).name("paced-generator")
-                .map(new Pass()).name("read").startNewChain();
+        DataStream<Rec> in = env.fromSource(new Sequence(), WatermarkStrategy.noWatermarks(), "sequence").uid("sequence")
+                .map(new Pacer(rate, startAt, t0, t1, out, words)).name("paced-generator").uid("paced-generator")
+                .map(new Pass()).name("read").uid("read").startNewChain();
         DataStream<Rec> result;
         switch (workload) {
             case "identity":
                 result = in;
                 break;
             case "repartition":
-                result = in.rebalance().map(new Pass()).name("repartitioned");
+                result = in.rebalance().map(new Pass()).name("repartitioned").uid("repartitioned");
                 break;
             case "wordcount":
                 // HiBench's wordcount keeps a running count per word; its state is checkpointed.
                 if (!env.getCheckpointConfig().isCheckpointingEnabled()) env.enableCheckpointing(checkpointMs);
-                result = in.flatMap(new Split()).name("split").keyBy(new ByKey()).process(new RunningCount()).name("count");
+                result = in.flatMap(new Split()).name("split").uid("split")
+                        .keyBy(new ByKey()).process(new RunningCount()).name("count").uid("count");
                 break;
             case "fixwindow":
                 result = in.keyBy(new ByKey()).window(TumblingProcessingTimeWindows.of(Duration.ofMillis(windowMs)))
-                        .reduce(new Newest()).name("window");
+                        .reduce(new Newest()).name("window").uid("window");
                 break;
             default:
                 throw new IllegalArgumentException("unknown workload '" + workload + "' (identity, repartition, wordcount, fixwindow)");
         }
-        result.map(new StampOf()).filter(new Measure(t0, t1, out)).name("measure").sinkTo(new DiscardingSink<>());
+        result.map(new StampOf()).uid("stamp").filter(new Measure(t0, t1, out, series)).name("measure").uid("measure")
+                .sinkTo(new DiscardingSink<>()).uid("discard");
         env.execute("flinktune-" + workload);
     }
 
