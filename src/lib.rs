@@ -21,6 +21,7 @@ pub mod objective;
 pub mod plot;
 pub mod precheck;
 pub mod progress;
+pub mod recovery;
 pub mod regressors;
 pub mod resources;
 pub mod sample;
