@@ -150,8 +150,16 @@ impl Adapter {
     pub fn describe(&self) -> String {
         match self {
             Adapter::Sim {
-                workload, noise, ..
-            } => format!("sim ({workload}, noise {noise})"),
+                cluster,
+                workload,
+                noise,
+            } => match cluster.mode {
+                sim::ClusterMode::Fixed => format!("sim ({workload}, noise {noise})"),
+                sim::ClusterMode::Kubernetes => format!(
+                    "sim ({workload}, noise {noise}, kubernetes, at most {} TaskManagers)",
+                    cluster.max_taskmanagers
+                ),
+            },
             Adapter::Command { command, .. } => format!("command `{command}`"),
         }
     }
@@ -214,6 +222,9 @@ pub fn simulate(conf: &flinkconf::FlatConf, cluster: &Cluster, job: &SimJob) -> 
             extra.insert("backpressured".into(), m.backpressured.into());
             extra.insert("cpu_cores".into(), m.cpu_cores.into());
             extra.insert("memory_mb".into(), m.memory_mb.into());
+            extra.insert("recovery_time_s".into(), m.recovery_time_s.into());
+            extra.insert("recovered".into(), m.recovered.into());
+            m.resources.insert_into(&mut extra);
             Outcome::Pass {
                 measurement: Measurement {
                     throughput: m.throughput,

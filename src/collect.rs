@@ -124,7 +124,7 @@ pub struct CollectSummary {
 pub fn adapter_of(study: &Study) -> Adapter {
     match study.file.adapter.kind {
         AdapterKind::Sim => Adapter::Sim {
-            cluster: Default::default(),
+            cluster: study.file.sim.cluster(),
             workload: study.file.sim.workload,
             noise: study.file.sim.noise,
         },

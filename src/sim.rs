@@ -40,6 +40,56 @@
 //! by TaskManager (Flink 1.11's default, not spread out), so `parallelism.default: 8` with
 //! 4 slots per TaskManager occupies two of them.
 //!
+//! ## The Kubernetes cluster (Demeter's set-up)
+//!
+//! `Cluster::kubernetes()` (`[sim] cluster = "kubernetes"`) stands in for Flink on
+//! Kubernetes as Demeter runs it. The TaskManagers are pods, as many as
+//! `flinktune.taskmanagers` asks for (at most `max_taskmanagers`, default 24, the
+//! namespace's quota), each with `kubernetes.taskmanager.cpu` cores (Flink's fallbacks: one
+//! core per slot when unset, see `crate::resources`) and `taskmanager.memory.process.size`
+//! of memory. The job runs as in Flink's reactive mode: every vertex runs at TaskManagers ×
+//! slots, whatever `parallelism.default` says. Every mechanism above then acts per pod, as it
+//! acts per TaskManager on the fixed cluster: a pod's CPU is a CFS quota, so one core with
+//! three slots means three task threads (and their Kafka and Netty threads) sharing one core,
+//! with the context-switching penalty; a thread never gets more than one core, nor more
+//! than the quota when it is below one; GC, heap failures and network buffers follow the
+//! pod's process size. The pods' surroundings:
+//!
+//! * nodes of 8 allocatable cores and 32 GiB (2 GiB for the kubelet and system daemons); a
+//!   pod asking for more cores than a node has stays Pending;
+//! * pod-to-pod networking through the CNI overlay: 0.2 ms round trip, 2.5 Gbit/s
+//!   (312.5 MB/s) per pod — a 10 Gbit/s NIC shared by four pods; every channel between two
+//!   pods is remote, as between two TaskManager nodes;
+//! * a Kafka input topic of 48 partitions (enough for 24 TaskManagers × 2 slots of sources),
+//!   with the same Kafka latency floor as the fixed cluster;
+//! * checkpoints to an object store or shared volume at 100 MB/s per pod;
+//! * a killed pod is replaced by its Deployment: scheduled, container started, JVM up and
+//!   registered with the ResourceManager 12 s later (`pod_startup_s`; images cached).
+//!
+//! More TaskManagers than `max_taskmanagers` fail like Flink's adaptive scheduler does when
+//! its pods stay Pending: `NoResourceAvailableException: Could not acquire the minimum
+//! required resources`.
+//!
+//! ## Recovery time and requested resources
+//!
+//! Every passing trial also reports `recovery_time_s`: the time from killing the busiest
+//! TaskManager until the job runs again and has caught up, modelled mechanistically in
+//! `crate::recovery` (heartbeat detection, restart strategy, replacement TaskManager and
+//! reactive mode's stabilisation wait, deployment, state restore, then the backlog of
+//! records since the last completed checkpoint plus those that arrived while down, drained
+//! at the spare capacity). A job without spare capacity, without a restart strategy, or
+//! stateful without checkpoints does not recover: `recovered` is false and the time is
+//! `recovery::GIVE_UP_S` (an hour). On the fixed cluster, a killed TaskManager process
+//! leaves its node up (connections are refused, so Flink's heartbeat RPC-failure
+//! threshold detects it), its tasks move to free slots of the other TaskManagers if there
+//! are enough, else they wait for a supervisor to restart it (6 s). On Kubernetes the pod
+//! vanishes with its address (only `heartbeat.timeout` detects it) and reactive mode always
+//! waits for the replacement pod. The failure instants (heartbeat phase, checkpoint phase) are
+//! drawn per trial from the seed, repeat, rate and workload, not from the configuration, so
+//! every configuration meets the same failures. The requested `taskmanagers`,
+//! `cpu_requested` and `memory_requested_mb` come from `crate::resources` (on the fixed
+//! cluster: its 4 TaskManagers of 8 cores).
+//!
 //! ## Start-up and deployment: when a configuration fails
 //!
 //! Failures are checked in the order Flink meets them, and reported as `SimOutcome::Fail` with
@@ -185,6 +235,8 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::flinkmem::{self, TaskManagerMemory, lookup};
+use crate::recovery::{self, Checkpointing, FailureSignal};
+use crate::resources::{self, Resources};
 
 /// Catalogue keys the simulated job gives no effect (see the module documentation).
 pub const IGNORED_KEYS: &[&str] = &[
@@ -259,12 +311,28 @@ impl FromStr for Workload {
     }
 }
 
+/// How the simulated cluster runs its TaskManagers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterMode {
+    /// A fixed set of TaskManagers, one per worker node (`taskmanagers`, `cores_per_tm`).
+    #[default]
+    Fixed,
+    /// TaskManagers are Kubernetes pods: the configuration chooses how many
+    /// (`flinktune.taskmanagers`), their CPU (`kubernetes.taskmanager.cpu`) and memory, and
+    /// the job runs in Flink's reactive mode (parallelism = TaskManagers × slots).
+    Kubernetes,
+}
+
 /// The simulated cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Cluster {
-    /// TaskManagers, one per worker node.
+    pub mode: ClusterMode,
+    /// TaskManagers, one per worker node (fixed mode; a Kubernetes configuration chooses).
     pub taskmanagers: u32,
+    /// Cores of a worker node: a fixed TaskManager's cores, or what a pod's CPU request must
+    /// fit in (Kubernetes).
     pub cores_per_tm: u32,
     /// Memory of a worker node, MiB.
     pub node_memory_mb: f64,
@@ -281,13 +349,43 @@ pub struct Cluster {
     /// External latency (Kafka in and out) median and p99, ms. Zero means no Kafka.
     pub external_p50_ms: f64,
     pub external_p99_ms: f64,
-    /// Write bandwidth of the checkpoint storage per node, MB/s.
+    /// Write (and restore read) bandwidth of the checkpoint storage per TaskManager, MB/s.
     pub checkpoint_mb_per_s: f64,
+    /// Most TaskManager pods the cluster runs (Kubernetes: the namespace's quota).
+    pub max_taskmanagers: u32,
+    /// Seconds from a TaskManager's death until a replacement has registered with the
+    /// JobManager: a supervisor restarting the process (fixed), or the Deployment's new pod
+    /// being scheduled, started and its JVM up (Kubernetes).
+    pub tm_replacement_s: f64,
+}
+
+impl Cluster {
+    /// The elastic cluster standing in for Demeter's Kubernetes + Flink set-up (see the
+    /// module documentation for the numbers).
+    pub fn kubernetes() -> Cluster {
+        Cluster {
+            mode: ClusterMode::Kubernetes,
+            taskmanagers: 0,
+            cores_per_tm: 8,
+            node_memory_mb: 32768.0,
+            node_reserved_mb: 2048.0,
+            master_memory_mb: 65536.0,
+            network_mb_per_s: 312.5,
+            rtt_ms: 0.2,
+            kafka_partitions: 48,
+            external_p50_ms: 3.5,
+            external_p99_ms: 8.0,
+            checkpoint_mb_per_s: 100.0,
+            max_taskmanagers: 24,
+            tm_replacement_s: 12.0,
+        }
+    }
 }
 
 impl Default for Cluster {
     fn default() -> Self {
         Cluster {
+            mode: ClusterMode::Fixed,
             taskmanagers: 4,
             cores_per_tm: 8,
             node_memory_mb: 32768.0,
@@ -299,6 +397,8 @@ impl Default for Cluster {
             external_p50_ms: 3.5,
             external_p99_ms: 8.0,
             checkpoint_mb_per_s: 200.0,
+            max_taskmanagers: 4,
+            tm_replacement_s: 6.0,
         }
     }
 }
@@ -344,6 +444,12 @@ pub struct SimMetrics {
     pub cpu_cores: f64,
     /// Memory reserved for processing: all TaskManager processes, MiB.
     pub memory_mb: f64,
+    /// Seconds from a TaskManager failure until the job runs again and has caught up with
+    /// its backlog (`crate::recovery`); `recovery::GIVE_UP_S` when it would not recover.
+    pub recovery_time_s: f64,
+    pub recovered: bool,
+    /// What the configuration requests: TaskManagers, CPU cores, memory.
+    pub resources: Resources,
 }
 
 /// Result of a simulated trial.
@@ -494,6 +600,9 @@ enum Timeout {
 struct Settings {
     parallelism: u32,
     slots: u32,
+    /// TaskManagers and the CPU cores of each (a CPU quota on Kubernetes, maybe fractional).
+    taskmanagers: u32,
+    cores: f64,
     timeout: Timeout,
     segment_bytes: f64,
     checkpoint_s: Option<f64>,
@@ -565,6 +674,31 @@ fn start_failure(component: &str, e: flinkmem::MemoryError) -> String {
     format!("{component} could not start: IllegalConfigurationException: {e}")
 }
 
+/// TaskManagers and cores per TaskManager: the fixed cluster's, or the pods a Kubernetes
+/// configuration asks for, if the cluster can run them.
+fn topology(conf: &BTreeMap<String, String>, cluster: &Cluster) -> Result<(u32, f64), String> {
+    if cluster.mode == ClusterMode::Fixed {
+        return Ok((cluster.taskmanagers, f64::from(cluster.cores_per_tm.max(1))));
+    }
+    let pods = |e: String| format!("TaskManager pods could not be created: {e}");
+    let taskmanagers = resources::taskmanagers(conf).map_err(pods)?;
+    let cores = resources::cpu_per_taskmanager(conf).map_err(pods)?;
+    if taskmanagers > cluster.max_taskmanagers {
+        return Err(format!(
+            "NoResourceAvailableException: Could not acquire the minimum required resources: {taskmanagers} TaskManager pods requested ({}) but the cluster runs at most {}; the other pods stay Pending (exceeded quota)",
+            resources::TASKMANAGERS_KEY,
+            cluster.max_taskmanagers
+        ));
+    }
+    if cores > f64::from(cluster.cores_per_tm) {
+        return Err(format!(
+            "NoResourceAvailableException: Could not acquire the minimum required resources: the TaskManager pods stay Pending (no node is available: Insufficient cpu; a pod requests {cores} cores, a node has {})",
+            cluster.cores_per_tm
+        ));
+    }
+    Ok((taskmanagers, cores))
+}
+
 fn read_settings(conf: &BTreeMap<String, String>, cluster: &Cluster) -> Result<Settings, String> {
     // Cluster start-up: JobManager and TaskManagers derive their memory.
     let jm = flinkmem::jobmanager(conf).map_err(|e| start_failure("JobManager", e))?;
@@ -593,6 +727,7 @@ fn read_settings(conf: &BTreeMap<String, String>, cluster: &Cluster) -> Result<S
         ));
     }
     let slots = slots.min(100_000) as u32;
+    let (taskmanagers, cores) = topology(conf, cluster)?;
     let framesize_text = lookup(conf, "akka.framesize").unwrap_or("10485760b");
     let framesize_bytes = crate::units::parse_memory_bytes(framesize_text).map_err(|_| {
         format!(
@@ -655,7 +790,11 @@ fn read_settings(conf: &BTreeMap<String, String>, cluster: &Cluster) -> Result<S
             "Job submission failed: IllegalArgumentException: The parallelism of an operator must be at least 1 (parallelism.default: {parallelism})."
         ));
     }
-    let parallelism = parallelism.min(100_000) as u32;
+    // Reactive mode runs every vertex on every slot there is.
+    let parallelism = match cluster.mode {
+        ClusterMode::Fixed => parallelism.min(100_000) as u32,
+        ClusterMode::Kubernetes => taskmanagers.saturating_mul(slots),
+    };
     let timeout = buffer_timeout(conf)?;
     let checkpoint_s = parse_duration_s(conf, "execution.checkpointing.interval")?;
     if let Some(s) = checkpoint_s
@@ -677,6 +816,8 @@ fn read_settings(conf: &BTreeMap<String, String>, cluster: &Cluster) -> Result<S
     Ok(Settings {
         parallelism,
         slots,
+        taskmanagers,
+        cores,
         timeout,
         segment_bytes,
         checkpoint_s,
@@ -1060,7 +1201,7 @@ impl<'a> Model<'a> {
         busy_threads += active_netty;
         let cpu_demand =
             task_cores + kafka_cores + flusher_cores + server_work + client_work + async_cores_tm;
-        let cores = f64::from(self.c.cores_per_tm.max(1));
+        let cores = self.s.cores;
         let efficiency = 1.0 / (1.0 + 0.04 * (busy_threads / cores - 1.0).max(0.0));
 
         State {
@@ -1091,13 +1232,15 @@ impl<'a> Model<'a> {
     /// Utilisation of each task thread, and of the TaskManager's CPU.
     fn utilisations(&self, st: &State) -> (Vec<f64>, f64) {
         let avail = 1.0 - st.gc_fraction;
+        // A thread runs on one core at most, and under a CPU quota below one core on less.
+        let thread_share = self.s.cores.min(1.0);
         let tasks = (0..self.stages())
             .map(|i| {
                 let u = st.stage_rate[i] * st.stage_cost_s[i];
-                u / (avail * (1.0 - st.stage_stall[i])).max(1e-9)
+                u / (avail * (1.0 - st.stage_stall[i]) * thread_share).max(1e-9)
             })
             .collect();
-        let cores = f64::from(self.c.cores_per_tm.max(1));
+        let cores = self.s.cores;
         let cpu = st.cpu_demand / (cores * st.efficiency * avail).max(1e-9);
         (tasks, cpu)
     }
@@ -1245,11 +1388,11 @@ fn combine(parts: &[Part]) -> (f64, f64) {
 
 fn deployment_failure(m: &Model<'_>) -> Option<String> {
     let s = m.s;
-    let total_slots = u64::from(m.c.taskmanagers) * u64::from(s.slots);
-    if u64::from(s.parallelism) > total_slots || m.c.taskmanagers == 0 {
+    let total_slots = u64::from(s.taskmanagers) * u64::from(s.slots);
+    if u64::from(s.parallelism) > total_slots || s.taskmanagers == 0 {
         return Some(format!(
             "NoResourceAvailableException: Could not acquire the required slots: the job needs {} slots (parallelism.default) but the cluster offers {} ({} TaskManagers × {} slots); tasks stayed in CREATED until the slot request timed out",
-            s.parallelism, total_slots, m.c.taskmanagers, s.slots
+            s.parallelism, total_slots, s.taskmanagers, s.slots
         ));
     }
     // Task deployment RPC: job and task information plus one shuffle descriptor per input
@@ -1360,7 +1503,7 @@ fn run(
     let throughput = job.rate.min(cap);
     let st = m.state_at(throughput);
     let (task_util, cpu_util) = m.utilisations(&st);
-    let cores = f64::from(cluster.cores_per_tm.max(1));
+    let cores = s.cores;
 
     let mut parts = Vec::with_capacity(16);
     parts.push(Part::lognormal(
@@ -1476,8 +1619,13 @@ fn run(
     }
 
     let (p50, p99) = combine(&parts);
-    let tm_count = f64::from(cluster.taskmanagers);
+    let tm_count = f64::from(s.taskmanagers);
     let cpu_cores = st.cpu_demand * (m.p / m.n).min(tm_count.max(1.0));
+    let rec = recovery::recovery(conf, &recovery_inputs(&m, cap, throughput, job))?;
+    let resources = match cluster.mode {
+        ClusterMode::Fixed => resources::on_fixed_cluster(conf, s.taskmanagers, s.cores),
+        ClusterMode::Kubernetes => resources::requested(conf),
+    }?;
     Ok(SimMetrics {
         throughput,
         latency_p99_ms: p99,
@@ -1485,7 +1633,65 @@ fn run(
         backpressured: saturated || max_downstream_rho > 0.9,
         cpu_cores,
         memory_mb: tm_count * s.tm.process_mb,
+        recovery_time_s: rec.seconds,
+        recovered: rec.recovered,
+        resources,
     })
+}
+
+/// What the recovery from losing the busiest TaskManager depends on (`crate::recovery`).
+fn recovery_inputs(m: &Model<'_>, cap: f64, throughput: f64, job: &SimJob) -> recovery::Inputs {
+    let (s, c) = (m.s, m.c);
+    let checkpointing = m
+        .checkpoint_timing(throughput)
+        .map(|(period_s, duration_s, _, _)| Checkpointing {
+            period_s,
+            duration_s,
+        });
+    let keyed_state = m.prof.keys > 0.0;
+    // The lost TaskManager's subtasks fit into the survivors' free slots, or wait for a
+    // replacement. Reactive mode uses every slot, so it always waits.
+    let slots = f64::from(s.slots);
+    let free_elsewhere = f64::from(s.taskmanagers) * slots - m.p - (slots - m.n);
+    let replacement_s = match c.mode {
+        ClusterMode::Fixed if free_elsewhere >= m.n => None,
+        _ => Some(c.tm_replacement_s),
+    };
+    let (heartbeat_phase, checkpoint_phase) = failure_phases(job);
+    recovery::Inputs {
+        rate: job.rate,
+        capacity: cap,
+        checkpointing,
+        keyed_state,
+        state_mb_per_subtask: m.keyed_state_mb_per_subtask(throughput),
+        stateful_subtasks_per_tm: if keyed_state { m.n } else { 0.0 },
+        restore_mb_per_s: c.checkpoint_mb_per_s,
+        cores_per_tm: s.cores,
+        tasks: m.p * m.stages() as f64,
+        replacement_s,
+        reactive: c.mode == ClusterMode::Kubernetes,
+        signal: match c.mode {
+            ClusterMode::Fixed => FailureSignal::ConnectionRefused,
+            ClusterMode::Kubernetes => FailureSignal::Silent,
+        },
+        heartbeat_phase,
+        checkpoint_phase,
+    }
+}
+
+/// Where in the heartbeat and checkpoint periods a trial's failure falls: seeded by the
+/// trial (workload, rate, duration, repeat, seed) but not by the configuration, so every
+/// configuration meets the same failure instants at the same trial.
+fn failure_phases(job: &SimJob) -> (f64, f64) {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    fnv1a(&mut h, b"failure");
+    fnv1a(&mut h, job.workload.name().as_bytes());
+    fnv1a(&mut h, &job.rate.to_bits().to_le_bytes());
+    fnv1a(&mut h, &job.duration_s.to_bits().to_le_bytes());
+    fnv1a(&mut h, &job.repeat.to_le_bytes());
+    fnv1a(&mut h, &job.seed.to_le_bytes());
+    let mut rng = StdRng::seed_from_u64(h);
+    (rng.random::<f64>(), rng.random::<f64>())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 use crate::flinkconf::{self, BaseConf, FlatConf, FlinkVersion};
 use crate::objective::Objective;
-use crate::sim::Workload;
+use crate::sim::{Cluster, ClusterMode, Workload};
 use crate::space::{Catalogue, Config, Space};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -22,6 +22,10 @@ const BUILTIN_CATALOGUES: &[(&str, &str)] = &[
     (
         "flink-1.11-candidates",
         include_str!("../configs/flink-1.11-candidates.toml"),
+    ),
+    (
+        "demeter-resources",
+        include_str!("../configs/demeter-resources.toml"),
     ),
 ];
 // By Flink version; "2" serves every 2.x release.
@@ -243,6 +247,26 @@ pub struct SimSection {
     /// Relative measurement noise (0 = none).
     #[serde(default = "noise_default", deserialize_with = "fraction")]
     pub noise: f64,
+    /// `fixed`: four 8-core TaskManagers; `kubernetes`: TaskManager pods as each
+    /// configuration asks for, in Flink's reactive mode (see `crate::sim`).
+    // Left out of the serialised section when default, so the collect plan's fingerprint
+    // of existing studies stays the same.
+    #[serde(default, skip_serializing_if = "is_fixed")]
+    pub cluster: ClusterMode,
+    /// (kubernetes) Most TaskManager pods the cluster runs; default 24.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "positive_opt"
+    )]
+    pub max_taskmanagers: Option<u64>,
+    /// (kubernetes) Seconds until a replacement pod runs a registered TaskManager; default 12.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "seconds_opt"
+    )]
+    pub pod_startup_s: Option<f64>,
 }
 
 impl Default for SimSection {
@@ -250,8 +274,34 @@ impl Default for SimSection {
         SimSection {
             workload: wordcount(),
             noise: noise_default(),
+            cluster: ClusterMode::Fixed,
+            max_taskmanagers: None,
+            pod_startup_s: None,
         }
     }
+}
+
+impl SimSection {
+    /// The simulated cluster this section describes.
+    pub fn cluster(&self) -> Cluster {
+        match self.cluster {
+            ClusterMode::Fixed => Cluster::default(),
+            ClusterMode::Kubernetes => {
+                let mut c = Cluster::kubernetes();
+                if let Some(n) = self.max_taskmanagers {
+                    c.max_taskmanagers = n.min(u64::from(u32::MAX)) as u32;
+                }
+                if let Some(s) = self.pod_startup_s {
+                    c.tm_replacement_s = s;
+                }
+                c
+            }
+        }
+    }
+}
+
+fn is_fixed(mode: &ClusterMode) -> bool {
+    *mode == ClusterMode::Fixed
 }
 
 /// Settings of the search stage.
@@ -405,6 +455,16 @@ fn at_least_two_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
 
 fn positive_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     positive(d).map(Some)
+}
+
+fn seconds_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+        return Err(serde::de::Error::custom(
+            "must be a number of seconds in [0, 86400]",
+        ));
+    }
+    Ok(Some(v))
 }
 
 fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
@@ -589,6 +649,19 @@ impl Study {
                 "determine.rate",
                 format!("{rate} is not one of the study's rates {:?}", file.rates),
             ));
+        }
+        if file.sim.cluster == ClusterMode::Fixed {
+            for (key, set) in [
+                ("sim.max_taskmanagers", file.sim.max_taskmanagers.is_some()),
+                ("sim.pod_startup_s", file.sim.pod_startup_s.is_some()),
+            ] {
+                if set {
+                    return Err(fail(
+                        key,
+                        "only applies to cluster = \"kubernetes\" (the fixed cluster has 4 TaskManagers)".into(),
+                    ));
+                }
+            }
         }
         if let Some(r) = &file.model.regressor
             && !crate::regressors::SAVABLE.contains(&r.as_str())
