@@ -4,7 +4,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flinktune::study::{STUDY_FILE, Study};
 use flinktune::{
-    adapter, collect, compare, determine, generate, model, search, sim, status, validate,
+    adapter, collect, compare, determine, forecast, generate, model, search, sim, status, trace,
+    validate,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -158,6 +159,53 @@ enum Command {
         /// Timeout of one hook call, seconds.
         #[arg(long, default_value_t = 600)]
         hook_timeout_s: u64,
+    /// Write a synthetic daily input-rate trace (click-stream shape: night trough, morning
+    /// ramp, evening peak, quieter weekends, seeded noise, a few short bursts) as a rate
+    /// history CSV (timestamp,records_per_s) spanning exactly [--min, --max].
+    Trace {
+        /// Days to generate.
+        #[arg(long, default_value_t = 4)]
+        days: u32,
+        /// Seconds between values.
+        #[arg(long, default_value_t = 300)]
+        step_s: u32,
+        /// The lowest rate (records/s).
+        #[arg(long, default_value_t = 25_000.0)]
+        min: f64,
+        /// The highest rate (records/s).
+        #[arg(long, default_value_t = 100_000.0)]
+        max: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// First timestamp (RFC 3339 or Unix seconds); the default is a Monday.
+        #[arg(long, default_value = "2026-01-05T00:00:00Z")]
+        start: String,
+        /// The CSV file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Forecast an input-rate history (CSV timestamp,records_per_s): Holt-Winters (plain
+    /// and damped trend) and seasonal naive are measured on a held-out tail, the best is
+    /// refitted and forecasts --horizon steps with prediction intervals. Writes
+    /// forecast.csv, evaluation.json and forecast.svg.
+    Forecast {
+        /// The rate history.
+        history: PathBuf,
+        /// Steps to forecast.
+        #[arg(long)]
+        horizon: usize,
+        /// Season length in steps (default: detected by autocorrelation).
+        #[arg(long)]
+        season: Option<usize>,
+        /// Steps held out to measure each method (default: max(horizon, one season)).
+        #[arg(long)]
+        holdout: Option<usize>,
+        /// Prediction-interval level.
+        #[arg(long, default_value_t = 0.95)]
+        level: f64,
+        /// Output directory (default: `forecast/` next to the history).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
     /// writes result.json); for testing shell-adapter set-ups.
@@ -343,6 +391,58 @@ fn run(command: Command) -> Result<()> {
                 "{} intervals logged in {}",
                 records.len(),
                 study.dir.join("adapt-live/decisions.jsonl").display()
+        Command::Trace {
+            days,
+            step_s,
+            min,
+            max,
+            seed,
+            start,
+            output,
+        } => {
+            let (start, _) =
+                trace::parse_time(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+            let spec = trace::TraceSpec {
+                days,
+                step_s,
+                min,
+                max,
+                seed,
+                start,
+            };
+            let h = trace::generate(&spec)?;
+            trace::write(&output, &h)?;
+            println!(
+                "wrote {}: {} steps of {step_s} s, {min}–{max} records/s",
+                output.display(),
+                h.rates.len()
+            );
+            Ok(())
+        }
+        Command::Forecast {
+            history,
+            horizon,
+            season,
+            holdout,
+            level,
+            output,
+        } => {
+            let h = trace::read(&history)?;
+            let opts = forecast::Options {
+                horizon,
+                season,
+                holdout,
+                level,
+            };
+            let o = forecast::run(&h.rates, &opts)
+                .with_context(|| format!("forecasting {}", history.display()))?;
+            let dir = output
+                .unwrap_or_else(|| history.parent().unwrap_or(Path::new(".")).join("forecast"));
+            forecast::write_report(&dir, &h, &o)?;
+            print!("{}", forecast::describe(&h, &o));
+            println!(
+                "wrote {}/forecast.csv, evaluation.json, forecast.svg",
+                dir.display()
             );
             Ok(())
         }

@@ -215,6 +215,73 @@ pub fn scatter_log(
     Ok(())
 }
 
+/// Lines without markers (long series) over shaded bands, each band a list of
+/// `(x, lower, upper)` (prediction intervals), with a legend for the lines.
+pub fn band_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    lines: &[Series],
+    bands: &[Vec<(f64, f64, f64)>],
+) -> Result<()> {
+    let xs = lines
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(bands.iter().flatten().map(|b| b.0));
+    let (x0, x1) = bounds(xs);
+    let ys = lines
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .chain(bands.iter().flatten().flat_map(|b| [b.1, b.2]));
+    let (_, y1) = bounds(ys);
+    let root = SVGBackend::new(path, (1000, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, 0.0..y1 * 1.05)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(err)?;
+    for band in bands.iter().filter(|b| !b.is_empty()) {
+        let outline: Vec<(f64, f64)> = band
+            .iter()
+            .map(|b| (b.0, b.2))
+            .chain(band.iter().rev().map(|b| (b.0, b.1)))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                OTHER.mix(0.45).filled(),
+            )))
+            .map_err(err)?;
+    }
+    for (k, s) in lines.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            .map_err(err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -269,5 +336,11 @@ mod tests {
         let p = d.path().join("scatter.svg");
         scatter_log(&p, "t", "measured", "predicted", &[(1.0, 2.0), (10.0, 9.0)]).unwrap();
         assert!(std::fs::read_to_string(&p).unwrap().contains("<circle"));
+
+        let p = d.path().join("band.svg");
+        let band = vec![vec![(0.0, 1.0, 3.0), (1.0, 2.0, 5.0)]];
+        band_chart(&p, "t", "h", "rate", &s, &band).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(svg.contains("forest") && svg.contains("<polygon"));
     }
 }
