@@ -22,6 +22,7 @@ pub mod plot;
 pub mod precheck;
 pub mod progress;
 pub mod regressors;
+pub mod rgpe;
 pub mod sample;
 pub mod search;
 pub mod sim;
