@@ -903,13 +903,8 @@ impl BayesOpt {
     /// either a Gaussian move of all dimensions or a structured move of one
     /// variable (Gaussian for continuous, ±1 level for integers, another
     /// choice for categoricals).
-    fn hill_climb<F>(
-        &mut self,
-        score: &F,
-        inc: &mut Incumbent<'_>,
-        mut z: Vec<f64>,
-        mut s: f64,
-    ) where
+    fn hill_climb<F>(&mut self, score: &F, inc: &mut Incumbent<'_>, mut z: Vec<f64>, mut s: f64)
+    where
         F: Fn(&[f64]) -> f64,
     {
         let offsets = self.domain.offsets();

@@ -877,14 +877,27 @@ mod tests {
             // The same prior on the same standardised scale, conditioned on the rest: a GP
             // on the rest's raw y would restandardise, so condition on standardised y and
             // map back.
-            let xs: Vec<Vec<f64>> = (0..x.len()).filter(|&j| j != i).map(|j| x[j].clone()).collect();
-            let ys: Vec<f64> = (0..x.len()).filter(|&j| j != i).map(|j| (y[j] - mean) / std).collect();
+            let xs: Vec<Vec<f64>> = (0..x.len())
+                .filter(|&j| j != i)
+                .map(|j| x[j].clone())
+                .collect();
+            let ys: Vec<f64> = (0..x.len())
+                .filter(|&j| j != i)
+                .map(|j| (y[j] - mean) / std)
+                .collect();
             let theta = hyper.to_theta();
             let f = factorise(&xs, &ys, &theta).unwrap();
             let inv_ls: Vec<f64> = hyper.log_lengthscales.iter().map(|t| (-t).exp()).collect();
-            let k: Vec<f64> = xs.iter().map(|r| matern52(scaled_dist(r, &x[i], &inv_ls))).collect();
+            let k: Vec<f64> = xs
+                .iter()
+                .map(|r| matern52(scaled_dist(r, &x[i], &inv_ls)))
+                .collect();
             let direct = mean + std * dot(&k, &f.alpha);
-            assert!((loo[i] - direct).abs() < 1e-8, "{i}: {} vs {direct}", loo[i]);
+            assert!(
+                (loo[i] - direct).abs() < 1e-8,
+                "{i}: {} vs {direct}",
+                loo[i]
+            );
         }
     }
 

@@ -29,6 +29,7 @@ pub mod sim;
 pub mod space;
 pub mod status;
 pub mod study;
+pub mod transfer;
 pub mod units;
 pub mod validate;
 pub mod versions;

@@ -337,8 +337,8 @@ mod tests {
     fn a_base_model_of_the_target_function_gets_most_weight_an_inverted_one_none() {
         let opts = FitOptions::default();
         // The identical source is on another scale (×40 + 7): ranking ignores that.
-        let same = BaseModel::fit(&task("same", points(40, 1), |x| 40.0 * f(x) + 7.0), &opts)
-            .unwrap();
+        let same =
+            BaseModel::fit(&task("same", points(40, 1), |x| 40.0 * f(x) + 7.0), &opts).unwrap();
         let inverted = BaseModel::fit(&task("inverted", points(40, 2), |x| -f(x)), &opts).unwrap();
         let bases = vec![same, inverted];
         let xs = points(8, 3);
@@ -373,7 +373,10 @@ mod tests {
         assert_eq!(a, b);
         // A perfect ranker wins every sample, sharing those where another ties it (a
         // sample that misses both swapped pairs of the noisy one).
-        assert!(a.base[0] > 0.6 && a.base[0] > 2.0 * (a.base[1] + a.target), "{a:?}");
+        assert!(
+            a.base[0] > 0.6 && a.base[0] > 2.0 * (a.base[1] + a.target),
+            "{a:?}"
+        );
         let twins = rank_weights(&y, &[good.clone(), good], &loo, 300, 5);
         assert!((twins.base[0] - twins.base[1]).abs() < 1e-12, "{twins:?}");
         assert!(twins.base[0] > 0.45, "{twins:?}");
@@ -396,7 +399,10 @@ mod tests {
         assert_eq!(misranked_halves(&[3.0, 2.0, 1.0], &y, &all), 6);
         assert_eq!(misranked_halves(&[1.0, 1.0, 3.0], &y, &all), 1);
         // Equal observations carry no order; a duplicate draw pairs with itself.
-        assert_eq!(misranked_halves(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all), 0);
+        assert_eq!(
+            misranked_halves(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all),
+            0
+        );
         assert_eq!(misranked_halves(&[1.0, 2.0, 3.0], &y, &[2, 2]), 0);
     }
 
