@@ -28,6 +28,12 @@
 //! - a base model whose median loss exceeds the 95th percentile of the target's loss is
 //!   discarded (the paper's guard against weight dilution by many poor base models).
 //!
+//! The paper's Monte Carlo over losses draws from the models' posteriors at the target
+//! points (as BoTorch's RGPE tutorial does too); here the samples are bootstrap resamples
+//! of the observations ranked by the models' means — no joint posterior sampling (an
+//! n×n Cholesky per model per ask), deterministic per seed, and the uncertainty it
+//! captures is the one that matters with few observations: which of them were seen.
+//!
 //! With fewer than two target observations there is no pair to rank: the base models get
 //! equal weights and the target none (the paper's rule, where the target's loss is
 //! undefined). Everything random is seeded.
