@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::acquisition::Acquisition;
 use crate::gp::{self, FitOptions, Gp, Hyper};
+use crate::rgpe::{self, BaseModel, Ensemble, Task, Weights};
 
 /// Discrete domains with at most this many points are enumerated exhaustively
 /// when random search cannot find an unseen point.
@@ -381,6 +382,48 @@ pub struct BayesOpt {
     hyper: Option<Hyper>,
     last: Option<Suggestion>,
     feasibility: Option<Feasibility>,
+    /// Base models of earlier tasks (RGPE transfer); empty: a single GP.
+    transfer: Vec<BaseModel>,
+    /// The ensemble weights of the last model-based suggestion.
+    weights: Option<Weights>,
+    /// Provisional (kriging-believer) observations at the end of `xs`/`ys` while a
+    /// batch is being asked.
+    provisional: usize,
+}
+
+/// What the acquisition optimiser asks for a posterior: a single GP, or the RGPE ensemble
+/// of earlier tasks' GPs and the target's. Both answer on the target's standardised scale.
+enum Surrogate<'a> {
+    Gp { gp: &'a Gp, mean: f64, std: f64 },
+    Ensemble(Ensemble<'a>),
+}
+
+impl Surrogate<'_> {
+    /// Posterior mean and variance on the standardised scale.
+    fn predict(&self, p: &[f64]) -> (f64, f64) {
+        match self {
+            Surrogate::Gp { gp, mean, std } => {
+                let (m, v) = gp.predict(p);
+                ((m - mean) / std, v / (std * std))
+            }
+            Surrogate::Ensemble(e) => e.predict(p),
+        }
+    }
+
+    /// Mean and std in the target's own units, when it has a scale yet.
+    fn in_units(&self, p: &[f64]) -> Option<(f64, f64)> {
+        match self {
+            Surrogate::Gp { gp, .. } => {
+                let (m, v) = gp.predict(p);
+                Some((m, v.sqrt()))
+            }
+            Surrogate::Ensemble(e) => {
+                let (mean, std) = e.target_scale()?;
+                let (m, v) = e.predict(p);
+                Some((mean + std * m, std * v.sqrt()))
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for BayesOpt {
@@ -423,7 +466,50 @@ impl BayesOpt {
             hyper: None,
             last: None,
             feasibility: None,
+            transfer: Vec::new(),
+            weights: None,
+            provisional: 0,
         })
+    }
+
+    /// Transfers what earlier tasks learned (RGPE): each task becomes a base model, a GP
+    /// fitted on its observations (capped at the median like the target's), and the
+    /// surrogate becomes the rank-weighted ensemble of those and the target GP. Model-based
+    /// suggestions may then start before the target has two observations.
+    pub fn set_transfer(&mut self, tasks: &[Task]) -> Result<()> {
+        let dims = self.domain.dims();
+        let mut bases = Vec::with_capacity(tasks.len());
+        for (i, t) in tasks.iter().enumerate() {
+            ensure!(
+                t.xs.iter().all(|x| x.len() == dims),
+                "transfer source {}: points have another dimension than the search domain ({dims})",
+                t.name
+            );
+            let xs: Vec<Vec<f64>> = t.xs.iter().map(|x| self.domain.project(x)).collect();
+            let task = Task {
+                xs,
+                ys: capped(&t.ys),
+                ..t.clone()
+            };
+            let opts = FitOptions {
+                seed: self.opts.fit.seed.wrapping_add(1000 + i as u64),
+                ..self.opts.fit.clone()
+            };
+            bases.push(BaseModel::fit(&task, &opts)?);
+        }
+        self.transfer = bases;
+        Ok(())
+    }
+
+    /// The base models of the transfer (empty without one).
+    pub fn base_models(&self) -> &[BaseModel] {
+        &self.transfer
+    }
+
+    /// The ensemble weights of the last model-based suggestion (None without transfer or
+    /// before the first).
+    pub fn transfer_weights(&self) -> Option<&Weights> {
+        self.weights.as_ref()
     }
 
     /// Weights the acquisition by a probability of success (constrained EI): the ranking
@@ -446,6 +532,7 @@ impl BayesOpt {
                     if let Some(m) = s.mean.filter(|m| m.is_finite()) {
                         self.xs.push(s.x.clone());
                         self.ys.push(m);
+                        self.provisional += 1;
                     }
                     out.push(s);
                 }
@@ -457,6 +544,7 @@ impl BayesOpt {
         }
         self.xs.truncate(n_x);
         self.ys.truncate(n_y);
+        self.provisional = 0;
         match result {
             Err(e) if out.is_empty() => Err(e),
             _ => Ok(out),
@@ -497,7 +585,9 @@ impl BayesOpt {
                 "search domain exhausted: all {c} distinct points have already been suggested or evaluated"
             );
         }
-        let s = if self.asked < self.opts.initial || self.ys.len() < 2 {
+        // A single GP needs two observations; an ensemble can start from its base models.
+        let too_few = self.ys.len() < 2 && self.transfer.is_empty();
+        let s = if self.asked < self.opts.initial || too_few {
             let x = self.design_point()?;
             Suggestion {
                 x,
@@ -615,8 +705,8 @@ impl BayesOpt {
         }
     }
 
-    /// Fits the GP (warm-started) and maximises the acquisition.
-    fn model_point(&mut self) -> Result<Suggestion> {
+    /// Fits the target GP (warm-started).
+    fn fit_target(&mut self) -> Result<Gp> {
         let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
         let fit_opts = FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
@@ -636,16 +726,62 @@ impl BayesOpt {
             }
             Err(e) => return Err(e.context("fitting the GP surrogate")),
         };
-        self.model_asks += 1;
         self.hyper = Some(gp.hyper().clone());
+        Ok(gp)
+    }
 
-        let (ym, ysd) = gp.standardisation();
-        let best_s = (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd;
+    /// Fits the surrogate and maximises the acquisition.
+    fn model_point(&mut self) -> Result<Suggestion> {
+        let ask = self.model_asks as u64;
+        let gp = if self.ys.len() >= 2 {
+            Some(self.fit_target()?)
+        } else {
+            None
+        };
+        self.model_asks += 1;
+
+        let bases = std::mem::take(&mut self.transfer);
+        let (surrogate, best_s) = if bases.is_empty() {
+            let gp = gp.as_ref().context("a single GP needs two observations")?;
+            let (ym, ysd) = gp.standardisation();
+            let best_s = (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd;
+            let surrogate = Surrogate::Gp {
+                gp,
+                mean: ym,
+                std: ysd,
+            };
+            (surrogate, best_s)
+        } else {
+            // Weights come from the real observations only, not a batch's provisional ones.
+            let n_real = self.ys.len() - self.provisional;
+            let ranked = if n_real == 0 {
+                vec![]
+            } else {
+                capped(&self.ys[..n_real])
+            };
+            let e = Ensemble::new(
+                &bases,
+                gp.as_ref(),
+                &self.xs[..n_real],
+                &ranked,
+                rgpe::DEFAULT_SAMPLES,
+                self.opts.seed.wrapping_add(ask),
+            );
+            self.weights = Some(e.weights().clone());
+            let best_s = match e.target_scale() {
+                Some((ym, ysd)) => {
+                    (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd
+                }
+                None => e.plug_in_incumbent(&self.xs),
+            };
+            (Surrogate::Ensemble(e), best_s)
+        };
+
         let acq = self.opts.acquisition.clone();
         let feasibility = self.feasibility.take();
-        let score = |gp: &Gp, p: &[f64]| {
-            let (m, v) = gp.predict(p);
-            let s = acq.score((m - ym) / ysd, v / (ysd * ysd), best_s);
+        let score = |p: &[f64]| {
+            let (m, v) = surrogate.predict(p);
+            let s = acq.score(m, v, best_s);
             match (&feasibility, &acq) {
                 (None, _) => s,
                 (Some(f), Acquisition::Ucb { .. }) if f(p) < 0.5 => f64::NEG_INFINITY,
@@ -663,37 +799,45 @@ impl BayesOpt {
             Some(c) if c <= self.opts.candidates as u128 => {
                 // Small discrete domain: exact maximisation by enumeration.
                 for p in self.domain.enumerate() {
-                    inc.consider(score(&gp, &p), &p);
+                    inc.consider(score(&p), &p);
                 }
             }
-            _ => self.search(&gp, &score, &mut inc),
+            _ => self.search(&score, &mut inc),
         }
         let best = inc.best.take();
         self.seen = seen;
         self.feasibility = feasibility;
         let x = match best {
-            Some((_, p)) => p,
-            None => self.random_unseen()?,
+            Some((_, p)) => Ok(p),
+            None => self.random_unseen(),
         };
-        let (m, v) = gp.predict(&x);
-        let acquisition = self
-            .opts
-            .acquisition
-            .value((m - ym) / ysd, v / (ysd * ysd), best_s);
+        let x = match x {
+            Ok(x) => x,
+            Err(e) => {
+                drop(surrogate);
+                self.transfer = bases;
+                return Err(e);
+            }
+        };
+        let (m, v) = surrogate.predict(&x);
+        let acquisition = self.opts.acquisition.value(m, v, best_s);
+        let units = surrogate.in_units(&x);
+        drop(surrogate);
+        self.transfer = bases;
         Ok(Suggestion {
             x,
             acquisition: Some(acquisition),
-            mean: Some(m),
-            std: Some(v.sqrt()),
+            mean: units.map(|u| u.0),
+            std: units.map(|u| u.1),
             initial: false,
         })
     }
 
     /// Random candidates, then hill-climbing from the best few. Every
     /// evaluation is at the projection of a relaxed point.
-    fn search<F>(&mut self, gp: &Gp, score: &F, inc: &mut Incumbent<'_>)
+    fn search<F>(&mut self, score: &F, inc: &mut Incumbent<'_>)
     where
-        F: Fn(&Gp, &[f64]) -> f64,
+        F: Fn(&[f64]) -> f64,
     {
         let dims = self.domain.dims();
         let n = self.opts.candidates;
@@ -733,7 +877,7 @@ impl BayesOpt {
                 (0..dims).map(|_| self.rng.random::<f64>()).collect()
             };
             let p = self.domain.project(&z);
-            let s = score(gp, &p);
+            let s = score(&p);
             inc.consider(s, &p);
             cands.push((if s.is_nan() { f64::NEG_INFINITY } else { s }, z));
         }
@@ -751,7 +895,7 @@ impl BayesOpt {
             }
         }
         for (s, z) in starts {
-            self.hill_climb(gp, score, inc, z, s);
+            self.hill_climb(score, inc, z, s);
         }
     }
 
@@ -759,15 +903,9 @@ impl BayesOpt {
     /// either a Gaussian move of all dimensions or a structured move of one
     /// variable (Gaussian for continuous, ±1 level for integers, another
     /// choice for categoricals).
-    fn hill_climb<F>(
-        &mut self,
-        gp: &Gp,
-        score: &F,
-        inc: &mut Incumbent<'_>,
-        mut z: Vec<f64>,
-        mut s: f64,
-    ) where
-        F: Fn(&Gp, &[f64]) -> f64,
+    fn hill_climb<F>(&mut self, score: &F, inc: &mut Incumbent<'_>, mut z: Vec<f64>, mut s: f64)
+    where
+        F: Fn(&[f64]) -> f64,
     {
         let offsets = self.domain.offsets();
         let mut step: f64 = 0.1;
@@ -814,7 +952,7 @@ impl BayesOpt {
                 step = (step * 0.9).max(1e-3);
                 continue;
             }
-            let sn = score(gp, &p);
+            let sn = score(&p);
             inc.consider(sn, &p);
             if sn > s {
                 z = zn;
@@ -1100,6 +1238,91 @@ mod tests {
         assert_eq!(bo.ask().unwrap().x, vec![1.0]);
         assert!(bo.ask().is_err());
         assert!(bo.best().is_none());
+    }
+
+    #[test]
+    fn transfer_from_a_related_task_finds_the_optimum_sooner() {
+        // The source is Branin on another scale, measured at 60 random points; the
+        // target starts from one design point and has 8 evaluations.
+        let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
+        let mut rng = StdRng::seed_from_u64(21);
+        let xs: Vec<Vec<f64>> = (0..60).map(|_| domain.random_point(&mut rng)).collect();
+        let ys = xs.iter().map(|x| 0.01 * neg_branin(x) - 3.0).collect();
+        let source = Task {
+            name: "scaled branin".into(),
+            rate: None,
+            xs,
+            ys,
+        };
+        let opts = BoOptions {
+            initial: 1,
+            seed: 4,
+            ..BoOptions::default()
+        };
+        let mut warm = BayesOpt::new(domain.clone(), opts.clone()).unwrap();
+        warm.set_transfer(std::slice::from_ref(&source)).unwrap();
+        run(&mut warm, &neg_branin, 8);
+        let mut cold = BayesOpt::new(domain, opts).unwrap();
+        run(&mut cold, &neg_branin, 8);
+        let regret = |bo: &BayesOpt| BRANIN_MAX - bo.best().unwrap().1;
+        assert!(
+            regret(&warm) < 2.0 && regret(&warm) < 0.1 * regret(&cold),
+            "transfer {} vs cold {}",
+            regret(&warm),
+            regret(&cold)
+        );
+        let w = warm.transfer_weights().unwrap();
+        assert!(!w.discarded[0] && w.base[0] > 0.0, "{w:?}");
+    }
+
+    #[test]
+    fn ensemble_suggestions_are_valid_new_and_finite_in_batches() {
+        let domain = Domain::new(vec![
+            Var::Continuous,
+            Var::integer(4),
+            Var::Categorical { choices: 3 },
+        ]);
+        let mut rng = StdRng::seed_from_u64(8);
+        let f = |x: &[f64]| x[0] - (x[1] - 0.3).powi(2) + x[3];
+        let tasks: Vec<Task> = (0..2)
+            .map(|t| {
+                let xs: Vec<Vec<f64>> = (0..15).map(|_| domain.random_point(&mut rng)).collect();
+                let ys = xs.iter().map(|x| f(x) * (t as f64 + 1.0)).collect();
+                Task {
+                    name: format!("t{t}"),
+                    rate: Some(1000 * t),
+                    xs,
+                    ys,
+                }
+            })
+            .collect();
+        let opts = BoOptions {
+            initial: 0,
+            candidates: 300,
+            ..BoOptions::default()
+        };
+        let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
+        bo.set_transfer(&tasks).unwrap();
+        bo.set_feasibility(Box::new(|x: &[f64]| if x[0] > 0.9 { 0.0 } else { 1.0 }));
+        let mut keys = HashSet::new();
+        for round in 0..5 {
+            let batch = bo.ask_batch(3).unwrap();
+            assert_eq!(batch.len(), 3);
+            for s in batch {
+                assert!(!s.initial, "round {round}: the ensemble starts at once");
+                assert!(s.x.iter().all(|v| (0.0..=1.0).contains(v)));
+                assert_eq!(domain.project(&s.x), s.x);
+                assert!(keys.insert(key(&s.x)), "repeat {:?}", s.x);
+                for v in [s.acquisition, s.mean, s.std].into_iter().flatten() {
+                    assert!(v.is_finite());
+                }
+                let y = f(&s.x);
+                bo.tell(s.x, y).unwrap();
+            }
+        }
+        let w = bo.transfer_weights().unwrap();
+        assert!((w.base.iter().sum::<f64>() + w.target - 1.0).abs() < 1e-9);
+        assert_eq!(bo.base_models().len(), 2);
     }
 
     #[test]

@@ -123,6 +123,8 @@ pub struct Gp {
     signal_var: f64,
     y_mean: f64,
     y_std: f64,
+    /// The standardised targets.
+    ys: Vec<f64>,
     /// `(K + σ_n² I)⁻¹ y_std`.
     alpha: Vec<f64>,
     /// Lower Cholesky factor, row-major `n × n`.
@@ -583,6 +585,7 @@ pub fn with_hyper(x: &[Vec<f64>], y: &[f64], hyper: Hyper) -> Result<Gp> {
         hyper,
         y_mean,
         y_std,
+        ys,
         alpha: f.alpha,
         chol: f.chol,
         jitter: f.jitter,
@@ -620,6 +623,34 @@ impl Gp {
             self.y_mean
         };
         (mean, var_s * self.y_std * self.y_std)
+    }
+
+    /// Leave-one-out posterior means at the training points, in the original y units:
+    /// entry `i` is what the GP conditioned on every point but `i` (same
+    /// hyperparameters) predicts at `x_i`. Closed form (Rasmussen & Williams §5.4.2):
+    /// `μ₋ᵢ = yᵢ − αᵢ / [K⁻¹]ᵢᵢ`, with `[K⁻¹]ᵢᵢ = Σₖ (L⁻¹)ₖᵢ²` from the Cholesky factor.
+    pub fn loo_means(&self) -> Vec<f64> {
+        let n = self.x.len();
+        let mut kinv_diag = vec![0.0; n];
+        let mut e = vec![0.0; n];
+        // Column k of L⁻¹ is L⁻¹eₖ, and [K⁻¹]ₖₖ is its squared norm.
+        for k in 0..n {
+            e.iter_mut().for_each(|v| *v = 0.0);
+            e[k] = 1.0;
+            let col = forward_solve(&self.chol, n, &e);
+            kinv_diag[k] = dot(&col, &col);
+        }
+        (0..n)
+            .map(|i| {
+                let d = kinv_diag[i];
+                let m = if d.is_finite() && d > 0.0 {
+                    self.ys[i] - self.alpha[i] / d
+                } else {
+                    0.0
+                };
+                self.y_mean + self.y_std * if m.is_finite() { m } else { 0.0 }
+            })
+            .collect()
     }
 
     /// [`Gp::predict`] for many points.
@@ -825,6 +856,49 @@ mod tests {
         let gp = fit(&x, &y, &FitOptions::default(), None).unwrap();
         let (m, v) = gp.predict(&[0.5, 0.5]);
         assert!(m.is_finite() && v.is_finite() && v >= 0.0);
+    }
+
+    #[test]
+    fn loo_means_match_refitting_without_the_point() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let x: Vec<Vec<f64>> = (0..8)
+            .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
+            .collect();
+        let y: Vec<f64> = x.iter().map(|r| (4.0 * r[0]).sin() + r[1]).collect();
+        let hyper = Hyper {
+            log_lengthscales: vec![0.4f64.ln(), 0.7f64.ln()],
+            log_signal_var: 0.0,
+            log_noise_var: 0.01f64.ln(),
+        };
+        let gp = with_hyper(&x, &y, hyper.clone()).unwrap();
+        let (mean, std) = gp.standardisation();
+        let loo = gp.loo_means();
+        for i in 0..x.len() {
+            // The same prior on the same standardised scale, conditioned on the rest: a GP
+            // on the rest's raw y would restandardise, so condition on standardised y and
+            // map back.
+            let xs: Vec<Vec<f64>> = (0..x.len())
+                .filter(|&j| j != i)
+                .map(|j| x[j].clone())
+                .collect();
+            let ys: Vec<f64> = (0..x.len())
+                .filter(|&j| j != i)
+                .map(|j| (y[j] - mean) / std)
+                .collect();
+            let theta = hyper.to_theta();
+            let f = factorise(&xs, &ys, &theta).unwrap();
+            let inv_ls: Vec<f64> = hyper.log_lengthscales.iter().map(|t| (-t).exp()).collect();
+            let k: Vec<f64> = xs
+                .iter()
+                .map(|r| matern52(scaled_dist(r, &x[i], &inv_ls)))
+                .collect();
+            let direct = mean + std * dot(&k, &f.alpha);
+            assert!(
+                (loo[i] - direct).abs() < 1e-8,
+                "{i}: {} vs {direct}",
+                loo[i]
+            );
+        }
     }
 
     #[test]

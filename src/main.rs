@@ -113,6 +113,11 @@ enum Command {
         /// Discard an interrupted search over the system instead of resuming it.
         #[arg(long)]
         restart: bool,
+        /// An earlier study (another rate or cluster, same parameters) whose search and
+        /// collected data seed this one (RGPE transfer); repeatable, in addition to the
+        /// study's `[search] transfer_from`.
+        #[arg(long = "transfer-from", value_name = "DIR")]
+        transfer_from: Vec<PathBuf>,
     },
     /// Measure the best configuration against Flink's default through the adapter.
     Validate {
@@ -326,8 +331,17 @@ fn run(command: Command) -> Result<()> {
             over,
             batch,
             restart,
+            transfer_from,
         } => {
-            let study = load(&study)?;
+            let mut study = load(&study)?;
+            for dir in transfer_from {
+                let dir = std::path::absolute(&dir)?;
+                study
+                    .file
+                    .search
+                    .transfer_from
+                    .push(dir.to_string_lossy().into_owned());
+            }
             let mut opts = search::SearchOptions::of(&study);
             opts.over = over.unwrap_or(opts.over);
             opts.batch = batch.map(usize::from).unwrap_or(opts.batch);

@@ -30,6 +30,7 @@ use crate::generate::Generated;
 use crate::model::{self, PerfModel};
 use crate::objective::{Measurement, Objective};
 use crate::precheck;
+use crate::rgpe::{Task, Weights};
 use crate::space::{Config, Kind, Space, Value};
 use crate::study::{AcquisitionKind, Over, Stage, Study};
 use anyhow::{Context, Result, bail};
@@ -96,6 +97,34 @@ pub fn decode(space: &Space, domain: &Domain, z: &[f64]) -> Config {
             Some(value)
         })
         .collect()
+}
+
+/// The (projected) point of the domain for a configuration: the inverse of [`decode`];
+/// unset parameters sit at their effective value.
+pub fn encode(space: &Space, domain: &Domain, config: &Config) -> Vec<f64> {
+    let mut z = Vec::with_capacity(domain.dims());
+    for ((p, var), value) in space
+        .params
+        .iter()
+        .zip(&domain.vars)
+        .zip(space.effective(config))
+    {
+        match var {
+            Var::Categorical { choices } => {
+                let i = match (&p.kind, &value) {
+                    (Kind::Bool, Value::Bool(b)) => usize::from(*b),
+                    _ => p
+                        .values
+                        .iter()
+                        .position(|v| *v == value.to_string())
+                        .unwrap_or(0),
+                };
+                z.extend((0..*choices as usize).map(|j| if j == i { 1.0 } else { 0.0 }));
+            }
+            _ => z.push(p.to_unit(&value)),
+        }
+    }
+    domain.project(&z)
 }
 
 /// The optimiser's options for a study.
@@ -377,10 +406,27 @@ pub fn optimise(
     budget: usize,
     batch: usize,
     replayed: Vec<Step>,
+    on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<Vec<Step>> {
+    let mut bo = BayesOpt::new(domain(space), opts)?;
+    run_bo(
+        &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
+    )
+}
+
+/// The evaluation loop of [`optimise`] over a prepared optimiser.
+#[allow(clippy::too_many_arguments)]
+fn run_bo(
+    bo: &mut BayesOpt,
+    space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
     mut on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<Vec<Step>> {
     let domain = domain(space);
-    let mut bo = BayesOpt::new(domain.clone(), opts)?;
     let history = Arc::new(Mutex::new(Vec::new()));
     bo.set_feasibility(feasibility(evaluator, history.clone()));
     let record = |bo: &mut BayesOpt, step: &Step, replay: bool| -> Result<()> {
@@ -395,7 +441,7 @@ pub fn optimise(
     };
     let mut steps = Vec::with_capacity(budget);
     for step in replayed.into_iter().take(budget) {
-        record(&mut bo, &step, true)?;
+        record(bo, &step, true)?;
         steps.push(step);
     }
     while steps.len() < budget && !adapter::cancelled() {
@@ -422,12 +468,61 @@ pub fn optimise(
                 gp_std: s.std,
                 evaluation,
             };
-            record(&mut bo, &step, false)?;
+            record(bo, &step, false)?;
             on_step(&step)?;
             steps.push(step);
         }
     }
     Ok(steps)
+}
+
+/// A base model of an RGPE transfer and its weight at the end of the search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TransferModel {
+    /// The source (study directory, and what of it: search or collect at a rate).
+    pub name: String,
+    pub rate: Option<u64>,
+    /// Observations its GP was fitted on.
+    pub points: usize,
+    pub weight: f64,
+    /// Dropped by the dilution guard (ranked the target worse than the target's own model
+    /// in most bootstrap samples).
+    pub discarded: bool,
+}
+
+/// [`optimise`] with RGPE transfer from earlier tasks (none: exactly [`optimise`]). Also
+/// returns the base models with their last weights, and the target model's weight.
+#[allow(clippy::too_many_arguments)]
+pub fn optimise_with_transfer(
+    space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    opts: BoOptions,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
+    tasks: &[Task],
+    on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
+    let mut bo = BayesOpt::new(domain(space), opts)?;
+    bo.set_transfer(tasks)?;
+    let steps = run_bo(
+        &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
+    )?;
+    let weights: Option<&Weights> = bo.transfer_weights();
+    let models = bo
+        .base_models()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| TransferModel {
+            name: b.name.clone(),
+            rate: b.rate,
+            points: b.points,
+            weight: weights.map(|w| w.base[i]).unwrap_or(0.0),
+            discarded: weights.is_some_and(|w| w.discarded[i]),
+        })
+        .collect();
+    Ok((steps, models, weights.map(|w| w.target)))
 }
 
 /// BO over a performance model at one rate (the paper's search); returns every step.
@@ -499,6 +594,12 @@ pub struct SearchSummary {
     pub predicted_speedup: Option<f64>,
     pub best: serde_json::Value,
     pub seconds: f64,
+    /// RGPE base models and their final weights (empty without transfer).
+    #[serde(default)]
+    pub transfer: Vec<TransferModel>,
+    /// The target model's final weight in the ensemble (None without transfer).
+    #[serde(default)]
+    pub target_weight: Option<f64>,
 }
 
 const JOURNAL: &str = "journal.jsonl";
@@ -535,18 +636,30 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         ),
         Over::Model => None,
     };
+    let tasks = crate::transfer::sources(study)?;
+    let mut bo_opts = bo_options(study, study.file.seed);
+    if !tasks.is_empty() {
+        if study.file.search.transfer_initial >= budget as u64 {
+            bail!(
+                "search.transfer_initial ({}) must be below search.budget ({budget})",
+                study.file.search.transfer_initial
+            );
+        }
+        bo_opts.initial = study.file.search.transfer_initial as usize;
+    }
     let bar = crate::progress::bar(budget as u64, "search");
     bar.set_position(replayed.len() as u64);
     bar.reset_eta();
     let mut best = f64::NEG_INFINITY;
-    let steps = optimise(
+    let (steps, transfer, target_weight) = optimise_with_transfer(
         space,
         objective,
         &evaluator,
-        bo_options(study, study.file.seed),
+        bo_opts,
         budget,
         opts.batch,
         replayed,
+        &tasks,
         |step| {
             if let Some(j) = journal.as_mut() {
                 fsx::append_json_line(j, step)?;
@@ -611,10 +724,31 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         predicted_speedup: predicted_default.map(|d| objective.speedup(best_perf, d)),
         best: space.to_json(&best.config),
         seconds: started.elapsed().as_secs_f64(),
+        transfer,
+        target_weight,
     };
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// The evaluations of a study's finished search over the system (its journal),
+/// read-only; empty if it has none.
+pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
+    let path = study.stage_dir(Stage::Search).join(JOURNAL);
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (steps, _) = fsx::json_lines::<Step>(&bytes);
+    if steps.iter().any(|s| s.config.len() != study.space.len()) {
+        bail!(
+            "{} belongs to a search of another parameter space than {}'s",
+            path.display(),
+            study.dir.display()
+        );
+    }
+    Ok(steps)
 }
 
 /// Reads the steps of a search journal, dropping a torn last line.
@@ -713,6 +847,21 @@ pub fn describe(s: &SearchSummary) -> String {
         out.push_str(&format!(" vs default {d:.4} ({x:.2}x predicted)"));
     }
     out.push('\n');
+    if !s.transfer.is_empty() {
+        out.push_str(&format!(
+            "transfer (RGPE): this search's own model weighs {:.2}\n",
+            s.target_weight.unwrap_or(0.0)
+        ));
+        for m in &s.transfer {
+            out.push_str(&format!(
+                "  {:.2}  {} ({} points){}\n",
+                m.weight,
+                m.name,
+                m.points,
+                if m.discarded { ", discarded" } else { "" }
+            ));
+        }
+    }
     out
 }
 

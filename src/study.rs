@@ -330,6 +330,14 @@ pub struct SearchSection {
     /// Random candidates scored per suggestion before local refinement.
     #[serde(default = "candidates_default", deserialize_with = "positive")]
     pub candidates: u64,
+    /// Earlier studies (paths relative to this study's directory) whose searches and
+    /// collected data at other rates seed this search (RGPE transfer).
+    #[serde(default)]
+    pub transfer_from: Vec<String>,
+    /// Space-filling evaluations before the ensemble takes over when transferring
+    /// (replaces `initial` then: the base models already know the space).
+    #[serde(default = "transfer_initial_default")]
+    pub transfer_initial: u64,
 }
 
 impl Default for SearchSection {
@@ -342,6 +350,8 @@ impl Default for SearchSection {
             acquisition: AcquisitionKind::default(),
             batch: 1,
             candidates: candidates_default(),
+            transfer_from: Vec::new(),
+            transfer_initial: transfer_initial_default(),
         }
     }
 }
@@ -410,6 +420,9 @@ fn budget_default() -> u64 {
 }
 fn initial_default() -> u64 {
     20
+}
+fn transfer_initial_default() -> u64 {
+    2
 }
 fn noise_default() -> f64 {
     0.03
@@ -628,6 +641,17 @@ impl Study {
         if file.search.initial >= file.search.budget {
             return Err(fail(
                 "search.initial",
+                format!(
+                    "must be below search.budget ({}): the budget includes the initial design",
+                    file.search.budget
+                ),
+            ));
+        }
+        if !file.search.transfer_from.is_empty()
+            && file.search.transfer_initial >= file.search.budget
+        {
+            return Err(fail(
+                "search.transfer_initial",
                 format!(
                     "must be below search.budget ({}): the budget includes the initial design",
                     file.search.budget
@@ -952,6 +976,10 @@ over = "model"
 acquisition = "ei"
 # Suggestions evaluated at once (run in parallel with over = "system").
 batch = 1
+# Earlier studies (other rates, other clusters) to transfer from (RGPE), relative to this
+# directory; their search journals and collected data become base models.
+# transfer_from = ["../study-8k", "../study-16k"]
+# transfer_initial = 2   # space-filling evaluations before the ensemble takes over
 
 [validate]
 # Runs of the best and of the default configuration.
