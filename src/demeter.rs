@@ -12,7 +12,9 @@
 //!    recovery beyond the limit, and for failing to keep up — whose surrogate is the
 //!    rank-weighted ensemble (`crate::rgpe`) of the rates profiled before. The latency
 //!    target is the static maximum's (C_max, the catalogue's defaults, evaluated first at
-//!    every rate, as Demeter starts from it) p99 × (1 + `latency_slack`).
+//!    every rate, as Demeter starts from it) p99 × (1 + `latency_slack`); configurations
+//!    are chosen against the recovery limit less the safety margin, and the running one is
+//!    judged against the limit itself (hysteresis against noise).
 //! 3. **Decide** with `crate::schedule`: the profiled constrained best at the demand, the
 //!    running configuration judged at the same rate (profiled too if it was not); switch on
 //!    a violation, or when the cost gain is at least `min_gain`.
@@ -72,7 +74,8 @@ impl Profile {
                 0.0
             }
         };
-        let behind = if m.throughput < 0.98 * self.rate as f64 {
+        // Backpressure, or a throughput clearly (beyond measurement noise) under the rate.
+        let behind = if m.backpressured || m.throughput < 0.9 * self.rate as f64 {
             1.0
         } else {
             0.0
@@ -80,6 +83,24 @@ impl Profile {
         excess(m.latency_p99_ms, self.latency_target_ms)
             + excess(m.recovery_time_s, limit_s)
             + behind
+    }
+
+    /// Which targets a measurement misses, in words.
+    fn why(&self, m: &Metrics, limit_s: f64) -> String {
+        let mut out = Vec::new();
+        if m.latency_p99_ms > self.latency_target_ms {
+            out.push(format!(
+                "p99 {:.0} ms > {:.0} ms",
+                m.latency_p99_ms, self.latency_target_ms
+            ));
+        }
+        if m.recovery_time_s > limit_s {
+            out.push(format!("recovery {:.0} s > {limit_s:.0} s", m.recovery_time_s));
+        }
+        if m.backpressured || m.throughput < 0.9 * self.rate as f64 {
+            out.push("cannot keep up".into());
+        }
+        out.join(", ")
     }
 
     /// The penalised score BO maximises.
@@ -115,6 +136,8 @@ pub struct Demeter {
     /// Configurations by the id the schedule knows them by.
     ids: HashMap<String, Config>,
     scheduler: Scheduler,
+    /// Why the running configuration missed a target at the last assessment.
+    missed: String,
 }
 
 impl Demeter {
@@ -125,7 +148,9 @@ impl Demeter {
             schedule::Policy {
                 demand: schedule::Demand::Margin(a.margin),
                 min_gain: a.min_gain,
-                min_dwell_steps: 1,
+                // A configuration chosen for the forecast horizon runs for it, unless it
+                // would break a target.
+                min_dwell_steps: ((a.horizon_s / a.interval_s).ceil() as usize).max(1),
             },
             None,
             0,
@@ -138,6 +163,7 @@ impl Demeter {
             profiles: BTreeMap::new(),
             ids: HashMap::new(),
             scheduler,
+            missed: String::new(),
         })
     }
 
@@ -150,6 +176,13 @@ impl Demeter {
         let id = self.study.space.to_json(config).to_string();
         self.ids.entry(id.clone()).or_insert_with(|| config.clone());
         id
+    }
+
+    /// The recovery limit configurations are chosen against: the limit less the safety
+    /// margin, so that measurement noise and forecast error do not push the chosen one over
+    /// the real limit, which is what the running configuration is judged by.
+    fn plan_limit(&self) -> f64 {
+        self.settings.recovery_limit_s * (1.0 - self.settings.margin)
     }
 
     fn bucket(&self, rate: f64) -> u64 {
@@ -167,7 +200,7 @@ impl Demeter {
     }
 
     fn run_profile(&mut self, rate: u64) -> Result<Profile> {
-        let limit = self.settings.recovery_limit_s;
+        let limit = self.plan_limit();
         let space = self.study.space.clone();
         let domain = search::domain(&space);
         let cmax = space.default_config();
@@ -281,7 +314,7 @@ struct Profiles<'a>(&'a mut Demeter);
 
 impl Oracle for Profiles<'_> {
     fn best(&mut self, rate: f64) -> Result<Choice> {
-        let limit = self.0.settings.recovery_limit_s;
+        let limit = self.0.plan_limit();
         let bucket = self.0.bucket(rate);
         let p = self.0.profile(bucket)?;
         let Some((probe, m, violation)) = p.best(limit) else {
@@ -318,6 +351,10 @@ impl Oracle for Profiles<'_> {
             }
         };
         let p = &self.0.profiles[&bucket];
+        self.0.missed = match &metrics {
+            Some(m) => p.why(m, limit),
+            None => "it does not run".into(),
+        };
         Ok(match metrics {
             Some(m) => Assessment {
                 objective: cost(&m),
@@ -363,13 +400,18 @@ impl Policy for Demeter {
         Ok(Some(Decision {
             config,
             reason: format!(
-                "{:?}: demand {:.0}/s (forecast peak {:.0}/s){}",
+                "{:?}: demand {:.0}/s (forecast peak {:.0}/s){}{}",
                 d.reason,
                 d.rate,
                 point.forecast,
                 d.gain
                     .map(|g| format!(", cost gain {:.0}%", g * 100.0))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if d.reason == schedule::Reason::Violation {
+                    format!("; the running one: {}", self.missed)
+                } else {
+                    String::new()
+                }
             ),
         }))
     }

@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod bo;
 pub mod collect;
 pub mod compare;
+pub mod demeter;
 pub mod determine;
 pub mod flinkconf;
 pub mod flinkmem;

@@ -164,6 +164,7 @@ enum Command {
         /// Timeout of one hook call, seconds.
         #[arg(long, default_value_t = 600)]
         hook_timeout_s: u64,
+    },
     /// Write a synthetic daily input-rate trace (click-stream shape: night trough, morning
     /// ramp, evening peak, quieter weekends, seeded noise, a few short bursts) as a rate
     /// history CSV (timestamp,records_per_s) spanning exactly [--min, --max].
@@ -405,6 +406,9 @@ fn run(command: Command) -> Result<()> {
                 "{} intervals logged in {}",
                 records.len(),
                 study.dir.join("adapt-live/decisions.jsonl").display()
+            );
+            Ok(())
+        }
         Command::Trace {
             days,
             step_s,
