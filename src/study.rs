@@ -866,6 +866,10 @@ retries = 1
 workload = "wordcount"
 # Relative measurement noise of the simulator.
 noise = 0.03
+# fixed (4 TaskManagers on 8-core nodes) | kubernetes (TaskManager pods sized by each
+# configuration, reactive mode; see the README)
+# cluster = "kubernetes"
+# max_taskmanagers = 24
 
 [search]
 # Model evaluations in total, including `initial` space-filling ones.
