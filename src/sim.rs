@@ -312,7 +312,7 @@ impl FromStr for Workload {
 }
 
 /// How the simulated cluster runs its TaskManagers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ClusterMode {
     /// A fixed set of TaskManagers, one per worker node (`taskmanagers`, `cores_per_tm`).

@@ -328,3 +328,34 @@ fn sim_section_errors_name_the_key() {
         "{e}"
     );
 }
+
+#[test]
+fn the_sim_adapter_command_runs_the_kubernetes_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    let text = flinktune::flinkconf::render_flat(&pods(30, 1, "1", "2048m", 10_000), "t").unwrap();
+    std::fs::write(dir.path().join("conf/flink-conf.yaml"), text).unwrap();
+    let run = |cluster: &str| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_flinktune"))
+            .args(["sim-adapter", "--noise", "0", "--cluster", cluster])
+            .env("FLINKTUNE_TRIAL_DIR", dir.path())
+            .env("FLINKTUNE_RATE", "50000")
+            .env("FLINKTUNE_DURATION_S", "60")
+            .env("FLINKTUNE_REPEAT", "0")
+            .env("FLINKTUNE_SEED", "3")
+            .env("FLINKTUNE_WORKER", "0")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap())
+                .unwrap();
+        result
+    };
+    // 30 pods exceed the Kubernetes cluster; the fixed cluster ignores the key
+    let k8s = run("kubernetes");
+    assert_eq!(k8s["status"], "fail", "{k8s}");
+    let fixed = run("fixed");
+    assert_eq!(fixed["status"], "pass", "{fixed}");
+    assert_eq!(fixed["taskmanagers"], 4);
+}
