@@ -207,7 +207,9 @@ fn without_spare_capacity_the_job_does_not_recover() {
 
 #[test]
 fn trials_report_the_requested_resources() {
-    let m = pass(&pods(3, 2, "1.5", "2048m", 10_000), &job(50_000.0));
+    let c = pods(3, 2, "1.5", "2048m", 10_000);
+    let m = pass(&c, &job(50_000.0));
+    assert_eq!(m.resources, flinktune::resources::requested(&c).unwrap());
     assert_eq!(m.resources.taskmanagers, 3);
     assert_eq!(m.resources.cpu_requested, 4.5);
     assert_eq!(m.resources.memory_requested_mb, 3.0 * 2048.0);
@@ -220,6 +222,10 @@ fn trials_report_the_requested_resources() {
     assert_eq!(f.resources.taskmanagers, 4);
     assert_eq!(f.resources.cpu_requested, 32.0);
     assert_eq!(f.resources.memory_requested_mb, 4.0 * 4096.0);
+    assert_eq!(
+        f.resources,
+        flinktune::resources::on_fixed_cluster(&static_max(), 4, 8.0).unwrap()
+    );
     assert!(f.recovered && f.recovery_time_s > 0.0);
 }
 
