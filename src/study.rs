@@ -1035,6 +1035,14 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_cluster_section_serialises_as_before() {
+        // collect's plan fingerprint hashes this: existing studies must keep theirs
+        let v = serde_json::to_value(SimSection::default()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["workload", "noise"]);
+    }
+
+    #[test]
     fn a_missing_study_says_how_to_make_one() {
         let dir = tempfile::tempdir().unwrap();
         let e = format!("{:#}", Study::load(&dir.path().join("nope")).unwrap_err());
