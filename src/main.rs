@@ -222,6 +222,10 @@ enum Command {
         /// Relative measurement noise.
         #[arg(long, default_value_t = 0.03)]
         noise: f64,
+        /// The simulated cluster: fixed (4 TaskManagers) or kubernetes (pods as the
+        /// configuration asks, at most 24).
+        #[arg(long, value_enum, default_value = "fixed")]
+        cluster: sim::ClusterMode,
     },
 }
 
@@ -464,13 +468,20 @@ fn run(command: Command) -> Result<()> {
             );
             Ok(())
         }
-        Command::SimAdapter { workload, noise } => {
+        Command::SimAdapter {
+            workload,
+            noise,
+            cluster,
+        } => {
             if !(0.0..1.0).contains(&noise) {
                 bail!("--noise must be in [0, 1)");
             }
             let spec = adapter::spec_from_env()?;
             let a = adapter::Adapter::Sim {
-                cluster: Default::default(),
+                cluster: match cluster {
+                    sim::ClusterMode::Fixed => sim::Cluster::default(),
+                    sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
+                },
                 workload,
                 noise,
             };

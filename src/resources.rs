@@ -39,7 +39,7 @@ pub struct Resources {
 }
 
 impl Resources {
-    fn new(taskmanagers: u32, cpu: f64, memory_mb: f64) -> Resources {
+    pub fn new(taskmanagers: u32, cpu: f64, memory_mb: f64) -> Resources {
         Resources {
             taskmanagers,
             cpu_per_taskmanager: cpu,

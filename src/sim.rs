@@ -312,7 +312,7 @@ impl FromStr for Workload {
 }
 
 /// How the simulated cluster runs its TaskManagers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ClusterMode {
     /// A fixed set of TaskManagers, one per worker node (`taskmanagers`, `cores_per_tm`).
@@ -1622,10 +1622,8 @@ fn run(
     let tm_count = f64::from(s.taskmanagers);
     let cpu_cores = st.cpu_demand * (m.p / m.n).min(tm_count.max(1.0));
     let rec = recovery::recovery(conf, &recovery_inputs(&m, cap, throughput, job))?;
-    let resources = match cluster.mode {
-        ClusterMode::Fixed => resources::on_fixed_cluster(conf, s.taskmanagers, s.cores),
-        ClusterMode::Kubernetes => resources::requested(conf),
-    }?;
+    // What `resources::requested` / `on_fixed_cluster` give, from the sizes already derived.
+    let resources = Resources::new(s.taskmanagers, s.cores, s.tm.process_mb);
     Ok(SimMetrics {
         throughput,
         latency_p99_ms: p99,

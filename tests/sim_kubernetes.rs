@@ -207,7 +207,9 @@ fn without_spare_capacity_the_job_does_not_recover() {
 
 #[test]
 fn trials_report_the_requested_resources() {
-    let m = pass(&pods(3, 2, "1.5", "2048m", 10_000), &job(50_000.0));
+    let c = pods(3, 2, "1.5", "2048m", 10_000);
+    let m = pass(&c, &job(50_000.0));
+    assert_eq!(m.resources, flinktune::resources::requested(&c).unwrap());
     assert_eq!(m.resources.taskmanagers, 3);
     assert_eq!(m.resources.cpu_requested, 4.5);
     assert_eq!(m.resources.memory_requested_mb, 3.0 * 2048.0);
@@ -220,6 +222,10 @@ fn trials_report_the_requested_resources() {
     assert_eq!(f.resources.taskmanagers, 4);
     assert_eq!(f.resources.cpu_requested, 32.0);
     assert_eq!(f.resources.memory_requested_mb, 4.0 * 4096.0);
+    assert_eq!(
+        f.resources,
+        flinktune::resources::on_fixed_cluster(&static_max(), 4, 8.0).unwrap()
+    );
     assert!(f.recovered && f.recovery_time_s > 0.0);
 }
 
@@ -327,4 +333,35 @@ fn sim_section_errors_name_the_key() {
         e.contains("`sim.max_taskmanagers`") && e.contains("only applies"),
         "{e}"
     );
+}
+
+#[test]
+fn the_sim_adapter_command_runs_the_kubernetes_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+    let text = flinktune::flinkconf::render_flat(&pods(30, 1, "1", "2048m", 10_000), "t").unwrap();
+    std::fs::write(dir.path().join("conf/flink-conf.yaml"), text).unwrap();
+    let run = |cluster: &str| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_flinktune"))
+            .args(["sim-adapter", "--noise", "0", "--cluster", cluster])
+            .env("FLINKTUNE_TRIAL_DIR", dir.path())
+            .env("FLINKTUNE_RATE", "50000")
+            .env("FLINKTUNE_DURATION_S", "60")
+            .env("FLINKTUNE_REPEAT", "0")
+            .env("FLINKTUNE_SEED", "3")
+            .env("FLINKTUNE_WORKER", "0")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap())
+                .unwrap();
+        result
+    };
+    // 30 pods exceed the Kubernetes cluster; the fixed cluster ignores the key
+    let k8s = run("kubernetes");
+    assert_eq!(k8s["status"], "fail", "{k8s}");
+    let fixed = run("fixed");
+    assert_eq!(fixed["status"], "pass", "{fixed}");
+    assert_eq!(fixed["taskmanagers"], 4);
 }
