@@ -17,11 +17,13 @@
 //! for seasonal naive v_h = σ²(⌊(h−1)/m⌋ + 1) with σ² from the seasonal differences.
 //! Intervals are normal, at the requested level; forecasts and bounds are clipped at 0.
 //!
-//! **Evaluation**: every method is fitted on the history minus its last `holdout` steps
-//! and forecasts those steps from the end of the training part (one origin, horizons 1 …
-//! holdout); MAPE, sMAPE, RMSE and interval coverage are computed on the held-out steps
-//! only. The method with the lowest held-out RMSE is chosen and refitted on the whole
-//! history for the forecast.
+//! **Evaluation**: every method is fitted on the history minus its last `holdout` steps.
+//! It forecasts (a) the whole tail from the end of the training part (one origin, horizons
+//! 1 … holdout) and (b) the tail in windows of the forecast horizon, each from an origin
+//! whose state has been advanced through the actual values before it with the training
+//! parameters (rolling origin: how `adapt` forecasts). MAPE, sMAPE, RMSE and interval
+//! coverage are computed on the held-out steps only. The method with the lowest rolling
+//! RMSE is chosen and refitted on the whole history for the forecast.
 //!
 //! The season length is given or detected as the highest autocorrelation peak after the
 //! autocorrelation of the detrended training data first drops below zero.
@@ -176,6 +178,38 @@ pub fn fit(y: &[f64], method: Method, m: usize) -> Result<Fitted> {
 }
 
 impl Fitted {
+    /// The same model (parameters and error variance kept) with its state advanced through
+    /// the values observed after the ones it was fitted to: forecasting from a later origin
+    /// without refitting.
+    pub fn extend(&self, later: &[f64]) -> Fitted {
+        let mut f = self.clone();
+        let m = self.season;
+        match &mut f.state {
+            State::Naive { last } => {
+                last.extend_from_slice(later);
+                let cut = last.len() - m;
+                last.drain(..cut);
+            }
+            State::Hw {
+                level,
+                trend,
+                seasonal,
+                n,
+            } => {
+                let p = self.params.expect("Holt-Winters has parameters");
+                for (i, &v) in later.iter().enumerate() {
+                    let j = (*n + i) % m;
+                    let e = v - (*level + p.phi * *trend + seasonal[j]);
+                    *level += p.phi * *trend + p.alpha * e;
+                    *trend = p.phi * *trend + p.alpha * p.beta * e;
+                    seasonal[j] += p.gamma * e;
+                }
+                *n += later.len();
+            }
+        }
+        f
+    }
+
     /// Forecasts `horizon` steps with normal prediction intervals at `level` (e.g. 0.95).
     pub fn forecast(&self, horizon: usize, level: f64) -> Vec<Point> {
         let z = normal_quantile(0.5 + level / 2.0);
@@ -393,7 +427,11 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// The season length of `y`: the lag of the highest autocorrelation peak (at most n/2,
 /// so two cycles are seen) after the autocorrelation of the linearly detrended series
 /// first drops below zero, with its autocorrelation; None when no peak reaches 0.3.
-pub fn detect_season(y: &[f64]) -> Option<(usize, f64)> {
+///
+/// With `step_s` known, a peak within 2 % (at least one step) of a day's or a week's
+/// steps is taken to be that calendar period: input rates follow the clock, and on a few
+/// noisy days the highest peak can land a step off (287 instead of 288 five-minute steps).
+pub fn detect_season(y: &[f64], step_s: Option<f64>) -> Option<(usize, f64)> {
     let n = y.len();
     if n < 8 {
         return None;
@@ -429,10 +467,18 @@ pub fn detect_season(y: &[f64]) -> Option<(usize, f64)> {
         })
         .collect();
     let first_negative = (1..=max_lag).find(|&l| acf[l] < 0.0)?;
-    (first_negative + 1..=max_lag)
+    let peak = (first_negative + 1..=max_lag)
         .filter(|&l| acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] >= 0.3)
-        .max_by(|&a, &b| acf[a].total_cmp(&acf[b]).then(b.cmp(&a)))
-        .map(|l| (l, acf[l]))
+        .max_by(|&a, &b| acf[a].total_cmp(&acf[b]).then(b.cmp(&a)))?;
+    let calendar = step_s
+        .filter(|s| *s > 0.0)
+        .into_iter()
+        .flat_map(|s| [86_400.0 / s, 7.0 * 86_400.0 / s])
+        .filter(|d| d.fract() == 0.0 && *d as usize <= max_lag)
+        .map(|d| d as usize)
+        .find(|&d| peak.abs_diff(d) as f64 <= (0.02 * d as f64).max(1.0));
+    let l = calendar.unwrap_or(peak);
+    Some((l, acf[l]))
 }
 
 /// Errors of a forecast against the actual values.
@@ -478,6 +524,12 @@ pub struct MethodEvaluation {
     pub errors: Errors,
     /// RMSE relative to seasonal naive's (< 1: better than the baseline).
     pub rmse_vs_seasonal_naive: f64,
+    /// Rolling origin over the tail: forecasts `horizon` steps from every `horizon`-th
+    /// held-out step, the state advanced through the actual values before it (parameters
+    /// still from the training part) — the errors of forecasting as `adapt` does.
+    pub rolling: Errors,
+    /// The rolling RMSE relative to seasonal naive's.
+    pub rolling_rmse_vs_seasonal_naive: f64,
     /// Parameters fitted on the training part (Holt-Winters only).
     pub params: Option<HwParams>,
     /// The forecasts of the held-out steps.
@@ -492,13 +544,26 @@ pub struct Evaluation {
     pub train_len: usize,
     pub holdout: usize,
     pub interval_level: f64,
+    /// The forecast horizon of the rolling-origin errors.
+    pub horizon: usize,
     pub methods: Vec<MethodEvaluation>,
-    /// The method with the lowest held-out RMSE.
+    /// The method with the lowest rolling-origin RMSE at the horizon.
     pub chosen: Method,
 }
 
-/// Fits every method on `y` without its last `holdout` values and measures each on them.
-pub fn evaluate(y: &[f64], m: usize, holdout: usize, level: f64) -> Result<Evaluation> {
+/// Fits every method on `y` without its last `holdout` values and measures each on them:
+/// from the end of the training part over the whole tail, and from rolling origins at
+/// `horizon` steps (see [`MethodEvaluation::rolling`]).
+pub fn evaluate(
+    y: &[f64],
+    m: usize,
+    holdout: usize,
+    horizon: usize,
+    level: f64,
+) -> Result<Evaluation> {
+    if horizon == 0 {
+        bail!("the horizon must be at least 1 step");
+    }
     if holdout == 0 || holdout >= y.len() {
         bail!(
             "the held-out tail must be 1 … {} steps, not {holdout}",
@@ -518,33 +583,47 @@ pub fn evaluate(y: &[f64], m: usize, holdout: usize, level: f64) -> Result<Evalu
     for method in Method::ALL {
         let f = fit(train, method, m)?;
         let points = f.forecast(holdout, level);
+        // Rolling origins: windows of `horizon` steps tiling the tail (the last one cut).
+        let (mut actual, mut rolled) = (Vec::new(), Vec::new());
+        for start in (0..holdout).step_by(horizon) {
+            let h = horizon.min(holdout - start);
+            rolled.extend(f.extend(&test[..start]).forecast(h, level));
+            actual.extend_from_slice(&test[start..start + h]);
+        }
         methods.push(MethodEvaluation {
             method,
             errors: errors(test, &points),
             rmse_vs_seasonal_naive: f64::NAN,
+            rolling: errors(&actual, &rolled),
+            rolling_rmse_vs_seasonal_naive: f64::NAN,
             params: f.params,
             points,
         });
     }
-    let base = methods
+    let (base, rolling_base) = methods
         .iter()
         .find(|e| e.method == Method::SeasonalNaive)
-        .map(|e| e.errors.rmse)
+        .map(|e| (e.errors.rmse, e.rolling.rmse))
         .expect("seasonal naive is evaluated");
-    for e in &mut methods {
-        e.rmse_vs_seasonal_naive = if base > 0.0 {
-            e.errors.rmse / base
-        } else if e.errors.rmse == 0.0 {
+    let ratio = |x: f64, base: f64| {
+        if base > 0.0 {
+            x / base
+        } else if x == 0.0 {
             1.0
         } else {
             f64::INFINITY
-        };
+        }
+    };
+    for e in &mut methods {
+        e.rmse_vs_seasonal_naive = ratio(e.errors.rmse, base);
+        e.rolling_rmse_vs_seasonal_naive = ratio(e.rolling.rmse, rolling_base);
     }
-    // Lowest RMSE; on a tie the baseline (listed last) is preferred, being simpler.
+    // Lowest rolling RMSE at the horizon that will be forecast; on a tie the baseline
+    // (listed last) is preferred, being simpler.
     let chosen = methods
         .iter()
         .rev()
-        .min_by(|a, b| a.errors.rmse.total_cmp(&b.errors.rmse))
+        .min_by(|a, b| a.rolling.rmse.total_cmp(&b.rolling.rmse))
         .map(|e| e.method)
         .expect("methods evaluated");
     Ok(Evaluation {
@@ -552,6 +631,7 @@ pub fn evaluate(y: &[f64], m: usize, holdout: usize, level: f64) -> Result<Evalu
         train_len: train.len(),
         holdout,
         interval_level: level,
+        horizon,
         methods,
         chosen,
     })
@@ -567,6 +647,9 @@ pub struct Options {
     pub holdout: Option<usize>,
     /// Prediction-interval level, in (0, 1).
     pub level: f64,
+    /// Seconds per step, if known: a detected season within 2 % of a day or a week is
+    /// taken to be exactly that.
+    pub step_s: Option<f64>,
 }
 
 /// A forecast from a history.
@@ -591,17 +674,31 @@ pub fn run(y: &[f64], opts: &Options) -> Result<Outcome> {
         bail!("the interval level must be in (0, 1), not {}", opts.level);
     }
     let n = y.len();
-    // Detect the season on what the default hold-out leaves for training (at most
-    // n − horizon), so the held-out values never steer the choice of m.
+    let default_holdout = |m: usize| opts.horizon.max(m).min(n.saturating_sub(2 * m));
     let (season, season_acf) = match opts.season {
         Some(m) => (m, None),
         None => {
-            let seen = n - opts.holdout.unwrap_or(opts.horizon).min(n);
-            let (m, acf) = detect_season(&y[..seen]).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no seasonality found in the history (no autocorrelation peak ≥ 0.3): \
-                     give the season length with --season"
-                )
+            // The held-out tail depends on m, and the tail must not steer m: detect on what
+            // a first guess of the tail leaves, and again without the tail the detected m
+            // implies, until that tail was hidden from the detection.
+            let mut hidden = opts.holdout.unwrap_or(opts.horizon).min(n);
+            let mut settled = None;
+            for _ in 0..8 {
+                let (m, acf) = detect_season(&y[..n - hidden], opts.step_s).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no seasonality found in the history (no autocorrelation peak ≥ 0.3): \
+                         give the season length with --season"
+                    )
+                })?;
+                let need = opts.holdout.unwrap_or_else(|| default_holdout(m));
+                if need <= hidden {
+                    settled = Some((m, acf));
+                    break;
+                }
+                hidden = need.min(n);
+            }
+            let (m, acf) = settled.ok_or_else(|| {
+                anyhow::anyhow!("the detected season did not settle: give it with --season")
             })?;
             (m, Some(acf))
         }
@@ -613,11 +710,8 @@ pub fn run(y: &[f64], opts: &Options) -> Result<Outcome> {
             2 * season + 1
         );
     }
-    let holdout = match opts.holdout {
-        Some(k) => k,
-        None => opts.horizon.max(season).min(n - 2 * season),
-    };
-    let evaluation = evaluate(y, season, holdout, opts.level)?;
+    let holdout = opts.holdout.unwrap_or_else(|| default_holdout(season));
+    let evaluation = evaluate(y, season, holdout, opts.horizon, opts.level)?;
     let fitted = fit(y, evaluation.chosen, season)?;
     let points = fitted.forecast(opts.horizon, opts.level);
     Ok(Outcome {
@@ -734,18 +828,25 @@ pub fn describe(history: &crate::trace::RateHistory, o: &Outcome) -> String {
             .unwrap_or_default(),
         ev.holdout
     );
+    s.push_str(&format!(
+        "  {:<21}  {:<40} rolling, {}-step horizon\n",
+        "", "whole tail from one origin", ev.horizon
+    ));
     s.push_str(
-        "  method                 MAPE %   sMAPE %   RMSE        vs seasonal-naive  coverage\n",
+        "  method                 MAPE %  sMAPE %     RMSE  vs s-naive   MAPE %     RMSE  vs s-naive  coverage\n",
     );
     for e in &ev.methods {
         s.push_str(&format!(
-            "  {:<21} {:>7.2} {:>9.2}   {:<11.1} {:>6.3}            {:>5.1}%{}\n",
+            "  {:<21} {:>7.2} {:>8.2} {:>8.0} {:>11.3} {:>8.2} {:>8.0} {:>11.3} {:>8.1}%{}\n",
             e.method.name(),
             e.errors.mape,
             e.errors.smape,
             e.errors.rmse,
             e.rmse_vs_seasonal_naive,
-            100.0 * e.errors.coverage,
+            e.rolling.mape,
+            e.rolling.rmse,
+            e.rolling_rmse_vs_seasonal_naive,
+            100.0 * e.rolling.coverage,
             if e.method == ev.chosen {
                 "  ← chosen"
             } else {
@@ -829,12 +930,22 @@ mod tests {
         let mut wins = 0;
         for seed in 0..5 {
             let y = series(n, m, 0.8, 6.0, seed);
-            let ev = evaluate(&y, m, k, 0.95).unwrap();
+            let ev = evaluate(&y, m, k, 12, 0.95).unwrap();
             let get = |meth| ev.methods.iter().find(|e| e.method == meth).unwrap();
             let hw = get(Method::HoltWinters).errors;
             let sn = get(Method::SeasonalNaive).errors;
             assert!(hw.rmse < sn.rmse, "seed {seed}: {} vs {}", hw.rmse, sn.rmse);
             assert!(hw.mape < sn.mape && hw.smape < sn.smape);
+            let (hr, sr) = (
+                get(Method::HoltWinters).rolling,
+                get(Method::SeasonalNaive).rolling,
+            );
+            assert!(
+                hr.rmse < sr.rmse,
+                "seed {seed}: rolling {} vs {}",
+                hr.rmse,
+                sr.rmse
+            );
             assert_ne!(ev.chosen, Method::SeasonalNaive);
             // The 95 % interval covers most held-out values.
             wins += usize::from(hw.coverage >= 0.85);
@@ -854,7 +965,7 @@ mod tests {
         for v in &mut y[n - m..] {
             *v += 50.0;
         }
-        let ev = evaluate(&y, m, m, 0.95).unwrap();
+        let ev = evaluate(&y, m, m, m, 0.95).unwrap();
         for e in &ev.methods {
             assert!(
                 (e.errors.rmse - 50.0).abs() < 1e-6,
@@ -868,7 +979,7 @@ mod tests {
         for v in &mut z[n - m..] {
             *v *= 3.0;
         }
-        let ev2 = evaluate(&z, m, m, 0.95).unwrap();
+        let ev2 = evaluate(&z, m, m, m, 0.95).unwrap();
         for (a, b) in ev.methods.iter().zip(&ev2.methods) {
             assert_eq!(a.params, b.params);
             assert_eq!(a.points, b.points);
@@ -876,12 +987,35 @@ mod tests {
     }
 
     #[test]
+    fn extending_a_fit_equals_fitting_through_the_new_values() {
+        let m = 24;
+        let y = series(7 * m, m, 1.5, 0.0, 0);
+        let truth = series(9 * m, m, 1.5, 0.0, 0);
+        let f = fit(&y[..5 * m], Method::HoltWinters, m).unwrap();
+        let g = f.extend(&y[5 * m..]);
+        for p in g.forecast(30, 0.95) {
+            assert!((p.forecast - truth[7 * m - 1 + p.step]).abs() < 1e-8);
+        }
+        let noisy = series(7 * m, m, 0.5, 3.0, 4);
+        let f = fit(&noisy[..5 * m], Method::SeasonalNaive, m).unwrap();
+        let p = f.extend(&noisy[5 * m..6 * m + 3]).forecast(2, 0.9);
+        assert_eq!(p[0].forecast, noisy[5 * m + 3].max(0.0));
+        assert_eq!(p[1].forecast, noisy[5 * m + 4].max(0.0));
+    }
+
+    #[test]
     fn the_season_is_detected() {
         let y = series(8 * 48, 48, 0.3, 4.0, 1);
-        assert_eq!(detect_season(&y).map(|s| s.0), Some(48));
+        assert_eq!(detect_season(&y, None).map(|s| s.0), Some(48));
         let mut rng = StdRng::seed_from_u64(9);
         let noise: Vec<f64> = (0..400).map(|_| rng.random::<f64>()).collect();
-        assert_eq!(detect_season(&noise), None);
+        assert_eq!(detect_season(&noise, None), None);
+        // A 47-step cycle at 30-minute steps is snapped to the day (48 steps); at 20-minute
+        // steps (a day is 72) it is not.
+        let y = series(8 * 47, 47, 0.3, 2.0, 1);
+        assert_eq!(detect_season(&y, None).map(|s| s.0), Some(47));
+        assert_eq!(detect_season(&y, Some(1800.0)).map(|s| s.0), Some(48));
+        assert_eq!(detect_season(&y, Some(1200.0)).map(|s| s.0), Some(47));
     }
 
     #[test]
@@ -912,12 +1046,13 @@ mod tests {
     fn too_short_or_bad_input_is_an_error() {
         assert!(fit(&[1.0; 30], Method::HoltWinters, 24).is_err());
         assert!(fit(&[f64::NAN; 60], Method::HoltWinters, 24).is_err());
-        assert!(evaluate(&series(60, 24, 0.0, 1.0, 0), 24, 20, 0.95).is_err());
+        assert!(evaluate(&series(60, 24, 0.0, 1.0, 0), 24, 20, 5, 0.95).is_err());
         let opts = Options {
             horizon: 0,
             season: Some(24),
             holdout: None,
             level: 0.95,
+            step_s: None,
         };
         assert!(run(&series(100, 24, 0.0, 1.0, 0), &opts).is_err());
     }

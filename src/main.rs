@@ -455,6 +455,7 @@ fn run(command: Command) -> Result<()> {
                 season,
                 holdout,
                 level,
+                step_s: Some(h.step_s),
             };
             let o = forecast::run(&h.rates, &opts)
                 .with_context(|| format!("forecasting {}", history.display()))?;
