@@ -106,3 +106,27 @@ fn a_source_of_another_parameter_space_is_refused_by_name() {
     let err = fails(&["search", s(&target), "--transfer-from", s(&empty)]);
     assert!(err.contains("flinktune search"), "{err}");
 }
+
+#[test]
+fn collected_data_becomes_one_base_model_per_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = small_study(tmp.path(), None);
+    edit_study(
+        &source,
+        &[("rates = [16000, 80000]", "rates = [8000, 16000]")],
+    );
+    ok(&["generate", s(&source)]);
+    ok(&["collect", s(&source)]);
+    let target = rate_study(tmp.path(), "target", 24000, 8, 2);
+    let out = ok(&["search", s(&target), "--transfer-from", s(&source)]);
+    let summary = json(&target.join("search/summary.json"));
+    let models = summary["transfer"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(models.len(), 2, "{names:?}");
+    assert!(names[0].ends_with("collect @ 8000"), "{names:?}");
+    assert!(names[1].ends_with("collect @ 16000"), "{names:?}");
+    for m in models {
+        assert!(m["points"].as_u64().unwrap() >= 2, "{m}");
+    }
+    assert!(out.contains("collect @ 16000"), "{out}");
+}
