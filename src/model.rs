@@ -32,7 +32,7 @@ use std::path::Path;
 
 /// Bumped when the saved model's layout changes; smartcore's own layout is tied to its
 /// version, so that is recorded too and checked on load.
-const MODEL_FORMAT: u32 = 2;
+const MODEL_FORMAT: u32 = 3;
 const SMARTCORE_VERSION: &str = "0.7";
 /// The feature appended to the parameters: ln(input rate).
 pub const RATE_FEATURE: &str = "input.rate";
@@ -40,6 +40,11 @@ pub const RATE_FEATURE: &str = "input.rate";
 const TEST_SHARE: f64 = 0.2;
 const TREES: usize = 100;
 const MIN_CONFIGS: usize = 5;
+/// Standard deviations the search takes off the predicted score of a regressor with a
+/// predictive distribution (the GP): far from the measured configurations a GP's mean
+/// extrapolates, and the optimiser finds exactly those points; its lower confidence bound
+/// stays near what was measured unless the data vouch for more.
+pub const PESSIMISM: f64 = 2.0;
 
 pub type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
@@ -226,6 +231,8 @@ pub struct PerfModel {
     pub features: Vec<String>,
     /// Which regressor predicts the performance (`regressors::SAVABLE`).
     pub regressor_name: String,
+    /// The lowest and highest perf among the rows the model was fitted on.
+    pub observed_perf: (f64, f64),
     regressor: crate::regressors::Fitted,
     feasibility: Feasibility,
 }
@@ -247,6 +254,10 @@ impl PerfModel {
             .map(|&i| objective.score(data.perf[i].unwrap_or_default()))
             .collect();
         let fitted = crate::regressors::fit(regressor, &x_pass, &y, seed)?;
+        let perfs = pass.iter().map(|&i| data.perf[i].unwrap_or_default());
+        let observed_perf = perfs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p), hi.max(p))
+        });
         let labels: Vec<f64> = data.perf.iter().map(|p| f64::from(p.is_some())).collect();
         let share = labels.iter().sum::<f64>() / labels.len().max(1) as f64;
         let feasibility = if share == 0.0 || share == 1.0 {
@@ -260,6 +271,7 @@ impl PerfModel {
             objective,
             features: names,
             regressor_name: regressor.to_string(),
+            observed_perf,
             regressor: fitted,
             feasibility,
         })
@@ -268,6 +280,26 @@ impl PerfModel {
     /// Predicted scores (log scale, higher is better) of feature rows.
     pub fn predict_score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
         self.regressor.predict(rows)
+    }
+
+    /// What the search optimises, per row: the predicted score, less [`PESSIMISM`]
+    /// standard deviations when the regressor has a predictive distribution; with the
+    /// predicted (mean) score.
+    pub fn predict_search_score(&self, rows: &[Vec<f64>]) -> Result<Vec<(f64, f64)>> {
+        let (mean, sd) = self.regressor.predict_with_sd(rows)?;
+        Ok(match sd {
+            Some(sd) => mean
+                .into_iter()
+                .zip(sd)
+                .map(|(m, s)| (m - PESSIMISM * s, m))
+                .collect(),
+            None => mean.into_iter().map(|m| (m, m)).collect(),
+        })
+    }
+
+    /// Whether the search score is pessimistic (the regressor has a predictive sd).
+    pub fn is_pessimistic(&self) -> bool {
+        self.regressor.has_sd()
     }
 
     /// Predicted perf of feature rows.
@@ -345,10 +377,15 @@ pub struct ModelSummary {
     /// The regressor the comparison chose (lowest CV MAPE) or the study file names.
     #[serde(default)]
     pub chosen: String,
-    /// The regressor saved in model.json and used by `search`: the chosen one when it can be
-    /// saved (`regressors::SAVABLE`), else the forest.
+    /// The regressor saved in model.json and used by `search` (see [`choose_saved`]).
     #[serde(default)]
     pub saved: String,
+    /// Why that one.
+    #[serde(default)]
+    pub saved_because: String,
+    /// Whether the search optimises the saved model's lower confidence bound.
+    #[serde(default)]
+    pub pessimistic_search: bool,
     /// Cross-validation folds (by configuration).
     #[serde(default)]
     pub folds: usize,
@@ -373,24 +410,15 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     let (train, test) = split_by_config(&data.configs, &pass, seed);
     let folds = study.file.model.folds.unwrap_or(5) as usize;
     let comparison = crate::regressors::compare(&data, objective, &train, &test, folds, seed)?;
-    let chosen = match &study.file.model.regressor {
-        Some(r) => r.clone(),
-        None => comparison
-            .iter()
-            .filter(|c| c.cv_mape_percent.is_finite())
-            .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent))
-            .map(|c| c.regressor.clone())
-            .unwrap_or_else(|| "forest".into()),
-    };
-    // The forest is saved unless the study names a savable regressor: the search optimises
-    // the saved model, and trees never predict beyond the performance they saw, while a GP's
-    // mean extrapolates — on the quick-start study BO over the GP (CV MAPE 31% vs the
-    // forest's 45%) chased a 10x prediction that could not start; over the forest it found a
-    // 5.6x that ran.
-    let saved = match &study.file.model.regressor {
-        Some(r) if crate::regressors::SAVABLE.contains(&r.as_str()) => r.clone(),
-        _ => "forest".to_string(),
-    };
+    let (saved, why) = choose_saved(&comparison, study.file.model.regressor.as_deref());
+    // The most accurate of all (also those that cannot be saved) shows its importance
+    // and scatter.
+    let chosen = comparison
+        .iter()
+        .filter(|c| c.cv_mape_percent.is_finite())
+        .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent))
+        .map(|c| c.regressor.clone())
+        .unwrap_or_else(|| saved.clone());
     let (_, _, predicted) =
         crate::regressors::evaluate(&saved, &data, objective, &train, &test, seed)?;
     let actual: Vec<f64> = test
@@ -440,23 +468,23 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
         comparison: vec![],
         chosen: String::new(),
         saved: saved.clone(),
+        saved_because: why,
+        pessimistic_search: model.is_pessimistic(),
         folds: 0,
     };
     let mut summary = summary;
     let curve = crate::regressors::learning_curve(&data, objective, &train, &test, seed)?;
     let importance =
-        crate::regressors::permutation_importance(&chosen, &data, objective, &train, &test, seed)?;
-    let (_, _, chosen_pred) =
-        crate::regressors::evaluate(&chosen, &data, objective, &train, &test, seed)?;
+        crate::regressors::permutation_importance(&saved, &data, objective, &train, &test, seed)?;
     write_comparison(
         &stage.path,
         &comparison,
         &curve,
-        &chosen,
+        &saved,
         &importance,
         &feature_names(&study.space),
         &actual,
-        &chosen_pred,
+        &predicted,
     )?;
     summary.comparison = comparison;
     summary.chosen = chosen;
@@ -466,6 +494,45 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     stage.commit()?;
     Ok(summary)
 }
+
+/// The regressor to save and why: the one the study names, or (`best`, the default) the
+/// savable regressor with the lowest cross-validated MAPE. A GP may win: the search
+/// optimises its lower confidence bound (`PESSIMISM`), not its extrapolating mean.
+pub fn choose_saved(
+    comparison: &[crate::regressors::Comparison],
+    configured: Option<&str>,
+) -> (String, String) {
+    if let Some(name) = configured.filter(|r| *r != BEST) {
+        return (
+            name.to_string(),
+            format!("`[model] regressor = \"{name}\"` in the study file"),
+        );
+    }
+    let best = comparison
+        .iter()
+        .filter(|c| {
+            crate::regressors::SAVABLE.contains(&c.regressor.as_str())
+                && c.cv_mape_percent.is_finite()
+        })
+        .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent));
+    match best {
+        Some(c) => (
+            c.regressor.clone(),
+            format!(
+                "the lowest cross-validated MAPE ({:.1}%) among the savable regressors ({})",
+                c.cv_mape_percent,
+                crate::regressors::SAVABLE.join(", ")
+            ),
+        ),
+        None => (
+            "forest".to_string(),
+            "no savable regressor could be cross-validated; the forest by default".to_string(),
+        ),
+    }
+}
+
+/// `[model] regressor` value that saves the most accurate savable regressor.
+pub const BEST: &str = "best";
 
 /// Writes the comparison's tables and figures.
 #[allow(clippy::too_many_arguments)]
@@ -500,11 +567,11 @@ fn write_comparison(
                 .collect(),
         })
         .collect();
-    crate::plot::line_chart(
+    crate::plot::line_chart_log_y(
         &dir.join("learning_curve.svg"),
         "Learning curve: test MAPE vs training configurations",
         "training configurations",
-        "test MAPE (%)",
+        "test MAPE (%, log scale)",
         &series,
     )?;
     let mut order: Vec<usize> = (0..importance.len()).collect();
@@ -561,8 +628,8 @@ fn report_md(s: &ModelSummary) -> String {
         table.push_str(&format!(
             "| {}{} | {:.1}% | {:.3} | {:.1}% (± {:.1}) | {:.3} | {:.2} |\n",
             c.regressor,
-            if c.regressor == s.chosen {
-                " **(chosen)**"
+            if c.regressor == s.saved {
+                " **(saved)**"
             } else {
                 ""
             },
@@ -574,17 +641,29 @@ fn report_md(s: &ModelSummary) -> String {
             c.fit_seconds
         ));
     }
+    let search = if s.pessimistic_search {
+        format!(
+            "It has a predictive standard deviation, so `search` optimises its lower \
+             confidence bound, mean − {}·σ of the log-scale score: far from the measured \
+             configurations a GP's mean extrapolates, and an optimiser finds exactly those \
+             points; the bound stays near what was measured unless the data vouch for more.",
+            PESSIMISM
+        )
+    } else {
+        "`search` optimises its prediction (trees never predict beyond the performance they \
+         were fitted on)."
+            .to_string()
+    };
     format!(
         "# Performance model\n\n![Learning curve](learning_curve.svg)\n\n\
          ## Regressors compared\n\nSame 80/20 split by configuration, and {}-fold \
          cross-validation by configuration; MAPE and R² on the perf scale. The GP is fitted on \
          at most {} training rows.\n\n{}\n\
-         The most accurate regressor is `{}`; **the saved model (`model.json`, used by \
-         `search`) is `{}`**: the forest unless `[model] regressor` names one of forest, gbrt, \
-         gp, because the search optimises the saved model and trees do not extrapolate beyond \
-         the performance they saw, while a GP's mean does.\n\n\
-         Learning curve (test MAPE vs training configurations): `learning_curve.csv`. \
-         Predicted vs measured for `{}` on the held-out configurations:\n\n\
+         The most accurate regressor by CV MAPE is `{}`. **The saved model (`model.json`, used \
+         by `search`) is `{}`**, chosen by {}. {}\n\n\
+         Learning curve (test MAPE vs training configurations, log scale): \
+         `learning_curve.csv`. Predicted vs measured for `{}` on the held-out \
+         configurations:\n\n\
          ![Predicted vs measured](predicted_vs_measured.svg)\n\n\
          Feature importance of `{}` (permutation, `importance.csv`):\n\n\
          ![Importance](importance.svg)\n\n{}",
@@ -593,8 +672,10 @@ fn report_md(s: &ModelSummary) -> String {
         table,
         s.chosen,
         s.saved,
-        s.chosen,
-        s.chosen,
+        s.saved_because,
+        search,
+        s.saved,
+        s.saved,
         saved_md(s)
     )
 }
@@ -642,6 +723,18 @@ pub fn describe(s: &ModelSummary) -> String {
         s.test_median_ape_percent,
         s.test_r2
     );
+    if !s.saved_because.is_empty() {
+        out.push_str(&format!(
+            "  saved {}: {}{}\n",
+            s.saved,
+            s.saved_because,
+            if s.pessimistic_search {
+                format!("; search optimises mean − {PESSIMISM}·σ")
+            } else {
+                String::new()
+            }
+        ));
+    }
     if !s.comparison.is_empty() {
         out.push_str(&format!(
             "  {:<8} {:>14} {:>11} {:>16}\n",
@@ -665,8 +758,8 @@ pub fn describe(s: &ModelSummary) -> String {
                     "-".into()
                 },
                 pct(c.cv_mape_percent),
-                if c.regressor == s.chosen {
-                    "  (best)"
+                if c.regressor == s.saved {
+                    "  (saved)"
                 } else {
                     ""
                 }
@@ -700,6 +793,62 @@ mod tests {
         assert!((median_ape(&[100.0, 200.0, 10.0], &[110.0, 150.0, 100.0]) - 25.0).abs() < 1e-9);
         assert!((r2(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]) - 1.0).abs() < 1e-12);
         assert!((r2(&[1.0, 2.0, 3.0], &[2.0, 2.0, 2.0])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn best_saves_the_savable_regressor_of_lowest_cv_mape() {
+        let row = |name: &str, cv: f64| crate::regressors::Comparison {
+            regressor: name.into(),
+            holdout_mape_percent: 0.0,
+            holdout_r2: 0.0,
+            cv_mape_percent: cv,
+            cv_mape_sd: 0.0,
+            cv_r2: 0.0,
+            fit_seconds: 0.0,
+        };
+        // svr is most accurate but cannot be saved; gp failed to cross-validate.
+        let cmp = vec![
+            row("forest", 40.0),
+            row("gbrt", 35.0),
+            row("svr", 10.0),
+            row("gp", f64::NAN),
+        ];
+        let (saved, why) = choose_saved(&cmp, None);
+        assert_eq!(saved, "gbrt");
+        assert!(why.contains("35.0%"), "{why}");
+        assert_eq!(choose_saved(&cmp, Some(BEST)).0, "gbrt");
+        let (saved, why) = choose_saved(&cmp, Some("forest"));
+        assert_eq!(saved, "forest");
+        assert!(why.contains("study file"), "{why}");
+        assert_eq!(choose_saved(&[], None).0, "forest");
+    }
+
+    #[test]
+    fn a_gp_is_searched_by_its_lower_bound_and_trees_by_their_prediction() {
+        let n = 40;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * 7 + j * 5) % 13) as f64 / 26.0);
+        let data = Dataset {
+            perf: (0..n).map(|i| Some(1.0 + x[[i, 0]] + x[[i, 1]])).collect(),
+            x,
+            configs: (0..n).map(|i| format!("c{i}")).collect(),
+            rates: vec![1; n],
+        };
+        let names = vec!["a".to_string(), "b".to_string()];
+        // Inside the data (the lower half of the cube) and far outside it.
+        let rows = vec![vec![0.2, 0.2], vec![1.0, 1.0]];
+        let gp = PerfModel::fit(&data, Objective::Ratio, names.clone(), 1, "gp").unwrap();
+        assert!(gp.is_pessimistic());
+        let s = gp.predict_search_score(&rows).unwrap();
+        assert!(s.iter().all(|(bound, mean)| bound < mean), "{s:?}");
+        // Less certain away from the data: a wider gap.
+        assert!(s[1].1 - s[1].0 > 2.0 * (s[0].1 - s[0].0), "{s:?}");
+        let forest = PerfModel::fit(&data, Objective::Ratio, names, 1, "forest").unwrap();
+        assert!(!forest.is_pessimistic());
+        for (bound, mean) in forest.predict_search_score(&rows).unwrap() {
+            assert_eq!(bound, mean);
+        }
+        let (lo, hi) = forest.observed_perf;
+        assert!(lo >= 1.0 && hi <= 2.0 && lo < hi);
     }
 
     #[test]

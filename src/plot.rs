@@ -3,6 +3,7 @@
 //! Each function writes one complete SVG file.
 
 use anyhow::{Result, anyhow};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -144,9 +145,67 @@ pub fn line_chart(
     chart
         .configure_mesh()
         .x_desc(x_label)
+        .x_label_formatter(&number)
+        .y_label_formatter(&number)
         .y_desc(y_label)
         .draw()
         .map_err(err)?;
+    draw_lines(&mut chart, series)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// [`line_chart`] with a logarithmic y axis, for values spanning decades (errors in
+/// percent of regressors from a few % to thousands). Non-positive values are left out.
+pub fn line_chart_log_y(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    let positive: Vec<Series> = series
+        .iter()
+        .map(|s| Series {
+            name: s.name.clone(),
+            points: s.points.iter().copied().filter(|p| p.1 > 0.0).collect(),
+        })
+        .collect();
+    let all = || positive.iter().flat_map(|s| s.points.iter().copied());
+    let (x0, x1) = bounds(all().map(|p| p.0));
+    let (y0, y1) = bounds(all().map(|p| p.1));
+    let (y0, y1) = if y0 > 0.0 { (y0, y1) } else { (1.0, 10.0) };
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, (y0 / 1.3..y1 * 1.3).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .x_label_formatter(&number)
+        .y_desc(y_label)
+        .y_label_formatter(&number)
+        .draw()
+        .map_err(err)?;
+    draw_lines(&mut chart, &positive)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Draws each series as a line with markers, and the legend.
+fn draw_lines<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    series: &[Series],
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64>,
+{
     for (k, s) in series.iter().enumerate() {
         let c = PALETTE[k % PALETTE.len()];
         chart
@@ -164,7 +223,6 @@ pub fn line_chart(
         .border_style(BLACK)
         .draw()
         .map_err(err)?;
-    root.present().map_err(err)?;
     Ok(())
 }
 
@@ -195,6 +253,8 @@ pub fn scatter_log(
     chart
         .configure_mesh()
         .x_desc(x_label)
+        .x_label_formatter(&number)
+        .y_label_formatter(&number)
         .y_desc(y_label)
         .draw()
         .map_err(err)?;
@@ -282,6 +342,14 @@ pub fn band_chart(
     Ok(())
 }
 
+/// A tick label: at most six decimals, without trailing zeros (10, 0.25, not 10.0 or
+/// 0.30000000000000004).
+fn number(v: &f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -342,5 +410,18 @@ mod tests {
         band_chart(&p, "t", "h", "rate", &s, &band).unwrap();
         let svg = std::fs::read_to_string(&p).unwrap();
         assert!(svg.contains("forest") && svg.contains("<polygon"));
+        let p = d.path().join("log.svg");
+        let s = vec![Series {
+            name: "svr".into(),
+            points: vec![(10.0, 4000.0), (20.0, 0.0), (40.0, 15.0)],
+        }];
+        line_chart_log_y(&p, "learning curve", "configurations", "MAPE %", &s).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        // Decades as ticks, whole numbers without a decimal point.
+        assert!(svg.contains("\n100\n") && svg.contains("\n1000\n"), "{svg}");
+        assert!(!svg.contains("1000.0"));
+        assert_eq!(number(&0.30000000000000004), "0.3");
+        assert_eq!(number(&20.0), "20");
+        assert!(std::fs::read_to_string(&p).unwrap().contains("<circle"));
     }
 }

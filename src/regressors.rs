@@ -128,10 +128,21 @@ pub fn fit(name: &str, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> 
 impl Fitted {
     /// Predicted scores of feature rows.
     pub fn predict(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        Ok(self.predict_with_sd(rows)?.0)
+    }
+
+    /// Whether the regressor gives a predictive standard deviation (the GP).
+    pub fn has_sd(&self) -> bool {
+        matches!(self, Fitted::Gp(_))
+    }
+
+    /// Predicted scores of feature rows and, for a regressor with a predictive
+    /// distribution (the GP), the standard deviation of each (latent, without noise).
+    pub fn predict_with_sd(&self, rows: &[Vec<f64>]) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
         if rows.is_empty() {
-            return Ok(vec![]);
+            return Ok((vec![], self.has_sd().then(Vec::new)));
         }
-        match self {
+        let mean = match self {
             Fitted::Forest(f) => model::predict_forest(f, rows),
             Fitted::Gbrt(m) => {
                 let t = DenseMatrix::from_2d_vec(&rows.to_vec()).map_err(|e| anyhow!("{e}"))?;
@@ -146,9 +157,15 @@ impl Fitted {
                     .posterior
                     .get()
                     .ok_or_else(|| anyhow!("the GP could not be rebuilt"))?;
-                Ok(g.predict_many(rows).into_iter().map(|(m, _)| m).collect())
+                let (mean, sd) = g
+                    .predict_many(rows)
+                    .into_iter()
+                    .map(|(m, v)| (m, v.max(0.0).sqrt()))
+                    .unzip();
+                return Ok((mean, Some(sd)));
             }
-        }
+        };
+        Ok((mean?, None))
     }
 }
 

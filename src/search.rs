@@ -150,6 +150,10 @@ pub struct Evaluation {
     /// The objective's perf (predicted over the model, measured over the system); None
     /// when the configuration did not run.
     pub perf: Option<f64>,
+    /// Over a model whose search score is pessimistic (the GP: mean − k·σ, see
+    /// `model::PESSIMISM`), `perf` is that bound and this the model's mean prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_mean: Option<f64>,
     /// Probability it runs (the feasibility forest's over the model; 1 or 0 measured).
     pub p_pass: f64,
     /// pass | fail | error | skipped, and why not pass.
@@ -208,18 +212,23 @@ impl<'a> Evaluator<'a> {
                     .iter()
                     .map(|c| model::features(&study.space, c, *rate))
                     .collect();
-                let perf = model.predict_perf(&rows)?;
+                let objective = model.objective;
+                let scores = model.predict_search_score(&rows)?;
                 let pass = model.predict_pass(&rows)?;
+                let pessimistic = model.is_pessimistic();
                 Ok(configs
                     .iter()
-                    .zip(perf.into_iter().zip(pass))
-                    .map(|(config, (perf, p_pass))| {
+                    .zip(scores.into_iter().zip(pass))
+                    .map(|(config, ((score, mean), p_pass))| {
+                        let perf = objective.perf_of_score(score);
+                        let predicted_mean = pessimistic.then(|| objective.perf_of_score(mean));
                         // The model never saw configurations generate replaced: Flink's
                         // memory rules decide those.
                         if let Some(why) = precheck::predict_failure(&study.effective_conf(config))
                         {
                             return Evaluation {
                                 perf: Some(perf),
+                                predicted_mean,
                                 p_pass: 0.0,
                                 status: "skipped".into(),
                                 reason: format!("predicted: {why}"),
@@ -227,6 +236,7 @@ impl<'a> Evaluator<'a> {
                         }
                         Evaluation {
                             perf: Some(perf),
+                            predicted_mean,
                             p_pass,
                             status: if p_pass >= 0.5 { "pass" } else { "fail" }.into(),
                             reason: if p_pass >= 0.5 {
@@ -283,6 +293,7 @@ fn evaluate_on_system(
     if let Some(why) = precheck::predict_failure(&study.effective_conf(config)) {
         return Ok(Evaluation {
             perf: None,
+            predicted_mean: None,
             p_pass: 0.0,
             status: "skipped".into(),
             reason: format!("predicted: {why}"),
@@ -303,6 +314,7 @@ fn evaluate_on_system(
     let last = last.context("no repeat ran")?;
     let perf = study.file.objective.perf(&runs);
     Ok(Evaluation {
+        predicted_mean: None,
         p_pass: if perf.is_some() { 1.0 } else { 0.0 },
         status: if perf.is_some() {
             "pass".into()
@@ -690,8 +702,9 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     let best_perf = best.evaluation.perf.unwrap_or_default();
     let predicted_default = match &model {
         Some(m) => {
+            // On the same (pessimistic or not) scale as the search's perf.
             let row = vec![model::features(space, &space.default_config(), rate)];
-            Some(m.predict_perf(&row)?[0])
+            Some(objective.perf_of_score(m.predict_search_score(&row)?[0].0))
         }
         None => None,
     };
@@ -779,6 +792,7 @@ fn write_history(path: &Path, space: &Space, objective: Objective, steps: &[Step
         "gp_mean",
         "gp_std",
         "perf",
+        "predicted_mean",
         "p_pass",
         "status",
         "reason",
@@ -801,6 +815,7 @@ fn write_history(path: &Path, space: &Space, objective: Objective, steps: &[Step
             opt(s.gp_mean),
             opt(s.gp_std),
             opt(s.evaluation.perf),
+            opt(s.evaluation.predicted_mean),
             s.evaluation.p_pass.to_string(),
             s.evaluation.status.clone(),
             s.evaluation.reason.clone(),

@@ -201,8 +201,8 @@ impl Default for DetermineSection {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// The regressor to recommend instead of the most accurate one: forest | gbrt | svr |
-    /// knn | ridge | gp.
+    /// The regressor saved for `search`: best (the savable one with the lowest CV MAPE,
+    /// the default) | forest | gbrt | gp.
     #[serde(default)]
     pub regressor: Option<String>,
     /// Folds of the cross-validation (by configuration).
@@ -688,12 +688,14 @@ impl Study {
             }
         }
         if let Some(r) = &file.model.regressor
+            && r != crate::model::BEST
             && !crate::regressors::SAVABLE.contains(&r.as_str())
         {
             return Err(fail(
                 "model.regressor",
                 format!(
-                    "'{r}' cannot be the saved model; one of {}",
+                    "'{r}' cannot be the saved model; one of {}, {}",
+                    crate::model::BEST,
                     crate::regressors::SAVABLE.join(", ")
                 ),
             ));
@@ -1001,7 +1003,7 @@ repeats = 3
 # top_k = 30             # ... or the k most important ones
 
 # [model]
-# regressor = "forest"   # the saved model: forest | gbrt | gp (default: forest)
+# regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp
 # folds = 5              # cross-validation folds (by configuration)
 "#
     )
@@ -1078,7 +1080,7 @@ mod tests {
             "{e}"
         );
         let e = err_of(&t.replace(
-            "# [model]\n# regressor = \"forest\"",
+            "# [model]\n# regressor = \"best\"",
             "[model]\nregressor = \"ann\"",
         ));
         assert!(e.contains("`model.regressor`") && e.contains("gbrt"), "{e}");

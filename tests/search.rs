@@ -134,3 +134,56 @@ fn tune_over_the_system_skips_collect_and_model() {
     let v = json(&dir.join("validate/summary.json"));
     assert!(v["speedup_ratio"].as_f64().unwrap() > 1.0, "{v}");
 }
+
+/// A GP's mean extrapolates, and BO over it finds exactly the points where it is wildest
+/// (on the quick-start study: a predicted ratio twice the best measured one, at a
+/// configuration that could not start). The search optimises the GP's lower confidence
+/// bound instead, which stays within what was measured.
+#[test]
+fn search_over_a_saved_gp_stays_within_the_measured_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let dir = tmp.path().join("gp");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(example.join("flinktune.toml"), dir.join("flinktune.toml")).unwrap();
+    edit_study(&dir, &[("rates = [16000, 80000]", "rates = [16000]")]);
+    let mut text = fs::read_to_string(dir.join("flinktune.toml")).unwrap();
+    text.push_str("\n[model]\nregressor = \"gp\"\n");
+    fs::write(dir.join("flinktune.toml"), text).unwrap();
+    for stage in ["generate", "collect", "model"] {
+        ok(&[stage, s(&dir)]);
+    }
+    let out = ok(&["search", s(&dir)]);
+    let measured: Vec<f64> = csv_rows(&dir.join("collect/trials.csv"))
+        .iter()
+        .filter(|r| r.get(4) == Some("pass"))
+        .map(|r| {
+            r.get(5).unwrap().parse::<f64>().unwrap() / r.get(6).unwrap().parse::<f64>().unwrap()
+        })
+        .collect();
+    let best_measured = measured.iter().copied().fold(0.0, f64::max);
+    let summary = json(&dir.join("search/summary.json"));
+    let predicted = summary["best_perf"].as_f64().unwrap();
+    assert!(
+        predicted <= best_measured,
+        "search returned a predicted ratio {predicted:.0}, best measured {best_measured:.0}:\n{out}"
+    );
+    // Every suggestion carries the GP's mean beside the bound the search optimised.
+    let header = csv_header(&dir.join("search/history.csv"));
+    let rows = csv_rows(&dir.join("search/history.csv"));
+    let means = column(&header, &rows, "predicted_mean");
+    let perfs = column(&header, &rows, "perf");
+    for (m, p) in means.iter().zip(&perfs) {
+        assert!(m.parse::<f64>().unwrap() >= p.parse::<f64>().unwrap());
+    }
+    // The configuration it found runs (the unbounded GP's did not).
+    ok(&["validate", s(&dir)]);
+    let v = json(&dir.join("validate/summary.json"));
+    assert_eq!(v["best"]["passed"], 3, "{v}");
+    // ... and measures what the search promised.
+    let ratio = v["best"]["ratio"].as_f64().unwrap();
+    assert!(
+        (ratio / predicted - 1.0).abs() < 0.25,
+        "predicted {predicted:.0}, measured {ratio:.0}"
+    );
+}

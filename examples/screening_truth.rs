@@ -1,0 +1,82 @@
+//! The simulator's ground truth for screening: for every parameter of a study's catalogue,
+//! the largest |change of ln perf| its one-at-a-time levels make, noise-free, at the
+//! reference configuration and at random configurations that pass Flink's memory rules
+//! (both ends running), and how often a level flips run/fail. `determine`'s selections are
+//! judged against it (scripts/screening_quality.py computes precision and recall).
+//!
+//! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
+
+use anyhow::{Context, Result};
+use flinktune::determine::{reference_config, sweep_values};
+use flinktune::sim::{self, SimJob, SimOutcome};
+use flinktune::study::Study;
+use rand::{RngExt, SeedableRng};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .get(1)
+        .context("usage: screening_truth STUDY [BASES]")?;
+    let bases: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(40);
+    let study = Study::load(std::path::Path::new(dir))?;
+    let space = &study.space;
+    let objective = study.file.objective;
+    let job = SimJob {
+        workload: study.file.sim.workload,
+        rate: study
+            .file
+            .determine
+            .rate
+            .unwrap_or_else(|| study.search_rate()) as f64,
+        duration_s: study.file.duration_s as f64,
+        repeat: 0,
+        seed: study.file.seed,
+        noise: 0.0,
+    };
+    let cluster = sim::Cluster::default();
+    let score = |c: &flinktune::space::Config| -> Option<f64> {
+        match sim::simulate(&study.effective_conf(c), &cluster, &job) {
+            SimOutcome::Pass(m) => Some(objective.score(objective.run_value(
+                &flinktune::objective::Measurement {
+                    throughput: m.throughput,
+                    latency_p99_ms: m.latency_p99_ms,
+                },
+            ))),
+            SimOutcome::Fail { .. } => None,
+        }
+    };
+    // The reference and random runnable configurations.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(study.file.seed);
+    let mut base_configs = vec![reference_config(space)];
+    while base_configs.len() < bases + 1 {
+        let u: Vec<f64> = (0..space.len()).map(|_| rng.random::<f64>()).collect();
+        let c = space.from_unit(&u);
+        if score(&c).is_some() {
+            base_configs.push(c);
+        }
+    }
+    println!("param,max_effect,reference_effect,flips");
+    for (i, p) in space.params.iter().enumerate() {
+        let (mut max, mut at_ref, mut flips) = (0.0_f64, 0.0_f64, 0usize);
+        for (b, base) in base_configs.iter().enumerate() {
+            let s0 = score(base);
+            for v in sweep_values(p, study.file.determine.levels as usize) {
+                let mut c = base.clone();
+                c[i] = Some(v);
+                let s = score(&c);
+                match (s0, s) {
+                    (Some(a), Some(x)) => {
+                        max = max.max((x - a).abs());
+                        if b == 0 {
+                            at_ref = at_ref.max((x - a).abs());
+                        }
+                    }
+                    (Some(_), None) | (None, Some(_)) => flips += 1,
+                    (None, None) => {}
+                }
+            }
+        }
+        println!("{},{max:.5},{at_ref:.5},{flips}", p.name);
+    }
+    Ok(())
+}
