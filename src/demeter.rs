@@ -378,7 +378,8 @@ impl Policy for Demeter {
         // Demeter starts from the static maximum.
         let cmax = self.study.space.default_config();
         let id = self.id_of(&cmax);
-        self.scheduler = Scheduler::new(self.scheduler.policy, Some(id), 0)?;
+        // As if it had run for long: the first decision may already switch for gain.
+        self.scheduler = Scheduler::new(self.scheduler.policy, Some(id), usize::MAX / 2)?;
         Ok(cmax)
     }
 
