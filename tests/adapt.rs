@@ -1,0 +1,169 @@
+//! `flinktune adapt`: the replayed comparison of Demeter with its baselines on the
+//! simulator, and the live loop driving a reconfiguration hook.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The shipped Demeter example in a temporary directory, with a shorter trace (three days
+/// at 15-minute steps: two of history, one replayed) and cheaper profiling.
+fn demeter_study(tmp: &Path) -> (PathBuf, PathBuf) {
+    let study = tmp.join("demeter");
+    fs::create_dir_all(&study).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(root.join("examples/demeter/flinktune.toml"))
+        .unwrap()
+        .replace("profile_budget = 30", "profile_budget = 16")
+        .replace("rate_step = 25000", "rate_step = 50000");
+    fs::write(study.join("flinktune.toml"), text).unwrap();
+    let trace = tmp.join("rates.csv");
+    ok(&[
+        "trace", "--days", "3", "--step-s", "900", "--min", "80000", "--max", "700000",
+        "--seed", "3", "-o", s(&trace),
+    ]);
+    (study, trace)
+}
+
+fn by_policy(path: &Path) -> std::collections::HashMap<String, serde_json::Value> {
+    let summary = json(path);
+    summary["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["policy"].as_str().unwrap().to_string(), p.clone()))
+        .collect()
+}
+
+#[test]
+fn a_replay_compares_demeter_with_the_baselines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, trace) = demeter_study(tmp.path());
+    let out = ok(&["adapt", s(&study), "--trace", s(&trace)]);
+    assert!(out.contains("| demeter |") && out.contains("| ds2 |"), "{out}");
+    let dir = study.join("adapt");
+    for f in ["steps.csv", "decisions.csv", "comparison.csv", "timeline.svg", "report.md"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let p = by_policy(&dir.join("summary.json"));
+    let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
+    // One replayed day of 15-minute steps, every policy.
+    let steps = csv_rows(&dir.join("steps.csv"));
+    assert_eq!(steps.len(), 4 * 96);
+    assert_eq!(num("static", "steps"), 96.0);
+    // The static maximum requests 24 cores for 24 hours and never reconfigures.
+    assert!((num("static", "cpu_core_hours") - 576.0).abs() < 1e-6);
+    assert_eq!(num("static", "reconfigurations"), 0.0);
+    assert!((num("static", "near_optimal_pct") - 100.0).abs() < 1e-9);
+    // Demeter uses clearly fewer resources than the static maximum, keeps every recovery
+    // under the limit, and keeps latency far closer to it than the reactive baselines.
+    assert!(num("demeter", "mean_cpu_requested") < 0.95 * 24.0);
+    assert!(num("demeter", "mean_memory_requested_gb") < 0.8 * 96.0);
+    assert_eq!(num("demeter", "recovery_violations"), 0.0);
+    assert!(num("demeter", "near_optimal_pct") > 75.0, "{:?}", p["demeter"]);
+    for baseline in ["reactive", "ds2"] {
+        assert!(
+            num("demeter", "near_optimal_pct") > num(baseline, "near_optimal_pct"),
+            "{baseline}: {:?} vs {:?}",
+            p["demeter"],
+            p[baseline]
+        );
+    }
+    // Running near capacity, DS2 misses the recovery limit.
+    assert!(num("ds2", "recovery_violations") > 0.0);
+    // Every switch is logged with why.
+    let decisions = csv_rows(&dir.join("decisions.csv"));
+    assert!(decisions.iter().any(|r| &r[0] == "demeter"));
+    assert!(decisions.iter().all(|r| !r[4].is_empty()));
+}
+
+#[test]
+fn a_replay_needs_the_scale_out_parameter_and_the_simulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, trace) = demeter_study(tmp.path());
+    let plain = small_study(tmp.path(), None);
+    let err = fails(&["adapt", s(&plain), "--trace", s(&trace)]);
+    assert!(err.contains("flinktune.taskmanagers"), "{err}");
+    let cmd = small_study(&tmp.path().join("cmd"), Some("true"));
+    let err = fails(&["adapt", s(&cmd), "--trace", s(&trace), "--policy", "static"]);
+    assert!(err.contains("flinktune.taskmanagers") || err.contains("simulator"), "{err}");
+}
+
+/// A hook standing in for a cluster: logs every action with its conf dir's scale-out and
+/// answers the contract; the rate comes from a file.
+fn fake_hook(dir: &Path) -> String {
+    let hook = dir.join("hook.sh");
+    fs::write(
+        &hook,
+        r#"#!/bin/sh
+log="$FLINKTUNE_STATE_DIR/actions.log"
+case "$FLINKTUNE_ACTION" in
+  start|apply)
+    tms=$(grep '^flinktune.taskmanagers' "$FLINKTUNE_CONF_DIR/flink-conf.yaml" | cut -d' ' -f2)
+    echo "$FLINKTUNE_ACTION $tms $FLINKTUNE_RATE" >> "$log"
+    echo '{"status":"ok","savepoint":"/tmp/sp","downtime_s":1.5}' ;;
+  rate) echo "rate" >> "$log"; echo "{\"status\":\"ok\",\"rate\":$(cat "$RATE_FILE")}" ;;
+  stop) echo "stop" >> "$log"; echo '{"status":"ok"}' ;;
+esac
+"#,
+    )
+    .unwrap();
+    format!("RATE_FILE={} sh {}", s(&dir.join("rate")), s(&hook))
+}
+
+#[test]
+fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, _) = demeter_study(tmp.path());
+    edit_study(&study, &[("interval_s = 1800", "interval_s = 0.3")]);
+    // A low rate: the static maximum it starts with is far too big.
+    fs::write(tmp.path().join("rate"), "90000").unwrap();
+    let hook = fake_hook(tmp.path());
+    ok(&[
+        "adapt", s(&study), "--hook", &hook, "--intervals", "3", "--source-rate", "5000",
+    ]);
+    let live = study.join("adapt-live");
+    let actions = fs::read_to_string(live.join("hook-state/actions.log")).unwrap();
+    let lines: Vec<&str> = actions.lines().collect();
+    assert_eq!(lines.first(), Some(&"start 24 5000"), "{actions}");
+    assert_eq!(lines.last(), Some(&"stop"), "{actions}");
+    assert_eq!(lines.iter().filter(|l| **l == "rate").count(), 3, "{actions}");
+    // Demeter scales the static maximum down for 90 000 records/s.
+    let applied: Vec<u32> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("apply "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!applied.is_empty() && applied[0] < 24, "{actions}");
+    let log = fs::read_to_string(live.join("decisions.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["action"], "switch");
+    assert_eq!(records[0]["downtime_s"], 1.5);
+    assert_eq!(records[0]["rate"], 90000.0);
+    // Profiling ran as trials through the study's adapter.
+    assert!(live.join("profiles").read_dir().unwrap().count() > 0);
+}
+
+#[test]
+fn a_dry_run_decides_without_applying() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, _) = demeter_study(tmp.path());
+    edit_study(&study, &[("interval_s = 1800", "interval_s = 0.2")]);
+    let out = ok(&[
+        "adapt", s(&study), "--rate-command", "echo 90000", "--dry-run", "--intervals", "2",
+    ]);
+    assert!(out.contains("would-switch"), "{out}");
+    let log = fs::read_to_string(study.join("adapt-live/decisions.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2);
+    // Without a hook nothing can be applied: a live run must say it is a dry run.
+    let err = fails(&["adapt", s(&study), "--rate-command", "echo 1", "--intervals", "1"]);
+    assert!(err.contains("--dry-run"), "{err}");
+    // A rate command that prints nonsense is an error naming it.
+    let err = fails(&[
+        "adapt", s(&study), "--rate-command", "echo lots", "--dry-run", "--intervals", "1",
+    ]);
+    assert!(err.contains("echo lots"), "{err}");
+}
