@@ -20,8 +20,19 @@ fn demeter_study(tmp: &Path) -> (PathBuf, PathBuf) {
     fs::write(study.join("flinktune.toml"), text).unwrap();
     let trace = tmp.join("rates.csv");
     ok(&[
-        "trace", "--days", "3", "--step-s", "900", "--min", "80000", "--max", "700000",
-        "--seed", "3", "-o", s(&trace),
+        "trace",
+        "--days",
+        "3",
+        "--step-s",
+        "900",
+        "--min",
+        "80000",
+        "--max",
+        "700000",
+        "--seed",
+        "3",
+        "-o",
+        s(&trace),
     ]);
     (study, trace)
 }
@@ -41,9 +52,18 @@ fn a_replay_compares_demeter_with_the_baselines() {
     let tmp = tempfile::tempdir().unwrap();
     let (study, trace) = demeter_study(tmp.path());
     let out = ok(&["adapt", s(&study), "--trace", s(&trace)]);
-    assert!(out.contains("| demeter |") && out.contains("| ds2 |"), "{out}");
+    assert!(
+        out.contains("| demeter |") && out.contains("| ds2 |"),
+        "{out}"
+    );
     let dir = study.join("adapt");
-    for f in ["steps.csv", "decisions.csv", "comparison.csv", "timeline.svg", "report.md"] {
+    for f in [
+        "steps.csv",
+        "decisions.csv",
+        "comparison.csv",
+        "timeline.svg",
+        "report.md",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     let p = by_policy(&dir.join("summary.json"));
@@ -61,7 +81,11 @@ fn a_replay_compares_demeter_with_the_baselines() {
     assert!(num("demeter", "mean_cpu_requested") < 0.95 * 24.0);
     assert!(num("demeter", "mean_memory_requested_gb") < 0.8 * 96.0);
     assert_eq!(num("demeter", "recovery_violations"), 0.0);
-    assert!(num("demeter", "near_optimal_pct") > 75.0, "{:?}", p["demeter"]);
+    assert!(
+        num("demeter", "near_optimal_pct") > 75.0,
+        "{:?}",
+        p["demeter"]
+    );
     for baseline in ["reactive", "ds2"] {
         assert!(
             num("demeter", "near_optimal_pct") > num(baseline, "near_optimal_pct"),
@@ -87,7 +111,10 @@ fn a_replay_needs_the_scale_out_parameter_and_the_simulator() {
     assert!(err.contains("flinktune.taskmanagers"), "{err}");
     let cmd = small_study(&tmp.path().join("cmd"), Some("true"));
     let err = fails(&["adapt", s(&cmd), "--trace", s(&trace), "--policy", "static"]);
-    assert!(err.contains("flinktune.taskmanagers") || err.contains("simulator"), "{err}");
+    assert!(
+        err.contains("flinktune.taskmanagers") || err.contains("simulator"),
+        "{err}"
+    );
 }
 
 /// A hook standing in for a cluster: logs every action with its conf dir's scale-out and
@@ -121,14 +148,25 @@ fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
     fs::write(tmp.path().join("rate"), "90000").unwrap();
     let hook = fake_hook(tmp.path());
     ok(&[
-        "adapt", s(&study), "--hook", &hook, "--intervals", "3", "--source-rate", "5000",
+        "adapt",
+        s(&study),
+        "--hook",
+        &hook,
+        "--intervals",
+        "3",
+        "--source-rate",
+        "5000",
     ]);
     let live = study.join("adapt-live");
     let actions = fs::read_to_string(live.join("hook-state/actions.log")).unwrap();
     let lines: Vec<&str> = actions.lines().collect();
     assert_eq!(lines.first(), Some(&"start 24 5000"), "{actions}");
     assert_eq!(lines.last(), Some(&"stop"), "{actions}");
-    assert_eq!(lines.iter().filter(|l| **l == "rate").count(), 3, "{actions}");
+    assert_eq!(
+        lines.iter().filter(|l| **l == "rate").count(),
+        3,
+        "{actions}"
+    );
     // Demeter scales the static maximum down for 90 000 records/s.
     let applied: Vec<u32> = lines
         .iter()
@@ -137,8 +175,10 @@ fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
         .collect();
     assert!(!applied.is_empty() && applied[0] < 24, "{actions}");
     let log = fs::read_to_string(live.join("decisions.jsonl")).unwrap();
-    let records: Vec<serde_json::Value> =
-        log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 3);
     assert_eq!(records[0]["action"], "switch");
     assert_eq!(records[0]["downtime_s"], 1.5);
@@ -153,17 +193,36 @@ fn a_dry_run_decides_without_applying() {
     let (study, _) = demeter_study(tmp.path());
     edit_study(&study, &[("interval_s = 1800", "interval_s = 0.2")]);
     let out = ok(&[
-        "adapt", s(&study), "--rate-command", "echo 90000", "--dry-run", "--intervals", "2",
+        "adapt",
+        s(&study),
+        "--rate-command",
+        "echo 90000",
+        "--dry-run",
+        "--intervals",
+        "2",
     ]);
     assert!(out.contains("would-switch"), "{out}");
     let log = fs::read_to_string(study.join("adapt-live/decisions.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
     // Without a hook nothing can be applied: a live run must say it is a dry run.
-    let err = fails(&["adapt", s(&study), "--rate-command", "echo 1", "--intervals", "1"]);
+    let err = fails(&[
+        "adapt",
+        s(&study),
+        "--rate-command",
+        "echo 1",
+        "--intervals",
+        "1",
+    ]);
     assert!(err.contains("--dry-run"), "{err}");
     // A rate command that prints nonsense is an error naming it.
     let err = fails(&[
-        "adapt", s(&study), "--rate-command", "echo lots", "--dry-run", "--intervals", "1",
+        "adapt",
+        s(&study),
+        "--rate-command",
+        "echo lots",
+        "--dry-run",
+        "--intervals",
+        "1",
     ]);
     assert!(err.contains("echo lots"), "{err}");
 }
