@@ -34,7 +34,31 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-JOB_SOURCE = os.path.join(HERE, "jobs", "flinktune", "Jobs.java")
+JOBS = os.path.join(HERE, "jobs")
+# The jobs for Flink 1.19+ and 2.x (OpenContext, fromSequence) and for older versions (the
+# legacy SourceFunction / open(Configuration) API, tried on 1.11.4); both share jobs/common/.
+CURRENT_JOB = os.path.join(JOBS, "flinktune", "Jobs.java")
+LEGACY_JOB = os.path.join(JOBS, "legacy", "flinktune", "Jobs.java")
+# Versions before this get the legacy jobs and the legacy start-up (see Cluster).
+FIRST_CURRENT = (1, 19)
+# Flink 1.18+ ships these for Java 17 in its config; older distributions ship none and their
+# JVMs fail without them (1.11's JobManager: IllegalAccessError on sun.net.util.IPAddressUtil).
+JAVA17_OPTS = (
+    "--add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED "
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED "
+    "--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED "
+    "--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED "
+    "--add-opens=java.base/java.text=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED "
+    "--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED "
+    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED "
+    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED"
+).split()
 WORKLOADS = ("identity", "repartition", "wordcount", "fixwindow")
 # Keys the adapter sets on the command line (-D): a study must not tune them.
 OWNED_KEYS = (
@@ -80,10 +104,19 @@ def flink_version(home):
     return int(m.group(1)), int(m.group(2)), os.path.basename(jars[0])
 
 
-def build_jar(home, dist_jar):
+def job_sources(version):
+    """The Java sources of the jobs for a (major, minor) Flink version."""
+    common = sorted(glob.glob(os.path.join(JOBS, "common", "flinktune", "*.java")))
+    return common + [LEGACY_JOB if version < FIRST_CURRENT else CURRENT_JOB]
+
+
+def build_jar(home, dist_jar, sources):
     """Compiles the jobs against this distribution once; later trials reuse the cached jar."""
-    with open(JOB_SOURCE, "rb") as f:
-        digest = hashlib.sha256(f.read() + dist_jar.encode() + home.encode()).hexdigest()[:16]
+    h = hashlib.sha256(dist_jar.encode() + home.encode())
+    for src in sources:
+        with open(src, "rb") as f:
+            h.update(src.encode() + f.read())
+    digest = h.hexdigest()[:16]
     cache = os.environ.get("FLINKTUNE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "flinktune")
     out_dir = os.path.join(cache, "jobs", digest)
     jar = os.path.join(out_dir, "flinktune-jobs.jar")
@@ -100,7 +133,7 @@ def build_jar(home, dist_jar):
             if shutil.which(tool) is None:
                 raise EnvError(f"`{tool}` is not on PATH: install a JDK 17 (scripts/install-flink.sh does)")
         cmd = ["javac", "--release", "11", "-nowarn", "-d", classes,
-               "-cp", os.path.join(home, "lib", "*"), JOB_SOURCE]
+               "-cp", os.path.join(home, "lib", "*")] + sources
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise EnvError("javac failed on the benchmark job:\n" + p.stderr[-2000:])
@@ -166,9 +199,37 @@ def read(path):
         return ""
 
 
+def flat_value(text, key):
+    """The value Flink's flat flink-conf.yaml reader sees for key (the last occurrence wins,
+    `#` starts a comment), or None."""
+    value = None
+    for ln in text.splitlines():
+        kv = ln.split("#", 1)[0].strip().split(": ", 1)
+        if len(kv) == 2 and kv[0].strip() == key:
+            value = kv[1].strip()
+    return value
+
+
+def append_legacy_keys(conf_file, props):
+    """Flink before 1.19: 1.11's jobmanager.sh takes no -D options, so the adapter's own keys
+    are appended to its copy of flink-conf.yaml (the last occurrence of a key wins, in Flink's
+    reader and in its scripts), and env.java.opts gets the Java 17 options it lacks, after the
+    user's own."""
+    text = read(conf_file)
+    user_opts = (flat_value(text, "env.java.opts") or "").strip('"')
+    missing = [o for o in JAVA17_OPTS if o not in user_opts.split()]
+    block = ["", "# Appended by flinktune's flink-local adapter for this trial's cluster."]
+    block += [f"{k}: {v}" for k, v in props.items()]
+    if missing:
+        block.append("env.java.opts: " + " ".join(([user_opts] if user_opts else []) + missing))
+    with open(conf_file, "a") as f:
+        f.write(("" if text.endswith("\n") or not text else "\n") + "\n".join(block) + "\n")
+
+
 class Cluster:
-    def __init__(self, home, conf_dir, base, worker):
+    def __init__(self, home, conf_dir, base, worker, legacy=False):
         self.home = home
+        self.legacy = legacy
         self.base = base
         self.conf = os.path.join(base, "conf")
         self.logs = os.path.join(base, "log")
@@ -184,8 +245,17 @@ class Cluster:
             dst = os.path.join(self.conf, os.path.basename(f))
             if not os.path.exists(dst):
                 shutil.copy(f, dst)
+                if legacy and os.path.basename(f) == "log4j.properties":
+                    # 1.11's JobManager reopens its log file at shut-down, which truncates it
+                    # with append = false; the log dir is the trial's own, so appending is safe.
+                    with open(dst) as fh:
+                        text = fh.read()
+                    with open(dst, "w") as fh:
+                        fh.write(re.sub(r"(?m)^(appender\.main\.append\s*=\s*)false", r"\1true", text))
         self.rest_port, self.rpc_port = pick_ports(int(os.environ.get("FLINKTUNE_FLINK_PORT_BASE", "18081")), worker)
         self.url = f"http://127.0.0.1:{self.rest_port}"
+        if legacy:
+            append_legacy_keys(os.path.join(self.conf, "flink-conf.yaml"), self.owned_props())
 
     def env(self):
         e = dict(os.environ)
@@ -199,16 +269,20 @@ class Cluster:
             e["JVM_ARGS"] = (e.get("JVM_ARGS", "") + " " + " ".join(opens)).strip()
         return e
 
-    def dynamic(self):
-        props = {
+    def owned_props(self):
+        return {
             "rest.port": self.rest_port, "rest.address": "localhost", "rest.bind-address": "localhost",
             "jobmanager.rpc.address": "localhost", "jobmanager.rpc.port": self.rpc_port,
             "jobmanager.bind-host": "localhost", "taskmanager.bind-host": "localhost",
             "taskmanager.host": "localhost", "io.tmp.dirs": self.tmp, "web.tmpdir": self.tmp,
             "blob.storage.directory": self.tmp,
         }
+
+    def dynamic(self):
+        if self.legacy:
+            return []  # in the conf file instead (append_legacy_keys)
         args = []
-        for k, v in props.items():
+        for k, v in self.owned_props().items():
             args += ["-D", f"{k}={v}"]
         return args
 
@@ -346,6 +420,9 @@ def job_failure(cl, jid):
     except (OSError, ValueError):
         return None
     texts = [ex.get("root-exception") or ""]
+    # Flink before 1.13 lists them under all-exceptions, later ones under exceptionHistory.
+    for e in (ex.get("all-exceptions") or [])[:3]:
+        texts.append(e.get("exception") or "")
     for e in ex.get("exceptionHistory", {}).get("entries", [])[:3]:
         texts.append(e.get("stacktrace") or e.get("exceptionName") or "")
     return reason_from(texts)
@@ -500,6 +577,8 @@ def main():
     ap.add_argument("--start-timeout", type=int, default=90, help="seconds for a TaskManager to register")
     ap.add_argument("--deploy-allowance", type=float, default=3.0,
                     help="seconds between submission and the generator's first record")
+    ap.add_argument("--flink-version", metavar="MAJOR.MINOR",
+                    help="refuse to run unless FLINK_HOME is this Flink version (e.g. 1.11)")
     args = ap.parse_args()
 
     trial = os.environ.get("FLINKTUNE_TRIAL_DIR")
@@ -516,7 +595,16 @@ def main():
         if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
             raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
                            f"set the study's flink_version to {major}.{minor}")
-        args.jar = build_jar(home, dist)
+        if args.flink_version and args.flink_version != f"{major}.{minor}":
+            # Flink ignores keys it does not know: the wrong version would run, tuning nothing.
+            raise EnvError(f"FLINK_HOME={home} is Flink {major}.{minor}, but this study expects "
+                           f"{args.flink_version}: point FLINK_HOME at a {args.flink_version} "
+                           "distribution (scripts/install-flink.sh 1.11.4, for instance, prints one)")
+        legacy = (major, minor) < FIRST_CURRENT
+        if legacy and not os.path.exists(os.path.join(conf_dir, "flink-conf.yaml")):
+            raise EnvError(f"Flink {major}.{minor} reads only flink-conf.yaml, but {conf_dir} has none: "
+                           f"set the study's flink_version to {major}.{minor}")
+        args.jar = build_jar(home, dist, job_sources((major, minor)))
         worker = env_int("FLINKTUNE_WORKER")
     except EnvError as e:
         print(f"flink-local: {e}", file=sys.stderr)
@@ -534,7 +622,7 @@ def main():
         signal.signal(s, on_signal)
     code = 0
     try:
-        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker)
+        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker, legacy)
         result = run_trial(args, trial, cl)
         log(f"pass: {result['throughput']:.0f} rec/s, p99 {result['latency_p99_ms']} ms, "
             f"p50 {result['latency_p50_ms']} ms")
