@@ -172,6 +172,9 @@ REASON_PATTERNS = [
     re.compile(r"(Total Process Memory size .*|Derived JVM Overhead size .*|Cannot read memory size.*)"),
     re.compile(r"(The number of required buffers .*)"),
     re.compile(r"(OutOfMemoryError.*)"),
+    # The JVM itself cannot reserve the heap (e.g. 1.11's JobManager sized by a 33 GB
+    # jobmanager.memory.flink.size): only its .out file says so.
+    re.compile(r"#\s*(Native memory allocation .*)"),
     re.compile(r"(Address already in use.*|BindException.*)"),
     re.compile(r"Caused by: (.*)"),
     re.compile(r"(?:ERROR|FATAL)\s+\S+\s+\[\] - (.*)"),
