@@ -428,4 +428,261 @@ retries = 0
         err.contains("is Flink 1.11") && err.contains("expects 1.20"),
         "{err}"
     );
+
+    // Recovery measurement and the reconfiguration hook need the current jobs (checkpointed
+    // generator schedule, stable uids): on 1.11 both refuse up front instead of measuring
+    // something else.
+    let recovery = adapter_cmd(&dir, "wordcount")
+        .env("FLINK_HOME", &home)
+        .env("FLINKTUNE_MEASURE_RECOVERY", "1")
+        .output()
+        .unwrap();
+    assert_eq!(recovery.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&recovery.stderr);
+    assert!(err.contains("needs Flink 1.19"), "{err}");
+    let hook_start = Command::new("sh")
+        .arg("-c")
+        .arg(hook_cmd())
+        .env("FLINK_HOME", &home)
+        .env("FLINKTUNE_ACTION", "start")
+        .env("FLINKTUNE_STATE_DIR", tmp.path().join("hook-state"))
+        .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
+        .env("FLINKTUNE_RATE", "1000")
+        .output()
+        .unwrap();
+    assert_eq!(hook_start.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&hook_start.stdout);
+    assert!(
+        out.contains(r#""status": "fail""#) && out.contains("needs Flink 1.19"),
+        "{out}"
+    );
+    assert_no_jvm(tmp.path());
+}
+
+/// GET on Flink's REST API (`base` as the hook reports it, `http://127.0.0.1:<port>`).
+/// HTTP/1.0 over a plain socket keeps the tests free of an HTTP client dependency.
+fn rest_get(base: &str, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(conn, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.contains(" 200 "), "GET {path}: {head}\n{body}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+fn hook_cmd() -> String {
+    format!(
+        "{}/adapters/flink-local/hook.sh wordcount",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Runs one hook action as `flinktune adapt` does (`sh -c`, its own process group) and
+/// returns the JSON object on its last stdout line.
+fn hook(state: &Path, action: &str, conf: Option<&Path>, rate: u32) -> serde_json::Value {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(hook_cmd())
+        .env("FLINKTUNE_ACTION", action)
+        .env("FLINKTUNE_STATE_DIR", state)
+        .env("FLINKTUNE_RATE", rate.to_string());
+    if let Some(conf) = conf {
+        c.env("FLINKTUNE_CONF_DIR", conf);
+    }
+    std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "hook {action}: {stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!("hook {action}: last line {last:?} is not JSON ({e})\n{stderr}")
+    });
+    assert_eq!(v["status"], "ok", "hook {action}: {v}\n{stderr}");
+    v
+}
+
+/// Stops the hook's cluster however the test ends, so a failed assertion leaves no JVM.
+struct HookCluster<'a>(&'a Path);
+
+impl Drop for HookCluster<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(hook_cmd())
+            .env("FLINKTUNE_ACTION", "stop")
+            .env("FLINKTUNE_STATE_DIR", self.0)
+            .output();
+    }
+}
+
+fn conf_dir(dir: &Path, yaml: &str) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("config.yaml"), yaml).unwrap();
+    dir.to_path_buf()
+}
+
+/// The highest keyed running count of the wordcount job (its `count.maxCount` gauge), once
+/// the metric has arrived.
+fn max_count(rest: &str, job: &str) -> f64 {
+    let details = rest_get(rest, &format!("/jobs/{job}"));
+    let vid = details["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str().unwrap().starts_with("count"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = rest_get(
+            rest,
+            &format!("/jobs/{job}/vertices/{vid}/subtasks/metrics?get=count.maxCount&agg=max"),
+        );
+        if let Some(v) = m[0]["max"].as_f64() {
+            return v;
+        }
+        assert!(Instant::now() < until, "no count.maxCount metric: {m}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn the_hook_reconfigures_a_running_job_through_a_savepoint() {
+    let Some(_home) = flink_home() else { return };
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let _cleanup = HookCluster(&state);
+    // A: one TaskManager with one slot, checkpoints every 10 s. B: two TaskManagers (reactive
+    // parallelism 2) and checkpoints every 4 s.
+    let common = "jobmanager.memory.process.size: 1024m\ntaskmanager.memory.process.size: 1024m\n\
+                  taskmanager.numberOfTaskSlots: 1\n";
+    let a = conf_dir(
+        &tmp.path().join("a"),
+        &format!("{common}flinktune.taskmanagers: 1\nexecution.checkpointing.interval: 10s\n"),
+    );
+    let b = conf_dir(
+        &tmp.path().join("b"),
+        &format!("{common}flinktune.taskmanagers: 2\nexecution.checkpointing.interval: 4s\n"),
+    );
+
+    let t = Instant::now();
+    let started = hook(&state, "start", Some(&a), 2000);
+    eprintln!("start: {started} ({:.0} s)", t.elapsed().as_secs_f64());
+    assert!(started["savepoint"].is_null(), "{started}");
+    let rest = started["rest"].as_str().unwrap().to_string();
+    let old_job = started["job_id"].as_str().unwrap().to_string();
+    // Let the keyed counts grow (about 24 a second per word at 2000 records/s), then
+    // remember how far they got.
+    let until = Instant::now() + Duration::from_secs(90);
+    let before = loop {
+        let c = max_count(&rest, &old_job);
+        if c >= 100.0 {
+            break c;
+        }
+        assert!(Instant::now() < until, "the counts hardly grew: {c}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
+
+    let t = Instant::now();
+    let applied = hook(&state, "apply", Some(&b), 3000);
+    eprintln!("apply: {applied} ({:.0} s)", t.elapsed().as_secs_f64());
+    let savepoint = applied["savepoint"].as_str().unwrap().to_string();
+    let sp_dir = savepoint.trim_start_matches("file:");
+    assert!(
+        Path::new(sp_dir).join("_metadata").is_file(),
+        "no savepoint at {savepoint}"
+    );
+    let downtime = applied["downtime_s"].as_f64().unwrap();
+    assert!(downtime > 0.0 && downtime < 300.0, "{applied}");
+    let rest = applied["rest"].as_str().unwrap().to_string();
+    let job = applied["job_id"].as_str().unwrap().to_string();
+    assert_ne!(job, old_job);
+
+    // The new job was restored from that savepoint ...
+    let cps = rest_get(&rest, &format!("/jobs/{job}/checkpoints"));
+    let restored = &cps["latest"]["restored"];
+    assert_eq!(restored["is_savepoint"], true, "{cps}");
+    assert_eq!(restored["external_path"].as_str(), Some(savepoint.as_str()));
+    // ... and its keyed counts continued from the savepoint instead of starting at zero.
+    let after = max_count(&rest, &job);
+    assert!(
+        after >= before,
+        "counts restarted: {before} before, {after} after"
+    );
+    // Configuration B is in effect: checkpoint interval, TaskManagers, parallelism.
+    let cfg = rest_get(&rest, &format!("/jobs/{job}/checkpoints/config"));
+    assert_eq!(cfg["interval"], 4000, "{cfg}");
+    let overview = rest_get(&rest, "/overview");
+    assert_eq!(overview["taskmanagers"], 2, "{overview}");
+    let details = rest_get(&rest, &format!("/jobs/{job}"));
+    for v in details["vertices"].as_array().unwrap() {
+        assert_eq!(v["parallelism"], 2, "{v}");
+    }
+
+    // The generator's output rate: above the input rate while it replays the downtime's
+    // backlog, then settled at the input rate.
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rate = hook(&state, "rate", None, 3000)["rate"].as_f64().unwrap();
+        eprintln!("rate: {rate} rec/s at an input rate of 3000");
+        assert!(rate > 0.0, "the generator reports no output");
+        if (2400.0..=3750.0).contains(&rate) {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the rate never settled near 3000: {rate}"
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    }
+
+    hook(&state, "stop", None, 3000);
+    assert_no_jvm(&state);
+}
+
+#[test]
+fn a_trial_measures_recovery_from_a_killed_taskmanager() {
+    let Some(_home) = flink_home() else { return };
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trial");
+    conf_dir(
+        &dir.join("conf"),
+        "jobmanager.memory.process.size: 1024m\ntaskmanager.memory.process.size: 1024m\n\
+         taskmanager.numberOfTaskSlots: 1\nflinktune.taskmanagers: 1\n\
+         execution.checkpointing.interval: 5s\n",
+    );
+    fs::write(dir.join("config.json"), "{}").unwrap();
+    let t = Instant::now();
+    let out = adapter_cmd(&dir, "wordcount --deploy-allowance 8")
+        .env("FLINKTUNE_MEASURE_RECOVERY", "1")
+        .env("FLINKTUNE_RATE", "5000")
+        .output()
+        .unwrap();
+    eprintln!("recovery trial: {:.0} s", t.elapsed().as_secs_f64());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    eprintln!("{r}");
+    assert_eq!(r["status"], "pass", "{r}\n{stderr}");
+    assert_eq!(r["recovery_censored"], false, "{r}");
+    let recovery = r["recovery_time_s"].as_f64().unwrap();
+    let running = r["recovery_running_s"].as_f64().unwrap();
+    // Caught up cannot come before running again (1 s resolution), and both within the limit.
+    assert!(
+        running > 0.0 && recovery + 1.0 >= running && recovery < 180.0,
+        "{r}"
+    );
+    assert!(r["latency_p99_ms"].as_f64().unwrap() > 0.0, "{r}");
+    assert_no_jvm(&dir);
 }

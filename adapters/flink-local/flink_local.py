@@ -2,7 +2,7 @@
 """flinktune's flink-local adapter: one trial on a real standalone Flink cluster.
 
 Speaks flinktune's adapter protocol (FLINKTUNE_* variables in, result.json out). For one trial
-it starts a JobManager and a TaskManager from $FLINK_HOME with the trial's conf dir, submits one
+it starts a JobManager and its TaskManagers from $FLINK_HOME with the trial's conf dir, submits one
 of the HiBench-like jobs of jobs/flinktune/Jobs.java over REST at FLINKTUNE_RATE records/s, waits
 for the warm-up and the measured window, merges the per-subtask latency histograms and source
 counts the job writes, cancels the job and stops the cluster. Everything the cluster writes
@@ -35,7 +35,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOBS = os.path.join(HERE, "jobs")
-# The jobs for Flink 1.19+ and 2.x (OpenContext, fromSequence) and for older versions (the
+# The jobs for Flink 1.19+ and 2.x (OpenContext, FLIP-27 source) and for older versions (the
 # legacy SourceFunction / open(Configuration) API, tried on 1.11.4); both share jobs/common/.
 CURRENT_JOB = os.path.join(JOBS, "flinktune", "Jobs.java")
 LEGACY_JOB = os.path.join(JOBS, "legacy", "flinktune", "Jobs.java")
@@ -110,8 +110,11 @@ def job_sources(version):
     return common + [LEGACY_JOB if version < FIRST_CURRENT else CURRENT_JOB]
 
 
-def build_jar(home, dist_jar, sources):
-    """Compiles the jobs against this distribution once; later trials reuse the cached jar."""
+def build_jar(home):
+    """Compiles the jobs for this distribution's version against it once; later trials reuse
+    the cached jar."""
+    major, minor, dist_jar = flink_version(home)
+    sources = job_sources((major, minor))
     h = hashlib.sha256(dist_jar.encode() + home.encode())
     for src in sources:
         with open(src, "rb") as f:
@@ -143,6 +146,66 @@ def build_jar(home, dist_jar, sources):
         os.replace(jar + ".tmp", jar)
         log(f"compiled the benchmark jobs into {jar}")
         return jar
+
+
+def _scalar(v):
+    v = v.split(" #")[0].strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        v = v[1:-1]
+    return v
+
+
+def read_conf(conf_dir):
+    """The conf dir's Flink configuration as flat dotted keys -> string values.
+
+    config.yaml may nest keys at their dots (flinktune writes it so); flink-conf.yaml is flat.
+    Enough YAML for mappings of scalars, which is what both hold (lists are skipped); the
+    standard library has no YAML parser and the adapter stays dependency-free.
+    """
+    for name in ("config.yaml", "flink-conf.yaml"):
+        text = read(os.path.join(conf_dir, name))
+        if text:
+            break
+    conf, stack = {}, []  # enclosing mappings: (indent, dotted key)
+    for ln in text.splitlines():
+        if not ln.strip() or ln.lstrip().startswith(("#", "-")) or ":" not in ln:
+            continue
+        indent = len(ln) - len(ln.lstrip())
+        key, _, value = ln.strip().partition(":")
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        key = key.strip().strip("'\"")
+        full = f"{stack[-1][1]}.{key}" if stack else key
+        if value.strip():
+            conf[full] = _scalar(value)
+        else:
+            stack.append((indent, full))
+    return conf
+
+
+def deployment(conf):
+    """(TaskManagers, slots per TaskManager, job parallelism) of a configuration.
+
+    `flinktune.taskmanagers` (a flinktune key Flink ignores) asks for that many TaskManagers;
+    the job then runs as in reactive mode, parallelism = TaskManagers x slots. Without it: one
+    TaskManager and the configuration's parallelism.default, as before.
+    """
+    def as_int(key, default):
+        raw = conf.get(key)
+        if raw is None:
+            return default
+        try:
+            v = int(raw)
+        except ValueError:
+            raise Fail(f"{key}: {raw!r} is not an integer")
+        if v < 1:
+            raise Fail(f"{key}: {v} must be at least 1")
+        return v
+    slots = as_int("taskmanager.numberOfTaskSlots", 1)
+    if "flinktune.taskmanagers" in conf:
+        tms = as_int("flinktune.taskmanagers", 1)
+        return tms, slots, tms * slots
+    return 1, slots, as_int("parallelism.default", 1)
 
 
 def port_free(port):
@@ -230,9 +293,16 @@ def append_legacy_keys(conf_file, props):
 
 
 class Cluster:
-    def __init__(self, home, conf_dir, base, worker, legacy=False):
+    def __init__(self, home, conf_dir, base, worker, taskmanagers=1, extra_props=None, ports=None,
+                 detach=False):
+        # detach: the JVMs get a session of their own and outlive this process (the hook's
+        # cluster runs between its invocations); otherwise they stay in our process group.
         self.home = home
-        self.legacy = legacy
+        self.legacy = flink_version(home)[:2] < FIRST_CURRENT
+        self.taskmanagers = taskmanagers
+        self.extra_props = extra_props or {}
+        self.detach = detach
+        self.procs = []
         self.base = base
         self.conf = os.path.join(base, "conf")
         self.logs = os.path.join(base, "log")
@@ -248,17 +318,31 @@ class Cluster:
             dst = os.path.join(self.conf, os.path.basename(f))
             if not os.path.exists(dst):
                 shutil.copy(f, dst)
-                if legacy and os.path.basename(f) == "log4j.properties":
+                if self.legacy and os.path.basename(f) == "log4j.properties":
                     # 1.11's JobManager reopens its log file at shut-down, which truncates it
                     # with append = false; the log dir is the trial's own, so appending is safe.
                     with open(dst) as fh:
                         text = fh.read()
                     with open(dst, "w") as fh:
                         fh.write(re.sub(r"(?m)^(appender\.main\.append\s*=\s*)false", r"\1true", text))
-        self.rest_port, self.rpc_port = pick_ports(int(os.environ.get("FLINKTUNE_FLINK_PORT_BASE", "18081")), worker)
+        if ports and port_free(ports[0]) and port_free(ports[1]):
+            self.rest_port, self.rpc_port = ports
+        else:
+            self.rest_port, self.rpc_port = pick_ports(int(os.environ.get("FLINKTUNE_FLINK_PORT_BASE", "18081")), worker)
         self.url = f"http://127.0.0.1:{self.rest_port}"
-        if legacy:
-            append_legacy_keys(os.path.join(self.conf, "flink-conf.yaml"), self.owned_props())
+        if self.legacy:
+            append_legacy_keys(os.path.join(self.conf, "flink-conf.yaml"), self.props())
+
+    @classmethod
+    def existing(cls, home, base, rest_port, rpc_port):
+        """A handle on a cluster started earlier under `base` (REST calls, pids, stop)."""
+        cl = cls.__new__(cls)
+        cl.home, cl.base, cl.taskmanagers, cl.extra_props, cl.detach, cl.procs = home, base, 0, {}, True, []
+        cl.legacy = False  # only used to launch JVMs, which a handle never does
+        cl.conf, cl.logs, cl.pids, cl.tmp = (os.path.join(base, d) for d in ("conf", "log", "pid", "tmp"))
+        cl.rest_port, cl.rpc_port = rest_port, rpc_port
+        cl.url = f"http://127.0.0.1:{rest_port}"
+        return cl
 
     def env(self):
         e = dict(os.environ)
@@ -272,32 +356,53 @@ class Cluster:
             e["JVM_ARGS"] = (e.get("JVM_ARGS", "") + " " + " ".join(opens)).strip()
         return e
 
-    def owned_props(self):
-        return {
+    def props(self):
+        """The keys the adapter sets itself (OWNED_KEYS), and the caller's extra ones."""
+        props = {
             "rest.port": self.rest_port, "rest.address": "localhost", "rest.bind-address": "localhost",
             "jobmanager.rpc.address": "localhost", "jobmanager.rpc.port": self.rpc_port,
             "jobmanager.bind-host": "localhost", "taskmanager.bind-host": "localhost",
             "taskmanager.host": "localhost", "io.tmp.dirs": self.tmp, "web.tmpdir": self.tmp,
             "blob.storage.directory": self.tmp,
         }
+        props.update(self.extra_props)
+        return props
 
     def dynamic(self):
         if self.legacy:
             return []  # in the conf file instead (append_legacy_keys)
         args = []
-        for k, v in self.owned_props().items():
+        for k, v in self.props().items():
             args += ["-D", f"{k}={v}"]
         return args
 
     def start(self):
-        """Starts the JobManager and the TaskManager in parallel; returns (jm, tm) Popens."""
-        procs = self.procs = []
-        for role, script in (("jobmanager", "jobmanager.sh"), ("taskmanager", "taskmanager.sh")):
-            out = open(os.path.join(self.logs, f"{role}-start.out"), "w")
-            procs.append(subprocess.Popen([os.path.join(self.home, "bin", script), "start"] + self.dynamic(),
-                                          env=self.env(), stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL))
-        return procs
+        """Starts the JobManager and the TaskManagers in parallel; returns their start scripts' Popens."""
+        self._launch("jobmanager")
+        for _ in range(self.taskmanagers):
+            self._launch("taskmanager")
+        return list(self.procs)
+
+    def start_taskmanager(self):
+        """One more TaskManager (a replacement for a lost one); returns its start script's Popen."""
+        return self._launch("taskmanager")
+
+    def _launch(self, role):
+        n = sum(1 for _ in glob.glob(os.path.join(self.logs, f"{role}*-start.out")))
+        out = open(os.path.join(self.logs, f"{role}{'-' + str(n) if n else ''}-start.out"), "w")
+        p = subprocess.Popen([os.path.join(self.home, "bin", role + ".sh"), "start"] + self.dynamic(),
+                             env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=self.detach)
+        p.role, p.out = role, out.name
+        self.procs.append(p)
+        return p
+
+    def taskmanager_pids(self):
+        """Live TaskManager JVMs, oldest first (flink-daemon.sh appends each to its pid file)."""
+        out = []
+        for f in sorted(glob.glob(os.path.join(self.pids, "*taskexecutor*.pid"))):
+            out += [int(ln) for ln in read(f).split() if ln.isdigit() and alive(int(ln))]
+        return out
 
     def pids_alive(self):
         out = []
@@ -320,7 +425,7 @@ class Cluster:
     def stop(self):
         # A start script still running may be about to write a pid file: let it finish first.
         deadline = time.time() + 2
-        for p in getattr(self, "procs", []):
+        for p in self.procs:
             try:
                 p.wait(timeout=max(0.0, deadline - time.time()))
             except subprocess.TimeoutExpired:
@@ -379,23 +484,25 @@ def alive(pid):
 
 
 def wait_for_cluster(cl, procs, timeout_s):
+    """Waits until all the cluster's TaskManagers have registered; returns /overview."""
     t0 = time.time()
+    want = 1 + cl.taskmanagers
     while True:
-        for p, role in zip(procs, ("jobmanager", "taskmanager")):
+        for p in procs:
             if p.poll() not in (None, 0):
-                why = reason_from([read(os.path.join(cl.logs, f"{role}-start.out"))] + cl.log_texts())
-                raise Fail(f"{role}.sh exited {p.returncode}: {why or 'no reason in the logs'}")
+                why = reason_from([read(p.out)] + cl.log_texts())
+                raise Fail(f"{p.role}.sh exited {p.returncode}: {why or 'no reason in the logs'}")
         if all(p.poll() == 0 for p in procs):
-            # Both daemons launched: a JVM that then dies (e.g. a TaskManager refusing its
-            # network buffers) leaves the cluster without a TaskManager.
-            if time.time() - t0 > 5 and len(cl.pids_alive()) < 2:
+            # All daemons launched: a JVM that then dies (e.g. a TaskManager refusing its
+            # network buffers) leaves the cluster short of a TaskManager.
+            if time.time() - t0 > 5 and len(cl.pids_alive()) < want:
                 time.sleep(1)
                 why = reason_from(cl.log_texts())
-                if len(cl.pids_alive()) < 2:
+                if len(cl.pids_alive()) < want:
                     raise Fail(f"a Flink process died during start-up: {why or 'no reason in the logs'}")
         try:
             ov = cl.get("/overview", timeout=2)
-            if ov.get("taskmanagers", 0) >= 1:
+            if ov.get("taskmanagers", 0) >= cl.taskmanagers:
                 return ov
         except (OSError, ValueError):
             pass
@@ -483,10 +590,7 @@ def run_trial(args, trial, cl):
         f"Flink {ov.get('flink-version')}, REST {cl.url}")
 
     jar_id = upload(cl, args.jar)
-    parallelism = config.get("parallelism.default")
-    if parallelism is None:
-        cfg = {e["key"]: e["value"] for e in cl.get("/jobmanager/config")}
-        parallelism = int(cfg.get("parallelism.default", "1"))
+    _, _, parallelism = deployment(read_conf(cl.conf))
     metrics = os.path.join(trial, "flink", "metrics")
     os.makedirs(metrics, exist_ok=True)
     now_ms = int(time.time() * 1000)
@@ -494,7 +598,8 @@ def run_trial(args, trial, cl):
     t0 = start_at + args.warmup * 1000
     t1 = t0 + duration * 1000
     prog = ["--workload", args.workload, "--rate", str(rate), "--start-at-ms", str(start_at),
-            "--t0-ms", str(t0), "--t1-ms", str(t1), "--out", metrics, "--window-ms", str(args.window_ms)]
+            "--t0-ms", str(t0), "--t1-ms", str(t1), "--out", metrics, "--window-ms", str(args.window_ms),
+            "--series", "true" if args.measure_recovery else "false"]
     # Flink 2.x ignores the cluster's parallelism.default for REST-submitted jobs: pass it.
     r = cl.request("POST", f"/jars/{jar_id}/run",
                    json.dumps({"entryClass": "flinktune.Jobs", "programArgsList": prog,
@@ -541,10 +646,6 @@ def run_trial(args, trial, cl):
                 break
         check_job(False)
         time.sleep(0.25)
-    try:
-        cl.request("PATCH", f"/jobs/{jid}?mode=cancel", timeout=10)
-    except (Fail, OSError):
-        pass
 
     throughput, starts, hist, count, total, mx = merge(metrics, duration)
     if count == 0:
@@ -568,7 +669,108 @@ def run_trial(args, trial, cl):
         "flink_version": ov.get("flink-version"),
         "notes": f"{count} latency samples; {len(starts)} generator subtasks",
     }
+    if args.measure_recovery:
+        result.update(measure_recovery(cl, jid, metrics, result["latency_p99_ms"], parallelism, args))
+    try:
+        cl.request("PATCH", f"/jobs/{jid}?mode=cancel", timeout=10)
+    except (Fail, OSError):
+        pass
     return result
+
+
+def read_series(metrics_dir, since_ms):
+    """Per sink subtask: the per-second lines of its newest instance opened after since_ms.
+
+    Returns {subtask: {second_ms: p99_us}}; a subtask with no instance opened since then is
+    absent. Lines of a JVM killed mid-write are skipped.
+    """
+    out = {}
+    for f in glob.glob(os.path.join(metrics_dir, "series-*.txt")):
+        subtask = int(re.search(r"series-(\d+)", f).group(1))
+        seconds = None
+        for ln in read(f).splitlines():
+            parts = ln.split()
+            if len(parts) == 2 and parts[0] == "open" and parts[1].isdigit():
+                seconds = {} if int(parts[1]) > since_ms else None
+            elif seconds is not None and len(parts) == 4 and all(x.isdigit() for x in parts):
+                seconds[int(parts[0])] = int(parts[2])
+        if seconds is not None:
+            out[subtask] = seconds
+    return out
+
+
+def caught_up_at(series, parallelism, threshold_us, run=3):
+    """Start (ms) of the first of `run` consecutive seconds in which every sink subtask's p99
+    is within the threshold, or None."""
+    if len(series) < parallelism:
+        return None
+    common = sorted(set.intersection(*(set(s) for s in series.values())))
+    for i in range(len(common) - run + 1):
+        window = common[i:i + run]
+        if window[-1] - window[0] != (run - 1) * 1000:
+            continue
+        if all(s[sec] <= threshold_us for s in series.values() for sec in window):
+            return window[0]
+    return None
+
+
+def job_running(cl, jid):
+    """Whether the job is RUNNING with all its tasks RUNNING, and its terminal state if any."""
+    j = cl.get(f"/jobs/{jid}")
+    state = j.get("state")
+    running = state == "RUNNING" and all(v.get("status") == "RUNNING" for v in j.get("vertices", []))
+    return running, state if state in ("FAILED", "CANCELED", "FINISHED") else None
+
+
+def measure_recovery(cl, jid, metrics, p99_ms, parallelism, args):
+    """Kills one TaskManager with SIGKILL, starts a replacement (as Kubernetes restarts a pod)
+    and times how long until the job runs again and has caught up with its backlog.
+
+    Caught up: every sink subtask of the restarted job has a per-second p99 latency within
+    max(2 x the measured p99, p99 + 10 ms) for 3 consecutive seconds; recovery_time_s runs from
+    the kill to the start of the first of those seconds (1 s resolution). The generator replays
+    what was scheduled since the last checkpoint, so the backlog is that of a Kafka source.
+    Not caught up within --recovery-limit: recovery_time_s is the time waited, a lower bound,
+    flagged recovery_censored (a job that failed for good counts as never recovering).
+    """
+    threshold_us = int(max(2 * p99_ms, p99_ms + 10) * 1000)
+    victims = cl.taskmanager_pids()
+    if not victims:
+        raise Fail("recovery measurement: no live TaskManager to kill")
+    t_kill = time.time()
+    os.kill(victims[0], signal.SIGKILL)
+    replacement = cl.start_taskmanager()
+    log(f"recovery: killed TaskManager pid {victims[0]}, replacement starting; caught up when every "
+        f"sink subtask's p99 <= {threshold_us / 1000:.1f} ms for 3 s")
+    kill_ms = int(t_kill * 1000)
+    note, running_seen = None, None
+    while time.time() - t_kill < args.recovery_limit:
+        time.sleep(0.5)
+        if replacement.poll() not in (None, 0):
+            note = f"the replacement TaskManager did not start: {reason_from([read(replacement.out)]) or 'no reason'}"
+            break
+        try:
+            running, terminal = job_running(cl, jid)
+        except (OSError, ValueError):
+            continue
+        if terminal:
+            note = f"the job ended {terminal.lower()} after the TaskManager loss: " \
+                   f"{job_failure(cl, jid) or 'no reason given'}"
+            break
+        series = read_series(metrics, kill_ms)
+        if running and running_seen is None and len(series) >= parallelism:
+            running_seen = time.time() - t_kill
+        at = caught_up_at(series, parallelism, threshold_us)
+        if running and at is not None:
+            rec = (at - kill_ms) / 1000.0
+            log(f"recovery: running again after {running_seen:.1f} s, caught up after {rec:.1f} s")
+            return {"recovery_time_s": round(rec, 2), "recovery_running_s": round(running_seen, 2),
+                    "recovery_threshold_ms": threshold_us / 1000, "recovery_censored": False}
+    waited = args.recovery_limit if note else time.time() - t_kill
+    note = note or f"not caught up within {args.recovery_limit} s"
+    log(f"recovery: {note}")
+    return {"recovery_time_s": round(max(waited, args.recovery_limit), 2), "recovery_censored": True,
+            "recovery_threshold_ms": threshold_us / 1000, "recovery_note": note[:400]}
 
 
 def main():
@@ -582,6 +784,12 @@ def main():
                     help="seconds between submission and the generator's first record")
     ap.add_argument("--flink-version", metavar="MAJOR.MINOR",
                     help="refuse to run unless FLINK_HOME is this Flink version (e.g. 1.11)")
+    ap.add_argument("--measure-recovery", action="store_true",
+                    default=os.environ.get("FLINKTUNE_MEASURE_RECOVERY", "") not in ("", "0"),
+                    help="after the measured window, kill a TaskManager and report recovery_time_s "
+                         "(also FLINKTUNE_MEASURE_RECOVERY=1; Flink 1.19+)")
+    ap.add_argument("--recovery-limit", type=float, default=180.0,
+                    help="seconds to wait for recovery before reporting a censored lower bound (default 180)")
     args = ap.parse_args()
 
     trial = os.environ.get("FLINKTUNE_TRIAL_DIR")
@@ -594,7 +802,7 @@ def main():
         conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
         if not os.path.isdir(conf_dir):
             raise EnvError(f"the trial's conf dir {conf_dir} does not exist")
-        major, minor, dist = flink_version(home)
+        major, minor, _ = flink_version(home)
         if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
             raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
                            f"set the study's flink_version to {major}.{minor}")
@@ -607,7 +815,12 @@ def main():
         if legacy and not os.path.exists(os.path.join(conf_dir, "flink-conf.yaml")):
             raise EnvError(f"Flink {major}.{minor} reads only flink-conf.yaml, but {conf_dir} has none: "
                            f"set the study's flink_version to {major}.{minor}")
-        args.jar = build_jar(home, dist, job_sources((major, minor)))
+        if legacy and args.measure_recovery:
+            # The legacy jobs do not checkpoint the generator's schedule, so a restarted job
+            # would show no backlog to recover from.
+            raise EnvError(f"--measure-recovery needs Flink {FIRST_CURRENT[0]}.{FIRST_CURRENT[1]} or later "
+                           f"(FLINK_HOME is Flink {major}.{minor})")
+        args.jar = build_jar(home)
         worker = env_int("FLINKTUNE_WORKER")
     except EnvError as e:
         print(f"flink-local: {e}", file=sys.stderr)
@@ -625,7 +838,8 @@ def main():
         signal.signal(s, on_signal)
     code = 0
     try:
-        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker, legacy)
+        tms, _, _ = deployment(read_conf(conf_dir))
+        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker, taskmanagers=tms)
         result = run_trial(args, trial, cl)
         log(f"pass: {result['throughput']:.0f} rec/s, p99 {result['latency_p99_ms']} ms, "
             f"p50 {result['latency_p50_ms']} ms")

@@ -7,6 +7,9 @@ import java.util.concurrent.locks.LockSupport;
  * One generator subtask's schedule: an unbounded sequence evenly paced at its share of the rate,
  * every record stamped with its scheduled creation time, and the count of records emitted inside
  * the measured window [t0, t1), written to source-SUBTASK.txt once t1 has passed.
+ *
+ * A job that checkpoints position() and passes it back after a restore (resumeUs) replays what
+ * was scheduled since then at full speed, stamped with the original times, as Kafka would hold it.
  */
 final class Generator {
     private final Params p;
@@ -14,11 +17,14 @@ final class Generator {
     private final double perSubtaskRate;
     private final boolean words;
     private final String[] lines;
+    private final long resumeUs;
     private long startUs, n, inWindow;
     private boolean written;
 
-    Generator(Params p, int subtask, int parallelism) {
+    /** resumeUs: the schedule position to resume from after a restore, or 0 for a fresh start. */
+    Generator(Params p, int subtask, int parallelism, long resumeUs) {
         this.p = p;
+        this.resumeUs = resumeUs;
         this.subtask = subtask;
         this.perSubtaskRate = p.rate / parallelism;
         this.words = p.workload.equals("wordcount");
@@ -35,17 +41,27 @@ final class Generator {
         }
     }
 
+    /** The scheduled time (epoch us) of the next record, or 0 before the schedule has started. */
+    long position() {
+        return n > 0 ? startUs + (long) (n * 1e6 / perSubtaskRate) : resumeUs;
+    }
+
     /** Waits for the next record's scheduled time and returns the record for sequence number seq. */
     Rec next(long seq) {
         long now = Clock.nowUs();
         if (n == 0) {
-            long startAtUs = p.startAtMs * 1000;
-            while (now < startAtUs) {
-                LockSupport.parkNanos((startAtUs - now) * 1000);
-                now = Clock.nowUs();
+            if (resumeUs > 0) {
+                // Restored: everything scheduled since the checkpoint is backlog.
+                startUs = resumeUs;
+            } else {
+                long startAtUs = p.startAtMs * 1000;
+                while (now < startAtUs) {
+                    LockSupport.parkNanos((startAtUs - now) * 1000);
+                    now = Clock.nowUs();
+                }
+                // Deployed late: anchor the schedule now rather than bursting to catch up.
+                startUs = now;
             }
-            // Deployed late: anchor the schedule now rather than bursting to catch up.
-            startUs = now;
         }
         long scheduled = startUs + (long) (n * 1e6 / perSubtaskRate);
         while (now < scheduled) {

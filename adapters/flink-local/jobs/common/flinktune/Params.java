@@ -7,12 +7,14 @@ import java.util.Map;
 /**
  * The job's arguments:
  * --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR [--window-ms 10000] [--checkpoint-ms 10000]
+ * [--series true] (the per-second latency series, see LatencyRecorder)
  */
 final class Params implements Serializable {
     static final String WORKLOADS = "identity, repartition, wordcount, fixwindow";
     final String workload, out;
     final double rate;
     final long startAtMs, t0Ms, t1Ms, windowMs, checkpointMs;
+    final boolean series;
 
     Params(String[] argv) {
         Map<String, String> a = new HashMap<>();
@@ -28,6 +30,7 @@ final class Params implements Serializable {
         out = need(a, "out");
         windowMs = Long.parseLong(a.getOrDefault("window-ms", "10000"));
         checkpointMs = Long.parseLong(a.getOrDefault("checkpoint-ms", "10000"));
+        series = Boolean.parseBoolean(a.getOrDefault("series", "false"));
         if (rate <= 0 || t1Ms <= t0Ms) throw new IllegalArgumentException("need rate > 0 and t1 > t0");
         if (!(", " + WORKLOADS + ",").contains(", " + workload + ",")) {
             throw new IllegalArgumentException("unknown workload '" + workload + "' (" + WORKLOADS + ")");
