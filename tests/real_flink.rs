@@ -528,7 +528,8 @@ fn conf_dir(dir: &Path, yaml: &str) -> PathBuf {
 }
 
 /// The highest keyed running count of the wordcount job (its `count.maxCount` gauge), once
-/// the metric has arrived.
+/// the operator has counted a record: right after a (re)start the gauge reads 0 until the first
+/// record arrives, whether or not the counts were restored.
 fn max_count(rest: &str, job: &str) -> f64 {
     let details = rest_get(rest, &format!("/jobs/{job}"));
     let vid = details["vertices"]
@@ -540,16 +541,19 @@ fn max_count(rest: &str, job: &str) -> f64 {
         .as_str()
         .unwrap()
         .to_string();
-    let until = Instant::now() + Duration::from_secs(30);
+    let until = Instant::now() + Duration::from_secs(60);
     loop {
         let m = rest_get(
             rest,
             &format!("/jobs/{job}/vertices/{vid}/subtasks/metrics?get=count.maxCount&agg=max"),
         );
-        if let Some(v) = m[0]["max"].as_f64() {
+        if let Some(v) = m[0]["max"].as_f64().filter(|v| *v > 0.0) {
             return v;
         }
-        assert!(Instant::now() < until, "no count.maxCount metric: {m}");
+        assert!(
+            Instant::now() < until,
+            "no positive count.maxCount metric: {m}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
