@@ -681,10 +681,10 @@ def run_trial(args, trial, cl):
 def read_series(metrics_dir, since_ms):
     """Per sink subtask: the per-second lines of its newest instance opened after since_ms.
 
-    Returns {subtask: {second_ms: p99_us}}; a subtask with no instance opened since then is
-    absent. Lines of a JVM killed mid-write are skipped.
+    Returns ({subtask: {second_ms: p99_us}}, {subtask: open_ms}); a subtask with no instance
+    opened since then is absent. Lines of a JVM killed mid-write are skipped.
     """
-    out = {}
+    out, opened = {}, {}
     for f in glob.glob(os.path.join(metrics_dir, "series-*.txt")):
         subtask = int(re.search(r"series-(\d+)", f).group(1))
         seconds = None
@@ -692,11 +692,13 @@ def read_series(metrics_dir, since_ms):
             parts = ln.split()
             if len(parts) == 2 and parts[0] == "open" and parts[1].isdigit():
                 seconds = {} if int(parts[1]) > since_ms else None
+                if seconds is not None:
+                    opened[subtask] = int(parts[1])
             elif seconds is not None and len(parts) == 4 and all(x.isdigit() for x in parts):
                 seconds[int(parts[0])] = int(parts[2])
         if seconds is not None:
             out[subtask] = seconds
-    return out
+    return out, opened
 
 
 def caught_up_at(series, parallelism, threshold_us, run=3):
@@ -757,9 +759,11 @@ def measure_recovery(cl, jid, metrics, p99_ms, parallelism, args):
             note = f"the job ended {terminal.lower()} after the TaskManager loss: " \
                    f"{job_failure(cl, jid) or 'no reason given'}"
             break
-        series = read_series(metrics, kill_ms)
-        if running and running_seen is None and len(series) >= parallelism:
-            running_seen = time.time() - t_kill
+        series, opened = read_series(metrics, kill_ms)
+        if running and running_seen is None and len(opened) >= parallelism:
+            # When the last restarted sink opened, by the job's own clock like the series: this
+            # poll may see it late on a busy machine.
+            running_seen = (max(opened.values()) - kill_ms) / 1000.0
         at = caught_up_at(series, parallelism, threshold_us)
         if running and at is not None:
             rec = (at - kill_ms) / 1000.0
