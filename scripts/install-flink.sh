@@ -2,11 +2,15 @@
 # Install a real Apache Flink distribution from PyPI (the only registry reachable here) and
 # print its FLINK_HOME on stdout. Idempotent: a finished install in the cache is reused.
 #
-#   scripts/install-flink.sh [VERSION]      # default 1.20.5
+#   scripts/install-flink.sh [VERSION]      # default 1.20.5; 1.11.4 is the paper's version
 #
-# PyPI carries Flink as two packages: apache-flink-libraries (lib/, opt/, plugins/) and
-# apache-flink (bin/, conf/). Both land in DIR/pyflink, which is a complete FLINK_HOME for the
+# From 1.14 on PyPI carries Flink as two packages: apache-flink-libraries (lib/, opt/, plugins/)
+# and apache-flink (bin/, conf/). Both land in DIR/pyflink, which is a complete FLINK_HOME for the
 # Java cluster; PyFlink's Python dependencies are not needed (--no-deps).
+# Before 1.14 there is no apache-flink-libraries: the apache-flink source distribution (204 MB for
+# 1.11.4; its wheels are for Python <= 3.8) carries the whole distribution under deps/. It is
+# downloaded with `pip download` and deps/ is unpacked into DIR/pyflink, the same FLINK_HOME
+# layout as the newer versions (only 1.11.4 has been tried).
 # Java 17 comes from the system's apt repository when no `java` is on PATH.
 set -euo pipefail
 
@@ -34,13 +38,29 @@ if [ ! -f "$DEST/.complete" ]; then
   log "installing Flink $VERSION into $DEST (about 250-330 MB)"
   rm -rf "$DEST.partial"
   mkdir -p "$DEST.partial"
-  "$PY" -m pip install --quiet --no-deps --no-compile --target "$DEST.partial" \
-    "apache-flink-libraries==$VERSION" "apache-flink==$VERSION" >&2
+  case "$VERSION" in
+    1.[0-9].*|1.1[0-3].*)
+      "$PY" -m pip download --quiet --no-deps --no-binary :all: --dest "$DEST.partial" \
+        "apache-flink==$VERSION" >&2
+      SDIST="$DEST.partial/apache-flink-$VERSION.tar.gz"
+      [ -f "$SDIST" ] || { log "pip download did not leave $SDIST"; exit 1; }
+      mkdir -p "$DEST.partial/pyflink"
+      tar -xzf "$SDIST" -C "$DEST.partial/pyflink" --strip-components=2 "apache-flink-$VERSION/deps" >&2 \
+        || { log "$SDIST has no apache-flink-$VERSION/deps/ (the Flink distribution)"; exit 1; }
+      rm -f "$SDIST"
+      ;;
+    *)
+      "$PY" -m pip install --quiet --no-deps --no-compile --target "$DEST.partial" \
+        "apache-flink-libraries==$VERSION" "apache-flink==$VERSION" >&2
+      ;;
+  esac
   for f in bin/jobmanager.sh bin/taskmanager.sh bin/config.sh; do
     [ -f "$DEST.partial/pyflink/$f" ] || { log "installed packages lack pyflink/$f"; exit 1; }
   done
   ls "$DEST.partial"/pyflink/lib/flink-dist*.jar >/dev/null 2>&1 \
     || { log "installed packages lack pyflink/lib/flink-dist*.jar"; exit 1; }
+  [ -f "$DEST.partial/pyflink/conf/flink-conf.yaml" ] || [ -f "$DEST.partial/pyflink/conf/config.yaml" ] \
+    || { log "installed packages lack pyflink/conf/flink-conf.yaml or config.yaml"; exit 1; }
   chmod +x "$DEST.partial"/pyflink/bin/* 2>/dev/null || true
   rm -rf "$DEST"
   mv "$DEST.partial" "$DEST"

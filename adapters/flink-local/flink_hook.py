@@ -24,8 +24,8 @@ import shutil
 import sys
 import time
 
-from flink_local import (Cluster, EnvError, Fail, build_jar, deployment, flink_version, job_failure,
-                         log, read_conf, reason_from, upload, wait_for_cluster)
+from flink_local import (FIRST_CURRENT, Cluster, EnvError, Fail, build_jar, deployment, flink_version,
+                         job_failure, log, read_conf, reason_from, upload, wait_for_cluster)
 
 # The job never reaches its measured window: the hook only keeps it running.
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
@@ -64,6 +64,11 @@ class Hook:
         if not d or not os.path.isdir(d):
             raise EnvError(f"FLINKTUNE_CONF_DIR={d!r} is not a directory")
         major, minor, _ = flink_version(self.home)
+        if (major, minor) < FIRST_CURRENT:
+            # Restoring across a resubmission needs the current jobs (stable uids, the
+            # generator's checkpointed schedule, a rescalable source).
+            raise EnvError(f"the hook needs Flink {FIRST_CURRENT[0]}.{FIRST_CURRENT[1]} or later "
+                           f"(FLINK_HOME is Flink {major}.{minor})")
         if major >= 2 and not os.path.exists(os.path.join(d, "config.yaml")):
             raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {d} has none")
         return d
@@ -93,7 +98,7 @@ class Hook:
             ov = wait_for_cluster(cl, cl.start(), 120)
             log(f"cluster {gen} up: {ov.get('taskmanagers')} TaskManager(s), {ov.get('slots-total')} slots, "
                 f"Flink {ov.get('flink-version')}, REST {cl.url}")
-            jar_id = upload(cl, build_jar(self.home, flink_version(self.home)[2]))
+            jar_id = upload(cl, build_jar(self.home))
             metrics = os.path.join(self.state_dir, "metrics")
             os.makedirs(metrics, exist_ok=True)
             prog = ["--workload", self.workload, "--rate", f"{rate:g}",

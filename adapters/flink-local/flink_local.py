@@ -34,7 +34,31 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-JOB_SOURCE = os.path.join(HERE, "jobs", "flinktune", "Jobs.java")
+JOBS = os.path.join(HERE, "jobs")
+# The jobs for Flink 1.19+ and 2.x (OpenContext, FLIP-27 source) and for older versions (the
+# legacy SourceFunction / open(Configuration) API, tried on 1.11.4); both share jobs/common/.
+CURRENT_JOB = os.path.join(JOBS, "flinktune", "Jobs.java")
+LEGACY_JOB = os.path.join(JOBS, "legacy", "flinktune", "Jobs.java")
+# Versions before this get the legacy jobs and the legacy start-up (see Cluster).
+FIRST_CURRENT = (1, 19)
+# Flink 1.18+ ships these for Java 17 in its config; older distributions ship none and their
+# JVMs fail without them (1.11's JobManager: IllegalAccessError on sun.net.util.IPAddressUtil).
+JAVA17_OPTS = (
+    "--add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED "
+    "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED "
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED "
+    "--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED "
+    "--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED "
+    "--add-opens=java.base/java.text=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED "
+    "--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED "
+    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED "
+    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED"
+).split()
 WORKLOADS = ("identity", "repartition", "wordcount", "fixwindow")
 # Keys the adapter sets on the command line (-D): a study must not tune them.
 OWNED_KEYS = (
@@ -80,10 +104,22 @@ def flink_version(home):
     return int(m.group(1)), int(m.group(2)), os.path.basename(jars[0])
 
 
-def build_jar(home, dist_jar):
-    """Compiles the jobs against this distribution once; later trials reuse the cached jar."""
-    with open(JOB_SOURCE, "rb") as f:
-        digest = hashlib.sha256(f.read() + dist_jar.encode() + home.encode()).hexdigest()[:16]
+def job_sources(version):
+    """The Java sources of the jobs for a (major, minor) Flink version."""
+    common = sorted(glob.glob(os.path.join(JOBS, "common", "flinktune", "*.java")))
+    return common + [LEGACY_JOB if version < FIRST_CURRENT else CURRENT_JOB]
+
+
+def build_jar(home):
+    """Compiles the jobs for this distribution's version against it once; later trials reuse
+    the cached jar."""
+    major, minor, dist_jar = flink_version(home)
+    sources = job_sources((major, minor))
+    h = hashlib.sha256(dist_jar.encode() + home.encode())
+    for src in sources:
+        with open(src, "rb") as f:
+            h.update(src.encode() + f.read())
+    digest = h.hexdigest()[:16]
     cache = os.environ.get("FLINKTUNE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "flinktune")
     out_dir = os.path.join(cache, "jobs", digest)
     jar = os.path.join(out_dir, "flinktune-jobs.jar")
@@ -100,7 +136,7 @@ def build_jar(home, dist_jar):
             if shutil.which(tool) is None:
                 raise EnvError(f"`{tool}` is not on PATH: install a JDK 17 (scripts/install-flink.sh does)")
         cmd = ["javac", "--release", "11", "-nowarn", "-d", classes,
-               "-cp", os.path.join(home, "lib", "*"), JOB_SOURCE]
+               "-cp", os.path.join(home, "lib", "*")] + sources
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise EnvError("javac failed on the benchmark job:\n" + p.stderr[-2000:])
@@ -199,6 +235,9 @@ REASON_PATTERNS = [
     re.compile(r"(Total Process Memory size .*|Derived JVM Overhead size .*|Cannot read memory size.*)"),
     re.compile(r"(The number of required buffers .*)"),
     re.compile(r"(OutOfMemoryError.*)"),
+    # The JVM itself cannot reserve the heap (e.g. 1.11's JobManager sized by a 33 GB
+    # jobmanager.memory.flink.size): only its .out file says so.
+    re.compile(r"#\s*(Native memory allocation .*)"),
     re.compile(r"(Address already in use.*|BindException.*)"),
     re.compile(r"Caused by: (.*)"),
     re.compile(r"(?:ERROR|FATAL)\s+\S+\s+\[\] - (.*)"),
@@ -226,12 +265,40 @@ def read(path):
         return ""
 
 
+def flat_value(text, key):
+    """The value Flink's flat flink-conf.yaml reader sees for key (the last occurrence wins,
+    `#` starts a comment), or None."""
+    value = None
+    for ln in text.splitlines():
+        kv = ln.split("#", 1)[0].strip().split(": ", 1)
+        if len(kv) == 2 and kv[0].strip() == key:
+            value = kv[1].strip()
+    return value
+
+
+def append_legacy_keys(conf_file, props):
+    """Flink before 1.19: 1.11's jobmanager.sh takes no -D options, so the adapter's own keys
+    are appended to its copy of flink-conf.yaml (the last occurrence of a key wins, in Flink's
+    reader and in its scripts), and env.java.opts gets the Java 17 options it lacks, after the
+    user's own."""
+    text = read(conf_file)
+    user_opts = (flat_value(text, "env.java.opts") or "").strip('"')
+    missing = [o for o in JAVA17_OPTS if o not in user_opts.split()]
+    block = ["", "# Appended by flinktune's flink-local adapter for this trial's cluster."]
+    block += [f"{k}: {v}" for k, v in props.items()]
+    if missing:
+        block.append("env.java.opts: " + " ".join(([user_opts] if user_opts else []) + missing))
+    with open(conf_file, "a") as f:
+        f.write(("" if text.endswith("\n") or not text else "\n") + "\n".join(block) + "\n")
+
+
 class Cluster:
     def __init__(self, home, conf_dir, base, worker, taskmanagers=1, extra_props=None, ports=None,
                  detach=False):
         # detach: the JVMs get a session of their own and outlive this process (the hook's
         # cluster runs between its invocations); otherwise they stay in our process group.
         self.home = home
+        self.legacy = flink_version(home)[:2] < FIRST_CURRENT
         self.taskmanagers = taskmanagers
         self.extra_props = extra_props or {}
         self.detach = detach
@@ -251,17 +318,27 @@ class Cluster:
             dst = os.path.join(self.conf, os.path.basename(f))
             if not os.path.exists(dst):
                 shutil.copy(f, dst)
+                if self.legacy and os.path.basename(f) == "log4j.properties":
+                    # 1.11's JobManager reopens its log file at shut-down, which truncates it
+                    # with append = false; the log dir is the trial's own, so appending is safe.
+                    with open(dst) as fh:
+                        text = fh.read()
+                    with open(dst, "w") as fh:
+                        fh.write(re.sub(r"(?m)^(appender\.main\.append\s*=\s*)false", r"\1true", text))
         if ports and port_free(ports[0]) and port_free(ports[1]):
             self.rest_port, self.rpc_port = ports
         else:
             self.rest_port, self.rpc_port = pick_ports(int(os.environ.get("FLINKTUNE_FLINK_PORT_BASE", "18081")), worker)
         self.url = f"http://127.0.0.1:{self.rest_port}"
+        if self.legacy:
+            append_legacy_keys(os.path.join(self.conf, "flink-conf.yaml"), self.props())
 
     @classmethod
     def existing(cls, home, base, rest_port, rpc_port):
         """A handle on a cluster started earlier under `base` (REST calls, pids, stop)."""
         cl = cls.__new__(cls)
         cl.home, cl.base, cl.taskmanagers, cl.extra_props, cl.detach, cl.procs = home, base, 0, {}, True, []
+        cl.legacy = False  # only used to launch JVMs, which a handle never does
         cl.conf, cl.logs, cl.pids, cl.tmp = (os.path.join(base, d) for d in ("conf", "log", "pid", "tmp"))
         cl.rest_port, cl.rpc_port = rest_port, rpc_port
         cl.url = f"http://127.0.0.1:{rest_port}"
@@ -279,7 +356,8 @@ class Cluster:
             e["JVM_ARGS"] = (e.get("JVM_ARGS", "") + " " + " ".join(opens)).strip()
         return e
 
-    def dynamic(self):
+    def props(self):
+        """The keys the adapter sets itself (OWNED_KEYS), and the caller's extra ones."""
         props = {
             "rest.port": self.rest_port, "rest.address": "localhost", "rest.bind-address": "localhost",
             "jobmanager.rpc.address": "localhost", "jobmanager.rpc.port": self.rpc_port,
@@ -288,8 +366,13 @@ class Cluster:
             "blob.storage.directory": self.tmp,
         }
         props.update(self.extra_props)
+        return props
+
+    def dynamic(self):
+        if self.legacy:
+            return []  # in the conf file instead (append_legacy_keys)
         args = []
-        for k, v in props.items():
+        for k, v in self.props().items():
             args += ["-D", f"{k}={v}"]
         return args
 
@@ -447,6 +530,9 @@ def job_failure(cl, jid):
     except (OSError, ValueError):
         return None
     texts = [ex.get("root-exception") or ""]
+    # Flink before 1.13 lists them under all-exceptions, later ones under exceptionHistory.
+    for e in (ex.get("all-exceptions") or [])[:3]:
+        texts.append(e.get("exception") or "")
     for e in ex.get("exceptionHistory", {}).get("entries", [])[:3]:
         texts.append(e.get("stacktrace") or e.get("exceptionName") or "")
     return reason_from(texts)
@@ -595,10 +681,10 @@ def run_trial(args, trial, cl):
 def read_series(metrics_dir, since_ms):
     """Per sink subtask: the per-second lines of its newest instance opened after since_ms.
 
-    Returns {subtask: {second_ms: p99_us}}; a subtask with no instance opened since then is
-    absent. Lines of a JVM killed mid-write are skipped.
+    Returns ({subtask: {second_ms: p99_us}}, {subtask: open_ms}); a subtask with no instance
+    opened since then is absent. Lines of a JVM killed mid-write are skipped.
     """
-    out = {}
+    out, opened = {}, {}
     for f in glob.glob(os.path.join(metrics_dir, "series-*.txt")):
         subtask = int(re.search(r"series-(\d+)", f).group(1))
         seconds = None
@@ -606,11 +692,13 @@ def read_series(metrics_dir, since_ms):
             parts = ln.split()
             if len(parts) == 2 and parts[0] == "open" and parts[1].isdigit():
                 seconds = {} if int(parts[1]) > since_ms else None
+                if seconds is not None:
+                    opened[subtask] = int(parts[1])
             elif seconds is not None and len(parts) == 4 and all(x.isdigit() for x in parts):
                 seconds[int(parts[0])] = int(parts[2])
         if seconds is not None:
             out[subtask] = seconds
-    return out
+    return out, opened
 
 
 def caught_up_at(series, parallelism, threshold_us, run=3):
@@ -671,9 +759,11 @@ def measure_recovery(cl, jid, metrics, p99_ms, parallelism, args):
             note = f"the job ended {terminal.lower()} after the TaskManager loss: " \
                    f"{job_failure(cl, jid) or 'no reason given'}"
             break
-        series = read_series(metrics, kill_ms)
-        if running and running_seen is None and len(series) >= parallelism:
-            running_seen = time.time() - t_kill
+        series, opened = read_series(metrics, kill_ms)
+        if running and running_seen is None and len(opened) >= parallelism:
+            # When the last restarted sink opened, by the job's own clock like the series: this
+            # poll may see it late on a busy machine.
+            running_seen = (max(opened.values()) - kill_ms) / 1000.0
         at = caught_up_at(series, parallelism, threshold_us)
         if running and at is not None:
             rec = (at - kill_ms) / 1000.0
@@ -696,10 +786,12 @@ def main():
     ap.add_argument("--start-timeout", type=int, default=90, help="seconds for a TaskManager to register")
     ap.add_argument("--deploy-allowance", type=float, default=3.0,
                     help="seconds between submission and the generator's first record")
+    ap.add_argument("--flink-version", metavar="MAJOR.MINOR",
+                    help="refuse to run unless FLINK_HOME is this Flink version (e.g. 1.11)")
     ap.add_argument("--measure-recovery", action="store_true",
                     default=os.environ.get("FLINKTUNE_MEASURE_RECOVERY", "") not in ("", "0"),
                     help="after the measured window, kill a TaskManager and report recovery_time_s "
-                         "(also FLINKTUNE_MEASURE_RECOVERY=1)")
+                         "(also FLINKTUNE_MEASURE_RECOVERY=1; Flink 1.19+)")
     ap.add_argument("--recovery-limit", type=float, default=180.0,
                     help="seconds to wait for recovery before reporting a censored lower bound (default 180)")
     args = ap.parse_args()
@@ -714,11 +806,25 @@ def main():
         conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
         if not os.path.isdir(conf_dir):
             raise EnvError(f"the trial's conf dir {conf_dir} does not exist")
-        major, minor, dist = flink_version(home)
+        major, minor, _ = flink_version(home)
         if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
             raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
                            f"set the study's flink_version to {major}.{minor}")
-        args.jar = build_jar(home, dist)
+        if args.flink_version and args.flink_version != f"{major}.{minor}":
+            # Flink ignores keys it does not know: the wrong version would run, tuning nothing.
+            raise EnvError(f"FLINK_HOME={home} is Flink {major}.{minor}, but this study expects "
+                           f"{args.flink_version}: point FLINK_HOME at a {args.flink_version} "
+                           "distribution (scripts/install-flink.sh 1.11.4, for instance, prints one)")
+        legacy = (major, minor) < FIRST_CURRENT
+        if legacy and not os.path.exists(os.path.join(conf_dir, "flink-conf.yaml")):
+            raise EnvError(f"Flink {major}.{minor} reads only flink-conf.yaml, but {conf_dir} has none: "
+                           f"set the study's flink_version to {major}.{minor}")
+        if legacy and args.measure_recovery:
+            # The legacy jobs do not checkpoint the generator's schedule, so a restarted job
+            # would show no backlog to recover from.
+            raise EnvError(f"--measure-recovery needs Flink {FIRST_CURRENT[0]}.{FIRST_CURRENT[1]} or later "
+                           f"(FLINK_HOME is Flink {major}.{minor})")
+        args.jar = build_jar(home)
         worker = env_int("FLINKTUNE_WORKER")
     except EnvError as e:
         print(f"flink-local: {e}", file=sys.stderr)

@@ -277,8 +277,7 @@ def main():
         if not home:
             raise fl.EnvError("FLINK_HOME is not set: the flink client of a distribution matching the cluster")
         conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
-        _, _, dist = fl.flink_version(home)
-        jar = fl.build_jar(home, dist)
+        jar = fl.build_jar(home)
     except fl.EnvError as e:
         print(f"remote: {e}", file=sys.stderr)
         return 2
