@@ -255,7 +255,9 @@ impl Problem {
         self.constraints
             .iter()
             .map(|c| m.get(&c.metric).map_or(f64::INFINITY, |&v| c.violation(v)))
-            .sum()
+            // An empty float sum is -0.0.
+            .sum::<f64>()
+            + 0.0
     }
 
     /// The objectives as minimised raw values (maximised ones negated).
