@@ -368,6 +368,9 @@ impl Incumbent<'_> {
 /// it, so the search avoids configurations expected to fail.
 pub type Feasibility = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
 
+/// An acquisition a caller computes at a projected point (higher is better).
+pub type Score<'a> = &'a dyn Fn(&[f64]) -> f64;
+
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
     domain: Domain,
@@ -526,7 +529,7 @@ impl BayesOpt {
     /// is `score` at the point; `mean` and `std` are None.
     pub fn ask_scored(
         &mut self,
-        score: Option<&dyn Fn(&[f64]) -> f64>,
+        score: Option<Score<'_>>,
         anchors: &[Vec<f64>],
     ) -> Result<Suggestion> {
         if let Some(c) = self.domain.cardinality()

@@ -1160,11 +1160,12 @@ fn finish(
         .into_iter()
         .map(|k| feasible[k])
         .collect();
-    let front_raw: Vec<Vec<f64>> = front.iter().map(|&j| raw[j].clone()).collect();
-    let knee = pareto::knee(&front_raw).map(|k| front[k]);
+    // The knee on the scale the search works on (log where positive), so one saturated
+    // configuration with a p99 of seconds does not decide what "balanced" means.
+    let front_norm: Vec<Vec<f64>> = front.iter().map(|&j| norm[j].clone()).collect();
+    let knee = pareto::knee(&front_norm).map(|k| front[k]);
     let best = pareto::constrained_best(&raw, &violation).context("no evaluation ran")?;
     let reference = vec![REFERENCE; problem.objectives.len()];
-    let front_norm: Vec<Vec<f64>> = front.iter().map(|&j| norm[j].clone()).collect();
     let hypervolume = pareto::hypervolume(&front_norm, &reference);
     let point = |j: usize| Point {
         iteration: ran[j],
