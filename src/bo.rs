@@ -34,6 +34,8 @@ const LOCAL_MOVES: f64 = 4.0;
 const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
+/// Best observations whose neighbourhoods the candidate search examines.
+const ANCHORS: usize = 5;
 
 /// One tunable variable and its encoding in the relaxed cube.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -367,6 +369,9 @@ impl Incumbent<'_> {
 /// it, so the search avoids configurations expected to fail.
 pub type Feasibility = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
 
+/// An acquisition a caller computes at a projected point (higher is better).
+pub type Score<'a> = &'a dyn Fn(&[f64]) -> f64;
+
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
     domain: Domain,
@@ -606,6 +611,62 @@ impl BayesOpt {
         Ok(s)
     }
 
+    /// Suggests the point maximising a caller's acquisition `score` over surrogates this
+    /// optimiser does not own (the multi-objective search, `crate::mobo`): the same design
+    /// phase, candidate search around `anchors` (good points, best first), hill-climbing and
+    /// no-repeat rule as [`BayesOpt::ask`]. With `score` None (too few observations for a
+    /// model) the point comes from the design or at random. The suggestion's `acquisition`
+    /// is `score` at the point; `mean` and `std` are None.
+    pub fn ask_scored(
+        &mut self,
+        score: Option<Score<'_>>,
+        anchors: &[Vec<f64>],
+    ) -> Result<Suggestion> {
+        if let Some(c) = self.domain.cardinality()
+            && self.seen.len() as u128 >= c
+        {
+            bail!(
+                "search domain exhausted: all {c} distinct points have already been suggested or evaluated"
+            );
+        }
+        let s = match score {
+            Some(score) if self.asked >= self.opts.initial => {
+                let x = match self.maximise(score, anchors) {
+                    Some(p) => p,
+                    None => self.random_unseen()?,
+                };
+                let value = score(&x);
+                Suggestion {
+                    acquisition: value.is_finite().then_some(value),
+                    x,
+                    mean: None,
+                    std: None,
+                    initial: false,
+                }
+            }
+            _ => Suggestion {
+                x: self.design_point()?,
+                acquisition: None,
+                mean: None,
+                std: None,
+                initial: true,
+            },
+        };
+        self.seen.insert(key(&s.x));
+        self.asked += 1;
+        self.last = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Records a point evaluated in an earlier run whose value lives outside this
+    /// optimiser (see [`BayesOpt::ask_scored`]): it counts as asked and is never suggested
+    /// again.
+    pub fn replay_seen(&mut self, x: &[f64]) -> Result<()> {
+        self.tell_failure(x)?;
+        self.asked += 1;
+        Ok(())
+    }
+
     /// Records an evaluation. `x` is projected first (a no-op for points
     /// returned by [`BayesOpt::ask`]); `y` is higher-is-better.
     ///
@@ -790,25 +851,11 @@ impl BayesOpt {
             }
         };
 
-        let seen = std::mem::take(&mut self.seen);
-        let mut inc = Incumbent {
-            seen: &seen,
-            best: None,
-        };
-        match self.domain.cardinality() {
-            Some(c) if c <= self.opts.candidates as u128 => {
-                // Small discrete domain: exact maximisation by enumeration.
-                for p in self.domain.enumerate() {
-                    inc.consider(score(&p), &p);
-                }
-            }
-            _ => self.search(&score, &mut inc),
-        }
-        let best = inc.best.take();
-        self.seen = seen;
+        let anchors = self.best_observed(ANCHORS);
+        let best = self.maximise(&score, &anchors);
         self.feasibility = feasibility;
         let x = match best {
-            Some((_, p)) => Ok(p),
+            Some(p) => Ok(p),
             None => self.random_unseen(),
         };
         let x = match x {
@@ -833,31 +880,69 @@ impl BayesOpt {
         })
     }
 
-    /// Random candidates, then hill-climbing from the best few. Every
-    /// evaluation is at the projection of a relaxed point.
-    fn search<F>(&mut self, score: &F, inc: &mut Incumbent<'_>)
-    where
-        F: Fn(&[f64]) -> f64,
-    {
-        let dims = self.domain.dims();
-        let n = self.opts.candidates;
-        // Half the candidates are uniform; half perturb the best observations, each
-        // moving a few coordinates by a step of random size (as trust-region methods do
-        // in high dimensions, where moving every coordinate at once is a jump, not a
-        // step), so the incumbent's neighbourhood is examined at several scales.
+    /// The unseen point with the highest `score`: every point of a small discrete domain,
+    /// else random candidates and hill-climbing (see [`BayesOpt::search`]). None when no
+    /// unseen point was found.
+    fn maximise(
+        &mut self,
+        score: &dyn Fn(&[f64]) -> f64,
+        anchors: &[Vec<f64>],
+    ) -> Option<Vec<f64>> {
+        let seen = std::mem::take(&mut self.seen);
+        let mut inc = Incumbent {
+            seen: &seen,
+            best: None,
+        };
+        match self.domain.cardinality() {
+            Some(c) if c <= self.opts.candidates as u128 => {
+                // Small discrete domain: exact maximisation by enumeration.
+                for p in self.domain.enumerate() {
+                    inc.consider(score(&p), &p);
+                }
+            }
+            _ => self.search(score, anchors, &mut inc),
+        }
+        let best = inc.best.take();
+        self.seen = seen;
+        best.map(|(_, p)| p)
+    }
+
+    /// The `k` told points with the highest y, best first.
+    fn best_observed(&self, k: usize) -> Vec<Vec<f64>> {
         let mut order: Vec<usize> = (0..self.ys.len()).collect();
         order.sort_by(|&a, &b| self.ys[b].total_cmp(&self.ys[a]));
-        order.truncate(5);
-        let n_local = if order.is_empty() { 0 } else { n / 2 };
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| self.xs[i].clone())
+            .collect()
+    }
+
+    /// Random candidates, then hill-climbing from the best few. Every
+    /// evaluation is at the projection of a relaxed point.
+    fn search(
+        &mut self,
+        score: &dyn Fn(&[f64]) -> f64,
+        anchors: &[Vec<f64>],
+        inc: &mut Incumbent<'_>,
+    ) {
+        let dims = self.domain.dims();
+        let n = self.opts.candidates;
+        // Half the candidates are uniform; half perturb the anchors (the best observations,
+        // best first), each moving a few coordinates by a step of random size (as
+        // trust-region methods do in high dimensions, where moving every coordinate at once
+        // is a jump, not a step), so the incumbent's neighbourhood is examined at several
+        // scales.
+        let n_local = if anchors.is_empty() { 0 } else { n / 2 };
         let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
         let mut cands: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n);
         for i in 0..n {
             let z: Vec<f64> = if i < n_local {
                 // The incumbent gets half of the local candidates.
                 let base = if i % 2 == 0 {
-                    &self.xs[order[0]]
+                    &anchors[0]
                 } else {
-                    &self.xs[order[(i / 2) % order.len()]]
+                    &anchors[(i / 2) % anchors.len()]
                 };
                 let sigma = LOCAL_SIGMAS[i % LOCAL_SIGMAS.len()];
                 let mut z = base.clone();
@@ -903,10 +988,13 @@ impl BayesOpt {
     /// either a Gaussian move of all dimensions or a structured move of one
     /// variable (Gaussian for continuous, ±1 level for integers, another
     /// choice for categoricals).
-    fn hill_climb<F>(&mut self, score: &F, inc: &mut Incumbent<'_>, mut z: Vec<f64>, mut s: f64)
-    where
-        F: Fn(&[f64]) -> f64,
-    {
+    fn hill_climb(
+        &mut self,
+        score: &dyn Fn(&[f64]) -> f64,
+        inc: &mut Incumbent<'_>,
+        mut z: Vec<f64>,
+        mut s: f64,
+    ) {
         let offsets = self.domain.offsets();
         let mut step: f64 = 0.1;
         let mut cur_key = key(&self.domain.project(&z));

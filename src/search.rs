@@ -359,7 +359,7 @@ type PassHistory = Arc<Mutex<Vec<(Vec<f64>, bool)>>>;
 
 /// Share of passing evaluations among the nearest ones, smoothed (Laplace), for the
 /// system-mode feasibility weight.
-fn nearest_pass_share(history: &[(Vec<f64>, bool)], x: &[f64]) -> f64 {
+pub fn nearest_pass_share(history: &[(Vec<f64>, bool)], x: &[f64]) -> f64 {
     let mut d: Vec<(f64, bool)> = history
         .iter()
         .map(|(h, ok)| (h.iter().zip(x).map(|(a, b)| (a - b).powi(2)).sum(), *ok))
@@ -635,6 +635,12 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
     let journal_path = stage.path.join(JOURNAL);
+    if stage.path.join(crate::mobo::JOURNAL).exists() {
+        bail!(
+            "{} holds an interrupted multi-objective search: run the search with --restart",
+            stage.path.display()
+        );
+    }
     let replayed = match opts.over {
         Over::System => read_steps(&journal_path, space)?,
         Over::Model => vec![],
