@@ -251,10 +251,7 @@ pub fn replay_trace(
         policies: summaries,
         seconds: started.elapsed().as_secs_f64(),
     };
-    fsx::write_atomic(
-        &stage.path.join("report.md"),
-        report(&summary).as_bytes(),
-    )?;
+    fsx::write_atomic(&stage.path.join("report.md"), report(&summary).as_bytes())?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
@@ -276,7 +273,11 @@ fn timeline(path: &Path, steps: &[Step]) -> Result<()> {
     let max_cpu = steps.iter().map(|s| s.cpu_requested).fold(0.0, f64::max);
     if let Some(first) = steps.first() {
         // The rate, scaled onto the cores' axis so both read on one chart.
-        let scale = if max_rate > 0.0 { max_cpu / max_rate } else { 1.0 };
+        let scale = if max_rate > 0.0 {
+            max_cpu / max_rate
+        } else {
+            1.0
+        };
         series.push(plot::Series {
             name: format!("input rate (× {:.2e} cores per record/s)", scale),
             points: steps
@@ -533,7 +534,11 @@ fn read_rate(hook: Option<&Hook>, command: Option<&str>, dir: &Path) -> Result<f
             );
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return match last.trim().parse::<f64>() {
             Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
             _ => bail!("the rate command `{cmd}` printed {last:?}, not a rate in records/s"),

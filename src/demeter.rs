@@ -95,7 +95,10 @@ impl Profile {
             ));
         }
         if m.recovery_time_s > limit_s {
-            out.push(format!("recovery {:.0} s > {limit_s:.0} s", m.recovery_time_s));
+            out.push(format!(
+                "recovery {:.0} s > {limit_s:.0} s",
+                m.recovery_time_s
+            ));
         }
         if m.backpressured || m.throughput < 0.9 * self.rate as f64 {
             out.push("cannot keep up".into());
@@ -112,7 +115,11 @@ impl Profile {
     fn best(&self, limit_s: f64) -> Option<(&Probe, &Metrics, f64)> {
         self.probes
             .iter()
-            .filter_map(|p| p.metrics.as_ref().map(|m| (p, m, self.violation(m, limit_s))))
+            .filter_map(|p| {
+                p.metrics
+                    .as_ref()
+                    .map(|m| (p, m, self.violation(m, limit_s)))
+            })
             .min_by(|a, b| {
                 (a.2 > 0.0)
                     .cmp(&(b.2 > 0.0))
@@ -228,7 +235,10 @@ impl Demeter {
                     .iter()
                     .filter_map(|q| {
                         let m = q.metrics.as_ref()?;
-                        Some((search::encode(&space, &domain, &q.config), p.score(m, limit)))
+                        Some((
+                            search::encode(&space, &domain, &q.config),
+                            p.score(m, limit),
+                        ))
                     })
                     .unzip();
                 Task {

@@ -78,7 +78,12 @@ impl Hook {
 
     /// Runs one action; an error carries the hook's reason, or how it misbehaved, with the
     /// end of its stderr.
-    pub fn call(&self, action: Action, conf_dir: Option<&Path>, rate: Option<f64>) -> Result<Reply> {
+    pub fn call(
+        &self,
+        action: Action,
+        conf_dir: Option<&Path>,
+        rate: Option<f64>,
+    ) -> Result<Reply> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         let stem = self
             .state_dir
@@ -197,7 +202,10 @@ mod tests {
         let cases = [
             ("exit 3", "exit status 3"),
             ("echo 'not json'", "not the contract's JSON"),
-            (r#"echo '{"status":"fail","reason":"no savepoint"}'"#, "no savepoint"),
+            (
+                r#"echo '{"status":"fail","reason":"no savepoint"}'"#,
+                "no savepoint",
+            ),
             (r#"echo '{"status":"ok"}'"#, "no valid \"rate\""),
             (r#"echo '{"status":"ok","rate":-1}'"#, "no valid \"rate\""),
             ("true", "printed nothing"),
@@ -231,7 +239,11 @@ mod tests {
             .parse()
             .unwrap();
         // SAFETY: signal 0 only checks that the process exists.
-        assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "the started process was killed");
+        assert_eq!(
+            unsafe { libc::kill(pid, 0) },
+            0,
+            "the started process was killed"
+        );
         unsafe { libc::kill(pid, libc::SIGKILL) };
 
         // A hung hook is killed with what it started.

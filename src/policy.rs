@@ -330,7 +330,10 @@ default = 1
         let mut p = Reactive::new(&sp).unwrap();
         assert_eq!(decide(&mut p, &c10, &metrics(7.4, 10.0, 1.0), 1.0), None);
         // Saturated: up at once, by 1/0.7.
-        assert_eq!(decide(&mut p, &c10, &metrics(10.0, 10.0, 1.0), 1.0), Some(15));
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(10.0, 10.0, 1.0), 1.0),
+            Some(15)
+        );
         // A dip right after a rise does not scale down below the window's highest.
         let c15 = with_taskmanagers(&sp, &sp.default_config(), 15).unwrap();
         assert_eq!(decide(&mut p, &c15, &metrics(5.0, 15.0, 1.0), 1.0), None);

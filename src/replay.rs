@@ -123,7 +123,7 @@ pub fn replay(
         let time_s = k as f64 * opts.step_s;
         let rate = trace[i];
         let mut reconfigured = false;
-        if k > 0 && k % opts.decide_every.max(1) == 0 {
+        if k > 0 && k.is_multiple_of(opts.decide_every.max(1)) {
             let situation = Situation {
                 time_s,
                 step_s: opts.step_s,
@@ -277,8 +277,7 @@ pub fn summarise(steps: &[Step], opts: &ReplayOptions) -> Summary {
         mean_taskmanagers: mean(&|s| s.taskmanagers),
         mean_cpu_requested: mean(&|s| s.cpu_requested),
         mean_memory_requested_gb: mean(&|s| s.memory_requested_mb) / 1024.0,
-        cpu_core_hours: steps.iter().map(|s| s.cpu_requested).sum::<f64>() * opts.step_s
-            / 3600.0,
+        cpu_core_hours: steps.iter().map(|s| s.cpu_requested).sum::<f64>() * opts.step_s / 3600.0,
         reconfigurations: steps.iter().filter(|s| s.reconfigured).count(),
         failures: failures.len(),
         mean_recovery_s: if failures.is_empty() {
@@ -376,14 +375,18 @@ mod tests {
             ..Default::default()
         };
         let trace = vec![500.0; 4];
-        let (steps, decisions) = replay(&mut Once { from: 1, to: 2 }, &trace, &opts, &mut Toy)
-            .expect("replay");
+        let (steps, decisions) =
+            replay(&mut Once { from: 1, to: 2 }, &trace, &opts, &mut Toy).expect("replay");
         assert_eq!(decisions.len(), 1);
         assert_eq!(decisions[0].step, 2);
         assert!(steps[2].reconfigured && !steps[3].reconfigured);
         // 2 TMs at 500/s: rho = 1/4, the disruption lasts 30/(3/4) = 40 s of the 300 s step,
         // each record in it waiting 15 s on average: 2 s of added mean delay.
-        assert!((steps[2].disruption_ms - 2000.0).abs() < 1e-6, "{:?}", steps[2]);
+        assert!(
+            (steps[2].disruption_ms - 2000.0).abs() < 1e-6,
+            "{:?}",
+            steps[2]
+        );
         assert_eq!(steps[2].latency_ms, steps[2].latency_p99_ms + 2000.0);
         assert_eq!(steps[3].disruption_ms, 0.0);
         assert_eq!(steps[0].taskmanagers, 1.0);
