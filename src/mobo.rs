@@ -18,7 +18,8 @@
 //!
 //! Either is multiplied by Π P(constraint met) (each from its GP: Φ of the standardised
 //! distance to the bound) and by P(run) — Flink's memory rules (`precheck`: 0) times the
-//! share of passing runs among the nearest evaluations, as in the single-objective search.
+//! learnt classifier of passes and failures (`bo::PassModel`), as in the single-objective
+//! search.
 //! Scores are summed logarithms, so nothing underflows to a flat zero. The domain, the
 //! candidate search and the no-repeat rule are `bo`'s ([`BayesOpt::ask_scored`]), so every
 //! suggestion is projected, in range and new.
@@ -36,7 +37,7 @@
 
 use crate::acquisition::{self, Acquisition};
 use crate::adapter::{self, Adapter, Outcome};
-use crate::bo::{BayesOpt, BoOptions, Domain, Feasibility, Suggestion};
+use crate::bo::{BayesOpt, BoOptions, Domain, PassModel, Suggestion};
 use crate::collect;
 use crate::fsx::{self, StageDir};
 use crate::generate::Generated;
@@ -376,6 +377,11 @@ impl Default for MoOptions {
     }
 }
 
+/// A probability that a (projected) point can run, known before running it (Flink's memory
+/// rules). Point by point, unlike `bo::Feasibility`: the scores here are asked one point at
+/// a time.
+pub type Prior = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// Ask/tell multi-objective optimiser over a `bo::Domain`.
 pub struct Mobo {
     problem: Problem,
@@ -385,7 +391,7 @@ pub struct Mobo {
     xs: Vec<Vec<f64>>,
     /// Metrics of each told point; None: it did not run (or lacked a required metric).
     results: Vec<Option<Metrics>>,
-    prior: Option<Feasibility>,
+    prior: Option<Prior>,
     hypers: HashMap<String, Hyper>,
     model_batches: usize,
 }
@@ -405,8 +411,9 @@ struct Models {
     points: Vec<(Vec<f64>, bool)>,
     /// Indices (into `xs`) of the passing evaluations, in `points` order.
     passing: Vec<usize>,
-    /// Every evaluated point and whether it ran (for P(run)).
-    ran: Vec<(Vec<f64>, bool)>,
+    /// P(run) learnt from the evaluations that ran and those that did not (None before
+    /// both occurred).
+    pass: Option<PassModel>,
 }
 
 impl Mobo {
@@ -438,13 +445,13 @@ impl Mobo {
 
     /// A probability that a point can run at all, known before running it (e.g. Flink's
     /// memory rules); multiplies the acquisition.
-    pub fn set_prior(&mut self, f: Feasibility) {
+    pub fn set_prior(&mut self, f: Prior) {
         self.prior = Some(f);
     }
 
     /// Records the evaluation of a suggested point: its metrics, or None if it did not run.
     pub fn tell(&mut self, x: &[f64], metrics: Option<Metrics>) -> Result<()> {
-        self.bo.tell_failure(x)?;
+        self.bo.tell_seen(x)?;
         self.record(x, metrics);
         Ok(())
     }
@@ -518,6 +525,35 @@ impl Mobo {
         Ok(gp)
     }
 
+    /// The classifier of runs and failures (`bo::PassModel`, warm-started like the metric
+    /// GPs); None until both occurred or if it cannot be fitted (P(run) is then the prior's).
+    fn fit_pass_model(&mut self, full: bool) -> Option<PassModel> {
+        const NAME: &str = "P(run)";
+        let (mut passed, mut failed) = (Vec::new(), Vec::new());
+        for (x, r) in self.xs.iter().zip(&self.results) {
+            if r.is_some() {
+                &mut passed
+            } else {
+                &mut failed
+            }
+            .push(x.clone());
+        }
+        let opts = FitOptions {
+            restarts: if full { self.opts.fit.restarts } else { 0 },
+            seed: self.opts.fit.seed.wrapping_add(self.model_batches as u64),
+            ..self.opts.fit.clone()
+        };
+        let warm = self
+            .hypers
+            .get(NAME)
+            .filter(|h| h.dim() == self.bo.domain().dims());
+        let model = PassModel::fit(&passed, &failed, &opts, warm)
+            .ok()
+            .flatten()?;
+        self.hypers.insert(NAME.to_string(), model.hyper().clone());
+        Some(model)
+    }
+
     /// The models of the passing evaluations, or None while the design runs or fewer than
     /// two evaluations ran.
     fn fit_models(&mut self) -> Result<Option<Models>> {
@@ -562,6 +598,7 @@ impl Mobo {
             let gp = self.fit(&format!("constraint {}", c.metric), &xs, &ys, full)?;
             constraints.push((MetricModel { gp, scale }, c));
         }
+        let pass = self.fit_pass_model(full);
         self.model_batches += 1;
         let points = (0..runs.len())
             .map(|j| {
@@ -571,18 +608,12 @@ impl Mobo {
                 )
             })
             .collect();
-        let ran = self
-            .xs
-            .iter()
-            .zip(&self.results)
-            .map(|(x, r)| (x.clone(), r.is_some()))
-            .collect();
         Ok(Some(Models {
             objectives,
             constraints,
             points,
             passing,
-            ran,
+            pass,
         }))
     }
 
@@ -705,9 +736,8 @@ impl Mobo {
 }
 
 /// ln Π P(constraint met) + ln P(run) at `x`: each constraint from its GP; P(run) is the
-/// prior (Flink's memory rules) times the share of passing runs among the nearest
-/// evaluations (`search::nearest_pass_share`).
-fn log_feasibility(models: &Models, prior: Option<&Feasibility>, x: &[f64]) -> f64 {
+/// prior (Flink's memory rules) times the learnt classifier's (`bo::PassModel`).
+fn log_feasibility(models: &Models, prior: Option<&Prior>, x: &[f64]) -> f64 {
     let mut s = 0.0;
     for (m, c) in &models.constraints {
         let (mean, var) = m.gp.predict(x);
@@ -725,7 +755,8 @@ fn log_feasibility(models: &Models, prior: Option<&Feasibility>, x: &[f64]) -> f
             P_FLOOR.ln()
         };
     }
-    let p_run = prior.map_or(1.0, |f| f(x)) * search::nearest_pass_share(&models.ran, x);
+    let p_run =
+        prior.map_or(1.0, |f| f(x)) * models.pass.as_ref().map_or(1.0, |m| m.probability(x));
     s + p_run.clamp(P_FLOOR, 1.0).ln()
 }
 
@@ -878,7 +909,7 @@ pub fn optimise(
     space: &Space,
     problem: &Problem,
     opts: MoOptions,
-    prior: Option<Feasibility>,
+    prior: Option<Prior>,
     budget: usize,
     batch: usize,
     replayed: Vec<MoStep>,
@@ -938,7 +969,7 @@ pub fn mo_options(study: &Study) -> MoOptions {
 }
 
 /// Flink's memory rules as a prior probability of running (0 or 1).
-fn memory_rules_prior(study: &Study) -> Feasibility {
+fn memory_rules_prior(study: &Study) -> Prior {
     let study = study.clone();
     let domain = search::domain(&study.space);
     Box::new(move |z: &[f64]| {

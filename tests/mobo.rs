@@ -208,20 +208,30 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
     (hv[0], hv[1])
 }
 
+/// The seed experiment's setting (30 evaluations) on its first three seeds: MOBO's median
+/// hypervolume is at least random search's at an equal budget. One seed alone flips with
+/// small changes to the search (single ratios in the README range from 0.73 to 1.22).
 #[test]
 fn mobo_finds_more_hypervolume_than_random_search_at_equal_budget() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = mo_study(
-        tmp.path(),
-        None,
-        24,
-        "objectives = [\"latency_p99_ms:min\", \"cpu_cores:min\"]",
-    );
-    ok(&["search", s(&dir)]);
-    let (mobo, random) = search_and_random_hypervolume(&dir, 42);
+    let mut ratios = vec![];
+    for seed in 1..=3u64 {
+        let dir = mo_study(
+            &tmp.path().join(seed.to_string()),
+            None,
+            30,
+            "objectives = [\"latency_p99_ms:min\", \"cpu_cores:min\"]",
+        );
+        edit_study(&dir, &[("seed = 42", &format!("seed = {seed}"))]);
+        ok(&["search", s(&dir)]);
+        let (mobo, random) = search_and_random_hypervolume(&dir, seed);
+        ratios.push((mobo / random, mobo, random));
+    }
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (ratio, mobo, random) = ratios[1];
     assert!(
-        mobo >= random,
-        "hypervolume of 24 MOBO evaluations {mobo:.4} < random search's {random:.4}"
+        ratio >= 1.0,
+        "median: hypervolume of 30 MOBO evaluations {mobo:.4} < random search's {random:.4} ({ratios:?})"
     );
 }
 
