@@ -34,6 +34,8 @@ const LOCAL_MOVES: f64 = 4.0;
 const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
+/// Best observations whose neighbourhoods the candidate search examines.
+const ANCHORS: usize = 5;
 
 /// One tunable variable and its encoding in the relaxed cube.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -263,6 +265,11 @@ pub struct BoOptions {
     /// (including the first); in between only the previous hyperparameters
     /// are re-optimised (warm start). Values < 1 act as 1.
     pub refit_every: usize,
+    /// Learn the probability of success from the points told as failures
+    /// ([`BayesOpt::tell_failure`]) and weight the acquisition by it (see
+    /// [`PassModel`]). Off when the caller's feasibility weight already is such
+    /// a model.
+    pub learn_feasibility: bool,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
 }
@@ -270,7 +277,8 @@ pub struct BoOptions {
 impl Default for BoOptions {
     /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
     /// exploration), 10 initial points, 2000 candidates, 5 local searches of
-    /// 50 steps, full refit every 5 model-based suggestions.
+    /// 50 steps, full refit every 5 model-based suggestions, feasibility
+    /// learnt from failures.
     fn default() -> Self {
         BoOptions {
             acquisition: Acquisition::Ei { xi: 0.01 },
@@ -280,6 +288,7 @@ impl Default for BoOptions {
             local_steps: 50,
             fit: FitOptions::default(),
             refit_every: 5,
+            learn_feasibility: true,
             seed: 0,
         }
     }
@@ -363,9 +372,69 @@ impl Incumbent<'_> {
     }
 }
 
-/// The probability that a (projected) point can be evaluated at all: EI is multiplied by
-/// it, so the search avoids configurations expected to fail.
-pub type Feasibility = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+/// The probability that each of a batch of (projected) points can be evaluated at all
+/// (one value per point): EI is multiplied by it, so the search avoids configurations
+/// expected to fail. Batched because a model predicts many rows faster than one by one.
+pub type Feasibility = Box<dyn Fn(&[Vec<f64>]) -> Vec<f64> + Send + Sync>;
+
+/// The probability that a point runs, learnt from the outcomes so far: a GP regression on
+/// labels +1 (ran) and −1 (failed) with its own ARD length-scales, read as the probability
+/// that the predicted label is positive, `Φ(m / √(v + σ_n²))` (least-squares
+/// classification with a probit read-out, Rasmussen & Williams §6.5).
+///
+/// Why a GP and not the share of passing neighbours: whether a Flink configuration starts
+/// depends on a few parameters (memory sizes, slots against parallelism); the fitted
+/// length-scales find those, while a Euclidean neighbourhood in 30+ dimensions is
+/// dominated by the irrelevant ones and calls everything near a passing point safe.
+#[derive(Clone, Debug)]
+pub struct PassModel {
+    gp: Gp,
+    /// Label noise variance `σ_n²` in label units.
+    noise: f64,
+}
+
+impl PassModel {
+    /// Fits the model, or `None` unless both outcomes occurred (a constant probability
+    /// would not change the ranking of candidates).
+    pub fn fit(
+        passed: &[Vec<f64>],
+        failed: &[Vec<f64>],
+        opts: &FitOptions,
+        warm: Option<&Hyper>,
+    ) -> Result<Option<PassModel>> {
+        if passed.is_empty() || failed.is_empty() {
+            return Ok(None);
+        }
+        let x: Vec<Vec<f64>> = passed.iter().chain(failed).cloned().collect();
+        let labels: Vec<f64> = (0..x.len())
+            .map(|i| if i < passed.len() { 1.0 } else { -1.0 })
+            .collect();
+        let gp = match gp::fit(&x, &labels, opts, warm) {
+            Ok(gp) => gp,
+            Err(_) if warm.is_some() => gp::fit(&x, &labels, opts, None)?,
+            Err(e) => return Err(e),
+        };
+        let (_, label_std) = gp.standardisation();
+        let noise = gp.hyper().log_noise_var.exp() * label_std * label_std;
+        Ok(Some(PassModel { gp, noise }))
+    }
+
+    /// The probability that `x` runs, in `[0, 1]`, never NaN.
+    pub fn probability(&self, x: &[f64]) -> f64 {
+        let (m, v) = self.gp.predict(x);
+        let sd = (v + self.noise).max(1e-12).sqrt();
+        let p = crate::acquisition::cdf(m / sd);
+        if p.is_nan() { 0.5 } else { p.clamp(0.0, 1.0) }
+    }
+
+    /// The fitted hyperparameters (warm start for the next fit).
+    pub fn hyper(&self) -> &Hyper {
+        self.gp.hyper()
+    }
+}
+
+/// An acquisition a caller computes at a projected point (higher is better).
+pub type Score<'a> = &'a dyn Fn(&[f64]) -> f64;
 
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
@@ -389,6 +458,9 @@ pub struct BayesOpt {
     /// Provisional (kriging-believer) observations at the end of `xs`/`ys` while a
     /// batch is being asked.
     provisional: usize,
+    /// Points told as failures, for the learnt feasibility model.
+    failures: Vec<Vec<f64>>,
+    pass_hyper: Option<Hyper>,
 }
 
 /// What the acquisition optimiser asks for a posterior: a single GP, or the RGPE ensemble
@@ -469,6 +541,8 @@ impl BayesOpt {
             transfer: Vec::new(),
             weights: None,
             provisional: 0,
+            failures: Vec::new(),
+            pass_hyper: None,
         })
     }
 
@@ -486,9 +560,13 @@ impl BayesOpt {
                 t.name
             );
             let xs: Vec<Vec<f64>> = t.xs.iter().map(|x| self.domain.project(x)).collect();
+            let failures: Vec<Vec<f64>> =
+                t.failures.iter().map(|x| self.domain.project(x)).collect();
+            let (xs, ys) = at_floor(xs, capped(&t.ys), &failures);
             let task = Task {
                 xs,
-                ys: capped(&t.ys),
+                ys,
+                failures: vec![],
                 ..t.clone()
             };
             let opts = FitOptions {
@@ -552,14 +630,16 @@ impl BayesOpt {
     }
 
     /// Records that a point could not be evaluated (a failed configuration): it is never
-    /// suggested again, and the GP, which models the objective where it exists, does not
-    /// see it (a feasibility weight can steer around such regions).
+    /// suggested again, the objective's GP sees it as no better than the bad half of the
+    /// observations, and the learnt feasibility model ([`PassModel`]) as a failure.
     pub fn tell_failure(&mut self, x: &[f64]) -> Result<()> {
         ensure!(
             x.len() == self.domain.dims(),
             "tell_failure: wrong dimension"
         );
-        self.seen.insert(key(&self.domain.project(x)));
+        let p = self.domain.project(x);
+        self.seen.insert(key(&p));
+        self.failures.push(p);
         Ok(())
     }
 
@@ -604,6 +684,71 @@ impl BayesOpt {
         self.asked += 1;
         self.last = Some(s.clone());
         Ok(s)
+    }
+
+    /// Suggests the point maximising a caller's acquisition `score` over surrogates this
+    /// optimiser does not own (the multi-objective search, `crate::mobo`): the same design
+    /// phase, candidate search around `anchors` (good points, best first), hill-climbing and
+    /// no-repeat rule as [`BayesOpt::ask`]. With `score` None (too few observations for a
+    /// model) the point comes from the design or at random. The suggestion's `acquisition`
+    /// is `score` at the point; `mean` and `std` are None.
+    pub fn ask_scored(
+        &mut self,
+        score: Option<Score<'_>>,
+        anchors: &[Vec<f64>],
+    ) -> Result<Suggestion> {
+        if let Some(c) = self.domain.cardinality()
+            && self.seen.len() as u128 >= c
+        {
+            bail!(
+                "search domain exhausted: all {c} distinct points have already been suggested or evaluated"
+            );
+        }
+        let s = match score {
+            Some(score) if self.asked >= self.opts.initial => {
+                let x = match self.maximise(&Whole(score), anchors) {
+                    Some(p) => p,
+                    None => self.random_unseen()?,
+                };
+                let value = score(&x);
+                Suggestion {
+                    acquisition: value.is_finite().then_some(value),
+                    x,
+                    mean: None,
+                    std: None,
+                    initial: false,
+                }
+            }
+            _ => Suggestion {
+                x: self.design_point()?,
+                acquisition: None,
+                mean: None,
+                std: None,
+                initial: true,
+            },
+        };
+        self.seen.insert(key(&s.x));
+        self.asked += 1;
+        self.last = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Records a point evaluated in an earlier run whose value lives outside this
+    /// optimiser (see [`BayesOpt::ask_scored`]): it counts as asked and is never suggested
+    /// again.
+    pub fn replay_seen(&mut self, x: &[f64]) -> Result<()> {
+        self.tell_seen(x)?;
+        self.asked += 1;
+        Ok(())
+    }
+
+    /// Records a point evaluated outside this optimiser (see [`BayesOpt::ask_scored`]): it
+    /// is never suggested again, and neither the GP nor the learnt feasibility model sees
+    /// it (its caller models the outcome).
+    pub fn tell_seen(&mut self, x: &[f64]) -> Result<()> {
+        ensure!(x.len() == self.domain.dims(), "tell_seen: wrong dimension");
+        self.seen.insert(key(&self.domain.project(x)));
+        Ok(())
     }
 
     /// Records an evaluation. `x` is projected first (a no-op for points
@@ -705,24 +850,28 @@ impl BayesOpt {
         }
     }
 
-    /// Fits the target GP (warm-started).
-    fn fit_target(&mut self) -> Result<Gp> {
+    /// This model-based suggestion's fit options: restarts only on a full refit.
+    fn fit_options(&self) -> FitOptions {
         let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
-        let fit_opts = FitOptions {
+        FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
             seed: self.opts.fit.seed.wrapping_add(self.model_asks as u64),
             ..self.opts.fit.clone()
-        };
+        }
+    }
+
+    /// Fits the target GP (warm-started) on the observations and the failures at the floor.
+    fn fit_target(&mut self, fit_opts: &FitOptions) -> Result<Gp> {
         let warm = self
             .hyper
             .as_ref()
             .filter(|h| h.dim() == self.domain.dims());
-        let ys = capped(&self.ys);
-        let gp = match gp::fit(&self.xs, &ys, &fit_opts, warm) {
+        let (xs, ys) = self.surrogate_data();
+        let gp = match gp::fit(&xs, &ys, fit_opts, warm) {
             Ok(gp) => gp,
             // A bad warm start should not end the run: retry cold.
             Err(_) if warm.is_some() => {
-                gp::fit(&self.xs, &ys, &self.opts.fit, None).context("fitting the GP surrogate")?
+                gp::fit(&xs, &ys, &self.opts.fit, None).context("fitting the GP surrogate")?
             }
             Err(e) => return Err(e.context("fitting the GP surrogate")),
         };
@@ -733,11 +882,13 @@ impl BayesOpt {
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
+        let fit_opts = self.fit_options();
         let gp = if self.ys.len() >= 2 {
-            Some(self.fit_target()?)
+            Some(self.fit_target(&fit_opts)?)
         } else {
             None
         };
+        let pass_model = self.fit_pass_model(&fit_opts);
         self.model_asks += 1;
 
         let bases = std::mem::take(&mut self.transfer);
@@ -777,38 +928,20 @@ impl BayesOpt {
             (Surrogate::Ensemble(e), best_s)
         };
 
-        let acq = self.opts.acquisition.clone();
+        let acquisition = self.opts.acquisition.clone();
         let feasibility = self.feasibility.take();
-        let score = |p: &[f64]| {
-            let (m, v) = surrogate.predict(p);
-            let s = acq.score(m, v, best_s);
-            match (&feasibility, &acq) {
-                (None, _) => s,
-                (Some(f), Acquisition::Ucb { .. }) if f(p) < 0.5 => f64::NEG_INFINITY,
-                (Some(_), Acquisition::Ucb { .. }) => s,
-                (Some(f), _) => s + f(p).clamp(1e-12, 1.0).ln(),
-            }
+        let scorer = Scorer {
+            surrogate: &surrogate,
+            acquisition: &acquisition,
+            best: best_s,
+            feasibility: feasibility.as_ref(),
+            pass_model: pass_model.as_ref(),
         };
-
-        let seen = std::mem::take(&mut self.seen);
-        let mut inc = Incumbent {
-            seen: &seen,
-            best: None,
-        };
-        match self.domain.cardinality() {
-            Some(c) if c <= self.opts.candidates as u128 => {
-                // Small discrete domain: exact maximisation by enumeration.
-                for p in self.domain.enumerate() {
-                    inc.consider(score(&p), &p);
-                }
-            }
-            _ => self.search(&score, &mut inc),
-        }
-        let best = inc.best.take();
-        self.seen = seen;
+        let anchors = self.best_observed(ANCHORS);
+        let best = self.maximise(&scorer, &anchors);
         self.feasibility = feasibility;
         let x = match best {
-            Some((_, p)) => Ok(p),
+            Some(p) => Ok(p),
             None => self.random_unseen(),
         };
         let x = match x {
@@ -833,31 +966,101 @@ impl BayesOpt {
         })
     }
 
-    /// Random candidates, then hill-climbing from the best few. Every
-    /// evaluation is at the projection of a relaxed point.
-    fn search<F>(&mut self, score: &F, inc: &mut Incumbent<'_>)
-    where
-        F: Fn(&[f64]) -> f64,
-    {
-        let dims = self.domain.dims();
-        let n = self.opts.candidates;
-        // Half the candidates are uniform; half perturb the best observations, each
-        // moving a few coordinates by a step of random size (as trust-region methods do
-        // in high dimensions, where moving every coordinate at once is a jump, not a
-        // step), so the incumbent's neighbourhood is examined at several scales.
+    /// The unseen point with the highest score: every point of a small discrete domain,
+    /// else random candidates and hill-climbing (see [`BayesOpt::search`]). None when no
+    /// unseen point was found. The one maximiser of both [`BayesOpt::ask`] (the surrogate's
+    /// acquisition) and [`BayesOpt::ask_scored`] (a caller's score).
+    fn maximise(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>]) -> Option<Vec<f64>> {
+        let seen = std::mem::take(&mut self.seen);
+        let mut inc = Incumbent {
+            seen: &seen,
+            best: None,
+        };
+        match self.domain.cardinality() {
+            Some(c) if c <= self.opts.candidates as u128 => {
+                // Small discrete domain: exact maximisation by enumeration.
+                let points = self.domain.enumerate();
+                let bases: Vec<f64> = points.iter().map(|p| scorer.base(p)).collect();
+                for (p, s) in points.iter().zip(scorer.full_many(&points, &bases)) {
+                    inc.consider(s, p);
+                }
+            }
+            _ => self.search(scorer, anchors, &mut inc),
+        }
+        let best = inc.best.take();
+        self.seen = seen;
+        best.map(|(_, p)| p)
+    }
+
+    /// The `k` told points with the highest y, best first.
+    fn best_observed(&self, k: usize) -> Vec<Vec<f64>> {
         let mut order: Vec<usize> = (0..self.ys.len()).collect();
         order.sort_by(|&a, &b| self.ys[b].total_cmp(&self.ys[a]));
-        order.truncate(5);
-        let n_local = if order.is_empty() { 0 } else { n / 2 };
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| self.xs[i].clone())
+            .collect()
+    }
+
+    /// What the objective's GP is fitted on: the observations capped at their median
+    /// ([`capped`]) and the failed points at that same floor. A configuration that did not
+    /// run is no better than the bad half; and where most configurations fail (a high
+    /// rate), the GP of the passing ones alone has too few points to have a shape, so its
+    /// EI stays high right next to failures. Whether a point runs at all is the
+    /// [`PassModel`]'s to say.
+    fn surrogate_data(&self) -> (Vec<Vec<f64>>, Vec<f64>) {
+        at_floor(self.xs.clone(), capped(&self.ys), &self.failures)
+    }
+
+    /// The learnt feasibility model over the told successes and failures, warm-started
+    /// like the objective's GP; `None` when off, without failures, or if it cannot be
+    /// fitted (the search then goes on without it). Within a batch, the kriging
+    /// believer's provisional points count as passing, as they count as their mean.
+    fn fit_pass_model(&mut self, fit_opts: &FitOptions) -> Option<PassModel> {
+        if !self.opts.learn_feasibility || self.failures.is_empty() {
+            return None;
+        }
+        let warm = self
+            .pass_hyper
+            .as_ref()
+            .filter(|h| h.dim() == self.domain.dims());
+        let model = PassModel::fit(&self.xs, &self.failures, fit_opts, warm)
+            .ok()
+            .flatten()?;
+        self.pass_hyper = Some(model.hyper().clone());
+        Some(model)
+    }
+
+    /// Random candidates, then hill-climbing from the best few. Every
+    /// evaluation is at the projection of a relaxed point.
+    ///
+    /// The probability of success is often the expensive part of a score (a forest of
+    /// a hundred trees, Flink's memory rules) and it can only lower the acquisition, so
+    /// it is evaluated lazily: candidates are visited by acquisition alone, best first,
+    /// in batches, and the visit stops once no remaining candidate could enter the
+    /// start set or beat the incumbent even with probability 1. The result is the same
+    /// as scoring every candidate in full.
+    fn search(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>], inc: &mut Incumbent<'_>) {
+        /// Candidates whose probability of success is evaluated at once.
+        const BATCH: usize = 64;
+        let dims = self.domain.dims();
+        let n = self.opts.candidates;
+        // Half the candidates are uniform; half perturb the anchors (the best observations,
+        // best first), each moving a few coordinates by a step of random size (as
+        // trust-region methods do in high dimensions, where moving every coordinate at once
+        // is a jump, not a step), so the incumbent's neighbourhood is examined at several
+        // scales.
+        let n_local = if anchors.is_empty() { 0 } else { n / 2 };
         let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
-        let mut cands: Vec<(f64, Vec<f64>)> = Vec::with_capacity(n);
+        let mut zs: Vec<Vec<f64>> = Vec::with_capacity(n);
         for i in 0..n {
             let z: Vec<f64> = if i < n_local {
                 // The incumbent gets half of the local candidates.
                 let base = if i % 2 == 0 {
-                    &self.xs[order[0]]
+                    &anchors[0]
                 } else {
-                    &self.xs[order[(i / 2) % order.len()]]
+                    &anchors[(i / 2) % anchors.len()]
                 };
                 let sigma = LOCAL_SIGMAS[i % LOCAL_SIGMAS.len()];
                 let mut z = base.clone();
@@ -876,37 +1079,62 @@ impl BayesOpt {
             } else {
                 (0..dims).map(|_| self.rng.random::<f64>()).collect()
             };
-            let p = self.domain.project(&z);
-            let s = score(&p);
-            inc.consider(s, &p);
-            cands.push((if s.is_nan() { f64::NEG_INFINITY } else { s }, z));
+            zs.push(z);
         }
-        cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let points: Vec<Vec<f64>> = zs.iter().map(|z| self.domain.project(z)).collect();
+        let bases: Vec<f64> = points.iter().map(|p| scorer.base(p)).collect();
+        let mut by_base: Vec<usize> = (0..n).collect();
+        by_base.sort_by(|&a, &b| bases[b].total_cmp(&bases[a]));
 
-        // Start points: best candidates with distinct projections.
-        let mut starts: Vec<(f64, Vec<f64>)> = Vec::new();
-        let mut start_keys = HashSet::new();
-        for (s, z) in cands {
-            if starts.len() >= self.opts.local_starts {
+        // Start points: the best candidates (full score) with distinct projections.
+        let k = self.opts.local_starts;
+        let mut starts: Vec<(f64, usize, Vec<u64>)> = Vec::with_capacity(k + 1);
+        let mut at = 0;
+        while at < n {
+            // Nothing left can enter the start set or become the incumbent.
+            let start_bar = match starts.get(k.wrapping_sub(1)) {
+                _ if k == 0 => f64::INFINITY,
+                Some(last) => last.0,
+                None => f64::NEG_INFINITY,
+            };
+            let inc_bar = inc.best.as_ref().map_or(f64::NEG_INFINITY, |b| b.0);
+            if bases[by_base[at]] <= start_bar.min(inc_bar) {
                 break;
             }
-            if start_keys.insert(key(&self.domain.project(&z))) {
-                starts.push((s, z));
+            let chunk = &by_base[at..(at + BATCH).min(n)];
+            let ps: Vec<Vec<f64>> = chunk.iter().map(|&i| points[i].clone()).collect();
+            let bs: Vec<f64> = chunk.iter().map(|&i| bases[i]).collect();
+            for ((&i, p), s) in chunk.iter().zip(&ps).zip(scorer.full_many(&ps, &bs)) {
+                inc.consider(s, p);
+                let kp = key(p);
+                if k > 0 && !starts.iter().any(|st| st.2 == kp) {
+                    let pos = starts.partition_point(|st| st.0 >= s);
+                    if pos < k {
+                        starts.insert(pos, (s, i, kp));
+                        starts.truncate(k);
+                    }
+                }
             }
+            at += chunk.len();
         }
-        for (s, z) in starts {
-            self.hill_climb(score, inc, z, s);
+        for (s, i, _) in starts {
+            self.hill_climb(scorer, inc, zs[i].clone(), s);
         }
     }
 
     /// Stochastic hill-climbing in the relaxed cube with an adaptive step:
     /// either a Gaussian move of all dimensions or a structured move of one
     /// variable (Gaussian for continuous, ±1 level for integers, another
-    /// choice for categoricals).
-    fn hill_climb<F>(&mut self, score: &F, inc: &mut Incumbent<'_>, mut z: Vec<f64>, mut s: f64)
-    where
-        F: Fn(&[f64]) -> f64,
-    {
+    /// choice for categoricals). A move whose acquisition alone cannot beat the
+    /// current point or the incumbent is rejected without weighing its probability
+    /// of success (which could only lower it).
+    fn hill_climb(
+        &mut self,
+        scorer: &dyn Scoring,
+        inc: &mut Incumbent<'_>,
+        mut z: Vec<f64>,
+        mut s: f64,
+    ) {
         let offsets = self.domain.offsets();
         let mut step: f64 = 0.1;
         let mut cur_key = key(&self.domain.project(&z));
@@ -952,8 +1180,15 @@ impl BayesOpt {
                 step = (step * 0.9).max(1e-3);
                 continue;
             }
-            let sn = score(&p);
-            inc.consider(sn, &p);
+            let base = scorer.base(&p);
+            let inc_bar = inc.best.as_ref().map_or(f64::NEG_INFINITY, |b| b.0);
+            let sn = if base <= s && base <= inc_bar {
+                base.min(s) // rejected whatever the weight; never used as a score
+            } else {
+                let sn = scorer.full_many(std::slice::from_ref(&p), &[base])[0];
+                inc.consider(sn, &p);
+                sn
+            };
             if sn > s {
                 z = zn;
                 s = sn;
@@ -963,6 +1198,95 @@ impl BayesOpt {
                 step = (step * 0.85).max(1e-3);
             }
         }
+    }
+}
+
+/// Observations (capped) followed by the failed points at the floor of those values: what
+/// a GP of the objective is fitted on (the target's, and the RGPE base models').
+fn at_floor(
+    mut xs: Vec<Vec<f64>>,
+    mut ys: Vec<f64>,
+    failures: &[Vec<f64>],
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let floor = ys.iter().copied().fold(f64::INFINITY, f64::min);
+    if floor.is_finite() {
+        for f in failures {
+            xs.push(f.clone());
+            ys.push(floor);
+        }
+    }
+    (xs, ys)
+}
+
+/// What the acquisition maximiser ranks points by (higher is better), split so that a
+/// probability-of-success weight, often the expensive part, is evaluated only where it can
+/// matter: the full score never exceeds the base.
+trait Scoring {
+    /// The score without the weight at a projected point (NaN counts as −∞).
+    fn base(&self, p: &[f64]) -> f64;
+    /// Full scores of `points` given their base scores, each at most its base.
+    fn full_many(&self, points: &[Vec<f64>], bases: &[f64]) -> Vec<f64>;
+}
+
+/// The surrogate's acquisition on the standardised scale (the *base* score) and, from it,
+/// the full score weighted by the probability of success.
+struct Scorer<'a> {
+    surrogate: &'a Surrogate<'a>,
+    acquisition: &'a Acquisition,
+    /// The incumbent on the standardised scale.
+    best: f64,
+    feasibility: Option<&'a Feasibility>,
+    pass_model: Option<&'a PassModel>,
+}
+
+impl Scoring for Scorer<'_> {
+    fn base(&self, p: &[f64]) -> f64 {
+        let (m, v) = self.surrogate.predict(p);
+        let s = self.acquisition.score(m, v, self.best);
+        if s.is_nan() { f64::NEG_INFINITY } else { s }
+    }
+
+    /// `ln(EI) + ln(p)` for EI, log-EI and PI; UCB drops points with `p < 0.5`. The
+    /// caller's feasibility is asked for all points at once (it may predict a batch
+    /// faster than point by point).
+    fn full_many(&self, points: &[Vec<f64>], bases: &[f64]) -> Vec<f64> {
+        if self.feasibility.is_none() && self.pass_model.is_none() {
+            return bases.to_vec();
+        }
+        let given = self.feasibility.map(|f| f(points));
+        points
+            .iter()
+            .zip(bases)
+            .enumerate()
+            .map(|(i, (p, &s))| {
+                let mut w = given
+                    .as_ref()
+                    .map_or(1.0, |g| g.get(i).copied().unwrap_or(1.0));
+                if let Some(m) = self.pass_model {
+                    w *= m.probability(p);
+                }
+                let w = if w.is_nan() { 0.0 } else { w };
+                match self.acquisition {
+                    Acquisition::Ucb { .. } if w < 0.5 => f64::NEG_INFINITY,
+                    Acquisition::Ucb { .. } => s,
+                    _ => s + w.clamp(1e-12, 1.0).ln(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A caller's score ([`BayesOpt::ask_scored`]) taken whole: it has no weight to defer.
+struct Whole<'a>(Score<'a>);
+
+impl Scoring for Whole<'_> {
+    fn base(&self, p: &[f64]) -> f64 {
+        let s = (self.0)(p);
+        if s.is_nan() { f64::NEG_INFINITY } else { s }
+    }
+
+    fn full_many(&self, _points: &[Vec<f64>], bases: &[f64]) -> Vec<f64> {
+        bases.to_vec()
     }
 }
 
@@ -993,7 +1317,11 @@ mod tests {
             },
         )
         .unwrap();
-        opt.set_feasibility(Box::new(|x: &[f64]| if x[0] > 0.5 { 0.0 } else { 1.0 }));
+        opt.set_feasibility(Box::new(|xs: &[Vec<f64>]| {
+            xs.iter()
+                .map(|x| if x[0] > 0.5 { 0.0 } else { 1.0 })
+                .collect()
+        }));
         let mut model_based = 0;
         for _ in 0..15 {
             let s = opt.ask().unwrap();
@@ -1007,6 +1335,59 @@ mod tests {
         assert!(model_based >= 10);
         // It converges to the best feasible point, the boundary.
         assert!(opt.best().unwrap().0[0] > 0.45, "{:?}", opt.best());
+    }
+
+    #[test]
+    fn the_pass_model_finds_the_one_dimension_that_decides_failure() {
+        // Five dimensions; a point fails when x2 > 0.6, whatever the others are.
+        let mut rng = StdRng::seed_from_u64(8);
+        let domain = Domain::new(vec![Var::Continuous; 5]);
+        let (mut passed, mut failed) = (Vec::new(), Vec::new());
+        for _ in 0..40 {
+            let p = domain.random_point(&mut rng);
+            if p[2] > 0.6 { &mut failed } else { &mut passed }.push(p);
+        }
+        let model = PassModel::fit(&passed, &failed, &FitOptions::default(), None)
+            .unwrap()
+            .unwrap();
+        let ls = &model.hyper().log_lengthscales;
+        let shortest = (0..5).min_by(|&a, &b| ls[a].total_cmp(&ls[b])).unwrap();
+        assert_eq!(shortest, 2, "length-scales {ls:?}");
+        let (mut right, mut total) = (0, 0);
+        for _ in 0..200 {
+            let p = domain.random_point(&mut rng);
+            let q = model.probability(&p);
+            assert!((0.0..=1.0).contains(&q));
+            if (p[2] - 0.6).abs() > 0.1 {
+                total += 1;
+                right += usize::from((q > 0.5) == (p[2] <= 0.6));
+            }
+        }
+        assert!(
+            right * 10 >= total * 9,
+            "{right} of {total} away from the boundary"
+        );
+        // One outcome only: no model.
+        assert!(
+            PassModel::fit(&passed, &[], &FitOptions::default(), None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn failures_reach_the_surrogate_at_the_floor_of_the_capped_values() {
+        let domain = Domain::new(vec![Var::Continuous]);
+        let mut bo = BayesOpt::new(domain, BoOptions::default()).unwrap();
+        for (x, y) in [(0.1, 1.0), (0.2, 3.0), (0.3, 2.0)] {
+            bo.tell(vec![x], y).unwrap();
+        }
+        bo.tell_failure(&[0.9]).unwrap();
+        let (xs, ys) = bo.surrogate_data();
+        assert_eq!(xs.last().unwrap(), &vec![0.9]);
+        assert_eq!(ys, vec![2.0, 3.0, 2.0, 2.0]);
+        // The failure is not an observation of the objective.
+        assert_eq!(bo.observations().1.len(), 3);
     }
 
     #[test]
@@ -1201,6 +1582,15 @@ mod tests {
                 ..BoOptions::default()
             };
             let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
+            // Half the cases weigh by a caller's feasibility (the lazily evaluated path);
+            // all tell failures (the learnt feasibility model and the imputed floor).
+            if case % 2 == 0 {
+                bo.set_feasibility(Box::new(|xs: &[Vec<f64>]| {
+                    xs.iter()
+                        .map(|x| if x[0] > 0.8 { 0.0 } else { 0.9 })
+                        .collect()
+                }));
+            }
             let w: Vec<f64> = (0..domain.dims())
                 .map(|_| meta.random_range(-1.0..1.0))
                 .collect();
@@ -1222,7 +1612,11 @@ mod tests {
                     assert!(!v.is_nan());
                 }
                 let y: f64 = s.x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>().sin();
-                bo.tell(s.x, y).unwrap();
+                if y < -0.5 {
+                    bo.tell_failure(&s.x).unwrap();
+                } else {
+                    bo.tell(s.x, y).unwrap();
+                }
             }
         }
     }
@@ -1253,6 +1647,7 @@ mod tests {
             rate: None,
             xs,
             ys,
+            failures: vec![],
         };
         let opts = BoOptions {
             initial: 1,
@@ -1293,6 +1688,7 @@ mod tests {
                     rate: Some(1000 * t),
                     xs,
                     ys,
+                    failures: vec![],
                 }
             })
             .collect();
@@ -1303,7 +1699,11 @@ mod tests {
         };
         let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
         bo.set_transfer(&tasks).unwrap();
-        bo.set_feasibility(Box::new(|x: &[f64]| if x[0] > 0.9 { 0.0 } else { 1.0 }));
+        bo.set_feasibility(Box::new(|xs: &[Vec<f64>]| {
+            xs.iter()
+                .map(|x| if x[0] > 0.9 { 0.0 } else { 1.0 })
+                .collect()
+        }));
         let mut keys = HashSet::new();
         for round in 0..5 {
             let batch = bo.ask_batch(3).unwrap();

@@ -178,6 +178,20 @@ pub fn run_trial(
     repeat: u64,
     worker: usize,
 ) -> Result<TrialRecord> {
+    run_trial_outcome(adapter, study, generated, trials_dir, rate, repeat, worker).map(|(r, _)| r)
+}
+
+/// [`run_trial`], also returning the adapter's full outcome (with every extra field of its
+/// result, which the multi-objective search reads).
+pub fn run_trial_outcome(
+    adapter: &Adapter,
+    study: &Study,
+    generated: &Generated,
+    trials_dir: &Path,
+    rate: u64,
+    repeat: u64,
+    worker: usize,
+) -> Result<(TrialRecord, Outcome)> {
     let trial = trial_id(&generated.id, rate, repeat);
     let dir = trials_dir.join(&trial);
     let started = Instant::now();
@@ -207,7 +221,7 @@ pub fn run_trial(
             break outcome;
         }
     };
-    Ok(record(
+    let rec = record(
         trial,
         &generated.id,
         rate,
@@ -216,7 +230,8 @@ pub fn run_trial(
         attempts,
         worker,
         started.elapsed(),
-    ))
+    );
+    Ok((rec, outcome))
 }
 
 /// A table row for a trial's outcome.

@@ -246,6 +246,7 @@ impl Demeter {
                     rate: Some(p.rate),
                     xs,
                     ys,
+                    failures: vec![],
                 }
             })
             .filter(|t| t.xs.len() >= 2)

@@ -4,8 +4,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flinktune::study::{STUDY_FILE, Study};
 use flinktune::{
-    adapter, collect, compare, determine, forecast, generate, model, search, sim, status, trace,
-    validate,
+    adapter, collect, compare, determine, forecast, generate, mobo, model, search, sim, status,
+    trace, validate,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -351,7 +351,11 @@ fn run(command: Command) -> Result<()> {
             opts.over = over.unwrap_or(opts.over);
             opts.batch = batch.map(usize::from).unwrap_or(opts.batch);
             opts.restart = restart;
-            print!("{}", search::describe(&search::run(&study, opts)?));
+            if study.file.search.objectives.len() >= 2 {
+                print!("{}", mobo::describe(&mobo::run(&study, opts)?));
+            } else {
+                print!("{}", search::describe(&search::run(&study, opts)?));
+            }
             Ok(())
         }
         Command::Validate { study } => {
@@ -533,8 +537,13 @@ fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
         let m = model::run(study)?;
         print!("[3/5] model: {}", model::describe(&m));
     }
-    let s = search::run(study, search_options)?;
-    print!("[4/5] {}", search::describe(&s));
+    if study.file.search.objectives.len() >= 2 {
+        let s = mobo::run(study, search_options)?;
+        print!("[4/5] {}", mobo::describe(&s));
+    } else {
+        let s = search::run(study, search_options)?;
+        print!("[4/5] {}", search::describe(&s));
+    }
     let v = validate::run(study)?;
     println!("[5/5] validate:");
     print!("{}", validate::describe(&v));

@@ -3,6 +3,7 @@
 //! Each function writes one complete SVG file.
 
 use anyhow::{Result, anyhow};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
@@ -342,12 +343,137 @@ pub fn band_chart(
     Ok(())
 }
 
+/// How a point of a Pareto scatter is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// On the front: large, coloured.
+    Front,
+    /// Met the constraints, dominated: grey.
+    Feasible,
+    /// Violated a constraint: a red cross.
+    Infeasible,
+}
+
+/// One scatter of two objectives.
+pub struct Panel {
+    pub x_label: String,
+    pub y_label: String,
+    pub points: Vec<(f64, f64, Mark)>,
+}
+
+/// Pareto scatters side by side (one per pair of objectives). A panel whose values are all
+/// positive and span more than a decade on an axis uses a log scale there, so saturated
+/// configurations (p99 in seconds) do not squash the front (p99 in milliseconds).
+pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    let n = panels.len().max(1);
+    let root = SVGBackend::new(path, (520 * n as u32, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
+    for (area, panel) in root.split_evenly((1, n)).iter().zip(panels) {
+        let finite: Vec<(f64, f64, Mark)> = panel
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+            .collect();
+        let (x0, x1) = bounds(finite.iter().map(|p| p.0));
+        let (y0, y1) = bounds(finite.iter().map(|p| p.1));
+        let log = |lo: f64, hi: f64| lo > 0.0 && hi / lo > 10.0;
+        let pad = |lo: f64, hi: f64| (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
+        let (xp, yp) = (pad(x0, x1), pad(y0, y1));
+        match (log(x0, x1), log(y0, y1)) {
+            (false, false) => draw_panel(area, panel, &finite, xp.0..xp.1, yp.0..yp.1),
+            (true, false) => draw_panel(
+                area,
+                panel,
+                &finite,
+                (x0 / 1.2..x1 * 1.2).log_scale(),
+                yp.0..yp.1,
+            ),
+            (false, true) => draw_panel(
+                area,
+                panel,
+                &finite,
+                xp.0..xp.1,
+                (y0 / 1.2..y1 * 1.2).log_scale(),
+            ),
+            (true, true) => draw_panel(
+                area,
+                panel,
+                &finite,
+                (x0 / 1.2..x1 * 1.2).log_scale(),
+                (y0 / 1.2..y1 * 1.2).log_scale(),
+            ),
+        }?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
 /// A tick label: at most six decimals, without trailing zeros (10, 0.25, not 10.0 or
 /// 0.30000000000000004).
 fn number(v: &f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" { "0".into() } else { s.into() }
+}
+
+fn draw_panel<X, Y>(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+    points: &[(f64, f64, Mark)],
+    x: X,
+    y: Y,
+) -> Result<()>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .draw()
+        .map_err(err)?;
+    let of = |m: Mark| points.iter().filter(move |p| p.2 == m).map(|p| (p.0, p.1));
+    chart
+        .draw_series(of(Mark::Feasible).map(|p| Circle::new(p, 3, OTHER.filled())))
+        .map_err(err)?
+        .label("dominated")
+        .legend(|(x, y)| Circle::new((x, y), 3, OTHER.filled()));
+    chart
+        .draw_series(of(Mark::Infeasible).map(|p| Cross::new(p, 4, RED.stroke_width(1))))
+        .map_err(err)?
+        .label("violates a constraint")
+        .legend(|(x, y)| Cross::new((x, y), 4, RED.stroke_width(1)));
+    let mut front: Vec<(f64, f64)> = of(Mark::Front).collect();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chart
+        .draw_series(LineSeries::new(
+            front.iter().copied(),
+            SELECTED.stroke_width(1),
+        ))
+        .map_err(err)?;
+    chart
+        .draw_series(front.iter().map(|&p| Circle::new(p, 5, SELECTED.filled())))
+        .map_err(err)?
+        .label("Pareto front")
+        .legend(|(x, y)| Circle::new((x, y), 5, SELECTED.filled()));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {

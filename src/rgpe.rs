@@ -61,6 +61,10 @@ pub struct Task {
     pub xs: Vec<Vec<f64>>,
     /// Higher is better (the search's score).
     pub ys: Vec<f64>,
+    /// Points of the task that did not run: the optimiser's base model sees them at the
+    /// floor of the capped scores, as the target's GP sees its own failures.
+    #[serde(default)]
+    pub failures: Vec<Vec<f64>>,
 }
 
 /// A GP fitted on one earlier task.
@@ -336,6 +340,7 @@ mod tests {
             rate: None,
             xs,
             ys,
+            failures: vec![],
         }
     }
 

@@ -13,9 +13,9 @@
 //!
 //! Failing configurations inform the search: the GP models the objective where it exists,
 //! and the acquisition is multiplied by a probability of success — the model's feasibility
-//! forest, or, on the system, Flink's memory rules (`precheck`: probability 0) times the
-//! share of passing runs among the nearest evaluated configurations. No point is suggested
-//! twice.
+//! forest, or, on the system, Flink's memory rules (`precheck`: probability 0) times a
+//! classifier the optimiser fits on the passes and failures so far (`bo::PassModel`). No
+//! point is suggested twice.
 //!
 //! Artifacts (`search/`): `history.csv` (every evaluation), `best/conf/…` and
 //! `best/config.json` (the best configuration as a complete Flink conf directory),
@@ -36,13 +36,11 @@ use crate::study::{AcquisitionKind, Over, Stage, Study};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Integer parameters with more levels than this are searched as continuous.
 const MAX_GRID: u64 = 512;
-/// Neighbours the system-mode feasibility estimate looks at.
-const FEASIBILITY_NEIGHBOURS: usize = 5;
 
 /// The optimiser's domain for a space.
 pub fn domain(space: &Space) -> Domain {
@@ -354,24 +352,8 @@ impl Step {
     }
 }
 
-/// Evaluated points and whether they ran, shared with the feasibility weight.
-type PassHistory = Arc<Mutex<Vec<(Vec<f64>, bool)>>>;
-
-/// Share of passing evaluations among the nearest ones, smoothed (Laplace), for the
-/// system-mode feasibility weight.
-fn nearest_pass_share(history: &[(Vec<f64>, bool)], x: &[f64]) -> f64 {
-    let mut d: Vec<(f64, bool)> = history
-        .iter()
-        .map(|(h, ok)| (h.iter().zip(x).map(|(a, b)| (a - b).powi(2)).sum(), *ok))
-        .collect();
-    d.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let near = &d[..d.len().min(FEASIBILITY_NEIGHBOURS)];
-    let passed = near.iter().filter(|(_, ok)| *ok).count();
-    (passed as f64 + 1.0) / (near.len() as f64 + 2.0)
-}
-
 /// The feasibility weight of the optimiser for an evaluator.
-fn feasibility(evaluator: &Evaluator<'_>, history: PassHistory) -> bo::Feasibility {
+fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
     match evaluator {
         Evaluator::Model { model, study, rate } => {
             // The closure must own what it uses: the forest is cloned through JSON once.
@@ -380,28 +362,50 @@ fn feasibility(evaluator: &Evaluator<'_>, history: PassHistory) -> bo::Feasibili
                 .and_then(|t| serde_json::from_str(&t).ok());
             let (study, rate) = ((*study).clone(), *rate);
             let domain = domain(&study.space);
-            Box::new(move |z: &[f64]| {
-                let config = decode(&study.space, &domain, z);
-                if precheck::predict_failure(&study.effective_conf(&config)).is_some() {
-                    return 0.0;
-                }
-                let Some(m) = &owned else { return 1.0 };
-                let row = model::features(&study.space, &config, rate);
-                m.predict_pass(&[row]).map(|p| p[0]).unwrap_or(1.0)
+            Box::new(move |zs: &[Vec<f64>]| {
+                let configs: Vec<Config> = zs
+                    .iter()
+                    .map(|z| decode(&study.space, &domain, z))
+                    .collect();
+                let forest = match &owned {
+                    Some(m) => {
+                        let rows: Vec<Vec<f64>> = configs
+                            .iter()
+                            .map(|c| model::features(&study.space, c, rate))
+                            .collect();
+                        m.predict_pass(&rows).ok()
+                    }
+                    None => None,
+                };
+                configs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, config)| {
+                        if precheck::predict_failure(&study.effective_conf(config)).is_some() {
+                            return 0.0;
+                        }
+                        forest
+                            .as_ref()
+                            .and_then(|f| f.get(i).copied())
+                            .unwrap_or(1.0)
+                    })
+                    .collect()
             })
         }
         Evaluator::System { study, .. } => {
             let study = (*study).clone();
             let domain = domain(&study.space);
-            Box::new(move |z: &[f64]| {
-                let config = decode(&study.space, &domain, z);
-                if precheck::predict_failure(&study.effective_conf(&config)).is_some() {
-                    return 0.0;
-                }
-                history
-                    .lock()
-                    .map(|h| nearest_pass_share(&h, z))
-                    .unwrap_or(1.0)
+            // The optimiser learns the rest from the failures it is told about.
+            Box::new(move |zs: &[Vec<f64>]| {
+                zs.iter()
+                    .map(|z| {
+                        let config = decode(&study.space, &domain, z);
+                        match precheck::predict_failure(&study.effective_conf(&config)) {
+                            Some(_) => 0.0,
+                            None => 1.0,
+                        }
+                    })
+                    .collect()
             })
         }
     }
@@ -420,10 +424,21 @@ pub fn optimise(
     replayed: Vec<Step>,
     on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<Vec<Step>> {
-    let mut bo = BayesOpt::new(domain(space), opts)?;
+    let mut bo = optimiser(space, evaluator, opts)?;
     run_bo(
         &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
     )
+}
+
+/// The optimiser for an evaluator. Over the model its feasibility forest is the
+/// probability of success; over the system the optimiser learns one from the failures it
+/// is told about.
+fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
+    let opts = BoOptions {
+        learn_feasibility: matches!(evaluator, Evaluator::System { .. }),
+        ..opts
+    };
+    BayesOpt::new(domain(space), opts)
 }
 
 /// The evaluation loop of [`optimise`] over a prepared optimiser.
@@ -439,12 +454,8 @@ fn run_bo(
     mut on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<Vec<Step>> {
     let domain = domain(space);
-    let history = Arc::new(Mutex::new(Vec::new()));
-    bo.set_feasibility(feasibility(evaluator, history.clone()));
+    bo.set_feasibility(feasibility(evaluator));
     let record = |bo: &mut BayesOpt, step: &Step, replay: bool| -> Result<()> {
-        if let Ok(mut h) = history.lock() {
-            h.push((step.x.clone(), step.evaluation.feasible()));
-        }
         match step.score(objective) {
             Some(y) if replay => bo.replay(step.x.clone(), y),
             Some(y) => bo.tell(step.x.clone(), y),
@@ -516,7 +527,7 @@ pub fn optimise_with_transfer(
     tasks: &[Task],
     on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
-    let mut bo = BayesOpt::new(domain(space), opts)?;
+    let mut bo = optimiser(space, evaluator, opts)?;
     bo.set_transfer(tasks)?;
     let steps = run_bo(
         &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
@@ -635,6 +646,12 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
     let journal_path = stage.path.join(JOURNAL);
+    if stage.path.join(crate::mobo::JOURNAL).exists() {
+        bail!(
+            "{} holds an interrupted multi-objective search: run the search with --restart",
+            stage.path.display()
+        );
+    }
     let replayed = match opts.over {
         Over::System => read_steps(&journal_path, space)?,
         Over::Model => vec![],
@@ -922,14 +939,5 @@ mod tests {
             panic!("segment size should be a grid of powers of two")
         };
         assert_eq!(points.len(), 9);
-    }
-
-    #[test]
-    fn feasibility_share_is_smoothed_and_local() {
-        let h: Vec<(Vec<f64>, bool)> = (0..12).map(|i| (vec![i as f64 / 11.0], i < 6)).collect();
-        // The five nearest to 0 all ran, the five nearest to 1 all failed.
-        assert_eq!(nearest_pass_share(&h, &[0.0]), 6.0 / 7.0);
-        assert_eq!(nearest_pass_share(&h, &[1.0]), 1.0 / 7.0);
-        assert_eq!(nearest_pass_share(&[], &[0.5]), 0.5);
     }
 }

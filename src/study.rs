@@ -338,6 +338,18 @@ pub struct SearchSection {
     /// (replaces `initial` then: the base models already know the space).
     #[serde(default = "transfer_initial_default")]
     pub transfer_initial: u64,
+    /// Two or more `"<metric>:min|max"` entries make the search multi-objective
+    /// (`crate::mobo`, over the system): result fields such as `latency_p99_ms`,
+    /// `cpu_requested`, `recovery_time_s`.
+    #[serde(default)]
+    pub objectives: Vec<String>,
+    /// Outcome constraints of the multi-objective search, `"<metric> <= <number>"` or
+    /// `"<metric> >= <number>"`.
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// The multi-objective acquisition: expected hypervolume improvement or ParEGO.
+    #[serde(default)]
+    pub multi_objective: MoMethod,
 }
 
 impl Default for SearchSection {
@@ -352,6 +364,9 @@ impl Default for SearchSection {
             candidates: candidates_default(),
             transfer_from: Vec::new(),
             transfer_initial: transfer_initial_default(),
+            objectives: vec![],
+            constraints: vec![],
+            multi_objective: MoMethod::default(),
         }
     }
 }
@@ -365,6 +380,17 @@ pub enum Over {
     Model,
     /// The system, through the adapter: every evaluation is a journaled trial.
     System,
+}
+
+/// The acquisition of the multi-objective search.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MoMethod {
+    /// Expected hypervolume improvement (Monte Carlo over the objectives' GPs).
+    #[default]
+    Ehvi,
+    /// ParEGO: EI on a random augmented-Chebyshev scalarisation per suggestion.
+    Parego,
 }
 
 /// The acquisition function of the search.
@@ -559,6 +585,35 @@ fn key_at_line(text: &str, line: usize) -> Option<String> {
     })
 }
 
+/// Checks `[search] objectives` and `constraints`: the key at fault and why.
+fn validate_multi_objective(s: &SearchSection) -> std::result::Result<(), (&'static str, String)> {
+    let objectives = crate::mobo::parse_objectives(&s.objectives)
+        .map_err(|e| ("search.objectives", format!("{e:#}")))?;
+    crate::mobo::parse_constraints(&s.constraints)
+        .map_err(|e| ("search.constraints", format!("{e:#}")))?;
+    if objectives.len() == 1 {
+        return Err((
+            "search.objectives",
+            "a multi-objective search needs at least two objectives (one objective is the \
+             study's `objective`)"
+                .into(),
+        ));
+    }
+    if objectives.is_empty() && !s.constraints.is_empty() {
+        return Err((
+            "search.constraints",
+            "constraints apply to the multi-objective search: list two or more `objectives`".into(),
+        ));
+    }
+    if !objectives.is_empty() && s.over != Over::System {
+        return Err((
+            "search.over",
+            "the multi-objective search measures the system: set over = \"system\"".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The 1-based line defining a dotted key (`search.rate`), if any.
 fn line_of_key(text: &str, dotted: &str) -> Option<usize> {
     (1..=text.lines().count()).find(|&n| key_at_line(text, n).as_deref() == Some(dotted))
@@ -666,6 +721,7 @@ impl Study {
                 format!("{rate} is not one of the study's rates {:?}", file.rates),
             ));
         }
+        validate_multi_objective(&file.search).map_err(|(key, why)| fail(key, why))?;
         if let Some(rate) = file.determine.rate
             && !file.rates.contains(&rate)
         {
@@ -986,6 +1042,11 @@ batch = 1
 # directory; their search journals and collected data become base models.
 # transfer_from = ["../study-8k", "../study-16k"]
 # transfer_initial = 2   # space-filling evaluations before the ensemble takes over
+# Multi-objective search (needs over = "system"): two or more result fields to minimise or
+# maximise, optional outcome constraints, and ehvi | parego.
+# objectives = ["latency_p99_ms:min", "cpu_cores:min"]
+# constraints = ["recovery_time_s <= 180"]
+# multi_objective = "ehvi"
 
 [validate]
 # Runs of the best and of the default configuration.

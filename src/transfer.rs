@@ -98,18 +98,23 @@ pub fn tasks_of(study: &Study, dir: &Path) -> Result<Vec<Task>> {
             Ok(Some(s)) => s.rate,
             _ => source.search_rate(),
         };
-        let (xs, ys) = steps
-            .iter()
-            .filter_map(|s| {
-                let y = s.score(objective)?;
-                Some((search::encode(&study.space, &domain, &s.config), y))
-            })
-            .unzip();
+        let (mut xs, mut ys, mut failures) = (vec![], vec![], vec![]);
+        for s in &steps {
+            let x = search::encode(&study.space, &domain, &s.config);
+            match s.score(objective) {
+                Some(y) => {
+                    xs.push(x);
+                    ys.push(y);
+                }
+                None => failures.push(x),
+            }
+        }
         tasks.push(Task {
             name: format!("{label} search @ {rate}"),
             rate: Some(rate),
             xs,
             ys,
+            failures,
         });
     }
 
@@ -139,6 +144,7 @@ pub fn tasks_of(study: &Study, dir: &Path) -> Result<Vec<Task>> {
                 rate: Some(rate),
                 xs,
                 ys,
+                failures: vec![],
             });
         }
     }

@@ -81,7 +81,8 @@ fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
 }
 
 /// RGPE's best ratio at 10 evaluations over the cold start's, at least (measured: 3024.6
-/// against 2910.0, 1.039).
+/// against 2910.0, 1.039; with failures at the floor and the learnt P(run), 3151.4 against
+/// 3015.1, 1.045).
 const MARGIN: f64 = 1.03;
 
 #[test]
