@@ -241,12 +241,20 @@ impl Demeter {
                         ))
                     })
                     .unzip();
+                // Configurations that did not run steer the base model away, as the
+                // target's own failures steer its GP.
+                let failures = p
+                    .probes
+                    .iter()
+                    .filter(|q| q.metrics.is_none())
+                    .map(|q| search::encode(&space, &domain, &q.config))
+                    .collect();
                 Task {
                     name: format!("{} records/s", p.rate),
                     rate: Some(p.rate),
                     xs,
                     ys,
-                    failures: vec![],
+                    failures,
                 }
             })
             .filter(|t| t.xs.len() >= 2)
