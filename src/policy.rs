@@ -104,6 +104,31 @@ pub fn with_taskmanagers(space: &Space, config: &Config, n: u32) -> Result<Confi
     Ok(c)
 }
 
+/// The catalogue's defaults (Demeter's C_max), which every policy starts from; an error when
+/// the space cannot scale out.
+fn start(space: &Space) -> Result<Config> {
+    let config = space.default_config();
+    taskmanagers(space, &config)?;
+    Ok(config)
+}
+
+/// The decision to run `n` TaskManagers (clamped to the range), or None when that many
+/// already run; `why(from, to)` says why.
+fn scale_to(
+    space: &Space,
+    running: &Config,
+    n: u32,
+    why: impl FnOnce(u32, u32) -> String,
+) -> Result<Option<Decision>> {
+    let current = taskmanagers(space, running)?;
+    let config = with_taskmanagers(space, running, n)?;
+    let next = taskmanagers(space, &config)?;
+    Ok((next != current).then(|| Decision {
+        config,
+        reason: why(current, next),
+    }))
+}
+
 fn scale_index(space: &Space) -> Result<usize> {
     space.index_of(TASKMANAGERS).ok_or_else(|| {
         anyhow::anyhow!(
@@ -120,9 +145,9 @@ pub struct Static {
 
 impl Static {
     pub fn new(space: &Space) -> Result<Static> {
-        let config = space.default_config();
-        taskmanagers(space, &config)?;
-        Ok(Static { config })
+        Ok(Static {
+            config: start(space)?,
+        })
     }
 }
 
@@ -155,11 +180,9 @@ pub struct Reactive {
 
 impl Reactive {
     pub fn new(space: &Space) -> Result<Reactive> {
-        let start = space.default_config();
-        taskmanagers(space, &start)?;
         Ok(Reactive {
             space: space.clone(),
-            start,
+            start: start(space)?,
             target: 0.7,
             tolerance: 0.1,
             window: 3,
@@ -197,19 +220,14 @@ impl Policy for Reactive {
         } else {
             *self.recent.iter().max().unwrap_or(&current)
         };
-        let next_config = with_taskmanagers(&self.space, s.current, next)?;
-        let next = taskmanagers(&self.space, &next_config)?;
-        if next == current {
-            return Ok(None);
-        }
-        Ok(Some(Decision {
-            config: next_config,
-            reason: format!(
-                "CPU utilisation {:.0}% vs target {:.0}%: {current} → {next} TaskManagers",
+        let target = self.target;
+        scale_to(&self.space, s.current, next, |from, to| {
+            format!(
+                "CPU utilisation {:.0}% vs target {:.0}%: {from} → {to} TaskManagers",
                 utilisation * 100.0,
-                self.target * 100.0
-            ),
-        }))
+                target * 100.0
+            )
+        })
     }
 }
 
@@ -223,11 +241,9 @@ pub struct Ds2 {
 
 impl Ds2 {
     pub fn new(space: &Space) -> Result<Ds2> {
-        let start = space.default_config();
-        taskmanagers(space, &start)?;
         Ok(Ds2 {
             space: space.clone(),
-            start,
+            start: start(space)?,
         })
     }
 }
@@ -240,7 +256,6 @@ impl Policy for Ds2 {
         Ok(self.start.clone())
     }
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
-        let current = taskmanagers(&self.space, s.current)?;
         let (Some(m), Some(&rate)) = (s.last, s.history.last()) else {
             return Ok(None);
         };
@@ -252,18 +267,12 @@ impl Policy for Ds2 {
         let cores_per_tm = m.cpu_requested / m.taskmanagers;
         let true_rate = m.throughput / m.cpu_busy * cores_per_tm;
         let optimal = ((rate / true_rate).ceil() as u32).max(1);
-        let next_config = with_taskmanagers(&self.space, s.current, optimal)?;
-        let next = taskmanagers(&self.space, &next_config)?;
-        if next == current {
-            return Ok(None);
-        }
-        Ok(Some(Decision {
-            config: next_config,
-            reason: format!(
+        scale_to(&self.space, s.current, optimal, |from, to| {
+            format!(
                 "input {rate:.0}/s at a true rate of {true_rate:.0}/s per TaskManager: \
-                 {current} → {next}"
-            ),
-        }))
+                 {from} → {to}"
+            )
+        })
     }
 }
 
