@@ -129,6 +129,32 @@ fn scale_to(
     }))
 }
 
+/// How a running job gets from one configuration to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Same,
+    /// Only the scale-out differs: Flink's adaptive scheduler rescales the job in place
+    /// (restart from its latest checkpoint; new pods start while it still runs).
+    Rescale,
+    /// Anything else needs stop-with-savepoint and a restart with the new configuration.
+    Restart,
+}
+
+/// The kind of change from `from` to `to`, compared on effective values (an unset key and
+/// its default are the same thing to Flink).
+pub fn change(space: &Space, from: &Config, to: &Config) -> Change {
+    let (a, b) = (space.effective(from), space.effective(to));
+    let scale = space.index_of(TASKMANAGERS);
+    let differs = |i: &usize| a[*i] != b[*i];
+    let mut changed = (0..a.len()).filter(differs);
+    match (changed.next(), changed.next()) {
+        (None, _) => Change::Same,
+        (Some(i), None) if Some(i) == scale => Change::Rescale,
+        _ => Change::Restart,
+    }
+}
+
 fn scale_index(space: &Space) -> Result<usize> {
     space.index_of(TASKMANAGERS).ok_or_else(|| {
         anyhow::anyhow!(
@@ -368,6 +394,23 @@ default = 1
             decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 80_000.0),
             None
         );
+    }
+
+    #[test]
+    fn a_change_of_scale_alone_is_a_rescale() {
+        let sp = space();
+        let base = sp.default_config();
+        let c10 = with_taskmanagers(&sp, &base, 10).unwrap();
+        assert_eq!(change(&sp, &base, &base), Change::Same);
+        assert_eq!(change(&sp, &base, &c10), Change::Rescale);
+        let mut slots = c10.clone();
+        slots[1] = Some(Value::Int(2));
+        assert_eq!(change(&sp, &c10, &slots), Change::Restart);
+        assert_eq!(change(&sp, &base, &slots), Change::Restart);
+        // An unset key is its default: setting it to the default changes nothing.
+        let mut explicit = base.clone();
+        explicit[1] = Some(Value::Int(1));
+        assert_eq!(change(&sp, &base, &explicit), Change::Same);
     }
 
     #[test]
