@@ -223,6 +223,7 @@ pub fn replay_trace(
         warmup_steps: tr.rates.len() - replay_steps,
         decide_every: ((a.interval_s / step_s).round() as usize).max(1),
         restart_s: a.restart_s,
+        rescale_s: a.rescale_s,
         mean_time_between_failures_s: a.mean_time_between_failures_s,
         recovery_limit_s: a.recovery_limit_s,
         seed: study.file.seed,
@@ -234,8 +235,9 @@ pub fn replay_trace(
     let mut summaries = Vec::new();
     for &kind in kinds {
         let mut p = make_policy(study, kind, step_s, None)?;
-        let (steps, decisions) = replay::replay(p.as_mut(), &tr.rates, &opts, &mut measure)
-            .with_context(|| format!("replaying the {kind:?} policy"))?;
+        let (steps, decisions) =
+            replay::replay(&study.space, p.as_mut(), &tr.rates, &opts, &mut measure)
+                .with_context(|| format!("replaying the {kind:?} policy"))?;
         summaries.push(replay::summarise(&steps, &opts));
         all_steps.extend(steps);
         all_decisions.extend(decisions);
@@ -312,22 +314,29 @@ fn timeline(path: &Path, steps: &[Step]) -> Result<()> {
 pub fn table(summary: &ReplaySummary) -> String {
     let mut t = String::from(
         "| policy | mean latency (ms) | % of near-optimal | with failures (ms) | mean cores | \
-         mean memory (GiB) | core-hours | reconfigurations | failures | mean recovery (s) | \
+         mean memory (GiB) | core-hours | reconfigurations (rescales) | failures | mean recovery (s) | \
          recovery > limit | saturated steps |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for s in &summary.policies {
+        // Without the static maximum in the replay there is nothing to relate to.
+        let near = if s.near_optimal_pct.is_finite() {
+            format!("{:.1}%", s.near_optimal_pct)
+        } else {
+            "–".to_string()
+        };
         let _ = writeln!(
             t,
-            "| {} | {:.1} | {:.1}% | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} | {} | {} |",
+            "| {} | {:.1} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} ({}) | {} | {:.0} | {} | {} |",
             s.policy,
             s.mean_latency_ms,
-            s.near_optimal_pct,
+            near,
             s.mean_latency_with_failures_ms,
             s.mean_cpu_requested,
             s.mean_memory_requested_gb,
             s.cpu_core_hours,
             s.reconfigurations,
+            s.rescales,
             s.failures,
             s.mean_recovery_s,
             s.recovery_violations,
@@ -342,7 +351,8 @@ fn report(summary: &ReplaySummary) -> String {
     format!(
         "# adapt: replay of {}\n\n![requested cores over time](timeline.svg)\n\n{}\n\
          Latency is each step's steady-state p99 plus the mean delay a reconfiguration in it \
-         adds ({} s down); \"with failures\" adds the delays of injected TaskManager failures \
+         adds ({} s down for a restart, {} s + the reprocessing since the last checkpoint for \
+         an in-place rescale); \"with failures\" adds the delays of injected TaskManager failures \
          (one per {} s on average, the same steps for every policy), whose recoveries are \
          compared in their own columns. \"% of near-optimal\" is the static maximum's mean latency \
          over the policy's. The recovery limit is {} s. A decision every {} steps of {} s.\n\n\
@@ -351,6 +361,7 @@ fn report(summary: &ReplaySummary) -> String {
         summary.trace,
         table(summary),
         o.restart_s,
+        o.rescale_s,
         o.mean_time_between_failures_s,
         o.recovery_limit_s,
         o.decide_every,

@@ -13,18 +13,23 @@
 //!    rank-weighted ensemble (`crate::rgpe`) of the rates profiled before. The latency
 //!    target is the static maximum's (C_max, the catalogue's defaults, evaluated first at
 //!    every rate, as Demeter starts from it) p99 × (1 + `latency_slack`); configurations
-//!    are chosen against the recovery limit less the safety margin, and the running one is
-//!    judged against the limit itself (hysteresis against noise).
-//! 3. **Decide** with `crate::schedule`: the profiled constrained best at the demand, the
-//!    running configuration judged at the same rate (profiled too if it was not); switch on
-//!    a violation, or when the cost gain is at least `min_gain`.
+//!    are chosen against the recovery limit less the safety margin and the latency target,
+//!    and the running one is judged against the limit itself and the target plus the
+//!    margin (hysteresis against noise).
+//! 3. **Decide** with `crate::schedule`: the candidate at the demand is the profiled
+//!    constrained best, or the running configuration's shape rescaled in place to the
+//!    fewest TaskManagers that meet the targets (`crate::policy::Change::Rescale`, a stop
+//!    of seconds instead of a restart's tens) — the rescale when the running one misses a
+//!    target, or when the restart would not save at least `min_gain` more. The running
+//!    configuration is judged at the same rate (measured there if it was not); switch on a
+//!    violation, or when the cost gain is at least `min_gain`.
 //!
 //! Cost is what the configuration requests: cores + GiB of memory / 8 — roughly what cloud
 //! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
 
 use crate::bo::{BayesOpt, BoOptions};
 use crate::forecast::{self, Method, Point};
-use crate::policy::{Decision, Metrics, Policy, Situation};
+use crate::policy::{Change, Decision, Metrics, Policy, Situation, change};
 use crate::rgpe::Task;
 use crate::schedule::{self, Assessment, Choice, Oracle, Scheduler};
 use crate::search;
@@ -67,6 +72,11 @@ pub struct Profile {
 impl Profile {
     /// How far a measurement misses the targets (0 = meets them all).
     fn violation(&self, m: &Metrics, limit_s: f64) -> f64 {
+        self.violation_at(m, limit_s, self.latency_target_ms)
+    }
+
+    /// The same against another latency bound.
+    fn violation_at(&self, m: &Metrics, limit_s: f64, latency_ms: f64) -> f64 {
         let excess = |v: f64, bound: f64| {
             if bound.is_finite() && v > bound {
                 (v / bound).ln()
@@ -80,18 +90,16 @@ impl Profile {
         } else {
             0.0
         };
-        excess(m.latency_p99_ms, self.latency_target_ms)
-            + excess(m.recovery_time_s, limit_s)
-            + behind
+        excess(m.latency_p99_ms, latency_ms) + excess(m.recovery_time_s, limit_s) + behind
     }
 
     /// Which targets a measurement misses, in words.
-    fn why(&self, m: &Metrics, limit_s: f64) -> String {
+    fn why(&self, m: &Metrics, limit_s: f64, latency_ms: f64) -> String {
         let mut out = Vec::new();
-        if m.latency_p99_ms > self.latency_target_ms {
+        if m.latency_p99_ms > latency_ms {
             out.push(format!(
-                "p99 {:.0} ms > {:.0} ms",
-                m.latency_p99_ms, self.latency_target_ms
+                "p99 {:.0} ms > {latency_ms:.0} ms",
+                m.latency_p99_ms
             ));
         }
         if m.recovery_time_s > limit_s {
@@ -145,6 +153,8 @@ pub struct Demeter {
     scheduler: Scheduler,
     /// Why the running configuration missed a target at the last assessment.
     missed: String,
+    /// The configuration running at the decision being made.
+    running: Option<Config>,
 }
 
 impl Demeter {
@@ -171,6 +181,7 @@ impl Demeter {
             ids: HashMap::new(),
             scheduler,
             missed: String::new(),
+            running: None,
         })
     }
 
@@ -295,6 +306,78 @@ impl Demeter {
         Ok(profile)
     }
 
+    /// What `config` measures at the profiled `bucket` (measured once, then kept among the
+    /// bucket's probes).
+    fn measured(&mut self, config: &Config, bucket: u64) -> Result<Option<Metrics>> {
+        self.profile(bucket)?;
+        let p = self.profiles.get_mut(&bucket).expect("profiled above");
+        if let Some(q) = p.probes.iter().find(|q| &q.config == config) {
+            return Ok(q.metrics.clone());
+        }
+        let metrics = self.profiler.evaluate(config, bucket as f64)?;
+        p.probes.push(Probe {
+            config: config.clone(),
+            metrics: metrics.clone(),
+        });
+        Ok(metrics)
+    }
+
+    /// How the running `config` does at `bucket`, judged with the margin on both targets
+    /// (configurations are chosen without it): one chosen at the edge of a target must not
+    /// be switched away from on the next measurement's noise. Remembers why it misses.
+    fn judge(&mut self, config: &Config, bucket: u64) -> Result<(Option<Metrics>, f64)> {
+        let limit = self.settings.recovery_limit_s;
+        let metrics = self.measured(config, bucket)?;
+        let p = &self.profiles[&bucket];
+        let latency_ms = p.latency_target_ms * (1.0 + self.settings.margin);
+        let (missed, violation) = match &metrics {
+            Some(m) => (
+                p.why(m, limit, latency_ms),
+                p.violation_at(m, limit, latency_ms),
+            ),
+            None => ("it does not run".into(), f64::INFINITY),
+        };
+        self.missed = missed;
+        Ok((metrics, violation))
+    }
+
+    /// The running configuration's shape (slots, CPU, memory, checkpoints) with the fewest
+    /// TaskManagers that meets the targets at `bucket` — reachable by an in-place rescale
+    /// instead of a restart. Bisection over the scale-out: more TaskManagers of one shape
+    /// only add capacity and spare capacity for recovery, so meeting the targets is taken
+    /// to be monotone in their number. None when even the most does not meet them.
+    fn rescaled(&mut self, running: &Config, bucket: u64) -> Result<Option<(Config, f64)>> {
+        let limit = self.plan_limit();
+        let space = self.study.space.clone();
+        let i = space
+            .index_of(crate::policy::TASKMANAGERS)
+            .expect("checked in Demeter::new");
+        let (lo, hi) = space.params[i].bounds();
+        let (mut lo, mut hi) = (lo as u32, hi as u32);
+        let meets = |d: &mut Demeter, n: u32| -> Result<Option<(Config, f64)>> {
+            let config = crate::policy::with_taskmanagers(&space, running, n)?;
+            let metrics = d.measured(&config, bucket)?;
+            let p = &d.profiles[&bucket];
+            Ok(metrics
+                .filter(|m| p.violation(m, limit) <= 0.0)
+                .map(|m| (config, cost(&m))))
+        };
+        let Some(mut found) = meets(self, hi)? else {
+            return Ok(None);
+        };
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match meets(self, mid)? {
+                Some(f) => {
+                    found = f;
+                    hi = mid;
+                }
+                None => lo = mid + 1,
+            }
+        }
+        Ok(Some(found))
+    }
+
     /// The forecast peak over the horizon as one point for the schedule.
     fn demand_point(&self, history: &[f64]) -> Point {
         let current = history.last().copied().unwrap_or(0.0);
@@ -339,51 +422,37 @@ impl Oracle for Profiles<'_> {
         let Some((probe, m, violation)) = p.best(limit) else {
             bail!("no configuration ran at {bucket} records/s while profiling");
         };
-        let (config, objective) = (probe.config.clone(), cost(m));
+        let (mut config, mut objective, mut meets) =
+            (probe.config.clone(), cost(m), violation <= 0.0);
+        // A restart stops the job several times longer than an in-place rescale, and the
+        // added delay grows with the square of the stop (see `crate::replay`). When the
+        // running configuration misses a target, rescaling its shape is the fix (a cheaper
+        // shape can wait for a switch for gain); otherwise the profile's best must beat
+        // the rescaled shape by `min_gain` — Demeter's "worth a restart".
+        if let Some(running) = self.0.running.clone()
+            && change(&self.0.study.space, &running, &config) == Change::Restart
+            && let Some((rescaled, c)) = self.0.rescaled(&running, bucket)?
+        {
+            let violates = self.0.judge(&running, bucket)?.1 > 0.0;
+            if violates || !meets || objective > c * (1.0 - self.0.settings.min_gain) {
+                (config, objective, meets) = (rescaled, c, true);
+            }
+        }
         Ok(Choice {
             config: self.0.id_of(&config),
             objective,
-            meets_constraints: violation <= 0.0,
+            meets_constraints: meets,
         })
     }
 
     fn assess(&mut self, id: &str, rate: f64) -> Result<Assessment> {
-        let limit = self.0.settings.recovery_limit_s;
         let bucket = self.0.bucket(rate);
         let config = self.0.ids[id].clone();
-        self.0.profile(bucket)?;
-        let known = self.0.profiles[&bucket]
-            .probes
-            .iter()
-            .find(|p| p.config == config)
-            .map(|p| p.metrics.clone());
-        let metrics = match known {
-            Some(m) => m,
-            None => {
-                let m = self.0.profiler.evaluate(&config, bucket as f64)?;
-                let p = self.0.profiles.get_mut(&bucket).expect("profiled above");
-                p.probes.push(Probe {
-                    config,
-                    metrics: m.clone(),
-                });
-                m
-            }
-        };
-        let p = &self.0.profiles[&bucket];
-        self.0.missed = match &metrics {
-            Some(m) => p.why(m, limit),
-            None => "it does not run".into(),
-        };
-        Ok(match metrics {
-            Some(m) => Assessment {
-                objective: cost(&m),
-                meets_constraints: p.violation(&m, limit) <= 0.0,
-            },
-            // It would not run at all: as bad as it gets.
-            None => Assessment {
-                objective: f64::MAX,
-                meets_constraints: false,
-            },
+        let (metrics, violation) = self.0.judge(&config, bucket)?;
+        Ok(Assessment {
+            // One that would not run at all is as bad as it gets.
+            objective: metrics.as_ref().map_or(f64::MAX, cost),
+            meets_constraints: violation <= 0.0,
         })
     }
 }
@@ -405,6 +474,7 @@ impl Policy for Demeter {
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
         let point = self.demand_point(s.history);
         let current = self.id_of(s.current);
+        self.running = Some(s.current.clone());
         // A live run whose switch failed still runs the old configuration.
         if self.scheduler.current() != Some(current.as_str()) {
             self.scheduler = Scheduler::new(self.scheduler.policy, Some(current), 0)?;
@@ -434,5 +504,140 @@ impl Policy for Demeter {
                 }
             ),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{taskmanagers, with_taskmanagers};
+    use crate::space::Value;
+
+    /// A cluster where each core sustains 30 000 records/s, p99 is 100 ms below 80 % load
+    /// and 600 ms above, recovery takes 60 s / (1 − load), and memory costs what it asks.
+    struct Toy {
+        space: crate::space::Space,
+    }
+    impl Toy {
+        fn num(&self, config: &Config, key: &str) -> f64 {
+            match &self.space.effective(config)[self.space.index_of(key).unwrap()] {
+                Value::Int(i) => *i as f64,
+                Value::Float(x) => *x,
+                other => panic!("{key} = {other}"),
+            }
+        }
+    }
+    impl Profiler for Toy {
+        fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+            let tms = self.num(config, "flinktune.taskmanagers");
+            let cores = tms * self.num(config, "kubernetes.taskmanager.cpu");
+            let rho = rate / (30_000.0 * cores);
+            Ok(Some(Metrics {
+                throughput: rate.min(30_000.0 * cores),
+                latency_p99_ms: if rho < 0.8 { 100.0 } else { 600.0 },
+                cpu_busy: rho.min(1.0) * cores,
+                taskmanagers: tms,
+                cpu_requested: cores,
+                memory_requested_mb: tms * self.num(config, "taskmanager.memory.process.size"),
+                recovery_time_s: 60.0 / (1.0 - rho).max(0.01),
+                backpressured: rho >= 1.0,
+            }))
+        }
+    }
+
+    fn study(dir: &std::path::Path) -> Study {
+        std::fs::write(
+            dir.join("flinktune.toml"),
+            "flink_version = \"1.11\"\ncatalogue = \"demeter-resources\"\nrates = [100000]\nseed = 5\nsamples = 10\n\
+             [adapter]\nkind = \"sim\"\n[sim]\ncluster = \"kubernetes\"\n\
+             [adapt]\ninterval_s = 1800\nhorizon_s = 1800\nprofile_budget = 12\n\
+             rate_step = 10000\nmargin = 0.1\n",
+        )
+        .unwrap();
+        Study::load(dir).unwrap()
+    }
+
+    fn decide(d: &mut Demeter, current: &Config, rate: f64) -> Option<Decision> {
+        let history = [rate];
+        let s = Situation {
+            time_s: 0.0,
+            step_s: 1800.0,
+            history: &history,
+            current,
+            last: None,
+        };
+        d.decide(&s).unwrap()
+    }
+
+    #[test]
+    fn a_target_missed_is_fixed_by_rescaling_the_running_shape() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = study(tmp.path());
+        let space = st.space.clone();
+        let mut d = Demeter::new(
+            &st,
+            1800.0,
+            Box::new(Toy {
+                space: space.clone(),
+            }),
+        )
+        .unwrap();
+        d.initial().unwrap();
+        // C_max's shape (1 core, 4096m) at 4 TaskManagers: 120 000/s of capacity, far too
+        // little for 300 000/s (demand 330 000 with the margin).
+        let running = with_taskmanagers(&space, &space.default_config(), 4).unwrap();
+        let next = decide(&mut d, &running, 300_000.0).expect("a violation switches");
+        assert!(next.reason.starts_with("Violation"), "{}", next.reason);
+        assert_eq!(change(&space, &running, &next.config), Change::Rescale);
+        // The fewest 1-core TaskManagers for 330 000/s within the plan's recovery limit
+        // (180 s less the 10 % margin): 60/(1 − ρ) ≤ 162 needs ρ ≤ 0.63, i.e. 18.
+        let n = taskmanagers(&space, &next.config).unwrap();
+        assert_eq!(n, 18);
+        let m = Toy {
+            space: space.clone(),
+        }
+        .evaluate(&next.config, 330_000.0)
+        .unwrap()
+        .unwrap();
+        assert!(m.recovery_time_s <= 180.0 * 0.9 && m.latency_p99_ms <= 110.0);
+        let fewer = with_taskmanagers(&space, &next.config, n - 1).unwrap();
+        let m = Toy { space }.evaluate(&fewer, 330_000.0).unwrap().unwrap();
+        assert!(m.recovery_time_s > 180.0 * 0.9, "{n} is not the fewest");
+    }
+
+    #[test]
+    fn a_restart_must_save_more_than_rescaling_the_running_shape() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = study(tmp.path());
+        let space = st.space.clone();
+        let mut d = Demeter::new(
+            &st,
+            1800.0,
+            Box::new(Toy {
+                space: space.clone(),
+            }),
+        )
+        .unwrap();
+        d.initial().unwrap();
+        // The running shape asks 4 GiB per core; the toy's cheapest shapes ask 1 GiB for
+        // 3 cores. At a lower rate that saving is far beyond `min_gain`: restart.
+        let running = with_taskmanagers(&space, &space.default_config(), 24).unwrap();
+        let next = decide(&mut d, &running, 100_000.0).expect("a gain switches");
+        assert!(next.reason.starts_with("Gain"), "{}", next.reason);
+        assert_eq!(change(&space, &running, &next.config), Change::Restart);
+        // Running that cheaper shape, a rise in rate is met by rescaling it, not by
+        // restarting into yet another shape.
+        let mut d = Demeter::new(
+            &st,
+            1800.0,
+            Box::new(Toy {
+                space: space.clone(),
+            }),
+        )
+        .unwrap();
+        d.initial().unwrap();
+        let shaped = with_taskmanagers(&space, &next.config, 1).unwrap();
+        let again = decide(&mut d, &shaped, 200_000.0).expect("1 TaskManager is too few");
+        assert_eq!(change(&space, &shaped, &again.config), Change::Rescale);
     }
 }

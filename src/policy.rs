@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// The scale-out parameter of the Demeter catalogue.
 pub const TASKMANAGERS: &str = "flinktune.taskmanagers";
+/// The checkpoint interval, which an in-place rescale replays from.
+const CHECKPOINT_INTERVAL: &str = "execution.checkpointing.interval";
 
 /// What a running configuration measured at one step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -153,6 +155,18 @@ pub fn change(space: &Space, from: &Config, to: &Config) -> Change {
         (Some(i), None) if Some(i) == scale => Change::Rescale,
         _ => Change::Restart,
     }
+}
+
+/// The checkpoint interval a configuration runs with, in seconds (None when the space does
+/// not set it or checkpoints are off).
+pub fn checkpoint_interval_s(space: &Space, config: &Config) -> Option<f64> {
+    let i = space.index_of(CHECKPOINT_INTERVAL)?;
+    let p = &space.params[i];
+    let text = p.format_value(&space.effective(config)[i]);
+    crate::units::parse_duration_ms(&text)
+        .ok()
+        .filter(|ms| *ms > 0.0)
+        .map(|ms| ms / 1000.0)
 }
 
 fn scale_index(space: &Space) -> Result<usize> {

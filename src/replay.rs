@@ -8,8 +8,13 @@
 //! charged to the latency, with one queueing argument: the job stops for `D` seconds while
 //! records keep arriving at `λ`, then drains the backlog at its capacity `μ`, so the
 //! disruption lasts `T = D / (1 − λ/μ)` and the wait of a record arriving in it falls
-//! linearly from `D` to 0 — a mean added delay of `D/2` over `T`. A reconfiguration
-//! (stop-with-savepoint, restart with the new configuration) has `D = restart_s`. A failure
+//! linearly from `D` to 0 — a mean added delay of `D/2` over `T`. A reconfiguration that
+//! changes more than the scale-out (stop-with-savepoint, restart with the new configuration)
+//! has `D = restart_s`; one that only changes the number of TaskManagers is an in-place
+//! rescale by Flink's adaptive scheduler (`crate::policy::Change`): new pods start while the
+//! job still runs, then it restarts from its latest checkpoint, so `D = rescale_s` plus the
+//! time to reprocess what came in since that checkpoint — on average half the checkpoint
+//! interval's input at the new capacity, `(λ/μ)·interval/2`. A failure
 //! (injected at seeded times, the same for every policy) lasts the configuration's measured
 //! `recovery_time_s` = `T`, so `D = T (1 − λ/μ)`. A configuration without spare capacity never
 //! drains: its backlog grows for the whole step and its records wait half of it on average.
@@ -18,8 +23,8 @@
 //! delays; the failures' delays are reported beside it (`mean_latency_with_failures_ms`) and
 //! the recoveries on their own, as Demeter compares latency and recovery separately.
 
-use crate::policy::{Decision, Metrics, Policy, Situation};
-use crate::space::Config;
+use crate::policy::{self, Change, Decision, Metrics, Policy, Situation};
+use crate::space::{Config, Space};
 use anyhow::Result;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -33,8 +38,11 @@ pub struct ReplayOptions {
     pub warmup_steps: usize,
     /// Steps between two decisions.
     pub decide_every: usize,
-    /// Downtime of one reconfiguration, seconds.
+    /// Downtime of a reconfiguration by restart (savepoint, new pods, restore), seconds.
     pub restart_s: f64,
+    /// Downtime of an in-place rescale (restart from the latest checkpoint), seconds.
+    #[serde(default)]
+    pub rescale_s: f64,
     /// Mean seconds between injected TaskManager failures (0 = none).
     pub mean_time_between_failures_s: f64,
     /// The recovery-time constraint, seconds.
@@ -49,6 +57,7 @@ impl Default for ReplayOptions {
             warmup_steps: 0,
             decide_every: 3,
             restart_s: 30.0,
+            rescale_s: 5.0,
             mean_time_between_failures_s: 2700.0,
             recovery_limit_s: 180.0,
             seed: 0,
@@ -81,6 +90,8 @@ pub struct Step {
     pub throughput: f64,
     pub recovery_time_s: f64,
     pub reconfigured: bool,
+    /// The reconfiguration was an in-place rescale (not a restart).
+    pub rescaled: bool,
     pub failure: bool,
     /// The configuration could not run (its whole step counts as one disruption).
     pub failed: bool,
@@ -93,6 +104,7 @@ pub struct DecisionRecord {
     pub step: usize,
     pub time_s: f64,
     pub rate: f64,
+    pub change: Change,
     pub reason: String,
 }
 
@@ -105,8 +117,9 @@ pub trait Measure {
 }
 
 /// Replays `trace[warmup_steps..]` with `policy`; `trace[..warmup_steps]` is the history it
-/// starts with.
+/// starts with. `space` tells a rescale from a restart.
 pub fn replay(
+    space: &Space,
     policy: &mut dyn Policy,
     trace: &[f64],
     opts: &ReplayOptions,
@@ -122,7 +135,7 @@ pub fn replay(
         let k = i - opts.warmup_steps;
         let time_s = k as f64 * opts.step_s;
         let rate = trace[i];
-        let mut reconfigured = false;
+        let mut switched = None;
         if k > 0 && k.is_multiple_of(opts.decide_every.max(1)) {
             let situation = Situation {
                 time_s,
@@ -134,25 +147,33 @@ pub fn replay(
             if let Some(Decision { config, reason }) = policy.decide(&situation)?
                 && config != current
             {
+                let change = policy::change(space, &current, &config);
                 decisions.push(DecisionRecord {
                     policy: name.clone(),
                     step: k,
                     time_s,
                     rate,
+                    change,
                     reason,
                 });
                 current = config;
-                reconfigured = true;
+                switched = Some(change);
             }
         }
         let m = measure.measure(&current, rate, i)?;
         let step = match &m {
             Some(m) => {
                 let capacity = measure.capacity(&current)?;
-                let mut wait_s = 0.0;
-                if reconfigured {
-                    wait_s += mean_wait(opts.restart_s, rate, capacity, opts.step_s);
-                }
+                let down_s = match switched {
+                    None | Some(Change::Same) => 0.0,
+                    Some(Change::Restart) => opts.restart_s,
+                    Some(Change::Rescale) => {
+                        let interval_s =
+                            policy::checkpoint_interval_s(space, &current).unwrap_or(0.0);
+                        opts.rescale_s + (rate / capacity).min(1.0) * interval_s / 2.0
+                    }
+                };
+                let wait_s = mean_wait(down_s, rate, capacity, opts.step_s);
                 let failure = failures.contains(&i);
                 let failure_s = if failure {
                     let down = m.recovery_time_s * (1.0 - rate / capacity).max(0.0);
@@ -175,7 +196,8 @@ pub fn replay(
                     saturated: rate >= capacity,
                     throughput: m.throughput,
                     recovery_time_s: m.recovery_time_s,
-                    reconfigured,
+                    reconfigured: switched.is_some(),
+                    rescaled: switched == Some(Change::Rescale),
                     failure,
                     failed: false,
                 }
@@ -196,7 +218,8 @@ pub fn replay(
                 saturated: true,
                 throughput: 0.0,
                 recovery_time_s: 0.0,
-                reconfigured,
+                reconfigured: switched.is_some(),
+                rescaled: switched == Some(Change::Rescale),
                 failure: false,
                 failed: true,
             },
@@ -254,6 +277,9 @@ pub struct Summary {
     /// CPU core-hours requested over the replay.
     pub cpu_core_hours: f64,
     pub reconfigurations: usize,
+    /// Of which in-place rescales.
+    #[serde(default)]
+    pub rescales: usize,
     pub failures: usize,
     /// Mean recovery time over the injected failures.
     pub mean_recovery_s: f64,
@@ -279,6 +305,7 @@ pub fn summarise(steps: &[Step], opts: &ReplayOptions) -> Summary {
         mean_memory_requested_gb: mean(&|s| s.memory_requested_mb) / 1024.0,
         cpu_core_hours: steps.iter().map(|s| s.cpu_requested).sum::<f64>() * opts.step_s / 3600.0,
         reconfigurations: steps.iter().filter(|s| s.reconfigured).count(),
+        rescales: steps.iter().filter(|s| s.rescaled).count(),
         failures: failures.len(),
         mean_recovery_s: if failures.is_empty() {
             0.0
@@ -342,13 +369,57 @@ mod tests {
         }
     }
     fn cfg(n: i64) -> Config {
-        vec![Some(crate::space::Value::Int(n))]
+        vec![Some(crate::space::Value::Int(n)), None]
+    }
+    /// `cfg(n)` with a 30 s checkpoint interval instead of the default 10 s.
+    fn slow_checkpoints(n: i64) -> Config {
+        vec![
+            Some(crate::space::Value::Int(n)),
+            Some(crate::space::Value::Int(30_000)),
+        ]
+    }
+    fn space() -> Space {
+        let text = r#"
+flink_version = "1.20"
+[[param]]
+name = "flinktune.taskmanagers"
+kind = "int"
+min = 1
+max = 24
+default = 1
+[[param]]
+name = "execution.checkpointing.interval"
+kind = "int"
+min = 10000
+max = 90000
+default = 10000
+unit = "ms"
+"#;
+        Space::from_catalogue_text(text, "test").unwrap().1
     }
 
     /// Switches to `to` TaskManagers at the first decision.
     struct Once {
         from: i64,
         to: i64,
+    }
+    /// Switches to `to` TaskManagers and 30 s checkpoints at the first decision.
+    struct Restart {
+        to: i64,
+    }
+    impl Policy for Restart {
+        fn name(&self) -> &str {
+            "restart"
+        }
+        fn initial(&mut self) -> Result<Config> {
+            Ok(cfg(1))
+        }
+        fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+            Ok((s.current != &slow_checkpoints(self.to)).then(|| Decision {
+                config: slow_checkpoints(self.to),
+                reason: "test".into(),
+            }))
+        }
     }
     impl Policy for Once {
         fn name(&self) -> &str {
@@ -376,9 +447,11 @@ mod tests {
         };
         let trace = vec![500.0; 4];
         let (steps, decisions) =
-            replay(&mut Once { from: 1, to: 2 }, &trace, &opts, &mut Toy).expect("replay");
+            replay(&space(), &mut Restart { to: 2 }, &trace, &opts, &mut Toy).expect("replay");
         assert_eq!(decisions.len(), 1);
         assert_eq!(decisions[0].step, 2);
+        assert_eq!(decisions[0].change, Change::Restart);
+        assert!(!steps[2].rescaled);
         assert!(steps[2].reconfigured && !steps[3].reconfigured);
         // 2 TMs at 500/s: rho = 1/4, the disruption lasts 30/(3/4) = 40 s of the 300 s step,
         // each record in it waiting 15 s on average: 2 s of added mean delay.
@@ -394,6 +467,40 @@ mod tests {
     }
 
     #[test]
+    fn a_rescale_costs_its_downtime_and_the_replay_since_the_checkpoint() {
+        let opts = ReplayOptions {
+            step_s: 300.0,
+            decide_every: 2,
+            restart_s: 30.0,
+            rescale_s: 5.0,
+            mean_time_between_failures_s: 0.0,
+            ..Default::default()
+        };
+        let trace = vec![500.0; 4];
+        let (steps, decisions) = replay(
+            &space(),
+            &mut Once { from: 1, to: 2 },
+            &trace,
+            &opts,
+            &mut Toy,
+        )
+        .unwrap();
+        assert_eq!(decisions[0].change, Change::Rescale);
+        assert!(steps[2].reconfigured && steps[2].rescaled);
+        // Down 5 s + (1/4 load) × 10 s / 2 of reprocessing = 6.25 s; at rho = 1/4 the
+        // disruption lasts 6.25/(3/4) s, each record waiting 3.125 s on average.
+        let down: f64 = 6.25;
+        let want = (down / 0.75) / 300.0 * down / 2.0 * 1000.0;
+        assert!(
+            (steps[2].disruption_ms - want).abs() < 1e-6,
+            "{:?}",
+            steps[2]
+        );
+        let s = summarise(&steps, &opts);
+        assert_eq!((s.reconfigurations, s.rescales), (1, 1));
+    }
+
+    #[test]
     fn failures_are_the_same_for_every_policy_and_counted_against_the_limit() {
         let opts = ReplayOptions {
             mean_time_between_failures_s: 900.0,
@@ -402,8 +509,22 @@ mod tests {
             ..Default::default()
         };
         let trace = vec![900.0; 200];
-        let (a, _) = replay(&mut Once { from: 1, to: 1 }, &trace, &opts, &mut Toy).unwrap();
-        let (b, _) = replay(&mut Once { from: 4, to: 4 }, &trace, &opts, &mut Toy).unwrap();
+        let (a, _) = replay(
+            &space(),
+            &mut Once { from: 1, to: 1 },
+            &trace,
+            &opts,
+            &mut Toy,
+        )
+        .unwrap();
+        let (b, _) = replay(
+            &space(),
+            &mut Once { from: 4, to: 4 },
+            &trace,
+            &opts,
+            &mut Toy,
+        )
+        .unwrap();
         let fa: Vec<usize> = a.iter().filter(|s| s.failure).map(|s| s.step).collect();
         let fb: Vec<usize> = b.iter().filter(|s| s.failure).map(|s| s.step).collect();
         assert_eq!(fa, fb);
@@ -428,8 +549,22 @@ mod tests {
             ..Default::default()
         };
         let trace = vec![500.0; 10];
-        let (a, _) = replay(&mut Once { from: 1, to: 1 }, &trace, &opts, &mut Toy).unwrap();
-        let (b, _) = replay(&mut Once { from: 4, to: 4 }, &trace, &opts, &mut Toy).unwrap();
+        let (a, _) = replay(
+            &space(),
+            &mut Once { from: 1, to: 1 },
+            &trace,
+            &opts,
+            &mut Toy,
+        )
+        .unwrap();
+        let (b, _) = replay(
+            &space(),
+            &mut Once { from: 4, to: 4 },
+            &trace,
+            &opts,
+            &mut Toy,
+        )
+        .unwrap();
         let mut s = vec![summarise(&a, &opts), summarise(&b, &opts)];
         relate(&mut s, "once");
         // Both are called "once": the first is the reference.

@@ -116,6 +116,10 @@ pub struct AdaptSection {
     /// Downtime of a reconfiguration (savepoint + restart) in a replay, seconds.
     #[serde(deserialize_with = "non_negative_f64")]
     pub restart_s: f64,
+    /// Downtime of an in-place rescale (only the TaskManager count changes) in a replay,
+    /// seconds; the reprocessing since the last checkpoint is added to it.
+    #[serde(deserialize_with = "non_negative_f64")]
+    pub rescale_s: f64,
     /// Mean time between injected TaskManager failures in a replay, seconds (0 = none).
     #[serde(deserialize_with = "non_negative_f64")]
     pub mean_time_between_failures_s: f64,
@@ -133,6 +137,7 @@ impl Default for AdaptSection {
             profile_budget: 30,
             rate_step: 5000,
             restart_s: 30.0,
+            rescale_s: 5.0,
             mean_time_between_failures_s: 2700.0,
         }
     }
