@@ -15,25 +15,27 @@
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
-//!   `levels` values evenly spread on its scale with the others at the reference.
-//!   Importance = the largest |score(level) − score(reference)| over levels that ran.
-//! - **morris**: elementary effects over `trajectories` random one-factor-at-a-time paths
-//!   through a 4-level grid of the unit cube (step Δ = 2/3), r·(k+1) configurations; each
-//!   trajectory is the best of 200 random ones by steps that pass Flink's memory rules.
-//!   Importance = μ* (mean |EE| over steps whose both ends ran); σ of the EEs shows
-//!   interactions and non-linearity. In a broad space most random points cannot run (on
-//!   the simulator: parallelism above the cluster's slots), so few steps give an EE.
-//! - **forest**: permutation importance of a random forest fitted on `samples` Latin
-//!   hypercube configurations (predicted memory failures redrawn), fitted on those that
-//!   ran, by 5-fold cross-validation, with three random probe features whose importance is
-//!   the noise floor.
+//!   `levels` values evenly spread on its scale with the others at the reference; then the
+//!   same around 6 random configurations that ran (the extremes of numeric parameters),
+//!   since Flink's effects interact. Importance = the largest |score(level) − score(base)|
+//!   over bases and levels that ran.
+//! - **morris**: elementary effects over `trajectories` one-factor-at-a-time paths through
+//!   a 4-level grid of the unit cube (step Δ = 2/3), kept inside the runnable region: each
+//!   starts at a grid point that ran; a step whose end cannot run (pre-check or run) is
+//!   retried as a half step, else skipped with the path staying put. Importance = μ* (mean
+//!   |EE|); σ of the EEs shows interactions and non-linearity.
+//! - **forest**: permutation importance of a random forest fitted on `samples`
+//!   configurations that ran — half a Latin hypercube, half random configurations a
+//!   forest fitted on the first half's ran / failed predicts to run (all pre-checked) —
+//!   by 5-fold cross-validation, with random probe features for the noise floor.
 //! - **all**: the three; a parameter is selected when at least two select it, ranked by
 //!   the mean of its importance relative to each method's top.
 //!
 //! Selection rule of one method: a parameter is selected when its importance is above the
-//! method's noise floor and at least `threshold` × the top parameter's importance, or, with
-//! `top_k`, when it is among the k most important above the noise floor. The noise floor
-//! of oat and morris comes from the reference configuration measured several times.
+//! method's noise floor and its perf share (1 − e^−effect) at least `threshold` × the top
+//! parameter's, or, with `top_k`, when it is among the k most important above the floor.
+//! The floors come from the reference and the OAT bases measured several times, with a
+//! Bonferroni z so that noise passes for none of the parameters but with probability 5%.
 //!
 //! Artifacts (`determine/`): `selected.toml` (a catalogue of the selected parameters,
 //! usable as a study's `catalogue`), `effects.csv`, `effects.svg`, `report.md`,
