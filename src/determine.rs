@@ -15,25 +15,27 @@
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
-//!   `levels` values evenly spread on its scale with the others at the reference.
-//!   Importance = the largest |score(level) − score(reference)| over levels that ran.
-//! - **morris**: elementary effects over `trajectories` random one-factor-at-a-time paths
-//!   through a 4-level grid of the unit cube (step Δ = 2/3), r·(k+1) configurations; each
-//!   trajectory is the best of 200 random ones by steps that pass Flink's memory rules.
-//!   Importance = μ* (mean |EE| over steps whose both ends ran); σ of the EEs shows
-//!   interactions and non-linearity. In a broad space most random points cannot run (on
-//!   the simulator: parallelism above the cluster's slots), so few steps give an EE.
-//! - **forest**: permutation importance of a random forest fitted on `samples` Latin
-//!   hypercube configurations (predicted memory failures redrawn), fitted on those that
-//!   ran, by 5-fold cross-validation, with three random probe features whose importance is
-//!   the noise floor.
+//!   `levels` values evenly spread on its scale with the others at the reference; then the
+//!   same around 6 random configurations that ran (the extremes of numeric parameters),
+//!   since Flink's effects interact. Importance = the largest |score(level) − score(base)|
+//!   over bases and levels that ran.
+//! - **morris**: elementary effects over `trajectories` one-factor-at-a-time paths through
+//!   a 4-level grid of the unit cube (step Δ = 2/3), kept inside the runnable region: each
+//!   starts at a grid point that ran; a step whose end cannot run (pre-check or run) is
+//!   retried as a half step, else skipped with the path staying put. Importance = μ* (mean
+//!   |EE|); σ of the EEs shows interactions and non-linearity.
+//! - **forest**: permutation importance of a random forest fitted on `samples`
+//!   configurations that ran — half a Latin hypercube, half random configurations a
+//!   forest fitted on the first half's ran / failed predicts to run (all pre-checked) —
+//!   by 5-fold cross-validation, with random probe features for the noise floor.
 //! - **all**: the three; a parameter is selected when at least two select it, ranked by
 //!   the mean of its importance relative to each method's top.
 //!
 //! Selection rule of one method: a parameter is selected when its importance is above the
-//! method's noise floor and at least `threshold` × the top parameter's importance, or, with
-//! `top_k`, when it is among the k most important above the noise floor. The noise floor
-//! of oat and morris comes from the reference configuration measured several times.
+//! method's noise floor and its perf share (1 − e^−effect) at least `threshold` × the top
+//! parameter's, or, with `top_k`, when it is among the k most important above the floor.
+//! The floors come from the reference and the OAT bases measured several times, with a
+//! Bonferroni z so that noise passes for none of the parameters but with probability 5%.
 //!
 //! Artifacts (`determine/`): `selected.toml` (a catalogue of the selected parameters,
 //! usable as a study's `catalogue`), `effects.csv`, `effects.svg`, `report.md`,
@@ -72,7 +74,15 @@ const MIN_EFFECT: f64 = 0.01;
 const FOREST_TREES: usize = 100;
 const FOREST_FOLDS: usize = 5;
 const PERMUTATIONS: usize = 5;
-const PROBES: usize = 3;
+const PROBES: usize = 10;
+/// Random bases of the one-at-a-time sweep besides the reference, and the levels swept at
+/// each: many bases with the two extremes of a numeric parameter (every choice of a bool
+/// or enum) find more interactions for the runs than a few bases with every level, as
+/// Flink's effects are mostly monotone between the extremes but show only in some places.
+const OAT_RANDOM_BASES: usize = 6;
+/// Random pre-checked configurations the forest's run/fail predictor looks at per sample
+/// of the design's second half.
+const FEASIBILITY_DRAWS: usize = 50;
 
 /// One measured screening configuration.
 #[derive(Clone, Debug)]
@@ -219,88 +229,43 @@ pub fn sweep_values(p: &Param, levels: usize) -> Vec<Value> {
     out
 }
 
-/// A Morris trajectory: its k+1 points and, per step, the factor moved and its direction.
-pub type Trajectory = (Vec<Vec<f64>>, Vec<(usize, f64)>);
+/// Whether Flink's memory rules let `config` start (a predicted FailConf costs no run).
+fn passes_precheck(study: &Study, config: &Config) -> bool {
+    precheck::predict_failure(&study.effective_conf(config)).is_none()
+}
 
-/// Morris trajectories: each a start point on the 4-level grid and the order and
-/// direction of the one-factor steps. Returns, per trajectory, the k+1 points and for
-/// each step the factor moved and its direction (+1 / −1).
-pub fn morris_trajectories(k: usize, r: usize, seed: u64) -> Vec<Trajectory> {
-    let mut rng = StdRng::seed_from_u64(seed);
+/// Draws of a random point until one passes the pre-check (free: nothing runs).
+const PRECHECK_DRAWS: usize = 1000;
+/// Measured draws of a runnable start or base before giving up on it: a point that passes
+/// the pre-check may still fail when it runs (on the simulator: parallelism above the
+/// cluster's slots, metaspace too small), and each such draw costs its runs.
+const RUNNABLE_ATTEMPTS: usize = 20;
+
+/// A Morris start on the 4-level grid and the direction each factor moves: {0, 1/3} going
+/// up, {2/3, 1} going down, so every step stays inside the unit cube.
+pub fn morris_start(k: usize, rng: &mut StdRng) -> (Vec<f64>, Vec<f64>) {
     let step = 1.0 / (MORRIS_LEVELS - 1.0);
-    (0..r)
-        .map(|_| {
-            let mut x: Vec<f64> = Vec::with_capacity(k);
-            let mut dirs = Vec::with_capacity(k);
-            for _ in 0..k {
-                // Start where the step stays inside the cube: {0, 1/3} going up,
-                // {2/3, 1} going down.
-                let low = rng.random_range(0..2) as f64 * step;
-                let up = rng.random_bool(0.5);
-                x.push(if up { low } else { low + MORRIS_DELTA });
-                dirs.push(if up { 1.0 } else { -1.0 });
-            }
-            let mut order: Vec<usize> = (0..k).collect();
-            order.shuffle(&mut rng);
-            let mut points = vec![x.clone()];
-            let mut steps = Vec::with_capacity(k);
-            for &i in &order {
-                x[i] = (x[i] + dirs[i] * MORRIS_DELTA).clamp(0.0, 1.0);
-                points.push(x.clone());
-                steps.push((i, dirs[i]));
-            }
-            (points, steps)
-        })
-        .collect()
+    let mut x = Vec::with_capacity(k);
+    let mut dirs = Vec::with_capacity(k);
+    for _ in 0..k {
+        let low = rng.random_range(0..2) as f64 * step;
+        let up = rng.random_bool(0.5);
+        x.push(if up { low } else { low + MORRIS_DELTA });
+        dirs.push(if up { 1.0 } else { -1.0 });
+    }
+    (x, dirs)
 }
 
-/// Candidate trajectories drawn per kept one: the kept one has the most steps whose both
-/// configurations pass Flink's memory rules (most random points of a broad space do not).
-const TRAJECTORY_DRAWS: usize = 200;
-
-fn runnable_trajectories(study: &Study, r: usize, seed: u64) -> Vec<Trajectory> {
-    let space = &study.space;
-    let k = space.len();
-    let candidates = morris_trajectories(k, r * TRAJECTORY_DRAWS, seed);
-    let runs = |p: &Vec<f64>| {
-        precheck::predict_failure(&study.effective_conf(&space.from_unit(p))).is_none()
-    };
-    candidates
-        .chunks(TRAJECTORY_DRAWS)
-        .map(|group| {
-            group
-                .iter()
-                .max_by_key(|(points, _)| {
-                    let ok: Vec<bool> = points.iter().map(runs).collect();
-                    ok.windows(2).filter(|w| w[0] && w[1]).count()
-                })
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// A Latin hypercube sample whose configurations pass Flink's memory rules (the others
-/// redrawn at random, as `generate` does).
-fn runnable_sample(study: &Study, n: usize, seed: u64) -> Vec<Config> {
-    let space = &study.space;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    let runs = |c: &Config| precheck::predict_failure(&study.effective_conf(c)).is_none();
-    sample_configs(space, n, seed)
-        .into_iter()
-        .map(|c| {
-            if runs(&c) {
-                return c;
-            }
-            (0..1000)
-                .map(|_| {
-                    let u: Vec<f64> = (0..space.len()).map(|_| rng.random::<f64>()).collect();
-                    space.from_unit(&u)
-                })
-                .find(|c| runs(c))
-                .unwrap_or(c)
-        })
-        .collect()
+/// One step of a Morris trajectory as run.
+#[derive(Clone, Debug)]
+struct MorrisStep {
+    factor: usize,
+    /// The signed step on the unit scale.
+    delta: f64,
+    /// The score before and after the step (steps whose end could not run are only
+    /// counted: the trajectory stayed where it was).
+    before: f64,
+    after: f64,
 }
 
 /// What one method found for one parameter.
@@ -319,22 +284,28 @@ pub struct EffectRow {
     /// The ranking score: the method's importance relative to its top parameter (mean over
     /// methods for `all`).
     pub relative_importance: f64,
-    /// The largest |change of score| against the reference among the levels that ran.
+    /// The largest |change of score| against its base among the levels that ran, over all
+    /// bases (the reference and random configurations that ran).
     pub oat_effect: Option<f64>,
+    /// The same at the reference only.
+    pub oat_effect_reference: Option<f64>,
     /// The same with failing levels counted as ten times worse than the worst that ran.
     pub oat_effect_with_failures: Option<f64>,
-    /// Standard deviation of the scores over the levels and the reference.
+    /// Standard deviation of the scores over the levels and the base, mean over bases.
     pub oat_spread: Option<f64>,
+    /// Levels that could not run, over all bases.
     pub oat_failed_levels: Option<usize>,
-    /// The level with the best score and its change against the reference.
+    /// The level with the best score at the reference and its change against it.
     pub oat_best_value: Option<String>,
     pub oat_best_change: Option<f64>,
     /// Mean |elementary effect| over the steps where both configurations ran.
     pub morris_mu_star: Option<f64>,
     pub morris_mu: Option<f64>,
     pub morris_sigma: Option<f64>,
-    /// Steps where either configuration could not run (no elementary effect).
+    /// Steps whose end could not run (no elementary effect; the trajectory stayed put).
     pub morris_failed_steps: Option<usize>,
+    /// Elementary effects measured (steps whose both ends ran).
+    pub morris_effects: Option<usize>,
     pub forest_importance: Option<f64>,
 }
 
@@ -357,6 +328,8 @@ pub struct DetermineSummary {
     /// Score of the reference configuration (None: it failed) and the noise of one score.
     pub reference_score: Option<f64>,
     pub noise_sd: f64,
+    /// Bases of the one-at-a-time sweep that ran (the reference and random ones).
+    pub oat_bases: Option<usize>,
     pub noise_floor_oat: Option<f64>,
     pub noise_floor_morris: Option<f64>,
     pub noise_floor_forest: Option<f64>,
@@ -365,16 +338,48 @@ pub struct DetermineSummary {
 
 struct MethodResult {
     importance: Vec<f64>,
-    floor: f64,
+    /// Per parameter: the importance noise alone stays below (family-wise, see `z_bonferroni`).
+    floor: Vec<f64>,
+    /// The importance as a relative change of perf in [0, 1) (`perf_share`): what the
+    /// threshold and the relative importance compare.
+    share: Vec<f64>,
 }
+
+/// An effect on the ln(perf) scale as the share of perf it changes, 1 − e^−|effect|.
+///
+/// Why: over a broad catalogue ln-scale effects span orders of magnitude (the buffer
+/// timeout moves perf by e^7 on the simulator), so "5% of the top effect" on the ln scale
+/// threw away keys that change perf by 30–50%. On this bounded scale the top is close to 1
+/// and the threshold reads as a share of perf; the noise floor keeps inert keys out.
+fn perf_share(effect: f64) -> f64 {
+    1.0 - (-effect.abs()).exp()
+}
+
+/// The upper quantile z of the standard normal with P(|N| > z) = alpha / comparisons: a
+/// floor of z standard deviations is crossed by pure noise in any of `comparisons` with
+/// probability at most alpha (Bonferroni). Bisection on erfc (no statistics crate here).
+fn z_bonferroni(alpha: f64, comparisons: usize) -> f64 {
+    let p = alpha / comparisons.max(1) as f64;
+    let (mut lo, mut hi) = (0.0_f64, 40.0_f64);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if libm::erfc(mid / std::f64::consts::SQRT_2) > p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Family-wise rate at which the noise floors let an inert parameter through.
+const FLOOR_ALPHA: f64 = 0.05;
 
 /// Marks the selected parameters of one method.
 fn select(m: &MethodResult, threshold: f64, top_k: Option<usize>) -> Vec<bool> {
-    let top = m.importance.iter().copied().fold(0.0_f64, f64::max);
-    let above: Vec<bool> = m
-        .importance
-        .iter()
-        .map(|&v| v > m.floor && v > 0.0)
+    let top = m.share.iter().copied().fold(0.0_f64, f64::max);
+    let above: Vec<bool> = (0..m.importance.len())
+        .map(|i| m.importance[i] > m.floor[i] && m.importance[i] > 0.0)
         .collect();
     match top_k {
         Some(k) => {
@@ -387,7 +392,7 @@ fn select(m: &MethodResult, threshold: f64, top_k: Option<usize>) -> Vec<bool> {
             sel
         }
         None => m
-            .importance
+            .share
             .iter()
             .zip(&above)
             .map(|(&v, &a)| a && v >= threshold * top)
@@ -396,11 +401,62 @@ fn select(m: &MethodResult, threshold: f64, top_k: Option<usize>) -> Vec<bool> {
 }
 
 fn relative(m: &MethodResult) -> Vec<f64> {
-    let top = m.importance.iter().copied().fold(0.0_f64, f64::max);
-    m.importance
+    let top = m.share.iter().copied().fold(0.0_f64, f64::max);
+    m.share
         .iter()
         .map(|&v| if top > 0.0 { (v / top).max(0.0) } else { 0.0 })
         .collect()
+}
+
+/// Robust σ of one run's score from repeated runs of several configurations: the median
+/// absolute deviation from each configuration's median, pooled, scaled to a normal σ
+/// (falls back to the pooled sample SD when the MAD is 0).
+fn pooled_noise(groups: &[&[f64]]) -> f64 {
+    let mut dev = Vec::new();
+    let mut sq = Vec::new();
+    for g in groups.iter().filter(|g| g.len() >= 3) {
+        let med = median(g);
+        dev.extend(g.iter().map(|x| (x - med).abs()));
+        let m = mean(g);
+        sq.extend(g.iter().map(|x| x - m));
+    }
+    if dev.is_empty() {
+        return 0.0;
+    }
+    let mad = 1.4826 * median(&dev);
+    if mad > 0.0 {
+        mad
+    } else {
+        (sq.iter().map(|d| d * d).sum::<f64>() / sq.len().max(2) as f64).sqrt()
+    }
+}
+
+impl Runner<'_> {
+    /// A random configuration that ran: points from `draw` that pass the pre-check are
+    /// measured until one runs (at most RUNNABLE_ATTEMPTS of them; the failures are kept
+    /// in `spent` so their cost shows). None when none ran.
+    fn runnable<T: Clone>(
+        &mut self,
+        id: &str,
+        runs: u64,
+        spent: &mut Vec<Measured>,
+        mut draw: impl FnMut() -> (T, Config),
+    ) -> Result<Option<(T, Config, Measured)>> {
+        for attempt in 0..RUNNABLE_ATTEMPTS {
+            let Some((t, c)) = (0..PRECHECK_DRAWS)
+                .map(|_| draw())
+                .find(|(_, c)| passes_precheck(self.study, c))
+            else {
+                return Ok(None);
+            };
+            let m = self.measure(&format!("{id}-a{attempt}"), &c, runs)?;
+            if m.score.is_some() {
+                return Ok(Some((t, c, m)));
+            }
+            spent.push(m);
+        }
+        Ok(None)
+    }
 }
 
 /// Runs the stage.
@@ -423,9 +479,11 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         .iter()
         .map(|p| sweep_values(p, levels))
         .collect();
+    let bases = 1 + OAT_RANDOM_BASES;
+    // An estimate for the progress bar (levels equal to a base's value are not run).
     let total =
         1 + if oat {
-            oat_values.iter().map(Vec::len).sum::<usize>()
+            bases * oat_values.iter().map(Vec::len).sum::<usize>()
         } else {
             0
         } + if morris {
@@ -444,31 +502,29 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         bar: crate::progress::bar(total as u64, "determine"),
     };
     std::fs::create_dir_all(&runner.trials_dir)?;
+    let mut rng = StdRng::seed_from_u64(study.file.seed ^ 0x6465_7465);
+    // Configurations that cost runs but gave no effect (failed random starts and bases).
+    let mut spent: Vec<Measured> = Vec::new();
 
     // The reference, measured often enough to estimate the noise of one score.
     let reference = reference_config(space);
     let noise_runs = (2 * cfg.repeats).max(NOISE_RUNS);
     let ref_m = runner.measure("ref", &reference, noise_runs)?;
-    let sd_single = if ref_m.runs.len() >= 3 {
-        let med = median(&ref_m.runs);
-        let dev: Vec<f64> = ref_m.runs.iter().map(|x| (x - med).abs()).collect();
-        // Median absolute deviation, scaled to a normal σ; falls back to the sample SD.
-        let mad = 1.4826 * median(&dev);
-        if mad > 0.0 { mad } else { std_dev(&ref_m.runs) }
-    } else {
-        0.0
-    };
-    let reps = cfg.repeats as f64;
-    // The noise of a median of `repeats` runs.
-    let noise_sd = sd_single * if cfg.repeats > 2 { 1.2533 } else { 1.0 } / reps.sqrt();
     // Compared with the same repeats as every other configuration, so a parameter the job
     // ignores shows exactly no effect.
-    let ref_score = ref_m
-        .score
-        .map(|_| median(&ref_m.runs[..(cfg.repeats as usize).min(ref_m.runs.len())]));
+    let first_repeats = |m: &Measured| {
+        m.score
+            .map(|_| median(&m.runs[..(cfg.repeats as usize).min(m.runs.len())]))
+    };
+    let ref_score = first_repeats(&ref_m);
 
-    // Every configuration's measurement, scored after all are in (failures need the worst).
-    let mut oat_m: Vec<Vec<Measured>> = Vec::new();
+    // One at a time around several bases: Flink's effects interact (heap sizes matter only
+    // when the heap is tight, the checkpoint interval only with a slow checkpoint), so a
+    // sweep around the default alone misses keys that matter elsewhere. The bases are the
+    // reference and random configurations that ran, each measured as often as the
+    // reference so that all of them estimate the noise.
+    let mut oat_bases: Vec<(Config, Measured)> = Vec::new();
+    let mut oat_m: Vec<Vec<Vec<(usize, Measured)>>> = Vec::new();
     if oat {
         if ref_m.score.is_none() {
             bail!(
@@ -478,50 +534,172 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
                 ref_m.reason
             );
         }
-        for (i, values) in oat_values.iter().enumerate() {
-            let mut row = Vec::new();
-            for (j, v) in values.iter().enumerate() {
-                let mut c = reference.clone();
-                c[i] = Some(v.clone());
-                row.push(runner.measure(&format!("oat-p{i:02}-l{j}"), &c, cfg.repeats)?);
+        oat_bases.push((reference.clone(), ref_m.clone()));
+        for b in 1..bases {
+            let found = runner.runnable(&format!("base{b}"), noise_runs, &mut spent, || {
+                let u: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
+                ((), space.from_unit(&u))
+            })?;
+            if let Some(((), c, m)) = found {
+                oat_bases.push((c, m));
             }
-            oat_m.push(row);
+        }
+        for (b, (base, _)) in oat_bases.iter().enumerate() {
+            let mut per_param = Vec::with_capacity(k);
+            for (i, values) in oat_values.iter().enumerate() {
+                let mut row = Vec::new();
+                for (j, v) in values.iter().enumerate() {
+                    // At a random base only the extremes of a numeric parameter.
+                    let extreme = j == 0 || j + 1 == values.len();
+                    let numeric = matches!(space.params[i].kind, Kind::Int | Kind::Float);
+                    if b > 0 && numeric && !extreme {
+                        continue;
+                    }
+                    // The base's own value: the same configuration, nothing to learn.
+                    if base[i].as_ref() == Some(v) {
+                        continue;
+                    }
+                    let mut c = base.clone();
+                    c[i] = Some(v.clone());
+                    let id = if b == 0 {
+                        format!("oat-p{i:02}-l{j}")
+                    } else {
+                        format!("oat-b{b}-p{i:02}-l{j}")
+                    };
+                    row.push((j, runner.measure(&id, &c, cfg.repeats)?));
+                }
+                per_param.push(row);
+            }
+            oat_m.push(per_param);
         }
     }
-    let trajectories = if morris {
-        runnable_trajectories(
-            study,
-            cfg.trajectories as usize,
-            study.file.seed ^ 0x6d6f_7272,
-        )
-    } else {
-        vec![]
-    };
-    let mut morris_m: Vec<Vec<Measured>> = Vec::new();
-    for (t, (points, _)) in trajectories.iter().enumerate() {
-        let mut row = Vec::new();
-        for (s, p) in points.iter().enumerate() {
-            let c = space.from_unit(p);
-            row.push(runner.measure(&format!("morris-t{t:02}-s{s:02}"), &c, cfg.repeats)?);
+
+    // Morris trajectories kept inside the runnable region: each starts at a grid point
+    // that ran, and a step whose end cannot run (predicted by the pre-check: no run spent;
+    // or measured) gives no elementary effect but does not end the trajectory — it stays
+    // at the last point that ran and moves the next factor from there. Before, one failing
+    // point cost both its steps and most points of a random trajectory failed.
+    let mut morris_m: Vec<Measured> = Vec::new();
+    let mut morris_steps: Vec<MorrisStep> = Vec::new();
+    let mut morris_failed = vec![0usize; k];
+    if morris {
+        let mut trng = StdRng::seed_from_u64(study.file.seed ^ 0x6d6f_7272);
+        for t in 0..cfg.trajectories as usize {
+            let found = runner.runnable(
+                &format!("morris-t{t:02}-s00"),
+                cfg.repeats,
+                &mut spent,
+                || {
+                    let (x, dirs) = morris_start(k, &mut trng);
+                    let c = space.from_unit(&x);
+                    ((x, dirs), c)
+                },
+            )?;
+            let Some(((mut x, dirs), _, start)) = found else {
+                continue;
+            };
+            let mut here = start.score.unwrap_or(f64::NAN);
+            morris_m.push(start);
+            let mut order: Vec<usize> = (0..k).collect();
+            order.shuffle(&mut trng);
+            for (s, &i) in order.iter().enumerate() {
+                // The full step Δ; if its end cannot run, one grid level (Δ/2) instead:
+                // e.g. parallelism one level up may still fit the cluster's slots.
+                let mut moved = None;
+                for (a, span) in [MORRIS_DELTA, 0.5 * MORRIS_DELTA].into_iter().enumerate() {
+                    let mut next = x.clone();
+                    next[i] = (next[i] + dirs[i] * span).clamp(0.0, 1.0);
+                    let c = space.from_unit(&next);
+                    let id = format!(
+                        "morris-t{t:02}-s{:02}{}",
+                        s + 1,
+                        if a == 0 { "" } else { "h" }
+                    );
+                    let m = runner.measure(&id, &c, cfg.repeats)?;
+                    let sc = m.score;
+                    morris_m.push(m);
+                    if let Some(sc) = sc {
+                        moved = Some((next, sc, dirs[i] * span));
+                        break;
+                    }
+                }
+                match moved {
+                    Some((next, sc, delta)) => {
+                        morris_steps.push(MorrisStep {
+                            factor: i,
+                            delta,
+                            before: here,
+                            after: sc,
+                        });
+                        x = next;
+                        here = sc;
+                    }
+                    None => morris_failed[i] += 1,
+                }
+            }
         }
-        morris_m.push(row);
     }
-    let forest_configs = if forest {
-        runnable_sample(study, cfg.samples as usize, study.file.seed ^ 0x7266)
-    } else {
-        vec![]
-    };
-    let mut forest_m = Vec::new();
-    for (n, c) in forest_configs.iter().enumerate() {
-        forest_m.push(runner.measure(&format!("rf-{n:04}"), c, cfg.repeats)?);
+
+    // The forest's design: Latin hypercube configurations that pass the pre-check; then,
+    // with half of them measured, a forest fitted on ran / failed predicts which of further
+    // random pre-checked configurations would run, and only those likely to run are spent.
+    let mut forest_configs: Vec<Config> = Vec::new();
+    let mut forest_m: Vec<Measured> = Vec::new();
+    if forest {
+        let n = cfg.samples as usize;
+        let first = n.div_ceil(2);
+        let mut srng = StdRng::seed_from_u64(study.file.seed ^ 0x5eed);
+        let random_runnable = |rng: &mut StdRng| -> Option<Config> {
+            (0..PRECHECK_DRAWS)
+                .map(|_| {
+                    let u: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
+                    space.from_unit(&u)
+                })
+                .find(|c| passes_precheck(study, c))
+        };
+        for c in sample_configs(space, first, study.file.seed ^ 0x7266) {
+            let c = if passes_precheck(study, &c) {
+                c
+            } else {
+                random_runnable(&mut srng).unwrap_or(c)
+            };
+            forest_configs.push(c);
+        }
+        for (n, c) in forest_configs.iter().enumerate() {
+            forest_m.push(runner.measure(&format!("rf-{n:04}"), c, cfg.repeats)?);
+        }
+        let ran: Vec<f64> = forest_m
+            .iter()
+            .map(|m| if m.score.is_some() { 1.0 } else { 0.0 })
+            .collect();
+        let feasibility = runs_predictor(space, &forest_configs, &ran, study.file.seed)?;
+        for n in first..n {
+            let mut chosen = None;
+            for _ in 0..FEASIBILITY_DRAWS {
+                let Some(c) = random_runnable(&mut srng) else {
+                    break;
+                };
+                let likely = feasibility.as_ref().is_none_or(|f| f(&c) >= 0.5);
+                if likely {
+                    chosen = Some(c);
+                    break;
+                }
+                chosen.get_or_insert(c);
+            }
+            let Some(c) = chosen else { break };
+            forest_m.push(runner.measure(&format!("rf-{n:04}"), &c, cfg.repeats)?);
+            forest_configs.push(c);
+        }
     }
     runner.bar.finish_and_clear();
 
     let all_measured = || {
         std::iter::once(&ref_m)
-            .chain(oat_m.iter().flatten())
-            .chain(morris_m.iter().flatten())
+            .chain(oat_bases.iter().skip(1).map(|(_, m)| m))
+            .chain(oat_m.iter().flatten().flatten().map(|(_, m)| m))
+            .chain(morris_m.iter())
             .chain(forest_m.iter())
+            .chain(spent.iter())
     };
     let worst = all_measured()
         .filter_map(|m| m.score)
@@ -540,6 +718,14 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
     let fail_score = worst - FAIL_PENALTY;
     let score = |m: &Measured| m.score.unwrap_or(fail_score);
 
+    // The noise of one run, pooled over the repeated runs of the reference and the bases.
+    let mut groups: Vec<&[f64]> = vec![&ref_m.runs];
+    groups.extend(oat_bases.iter().skip(1).map(|(_, m)| m.runs.as_slice()));
+    let sd_single = pooled_noise(&groups);
+    let reps = cfg.repeats as f64;
+    // The noise of a median of `repeats` runs.
+    let noise_sd = sd_single * if cfg.repeats > 2 { 1.2533 } else { 1.0 } / reps.sqrt();
+
     let mut rows: Vec<EffectRow> = space
         .params
         .iter()
@@ -552,57 +738,107 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
     let mut floors = (None, None, None);
 
     if oat {
-        let r = ref_score.unwrap_or(fail_score);
+        let base_scores: Vec<f64> = oat_bases
+            .iter()
+            .map(|(_, m)| first_repeats(m).unwrap_or(fail_score))
+            .collect();
         let mut importance = Vec::with_capacity(k);
-        for (i, ms) in oat_m.iter().enumerate() {
-            let changes: Vec<f64> = ms.iter().map(|m| score(m) - r).collect();
-            let effect = changes.iter().fold(0.0_f64, |a, c| a.max(c.abs()));
-            let running = ms
-                .iter()
-                .filter_map(|m| m.score)
-                .fold(0.0_f64, |a, s| a.max((s - r).abs()));
-            let mut all: Vec<f64> = ms.iter().map(score).collect();
-            all.push(r);
-            let best = (0..ms.len()).max_by(|&a, &b| changes[a].total_cmp(&changes[b]));
+        let mut comparisons = 0usize;
+        for i in 0..k {
+            let (mut running, mut with_failures, mut failed) = (0.0_f64, 0.0_f64, 0usize);
+            let mut spreads = Vec::new();
+            for (b, per_param) in oat_m.iter().enumerate() {
+                let ms = &per_param[i];
+                let r = base_scores[b];
+                for (_, m) in ms {
+                    with_failures = with_failures.max((score(m) - r).abs());
+                    match m.score {
+                        Some(s) => {
+                            running = running.max((s - r).abs());
+                            comparisons += 1;
+                        }
+                        None => failed += 1,
+                    }
+                }
+                let mut all: Vec<f64> = ms.iter().map(|(_, m)| score(m)).collect();
+                all.push(r);
+                spreads.push(std_dev(&all));
+                if b == 0 {
+                    let at_ref = ms
+                        .iter()
+                        .filter_map(|(_, m)| m.score)
+                        .fold(0.0_f64, |a, s| a.max((s - r).abs()));
+                    let best = ms.iter().max_by(|a, b| score(&a.1).total_cmp(&score(&b.1)));
+                    rows[i].oat_effect_reference = Some(at_ref);
+                    rows[i].oat_best_value = best.map(|(j, _)| oat_values[i][*j].to_string());
+                    rows[i].oat_best_change = best.map(|(_, m)| score(m) - r);
+                }
+            }
             let row = &mut rows[i];
             row.oat_effect = Some(running);
-            row.oat_effect_with_failures = Some(effect);
-            row.oat_spread = Some(std_dev(&all));
-            row.oat_failed_levels = Some(ms.iter().filter(|m| m.score.is_none()).count());
-            row.oat_best_value = best.map(|b| oat_values[i][b].to_string());
-            row.oat_best_change = best.map(|b| changes[b]);
+            row.oat_effect_with_failures = Some(with_failures);
+            row.oat_spread = Some(mean(&spreads));
+            row.oat_failed_levels = Some(failed);
             importance.push(running);
         }
-        // The largest of up to `levels` differences of two medians, each of noise noise_sd.
-        let floor = (3.5 * std::f64::consts::SQRT_2 * noise_sd).max(MIN_EFFECT);
+        // The importance is the largest of all of a parameter's differences of two medians
+        // (each of noise noise_sd) over bases and levels: noise alone stays below z·√2·σ in
+        // all `comparisons` of all parameters but with probability FLOOR_ALPHA.
+        let floor = (z_bonferroni(FLOOR_ALPHA, comparisons) * std::f64::consts::SQRT_2 * noise_sd)
+            .max(MIN_EFFECT);
         floors.0 = Some(floor);
-        results.push(MethodResult { importance, floor });
+        results.push(MethodResult {
+            share: importance.iter().map(|&v| perf_share(v)).collect(),
+            floor: vec![floor; k],
+            importance,
+        });
     }
     if morris {
         let mut ee: Vec<Vec<f64>> = vec![Vec::new(); k];
-        let mut failed_steps = vec![0usize; k];
-        for ((_, steps), ms) in trajectories.iter().zip(&morris_m) {
-            for (s, &(i, dir)) in steps.iter().enumerate() {
-                match (ms[s].score, ms[s + 1].score) {
-                    (Some(a), Some(b)) => ee[i].push(dir * (b - a) / MORRIS_DELTA),
-                    _ => failed_steps[i] += 1,
-                }
-            }
+        // Per effect, the SD noise gives it: √2·σ/|step| (a half step doubles it).
+        let mut ee_noise: Vec<Vec<f64>> = vec![Vec::new(); k];
+        for s in &morris_steps {
+            ee[s.factor].push((s.after - s.before) / s.delta);
+            ee_noise[s.factor].push(std::f64::consts::SQRT_2 * noise_sd / s.delta.abs());
         }
+        // μ* of n elementary effects of pure noise (each N(0, s_j)) has mean √(2/π)·mean(s)
+        // and SD √((1 − 2/π)·mean(s²)/n): the floor is that mean plus z SDs, per parameter
+        // (they have different numbers of effects and steps), z over all parameters.
+        let z = z_bonferroni(2.0 * FLOOR_ALPHA, k);
+        let two_over_pi = 2.0 / std::f64::consts::PI;
         let mut importance = Vec::with_capacity(k);
+        let mut floor = Vec::with_capacity(k);
         for i in 0..k {
             let abs: Vec<f64> = ee[i].iter().map(|e| e.abs()).collect();
+            let n = abs.len().max(1) as f64;
+            let s_full = std::f64::consts::SQRT_2 * noise_sd / MORRIS_DELTA;
+            let (s_mean, s_sq) = if ee_noise[i].is_empty() {
+                (s_full, s_full * s_full)
+            } else {
+                let sq: Vec<f64> = ee_noise[i].iter().map(|s| s * s).collect();
+                (mean(&ee_noise[i]), mean(&sq))
+            };
             let row = &mut rows[i];
             row.morris_mu_star = Some(mean(&abs));
             row.morris_mu = Some(mean(&ee[i]));
             row.morris_sigma = Some(std_dev(&ee[i]));
-            row.morris_failed_steps = Some(failed_steps[i]);
+            row.morris_failed_steps = Some(morris_failed[i]);
+            row.morris_effects = Some(ee[i].len());
             importance.push(mean(&abs));
+            floor.push(
+                (two_over_pi.sqrt() * s_mean + z * ((1.0 - two_over_pi) * s_sq / n).sqrt())
+                    .max(MIN_EFFECT / MORRIS_DELTA),
+            );
         }
-        let floor = (3.0 * std::f64::consts::SQRT_2 * noise_sd / MORRIS_DELTA)
-            .max(MIN_EFFECT / MORRIS_DELTA);
-        floors.1 = Some(floor);
-        results.push(MethodResult { importance, floor });
+        floors.1 = Some(median(&floor));
+        results.push(MethodResult {
+            share: importance
+                .iter()
+                .map(|&v| perf_share(v * MORRIS_DELTA))
+                .collect(),
+            floor,
+            importance,
+        });
     }
     if forest {
         let ran: Vec<usize> = (0..forest_m.len())
@@ -619,14 +855,25 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         }
         let configs: Vec<Config> = ran.iter().map(|&n| forest_configs[n].clone()).collect();
         let y: Vec<f64> = ran.iter().map(|&n| score(&forest_m[n])).collect();
-        let (importance, probe) = permutation_importance(space, &configs, &y, study.file.seed)?;
+        let (importance, probe, se) = permutation_importance(space, &configs, &y, study.file.seed)?;
         for (row, v) in rows.iter_mut().zip(&importance) {
             row.forest_importance = Some(*v);
         }
         floors.2 = Some(probe);
         results.push(MethodResult {
+            // Permutation importance is a mean squared change of the score: its root is
+            // on the ln scale.
+            share: importance
+                .iter()
+                .map(|&v| perf_share(v.max(0.0).sqrt()))
+                .collect(),
+            // Above the probes' floor by z standard errors of its own estimate over the
+            // folds: an inert key the forest split on by chance in one fold varies a lot.
+            floor: se
+                .iter()
+                .map(|e| probe + z_bonferroni(2.0 * FLOOR_ALPHA, k) * e)
+                .collect(),
             importance,
-            floor: probe,
         });
     }
 
@@ -652,7 +899,7 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
             .map(|i| {
                 results
                     .iter()
-                    .filter(|m| m.importance[i] > m.floor && m.importance[i] > 0.0)
+                    .filter(|m| m.importance[i] > m.floor[i] && m.importance[i] > 0.0)
                     .count()
                     >= 2
             })
@@ -758,6 +1005,7 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         failed_configurations,
         reference_score: ref_score,
         noise_sd,
+        oat_bases: oat.then_some(oat_bases.len()),
         noise_floor_oat: floors.0,
         noise_floor_morris: floors.1,
         noise_floor_forest: floors.2,
@@ -789,6 +1037,38 @@ fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<usize>) -> S
     }
 }
 
+/// A predictor of whether a configuration runs: a regression forest on 1 (ran) / 0 (failed)
+/// over the configurations measured so far, its prediction the share of trees' votes. None
+/// when all of them ran or all failed (nothing to learn; then nothing is filtered).
+fn runs_predictor<'a>(
+    space: &'a Space,
+    configs: &[Config],
+    ran: &[f64],
+    seed: u64,
+) -> Result<Option<impl Fn(&Config) -> f64 + 'a>> {
+    if ran.iter().all(|&r| r == ran[0]) {
+        return Ok(None);
+    }
+    let d = space.len();
+    let mut x = Array2::<f64>::zeros((configs.len(), d));
+    for (r, c) in configs.iter().enumerate() {
+        for (j, v) in space.features(c).into_iter().enumerate() {
+            x[[r, j]] = v;
+        }
+    }
+    let params = RandomForestRegressorParameters::default()
+        .with_n_trees(FOREST_TREES)
+        .with_seed(seed ^ 0x6665_6173);
+    let forest = RandomForestRegressor::fit(&DenseMatrix::from_ndarray2(&x), &ran.to_vec(), params)
+        .map_err(|e| anyhow::anyhow!("fitting the run/fail predictor failed: {e}"))?;
+    Ok(Some(move |c: &Config| {
+        let row = Array2::from_shape_vec((1, d), space.features(c)).ok();
+        row.and_then(|r| forest.predict(&DenseMatrix::from_ndarray2(&r)).ok())
+            .and_then(|p| p.first().copied())
+            .unwrap_or(1.0)
+    }))
+}
+
 /// Permutation importance of each parameter (increase of the held-out mean squared error
 /// when its column is shuffled) by k-fold cross-validation, and the largest importance of
 /// the random probe features (the noise floor).
@@ -797,7 +1077,7 @@ fn permutation_importance(
     configs: &[Config],
     y: &[f64],
     seed: u64,
-) -> Result<(Vec<f64>, f64)> {
+) -> Result<(Vec<f64>, f64, Vec<f64>)> {
     let n = configs.len();
     let k = space.len();
     let d = k + PROBES;
@@ -815,6 +1095,8 @@ fn permutation_importance(
     idx.shuffle(&mut rng);
     let folds = FOREST_FOLDS.min(n);
     let mut importance = vec![0.0; d];
+    // Each fold's estimate, for the standard error of the mean over folds.
+    let mut per_fold: Vec<Vec<f64>> = vec![Vec::new(); d];
     for f in 0..folds {
         let test: Vec<usize> = idx.iter().copied().skip(f).step_by(folds).collect();
         let train: Vec<usize> = idx.iter().copied().filter(|i| !test.contains(i)).collect();
@@ -857,11 +1139,21 @@ fn permutation_importance(
                 sum += mse(&predict(&xp)?) - base;
             }
             *imp += sum / PERMUTATIONS as f64 / folds as f64;
+            per_fold[j].push(sum / PERMUTATIONS as f64);
         }
     }
-    let probe = importance[k..].iter().copied().fold(0.0_f64, f64::max);
+    // The floor: what a feature unrelated to the score reaches — the probes' mean plus z
+    // of their SDs, z so that none of the k parameters would pass by chance but with
+    // probability FLOOR_ALPHA (the largest of a few probes alone let inert keys through).
+    let probes = &importance[k..];
+    let probe = (mean(probes) + z_bonferroni(2.0 * FLOOR_ALPHA, k) * std_dev(probes))
+        .max(probes.iter().copied().fold(0.0_f64, f64::max));
     importance.truncate(k);
-    Ok((importance, probe))
+    let se: Vec<f64> = per_fold[..k]
+        .iter()
+        .map(|f| std_dev(f) / (f.len().max(1) as f64).sqrt())
+        .collect();
+    Ok((importance, probe, se))
 }
 
 /// Writes the selected parameters as a catalogue `generate` can use.
@@ -992,36 +1284,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn morris_trajectories_move_one_factor_by_delta_each_step() {
-        let t = morris_trajectories(5, 4, 1);
-        assert_eq!(t.len(), 4);
-        for (points, steps) in &t {
-            assert_eq!(points.len(), 6);
-            let mut moved: Vec<usize> = steps.iter().map(|s| s.0).collect();
-            moved.sort();
-            assert_eq!(moved, vec![0, 1, 2, 3, 4]);
-            for (s, &(i, dir)) in steps.iter().enumerate() {
-                for (j, (after, before)) in points[s + 1].iter().zip(&points[s]).enumerate() {
-                    let d = after - before;
-                    if j == i {
-                        assert!((d - dir * MORRIS_DELTA).abs() < 1e-12);
-                    } else {
-                        assert_eq!(d, 0.0);
-                    }
-                }
+    fn morris_starts_leave_room_for_a_full_step() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..50 {
+            let (x, dirs) = morris_start(7, &mut rng);
+            for (xi, d) in x.iter().zip(&dirs) {
+                let end = xi + d * MORRIS_DELTA;
+                assert!((-1e-12..=1.0 + 1e-12).contains(&end), "{xi} {d}");
+                // On the 4-level grid.
+                assert!((xi * 3.0 - (xi * 3.0).round()).abs() < 1e-9);
             }
-            assert!(points.iter().flatten().all(|x| (0.0..=1.0).contains(x)));
         }
     }
 
     #[test]
+    fn bonferroni_quantiles_match_the_normal_table() {
+        // P(|N| > 1.96) = 0.05, P(|N| > 2.576) = 0.01.
+        assert!((z_bonferroni(0.05, 1) - 1.95996).abs() < 1e-4);
+        assert!((z_bonferroni(0.05, 5) - 2.57583).abs() < 1e-4);
+        assert!(z_bonferroni(0.05, 1000) > z_bonferroni(0.05, 100));
+        assert!((perf_share(0.0)).abs() < 1e-12 && perf_share(7.0) > 0.99);
+    }
+
+    #[test]
     fn selection_follows_the_stated_rule() {
+        let importance = vec![2.0, 0.5, 0.05, 0.0, 0.11];
         let m = MethodResult {
-            importance: vec![2.0, 0.5, 0.05, 0.0, 0.11],
-            floor: 0.1,
+            share: importance.iter().map(|&v| perf_share(v)).collect(),
+            importance,
+            floor: vec![0.1; 5],
         };
         assert_eq!(select(&m, 0.05, None), vec![true, true, false, false, true]);
+        // 0.5 changes perf by 39%, 0.11 by 10%: against the top's 86%.
         assert_eq!(select(&m, 0.2, None), vec![true, true, false, false, false]);
+        assert_eq!(
+            select(&m, 0.5, None),
+            vec![true, false, false, false, false]
+        );
         assert_eq!(
             select(&m, 0.05, Some(2)),
             vec![true, true, false, false, false]
@@ -1031,6 +1330,12 @@ mod tests {
             select(&m, 0.05, Some(9)),
             vec![true, true, false, false, true]
         );
+        // Per-parameter floors.
+        let m = MethodResult {
+            floor: vec![0.1, 0.6, 0.0, 0.0, 0.0],
+            ..m
+        };
+        assert_eq!(select(&m, 0.05, None), vec![true, false, true, false, true]);
     }
 
     #[test]
