@@ -101,7 +101,7 @@ impl Runner<'_> {
             bail!("interrupted: determine stopped before finishing (nothing was written)");
         }
         let objective = self.study.file.objective;
-        if let Some(why) = precheck::predict_failure(&self.study.effective_conf(config)) {
+        if let Some(why) = self.study.predict_failure(config) {
             for repeat in 0..runs {
                 self.records.push(TrialRecord {
                     trial: collect::trial_id(id, self.rate, repeat),
@@ -262,9 +262,7 @@ fn runnable_trajectories(study: &Study, r: usize, seed: u64) -> Vec<Trajectory> 
     let space = &study.space;
     let k = space.len();
     let candidates = morris_trajectories(k, r * TRAJECTORY_DRAWS, seed);
-    let runs = |p: &Vec<f64>| {
-        precheck::predict_failure(&study.effective_conf(&space.from_unit(p))).is_none()
-    };
+    let runs = |p: &Vec<f64>| study.predict_failure(&space.from_unit(p)).is_none();
     candidates
         .chunks(TRAJECTORY_DRAWS)
         .map(|group| {
@@ -285,7 +283,7 @@ fn runnable_trajectories(study: &Study, r: usize, seed: u64) -> Vec<Trajectory> 
 fn runnable_sample(study: &Study, n: usize, seed: u64) -> Vec<Config> {
     let space = &study.space;
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    let runs = |c: &Config| precheck::predict_failure(&study.effective_conf(c)).is_none();
+    let runs = |c: &Config| study.predict_failure(c).is_none();
     sample_configs(space, n, seed)
         .into_iter()
         .map(|c| {
