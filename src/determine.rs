@@ -111,7 +111,7 @@ impl Runner<'_> {
             bail!("interrupted: determine stopped before finishing (nothing was written)");
         }
         let objective = self.study.file.objective;
-        if let Some(why) = precheck::predict_failure(&self.study.effective_conf(config)) {
+        if let Some(why) = self.study.predict_failure(config) {
             for repeat in 0..runs {
                 self.records.push(TrialRecord {
                     trial: collect::trial_id(id, self.rate, repeat),
@@ -229,9 +229,10 @@ pub fn sweep_values(p: &Param, levels: usize) -> Vec<Value> {
     out
 }
 
-/// Whether Flink's memory rules let `config` start (a predicted FailConf costs no run).
+/// Whether Flink's memory rules and the cluster's slots let `config` start (a predicted
+/// FailConf costs no run).
 fn passes_precheck(study: &Study, config: &Config) -> bool {
-    precheck::predict_failure(&study.effective_conf(config)).is_none()
+    study.predict_failure(config).is_none()
 }
 
 /// Draws of a random point until one passes the pre-check (free: nothing runs).

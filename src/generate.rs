@@ -1,8 +1,9 @@
 //! The generate stage: sample configurations inside the parameter ranges (a maximin Latin
 //! hypercube, seeded) and write each as a complete Flink conf directory, plus a table.
 //!
-//! Configurations that Flink's memory rules reject (`precheck`) are FailConfs known before
-//! running: they are replaced by random draws that pass, or, on request, kept and marked in
+//! Configurations that Flink's memory rules reject (`precheck`), or that need more task slots
+//! than the study's cluster has (where its size is known, `Study::capacity`), are FailConfs
+//! known before running: they are replaced by random draws that pass, or, on request, kept and marked in
 //! the `predicted_failure` column so `collect` can skip or run them.
 //!
 //! Artifacts (`generate/`): `configs.csv` (one row per configuration, typed values, and the
@@ -53,7 +54,7 @@ pub struct GenerateSummary {
     pub conf_file: String,
     pub sampler: String,
     pub seed: u64,
-    /// Sampled configurations that Flink's memory rules reject.
+    /// Sampled configurations that Flink's memory rules or the cluster's slots reject.
     pub predicted_failures: usize,
     /// How many of them were replaced (the rest are kept, marked).
     pub replaced: usize,
@@ -104,7 +105,7 @@ fn screen(
             config,
             predicted_failure: None,
         };
-        let Some(why) = precheck::predict_failure(&study.effective_conf(&generated.config)) else {
+        let Some(why) = study.predict_failure(&generated.config) else {
             out.push(generated);
             continue;
         };
@@ -118,11 +119,11 @@ fn screen(
             let p = sample::uniform(1, space.len(), &mut rng).remove(0);
             let c = space.from_unit(&p);
             let fresh = !seen.contains(&format!("{c:?}"));
-            (fresh && precheck::predict_failure(&study.effective_conf(&c)).is_none()).then_some(c)
+            (fresh && study.predict_failure(&c).is_none()).then_some(c)
         });
         let Some(c) = replacement else {
             bail!(
-                "{MAX_REDRAWS} random configurations in a row break Flink's memory rules \
+                "{MAX_REDRAWS} random configurations in a row break Flink's memory or slot rules \
                  (last: {why}); check the catalogue's ranges and the base configuration"
             );
         };
@@ -194,7 +195,7 @@ pub fn describe(s: &GenerateSummary) -> String {
     );
     if s.predicted_failures > 0 {
         out.push_str(&format!(
-            "  {} sampled configurations break Flink's memory rules ({}):\n",
+            "  {} sampled configurations break Flink's memory or slot rules ({}):\n",
             s.predicted_failures,
             if s.replaced > 0 {
                 "replaced by ones that pass"

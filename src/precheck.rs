@@ -4,7 +4,8 @@
 //! time; `generate` replaces such configurations and `collect` skips them.
 
 use crate::flinkconf::FlatConf;
-use crate::flinkmem;
+use crate::flinkmem::{self, lookup};
+use crate::resources;
 
 /// Why Flink would refuse to start with `conf`, or None when its memory rules pass.
 pub fn predict_failure(conf: &FlatConf) -> Option<String> {
@@ -15,6 +16,56 @@ pub fn predict_failure(conf: &FlatConf) -> Option<String> {
         return Some(format!("TaskManager would not start: {e}"));
     }
     None
+}
+
+/// The size of the cluster a study's trials run on, where the study declares it (the
+/// simulator's cluster; a command adapter's is unknown unless its study says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// Always this many TaskManagers, each with the configuration's slots; the job runs
+    /// at `parallelism.default` (the simulator's fixed cluster).
+    Fixed { taskmanagers: u32 },
+    /// As many TaskManagers as the configuration asks for (`flinktune.taskmanagers`, 1
+    /// when absent), at most `max_taskmanagers`; the job runs on every slot, as in Flink's
+    /// reactive mode (the simulator's Kubernetes cluster).
+    Reactive { max_taskmanagers: u32 },
+}
+
+/// `predict_failure` plus the rules of the cluster's size, when it is known.
+pub fn predict_failure_on(conf: &FlatConf, capacity: Option<Capacity>) -> Option<String> {
+    predict_failure(conf).or_else(|| capacity.and_then(|c| cluster_failure(conf, c)))
+}
+
+/// Why the job could not get its slots (or TaskManagers) on a cluster of `capacity`, or
+/// None when it fits. Unreadable values are not this rule's to judge: the memory rules or
+/// the run report them.
+pub fn cluster_failure(conf: &FlatConf, capacity: Capacity) -> Option<String> {
+    let int =
+        |key: &str| -> Option<i64> { lookup(conf, key).map_or(Some(1), |text| text.parse().ok()) };
+    match capacity {
+        Capacity::Fixed { taskmanagers } => {
+            let slots = int("taskmanager.numberOfTaskSlots").filter(|&s| s >= 1)?;
+            let parallelism = int("parallelism.default").filter(|&p| p >= 1)?;
+            let total = i64::from(taskmanagers).saturating_mul(slots);
+            // Flink waits for slots that never come until the slot request times out.
+            (parallelism > total).then(|| {
+                format!(
+                    "not enough task slots: the job needs {parallelism} (parallelism.default) \
+                     but the cluster offers {total} ({taskmanagers} TaskManagers × {slots} slots)"
+                )
+            })
+        }
+        Capacity::Reactive { max_taskmanagers } => {
+            let asked = resources::taskmanagers(conf).ok()?;
+            (asked > max_taskmanagers).then(|| {
+                format!(
+                    "not enough TaskManagers: the configuration asks for {asked} \
+                     ({}) but the cluster runs at most {max_taskmanagers}",
+                    resources::TASKMANAGERS_KEY
+                )
+            })
+        }
+    }
 }
 
 /// Failure reasons grouped by kind (their numbers masked, cut to a line), most common
@@ -206,6 +257,108 @@ mod tests {
         rejects(
             &[("taskmanager.memory.segment-size", Some("48kb"))],
             "TaskManager",
+        );
+    }
+
+    #[test]
+    fn slots_on_a_fixed_cluster() {
+        let four = Capacity::Fixed { taskmanagers: 4 };
+        let on = |p: &str, s: &str| {
+            let c = conf(&[
+                ("parallelism.default", Some(p)),
+                ("taskmanager.numberOfTaskSlots", Some(s)),
+            ]);
+            cluster_failure(&c, four)
+        };
+        assert_eq!(on("8", "2"), None);
+        let why = on("12", "2").expect("12 > 4 × 2");
+        assert!(
+            why.contains("needs 12") && why.contains("offers 8"),
+            "{why}"
+        );
+        assert_eq!(on("9", "3"), None);
+        assert!(on("13", "3").is_some());
+        // Unreadable values are the memory rules' or the run's to report.
+        assert_eq!(on("x", "1"), None);
+        assert_eq!(on("500", "0"), None);
+        // Without a known cluster nothing is said about slots.
+        let big = conf(&[("parallelism.default", Some("500"))]);
+        assert_eq!(predict_failure_on(&big, None), None);
+        assert!(predict_failure_on(&big, Some(four)).is_some());
+        // The memory rules come first.
+        let both = conf(&[
+            ("parallelism.default", Some("500")),
+            ("taskmanager.memory.process.size", Some("256m")),
+        ]);
+        assert!(
+            predict_failure_on(&both, Some(four))
+                .unwrap()
+                .contains("Metaspace")
+        );
+    }
+
+    #[test]
+    fn taskmanagers_on_a_reactive_cluster() {
+        let quota = Capacity::Reactive {
+            max_taskmanagers: 24,
+        };
+        let tms = |n: &str| conf(&[("flinktune.taskmanagers", Some(n))]);
+        // Reactive mode runs at TaskManagers × slots, so parallelism never over-asks.
+        let c = conf(&[("parallelism.default", Some("500"))]);
+        assert_eq!(cluster_failure(&c, quota), None);
+        assert_eq!(cluster_failure(&tms("24"), quota), None);
+        let why = cluster_failure(&tms("25"), quota).expect("25 > 24");
+        assert!(why.contains("25") && why.contains("at most 24"), "{why}");
+    }
+
+    /// On sampled configurations, the slot rule rejects exactly those the simulator's fixed
+    /// cluster fails for lack of slots.
+    #[test]
+    fn slot_predictions_agree_with_the_simulator() {
+        let text = include_str!("../configs/flink-1.11-key-params.toml");
+        let (_, space) = crate::space::Space::from_catalogue_text(text, "t").unwrap();
+        let base = conf(&[]);
+        let cluster = Cluster::default();
+        let capacity = Capacity::Fixed {
+            taskmanagers: cluster.taskmanagers,
+        };
+        let (mut short, mut masked) = (0, 0);
+        for c in &crate::generate::sample_configs(&space, 400, 23) {
+            let full =
+                crate::flinkconf::apply(&base, &space.flink_entries(c), &space.replaced_keys(c));
+            if predict_failure(&full).is_some() {
+                continue;
+            }
+            let predicted = cluster_failure(&full, capacity);
+            let sim_says = match sim::simulate(&full, &cluster, &SimJob::default()) {
+                SimOutcome::Fail { reason } => Some(reason),
+                SimOutcome::Pass(_) => None,
+            };
+            let sim_short = sim_says
+                .as_deref()
+                .is_some_and(|r| r.contains("Could not acquire the required slots"));
+            if sim_short {
+                assert!(predicted.is_some(), "the simulator lacked slots: {full:?}");
+            }
+            if let Some(why) = predicted {
+                short += 1;
+                // The simulator may stop at an earlier start-up failure (node memory,
+                // metaspace); it never runs a configuration the rule rejects.
+                let reason = sim_says.unwrap_or_else(|| panic!("predicted {why}, but it ran"));
+                masked += usize::from(!sim_short);
+                if sim_short {
+                    let need = format!("needs {} slots", full["parallelism.default"]);
+                    assert!(reason.contains(&need), "{why} vs {reason}");
+                }
+            }
+        }
+        assert!(
+            short > 50,
+            "the sample should over-subscribe the slots often"
+        );
+        assert!(
+            masked * 4 < short,
+            "{masked} of {short} failed for another reason"
         );
     }
 

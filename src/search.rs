@@ -12,10 +12,11 @@
 //! handled inside the optimisation, not rounded at the end.
 //!
 //! Failing configurations inform the search: the GP models the objective where it exists,
-//! and the acquisition is multiplied by a probability of success — the model's feasibility
-//! forest, or, on the system, Flink's memory rules (`precheck`: probability 0) times a
-//! classifier the optimiser fits on the passes and failures so far (`bo::PassModel`). No
-//! point is suggested twice.
+//! and the acquisition is multiplied by a probability of success: 0 where Flink's memory
+//! rules or the cluster's slots (`precheck`, where `Study::capacity` knows the cluster) reject
+//! the configuration, else the model's feasibility forest or, on the system, a classifier the
+//! optimiser fits on the passes and failures so far (`bo::PassModel`). No point is suggested
+//! twice.
 //!
 //! Artifacts (`search/`): `history.csv` (every evaluation), `best/conf/…` and
 //! `best/config.json` (the best configuration as a complete Flink conf directory),
@@ -29,7 +30,6 @@ use crate::fsx::{self, StageDir};
 use crate::generate::Generated;
 use crate::model::{self, PerfModel};
 use crate::objective::{Measurement, Objective};
-use crate::precheck;
 use crate::rgpe::{Task, Weights};
 use crate::space::{Config, Kind, Space, Value};
 use crate::study::{AcquisitionKind, Over, Stage, Study};
@@ -221,9 +221,9 @@ impl<'a> Evaluator<'a> {
                         let perf = objective.perf_of_score(score);
                         let predicted_mean = pessimistic.then(|| objective.perf_of_score(mean));
                         // The model never saw configurations generate replaced: Flink's
-                        // memory rules decide those.
-                        if let Some(why) = precheck::predict_failure(&study.effective_conf(config))
-                        {
+                        // memory rules and the cluster's slots decide those, whatever the
+                        // feasibility forest guesses.
+                        if let Some(why) = study.predict_failure(config) {
                             return Evaluation {
                                 perf: Some(perf),
                                 predicted_mean,
@@ -288,7 +288,7 @@ fn evaluate_on_system(
     rate: u64,
     worker: usize,
 ) -> Result<Evaluation> {
-    if let Some(why) = precheck::predict_failure(&study.effective_conf(config)) {
+    if let Some(why) = study.predict_failure(config) {
         return Ok(Evaluation {
             perf: None,
             predicted_mean: None,
@@ -381,7 +381,7 @@ fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
                     .iter()
                     .enumerate()
                     .map(|(i, config)| {
-                        if precheck::predict_failure(&study.effective_conf(config)).is_some() {
+                        if study.predict_failure(config).is_some() {
                             return 0.0;
                         }
                         forest
@@ -400,7 +400,7 @@ fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
                 zs.iter()
                     .map(|z| {
                         let config = decode(&study.space, &domain, z);
-                        match precheck::predict_failure(&study.effective_conf(&config)) {
+                        match study.predict_failure(&config) {
                             Some(_) => 0.0,
                             None => 1.0,
                         }

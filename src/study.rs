@@ -830,6 +830,30 @@ impl Study {
         flinkconf::apply(&self.base.conf, &entries, &replaced)
     }
 
+    /// The size of the cluster trials run on, where the study declares it: the simulator's
+    /// cluster. A command adapter's cluster is not described in the study, so it is None.
+    pub fn capacity(&self) -> Option<crate::precheck::Capacity> {
+        use crate::precheck::Capacity;
+        if self.file.adapter.kind != AdapterKind::Sim {
+            return None;
+        }
+        let cluster = self.file.sim.cluster();
+        Some(match cluster.mode {
+            ClusterMode::Fixed => Capacity::Fixed {
+                taskmanagers: cluster.taskmanagers,
+            },
+            ClusterMode::Kubernetes => Capacity::Reactive {
+                max_taskmanagers: cluster.max_taskmanagers,
+            },
+        })
+    }
+
+    /// Why `config` would fail before it runs: Flink's memory rules, and the cluster's
+    /// slots where its size is known (`capacity`); None when neither rejects it.
+    pub fn predict_failure(&self, config: &Config) -> Option<String> {
+        crate::precheck::predict_failure_on(&self.effective_conf(config), self.capacity())
+    }
+
     /// Writes a configuration as a conf directory `dir/conf/` plus the typed
     /// `dir/config.json` of the tuned values (the adapter protocol's layout).
     pub fn write_config_dir(&self, config: &Config, dir: &Path, header: &str) -> Result<()> {

@@ -174,13 +174,16 @@ def run_trial(args, trial, conf_dir, home, jar):
         cmd += dynamic_properties(conf)
     else:
         env["FLINK_CONF_DIR"] = conf_dir
-    now_ms = int(time.time() * 1000)
-    start_at = now_ms + int(args.deploy_allowance * 1000)
+    # The schedule counts from the job's real start (--times started: the time written to
+    # started.txt once every task runs), not from here: `flink run` and the deployment can take
+    # seconds on a loaded machine, which would otherwise come out of the warm-up and the window.
+    start_at = int(args.deploy_allowance * 1000)
     t0 = start_at + args.warmup * 1000
     t1 = t0 + duration * 1000
     cmd += ["-p", str(parallelism), "-c", "flinktune.Jobs", jar,
-            "--workload", args.workload, "--rate", str(rate), "--start-at-ms", str(start_at),
-            "--t0-ms", str(t0), "--t1-ms", str(t1), "--out", metrics, "--window-ms", str(args.window_ms)]
+            "--workload", args.workload, "--rate", str(rate), "--times", "started",
+            "--start-at-ms", str(start_at), "--t0-ms", str(t0), "--t1-ms", str(t1),
+            "--out", metrics, "--window-ms", str(args.window_ms)]
     with open(os.path.join(trial, "flink-run.cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.submit_timeout,
@@ -206,11 +209,18 @@ def run_trial(args, trial, conf_dir, home, jar):
             raise fl.Fail(f"job {j['state'].lower()}: {fl.job_failure(remote, jid) or 'no reason given'}")
 
     try:
-        deadline = t1 / 1000 + 10 + (args.window_ms / 1000 if args.workload == "fixwindow" else 0)
+        wait_running(remote, jid, check, args.submit_timeout)
+        # Written then renamed: the subtasks poll for it and must never read half of it.
+        started = os.path.join(metrics, "started.txt")
+        with open(started + ".tmp", "w") as f:
+            f.write(f"{int(time.time() * 1000)}\n")
+        os.replace(started + ".tmp", started)
+        # The subtasks write their figures only once the window has ended.
+        deadline = time.time() + t1 / 1000 + 10 + (args.window_ms / 1000 if args.workload == "fixwindow" else 0)
         while True:
             n_src = len(glob.glob(os.path.join(metrics, "source-*.txt")))
             n_snk = len(glob.glob(os.path.join(metrics, "sink-*.txt")))
-            if time.time() * 1000 >= t1 and n_src >= parallelism and n_snk >= parallelism:
+            if n_src >= parallelism and n_snk >= parallelism:
                 break
             if time.time() > deadline:
                 if n_src == 0 or n_snk == 0:
@@ -238,6 +248,25 @@ def run_trial(args, trial, conf_dir, home, jar):
         "target": args.target,
         "job_id": jid,
     }
+
+
+def wait_running(remote, jid, check, timeout_s):
+    """Waits until every task of the job is RUNNING (a session cluster's REST API); without
+    one (YARN, Kubernetes application targets) the job counts as started when submitted."""
+    if remote is None or jid is None:
+        return
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        check()
+        try:
+            j = remote.get(f"/jobs/{jid}")
+        except (OSError, ValueError):
+            j = {}
+        vertices = j.get("vertices") or []
+        if j.get("state") == "RUNNING" and vertices and all(v.get("status") == "RUNNING" for v in vertices):
+            return
+        time.sleep(0.2)
+    raise fl.Fail(f"the job's tasks were not all RUNNING within {timeout_s} s")
 
 
 def stop_job(args, home, env, remote, jid, app_id, conf, worker):

@@ -16,7 +16,7 @@
 // until the job has caught up. Every operator has a stable uid, so state maps across a
 // resubmission with another parallelism.
 //
-// Usage: Jobs --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR
+// Usage: Jobs --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR [--times started]
 //             [--window-ms 10000] [--checkpoint-ms 10000] [--series true]
 package flinktune;
 

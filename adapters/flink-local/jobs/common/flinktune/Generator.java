@@ -54,7 +54,7 @@ final class Generator {
                 // Restored: everything scheduled since the checkpoint is backlog.
                 startUs = resumeUs;
             } else {
-                long startAtUs = p.startAtMs * 1000;
+                long startAtUs = p.startAtMs() * 1000;
                 while (now < startAtUs) {
                     LockSupport.parkNanos((startAtUs - now) * 1000);
                     now = Clock.nowUs();
@@ -69,7 +69,7 @@ final class Generator {
             now = Clock.nowUs();
         }
         n++;
-        long t0Us = p.t0Ms * 1000, t1Us = p.t1Ms * 1000;
+        long t0Us = p.t0Ms() * 1000, t1Us = p.t1Ms() * 1000;
         if (now >= t0Us && now < t1Us) {
             inWindow++;
         } else if (now >= t1Us && !written) {

@@ -16,7 +16,10 @@ import java.util.Arrays;
  * measurement reads them).
  */
 final class LatencyRecorder {
-    private final long t0Us, t1Us;
+    private final Params p;
+    // Read at the first record, not in open(): with --times started the window is known only
+    // once the job runs, and a task blocked in open() would never be RUNNING.
+    private long t0Us = -1, t1Us;
     private final String out;
     private final int subtask;
     private final long[] buckets = new long[1024 + 54 * 512];
@@ -25,8 +28,7 @@ final class LatencyRecorder {
     private boolean written;
 
     LatencyRecorder(Params p, int subtask) {
-        this.t0Us = p.t0Ms * 1000;
-        this.t1Us = p.t1Ms * 1000;
+        this.p = p;
         this.out = p.out;
         this.subtask = subtask;
         this.secBuckets = p.series ? new long[buckets.length] : null;
@@ -47,6 +49,10 @@ final class LatencyRecorder {
     }
 
     void observe(long stampUs) {
+        if (t0Us < 0) {
+            t0Us = p.t0Ms() * 1000;
+            t1Us = p.t1Ms() * 1000;
+        }
         long now = Clock.nowUs();
         long lat = Math.max(0, now - stampUs);
         if (secBuckets != null && now >= t0Us) {

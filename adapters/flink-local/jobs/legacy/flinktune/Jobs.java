@@ -8,7 +8,7 @@
 // a restarted job starts its schedule afresh, so the flink-local hook and the recovery
 // measurement refuse Flink before 1.19.
 //
-// Usage: Jobs --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR
+// Usage: Jobs --workload W --rate R --start-at-ms S --t0-ms T0 --t1-ms T1 --out DIR [--times started]
 //             [--window-ms 10000] [--checkpoint-ms 10000] [--series true]
 package flinktune;
 
