@@ -238,8 +238,11 @@ fn the_simulator_behind_the_shell_protocol_measures_what_the_built_in_one_does()
         env!("CARGO_BIN_EXE_flinktune")
     );
     let shell = small_study(&tmp.path().join("b"), Some(&cmd));
+    // The same configurations for both: generate knows the built-in simulator's cluster
+    // size (and replaces over-subscribed configurations), not a command's.
+    ok(&["generate", s(&built_in)]);
+    copy_dir(&built_in.join("generate"), &shell.join("generate"));
     for study in [&built_in, &shell] {
-        ok(&["generate", s(study)]);
         ok(&["collect", s(study)]);
     }
     let read = |study: &Path| {
