@@ -23,13 +23,14 @@
 //! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
 
 use crate::bo::{BayesOpt, BoOptions};
+use crate::ehvi_profile;
 use crate::forecast::{self, Method, Point};
 use crate::policy::{Decision, Metrics, Policy, Situation};
 use crate::rgpe::Task;
 use crate::schedule::{self, Assessment, Choice, Oracle, Scheduler};
 use crate::search;
 use crate::space::Config;
-use crate::study::{AdaptSection, Study};
+use crate::study::{AdaptSection, ProfileMethod, Study};
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, HashMap};
 
@@ -125,7 +126,31 @@ impl Profile {
                     .cmp(&(b.2 > 0.0))
                     .then(a.2.total_cmp(&b.2))
                     .then(cost(a.1).total_cmp(&cost(b.1)))
+                    // Equal cost (slots, checkpoint interval): the faster one, so the
+                    // choice is on the (cost, p99) front.
+                    .then(a.1.latency_p99_ms.total_cmp(&b.1.latency_p99_ms))
             })
+    }
+
+    /// The probes that meet the targets and are on their (cost, p99) Pareto front,
+    /// cheapest first.
+    fn front(&self, limit_s: f64) -> Vec<&Config> {
+        let feasible: Vec<(&Config, Vec<f64>)> = self
+            .probes
+            .iter()
+            .filter_map(|p| {
+                let m = p.metrics.as_ref()?;
+                (self.violation(m, limit_s) <= 0.0)
+                    .then(|| (&p.config, vec![cost(m), m.latency_p99_ms]))
+            })
+            .collect();
+        let points: Vec<Vec<f64>> = feasible.iter().map(|f| f.1.clone()).collect();
+        let mut front: Vec<(&Config, Vec<f64>)> = crate::pareto::non_dominated(&points)
+            .into_iter()
+            .map(|k| feasible[k].clone())
+            .collect();
+        front.sort_by(|a, b| a.1[0].total_cmp(&b.1[0]));
+        front.into_iter().map(|f| f.0).collect()
     }
 
     pub fn evaluations(&self) -> usize {
@@ -224,6 +249,10 @@ impl Demeter {
                 metrics: cmax_metrics,
             }],
         };
+        if self.settings.profiler == ProfileMethod::Ehvi {
+            self.profile_ehvi(&mut profile, limit)?;
+            return Ok(profile);
+        }
         // Earlier rates become base models, each scored against its own targets so that
         // what transfers is the ranking of configurations.
         let tasks: Vec<Task> = self
@@ -293,6 +322,45 @@ impl Demeter {
             profile.probes.push(Probe { config, metrics });
         }
         Ok(profile)
+    }
+
+    /// Profiles by constrained EHVI (`crate::ehvi_profile`), warm-started from the
+    /// earlier rates' feasible fronts, nearest rate first.
+    fn profile_ehvi(&mut self, profile: &mut Profile, limit: f64) -> Result<()> {
+        let mut earlier: Vec<&Profile> = self.profiles.values().collect();
+        earlier.sort_by_key(|p| p.rate.abs_diff(profile.rate));
+        let warm: Vec<Config> = earlier
+            .iter()
+            .flat_map(|p| p.front(limit))
+            .cloned()
+            .collect();
+        let targets = ehvi_profile::Targets {
+            rate: profile.rate as f64,
+            latency_target_ms: profile.latency_target_ms,
+            recovery_limit_s: limit,
+        };
+        let done: Vec<(Config, Option<Metrics>)> = profile
+            .probes
+            .iter()
+            .map(|p| (p.config.clone(), p.metrics.clone()))
+            .collect();
+        let rate = profile.rate as f64;
+        let profiler = &mut self.profiler;
+        let found = ehvi_profile::profile(
+            &self.study.space,
+            &targets,
+            &done,
+            &warm,
+            self.settings.profile_budget as usize,
+            self.study.file.seed ^ profile.rate,
+            &mut |c| profiler.evaluate(c, rate),
+        )?;
+        profile.probes.extend(
+            found
+                .into_iter()
+                .map(|(config, metrics)| Probe { config, metrics }),
+        );
+        Ok(())
     }
 
     /// The forecast peak over the horizon as one point for the schedule.

@@ -119,6 +119,19 @@ pub struct AdaptSection {
     /// Mean time between injected TaskManager failures in a replay, seconds (0 = none).
     #[serde(deserialize_with = "non_negative_f64")]
     pub mean_time_between_failures_s: f64,
+    /// How each rate is profiled.
+    pub profiler: ProfileMethod,
+}
+
+/// How Demeter profiles a rate (`[adapt] profiler`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileMethod {
+    /// Single-objective BO on a penalised ln(cost), RGPE ensemble of the earlier rates.
+    #[default]
+    Rgpe,
+    /// Constrained EHVI over (cost, p99), warm-started from the earlier rates' fronts.
+    Ehvi,
 }
 
 impl Default for AdaptSection {
@@ -134,6 +147,7 @@ impl Default for AdaptSection {
             rate_step: 5000,
             restart_s: 30.0,
             mean_time_between_failures_s: 2700.0,
+            profiler: ProfileMethod::default(),
         }
     }
 }
