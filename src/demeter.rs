@@ -504,3 +504,61 @@ impl Policy for Demeter {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapt::SimMeasure;
+    use crate::replay::Measure;
+
+    /// Profiles on the simulator, each run with its own noise seed.
+    struct Sim(SimMeasure, usize);
+
+    impl Profiler for Sim {
+        fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+            self.1 += 1;
+            self.0.measure(config, rate, usize::MAX - self.1)
+        }
+    }
+
+    /// The shipped Demeter example with `profiler` and a short profiling budget.
+    fn demeter(dir: &std::path::Path, profiler: &str) -> Demeter {
+        let text = include_str!("../examples/demeter/flinktune.toml")
+            .replace("profile_budget = 30", "profile_budget = 16")
+            .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
+        std::fs::write(dir.join(crate::study::STUDY_FILE), text).unwrap();
+        let study = Study::load(dir).unwrap();
+        let sim = Sim(SimMeasure::new(&study).unwrap(), 0);
+        Demeter::new(&study, 900.0, Box::new(sim)).unwrap()
+    }
+
+    #[test]
+    fn an_ehvi_profile_chooses_a_feasible_configuration_on_its_front_and_warm_starts_the_next() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = demeter(tmp.path(), "ehvi");
+        let limit = d.plan_limit();
+        for rate in [100_000, 200_000] {
+            let p = d.profile(rate).unwrap().clone();
+            assert_eq!(p.evaluations(), 16);
+            let (_, m, violation) = p.best(limit).unwrap();
+            assert_eq!(violation, 0.0, "{}", p.why(m, limit));
+            assert!(m.recovery_time_s <= limit && m.latency_p99_ms <= p.latency_target_ms);
+            assert!(m.throughput >= 0.9 * rate as f64 && !m.backpressured);
+            // No probe that meets the targets is as cheap and as fast and better in one.
+            let chosen = [cost(m), m.latency_p99_ms];
+            for q in p.probes.iter().filter_map(|q| q.metrics.as_ref()) {
+                if p.violation(q, limit) <= 0.0 {
+                    let other = [cost(q), q.latency_p99_ms];
+                    assert!(!crate::pareto::dominates(&other, &chosen), "{q:?} vs {m:?}");
+                }
+            }
+            // Far cheaper than the static maximum (24 cores, 96 GiB) at these rates.
+            assert!(cost(m) < 0.5 * (24.0 + 96.0 / 8.0), "{m:?}");
+        }
+        // The second rate started from the first one's front, right after C_max.
+        let first = d.profiles[&100_000].front(limit);
+        assert!(!first.is_empty());
+        let second = &d.profiles[&200_000].probes;
+        assert_eq!(&second[1].config, first[0]);
+    }
+}
