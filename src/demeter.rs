@@ -15,6 +15,10 @@
 //!    every rate, as Demeter starts from it) p99 × (1 + `latency_slack`); configurations
 //!    are chosen against the recovery limit less the safety margin, and the running one is
 //!    judged against the limit itself (hysteresis against noise).
+//!    `[adapt] profiler` chooses the search: `ehvi` (the default) profiles by constrained
+//!    multi-objective BO over (cost, p99) instead (`crate::ehvi_profile`), warm-started from
+//!    the earlier rates' feasible fronts; `rgpe` is the penalised single-objective search
+//!    above. Either way the choice is the cheapest probe that meets the targets.
 //! 3. **Decide** with `crate::schedule`: the profiled constrained best at the demand, the
 //!    running configuration judged at the same rate (profiled too if it was not); switch on
 //!    a violation, or when the cost gain is at least `min_gain`.
