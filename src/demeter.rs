@@ -16,6 +16,10 @@
 //!    are chosen against the recovery limit less the safety margin and the latency target,
 //!    and the running one is judged against the limit itself and the target plus the
 //!    margin (hysteresis against noise).
+//!    `[adapt] profiler` chooses the search: `ehvi` (the default) profiles by constrained
+//!    multi-objective BO over (cost, p99) instead (`crate::ehvi_profile`), warm-started from
+//!    the earlier rates' feasible fronts; `rgpe` is the penalised single-objective search
+//!    above. Either way the profile's choice is the cheapest probe that meets the targets.
 //! 3. **Decide** with `crate::schedule`: the candidate at the demand is the profiled
 //!    constrained best, or the running configuration's shape rescaled in place to the
 //!    fewest TaskManagers that meet the targets (`crate::policy::Change::Rescale`, a stop
@@ -28,13 +32,14 @@
 //! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
 
 use crate::bo::{BayesOpt, BoOptions};
+use crate::ehvi_profile;
 use crate::forecast::{self, Method, Point};
 use crate::policy::{Change, Decision, Metrics, Policy, Situation, change};
 use crate::rgpe::Task;
 use crate::schedule::{self, Assessment, Choice, Oracle, Scheduler};
 use crate::search;
 use crate::space::Config;
-use crate::study::{AdaptSection, Study};
+use crate::study::{AdaptSection, ProfileMethod, Study};
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, HashMap};
 
@@ -133,7 +138,31 @@ impl Profile {
                     .cmp(&(b.2 > 0.0))
                     .then(a.2.total_cmp(&b.2))
                     .then(cost(a.1).total_cmp(&cost(b.1)))
+                    // Equal cost (slots, checkpoint interval): the faster one, so the
+                    // choice is on the (cost, p99) front.
+                    .then(a.1.latency_p99_ms.total_cmp(&b.1.latency_p99_ms))
             })
+    }
+
+    /// The probes that meet the targets and are on their (cost, p99) Pareto front,
+    /// cheapest first.
+    fn front(&self, limit_s: f64) -> Vec<&Config> {
+        let feasible: Vec<(&Config, Vec<f64>)> = self
+            .probes
+            .iter()
+            .filter_map(|p| {
+                let m = p.metrics.as_ref()?;
+                (self.violation(m, limit_s) <= 0.0)
+                    .then(|| (&p.config, vec![cost(m), m.latency_p99_ms]))
+            })
+            .collect();
+        let points: Vec<Vec<f64>> = feasible.iter().map(|f| f.1.clone()).collect();
+        let mut front: Vec<(&Config, Vec<f64>)> = crate::pareto::non_dominated(&points)
+            .into_iter()
+            .map(|k| feasible[k].clone())
+            .collect();
+        front.sort_by(|a, b| a.1[0].total_cmp(&b.1[0]));
+        front.into_iter().map(|f| f.0).collect()
     }
 
     pub fn evaluations(&self) -> usize {
@@ -235,6 +264,10 @@ impl Demeter {
                 metrics: cmax_metrics,
             }],
         };
+        if self.settings.profiler == ProfileMethod::Ehvi {
+            self.profile_ehvi(&mut profile, limit)?;
+            return Ok(profile);
+        }
         // Earlier rates become base models, each scored against its own targets so that
         // what transfers is the ranking of configurations.
         let tasks: Vec<Task> = self
@@ -378,6 +411,45 @@ impl Demeter {
         Ok(Some(found))
     }
 
+    /// Profiles by constrained EHVI (`crate::ehvi_profile`), warm-started from the
+    /// earlier rates' feasible fronts, nearest rate first.
+    fn profile_ehvi(&mut self, profile: &mut Profile, limit: f64) -> Result<()> {
+        let mut earlier: Vec<&Profile> = self.profiles.values().collect();
+        earlier.sort_by_key(|p| p.rate.abs_diff(profile.rate));
+        let warm: Vec<Config> = earlier
+            .iter()
+            .flat_map(|p| p.front(limit))
+            .cloned()
+            .collect();
+        let targets = ehvi_profile::Targets {
+            rate: profile.rate as f64,
+            latency_target_ms: profile.latency_target_ms,
+            recovery_limit_s: limit,
+        };
+        let done: Vec<(Config, Option<Metrics>)> = profile
+            .probes
+            .iter()
+            .map(|p| (p.config.clone(), p.metrics.clone()))
+            .collect();
+        let rate = profile.rate as f64;
+        let profiler = &mut self.profiler;
+        let found = ehvi_profile::profile(
+            &self.study.space,
+            &targets,
+            &done,
+            &warm,
+            self.settings.profile_budget as usize,
+            self.study.file.seed ^ profile.rate,
+            &mut |c| profiler.evaluate(c, rate),
+        )?;
+        profile.probes.extend(
+            found
+                .into_iter()
+                .map(|(config, metrics)| Probe { config, metrics }),
+        );
+        Ok(())
+    }
+
     /// The forecast peak over the horizon as one point for the schedule.
     fn demand_point(&self, history: &[f64]) -> Point {
         let current = history.last().copied().unwrap_or(0.0);
@@ -510,7 +582,9 @@ impl Policy for Demeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapt::SimMeasure;
     use crate::policy::{taskmanagers, with_taskmanagers};
+    use crate::replay::Measure;
     use crate::space::Value;
 
     /// A cluster where each core sustains 30 000 records/s, p99 is 100 ms below 80 % load
@@ -639,5 +713,56 @@ mod tests {
         let shaped = with_taskmanagers(&space, &next.config, 1).unwrap();
         let again = decide(&mut d, &shaped, 200_000.0).expect("1 TaskManager is too few");
         assert_eq!(change(&space, &shaped, &again.config), Change::Rescale);
+    }
+
+    /// Profiles on the simulator, each run with its own noise seed.
+    struct Sim(SimMeasure, usize);
+
+    impl Profiler for Sim {
+        fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+            self.1 += 1;
+            self.0.measure(config, rate, usize::MAX - self.1)
+        }
+    }
+
+    /// The shipped Demeter example with `profiler` and a short profiling budget.
+    fn demeter(dir: &std::path::Path, profiler: &str) -> Demeter {
+        let text = include_str!("../examples/demeter/flinktune.toml")
+            .replace("profile_budget = 30", "profile_budget = 16")
+            .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
+        std::fs::write(dir.join(crate::study::STUDY_FILE), text).unwrap();
+        let study = Study::load(dir).unwrap();
+        let sim = Sim(SimMeasure::new(&study).unwrap(), 0);
+        Demeter::new(&study, 900.0, Box::new(sim)).unwrap()
+    }
+
+    #[test]
+    fn an_ehvi_profile_chooses_a_feasible_configuration_on_its_front_and_warm_starts_the_next() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = demeter(tmp.path(), "ehvi");
+        let limit = d.plan_limit();
+        for rate in [100_000, 200_000] {
+            let p = d.profile(rate).unwrap().clone();
+            assert_eq!(p.evaluations(), 16);
+            let (_, m, violation) = p.best(limit).unwrap();
+            assert_eq!(violation, 0.0, "{}", p.why(m, limit, p.latency_target_ms));
+            assert!(m.recovery_time_s <= limit && m.latency_p99_ms <= p.latency_target_ms);
+            assert!(m.throughput >= 0.9 * rate as f64 && !m.backpressured);
+            // No probe that meets the targets is as cheap and as fast and better in one.
+            let chosen = [cost(m), m.latency_p99_ms];
+            for q in p.probes.iter().filter_map(|q| q.metrics.as_ref()) {
+                if p.violation(q, limit) <= 0.0 {
+                    let other = [cost(q), q.latency_p99_ms];
+                    assert!(!crate::pareto::dominates(&other, &chosen), "{q:?} vs {m:?}");
+                }
+            }
+            // Far cheaper than the static maximum (24 cores, 96 GiB) at these rates.
+            assert!(cost(m) < 0.5 * (24.0 + 96.0 / 8.0), "{m:?}");
+        }
+        // The second rate started from the first one's front, right after C_max.
+        let first = d.profiles[&100_000].front(limit);
+        assert!(!first.is_empty());
+        let second = &d.profiles[&200_000].probes;
+        assert_eq!(&second[1].config, first[0]);
     }
 }

@@ -13,6 +13,7 @@ pub mod collect;
 pub mod compare;
 pub mod demeter;
 pub mod determine;
+pub mod ehvi_profile;
 pub mod flinkconf;
 pub mod flinkmem;
 pub mod forecast;

@@ -123,6 +123,21 @@ pub struct AdaptSection {
     /// Mean time between injected TaskManager failures in a replay, seconds (0 = none).
     #[serde(deserialize_with = "non_negative_f64")]
     pub mean_time_between_failures_s: f64,
+    /// How each rate is profiled.
+    pub profiler: ProfileMethod,
+}
+
+/// How Demeter profiles a rate (`[adapt] profiler`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileMethod {
+    /// Single-objective BO on a penalised ln(cost), RGPE ensemble of the earlier rates.
+    Rgpe,
+    /// Constrained EHVI over (cost, p99), warm-started from the earlier rates' fronts: the
+    /// default, as it found cheaper configurations at equal or better latency in the
+    /// replays of `benches/adapt_profilers.rs`.
+    #[default]
+    Ehvi,
 }
 
 impl Default for AdaptSection {
@@ -139,6 +154,7 @@ impl Default for AdaptSection {
             restart_s: 30.0,
             rescale_s: 5.0,
             mean_time_between_failures_s: 2700.0,
+            profiler: ProfileMethod::default(),
         }
     }
 }

@@ -274,3 +274,40 @@ fn a_dry_run_decides_without_applying() {
     ]);
     assert!(err.contains("echo lots"), "{err}");
 }
+
+#[test]
+fn the_profiler_setting_parses_and_a_bad_one_names_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, trace) = demeter_study(tmp.path());
+    edit_study(
+        &study,
+        &[(
+            "rate_step = 50000",
+            "rate_step = 50000\nprofiler = \"bogus\"",
+        )],
+    );
+    let err = fails(&["adapt", s(&study), "--trace", s(&trace)]);
+    assert!(
+        err.contains("flinktune.toml:")
+            && err.contains("`adapt.profiler`")
+            && err.contains("rgpe")
+            && err.contains("ehvi"),
+        "{err}"
+    );
+    // The single-objective RGPE profiler remains available and meets the targets.
+    edit_study(&study, &[("profiler = \"bogus\"", "profiler = \"rgpe\"")]);
+    ok(&[
+        "adapt",
+        s(&study),
+        "--trace",
+        s(&trace),
+        "--policy",
+        "static",
+        "--policy",
+        "demeter",
+    ]);
+    let p = by_policy(&study.join("adapt/summary.json"));
+    let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
+    assert!(num("demeter", "mean_cpu_requested") < 0.95 * 24.0);
+    assert_eq!(num("demeter", "recovery_violations"), 0.0);
+}

@@ -1,0 +1,110 @@
+//! Demeter's two profilers (`[adapt] profiler = "rgpe" | "ehvi"`) side by side: the shipped
+//! example's trace (`examples/demeter`) replayed on the simulator at several study seeds
+//! (profiling noise, the search's random design, injected failures), with the static
+//! maximum replayed at each seed as the near-optimal reference. Prints one row per seed and
+//! profiler — latency, % of near-optimal, resources, reconfigurations, recovery, profiling
+//! evaluations and the wall time of the replay (profiling included) — and the means.
+//!
+//! Run with `cargo bench --bench adapt_profilers` (optionally `-- <seeds>`, default 5).
+
+use anyhow::Result;
+use flinktune::adapt::SimMeasure;
+use flinktune::demeter::{Demeter, Profiler};
+use flinktune::policy::{Metrics, Static};
+use flinktune::replay::{self, Measure, ReplayOptions, Summary};
+use flinktune::space::Config;
+use flinktune::study::{STUDY_FILE, Study};
+use std::path::Path;
+use std::time::Instant;
+
+/// Profiles on the simulator, each run with its own noise seed (as `adapt` does).
+struct Sim(SimMeasure, usize);
+
+impl Profiler for Sim {
+    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+        self.1 += 1;
+        self.0.measure(config, rate, usize::MAX - self.1)
+    }
+}
+
+fn study(dir: &Path, seed: u64, profiler: &str) -> Result<Study> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/demeter").join(STUDY_FILE))?
+        .replace("seed = 11", &format!("seed = {seed}"))
+        .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(STUDY_FILE), text)?;
+    Study::load(dir)
+}
+
+fn main() -> Result<()> {
+    let seeds: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(5);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tr = flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?;
+    let tmp = tempfile::tempdir()?;
+    println!(
+        "| seed | profiler | mean latency (ms) | % of near-optimal | mean cores | mean memory (GiB) \
+         | reconfigurations | mean recovery (s) | recovery > limit | profiling evaluations | wall (s) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut totals: Vec<(&str, Vec<[f64; 9]>)> = vec![("rgpe", vec![]), ("ehvi", vec![])];
+    for seed in 11..11 + seeds {
+        for (name, rows) in totals.iter_mut() {
+            let study = study(&tmp.path().join(format!("{name}-{seed}")), seed, name)?;
+            let a = &study.file.adapt;
+            let opts = ReplayOptions {
+                step_s: tr.step_s,
+                warmup_steps: tr.rates.len() - (86_400.0 / tr.step_s).round() as usize,
+                decide_every: ((a.interval_s / tr.step_s).round() as usize).max(1),
+                restart_s: a.restart_s,
+                mean_time_between_failures_s: a.mean_time_between_failures_s,
+                recovery_limit_s: a.recovery_limit_s,
+                seed,
+            };
+            let mut measure = SimMeasure::new(&study)?;
+            let mut reference = Static::new(&study.space)?;
+            let (steps, _) = replay::replay(&mut reference, &tr.rates, &opts, &mut measure)?;
+            let mut summaries = vec![replay::summarise(&steps, &opts)];
+            let profiler = Sim(SimMeasure::new(&study)?, 0);
+            let mut demeter = Demeter::new(&study, tr.step_s, Box::new(profiler))?;
+            let started = Instant::now();
+            let (steps, _) = replay::replay(&mut demeter, &tr.rates, &opts, &mut measure)?;
+            let wall = started.elapsed().as_secs_f64();
+            summaries.push(replay::summarise(&steps, &opts));
+            replay::relate(&mut summaries, "static");
+            let s: &Summary = &summaries[1];
+            let evaluations: usize = demeter.profiles().map(|p| p.evaluations()).sum();
+            let row = [
+                s.mean_latency_ms,
+                s.near_optimal_pct,
+                s.mean_cpu_requested,
+                s.mean_memory_requested_gb,
+                s.reconfigurations as f64,
+                s.mean_recovery_s,
+                s.recovery_violations as f64,
+                evaluations as f64,
+                wall,
+            ];
+            println!("| {seed} | {name} | {} |", cells(&row));
+            rows.push(row);
+        }
+    }
+    for (name, rows) in &totals {
+        let n = rows.len().max(1) as f64;
+        let mean: Vec<f64> = (0..9)
+            .map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n)
+            .collect();
+        println!("| mean | {name} | {} |", cells(&mean));
+    }
+    Ok(())
+}
+
+fn cells(r: &[f64]) -> String {
+    format!(
+        "{:.1} | {:.1}% | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} | {:.2}",
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]
+    )
+}
