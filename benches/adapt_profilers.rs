@@ -1,11 +1,12 @@
-//! Demeter's two profilers (`[adapt] profiler = "rgpe" | "ehvi"`) side by side: the shipped
-//! example's trace (`examples/demeter`) replayed on the simulator at several study seeds
-//! (profiling noise, the search's random design, injected failures), with the static
-//! maximum replayed at each seed as the near-optimal reference. Prints one row per seed and
-//! profiler — latency, % of near-optimal, resources, reconfigurations, recovery, profiling
+//! Demeter's two profilers (`[adapt] profiler = "rgpe" | "ehvi"`) side by side over several
+//! traces: the shipped example's (`examples/demeter`, seed 0) and 4-day traces generated
+//! like it (`flinktune trace --days 4 --step-s 300 --min 80000 --max 700000 --seed N`),
+//! each replayed on the simulator (the last day) with the static maximum as the
+//! near-optimal reference. Prints one row per trace and profiler — latency, % of
+//! near-optimal, resources, reconfigurations (of which rescales), recovery, profiling
 //! evaluations and the wall time of the replay (profiling included) — and the means.
 //!
-//! Run with `cargo bench --bench adapt_profilers` (optionally `-- <seeds>`, default 5).
+//! Run with `cargo bench --bench adapt_profilers` (optionally `-- <traces>`, default 6).
 
 use anyhow::Result;
 use flinktune::adapt::SimMeasure;
@@ -14,6 +15,7 @@ use flinktune::policy::{Metrics, Static};
 use flinktune::replay::{self, Measure, ReplayOptions, Summary};
 use flinktune::space::Config;
 use flinktune::study::{STUDY_FILE, Study};
+use flinktune::trace::{DEFAULT_START, TraceSpec};
 use std::path::Path;
 use std::time::Instant;
 
@@ -27,10 +29,9 @@ impl Profiler for Sim {
     }
 }
 
-fn study(dir: &Path, seed: u64, profiler: &str) -> Result<Study> {
+fn study(dir: &Path, profiler: &str) -> Result<Study> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("examples/demeter").join(STUDY_FILE))?
-        .replace("seed = 11", &format!("seed = {seed}"))
         .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(STUDY_FILE), text)?;
@@ -38,40 +39,54 @@ fn study(dir: &Path, seed: u64, profiler: &str) -> Result<Study> {
 }
 
 fn main() -> Result<()> {
-    let seeds: u64 = std::env::args()
+    let traces: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(6);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tr = flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?;
     let tmp = tempfile::tempdir()?;
     println!(
-        "| seed | profiler | mean latency (ms) | % of near-optimal | mean cores | mean memory (GiB) \
-         | reconfigurations | mean recovery (s) | recovery > limit | profiling evaluations | wall (s) |"
+        "| trace | profiler | mean latency (ms) | % of near-optimal | mean cores | mean memory (GiB) \
+         | reconfigurations | rescales | mean recovery (s) | recovery > limit | profiling evaluations | wall (s) |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut totals: Vec<(&str, Vec<[f64; 9]>)> = vec![("rgpe", vec![]), ("ehvi", vec![])];
-    for seed in 11..11 + seeds {
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut totals: Vec<(&str, Vec<[f64; 10]>)> = vec![("rgpe", vec![]), ("ehvi", vec![])];
+    for seed in 0..traces {
+        let tr = if seed == 0 {
+            flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
+        } else {
+            flinktune::trace::generate(&TraceSpec {
+                days: 4,
+                step_s: 300,
+                min: 80_000.0,
+                max: 700_000.0,
+                seed,
+                start: DEFAULT_START,
+            })?
+        };
         for (name, rows) in totals.iter_mut() {
-            let study = study(&tmp.path().join(format!("{name}-{seed}")), seed, name)?;
+            let study = study(&tmp.path().join(format!("{name}-{seed}")), name)?;
             let a = &study.file.adapt;
             let opts = ReplayOptions {
                 step_s: tr.step_s,
                 warmup_steps: tr.rates.len() - (86_400.0 / tr.step_s).round() as usize,
                 decide_every: ((a.interval_s / tr.step_s).round() as usize).max(1),
                 restart_s: a.restart_s,
+                rescale_s: a.rescale_s,
                 mean_time_between_failures_s: a.mean_time_between_failures_s,
                 recovery_limit_s: a.recovery_limit_s,
-                seed,
+                seed: study.file.seed,
             };
             let mut measure = SimMeasure::new(&study)?;
             let mut reference = Static::new(&study.space)?;
-            let (steps, _) = replay::replay(&mut reference, &tr.rates, &opts, &mut measure)?;
+            let (steps, _) =
+                replay::replay(&study.space, &mut reference, &tr.rates, &opts, &mut measure)?;
             let mut summaries = vec![replay::summarise(&steps, &opts)];
             let profiler = Sim(SimMeasure::new(&study)?, 0);
             let mut demeter = Demeter::new(&study, tr.step_s, Box::new(profiler))?;
             let started = Instant::now();
-            let (steps, _) = replay::replay(&mut demeter, &tr.rates, &opts, &mut measure)?;
+            let (steps, _) =
+                replay::replay(&study.space, &mut demeter, &tr.rates, &opts, &mut measure)?;
             let wall = started.elapsed().as_secs_f64();
             summaries.push(replay::summarise(&steps, &opts));
             replay::relate(&mut summaries, "static");
@@ -83,6 +98,7 @@ fn main() -> Result<()> {
                 s.mean_cpu_requested,
                 s.mean_memory_requested_gb,
                 s.reconfigurations as f64,
+                s.rescales as f64,
                 s.mean_recovery_s,
                 s.recovery_violations as f64,
                 evaluations as f64,
@@ -94,7 +110,7 @@ fn main() -> Result<()> {
     }
     for (name, rows) in &totals {
         let n = rows.len().max(1) as f64;
-        let mean: Vec<f64> = (0..9)
+        let mean: Vec<f64> = (0..10)
             .map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n)
             .collect();
         println!("| mean | {name} | {} |", cells(&mean));
@@ -104,7 +120,7 @@ fn main() -> Result<()> {
 
 fn cells(r: &[f64]) -> String {
     format!(
-        "{:.1} | {:.1}% | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} | {:.2}",
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]
+        "{:.1} | {:.1}% | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} | {:.2}",
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]
     )
 }

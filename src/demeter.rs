@@ -16,10 +16,10 @@
 //!    are chosen against the recovery limit less the safety margin and the latency target,
 //!    and the running one is judged against the limit itself and the target plus the
 //!    margin (hysteresis against noise).
-//!    `[adapt] profiler` chooses the search: `ehvi` (the default) profiles by constrained
-//!    multi-objective BO over (cost, p99) instead (`crate::ehvi_profile`), warm-started from
-//!    the earlier rates' feasible fronts; `rgpe` is the penalised single-objective search
-//!    above. Either way the profile's choice is the cheapest probe that meets the targets.
+//!    `[adapt] profiler` chooses the search: `rgpe` (the default) is the penalised
+//!    single-objective search above; `ehvi` profiles by constrained multi-objective BO over
+//!    (cost, p99) instead (`crate::ehvi_profile`), warm-started from the earlier rates'
+//!    feasible fronts. Either way the profile's choice is the cheapest probe that meets the targets.
 //! 3. **Decide** with `crate::schedule`: the candidate at the demand is the profiled
 //!    constrained best, or the running configuration's shape rescaled in place to the
 //!    fewest TaskManagers that meet the targets (`crate::policy::Change::Rescale`, a stop

@@ -45,7 +45,6 @@ use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::objective::Measurement;
 use crate::pareto;
 use crate::plot;
-use crate::precheck;
 use crate::search;
 use crate::space::{Config, Space};
 use crate::study::{MoMethod, Over, Stage, Study};
@@ -820,7 +819,7 @@ pub fn evaluate_on_system(
     rate: u64,
     worker: usize,
 ) -> Result<MoEvaluation> {
-    if let Some(why) = precheck::predict_failure(&study.effective_conf(config)) {
+    if let Some(why) = study.predict_failure(config) {
         return Ok(MoEvaluation {
             status: "skipped".into(),
             reason: format!("predicted: {why}"),
@@ -974,7 +973,7 @@ fn memory_rules_prior(study: &Study) -> Prior {
     let domain = search::domain(&study.space);
     Box::new(move |z: &[f64]| {
         let config = search::decode(&study.space, &domain, z);
-        if precheck::predict_failure(&study.effective_conf(&config)).is_some() {
+        if study.predict_failure(&config).is_some() {
             0.0
         } else {
             1.0
