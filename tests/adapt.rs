@@ -294,8 +294,8 @@ fn the_profiler_setting_parses_and_a_bad_one_names_its_line() {
             && err.contains("ehvi"),
         "{err}"
     );
-    // The single-objective RGPE profiler remains available and meets the targets.
-    edit_study(&study, &[("profiler = \"bogus\"", "profiler = \"rgpe\"")]);
+    // The multi-objective EHVI profiler (not the default) meets the targets too.
+    edit_study(&study, &[("profiler = \"bogus\"", "profiler = \"ehvi\"")]);
     ok(&[
         "adapt",
         s(&study),
