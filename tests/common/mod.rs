@@ -114,3 +114,18 @@ pub fn wait_gone(marker: &str, secs: f64) -> Vec<String> {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The built-in `demeter-resources` catalogue cut down to its scale-out parameter, 1..=`max`
+/// TaskManagers starting at `max`: a policy over it can only rescale.
+pub fn scale_out_catalogue(max: u32) -> String {
+    let full = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/demeter-resources.toml"),
+    )
+    .unwrap();
+    let second = full.match_indices("[[param]]").nth(1).unwrap().0;
+    let text = full[..second]
+        .replace("max = 24", &format!("max = {max}"))
+        .replace("default = 24", &format!("default = {max}"));
+    assert!(text.contains(&format!("max = {max}")), "{text}");
+    text
+}
