@@ -757,6 +757,9 @@ fn the_hook_rescales_a_running_job_in_place() {
         let downtime = r["downtime_s"].as_f64().unwrap();
         assert!(downtime > 0.0 && downtime < 180.0, "{r}");
         assert!(r["interrupted_s"].as_f64().unwrap() <= downtime, "{r}");
+        // Caught up: the new sink subtasks' per-second p99 back near its level before.
+        let caught_up = r["caught_up_s"].as_f64().unwrap();
+        assert!((0.0..=90.0).contains(&caught_up), "{r}");
         let details = rest_get(&rest, &format!("/jobs/{job}"));
         assert_eq!(details["state"], "RUNNING", "{details}");
         for v in details["vertices"].as_array().unwrap() {

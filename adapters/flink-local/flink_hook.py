@@ -30,12 +30,15 @@ import signal
 import sys
 import time
 
-from flink_local import (FIRST_CURRENT, Cluster, EnvError, Fail, alive, build_jar, deployment,
-                         flink_version, job_failure, log, read, read_conf, reason_from, upload,
-                         wait_for_cluster)
+from flink_local import (FIRST_CURRENT, Cluster, EnvError, Fail, alive, build_jar, caught_up_at,
+                         deployment, flink_version, job_failure, log, read, read_conf, read_series,
+                         reason_from, upload, wait_for_cluster)
 
-# The job never reaches its measured window: the hook only keeps it running.
+# The job never reaches the end of its measured window: the hook only keeps it running.
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
+# How long after a rescale request `rescale` waits for the job to catch up before it answers
+# without caught_up_s.
+CAUGHT_UP_LIMIT_S = 90
 # Observation settings, not tuning knobs: metrics and job status fresh within about a second.
 OBSERVE = {"metrics.fetcher.update-interval": 1000, "web.refresh-interval": 500}
 # The first version whose adaptive scheduler takes parallelism bounds over REST
@@ -141,9 +144,11 @@ class Hook:
             jar_id = upload(cl, build_jar(self.home))
             metrics = os.path.join(self.state_dir, "metrics")
             os.makedirs(metrics, exist_ok=True)
-            prog = ["--workload", self.workload, "--rate", f"{rate:g}",
-                    "--start-at-ms", str(int(time.time() * 1000) + 1000),
-                    "--t0-ms", str(FAR_FUTURE_MS), "--t1-ms", str(FAR_FUTURE_MS + 1), "--out", metrics]
+            # The per-second latency series from now on (what `rescale` reads to tell when the
+            # job has caught up); the measured window's histogram never completes.
+            now_ms = int(time.time() * 1000)
+            prog = ["--workload", self.workload, "--rate", f"{rate:g}", "--start-at-ms", str(now_ms + 1000),
+                    "--t0-ms", str(now_ms), "--t1-ms", str(FAR_FUTURE_MS), "--series", "true", "--out", metrics]
             body = {"entryClass": "flinktune.Jobs", "programArgsList": prog, "parallelism": parallelism}
             if savepoint:
                 body["savepointPath"] = savepoint
@@ -233,7 +238,9 @@ class Hook:
             procs = [cl.start_taskmanager(self.next_taskmanager()) for _ in range(target - len(running))]
             wait_taskmanagers(cl, target, procs)
             log(f"rescale: {target - len(running)} TaskManager(s) started in {time.time() - t_request:.1f} s")
+        metrics = os.path.join(self.state_dir, "metrics")
         t0 = time.time()
+        baseline_us = baseline_p99_us(metrics, int(t0 * 1000))
         set_parallelism(cl, jid, before, parallelism)
         down = wait_running(cl, jid, parallelism, target * slots, timeout_s=180, at_parallelism=True)
         t1 = time.time()
@@ -246,9 +253,10 @@ class Hook:
         self.save()
         if target < len(running):
             stop_surplus(cl, jid, len(running) - target, parallelism, target * slots)
-        return {"status": "ok", "downtime_s": round(downtime, 2), "interrupted_s": round(interrupted, 2),
-                "total_s": round(time.time() - t_request, 2), "job_id": jid,
-                "parallelism": parallelism, "rest": cl.url}
+        reply = {"status": "ok", "downtime_s": round(downtime, 2), "interrupted_s": round(interrupted, 2)}
+        reply.update(caught_up(metrics, t0, parallelism, baseline_us))
+        reply.update(total_s=round(time.time() - t_request, 2), job_id=jid, parallelism=parallelism, rest=cl.url)
+        return reply
 
     def rate_now(self):
         if not self.state or not self.state.get("job_id"):
@@ -336,6 +344,38 @@ def set_parallelism(cl, jid, before, parallelism):
         body[vid] = {"parallelism": bounds}
     cl.request("PUT", f"/jobs/{jid}/resource-requirements", json.dumps(body).encode(),
                {"Content-Type": "application/json"})
+
+
+def baseline_p99_us(metrics, before_ms, window_ms=15000):
+    """The median per-second p99 (us) of the sink subtasks over the window_ms before
+    before_ms, or None without any."""
+    series, _ = read_series(metrics, 0)  # each subtask's newest instance
+    p99s = sorted(p for sec in series.values() for t, p in sec.items() if before_ms - window_ms <= t < before_ms - 1000)
+    return p99s[len(p99s) // 2] if p99s else None
+
+
+def caught_up(metrics, t0, parallelism, baseline_us):
+    """{"caught_up_s": s from t0 until the rescaled job had caught up} or {} (with a log line).
+
+    Caught up as in the adapter's recovery measurement: every sink subtask started after t0 has
+    a per-second p99 within max(2 x, +10 ms) of the p99 before the request for 3 consecutive
+    seconds (1 s resolution, the job's own clock)."""
+    if baseline_us is None:
+        log("rescale: no latency series before the request, so no caught_up_s")
+        return {}
+    threshold_us = int(max(2 * baseline_us, baseline_us + 10_000))
+    t0_ms = int(t0 * 1000)
+    while True:
+        at = caught_up_at(read_series(metrics, t0_ms)[0], parallelism, threshold_us)
+        if at is not None:
+            s = max(0.0, (at - t0_ms) / 1000)
+            log(f"rescale: caught up {s:.1f} s after the request (p99 <= {threshold_us / 1000:.1f} ms, "
+                f"{baseline_us / 1000:.1f} ms before)")
+            return {"caught_up_s": round(s, 2), "caught_up_threshold_ms": threshold_us / 1000}
+        if time.time() - t0 > CAUGHT_UP_LIMIT_S:
+            log(f"rescale: not caught up within {CAUGHT_UP_LIMIT_S} s (p99 <= {threshold_us / 1000:.1f} ms)")
+            return {}
+        time.sleep(0.5)
 
 
 def wait_taskmanagers(cl, n, procs, timeout_s=120):
