@@ -7,15 +7,17 @@
 //!   reconfigurations and recoveries are compared (`crate::replay`);
 //! * **live** (`--hook COMMAND`): every interval the current rate is read (the hook's `rate`
 //!   action or `--rate-command`), the policy decides, and a new configuration is applied through
-//!   the hook (stop with a savepoint, restart from it) — or, with `--dry-run`, only logged.
+//!   the hook — in place (`rescale`) when only the scale-out changes (`policy::change`), else
+//!   by stop with a savepoint and a restart from it (`apply`), which is also the fallback for a
+//!   hook that cannot rescale — or, with `--dry-run`, only logged.
 //!
 //! Every decision is logged: the replay into `adapt/` (a stage folder, written atomically),
 //! the live loop into `adapt-live/decisions.jsonl`, appended and synced as it goes.
 
 use crate::adapter::{self, Adapter};
 use crate::demeter::{Demeter, Profiler};
-use crate::hook::{Action, Hook};
-use crate::policy::{self, Decision, Metrics, Policy, Situation};
+use crate::hook::{self, Action, Hook, Reply};
+use crate::policy::{self, Change, Decision, Metrics, Policy, Situation};
 use crate::replay::{self, DecisionRecord, Measure, ReplayOptions, Step, Summary};
 use crate::sim::{Cluster, SimJob, Workload};
 use crate::space::Config;
@@ -395,7 +397,16 @@ pub struct LiveRecord {
     pub action: String,
     pub reason: String,
     pub config: serde_json::Value,
+    /// What a switch changes (`policy::change`): "rescale" or "restart".
+    pub change: Option<Change>,
+    /// The hook action that made the switch: "rescale", or "apply" (a restart, or a rescale
+    /// the hook does not support).
+    pub applied_by: Option<String>,
     pub downtime_s: Option<f64>,
+    /// A rescale: how long the job was seen not running (the hook's `interrupted_s`).
+    pub interrupted_s: Option<f64>,
+    /// A rescale: from the request until the job had caught up (the hook's `caught_up_s`).
+    pub caught_up_s: Option<f64>,
     pub savepoint: Option<String>,
 }
 
@@ -432,6 +443,8 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
         .append(true)
         .open(dir.join("decisions.jsonl"))?;
     let mut records = Vec::new();
+    // Cleared once the hook answers "rescale unsupported": later rescales go straight to apply.
+    let mut can_rescale = true;
     let write_conf = |n: u64, config: &Config| -> Result<PathBuf> {
         let d = dir.join("configs").join(format!("{n:04}"));
         if d.exists() {
@@ -474,27 +487,45 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
                 action: "keep".into(),
                 reason: String::new(),
                 config: study.space.to_json(&current),
+                change: None,
+                applied_by: None,
                 downtime_s: None,
+                interrupted_s: None,
+                caught_up_s: None,
                 savepoint: None,
             };
             match p.decide(&s) {
                 Ok(Some(Decision { config, reason })) if config != current => {
+                    let change = policy::change(&study.space, &current, &config);
                     rec.reason = reason;
                     rec.config = study.space.to_json(&config);
-                    if opts.dry_run {
+                    if change == Change::Same {
+                        // Differs only where it has no effect: nothing to do on the cluster.
+                        current = config;
+                    } else if opts.dry_run {
+                        rec.change = Some(change);
                         rec.action = "would-switch".into();
                     } else if let Some(h) = &hook {
+                        rec.change = Some(change);
                         let conf = write_conf(n, &config)?;
-                        match h.call(Action::Apply, Some(&conf), opts.source_rate) {
-                            Ok(r) => {
+                        let rescale = change == Change::Rescale && can_rescale;
+                        match switch(h, &study.space, &config, &conf, rescale, opts.source_rate) {
+                            Ok((by, r)) => {
+                                if rescale && by == Action::Apply {
+                                    can_rescale = false;
+                                    rec.reason.push_str(" (the hook cannot rescale: applied)");
+                                }
                                 rec.action = "switch".into();
+                                rec.applied_by = Some(by.name().into());
                                 rec.downtime_s = r.downtime_s;
+                                rec.interrupted_s = r.interrupted_s;
+                                rec.caught_up_s = r.caught_up_s;
                                 rec.savepoint = r.savepoint;
                                 current = config;
                             }
                             Err(e) => {
                                 rec.action = "error".into();
-                                rec.reason = format!("{} — apply failed: {e:#}", rec.reason);
+                                rec.reason = format!("{} — switch failed: {e:#}", rec.reason);
                             }
                         }
                     }
@@ -506,9 +537,14 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
                 }
             }
             println!(
-                "interval {n}: rate {:.0}/s: {}{}",
+                "interval {n}: rate {:.0}/s: {}{}{}",
                 rec.rate,
                 rec.action,
+                match (&rec.applied_by, rec.downtime_s) {
+                    (Some(by), Some(d)) => format!(" by {by}, {d:.1} s down"),
+                    (Some(by), None) => format!(" by {by}"),
+                    _ => String::new(),
+                },
                 if rec.reason.is_empty() {
                     String::new()
                 } else {
@@ -528,6 +564,27 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
         result?;
     }
     Ok(records)
+}
+
+/// Makes a switch through the hook: `rescale` in place when asked to (falling back to `apply`
+/// when the hook answers it cannot), else `apply`. Returns the action that did it.
+fn switch(
+    h: &Hook,
+    space: &crate::space::Space,
+    config: &Config,
+    conf: &Path,
+    rescale: bool,
+    rate: Option<f64>,
+) -> Result<(Action, Reply)> {
+    if rescale {
+        let action = Action::Rescale(policy::taskmanagers(space, config)?);
+        match h.call(action, Some(conf), rate) {
+            Ok(r) => return Ok((action, r)),
+            Err(e) if hook::rescale_unsupported(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((Action::Apply, h.call(Action::Apply, Some(conf), rate)?))
 }
 
 fn read_rate(hook: Option<&Hook>, command: Option<&str>, dir: &Path) -> Result<f64> {

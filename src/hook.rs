@@ -1,11 +1,15 @@
 //! The reconfiguration hook of `flinktune adapt`: a user's shell command that starts the
-//! job, applies a new configuration (stop with a savepoint, restart from it), reports the
-//! current input rate and stops everything. Its contract (README, "Adapting at run time"):
-//! it runs with `sh -c` in its own process group with `FLINKTUNE_ACTION` = start | apply |
-//! rate | stop, `FLINKTUNE_STATE_DIR`, and for start/apply `FLINKTUNE_CONF_DIR` and
-//! `FLINKTUNE_RATE`; its last stdout line is one JSON object, `{"status": "ok", …}` or
-//! `{"status": "fail", "reason": …}`. Unlike an adapter, a hook that exits may leave its
-//! cluster running — that is what `start` is for; one that hangs is killed with its group.
+//! job, applies a new configuration (stop with a savepoint, restart from it), rescales the
+//! running job in place, reports the current input rate and stops everything. Its contract
+//! (README, "Adapting at run time"): it runs with `sh -c` in its own process group with
+//! `FLINKTUNE_ACTION` = start | apply | rescale | rate | stop, `FLINKTUNE_STATE_DIR`, for
+//! start/apply/rescale `FLINKTUNE_CONF_DIR` and `FLINKTUNE_RATE`, and for rescale
+//! `FLINKTUNE_TASKMANAGERS` (the new TaskManager count: only the scale-out changes, the job is
+//! not resubmitted); its last stdout line is one JSON object, `{"status": "ok", …}` or
+//! `{"status": "fail", "reason": …}`. A hook that cannot rescale answers
+//! `{"status": "fail", "reason": "rescale unsupported"}` ([`RESCALE_UNSUPPORTED`]) and adapt
+//! applies instead. Unlike an adapter, a hook that exits may leave its cluster running — that
+//! is what `start` is for; one that hangs is killed with its group.
 
 use crate::adapter::{self, Waited};
 use anyhow::{Context, Result, bail};
@@ -21,6 +25,8 @@ use std::time::Duration;
 pub enum Action {
     Start,
     Apply,
+    /// In place, to this many TaskManagers.
+    Rescale(u32),
     Rate,
     Stop,
 }
@@ -30,10 +36,36 @@ impl Action {
         match self {
             Action::Start => "start",
             Action::Apply => "apply",
+            Action::Rescale(_) => "rescale",
             Action::Rate => "rate",
             Action::Stop => "stop",
         }
     }
+}
+
+/// The reason a hook gives when it cannot rescale in place.
+pub const RESCALE_UNSUPPORTED: &str = "rescale unsupported";
+
+/// A hook that ran as the contract says and answered `{"status": "fail"}`: the error
+/// `Hook::call` returns then, so a caller can tell a refusal from a broken hook.
+#[derive(Debug)]
+pub struct Refused {
+    pub action: &'static str,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "hook {} reports failure: {}", self.action, self.reason)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Whether `err` is a hook's answer that it cannot rescale.
+pub fn rescale_unsupported(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Refused>()
+        .is_some_and(|r| r.reason.trim() == RESCALE_UNSUPPORTED)
 }
 
 /// The fields of a hook's answer.
@@ -48,6 +80,12 @@ pub struct Reply {
     pub downtime_s: Option<f64>,
     #[serde(default)]
     pub rate: Option<f64>,
+    /// rescale: from when the job was first seen not running until it ran again (optional).
+    #[serde(default)]
+    pub interrupted_s: Option<f64>,
+    /// rescale: from the request until the job had caught up with its backlog (optional).
+    #[serde(default)]
+    pub caught_up_s: Option<f64>,
 }
 
 /// A configured hook.
@@ -107,6 +145,9 @@ impl Hook {
         if let Some(r) = rate {
             cmd.env("FLINKTUNE_RATE", format!("{}", r.round() as u64));
         }
+        if let Action::Rescale(n) = action {
+            cmd.env("FLINKTUNE_TASKMANAGERS", n.to_string());
+        }
         // Its working directory is the logs folder, not the state dir: a cluster it starts
         // keeps the state dir, and a timed-out hook's strays are looked for by directory.
         let ran = adapter::run_group(
@@ -157,11 +198,13 @@ impl Hook {
         })?;
         match reply.status.as_str() {
             "ok" => {}
-            "fail" => bail!(
-                "hook {} reports failure: {}",
-                action.name(),
-                reply.reason.as_deref().unwrap_or("(no reason)")
-            ),
+            "fail" => {
+                return Err(Refused {
+                    action: action.name(),
+                    reason: reply.reason.unwrap_or_else(|| "(no reason)".into()),
+                }
+                .into());
+            }
             other => bail!("hook {}: unknown status {other:?}", action.name()),
         }
         if action == Action::Rate {
@@ -170,10 +213,16 @@ impl Hook {
                 other => bail!("hook rate: no valid \"rate\" in its answer ({other:?})"),
             }
         }
-        if let Some(d) = reply.downtime_s
-            && !(d.is_finite() && d >= 0.0)
-        {
-            bail!("hook {}: invalid downtime_s {d}", action.name());
+        for (name, v) in [
+            ("downtime_s", reply.downtime_s),
+            ("interrupted_s", reply.interrupted_s),
+            ("caught_up_s", reply.caught_up_s),
+        ] {
+            if let Some(d) = v
+                && !(d.is_finite() && d >= 0.0)
+            {
+                bail!("hook {}: invalid {name} {d}", action.name());
+            }
         }
         Ok(reply)
     }
@@ -218,6 +267,40 @@ mod tests {
             let text = format!("{err:#}");
             assert!(text.contains(want), "{script}: {text}");
         }
+    }
+
+    #[test]
+    fn rescale_passes_the_taskmanager_count_and_an_unsupported_rescale_is_recognised() {
+        let tmp = tempfile::tempdir().unwrap();
+        let h = hook(
+            r#"echo "{\"status\":\"ok\",\"downtime_s\":$FLINKTUNE_TASKMANAGERS,\"interrupted_s\":1.5}""#,
+            tmp.path(),
+        );
+        let r = h.call(Action::Rescale(3), None, None).unwrap();
+        assert_eq!((r.downtime_s, r.interrupted_s), (Some(3.0), Some(1.5)));
+
+        let no = hook(
+            r#"echo '{"status":"fail","reason":"rescale unsupported"}'"#,
+            tmp.path(),
+        );
+        let err = no.call(Action::Rescale(2), None, None).unwrap_err();
+        assert!(rescale_unsupported(&err), "{err:#}");
+        // Any other refusal, or a broken hook, is not mistaken for one.
+        for script in [
+            r#"echo '{"status":"fail","reason":"no TaskManager registered"}'"#,
+            "echo 'rescale unsupported'; exit 1",
+        ] {
+            let err = hook(script, tmp.path())
+                .call(Action::Rescale(2), None, None)
+                .unwrap_err();
+            assert!(!rescale_unsupported(&err), "{script}: {err:#}");
+        }
+        let bad = hook(r#"echo '{"status":"ok","interrupted_s":-2}'"#, tmp.path());
+        let err = bad.call(Action::Rescale(2), None, None).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("invalid interrupted_s"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -142,7 +142,7 @@ enum Command {
         /// (default: demeter).
         #[arg(long, value_enum, value_delimiter = ',')]
         policy: Vec<flinktune::adapt::PolicyKind>,
-        /// The reconfiguration hook (start | apply | rate | stop, see the README).
+        /// The reconfiguration hook (start | apply | rescale | rate | stop, see the README).
         #[arg(long, value_name = "COMMAND")]
         hook: Option<String>,
         /// A command printing the current input rate (records/s) instead of the hook's
@@ -158,7 +158,7 @@ enum Command {
         /// Stop a live run after this many intervals (default: until Ctrl-C).
         #[arg(long)]
         intervals: Option<u64>,
-        /// Input rate for the hook's benchmark source (FLINKTUNE_RATE on start/apply).
+        /// Input rate for the hook's benchmark source (FLINKTUNE_RATE on start/apply/rescale).
         #[arg(long)]
         source_rate: Option<f64>,
         /// Timeout of one hook call, seconds.

@@ -178,6 +178,11 @@ case "$FLINKTUNE_ACTION" in
     tms=$(grep '^flinktune.taskmanagers' "$FLINKTUNE_CONF_DIR/flink-conf.yaml" | cut -d' ' -f2)
     echo "$FLINKTUNE_ACTION $tms $FLINKTUNE_RATE" >> "$log"
     echo '{"status":"ok","savepoint":"/tmp/sp","downtime_s":1.5}' ;;
+  rescale)
+    if [ -n "$NO_RESCALE" ]; then echo '{"status":"fail","reason":"rescale unsupported"}'; exit 0; fi
+    tms=$(grep '^flinktune.taskmanagers' "$FLINKTUNE_CONF_DIR/flink-conf.yaml" | cut -d' ' -f2)
+    echo "rescale $tms $FLINKTUNE_TASKMANAGERS $FLINKTUNE_RATE" >> "$log"
+    echo '{"status":"ok","downtime_s":0.5,"interrupted_s":0.25}' ;;
   rate) echo "rate" >> "$log"; echo "{\"status\":\"ok\",\"rate\":$(cat "$RATE_FILE")}" ;;
   stop) echo "stop" >> "$log"; echo '{"status":"ok"}' ;;
 esac
@@ -233,6 +238,70 @@ fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
     assert_eq!(records[0]["rate"], 90000.0);
     // Profiling ran as trials through the study's adapter.
     assert!(live.join("profiles").read_dir().unwrap().count() > 0);
+}
+
+#[test]
+fn a_scale_out_change_is_a_rescale_and_a_hook_without_it_gets_an_apply() {
+    for no_rescale in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (study, _) = demeter_study(tmp.path());
+        fs::write(study.join("scale-out.toml"), scale_out_catalogue(4)).unwrap();
+        edit_study(
+            &study,
+            &[
+                ("interval_s = 1800", "interval_s = 0.3"),
+                ("\"demeter-resources\"", "\"scale-out.toml\""),
+            ],
+        );
+        fs::write(tmp.path().join("rate"), "90000").unwrap();
+        let hook = fake_hook(tmp.path());
+        let hook = if no_rescale {
+            format!("NO_RESCALE=1 {hook}")
+        } else {
+            hook
+        };
+        let out = ok(&["adapt", s(&study), "--hook", &hook, "--intervals", "2"]);
+        let live = study.join("adapt-live");
+        let actions = fs::read_to_string(live.join("hook-state/actions.log")).unwrap();
+        let records: Vec<serde_json::Value> = fs::read_to_string(live.join("decisions.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let r = &records[0];
+        assert_eq!(r["action"], "switch", "{out}");
+        assert_eq!(r["change"], "rescale", "{r}");
+        let tms = r["config"]["flinktune.taskmanagers"].as_u64().unwrap();
+        assert!(tms < 4, "{r}");
+        let lines: Vec<&str> = actions.lines().collect();
+        assert_eq!(lines[0], "start 4 ", "{actions}");
+        if no_rescale {
+            // Refused: applied instead, and noted.
+            assert_eq!(r["applied_by"], "apply", "{r}");
+            assert_eq!(r["downtime_s"], 1.5, "{r}");
+            assert!(
+                r["reason"].as_str().unwrap().contains("cannot rescale"),
+                "{r}"
+            );
+            assert!(
+                lines.contains(&format!("apply {tms} ").as_str()),
+                "{actions}"
+            );
+            assert!(!actions.contains("rescale"), "{actions}");
+        } else {
+            // In place: the new count in FLINKTUNE_TASKMANAGERS and in the conf dir.
+            assert_eq!(r["applied_by"], "rescale", "{r}");
+            assert_eq!(
+                (&r["downtime_s"], &r["interrupted_s"]),
+                (&0.5.into(), &0.25.into())
+            );
+            assert!(
+                lines.contains(&format!("rescale {tms} {tms} ").as_str()),
+                "{actions}"
+            );
+            assert!(!actions.contains("apply"), "{actions}");
+        }
+    }
 }
 
 #[test]

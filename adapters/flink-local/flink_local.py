@@ -376,21 +376,24 @@ class Cluster:
             args += ["-D", f"{k}={v}"]
         return args
 
-    def start(self):
-        """Starts the JobManager and the TaskManagers in parallel; returns their start scripts' Popens."""
+    def start(self, tm_props=None):
+        """Starts the JobManager and the TaskManagers in parallel; returns their start scripts' Popens.
+        tm_props: a function giving each TaskManager's own extra keys (e.g. its resource id)."""
         self._launch("jobmanager")
         for _ in range(self.taskmanagers):
-            self._launch("taskmanager")
+            self._launch("taskmanager", tm_props() if tm_props else None)
         return list(self.procs)
 
-    def start_taskmanager(self):
-        """One more TaskManager (a replacement for a lost one); returns its start script's Popen."""
-        return self._launch("taskmanager")
+    def start_taskmanager(self, props=None):
+        """One more TaskManager (a replacement for a lost one, or a rescale's); returns its start
+        script's Popen."""
+        return self._launch("taskmanager", props)
 
-    def _launch(self, role):
+    def _launch(self, role, props=None):
         n = sum(1 for _ in glob.glob(os.path.join(self.logs, f"{role}*-start.out")))
         out = open(os.path.join(self.logs, f"{role}{'-' + str(n) if n else ''}-start.out"), "w")
-        p = subprocess.Popen([os.path.join(self.home, "bin", role + ".sh"), "start"] + self.dynamic(),
+        own = [a for k, v in (props or {}).items() for a in ("-D", f"{k}={v}")]
+        p = subprocess.Popen([os.path.join(self.home, "bin", role + ".sh"), "start"] + self.dynamic() + own,
                              env=self.env(), stdout=out, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=self.detach)
         p.role, p.out = role, out.name

@@ -128,3 +128,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The built-in `demeter-resources` catalogue cut down to its scale-out parameter, 1..=`max`
+/// TaskManagers starting at `max`: a policy over it can only rescale.
+pub fn scale_out_catalogue(max: u32) -> String {
+    let full = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/demeter-resources.toml"),
+    )
+    .unwrap();
+    let second = full.match_indices("[[param]]").nth(1).unwrap().0;
+    let text = full[..second]
+        .replace("max = 24", &format!("max = {max}"))
+        .replace("default = 24", &format!("default = {max}"));
+    assert!(text.contains(&format!("max = {max}")), "{text}");
+    text
+}
