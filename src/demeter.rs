@@ -631,6 +631,16 @@ mod tests {
         Study::load(dir).unwrap()
     }
 
+    /// Demeter over the toy cluster, started (from C_max).
+    fn toy_demeter(st: &Study) -> Demeter {
+        let toy = Toy {
+            space: st.space.clone(),
+        };
+        let mut d = Demeter::new(st, 1800.0, Box::new(toy)).unwrap();
+        d.initial().unwrap();
+        d
+    }
+
     fn decide(d: &mut Demeter, current: &Config, rate: f64) -> Option<Decision> {
         let history = [rate];
         let s = Situation {
@@ -648,15 +658,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let st = study(tmp.path());
         let space = st.space.clone();
-        let mut d = Demeter::new(
-            &st,
-            1800.0,
-            Box::new(Toy {
-                space: space.clone(),
-            }),
-        )
-        .unwrap();
-        d.initial().unwrap();
+        let mut d = toy_demeter(&st);
         // C_max's shape (1 core, 4096m) at 4 TaskManagers: 120 000/s of capacity, far too
         // little for 300 000/s (demand 330 000 with the margin).
         let running = with_taskmanagers(&space, &space.default_config(), 4).unwrap();
@@ -684,15 +686,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let st = study(tmp.path());
         let space = st.space.clone();
-        let mut d = Demeter::new(
-            &st,
-            1800.0,
-            Box::new(Toy {
-                space: space.clone(),
-            }),
-        )
-        .unwrap();
-        d.initial().unwrap();
+        let mut d = toy_demeter(&st);
         // The running shape asks 4 GiB per core; the toy's cheapest shapes ask 1 GiB for
         // 3 cores. At a lower rate that saving is far beyond `min_gain`: restart.
         let running = with_taskmanagers(&space, &space.default_config(), 24).unwrap();
@@ -701,15 +695,7 @@ mod tests {
         assert_eq!(change(&space, &running, &next.config), Change::Restart);
         // Running that cheaper shape, a rise in rate is met by rescaling it, not by
         // restarting into yet another shape.
-        let mut d = Demeter::new(
-            &st,
-            1800.0,
-            Box::new(Toy {
-                space: space.clone(),
-            }),
-        )
-        .unwrap();
-        d.initial().unwrap();
+        let mut d = toy_demeter(&st);
         let shaped = with_taskmanagers(&space, &next.config, 1).unwrap();
         let again = decide(&mut d, &shaped, 200_000.0).expect("1 TaskManager is too few");
         assert_eq!(change(&space, &shaped, &again.config), Change::Rescale);

@@ -398,42 +398,33 @@ unit = "ms"
         Space::from_catalogue_text(text, "test").unwrap().1
     }
 
-    /// Switches to `to` TaskManagers at the first decision.
-    struct Once {
-        from: i64,
-        to: i64,
+    /// Starts with `from` and switches to `to` at the first decision.
+    struct Switch {
+        from: Config,
+        to: Config,
     }
-    /// Switches to `to` TaskManagers and 30 s checkpoints at the first decision.
-    struct Restart {
-        to: i64,
-    }
-    impl Policy for Restart {
-        fn name(&self) -> &str {
-            "restart"
-        }
-        fn initial(&mut self) -> Result<Config> {
-            Ok(cfg(1))
-        }
-        fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
-            Ok((s.current != &slow_checkpoints(self.to)).then(|| Decision {
-                config: slow_checkpoints(self.to),
-                reason: "test".into(),
-            }))
-        }
-    }
-    impl Policy for Once {
+    impl Policy for Switch {
         fn name(&self) -> &str {
             "once"
         }
         fn initial(&mut self) -> Result<Config> {
-            Ok(cfg(self.from))
+            Ok(self.from.clone())
         }
         fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
-            Ok((s.current != &cfg(self.to)).then(|| Decision {
-                config: cfg(self.to),
+            Ok((s.current != &self.to).then(|| Decision {
+                config: self.to.clone(),
                 reason: "test".into(),
             }))
         }
+    }
+
+    fn run(
+        from: Config,
+        to: Config,
+        trace: &[f64],
+        opts: &ReplayOptions,
+    ) -> (Vec<Step>, Vec<DecisionRecord>) {
+        replay(&space(), &mut Switch { from, to }, trace, opts, &mut Toy).expect("replay")
     }
 
     #[test]
@@ -446,8 +437,7 @@ unit = "ms"
             ..Default::default()
         };
         let trace = vec![500.0; 4];
-        let (steps, decisions) =
-            replay(&space(), &mut Restart { to: 2 }, &trace, &opts, &mut Toy).expect("replay");
+        let (steps, decisions) = run(cfg(1), slow_checkpoints(2), &trace, &opts);
         assert_eq!(decisions.len(), 1);
         assert_eq!(decisions[0].step, 2);
         assert_eq!(decisions[0].change, Change::Restart);
@@ -477,14 +467,7 @@ unit = "ms"
             ..Default::default()
         };
         let trace = vec![500.0; 4];
-        let (steps, decisions) = replay(
-            &space(),
-            &mut Once { from: 1, to: 2 },
-            &trace,
-            &opts,
-            &mut Toy,
-        )
-        .unwrap();
+        let (steps, decisions) = run(cfg(1), cfg(2), &trace, &opts);
         assert_eq!(decisions[0].change, Change::Rescale);
         assert!(steps[2].reconfigured && steps[2].rescaled);
         // Down 5 s + (1/4 load) × 10 s / 2 of reprocessing = 6.25 s; at rho = 1/4 the
@@ -509,22 +492,8 @@ unit = "ms"
             ..Default::default()
         };
         let trace = vec![900.0; 200];
-        let (a, _) = replay(
-            &space(),
-            &mut Once { from: 1, to: 1 },
-            &trace,
-            &opts,
-            &mut Toy,
-        )
-        .unwrap();
-        let (b, _) = replay(
-            &space(),
-            &mut Once { from: 4, to: 4 },
-            &trace,
-            &opts,
-            &mut Toy,
-        )
-        .unwrap();
+        let (a, _) = run(cfg(1), cfg(1), &trace, &opts);
+        let (b, _) = run(cfg(4), cfg(4), &trace, &opts);
         let fa: Vec<usize> = a.iter().filter(|s| s.failure).map(|s| s.step).collect();
         let fb: Vec<usize> = b.iter().filter(|s| s.failure).map(|s| s.step).collect();
         assert_eq!(fa, fb);
@@ -549,22 +518,8 @@ unit = "ms"
             ..Default::default()
         };
         let trace = vec![500.0; 10];
-        let (a, _) = replay(
-            &space(),
-            &mut Once { from: 1, to: 1 },
-            &trace,
-            &opts,
-            &mut Toy,
-        )
-        .unwrap();
-        let (b, _) = replay(
-            &space(),
-            &mut Once { from: 4, to: 4 },
-            &trace,
-            &opts,
-            &mut Toy,
-        )
-        .unwrap();
+        let (a, _) = run(cfg(1), cfg(1), &trace, &opts);
+        let (b, _) = run(cfg(4), cfg(4), &trace, &opts);
         let mut s = vec![summarise(&a, &opts), summarise(&b, &opts)];
         relate(&mut s, "once");
         // Both are called "once": the first is the reference.
