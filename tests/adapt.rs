@@ -47,6 +47,24 @@ fn by_policy(path: &Path) -> std::collections::HashMap<String, serde_json::Value
         .collect()
 }
 
+/// Replays `trace` with the static maximum and Demeter; their summaries by name.
+fn replay_static_and_demeter(
+    study: &Path,
+    trace: &Path,
+) -> std::collections::HashMap<String, serde_json::Value> {
+    ok(&[
+        "adapt",
+        s(study),
+        "--trace",
+        s(trace),
+        "--policy",
+        "static",
+        "--policy",
+        "demeter",
+    ]);
+    by_policy(&study.join("adapt/summary.json"))
+}
+
 #[test]
 fn a_replay_compares_demeter_with_the_baselines() {
     let tmp = tempfile::tempdir().unwrap();
@@ -124,17 +142,7 @@ fn the_shipped_demeter_example_stays_within_five_percent_of_the_static_maximum()
         fs::copy(root.join(f), study.join(f)).unwrap();
     }
     let trace = study.join("rates.csv");
-    ok(&[
-        "adapt",
-        s(&study),
-        "--trace",
-        s(&trace),
-        "--policy",
-        "static",
-        "--policy",
-        "demeter",
-    ]);
-    let p = by_policy(&study.join("adapt/summary.json"));
+    let p = replay_static_and_demeter(&study, &trace);
     let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
     assert!(
         num("demeter", "near_optimal_pct") >= 95.0,
@@ -369,17 +377,7 @@ fn the_profiler_setting_parses_and_a_bad_one_names_its_line() {
     );
     // The multi-objective EHVI profiler (not the default) meets the targets too.
     edit_study(&study, &[("profiler = \"bogus\"", "profiler = \"ehvi\"")]);
-    ok(&[
-        "adapt",
-        s(&study),
-        "--trace",
-        s(&trace),
-        "--policy",
-        "static",
-        "--policy",
-        "demeter",
-    ]);
-    let p = by_policy(&study.join("adapt/summary.json"));
+    let p = replay_static_and_demeter(&study, &trace);
     let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
     assert!(num("demeter", "mean_cpu_requested") < 0.95 * 24.0);
     assert_eq!(num("demeter", "recovery_violations"), 0.0);
