@@ -3,6 +3,7 @@
 //! Each function writes one complete SVG file.
 
 use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -22,6 +23,72 @@ const PALETTE: [RGBColor; 6] = [
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing the figure failed: {e}")
+}
+
+type Area<'p> = DrawingArea<SVGBackend<'p>, Shift>;
+type Chart<'a, 'p, X, Y> = ChartContext<'a, SVGBackend<'p>, Cartesian2d<X, Y>>;
+
+/// A white SVG canvas of `size` pixels that [`DrawingArea::present`] writes to `path`.
+fn canvas(path: &Path, size: (u32, u32)) -> Result<Area<'_>> {
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    Ok(root)
+}
+
+/// The frame every chart shares: its caption (none for a panel under a common title), a
+/// 12 px margin, 40 px below for the x axis and `y_area` px left for the y axis (wide enough
+/// for that chart's tick labels).
+fn frame<'a, 'p, X: AsRangedCoord, Y: AsRangedCoord>(
+    area: &'a Area<'p>,
+    title: Option<&str>,
+    y_area: u32,
+    x: X,
+    y: Y,
+) -> Result<Chart<'a, 'p, X::CoordDescType, Y::CoordDescType>> {
+    let mut builder = ChartBuilder::on(area);
+    if let Some(title) = title {
+        builder.caption(title, ("sans-serif", 18));
+    }
+    builder
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// The grid and both axes' names. `numbers` formats the ticks with [`number`], for axes
+/// whose default labels would read `1000.0` or `0.30000000000000004`.
+fn axes<X, Y>(
+    chart: &mut Chart<'_, '_, X, Y>,
+    x_label: &str,
+    y_label: &str,
+    numbers: bool,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_label).y_desc(y_label);
+    if numbers {
+        mesh.x_label_formatter(&number).y_label_formatter(&number);
+    }
+    mesh.draw().map_err(err)
+}
+
+/// The legend of the labelled series, at `position`.
+fn legend<'a, 'p: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'p>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }
 
 /// One bar of a bar chart.
@@ -50,15 +117,8 @@ pub fn bar_chart(
         .chain(rule)
         .fold(0.0_f64, f64::max);
     let x_max = if top > 0.0 { top * 1.05 } else { 1.0 };
-    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(330)
-        .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())
-        .map_err(err)?;
+    let root = canvas(path, (900, height))?;
+    let mut chart = frame(&root, Some(title), 330, 0.0..x_max, (0..n).into_segmented())?;
     let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
     chart
         .configure_mesh()
@@ -113,8 +173,7 @@ pub fn bar_chart(
             )))
             .map_err(err)?;
     }
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
 }
 
 /// A line series with markers.
@@ -134,26 +193,11 @@ pub fn line_chart(
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (_, y1) = bounds(all().map(|p| p.1));
-    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, 0.0..y1 * 1.08)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .x_label_formatter(&number)
-        .y_label_formatter(&number)
-        .y_desc(y_label)
-        .draw()
-        .map_err(err)?;
+    let root = canvas(path, (800, 500))?;
+    let mut chart = frame(&root, Some(title), 60, x0..x1, 0.0..y1 * 1.08)?;
+    axes(&mut chart, x_label, y_label, true)?;
     draw_lines(&mut chart, series)?;
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
 }
 
 /// [`line_chart`] with a logarithmic y axis, for values spanning decades (errors in
@@ -176,55 +220,41 @@ pub fn line_chart_log_y(
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (y0, y1) = bounds(all().map(|p| p.1));
     let (y0, y1) = if y0 > 0.0 { (y0, y1) } else { (1.0, 10.0) };
-    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, (y0 / 1.3..y1 * 1.3).log_scale())
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .x_label_formatter(&number)
-        .y_desc(y_label)
-        .y_label_formatter(&number)
-        .draw()
-        .map_err(err)?;
+    let root = canvas(path, (800, 500))?;
+    let y = (y0 / 1.3..y1 * 1.3).log_scale();
+    let mut chart = frame(&root, Some(title), 60, x0..x1, y)?;
+    axes(&mut chart, x_label, y_label, true)?;
     draw_lines(&mut chart, &positive)?;
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
+}
+
+/// Draws series `k` in its palette colour, named in the legend; returns the colour.
+fn draw_line<X, Y>(chart: &mut Chart<'_, '_, X, Y>, k: usize, s: &Series) -> Result<RGBColor>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let c = PALETTE[k % PALETTE.len()];
+    chart
+        .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+        .map_err(err)?
+        .label(s.name.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    Ok(c)
 }
 
 /// Draws each series as a line with markers, and the legend.
-fn draw_lines<'a, DB, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+fn draw_lines<'a, 'p: 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, 'p, RangedCoordf64, Y>,
     series: &[Series],
-) -> Result<()>
-where
-    DB: DrawingBackend + 'a,
-    Y: Ranged<ValueType = f64>,
-{
+) -> Result<()> {
     for (k, s) in series.iter().enumerate() {
-        let c = PALETTE[k % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
-            .map_err(err)?
-            .label(s.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        let c = draw_line(chart, k, s)?;
         chart
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    legend(chart, SeriesLabelPosition::MiddleRight)
 }
 
 /// Measured (x) against predicted (y) on log axes, with the identity line.
@@ -242,23 +272,10 @@ pub fn scatter_log(
         .collect();
     let (lo, hi) = bounds(positive.iter().flat_map(|&(a, b)| [a, b]));
     let (lo, hi) = (lo / 1.2, hi * 1.2);
-    let root = SVGBackend::new(path, (600, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .x_label_formatter(&number)
-        .y_label_formatter(&number)
-        .y_desc(y_label)
-        .draw()
-        .map_err(err)?;
+    let root = canvas(path, (600, 600))?;
+    let log = || (lo..hi).log_scale();
+    let mut chart = frame(&root, Some(title), 60, log(), log())?;
+    axes(&mut chart, x_label, y_label, true)?;
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(lo, lo), (hi, hi)],
@@ -272,8 +289,7 @@ pub fn scatter_log(
                 .map(|&p| Circle::new(p, 3, SELECTED.mix(0.7).filled())),
         )
         .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
 }
 
 /// Lines without markers (long series) over shaded bands, each band a list of
@@ -296,21 +312,9 @@ pub fn band_chart(
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .chain(bands.iter().flatten().flat_map(|b| [b.1, b.2]));
     let (_, y1) = bounds(ys);
-    let root = SVGBackend::new(path, (1000, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, 0.0..y1 * 1.05)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()
-        .map_err(err)?;
+    let root = canvas(path, (1000, 520))?;
+    let mut chart = frame(&root, Some(title), 70, x0..x1, 0.0..y1 * 1.05)?;
+    axes(&mut chart, x_label, y_label, false)?;
     for band in bands.iter().filter(|b| !b.is_empty()) {
         let outline: Vec<(f64, f64)> = band
             .iter()
@@ -325,22 +329,10 @@ pub fn band_chart(
             .map_err(err)?;
     }
     for (k, s) in lines.iter().enumerate() {
-        let c = PALETTE[k % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
-            .map_err(err)?
-            .label(s.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        draw_line(&mut chart, k, s)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(err)
 }
 
 /// How a point of a Pareto scatter is drawn.
@@ -366,8 +358,7 @@ pub struct Panel {
 /// configurations (p99 in seconds) do not squash the front (p99 in milliseconds).
 pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     let n = panels.len().max(1);
-    let root = SVGBackend::new(path, (520 * n as u32, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
+    let root = canvas(path, (520 * n as u32, 520))?;
     let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
     for (area, panel) in root.split_evenly((1, n)).iter().zip(panels) {
         let finite: Vec<(f64, f64, Mark)> = panel
@@ -376,38 +367,20 @@ pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
             .copied()
             .filter(|(x, y, _)| x.is_finite() && y.is_finite())
             .collect();
-        let (x0, x1) = bounds(finite.iter().map(|p| p.0));
-        let (y0, y1) = bounds(finite.iter().map(|p| p.1));
-        let log = |lo: f64, hi: f64| lo > 0.0 && hi / lo > 10.0;
-        let pad = |lo: f64, hi: f64| (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
-        let (xp, yp) = (pad(x0, x1), pad(y0, y1));
-        match (log(x0, x1), log(y0, y1)) {
-            (false, false) => draw_panel(area, panel, &finite, xp.0..xp.1, yp.0..yp.1),
-            (true, false) => draw_panel(
-                area,
-                panel,
-                &finite,
-                (x0 / 1.2..x1 * 1.2).log_scale(),
-                yp.0..yp.1,
-            ),
-            (false, true) => draw_panel(
-                area,
-                panel,
-                &finite,
-                xp.0..xp.1,
-                (y0 / 1.2..y1 * 1.2).log_scale(),
-            ),
-            (true, true) => draw_panel(
-                area,
-                panel,
-                &finite,
-                (x0 / 1.2..x1 * 1.2).log_scale(),
-                (y0 / 1.2..y1 * 1.2).log_scale(),
-            ),
+        let x = bounds(finite.iter().map(|p| p.0));
+        let y = bounds(finite.iter().map(|p| p.1));
+        let decades = |(lo, hi): (f64, f64)| lo > 0.0 && hi / lo > 10.0;
+        let lin = |(lo, hi): (f64, f64)| lo - 0.05 * (hi - lo)..hi + 0.05 * (hi - lo);
+        let log = |(lo, hi): (f64, f64)| (lo / 1.2..hi * 1.2).log_scale();
+        // Each arm is its own coordinate type, hence four calls.
+        match (decades(x), decades(y)) {
+            (false, false) => draw_panel(area, panel, &finite, lin(x), lin(y)),
+            (true, false) => draw_panel(area, panel, &finite, log(x), lin(y)),
+            (false, true) => draw_panel(area, panel, &finite, lin(x), log(y)),
+            (true, true) => draw_panel(area, panel, &finite, log(x), log(y)),
         }?;
     }
-    root.present().map_err(err)?;
-    Ok(())
+    root.present().map_err(err)
 }
 
 /// A tick label: at most six decimals, without trailing zeros (10, 0.25, not 10.0 or
@@ -419,7 +392,7 @@ fn number(v: &f64) -> String {
 }
 
 fn draw_panel<X, Y>(
-    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    area: &Area<'_>,
     panel: &Panel,
     points: &[(f64, f64, Mark)],
     x: X,
@@ -431,18 +404,8 @@ where
     X::CoordDescType: ValueFormatter<f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x, y)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(panel.x_label.as_str())
-        .y_desc(panel.y_label.as_str())
-        .draw()
-        .map_err(err)?;
+    let mut chart = frame(area, None, 60, x, y)?;
+    axes(&mut chart, &panel.x_label, &panel.y_label, false)?;
     let of = |m: Mark| points.iter().filter(move |p| p.2 == m).map(|p| (p.0, p.1));
     chart
         .draw_series(of(Mark::Feasible).map(|p| Circle::new(p, 3, OTHER.filled())))
@@ -467,13 +430,7 @@ where
         .map_err(err)?
         .label("Pareto front")
         .legend(|(x, y)| Circle::new((x, y), 5, SELECTED.filled()));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::MiddleRight)
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
