@@ -41,6 +41,7 @@ pub mod sim;
 pub mod space;
 pub mod status;
 pub mod study;
+pub mod system_runs;
 pub mod trace;
 pub mod transfer;
 pub mod units;

@@ -36,11 +36,9 @@
 //! ties by the next); the knee of the front is recorded in the summary.
 
 use crate::acquisition::{self, Acquisition};
-use crate::adapter::{self, Adapter, Outcome};
+use crate::adapter::{self, Outcome};
 use crate::bo::{BayesOpt, BoOptions, Domain, PassModel, Suggestion};
-use crate::collect;
 use crate::fsx::{self, StageDir};
-use crate::generate::Generated;
 use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::objective::Measurement;
 use crate::pareto;
@@ -48,14 +46,15 @@ use crate::plot;
 use crate::search;
 use crate::space::{Config, Space};
 use crate::study::{MoMethod, Over, Stage, Study};
+use crate::system_runs::{self, Journal, SystemRunner};
 use anyhow::{Context, Result, bail};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Instant;
 
 /// Result fields flinktune knows (the adapter protocol's and the simulator's).
@@ -808,43 +807,31 @@ fn outcome_metrics(outcome: &Outcome) -> Option<Metrics> {
 
 /// Runs the study's repeats of one configuration through the adapter. A passing repeat
 /// that lacks a metric the problem needs fails the evaluation, with a reason naming it.
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate_on_system(
-    study: &Study,
+    runner: &SystemRunner<'_>,
     problem: &Problem,
-    adapter: &Adapter,
-    trials_dir: &Path,
     id: &str,
     config: &Config,
-    rate: u64,
     worker: usize,
 ) -> Result<MoEvaluation> {
-    if let Some(why) = study.predict_failure(config) {
+    if let Some(reason) = system_runs::predicted_failure(runner.study, config) {
         return Ok(MoEvaluation {
             status: "skipped".into(),
-            reason: format!("predicted: {why}"),
+            reason,
             metrics: Metrics::new(),
             perf: None,
         });
     }
-    let generated = Generated {
-        id: id.to_string(),
-        config: config.clone(),
-        predicted_failure: None,
-    };
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     let mut runs: Vec<Measurement> = Vec::new();
     let mut last_failure: Option<(String, String)> = None;
-    for repeat in 0..study.file.repeats {
-        let (rec, outcome) = collect::run_trial_outcome(
-            adapter, study, &generated, trials_dir, rate, repeat, worker,
-        )?;
+    let stopped = runner.run_repeats(id, config, worker, |rec, outcome| {
         let Some(metrics) = outcome_metrics(&outcome) else {
             last_failure = Some((rec.status.clone(), rec.reason.clone()));
-            continue;
+            return ControlFlow::Continue(());
         };
         if let Some(field) = problem.missing(&metrics) {
-            return Ok(MoEvaluation {
+            return ControlFlow::Break(MoEvaluation {
                 status: "fail".into(),
                 reason: format!(
                     "trial {} passed but its result has no `{field}`, which the search needs",
@@ -860,6 +847,10 @@ pub fn evaluate_on_system(
             e.0 += v;
             e.1 += 1;
         }
+        ControlFlow::Continue(())
+    })?;
+    if let Some(failed) = stopped {
+        return Ok(failed);
     }
     if runs.is_empty() {
         let (status, reason) = last_failure.unwrap_or(("error".into(), "no repeat ran".into()));
@@ -877,7 +868,7 @@ pub fn evaluate_on_system(
             .into_iter()
             .map(|(k, (s, n))| (k, s / n as f64))
             .collect(),
-        perf: study.file.objective.perf(&runs),
+        perf: runner.study.file.objective.perf(&runs),
     })
 }
 
@@ -932,9 +923,7 @@ pub fn optimise(
             .iter()
             .map(|s| search::decode(space, &domain, &s.x))
             .collect();
-        let ids: Vec<String> = (steps.len()..steps.len() + configs.len())
-            .map(|i| format!("e{i:04}"))
-            .collect();
+        let ids = system_runs::trial_ids(steps.len(), configs.len());
         let evaluations = evaluate(&ids, &configs)?;
         if adapter::cancelled() {
             break;
@@ -990,26 +979,15 @@ struct JournalHeader {
 }
 
 /// The multi-objective search's journal (the single-objective search's is `journal.jsonl`).
-pub const JOURNAL: &str = "mo-journal.jsonl";
+pub const JOURNAL: &str = system_runs::MULTI_OBJECTIVE_JOURNAL;
 
 /// Opens the journal, checking it belongs to this search; returns it with its steps.
 fn open_journal(
     dir: &Path,
     header: &JournalHeader,
     space: &Space,
-) -> Result<(std::fs::File, Vec<MoStep>)> {
-    let path = dir.join(JOURNAL);
-    if dir.join("journal.jsonl").exists() {
-        bail!(
-            "{} holds an interrupted single-objective search: run the search with --restart",
-            dir.display()
-        );
-    }
-    let mut steps = Vec::new();
-    if path.exists() {
-        let bytes = std::fs::read(&path)?;
-        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let found: Option<JournalHeader> = serde_json::from_slice(first).ok();
+) -> Result<(Journal, Vec<MoStep>)> {
+    Journal::resume_with_header(dir, JOURNAL, header, |path, found, steps: &[MoStep]| {
         if found.as_ref() != Some(header) {
             bail!(
                 "{} belongs to another search (objectives, constraints or parameters changed): \
@@ -1017,27 +995,14 @@ fn open_journal(
                 path.display()
             );
         }
-        let (found, valid) = fsx::json_lines::<MoStep>(&bytes[first.len() + 1..]);
-        if found.iter().any(|s| s.config.len() != space.len()) {
+        if steps.iter().any(|s| s.config.len() != space.len()) {
             bail!(
                 "{} is damaged: run the search with --restart",
                 path.display()
             );
         }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)?
-            .set_len(first.len() as u64 + 1 + valid)?;
-        steps = found;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    if steps.is_empty() && std::fs::metadata(&path)?.len() == 0 {
-        fsx::append_json_line(&mut file, header)?;
-    }
-    Ok((file, steps))
+        Ok(())
+    })
 }
 
 /// An evaluation's place in the results.
@@ -1109,34 +1074,14 @@ pub fn run(study: &Study, opts: search::SearchOptions) -> Result<MoSummary> {
         parameters: space.params.iter().map(|p| p.name.clone()).collect(),
     };
     let (mut journal, replayed) = open_journal(&stage.path, &header, space)?;
-    let adapter = collect::adapter_of(study);
-    let trials_dir: PathBuf = stage.path.join("trials");
+    let runner = SystemRunner::new(study, rate, stage.path.join("trials"));
     let bar = crate::progress::bar(budget as u64, "search");
     bar.set_position(replayed.len() as u64);
     bar.reset_eta();
-    let evaluate = |ids: &[String], configs: &[Config]| -> Result<Vec<MoEvaluation>> {
-        let results: Mutex<Vec<Option<Result<MoEvaluation>>>> =
-            Mutex::new((0..configs.len()).map(|_| None).collect());
-        std::thread::scope(|scope| {
-            for (worker, (id, config)) in ids.iter().zip(configs).enumerate() {
-                let (results, problem, adapter, trials_dir) =
-                    (&results, &problem, &adapter, &trials_dir);
-                scope.spawn(move || {
-                    let e = evaluate_on_system(
-                        study, problem, adapter, trials_dir, id, config, rate, worker,
-                    );
-                    if let Ok(mut r) = results.lock() {
-                        r[worker] = Some(e);
-                    }
-                });
-            }
-        });
-        results
-            .into_inner()
-            .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))?
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("evaluation lost"))))
-            .collect()
+    let evaluate = |ids: &[String], configs: &[Config]| {
+        runner.run_batch(ids, configs, |id, config, worker| {
+            evaluate_on_system(&runner, &problem, id, config, worker)
+        })
     };
     let steps = optimise(
         space,
@@ -1148,7 +1093,7 @@ pub fn run(study: &Study, opts: search::SearchOptions) -> Result<MoSummary> {
         replayed,
         evaluate,
         |step| {
-            fsx::append_json_line(&mut journal, step)?;
+            journal.append(step)?;
             bar.inc(1);
             Ok(())
         },

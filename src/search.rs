@@ -23,20 +23,20 @@
 //! `journal.jsonl` and `trials/` (over the system), `summary.json`.
 
 use crate::acquisition::Acquisition;
-use crate::adapter::{self, Adapter};
+use crate::adapter;
 use crate::bo::{self, BayesOpt, BoOptions, Domain, Var};
-use crate::collect;
 use crate::fsx::{self, StageDir};
-use crate::generate::Generated;
 use crate::model::{self, PerfModel};
 use crate::objective::{Measurement, Objective};
 use crate::rgpe::{Task, Weights};
 use crate::space::{Config, Kind, Space, Value};
 use crate::study::{AcquisitionKind, Over, Stage, Study};
+use crate::system_runs::{self, Journal, SystemRunner};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// Integer parameters with more levels than this are searched as continuous.
@@ -173,13 +173,7 @@ pub enum Evaluator<'a> {
         study: &'a Study,
         rate: u64,
     },
-    System {
-        study: &'a Study,
-        adapter: Adapter,
-        rate: u64,
-        /// Where the trial directories go.
-        trials_dir: PathBuf,
-    },
+    System(SystemRunner<'a>),
 }
 
 impl<'a> Evaluator<'a> {
@@ -193,12 +187,7 @@ impl<'a> Evaluator<'a> {
     ) -> Evaluator<'a> {
         match model {
             Some(model) => Evaluator::Model { model, study, rate },
-            None => Evaluator::System {
-                study,
-                adapter: collect::adapter_of(study),
-                rate,
-                trials_dir,
-            },
+            None => Evaluator::System(SystemRunner::new(study, rate, trials_dir)),
         }
     }
 
@@ -223,13 +212,13 @@ impl<'a> Evaluator<'a> {
                         // The model never saw configurations generate replaced: Flink's
                         // memory rules and the cluster's slots decide those, whatever the
                         // feasibility forest guesses.
-                        if let Some(why) = study.predict_failure(config) {
+                        if let Some(reason) = system_runs::predicted_failure(study, config) {
                             return Evaluation {
                                 perf: Some(perf),
                                 predicted_mean,
                                 p_pass: 0.0,
                                 status: "skipped".into(),
-                                reason: format!("predicted: {why}"),
+                                reason,
                             };
                         }
                         Evaluation {
@@ -246,71 +235,38 @@ impl<'a> Evaluator<'a> {
                     })
                     .collect())
             }
-            Evaluator::System {
-                study,
-                adapter,
-                rate,
-                trials_dir,
-            } => {
-                let results: Mutex<Vec<Option<Result<Evaluation>>>> =
-                    Mutex::new((0..configs.len()).map(|_| None).collect());
-                std::thread::scope(|scope| {
-                    for (worker, (id, config)) in ids.iter().zip(configs).enumerate() {
-                        let results = &results;
-                        scope.spawn(move || {
-                            let e = evaluate_on_system(
-                                study, adapter, trials_dir, id, config, *rate, worker,
-                            );
-                            if let Ok(mut r) = results.lock() {
-                                r[worker] = Some(e);
-                            }
-                        });
-                    }
-                });
-                results
-                    .into_inner()
-                    .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))?
-                    .into_iter()
-                    .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("evaluation lost"))))
-                    .collect()
-            }
+            Evaluator::System(runner) => runner.run_batch(ids, configs, |id, config, worker| {
+                evaluate_on_system(runner, id, config, worker)
+            }),
         }
     }
 }
 
-/// Runs the study's repeats of one configuration at `rate` through the adapter.
+/// Runs the study's repeats of one configuration through the adapter.
 fn evaluate_on_system(
-    study: &Study,
-    adapter: &Adapter,
-    trials_dir: &Path,
+    runner: &SystemRunner<'_>,
     id: &str,
     config: &Config,
-    rate: u64,
     worker: usize,
 ) -> Result<Evaluation> {
-    if let Some(why) = study.predict_failure(config) {
+    if let Some(reason) = system_runs::predicted_failure(runner.study, config) {
         return Ok(Evaluation {
             perf: None,
             predicted_mean: None,
             p_pass: 0.0,
             status: "skipped".into(),
-            reason: format!("predicted: {why}"),
+            reason,
         });
     }
-    let generated = Generated {
-        id: id.to_string(),
-        config: config.clone(),
-        predicted_failure: None,
-    };
     let mut runs: Vec<Measurement> = Vec::new();
     let mut last = None;
-    for repeat in 0..study.file.repeats {
-        let rec = collect::run_trial(adapter, study, &generated, trials_dir, rate, repeat, worker)?;
+    runner.run_repeats::<Infallible>(id, config, worker, |rec, _| {
         runs.extend(rec.measurement());
         last = Some(rec);
-    }
+        ControlFlow::Continue(())
+    })?;
     let last = last.context("no repeat ran")?;
-    let perf = study.file.objective.perf(&runs);
+    let perf = runner.study.file.objective.perf(&runs);
     Ok(Evaluation {
         predicted_mean: None,
         p_pass: if perf.is_some() { 1.0 } else { 0.0 },
@@ -392,8 +348,8 @@ fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
                     .collect()
             })
         }
-        Evaluator::System { study, .. } => {
-            let study = (*study).clone();
+        Evaluator::System(runner) => {
+            let study = runner.study.clone();
             let domain = domain(&study.space);
             // The optimiser learns the rest from the failures it is told about.
             Box::new(move |zs: &[Vec<f64>]| {
@@ -435,7 +391,7 @@ pub fn optimise(
 /// is told about.
 fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
     let opts = BoOptions {
-        learn_feasibility: matches!(evaluator, Evaluator::System { .. }),
+        learn_feasibility: matches!(evaluator, Evaluator::System(_)),
         ..opts
     };
     BayesOpt::new(domain(space), opts)
@@ -474,9 +430,7 @@ fn run_bo(
             .iter()
             .map(|s| decode(space, &domain, &s.x))
             .collect();
-        let ids: Vec<String> = (steps.len()..steps.len() + configs.len())
-            .map(|i| format!("e{i:04}"))
-            .collect();
+        let ids = system_runs::trial_ids(steps.len(), configs.len());
         let evaluations = evaluator.evaluate(&ids, &configs)?;
         if adapter::cancelled() {
             break;
@@ -625,7 +579,7 @@ pub struct SearchSummary {
     pub target_weight: Option<f64>,
 }
 
-const JOURNAL: &str = "journal.jsonl";
+const JOURNAL: &str = system_runs::SINGLE_OBJECTIVE_JOURNAL;
 
 /// Runs the stage.
 pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
@@ -645,25 +599,24 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
-    let journal_path = stage.path.join(JOURNAL);
-    if stage.path.join(crate::mobo::JOURNAL).exists() {
-        bail!(
-            "{} holds an interrupted multi-objective search: run the search with --restart",
-            stage.path.display()
-        );
-    }
-    let replayed = match opts.over {
-        Over::System => read_steps(&journal_path, space)?,
-        Over::Model => vec![],
-    };
-    let mut journal = match opts.over {
-        Over::System => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&journal_path)?,
-        ),
-        Over::Model => None,
+    let (mut journal, replayed) = match opts.over {
+        Over::System => {
+            let (journal, steps) = Journal::resume(
+                &stage.path,
+                JOURNAL,
+                |path, steps: &[Step]| {
+                    if steps.iter().any(|s| s.config.len() != space.len()) {
+                        bail!(
+                            "{} belongs to a search of another parameter space: run the search with --restart",
+                            path.display()
+                        );
+                    }
+                    Ok(())
+                },
+            )?;
+            (Some(journal), steps)
+        }
+        Over::Model => (None, vec![]),
     };
     let tasks = crate::transfer::sources(study)?;
     let mut bo_opts = bo_options(study, study.file.seed);
@@ -691,7 +644,7 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         &tasks,
         |step| {
             if let Some(j) = journal.as_mut() {
-                fsx::append_json_line(j, step)?;
+                j.append(step)?;
             }
             if let Some(y) = step.score(objective) {
                 best = best.max(y);
@@ -778,25 +731,6 @@ pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
             study.dir.display()
         );
     }
-    Ok(steps)
-}
-
-/// Reads the steps of a search journal, dropping a torn last line.
-fn read_steps(path: &Path, space: &Space) -> Result<Vec<Step>> {
-    if !path.exists() {
-        return Ok(vec![]);
-    }
-    let (steps, valid) = fsx::json_lines::<Step>(&std::fs::read(path)?);
-    if steps.iter().any(|s| s.config.len() != space.len()) {
-        bail!(
-            "{} belongs to a search of another parameter space: run the search with --restart",
-            path.display()
-        );
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .set_len(valid)?;
     Ok(steps)
 }
 
