@@ -31,59 +31,72 @@ fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
         ok(&["search", s(&dir)]);
     }
     // The same budget of 10 evaluations at a new rate, as in the README's experiment: cold
-    // (its 10-point design) and with transfer (a 2-point design, then the ensemble; the
-    // study file names one source, the command line two more).
-    let cold = rate_study(root, "cold", 24000, 10, 5);
-    ok(&["search", s(&cold)]);
-    let warm = rate_study(root, "warm", 24000, 10, 5);
-    edit_study(
-        &warm,
-        &[(
-            "# transfer_from = [\"../study-8k\", \"../study-16k\"]",
-            "transfer_from = [\"../s8k\"]",
-        )],
-    );
-    let out = ok(&[
-        "search",
-        s(&warm),
-        "--transfer-from",
-        s(&root.join("s16k")),
-        "--transfer-from",
-        s(&root.join("s32k")),
-    ]);
-    assert!(out.contains("transfer (RGPE)"), "{out}");
-
-    let cold_best = json(&cold.join("search/summary.json"))["best_perf"]
-        .as_f64()
-        .unwrap();
-    let summary = json(&warm.join("search/summary.json"));
-    let warm_best = summary["best_perf"].as_f64().unwrap();
-    let models = summary["transfer"].as_array().unwrap();
-    assert_eq!(models.len(), 3, "{summary}");
-    let total: f64 = models
-        .iter()
-        .map(|m| m["weight"].as_f64().unwrap())
-        .sum::<f64>()
-        + summary["target_weight"].as_f64().unwrap();
-    assert!((total - 1.0).abs() < 1e-9, "weights sum to {total}");
-    for (m, rate) in models.iter().zip([8000, 16000, 32000]) {
-        assert_eq!(m["rate"], rate);
-        // The source's evaluations that ran (failed ones carry no score).
-        let points = m["points"].as_u64().unwrap();
-        assert!((2..=40).contains(&points), "{m}");
+    // (its 5-point design) and with transfer (the ensemble after a short design; the study
+    // file names one source, the command line two more) — at three seeds, as one seed
+    // decides little at this budget.
+    let mut cold_best = Vec::new();
+    let mut warm_best = Vec::new();
+    for seed in [1, 2, 3] {
+        let seeded = [("seed = 42", format!("seed = {seed}"))];
+        let seeded: Vec<(&str, &str)> = seeded.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let cold = rate_study(root, &format!("cold{seed}"), 24000, 10, 5);
+        edit_study(&cold, &seeded);
+        ok(&["search", s(&cold)]);
+        let warm = rate_study(root, &format!("warm{seed}"), 24000, 10, 5);
+        edit_study(&warm, &seeded);
+        edit_study(
+            &warm,
+            &[(
+                "# transfer_from = [\"../study-8k\", \"../study-16k\"]",
+                "transfer_from = [\"../s8k\"]",
+            )],
+        );
+        let out = ok(&[
+            "search",
+            s(&warm),
+            "--transfer-from",
+            s(&root.join("s16k")),
+            "--transfer-from",
+            s(&root.join("s32k")),
+        ]);
+        assert!(out.contains("transfer (RGPE)"), "{out}");
+        cold_best.push(
+            json(&cold.join("search/summary.json"))["best_perf"]
+                .as_f64()
+                .unwrap(),
+        );
+        let summary = json(&warm.join("search/summary.json"));
+        warm_best.push(summary["best_perf"].as_f64().unwrap());
+        let models = summary["transfer"].as_array().unwrap();
+        assert_eq!(models.len(), 3, "{summary}");
+        let total: f64 = models
+            .iter()
+            .map(|m| m["weight"].as_f64().unwrap())
+            .sum::<f64>()
+            + summary["target_weight"].as_f64().unwrap();
+        assert!((total - 1.0).abs() < 1e-9, "weights sum to {total}");
+        for (m, rate) in models.iter().zip([8000, 16000, 32000]) {
+            assert_eq!(m["rate"], rate);
+            // The source's evaluations that ran (failed ones carry no score).
+            let points = m["points"].as_u64().unwrap();
+            assert!((2..=40).contains(&points), "{m}");
+        }
     }
-    // Measured on this seed (see the README): the margin the seed supports.
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (cold, warm) = (median(&mut cold_best), median(&mut warm_best));
+    eprintln!("RGPE {warm_best:?} vs cold start {cold_best:?}");
     assert!(
-        warm_best >= MARGIN * cold_best,
-        "RGPE best {warm_best:.1} vs cold start {cold_best:.1}"
+        warm >= MARGIN * cold,
+        "median best: RGPE {warm:.1} vs cold start {cold:.1} ({warm_best:?} vs {cold_best:?})"
     );
-    eprintln!("RGPE best {warm_best:.1} vs cold start {cold_best:.1}");
 }
 
-/// RGPE's best ratio at 10 evaluations over the cold start's, at least (measured: 3024.6
-/// against 2910.0, 1.039; with failures at the floor and the learnt P(run), 3151.4 against
-/// 3015.1, 1.045).
-const MARGIN: f64 = 1.03;
+/// RGPE's median best at 10 evaluations over the cold start's, at least (measured at seeds
+/// 1–3: 3024.7 against 2914.4, 1.038; RGPE ahead at every seed).
+const MARGIN: f64 = 1.02;
 
 #[test]
 fn a_source_of_another_parameter_space_is_refused_by_name() {
