@@ -575,6 +575,18 @@ pub fn toml_error(origin: &str, text: &str, err: &toml::de::Error) -> anyhow::Er
         return anyhow::anyhow!("{origin}: {message}");
     };
     let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    // A missing key's span is the whole table that lacks it: name the table, not the key
+    // that happens to open it.
+    if message.starts_with("missing field") {
+        let here = text[span.start.min(text.len())..]
+            .lines()
+            .next()
+            .unwrap_or("");
+        return match here.trim() {
+            h if h.starts_with('[') => anyhow::anyhow!("{origin}:{line}: section {h}: {message}"),
+            _ => anyhow::anyhow!("{origin}: {message} (a top-level key)"),
+        };
+    }
     // A syntax error is found where the parser stumbles, often the line after the
     // mistake: name no key then, quote the line instead.
     let syntax = text.parse::<toml::Table>().is_err();
@@ -1137,6 +1149,17 @@ mod tests {
 
     fn err_of(text: &str) -> String {
         format!("{:#}", load_text(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_missing_key_is_named_with_its_table_not_the_first_key() {
+        let t = template(None);
+        let e = err_of(&t.replace("samples = 200", ""));
+        assert!(
+            e.contains("missing field `samples`") && e.contains("top-level"),
+            "{e}"
+        );
+        assert!(!e.contains("key `"), "{e}");
     }
 
     #[test]
