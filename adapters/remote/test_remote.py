@@ -79,7 +79,7 @@ class LocalSession(unittest.TestCase):
                     + "execution:\n  buffer-timeout:\n    interval: 5 ms\n")
                 json.dump({"parallelism.default": 2}, open(os.path.join(trial, "config.json"), "w"))
                 env = dict(os.environ, FLINKTUNE_TRIAL_DIR=trial, FLINKTUNE_CONF_DIR=os.path.join(trial, "conf"),
-                           FLINKTUNE_CONFIG_JSON=os.path.join(trial, "config.json"), FLINKTUNE_RATE="5000",
+                           FLINKTUNE_CONFIG_JSON=os.path.join(trial, "config.json"), FLINKTUNE_RATE="2000",
                            FLINKTUNE_DURATION_S="4", FLINKTUNE_WORKER="1", FLINKTUNE_REPEAT="0", FLINKTUNE_SEED="1",
                            FLINKTUNE_REMOTE_ADDRESSES=f"nowhere:1,localhost:{cl.rest_port}")
                 t = time.time()
@@ -89,7 +89,9 @@ class LocalSession(unittest.TestCase):
                 r = json.load(open(os.path.join(trial, "result.json")))
                 self.assertEqual(r["status"], "pass", r)
                 self.assertEqual(r["parallelism"], 2)
-                self.assertTrue(4500 <= r["throughput"] <= 5250, r)
+                # The offered rate within -10 % / +5 %: the measured window is the job's, not the
+                # client's start-up (a low rate, so a loaded CI machine still keeps up).
+                self.assertTrue(1800 <= r["throughput"] <= 2100, r)
                 self.assertTrue(0 < r["latency_p50_ms"] <= r["latency_p99_ms"] < 2000, r)
                 cmd = open(os.path.join(trial, "flink-run.cmd")).read()
                 self.assertIn("-Dexecution.buffer-timeout.interval=5 ms", cmd)
