@@ -182,8 +182,6 @@ pub struct Demeter {
     scheduler: Scheduler,
     /// Why the running configuration missed a target at the last assessment.
     missed: String,
-    /// The configuration running at the decision being made.
-    running: Option<Config>,
 }
 
 impl Demeter {
@@ -210,7 +208,6 @@ impl Demeter {
             ids: HashMap::new(),
             scheduler,
             missed: String::new(),
-            running: None,
         })
     }
 
@@ -382,11 +379,7 @@ impl Demeter {
     fn rescaled(&mut self, running: &Config, bucket: u64) -> Result<Option<(Config, f64)>> {
         let limit = self.plan_limit();
         let space = self.study.space.clone();
-        let i = space
-            .index_of(crate::policy::TASKMANAGERS)
-            .expect("checked in Demeter::new");
-        let (lo, hi) = space.params[i].bounds();
-        let (mut lo, mut hi) = (lo as u32, hi as u32);
+        let (mut lo, mut hi) = crate::policy::taskmanager_range(&space)?;
         let meets = |d: &mut Demeter, n: u32| -> Result<Option<(Config, f64)>> {
             let config = crate::policy::with_taskmanagers(&space, running, n)?;
             let metrics = d.measured(&config, bucket)?;
@@ -501,7 +494,9 @@ impl Oracle for Profiles<'_> {
         // running configuration misses a target, rescaling its shape is the fix (a cheaper
         // shape can wait for a switch for gain); otherwise the profile's best must beat
         // the rescaled shape by `min_gain` — Demeter's "worth a restart".
-        if let Some(running) = self.0.running.clone()
+        // The scheduler still holds the running configuration while it decides.
+        let running = self.0.scheduler.current().map(|id| self.0.ids[id].clone());
+        if let Some(running) = running
             && change(&self.0.study.space, &running, &config) == Change::Restart
             && let Some((rescaled, c)) = self.0.rescaled(&running, bucket)?
         {
@@ -546,7 +541,6 @@ impl Policy for Demeter {
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
         let point = self.demand_point(s.history);
         let current = self.id_of(s.current);
-        self.running = Some(s.current.clone());
         // A live run whose switch failed still runs the old configuration.
         if self.scheduler.current() != Some(current.as_str()) {
             self.scheduler = Scheduler::new(self.scheduler.policy, Some(current), 0)?;

@@ -96,6 +96,12 @@ pub fn taskmanagers(space: &Space, config: &Config) -> Result<u32> {
     }
 }
 
+/// The range of the scale-out parameter, TaskManagers.
+pub fn taskmanager_range(space: &Space) -> Result<(u32, u32)> {
+    let (lo, hi) = space.params[scale_index(space)?].bounds();
+    Ok((lo as u32, hi as u32))
+}
+
 /// `config` with the scale-out set to `n`, clamped to the parameter's range.
 pub fn with_taskmanagers(space: &Space, config: &Config, n: u32) -> Result<Config> {
     let i = scale_index(space)?;

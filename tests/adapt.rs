@@ -236,11 +236,7 @@ fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
         .map(|l| l.split(' ').next().unwrap().parse().unwrap())
         .collect();
     assert!(!switched.is_empty() && switched[0] < 24, "{actions}");
-    let log = fs::read_to_string(live.join("decisions.jsonl")).unwrap();
-    let records: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = json_lines(&live.join("decisions.jsonl"));
     assert_eq!(records.len(), 3);
     assert_eq!(records[0]["action"], "switch");
     // The fake hook's downtime for the action that was used.
@@ -275,11 +271,7 @@ fn a_scale_out_change_is_a_rescale_and_a_hook_without_it_gets_an_apply() {
         let out = ok(&["adapt", s(&study), "--hook", &hook, "--intervals", "2"]);
         let live = study.join("adapt-live");
         let actions = fs::read_to_string(live.join("hook-state/actions.log")).unwrap();
-        let records: Vec<serde_json::Value> = fs::read_to_string(live.join("decisions.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let records = json_lines(&live.join("decisions.jsonl"));
         let r = &records[0];
         assert_eq!(r["action"], "switch", "{out}");
         assert_eq!(r["change"], "rescale", "{r}");

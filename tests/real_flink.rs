@@ -884,11 +884,7 @@ print(2000)
     ]);
     eprintln!("{out}adapt: {:.0} s", t.elapsed().as_secs_f64());
     let live = study.join("adapt-live");
-    let records: Vec<serde_json::Value> = fs::read_to_string(live.join("decisions.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = json_lines(&live.join("decisions.jsonl"));
     let r = &records[0];
     assert_eq!(r["action"], "switch", "{r}");
     assert_eq!(r["change"], "rescale", "{r}");
@@ -896,11 +892,7 @@ print(2000)
     assert_eq!(r["config"]["flinktune.taskmanagers"], 1, "{r}");
     assert!(r["downtime_s"].as_f64().unwrap() > 0.0, "{r}");
     // Before the switch 2 TaskManagers at parallelism 2, after it 1 at 1: the same job.
-    let seen: Vec<serde_json::Value> = fs::read_to_string(live.join("observed.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let seen = json_lines(&live.join("observed.jsonl"));
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(
         (&seen[0]["taskmanagers"], &seen[0]["parallelism"]),

@@ -73,6 +73,15 @@ pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// One JSON value per line (`decisions.jsonl` and the like).
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub fn column<'a>(header: &[String], rows: &'a [csv::StringRecord], name: &str) -> Vec<&'a str> {
     let i = header.iter().position(|h| h == name).unwrap();
     rows.iter().map(|r| r.get(i).unwrap()).collect()
