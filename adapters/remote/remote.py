@@ -212,8 +212,9 @@ def run_trial(args, trial, conf_dir, home, jar):
         wait_running(remote, jid, check, args.submit_timeout)
         # Written then renamed: the subtasks poll for it and must never read half of it.
         started = os.path.join(metrics, "started.txt")
+        origin_ms = int(time.time() * 1000)
         with open(started + ".tmp", "w") as f:
-            f.write(f"{int(time.time() * 1000)}\n")
+            f.write(f"{origin_ms}\n")
         os.replace(started + ".tmp", started)
         # The subtasks write their figures only once the window has ended.
         deadline = time.time() + t1 / 1000 + 10 + (args.window_ms / 1000 if args.workload == "fixwindow" else 0)
@@ -231,7 +232,8 @@ def run_trial(args, trial, conf_dir, home, jar):
             time.sleep(0.5)
     finally:
         stop_job(args, home, env, remote, jid, app.group(1) if app else None, conf, worker)
-    throughput, starts, hist, count, total, mx = fl.merge(metrics, duration)
+    t0_us, t1_us = (origin_ms + t0) * 1000, (origin_ms + t1) * 1000
+    throughput, starts, hist, count, total, mx = fl.merge(metrics, t0_us, t1_us)
     if count == 0:
         raise fl.Fail("no record reached the sink during the measured window")
     return {
@@ -243,6 +245,8 @@ def run_trial(args, trial, conf_dir, home, jar):
         "latency_max_ms": round(mx / 1000.0, 4),
         "backpressured": throughput < 0.97 * rate,
         "latency_samples": count,
+        # Negative: a generator started inside the window (its rate counts over the part it ran).
+        "effective_warmup_s": round((t0_us - max(starts)) / 1e6, 2) if starts else 0.0,
         "parallelism": parallelism,
         "workload": args.workload,
         "target": args.target,

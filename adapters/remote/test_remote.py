@@ -54,6 +54,23 @@ class Conf(unittest.TestCase):
             del os.environ["FLINKTUNE_REMOTE_ADDRESSES"]
 
 
+class Merge(unittest.TestCase):
+    def test_a_late_generator_counts_over_the_part_of_the_window_it_ran(self):
+        with tempfile.TemporaryDirectory() as d:
+            t0, t1 = 10_000_000, 14_000_000  # a 4 s window (us)
+            # Subtask 0 ran the whole window at 1000 rec/s; subtask 1 was deployed 1 s into it.
+            for i, (start, count) in enumerate([(7_000_000, 4000), (11_000_000, 3000)]):
+                open(os.path.join(d, f"source-{i}.txt"), "w").write(f"start_us {start}\ncount {count}\n")
+            open(os.path.join(d, "sink-0.txt"), "w").write("h 5000 7000\ncount 7000\nsum_us 1\nmax_us 9\n")
+            throughput, starts, hist, count, _, mx = fl.merge(d, t0, t1)
+            self.assertAlmostEqual(throughput, 2000.0)
+            self.assertEqual((starts, count, mx), ([7_000_000, 11_000_000], 7000, 9))
+            # A generator that started after the window cannot be measured: a failed trial.
+            open(os.path.join(d, "source-2.txt"), "w").write("start_us 15000000\ncount 0\n")
+            with self.assertRaises(fl.Fail):
+                fl.merge(d, t0, t1)
+
+
 class LocalSession(unittest.TestCase):
     """A session cluster started here stands in for the remote one."""
 
@@ -90,8 +107,11 @@ class LocalSession(unittest.TestCase):
                 self.assertEqual(r["status"], "pass", r)
                 self.assertEqual(r["parallelism"], 2)
                 # The offered rate within -10 % / +5 %: the measured window is the job's, not the
-                # client's start-up (a low rate, so a loaded CI machine still keeps up).
+                # client's start-up.
                 self.assertTrue(1800 <= r["throughput"] <= 2100, r)
+                # The generators started on schedule, before the window (a generator that read the
+                # clock before waiting for started.txt once overslept by that wait, into the window).
+                self.assertTrue(0 < r["effective_warmup_s"] <= 2.05, r)
                 self.assertTrue(0 < r["latency_p50_ms"] <= r["latency_p99_ms"] < 2000, r)
                 cmd = open(os.path.join(trial, "flink-run.cmd")).read()
                 self.assertIn("-Dexecution.buffer-timeout.interval=5 ms", cmd)

@@ -54,7 +54,9 @@ final class Generator {
                 // Restored: everything scheduled since the checkpoint is backlog.
                 startUs = resumeUs;
             } else {
+                // startAtMs() can block until the adapter writes started.txt: read the clock after it.
                 long startAtUs = p.startAtMs() * 1000;
+                now = Clock.nowUs();
                 while (now < startAtUs) {
                     LockSupport.parkNanos((startAtUs - now) * 1000);
                     now = Clock.nowUs();
