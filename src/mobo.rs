@@ -1013,23 +1013,13 @@ pub struct Point {
     pub config: serde_json::Value,
 }
 
-/// What the multi-objective stage found. Carries the single-objective summary's fields
-/// (the best's `perf` is the study's `objective`), so `search::read_best` reads it.
+/// What the multi-objective stage found: the single-objective summary (the best's `perf` is
+/// the study's `objective`, so `search::read_best` reads this file as it reads search's) and
+/// the multi-objective additions.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct MoSummary {
-    pub objective: crate::objective::Objective,
-    pub over: Over,
-    pub rate: u64,
-    pub budget: usize,
-    pub initial: usize,
-    pub evaluations: usize,
-    pub failed_evaluations: usize,
-    pub best_iteration: usize,
-    pub best_perf: f64,
-    pub predicted_default: Option<f64>,
-    pub predicted_speedup: Option<f64>,
-    pub best: serde_json::Value,
-    pub seconds: f64,
+    #[serde(flatten)]
+    pub search: search::SearchSummary,
     pub multi_objective: MoMethod,
     pub objectives: Vec<String>,
     pub constraints: Vec<String>,
@@ -1195,19 +1185,23 @@ fn finish(
         ),
     )?;
     let summary = MoSummary {
-        objective: study.file.objective,
-        over: Over::System,
-        rate,
-        budget: study.file.search.budget as usize,
-        initial: study.file.search.initial as usize,
-        evaluations: steps.len(),
-        failed_evaluations: steps.len() - ran.len(),
-        best_iteration: ran[best],
-        best_perf: best_step.evaluation.perf.unwrap_or(f64::NAN),
-        predicted_default: None,
-        predicted_speedup: None,
-        best: space.to_json(&best_step.config),
-        seconds: started.elapsed().as_secs_f64(),
+        search: search::SearchSummary {
+            objective: study.file.objective,
+            over: Over::System,
+            rate,
+            budget: study.file.search.budget as usize,
+            initial: study.file.search.initial as usize,
+            evaluations: steps.len(),
+            failed_evaluations: steps.len() - ran.len(),
+            best_iteration: ran[best],
+            best_perf: best_step.evaluation.perf.unwrap_or(f64::NAN),
+            predicted_default: None,
+            predicted_speedup: None,
+            best: space.to_json(&best_step.config),
+            seconds: started.elapsed().as_secs_f64(),
+            transfer: vec![],
+            target_weight: None,
+        },
         multi_objective: study.file.search.multi_objective,
         objectives,
         constraints: problem.constraints.iter().map(|c| c.to_string()).collect(),
@@ -1374,7 +1368,7 @@ fn report_md(s: &MoSummary, problem: &Problem) -> String {
          {} evaluations ({} initial, {} did not run, {} ran and met the constraints); \
          the front has {} configurations, hypervolume {:.4} (normalised objectives, \
          reference 1.1).\n\n",
-        s.rate,
+        s.search.rate,
         s.objectives.join(", "),
         if s.constraints.is_empty() {
             "none".to_string()
@@ -1382,9 +1376,9 @@ fn report_md(s: &MoSummary, problem: &Problem) -> String {
             s.constraints.join(", ")
         },
         s.multi_objective,
-        s.evaluations,
-        s.initial,
-        s.failed_evaluations,
+        s.search.evaluations,
+        s.search.initial,
+        s.search.failed_evaluations,
         s.feasible_evaluations,
         s.front.len(),
         s.hypervolume
@@ -1397,7 +1391,7 @@ fn report_md(s: &MoSummary, problem: &Problem) -> String {
     out.push('\n');
     for p in &s.front {
         let mut tags = vec![];
-        if p.iteration == s.best_iteration {
+        if p.iteration == s.search.best_iteration {
             tags.push("best");
         }
         if s.knee.as_ref().is_some_and(|k| k.iteration == p.iteration) {
@@ -1420,7 +1414,7 @@ fn report_md(s: &MoSummary, problem: &Problem) -> String {
     }
     out.push_str(&format!(
         "\n`best/` holds the constrained best (iteration {}): {}.\n",
-        s.best_iteration,
+        s.search.best_iteration,
         if s.constraints_met {
             "among the evaluations that ran and met every constraint, the best in the first \
              objective (ties: the next)"
@@ -1449,18 +1443,18 @@ pub fn describe(s: &MoSummary) -> String {
     let mut out = format!(
         "multi-objective search ({:?}) of the system at {} rec/s: {} evaluations ({} initial, {} failed, {} feasible) in {:.1} s; front of {} (hypervolume {:.4})\n",
         s.multi_objective,
-        s.rate,
-        s.evaluations,
-        s.initial,
-        s.failed_evaluations,
+        s.search.rate,
+        s.search.evaluations,
+        s.search.initial,
+        s.search.failed_evaluations,
         s.feasible_evaluations,
-        s.seconds,
+        s.search.seconds,
         s.front.len(),
         s.hypervolume
     );
     out.push_str(&format!(
         "best (iteration {}{}): {}\n",
-        s.best_iteration,
+        s.search.best_iteration,
         if s.constraints_met {
             ""
         } else {
