@@ -5,7 +5,8 @@
 # ${FLINKTUNE_CACHE:-$HOME/.cache/flinktune}, so a warm machine pays nothing.
 # It also installs Flink 1.11.4, the paper's version, and exports FLINK_1_11_HOME for its test
 # (36-56 s to install on a cold cache, 1.7 min of test); FLINKTUNE_FLINK_1_11=0 skips the
-# install, and the test then runs only if 1.11.4 is already in the cache.
+# install, and the test then runs only if 1.11.4 is already in the cache. Likewise Flink 2.3.0
+# (FLINK_2_HOME; FLINKTUNE_FLINK_2=0 skips it) for the test of a study written with 2.x's keys.
 _ft_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FLINK_HOME="$("$_ft_root/scripts/install-flink.sh" "${FLINKTUNE_FLINK_VERSION:-1.20.5}")" || {
   echo "ci-prepare: installing Flink failed" >&2
@@ -20,5 +21,13 @@ if [ "${FLINKTUNE_FLINK_1_11:-1}" != 0 ]; then
   }
   export FLINK_1_11_HOME
   echo "ci-prepare: FLINK_1_11_HOME=$FLINK_1_11_HOME" >&2
+fi
+if [ "${FLINKTUNE_FLINK_2:-1}" != 0 ]; then
+  FLINK_2_HOME="$("$_ft_root/scripts/install-flink.sh" 2.3.0)" || {
+    echo "ci-prepare: installing Flink 2.3.0 failed" >&2
+    return 1 2>/dev/null || exit 1
+  }
+  export FLINK_2_HOME
+  echo "ci-prepare: FLINK_2_HOME=$FLINK_2_HOME" >&2
 fi
 unset _ft_root

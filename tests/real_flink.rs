@@ -190,6 +190,7 @@ fn a_small_real_study_runs_end_to_end() {
         .path();
     assert!(trial.join("result.json").is_file());
     assert!(trial.join("flink/log").is_dir());
+    assert!(assert_memory_as_flink_derives(&study.join("collect/trials")) >= 5);
     eprintln!(
         "{}",
         fs::read_to_string(study.join("validate/report.md")).unwrap()
@@ -457,6 +458,197 @@ retries = 0
         "{out}"
     );
     assert_no_jvm(tmp.path());
+}
+
+/// The memory sizes Flink derived for the trial's TaskManager (REST, reported by the adapter)
+/// are the ones flinktune's own derivation (`flinkmem`, behind the pre-check) gives for the
+/// trial's configuration file, to the byte. Returns how many trials were compared.
+fn assert_memory_as_flink_derives(trials: &Path) -> usize {
+    let mut compared = 0;
+    for entry in fs::read_dir(trials).unwrap() {
+        let trial = entry.unwrap().path();
+        let Ok(text) = fs::read_to_string(trial.join("result.json")) else {
+            continue;
+        };
+        let result: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if result["status"] != "pass" {
+            continue;
+        }
+        let flink = &result["taskmanager_memory_bytes"];
+        assert!(flink.is_object(), "no memory from Flink: {result}");
+        let conf_dir = trial.join("conf");
+        let conf = match fs::read_to_string(conf_dir.join("config.yaml")) {
+            Ok(yaml) => flinktune::flinkconf::parse_yaml(&yaml, "config.yaml").unwrap(),
+            Err(_) => flinktune::flinkconf::parse_flat(
+                &fs::read_to_string(conf_dir.join("flink-conf.yaml")).unwrap(),
+                "flink-conf.yaml",
+            )
+            .unwrap(),
+        };
+        let ours = flinktune::flinkmem::taskmanager(&conf).unwrap();
+        const MIB: f64 = 1024.0 * 1024.0;
+        for (key, mb) in [
+            ("frameworkHeap", ours.framework_heap_mb),
+            ("taskHeap", ours.task_heap_mb),
+            ("frameworkOffHeap", ours.framework_off_heap_mb),
+            ("taskOffHeap", ours.task_off_heap_mb),
+            ("networkMemory", ours.network_mb),
+            ("managedMemory", ours.managed_mb),
+            ("jvmMetaspace", ours.metaspace_mb),
+            ("jvmOverhead", ours.overhead_mb),
+            ("totalFlinkMemory", ours.flink_mb),
+            ("totalProcessMemory", ours.process_mb),
+        ] {
+            let bytes = flink[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key}: {flink}"));
+            assert!(
+                (bytes - mb * MIB).abs() <= 1.0,
+                "{key}: Flink derived {bytes} bytes, flinkmem {} for {}",
+                mb * MIB,
+                trial.display()
+            );
+        }
+        compared += 1;
+    }
+    compared
+}
+
+/// Flink 2.x when it is installed: `FLINK_2_HOME`, or where `scripts/install-flink.sh 2.3.0`
+/// puts it (CI installs it with `scripts/ci-prepare.sh`); absent → skip.
+fn flink_2_home() -> Option<PathBuf> {
+    if let Ok(h) = std::env::var("FLINK_2_HOME") {
+        let h = PathBuf::from(h);
+        assert!(
+            h.join("bin/jobmanager.sh").is_file(),
+            "FLINK_2_HOME={} is not a Flink distribution",
+            h.display()
+        );
+        return Some(h);
+    }
+    let cache = std::env::var("FLINKTUNE_CACHE")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| Path::new(&h).join(".cache/flinktune")))
+        .ok()?;
+    let dest = cache.join("flink-2.3.0");
+    if dest.join(".complete").is_file() {
+        return Some(dest.join("pyflink"));
+    }
+    eprintln!(
+        "skipped: Flink 2.3.0 not installed (export FLINK_2_HOME=$(scripts/install-flink.sh 2.3.0))"
+    );
+    None
+}
+
+/// A 1.11 catalogue's memory and buffer keys, renamed or reformatted in 2.x.
+const MEMORY_CATALOGUE: &str = r#"flink_version = "1.11"
+[[param]]
+name = "execution.buffer-timeout"
+kind = "int"
+min = -1
+max = 200
+log = true
+default = 100
+unit = "ms"
+[[param]]
+name = "taskmanager.network.memory.fraction"
+kind = "float"
+min = 0.05
+max = 0.3
+default = 0.1
+[[param]]
+name = "taskmanager.memory.managed.fraction"
+kind = "float"
+min = 0.1
+max = 0.6
+default = 0.4
+[[param]]
+name = "taskmanager.memory.process.size"
+kind = "int"
+min = 1024
+max = 2048
+default = 1728
+unit = "mb"
+format = "memory"
+"#;
+
+#[test]
+fn flink_2_runs_a_study_written_with_its_key_names() {
+    let Some(home) = flink_2_home() else { return };
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("study");
+    fs::create_dir_all(&study).unwrap();
+    fs::write(study.join("catalogue.toml"), MEMORY_CATALOGUE).unwrap();
+    let text = format!(
+        r#"flink_version = "2.3"
+catalogue = "catalogue.toml"
+rates = [5000]
+repeats = 1
+duration_s = 4
+objective = "latency"
+samples = 3
+seed = 7
+[adapter]
+kind = "command"
+command = "FLINK_HOME={} {} --flink-version 2.3"
+timeout_s = 150
+retries = 0
+"#,
+        home.display(),
+        adapter("identity")
+    );
+    fs::write(study.join("flinktune.toml"), text).unwrap();
+    let t = Instant::now();
+    ok(&["generate", s(&study)]);
+    ok(&["collect", s(&study)]);
+    eprintln!("Flink 2.3 collect: {:.0} s", t.elapsed().as_secs_f64());
+
+    // Written as 2.x names them: nested config.yaml, no 1.x key left for Flink to ignore.
+    for entry in fs::read_dir(study.join("generate/configs")).unwrap() {
+        let conf = entry.unwrap().path().join("conf");
+        assert!(!conf.join("flink-conf.yaml").exists());
+        let yaml = fs::read_to_string(conf.join("config.yaml")).unwrap();
+        let flat = flinktune::flinkconf::parse_yaml(&yaml, "config.yaml").unwrap();
+        assert!(
+            flat.contains_key("taskmanager.memory.network.fraction"),
+            "{yaml}"
+        );
+        assert!(
+            flat.contains_key("execution.buffer-timeout.interval")
+                || flat
+                    .get("execution.buffer-timeout.enabled")
+                    .map(String::as_str)
+                    == Some("false"),
+            "{yaml}"
+        );
+        for old in [
+            "taskmanager.network.memory.fraction",
+            "execution.buffer-timeout",
+        ] {
+            assert!(!flat.contains_key(old), "{old} in {yaml}");
+        }
+    }
+    let passed = check_trials(&study.join("collect/trials.csv"), 5000.0);
+    assert_eq!(passed, 3, "every sampled configuration runs on Flink 2.3");
+    for entry in fs::read_dir(study.join("collect/trials")).unwrap() {
+        let result: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(entry.unwrap().path().join("result.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            result["flink_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("2.3")),
+            "{result}"
+        );
+    }
+    // Flink applied the renamed keys: its memory sizes follow the sampled fractions and sizes.
+    assert_eq!(
+        assert_memory_as_flink_derives(&study.join("collect/trials")),
+        3
+    );
+    assert_no_jvm(&study);
 }
 
 /// GET on Flink's REST API (`base` as the hook reports it, `http://127.0.0.1:<port>`).

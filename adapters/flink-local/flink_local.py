@@ -541,6 +541,17 @@ def job_failure(cl, jid):
     return reason_from(texts)
 
 
+def taskmanager_memory(cl):
+    """The memory sizes Flink derived for a TaskManager from the trial's configuration
+    (REST's memoryConfiguration, bytes; Flink 1.12+), or None: what the configuration
+    really gave, for checking flinktune's own derivation (`flinkmem`) against Flink's."""
+    try:
+        tms = cl.get("/taskmanagers", timeout=5).get("taskmanagers") or []
+        return cl.get(f"/taskmanagers/{tms[0]['id']}", timeout=5).get("memoryConfiguration") if tms else None
+    except (OSError, ValueError, KeyError, Fail):
+        return None
+
+
 def merge(metrics_dir, t0_us, t1_us):
     """The generators' and sinks' figures for the window [t0, t1) (epoch us). Throughput sums
     each generator's rate over the part of the window it ran: a subtask deployed late (its
@@ -601,6 +612,7 @@ def run_trial(args, trial, cl):
     log(f"cluster up in {startup:.1f} s: {ov.get('taskmanagers')} TaskManager(s), {ov.get('slots-total')} slots, "
         f"Flink {ov.get('flink-version')}, REST {cl.url}")
 
+    memory = taskmanager_memory(cl)
     jar_id = upload(cl, args.jar)
     _, _, parallelism = deployment(read_conf(cl.conf))
     metrics = os.path.join(trial, "flink", "metrics")
@@ -681,6 +693,8 @@ def run_trial(args, trial, cl):
         "flink_version": ov.get("flink-version"),
         "notes": f"{count} latency samples; {len(starts)} generator subtasks",
     }
+    if memory:
+        result["taskmanager_memory_bytes"] = memory
     if args.measure_recovery:
         result.update(measure_recovery(cl, jid, metrics, result["latency_p99_ms"], parallelism, args))
     try:
