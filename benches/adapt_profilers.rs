@@ -6,7 +6,12 @@
 //! near-optimal, resources, reconfigurations (of which rescales), recovery, profiling
 //! evaluations and the wall time of the replay (profiling included) — and the means.
 //!
-//! Run with `cargo bench --bench adapt_profilers` (optionally `-- <traces>`, default 6).
+//! Run with `cargo bench --bench adapt_profilers` (optionally `-- <traces> [--from <seed>]`,
+//! default 6 traces from seed 0). Seeds 0..=5 are the set Demeter's rules were tuned on;
+//! `-- 6 --from 6` is a held-out set to check a change on. `--noise R` replays each trace
+//! R times with different profiling noise (the replayed steps' noise stays the same): one
+//! profiling run's noise moves a trace's result by a few points, so compare policies over
+//! several.
 
 use anyhow::Result;
 use flinktune::adapt::SimMeasure;
@@ -19,13 +24,15 @@ use flinktune::trace::{DEFAULT_START, TraceSpec};
 use std::path::Path;
 use std::time::Instant;
 
-/// Profiles on the simulator, each run with its own noise seed (as `adapt` does).
-struct Sim(SimMeasure, usize);
+/// Profiles on the simulator, each run with its own noise seed (as `adapt` does); the
+/// third field shifts the seeds to another noise stream (`--noise`).
+struct Sim(SimMeasure, usize, usize);
 
 impl Profiler for Sim {
     fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
         self.1 += 1;
-        self.0.measure(config, rate, usize::MAX - self.1)
+        self.0
+            .measure(config, rate, usize::MAX - self.1 - self.2 * 1_000_000)
     }
 }
 
@@ -39,9 +46,23 @@ fn study(dir: &Path, profiler: &str) -> Result<Study> {
 }
 
 fn main() -> Result<()> {
-    let traces: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let from: u64 = args
+        .iter()
+        .position(|a| a == "--from")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(0);
+    let noise: usize = args
+        .iter()
+        .position(|a| a == "--noise")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(1);
+    // The first number not the value of `--from` (cargo bench may pass `--bench` too).
+    let traces: u64 = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || !args[i - 1].starts_with("--"))
+        .find_map(|(_, a)| a.parse().ok())
         .unwrap_or(6);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir()?;
@@ -51,7 +72,7 @@ fn main() -> Result<()> {
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut totals: Vec<(&str, Vec<[f64; 10]>)> = vec![("rgpe", vec![]), ("ehvi", vec![])];
-    for seed in 0..traces {
+    for (seed, stream) in (from..from + traces).flat_map(|s| (0..noise).map(move |r| (s, r))) {
         let tr = if seed == 0 {
             flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
         } else {
@@ -65,7 +86,7 @@ fn main() -> Result<()> {
             })?
         };
         for (name, rows) in totals.iter_mut() {
-            let study = study(&tmp.path().join(format!("{name}-{seed}")), name)?;
+            let study = study(&tmp.path().join(format!("{name}-{seed}-{stream}")), name)?;
             let a = &study.file.adapt;
             let opts = ReplayOptions {
                 step_s: tr.step_s,
@@ -82,7 +103,7 @@ fn main() -> Result<()> {
             let (steps, _) =
                 replay::replay(&study.space, &mut reference, &tr.rates, &opts, &mut measure)?;
             let mut summaries = vec![replay::summarise(&steps, &opts)];
-            let profiler = Sim(SimMeasure::new(&study)?, 0);
+            let profiler = Sim(SimMeasure::new(&study)?, 0, stream);
             let mut demeter = Demeter::new(&study, tr.step_s, Box::new(profiler))?;
             let started = Instant::now();
             let (steps, _) =
@@ -104,7 +125,12 @@ fn main() -> Result<()> {
                 evaluations as f64,
                 wall,
             ];
-            println!("| {seed} | {name} | {} |", cells(&row));
+            let label = if noise > 1 {
+                format!("{seed}/{stream}")
+            } else {
+                seed.to_string()
+            };
+            println!("| {label} | {name} | {} |", cells(&row));
             rows.push(row);
         }
     }
@@ -114,6 +140,10 @@ fn main() -> Result<()> {
             .map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n)
             .collect();
         println!("| mean | {name} | {} |", cells(&mean));
+        let min: Vec<f64> = (0..10)
+            .map(|k| rows.iter().map(|r| r[k]).fold(f64::INFINITY, f64::min))
+            .collect();
+        println!("| min | {name} | {} |", cells(&min));
     }
     Ok(())
 }

@@ -182,6 +182,8 @@ pub struct Demeter {
     scheduler: Scheduler,
     /// Why the running configuration missed a target at the last assessment.
     missed: String,
+    /// The demand rate of the last decision (forecast peak × (1 + margin)).
+    demand: Option<f64>,
 }
 
 impl Demeter {
@@ -208,7 +210,15 @@ impl Demeter {
             ids: HashMap::new(),
             scheduler,
             missed: String::new(),
+            demand: None,
         })
+    }
+
+    /// The rate the last decision provisioned for (the forecast peak over the horizon ×
+    /// (1 + margin)); None before the first decision. Lets a replay tell forecast error
+    /// from the rest (`examples/demeter_diagnose.rs`).
+    pub fn demand(&self) -> Option<f64> {
+        self.demand
     }
 
     /// The profiles made so far.
@@ -549,6 +559,7 @@ impl Policy for Demeter {
         let d = scheduler.decide(&mut Profiles(self), &point);
         self.scheduler = scheduler;
         let d = d?;
+        self.demand = Some(d.rate);
         if !d.switch {
             return Ok(None);
         }
@@ -656,8 +667,12 @@ mod tests {
         // C_max's shape (1 core, 4096m) at 4 TaskManagers: 120 000/s of capacity, far too
         // little for 300 000/s (demand 330 000 with the margin).
         let running = with_taskmanagers(&space, &space.default_config(), 4).unwrap();
+        assert_eq!(d.demand(), None);
         let next = decide(&mut d, &running, 300_000.0).expect("a violation switches");
         assert!(next.reason.starts_with("Violation"), "{}", next.reason);
+        // Less than two days of history: the current rate stands in for the forecast.
+        let demand = d.demand().expect("decided");
+        assert!((demand - 330_000.0).abs() < 1e-6, "{demand}");
         assert_eq!(change(&space, &running, &next.config), Change::Rescale);
         // The fewest 1-core TaskManagers for 330 000/s within the plan's recovery limit
         // (180 s less the 10 % margin): 60/(1 − ρ) ≤ 162 needs ρ ≤ 0.63, i.e. 18.

@@ -1,0 +1,233 @@
+//! Where Demeter's latency over the static maximum's comes from, trace by trace: the
+//! traces of `benches/adapt_profilers.rs` (seed 0 = the shipped example's, others generated
+//! like it), each replayed on the simulator for static and Demeter (RGPE), and the mean
+//! latency gap split by cause from the replay's per-step records:
+//!
+//! - **restart** / **rescale**: the delay reconfigurations add (by kind);
+//! - **p99 over demand**: the steady-state p99 gap in steps whose rate exceeds what the
+//!   last decision provisioned for (forecast peak × (1 + margin)) — forecast error;
+//! - **p99 in slack** / **p99 beyond slack**: the p99 gap in the other steps, the part of
+//!   each step's gap up to C_max's p99 × `latency_slack` and the rest — the profile's
+//!   choice using the slack it is allowed, and running slower than that;
+//! - the same p99 gap by the running configuration's load (rate / capacity).
+//!
+//! Failures are not in the ranked latency (the replay reports them on their own), so they
+//! are not a cause here; recovery violations are printed.
+//!
+//! `cargo run --release --example demeter_diagnose -- [traces] [--from N] [--steps SEED]`
+//! (default: 6 traces from seed 0; `--steps` prints every step of one trace).
+
+use anyhow::Result;
+use flinktune::adapt::SimMeasure;
+use flinktune::demeter::{Demeter, Profiler};
+use flinktune::policy::{Decision, Metrics, Policy, Situation, Static};
+use flinktune::replay::{self, Measure, ReplayOptions};
+use flinktune::space::Config;
+use flinktune::study::{STUDY_FILE, Study};
+use flinktune::trace::{DEFAULT_START, TraceSpec};
+use std::path::Path;
+
+struct Sim(SimMeasure, usize);
+
+impl Profiler for Sim {
+    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+        self.1 += 1;
+        self.0.measure(config, rate, usize::MAX - self.1)
+    }
+}
+
+/// Demeter, remembering the demand of each decision by replay step.
+struct Recorded {
+    inner: Demeter,
+    demands: Vec<(usize, f64)>,
+    /// The configuration run from each replay step on (the initial one from step 0).
+    configs: Vec<(usize, Config)>,
+}
+
+impl Recorded {
+    fn config_at(&self, k: usize) -> &Config {
+        &self
+            .configs
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= k)
+            .expect("initial")
+            .1
+    }
+}
+
+impl Policy for Recorded {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn initial(&mut self) -> Result<Config> {
+        let c = self.inner.initial()?;
+        self.configs.push((0, c.clone()));
+        Ok(c)
+    }
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let d = self.inner.decide(s)?;
+        let k = (s.time_s / s.step_s).round() as usize;
+        if let Some(rate) = self.inner.demand() {
+            self.demands.push((k, rate));
+        }
+        if let Some(d) = &d {
+            self.configs.push((k, d.config.clone()));
+        }
+        Ok(d)
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let from = flag("--from").unwrap_or(0);
+    let steps_of = flag("--steps");
+    let traces = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| (*i == 0 || !args[i - 1].starts_with("--")) && a.parse::<u64>().is_ok())
+        .and_then(|(_, a)| a.parse().ok())
+        .unwrap_or(6);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir()?;
+    let text = std::fs::read_to_string(root.join("examples/demeter").join(STUDY_FILE))?;
+    std::fs::write(tmp.path().join(STUDY_FILE), text)?;
+    let study = Study::load(tmp.path())?;
+    let a = &study.file.adapt;
+    println!(
+        "| trace | % of near-optimal | gap (ms) | restart | rescale | p99 over demand (steps) \
+         | p99 in slack | p99 beyond slack | p99 gap by load <0.45 / 0.45-0.55 / 0.55-0.65 / ≥0.65 \
+         (steps) | mean cores | violations |"
+    );
+    println!("|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|");
+    for seed in from..from + traces {
+        let tr = if seed == 0 {
+            flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
+        } else {
+            flinktune::trace::generate(&TraceSpec {
+                days: 4,
+                step_s: 300,
+                min: 80_000.0,
+                max: 700_000.0,
+                seed,
+                start: DEFAULT_START,
+            })?
+        };
+        let opts = ReplayOptions {
+            step_s: tr.step_s,
+            warmup_steps: tr.rates.len() - (86_400.0 / tr.step_s).round() as usize,
+            decide_every: ((a.interval_s / tr.step_s).round() as usize).max(1),
+            restart_s: a.restart_s,
+            rescale_s: a.rescale_s,
+            mean_time_between_failures_s: a.mean_time_between_failures_s,
+            recovery_limit_s: a.recovery_limit_s,
+            seed: study.file.seed,
+        };
+        let mut measure = SimMeasure::new(&study)?;
+        let mut reference = Static::new(&study.space)?;
+        let (st, _) = replay::replay(&study.space, &mut reference, &tr.rates, &opts, &mut measure)?;
+        let profiler = Sim(SimMeasure::new(&study)?, 0);
+        let mut demeter = Recorded {
+            inner: Demeter::new(&study, tr.step_s, Box::new(profiler))?,
+            demands: Vec::new(),
+            configs: Vec::new(),
+        };
+        let (dm, decisions) =
+            replay::replay(&study.space, &mut demeter, &tr.rates, &opts, &mut measure)?;
+        let mut sums = vec![replay::summarise(&st, &opts), replay::summarise(&dm, &opts)];
+        replay::relate(&mut sums, "static");
+        let n = dm.len() as f64;
+        let demand_at = |k: usize| {
+            demeter
+                .demands
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= k)
+                .map(|d| d.1)
+                // Before the first decision C_max runs, provisioned for anything.
+                .unwrap_or(f64::INFINITY)
+        };
+        let (mut restart, mut rescale, mut over, mut in_slack, mut beyond) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut over_steps = 0;
+        let mut by_load = [(0.0, 0); 4];
+        for (k, (s, d)) in st.iter().zip(&dm).enumerate() {
+            if d.reconfigured {
+                if d.rescaled {
+                    rescale += d.disruption_ms;
+                } else {
+                    restart += d.disruption_ms;
+                }
+            }
+            let gap = d.latency_p99_ms - s.latency_p99_ms;
+            if d.rate > demand_at(k) {
+                over += gap;
+                over_steps += 1;
+            } else {
+                let slack = s.latency_p99_ms * a.latency_slack;
+                in_slack += gap.min(slack);
+                beyond += (gap - slack).max(0.0);
+            }
+            let rho = d.rate / measure.capacity(demeter.config_at(k))?;
+            let bin = [0.45, 0.55, 0.65].iter().filter(|b| rho >= **b).count();
+            by_load[bin].0 += gap;
+            by_load[bin].1 += 1;
+        }
+        let total = sums[1].mean_latency_ms - sums[0].mean_latency_ms;
+        println!(
+            "| {seed} | {:.1}% | {:.2} | {:.2} | {:.2} | {:.2} ({over_steps}) | {:.2} | {:.2} | {} | {:.1} | {} |",
+            sums[1].near_optimal_pct,
+            total,
+            restart / n,
+            rescale / n,
+            over / n,
+            in_slack / n,
+            beyond / n,
+            by_load
+                .iter()
+                .map(|(g, c)| format!("{:.2} ({c})", g / n))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            sums[1].mean_cpu_requested,
+            sums[1].recovery_violations,
+        );
+        if steps_of == Some(seed) {
+            println!(
+                "\nstep | rate | demand | TMs | cores | load | p99 static | p99 demeter | disruption | event"
+            );
+            for (k, (s, d)) in st.iter().zip(&dm).enumerate() {
+                let event = decisions
+                    .iter()
+                    .find(|r| r.step == k)
+                    .map(|r| {
+                        format!(
+                            "{:?}: {} → {}",
+                            r.change,
+                            r.reason,
+                            study.space.to_json(demeter.config_at(k))
+                        )
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "{k} | {:.0} | {:.0} | {} | {} | {:.2} | {:.1} | {:.1} | {:.1} | {event}",
+                    d.rate,
+                    demand_at(k),
+                    d.taskmanagers,
+                    d.cpu_requested,
+                    d.rate / measure.capacity(demeter.config_at(k))?,
+                    s.latency_p99_ms,
+                    d.latency_p99_ms,
+                    d.disruption_ms
+                );
+            }
+            println!();
+        }
+    }
+    Ok(())
+}
