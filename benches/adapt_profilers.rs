@@ -36,10 +36,22 @@ impl Profiler for Sim {
     }
 }
 
-fn study(dir: &Path, profiler: &str) -> Result<Study> {
+fn study(dir: &Path, profiler: &str, repeats: Option<u64>) -> Result<Study> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("examples/demeter").join(STUDY_FILE))?
-        .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
+    let mut adapt = format!("[adapt]\nprofiler = \"{profiler}\"");
+    if let Some(k) = repeats {
+        adapt.push_str(&format!("\nprofile_repeats = {k}"));
+    }
+    let mut text = std::fs::read_to_string(root.join("examples/demeter").join(STUDY_FILE))?;
+    if repeats.is_some() {
+        // The example's own setting gives way to the one asked for.
+        text = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("profile_repeats"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let text = text.replace("[adapt]", &adapt);
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(STUDY_FILE), text)?;
     Study::load(dir)
@@ -57,6 +69,16 @@ fn main() -> Result<()> {
         .position(|a| a == "--noise")
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(1);
+    // `--repeats K`: profile_repeats for every replay (default: the example's setting);
+    // `--only rgpe|ehvi`: one profiler.
+    let repeats: Option<u64> = args
+        .iter()
+        .position(|a| a == "--repeats")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    let only: Option<String> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     // The first number not the value of `--from` (cargo bench may pass `--bench` too).
     let traces: u64 = args
         .iter()
@@ -72,6 +94,7 @@ fn main() -> Result<()> {
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut totals: Vec<(&str, Vec<[f64; 10]>)> = vec![("rgpe", vec![]), ("ehvi", vec![])];
+    totals.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));
     for (seed, stream) in (from..from + traces).flat_map(|s| (0..noise).map(move |r| (s, r))) {
         let tr = if seed == 0 {
             flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
@@ -86,7 +109,11 @@ fn main() -> Result<()> {
             })?
         };
         for (name, rows) in totals.iter_mut() {
-            let study = study(&tmp.path().join(format!("{name}-{seed}-{stream}")), name)?;
+            let study = study(
+                &tmp.path().join(format!("{name}-{seed}-{stream}")),
+                name,
+                repeats,
+            )?;
             let a = &study.file.adapt;
             let opts = ReplayOptions {
                 step_s: tr.step_s,

@@ -170,6 +170,47 @@ impl Profile {
     }
 }
 
+/// `repeats` runs of `config` at `rate`, each metric their median (a majority of runs
+/// must pass; the median of passing runs, backpressure by majority). The median, not the
+/// mean: a run's p99 is occasionally several times the usual (a pause, a hiccup), and one
+/// such run decides nothing then.
+fn measure(
+    profiler: &mut dyn Profiler,
+    config: &Config,
+    rate: f64,
+    repeats: u64,
+) -> Result<Option<Metrics>> {
+    let mut runs = vec![];
+    for _ in 0..repeats.max(1) {
+        if let Some(m) = profiler.evaluate(config, rate)? {
+            runs.push(m);
+        }
+    }
+    if 2 * runs.len() <= repeats.max(1) as usize {
+        return Ok(None);
+    }
+    let median = |f: fn(&Metrics) -> f64| {
+        let mut xs: Vec<f64> = runs.iter().map(f).collect();
+        xs.sort_by(f64::total_cmp);
+        let n = xs.len();
+        if n % 2 == 1 {
+            xs[n / 2]
+        } else {
+            (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+        }
+    };
+    Ok(Some(Metrics {
+        throughput: median(|m| m.throughput),
+        latency_p99_ms: median(|m| m.latency_p99_ms),
+        cpu_busy: median(|m| m.cpu_busy),
+        taskmanagers: median(|m| m.taskmanagers),
+        cpu_requested: median(|m| m.cpu_requested),
+        memory_requested_mb: median(|m| m.memory_requested_mb),
+        recovery_time_s: median(|m| m.recovery_time_s),
+        backpressured: 2 * runs.iter().filter(|m| m.backpressured).count() > runs.len(),
+    }))
+}
+
 /// The policy.
 pub struct Demeter {
     study: Study,
@@ -244,6 +285,16 @@ impl Demeter {
         ((rate.max(1.0) / step as f64).ceil() as u64).max(1) * step
     }
 
+    /// One profiling measurement: `profile_repeats` runs combined.
+    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
+        measure(
+            self.profiler.as_mut(),
+            config,
+            rate,
+            self.settings.profile_repeats,
+        )
+    }
+
     /// Profiles `rate` (once), with transfer from the rates profiled before.
     fn profile(&mut self, rate: u64) -> Result<&Profile> {
         if !self.profiles.contains_key(&rate) {
@@ -258,7 +309,7 @@ impl Demeter {
         let space = self.study.space.clone();
         let domain = search::domain(&space);
         let cmax = space.default_config();
-        let cmax_metrics = self.profiler.evaluate(&cmax, rate as f64)?;
+        let cmax_metrics = self.evaluate(&cmax, rate as f64)?;
         let latency_target_ms = cmax_metrics
             .as_ref()
             .map(|m| m.latency_p99_ms * (1.0 + self.settings.latency_slack))
@@ -336,7 +387,7 @@ impl Demeter {
                 Err(_) => break,
             };
             let config = search::decode(&space, &domain, &s.x);
-            let metrics = self.profiler.evaluate(&config, rate as f64)?;
+            let metrics = self.evaluate(&config, rate as f64)?;
             match &metrics {
                 Some(m) => bo.tell(s.x.clone(), profile.score(m, limit))?,
                 None => bo.tell_failure(&s.x)?,
@@ -350,11 +401,15 @@ impl Demeter {
     /// bucket's probes).
     fn measured(&mut self, config: &Config, bucket: u64) -> Result<Option<Metrics>> {
         self.profile(bucket)?;
-        let p = self.profiles.get_mut(&bucket).expect("profiled above");
-        if let Some(q) = p.probes.iter().find(|q| &q.config == config) {
+        if let Some(q) = self.profiles[&bucket]
+            .probes
+            .iter()
+            .find(|q| &q.config == config)
+        {
             return Ok(q.metrics.clone());
         }
-        let metrics = self.profiler.evaluate(config, bucket as f64)?;
+        let metrics = self.evaluate(config, bucket as f64)?;
+        let p = self.profiles.get_mut(&bucket).expect("profiled above");
         p.probes.push(Probe {
             config: config.clone(),
             metrics: metrics.clone(),
@@ -436,6 +491,7 @@ impl Demeter {
             .collect();
         let rate = profile.rate as f64;
         let profiler = &mut self.profiler;
+        let repeats = self.settings.profile_repeats;
         let found = ehvi_profile::profile(
             &self.study.space,
             &targets,
@@ -443,7 +499,7 @@ impl Demeter {
             &warm,
             self.settings.profile_budget as usize,
             self.study.file.seed ^ profile.rate,
-            &mut |c| profiler.evaluate(c, rate),
+            &mut |c| measure(profiler.as_mut(), c, rate, repeats),
         )?;
         profile.probes.extend(
             found
@@ -656,6 +712,42 @@ mod tests {
             last: None,
         };
         d.decide(&s).unwrap()
+    }
+
+    /// Replays a fixed sequence of runs: a p99 each, or None for a failed run.
+    struct Scripted(Vec<Option<f64>>);
+    impl Profiler for Scripted {
+        fn evaluate(&mut self, _: &Config, _: f64) -> Result<Option<Metrics>> {
+            Ok(self.0.remove(0).map(|p99| Metrics {
+                throughput: 1000.0,
+                latency_p99_ms: p99,
+                cpu_busy: 1.0,
+                taskmanagers: 2.0,
+                cpu_requested: 2.0,
+                memory_requested_mb: 4096.0,
+                recovery_time_s: p99 / 10.0,
+                backpressured: p99 > 1000.0,
+            }))
+        }
+    }
+
+    #[test]
+    fn a_measurement_is_the_median_of_its_runs_and_needs_a_majority_to_pass() {
+        let config = Config::default();
+        let mut runs = Scripted(vec![Some(100.0), Some(2000.0), Some(110.0)]);
+        // One run's outlier (and its backpressure) does not decide the measurement.
+        let m = measure(&mut runs, &config, 1000.0, 3).unwrap().unwrap();
+        assert_eq!((m.latency_p99_ms, m.recovery_time_s), (110.0, 11.0));
+        assert!(!m.backpressured);
+        let mut runs = Scripted(vec![Some(100.0), None, Some(120.0)]);
+        let m = measure(&mut runs, &config, 1000.0, 3).unwrap().unwrap();
+        assert_eq!(m.latency_p99_ms, 110.0);
+        let mut runs = Scripted(vec![None, Some(100.0), None]);
+        assert!(measure(&mut runs, &config, 1000.0, 3).unwrap().is_none());
+        // One repeat is the run itself.
+        let mut runs = Scripted(vec![Some(2000.0)]);
+        let m = measure(&mut runs, &config, 1000.0, 1).unwrap().unwrap();
+        assert!(m.backpressured && m.latency_p99_ms == 2000.0);
     }
 
     #[test]

@@ -125,6 +125,10 @@ pub struct AdaptSection {
     pub mean_time_between_failures_s: f64,
     /// How each rate is profiled.
     pub profiler: ProfileMethod,
+    /// Runs behind each profiling measurement, combined by their median: one run's p99
+    /// outlier would otherwise set a rate's latency target or trigger a switch.
+    #[serde(deserialize_with = "positive")]
+    pub profile_repeats: u64,
 }
 
 /// How Demeter profiles a rate (`[adapt] profiler`).
@@ -156,6 +160,7 @@ impl Default for AdaptSection {
             rescale_s: 5.0,
             mean_time_between_failures_s: 2700.0,
             profiler: ProfileMethod::default(),
+            profile_repeats: 1,
         }
     }
 }
