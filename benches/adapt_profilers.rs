@@ -14,10 +14,10 @@
 //! several.
 
 use anyhow::Result;
-use flinktune::adapt::SimMeasure;
+use flinktune::adapt::{SimMeasure, replay_options};
 use flinktune::demeter::{Demeter, Profiler};
 use flinktune::policy::{Metrics, Static};
-use flinktune::replay::{self, Measure, ReplayOptions, Summary};
+use flinktune::replay::{self, Measure, Summary};
 use flinktune::space::Config;
 use flinktune::study::{STUDY_FILE, Study};
 use flinktune::trace::{DEFAULT_START, TraceSpec};
@@ -114,17 +114,11 @@ fn main() -> Result<()> {
                 name,
                 repeats,
             )?;
-            let a = &study.file.adapt;
-            let opts = ReplayOptions {
-                step_s: tr.step_s,
-                warmup_steps: tr.rates.len() - (86_400.0 / tr.step_s).round() as usize,
-                decide_every: ((a.interval_s / tr.step_s).round() as usize).max(1),
-                restart_s: a.restart_s,
-                rescale_s: a.rescale_s,
-                mean_time_between_failures_s: a.mean_time_between_failures_s,
-                recovery_limit_s: a.recovery_limit_s,
-                seed: study.file.seed,
-            };
+            let opts = replay_options(
+                &study,
+                tr.step_s,
+                tr.rates.len() - (86_400.0 / tr.step_s).round() as usize,
+            );
             let mut measure = SimMeasure::new(&study)?;
             let mut reference = Static::new(&study.space)?;
             let (steps, _) =

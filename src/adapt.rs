@@ -199,6 +199,22 @@ pub struct ReplaySummary {
     pub seconds: f64,
 }
 
+/// How the study's `[adapt]` settings replay a trace of `step_s` steps whose first
+/// `warmup_steps` are history.
+pub fn replay_options(study: &Study, step_s: f64, warmup_steps: usize) -> ReplayOptions {
+    let a = &study.file.adapt;
+    ReplayOptions {
+        step_s,
+        warmup_steps,
+        decide_every: ((a.interval_s / step_s).round() as usize).max(1),
+        restart_s: a.restart_s,
+        rescale_s: a.rescale_s,
+        mean_time_between_failures_s: a.mean_time_between_failures_s,
+        recovery_limit_s: a.recovery_limit_s,
+        seed: study.file.seed,
+    }
+}
+
 /// Replays a rate trace (the last `replay_days` days; the rest is history) against the
 /// policies on the study's simulator; writes `adapt/`.
 pub fn replay_trace(
@@ -219,17 +235,7 @@ pub fn replay_trace(
             tr.rates.len()
         );
     }
-    let a = &study.file.adapt;
-    let opts = ReplayOptions {
-        step_s,
-        warmup_steps: tr.rates.len() - replay_steps,
-        decide_every: ((a.interval_s / step_s).round() as usize).max(1),
-        restart_s: a.restart_s,
-        rescale_s: a.rescale_s,
-        mean_time_between_failures_s: a.mean_time_between_failures_s,
-        recovery_limit_s: a.recovery_limit_s,
-        seed: study.file.seed,
-    };
+    let opts = replay_options(study, step_s, tr.rates.len() - replay_steps);
     let mut measure = SimMeasure::new(study)?;
     let stage = fsx::StageDir::begin(&study.dir, Stage::Adapt.name())?;
     let mut all_steps: Vec<Step> = Vec::new();
