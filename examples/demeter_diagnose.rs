@@ -214,6 +214,11 @@ fn main() -> Result<()> {
                         )
                     })
                     .unwrap_or_default();
+                let event = if d.failure {
+                    format!("failure, recovery {:.0} s {event}", d.recovery_time_s)
+                } else {
+                    event
+                };
                 println!(
                     "{k} | {:.0} | {:.0} | {} | {} | {:.2} | {:.1} | {:.1} | {:.1} | {event}",
                     d.rate,
