@@ -526,9 +526,12 @@ impl Demeter {
             .expect("measured above");
         let limit = self.settings.recovery_limit_s;
         let latency_ms = self.profiles[&bucket].latency_target_ms * (1.0 + self.settings.margin);
+        // Only a latency or throughput miss is confirmed: recovery is the hard constraint,
+        // and one slow recovery is evidence enough to act on.
         let misses = |p: &Profile, m: &Option<Metrics>| {
-            m.as_ref()
-                .is_none_or(|m| p.violation_at(m, limit, latency_ms) > 0.0)
+            m.as_ref().is_some_and(|m| {
+                m.recovery_time_s <= limit && p.violation_at(m, limit, latency_ms) > 0.0
+            })
         };
         if self.settings.confirm_misses
             && !self.profiles[&bucket].probes[k].confirmed
