@@ -11,7 +11,7 @@
 //! `-- 6 --from 6` is a held-out set to check a change on. `--noise R` replays each trace
 //! R times with different profiling noise (the replayed steps' noise stays the same): one
 //! profiling run's noise moves a trace's result by a few points, so compare policies over
-//! several.
+//! several. `--set 'key = value'` adds an `[adapt]` setting to every replay.
 
 use anyhow::Result;
 use flinktune::adapt::{SimMeasure, replay_options};
@@ -36,9 +36,12 @@ impl Profiler for Sim {
     }
 }
 
-fn study(dir: &Path, profiler: &str, repeats: Option<u64>) -> Result<Study> {
+fn study(dir: &Path, profiler: &str, repeats: Option<u64>, set: &[String]) -> Result<Study> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut adapt = format!("[adapt]\nprofiler = \"{profiler}\"");
+    for line in set {
+        adapt.push_str(&format!("\n{line}"));
+    }
     if let Some(k) = repeats {
         adapt.push_str(&format!("\nprofile_repeats = {k}"));
     }
@@ -75,6 +78,14 @@ fn main() -> Result<()> {
         .iter()
         .position(|a| a == "--repeats")
         .and_then(|i| args.get(i + 1)?.parse().ok());
+    // `--set 'key = value'` (repeatable): an extra [adapt] setting for every replay, e.g.
+    // `--set 'checkpoint_cap = true' --set 'confirm_misses = true'`.
+    let set: Vec<String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i > 0 && args[i - 1] == "--set")
+        .map(|(_, a)| a.clone())
+        .collect();
     let only: Option<String> = args
         .iter()
         .position(|a| a == "--only")
@@ -113,6 +124,7 @@ fn main() -> Result<()> {
                 &tmp.path().join(format!("{name}-{seed}-{stream}")),
                 name,
                 repeats,
+                &set,
             )?;
             let opts = replay_options(
                 &study,

@@ -14,8 +14,9 @@
 //! Failures are not in the ranked latency (the replay reports them on their own), so they
 //! are not a cause here; recovery violations are printed.
 //!
-//! `cargo run --release --example demeter_diagnose -- [traces] [--from N] [--steps SEED]`
-//! (default: 6 traces from seed 0; `--steps` prints every step of one trace).
+//! `cargo run --release --example demeter_diagnose -- [traces] [--from N] [--steps SEED]
+//! [--stream R]` (default: 6 traces from seed 0; `--steps` prints every step of one trace;
+//! `--stream` the profiling-noise stream, as the bench's `--noise` numbers them).
 
 use anyhow::Result;
 use flinktune::adapt::{SimMeasure, replay_options};
@@ -27,12 +28,15 @@ use flinktune::study::{STUDY_FILE, Study};
 use flinktune::trace::{DEFAULT_START, TraceSpec};
 use std::path::Path;
 
-struct Sim(SimMeasure, usize);
+/// Profiles on the simulator; the third field picks the profiling-noise stream as
+/// `benches/adapt_profilers.rs --noise` numbers them (`--stream R`).
+struct Sim(SimMeasure, usize, usize);
 
 impl Profiler for Sim {
     fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
         self.1 += 1;
-        self.0.measure(config, rate, usize::MAX - self.1)
+        self.0
+            .measure(config, rate, usize::MAX - self.1 - self.2 * 1_000_000)
     }
 }
 
@@ -88,6 +92,7 @@ fn main() -> Result<()> {
     };
     let from = flag("--from").unwrap_or(0);
     let steps_of = flag("--steps");
+    let stream = flag("--stream").unwrap_or(0) as usize;
     let traces = args
         .iter()
         .enumerate()
@@ -127,7 +132,7 @@ fn main() -> Result<()> {
         let mut measure = SimMeasure::new(&study)?;
         let mut reference = Static::new(&study.space)?;
         let (st, _) = replay::replay(&study.space, &mut reference, &tr.rates, &opts, &mut measure)?;
-        let profiler = Sim(SimMeasure::new(&study)?, 0);
+        let profiler = Sim(SimMeasure::new(&study)?, 0, stream);
         let mut demeter = Recorded {
             inner: Demeter::new(&study, tr.step_s, Box::new(profiler))?,
             demands: Vec::new(),
@@ -209,6 +214,11 @@ fn main() -> Result<()> {
                         )
                     })
                     .unwrap_or_default();
+                let event = if d.failure {
+                    format!("failure, recovery {:.0} s {event}", d.recovery_time_s)
+                } else {
+                    event
+                };
                 println!(
                     "{k} | {:.0} | {:.0} | {} | {} | {:.2} | {:.1} | {:.1} | {:.1} | {event}",
                     d.rate,

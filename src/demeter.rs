@@ -63,6 +63,10 @@ pub fn cost(m: &Metrics) -> f64 {
 struct Probe {
     config: Config,
     metrics: Option<Metrics>,
+    /// Its checkpoint interval, s (0 without checkpoints).
+    checkpoint_s: f64,
+    /// Whether `metrics` already combines confirmation runs.
+    confirmed: bool,
 }
 
 /// What profiling one rate found.
@@ -71,6 +75,10 @@ pub struct Profile {
     pub rate: u64,
     /// C_max's p99 × (1 + slack); infinite when C_max itself could not run.
     pub latency_target_ms: f64,
+    /// The longest checkpoint interval a choice should have, s.
+    checkpoint_cap_s: f64,
+    /// The share more a choice within the cap may cost than one beyond it.
+    cap_premium: f64,
     probes: Vec<Probe>,
 }
 
@@ -124,24 +132,35 @@ impl Profile {
         -cost(m).max(1e-9).ln() - PENALTY * self.violation(m, limit_s)
     }
 
-    /// The cheapest probe that meets the targets, else the least violating one.
+    /// The cheapest probe that meets the targets, else the least violating one — but when
+    /// the cheapest checkpoints less often than the cap (`Demeter::checkpoint_cap_s`), the
+    /// cheapest one within the cap if it costs at most `cap_premium` more.
     fn best(&self, limit_s: f64) -> Option<(&Probe, &Metrics, f64)> {
-        self.probes
-            .iter()
-            .filter_map(|p| {
+        let order = |a: &(&Probe, &Metrics, f64), b: &(&Probe, &Metrics, f64)| {
+            (a.2 > 0.0)
+                .cmp(&(b.2 > 0.0))
+                .then(a.2.total_cmp(&b.2))
+                .then(cost(a.1).total_cmp(&cost(b.1)))
+                // Equal cost (slots, checkpoint interval): the faster one, so the
+                // choice is on the (cost, p99) front.
+                .then(a.1.latency_p99_ms.total_cmp(&b.1.latency_p99_ms))
+        };
+        let measured = || {
+            self.probes.iter().filter_map(|p| {
                 p.metrics
                     .as_ref()
                     .map(|m| (p, m, self.violation(m, limit_s)))
             })
-            .min_by(|a, b| {
-                (a.2 > 0.0)
-                    .cmp(&(b.2 > 0.0))
-                    .then(a.2.total_cmp(&b.2))
-                    .then(cost(a.1).total_cmp(&cost(b.1)))
-                    // Equal cost (slots, checkpoint interval): the faster one, so the
-                    // choice is on the (cost, p99) front.
-                    .then(a.1.latency_p99_ms.total_cmp(&b.1.latency_p99_ms))
-            })
+        };
+        let best = measured().min_by(order)?;
+        if best.2 > 0.0 || best.0.checkpoint_s <= self.checkpoint_cap_s {
+            return Some(best);
+        }
+        measured()
+            .filter(|c| c.2 <= 0.0 && c.0.checkpoint_s <= self.checkpoint_cap_s)
+            .min_by(order)
+            .filter(|c| cost(c.1) <= cost(best.1) * (1.0 + self.cap_premium))
+            .or(Some(best))
     }
 
     /// The probes that meet the targets and are on their (cost, p99) Pareto front,
@@ -182,15 +201,20 @@ fn measure(
 ) -> Result<Option<Metrics>> {
     let mut runs = vec![];
     for _ in 0..repeats.max(1) {
-        if let Some(m) = profiler.evaluate(config, rate)? {
-            runs.push(m);
-        }
+        runs.push(profiler.evaluate(config, rate)?);
     }
-    if 2 * runs.len() <= repeats.max(1) as usize {
-        return Ok(None);
+    Ok(combine(&runs))
+}
+
+/// Runs combined: each metric their median over the runs that passed, None unless a
+/// majority passed.
+fn combine(all: &[Option<Metrics>]) -> Option<Metrics> {
+    let runs: Vec<&Metrics> = all.iter().flatten().collect();
+    if 2 * runs.len() <= all.len() {
+        return None;
     }
     let median = |f: fn(&Metrics) -> f64| {
-        let mut xs: Vec<f64> = runs.iter().map(f).collect();
+        let mut xs: Vec<f64> = runs.iter().map(|m| f(m)).collect();
         xs.sort_by(f64::total_cmp);
         let n = xs.len();
         if n % 2 == 1 {
@@ -199,7 +223,7 @@ fn measure(
             (xs[n / 2 - 1] + xs[n / 2]) / 2.0
         }
     };
-    Ok(Some(Metrics {
+    Some(Metrics {
         throughput: median(|m| m.throughput),
         latency_p99_ms: median(|m| m.latency_p99_ms),
         cpu_busy: median(|m| m.cpu_busy),
@@ -208,7 +232,7 @@ fn measure(
         memory_requested_mb: median(|m| m.memory_requested_mb),
         recovery_time_s: median(|m| m.recovery_time_s),
         backpressured: 2 * runs.iter().filter(|m| m.backpressured).count() > runs.len(),
-    }))
+    })
 }
 
 /// The policy.
@@ -280,6 +304,78 @@ impl Demeter {
         self.settings.recovery_limit_s * (1.0 - self.settings.margin)
     }
 
+    /// The longest checkpoint interval the profile's choice should have (with `[adapt]
+    /// checkpoint_cap`; unbounded without): an in-place
+    /// rescale restarts from the latest checkpoint and reprocesses what came since (half an
+    /// interval's input on average, up to a whole interval's at full load), so beyond
+    /// 2 × (`restart_s` − `rescale_s`) a rescale may stop the job longer than the restart it
+    /// is meant to save — and the added delay grows with the square of the stop. A long
+    /// interval saves no resources (it only thins the checkpoint stalls), so the cap costs
+    /// nothing but the odd extra measurement (`Demeter::within_cap`).
+    fn checkpoint_cap_s(&self) -> f64 {
+        if !self.settings.checkpoint_cap {
+            return f64::INFINITY;
+        }
+        2.0 * (self.settings.restart_s - self.settings.rescale_s).max(0.0)
+    }
+
+    /// When the profile's choice at `bucket` checkpoints less often than the cap, measures
+    /// the same resources checkpointing at the cap (`Profile::best` then prefers it if it
+    /// meets the targets): the cheapest feasible probes over the cap that are cheaper than
+    /// every feasible one within it, up to two, so that one shortened configuration that
+    /// misses a target does not end the search.
+    fn within_cap(&mut self, bucket: u64) -> Result<()> {
+        let limit = self.plan_limit();
+        let space = self.study.space.clone();
+        let p = &self.profiles[&bucket];
+        let cap = p.checkpoint_cap_s;
+        let feasible = |q: &&Probe| {
+            q.metrics
+                .as_ref()
+                .is_some_and(|m| p.violation(m, limit) <= 0.0)
+        };
+        let cost_of = |q: &Probe| q.metrics.as_ref().map_or(f64::INFINITY, cost);
+        let within = p
+            .probes
+            .iter()
+            .filter(feasible)
+            .filter(|q| q.checkpoint_s <= cap)
+            .map(cost_of)
+            .fold(f64::INFINITY, f64::min);
+        let mut over: Vec<&Probe> = p
+            .probes
+            .iter()
+            .filter(feasible)
+            .filter(|q| q.checkpoint_s > cap && cost_of(q) < within)
+            .collect();
+        over.sort_by(|a, b| cost_of(a).total_cmp(&cost_of(b)));
+        let shortened: Vec<Config> = over
+            .iter()
+            .filter_map(|q| crate::policy::with_checkpoint_interval(&space, &q.config, cap))
+            .filter(|c| !p.probes.iter().any(|q| &q.config == c))
+            .take(2)
+            .collect();
+        for config in shortened {
+            if self
+                .measured(&config, bucket)?
+                .is_some_and(|m| self.profiles[&bucket].violation(&m, limit) <= 0.0)
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn probe(&self, config: Config, metrics: Option<Metrics>) -> Probe {
+        Probe {
+            checkpoint_s: crate::policy::checkpoint_interval_s(&self.study.space, &config)
+                .unwrap_or(0.0),
+            config,
+            metrics,
+            confirmed: false,
+        }
+    }
+
     fn bucket(&self, rate: f64) -> u64 {
         let step = self.settings.rate_step.max(1);
         ((rate.max(1.0) / step as f64).ceil() as u64).max(1) * step
@@ -317,10 +413,9 @@ impl Demeter {
         let mut profile = Profile {
             rate,
             latency_target_ms,
-            probes: vec![Probe {
-                config: cmax.clone(),
-                metrics: cmax_metrics,
-            }],
+            checkpoint_cap_s: self.checkpoint_cap_s(),
+            cap_premium: self.settings.min_gain,
+            probes: vec![self.probe(cmax.clone(), cmax_metrics)],
         };
         if self.settings.profiler == ProfileMethod::Ehvi {
             self.profile_ehvi(&mut profile, limit)?;
@@ -388,11 +483,12 @@ impl Demeter {
             };
             let config = search::decode(&space, &domain, &s.x);
             let metrics = self.evaluate(&config, rate as f64)?;
-            match &metrics {
+            let probe = self.probe(config, metrics);
+            match &probe.metrics {
                 Some(m) => bo.tell(s.x.clone(), profile.score(m, limit))?,
                 None => bo.tell_failure(&s.x)?,
             }
-            profile.probes.push(Probe { config, metrics });
+            profile.probes.push(probe);
         }
         Ok(profile)
     }
@@ -409,22 +505,48 @@ impl Demeter {
             return Ok(q.metrics.clone());
         }
         let metrics = self.evaluate(config, bucket as f64)?;
+        let probe = self.probe(config.clone(), metrics.clone());
         let p = self.profiles.get_mut(&bucket).expect("profiled above");
-        p.probes.push(Probe {
-            config: config.clone(),
-            metrics: metrics.clone(),
-        });
+        p.probes.push(probe);
         Ok(metrics)
     }
 
     /// How the running `config` does at `bucket`, judged with the margin on both targets
     /// (configurations are chosen without it): one chosen at the edge of a target must not
-    /// be switched away from on the next measurement's noise. Remembers why it misses.
+    /// be switched away from on the next measurement's noise. With `[adapt] confirm_misses`
+    /// a miss on one measurement is confirmed before it counts: two more runs, their median
+    /// with the first kept as the configuration's measurement (a run's p99 or recovery is
+    /// now and then far above the usual). Remembers why it misses.
     fn judge(&mut self, config: &Config, bucket: u64) -> Result<(Option<Metrics>, f64)> {
+        let mut metrics = self.measured(config, bucket)?;
+        let k = self.profiles[&bucket]
+            .probes
+            .iter()
+            .position(|q| &q.config == config)
+            .expect("measured above");
         let limit = self.settings.recovery_limit_s;
-        let metrics = self.measured(config, bucket)?;
+        let latency_ms = self.profiles[&bucket].latency_target_ms * (1.0 + self.settings.margin);
+        // Only a latency or throughput miss is confirmed: recovery is the hard constraint,
+        // and one slow recovery is evidence enough to act on.
+        let misses = |p: &Profile, m: &Option<Metrics>| {
+            m.as_ref().is_some_and(|m| {
+                m.recovery_time_s <= limit && p.violation_at(m, limit, latency_ms) > 0.0
+            })
+        };
+        if self.settings.confirm_misses
+            && !self.profiles[&bucket].probes[k].confirmed
+            && misses(&self.profiles[&bucket], &metrics)
+        {
+            let mut runs = vec![metrics];
+            for _ in 0..2 {
+                runs.push(self.evaluate(config, bucket as f64)?);
+            }
+            metrics = combine(&runs);
+            let q = &mut self.profiles.get_mut(&bucket).expect("profiled").probes[k];
+            q.metrics = metrics.clone();
+            q.confirmed = true;
+        }
         let p = &self.profiles[&bucket];
-        let latency_ms = p.latency_target_ms * (1.0 + self.settings.margin);
         let (missed, violation) = match &metrics {
             Some(m) => (
                 p.why(m, limit, latency_ms),
@@ -501,11 +623,10 @@ impl Demeter {
             self.study.file.seed ^ profile.rate,
             &mut |c| measure(profiler.as_mut(), c, rate, repeats),
         )?;
-        profile.probes.extend(
-            found
-                .into_iter()
-                .map(|(config, metrics)| Probe { config, metrics }),
-        );
+        for (config, metrics) in found {
+            let probe = self.probe(config, metrics);
+            profile.probes.push(probe);
+        }
         Ok(())
     }
 
@@ -549,7 +670,9 @@ impl Oracle for Profiles<'_> {
     fn best(&mut self, rate: f64) -> Result<Choice> {
         let limit = self.0.plan_limit();
         let bucket = self.0.bucket(rate);
-        let p = self.0.profile(bucket)?;
+        self.0.profile(bucket)?;
+        self.0.within_cap(bucket)?;
+        let p = &self.0.profiles[&bucket];
         let Some((probe, m, violation)) = p.best(limit) else {
             bail!("no configuration ran at {bucket} records/s while profiling");
         };
@@ -714,21 +837,70 @@ mod tests {
         d.decide(&s).unwrap()
     }
 
+    /// A run at 1000 records/s with this p99 (and a tenth of it as recovery, s).
+    fn run(p99: f64) -> Metrics {
+        Metrics {
+            throughput: 1000.0,
+            latency_p99_ms: p99,
+            cpu_busy: 1.0,
+            taskmanagers: 2.0,
+            cpu_requested: 2.0,
+            memory_requested_mb: 4096.0,
+            recovery_time_s: p99 / 10.0,
+            backpressured: p99 > 1000.0,
+        }
+    }
+
     /// Replays a fixed sequence of runs: a p99 each, or None for a failed run.
     struct Scripted(Vec<Option<f64>>);
     impl Profiler for Scripted {
         fn evaluate(&mut self, _: &Config, _: f64) -> Result<Option<Metrics>> {
-            Ok(self.0.remove(0).map(|p99| Metrics {
-                throughput: 1000.0,
-                latency_p99_ms: p99,
-                cpu_busy: 1.0,
-                taskmanagers: 2.0,
-                cpu_requested: 2.0,
-                memory_requested_mb: 4096.0,
-                recovery_time_s: p99 / 10.0,
-                backpressured: p99 > 1000.0,
-            }))
+            assert!(!self.0.is_empty(), "a run more than scripted");
+            Ok(self.0.remove(0).map(run))
         }
+    }
+
+    #[test]
+    fn a_miss_on_one_measurement_is_confirmed_before_it_counts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = study(tmp.path());
+        let config = st.space.default_config();
+        // The running configuration measured once at 1000/s, against a 500 ms target
+        // (550 ms with the 10 % margin it is judged by), then `more` runs if asked.
+        let judged = |first: f64, more: Vec<Option<f64>>, confirm: bool| {
+            let mut d = Demeter::new(&st, 1800.0, Box::new(Scripted(more))).unwrap();
+            d.settings.confirm_misses = confirm;
+            let probe = d.probe(config.clone(), Some(run(first)));
+            d.profiles.insert(
+                1000,
+                Profile {
+                    rate: 1000,
+                    latency_target_ms: 500.0,
+                    checkpoint_cap_s: f64::INFINITY,
+                    cap_premium: 0.05,
+                    probes: vec![probe],
+                },
+            );
+            let (m, violation) = d.judge(&config, 1000).unwrap();
+            // Judged again: no more runs (Scripted has none left).
+            let again = d.judge(&config, 1000).unwrap().1;
+            assert_eq!(violation, again);
+            (m.map(|m| m.latency_p99_ms), violation)
+        };
+        // Off: the one measurement decides.
+        assert!(judged(900.0, vec![], false).1 > 0.0);
+        // An outlier: the median of it and two more runs meets the target.
+        assert_eq!(
+            judged(900.0, vec![Some(400.0), Some(450.0)], true),
+            (Some(450.0), 0.0)
+        );
+        // A real miss stays one.
+        let (p99, violation) = judged(900.0, vec![Some(600.0), Some(700.0)], true);
+        assert!(p99 == Some(700.0) && violation > 0.0);
+        // Runs that fail count against it: two of three must pass.
+        assert_eq!(judged(900.0, vec![None, None], true), (None, f64::INFINITY));
+        // Within the target: nothing to confirm.
+        assert_eq!(judged(540.0, vec![], true), (Some(540.0), 0.0));
     }
 
     #[test]
@@ -800,6 +972,72 @@ mod tests {
         let shaped = with_taskmanagers(&space, &next.config, 1).unwrap();
         let again = decide(&mut d, &shaped, 200_000.0).expect("1 TaskManager is too few");
         assert_eq!(change(&space, &shaped, &again.config), Change::Rescale);
+    }
+
+    #[test]
+    fn the_choice_checkpoints_within_the_cap_a_rescale_can_afford() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = study(tmp.path());
+        let space = st.space.clone();
+        let mut d = toy_demeter(&st);
+        // Off by default: no cap.
+        assert_eq!(d.checkpoint_cap_s(), f64::INFINITY);
+        d.settings.checkpoint_cap = true;
+        let cap = d.checkpoint_cap_s();
+        assert_eq!(
+            cap,
+            2.0 * (st.file.adapt.restart_s - st.file.adapt.rescale_s)
+        );
+        // The cheapest configuration profiled (2 TaskManagers × 3 cores × 1 GiB: 6 cores
+        // at 100 000/s, load 0.56, recovery 135 s) checkpoints every 80 s.
+        let mut cheap = with_taskmanagers(&space, &space.default_config(), 2).unwrap();
+        for (key, value) in [
+            ("kubernetes.taskmanager.cpu", Value::Float(3.0)),
+            ("taskmanager.memory.process.size", Value::Int(1024)),
+            ("execution.checkpointing.interval", Value::Int(80_000)),
+        ] {
+            cheap[space.index_of(key).unwrap()] = Some(value);
+        }
+        let mut toy = Toy {
+            space: space.clone(),
+        };
+        let cmax = space.default_config();
+        let probes = [cmax, cheap.clone()]
+            .into_iter()
+            .map(|c| {
+                let m = toy.evaluate(&c, 100_000.0).unwrap();
+                d.probe(c, m)
+            })
+            .collect();
+        let limit = d.plan_limit();
+        d.profiles.insert(
+            100_000,
+            Profile {
+                rate: 100_000,
+                latency_target_ms: 110.0,
+                checkpoint_cap_s: cap,
+                cap_premium: 0.05,
+                probes,
+            },
+        );
+        // Alone, the profile would choose it as it is.
+        let chosen = d.profiles[&100_000].best(limit).unwrap().0.config.clone();
+        assert_eq!(chosen, cheap);
+        // The same resources checkpointing at the cap are measured and chosen instead.
+        d.within_cap(100_000).unwrap();
+        let p = &d.profiles[&100_000];
+        assert_eq!(p.evaluations(), 3);
+        let (probe, m, violation) = p.best(limit).unwrap();
+        assert_eq!(violation, 0.0);
+        assert_eq!(probe.checkpoint_s, cap);
+        assert_eq!(
+            probe.config,
+            crate::policy::with_checkpoint_interval(&space, &cheap, cap).unwrap()
+        );
+        assert_eq!(cost(m), 6.0 + 2.0 / 8.0);
+        // Nothing over the cap is left cheaper than the choice: no more measurements.
+        d.within_cap(100_000).unwrap();
+        assert_eq!(d.profiles[&100_000].evaluations(), 3);
     }
 
     /// Profiles on the simulator, each run with its own noise seed.

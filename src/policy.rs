@@ -175,6 +175,23 @@ pub fn checkpoint_interval_s(space: &Space, config: &Config) -> Option<f64> {
         .map(|ms| ms / 1000.0)
 }
 
+/// `config` checkpointing every `seconds` (within the parameter's range), or None when the
+/// space has no numeric checkpoint interval or `config` does not checkpoint. The value is
+/// scaled from the current one, so it works whatever unit the catalogue gives the key.
+pub fn with_checkpoint_interval(space: &Space, config: &Config, seconds: f64) -> Option<Config> {
+    let now = checkpoint_interval_s(space, config)?;
+    let i = space.index_of(CHECKPOINT_INTERVAL)?;
+    let p = &space.params[i];
+    let (lo, hi) = p.bounds();
+    let mut c = config.clone();
+    c[i] = Some(match &space.effective(config)[i] {
+        Value::Int(v) => Value::Int(((*v as f64) * seconds / now).round().clamp(lo, hi) as i64),
+        Value::Float(v) => Value::Float((v * seconds / now).clamp(lo, hi)),
+        _ => return None,
+    });
+    Some(c)
+}
+
 fn scale_index(space: &Space) -> Result<usize> {
     space.index_of(TASKMANAGERS).ok_or_else(|| {
         anyhow::anyhow!(

@@ -129,6 +129,12 @@ pub struct AdaptSection {
     /// outlier would otherwise set a rate's latency target or trigger a switch.
     #[serde(deserialize_with = "positive")]
     pub profile_repeats: u64,
+    /// Choose configurations that checkpoint at most every 2 × (`restart_s` − `rescale_s`)
+    /// (a rescale reprocesses what came since the last checkpoint); off by default.
+    pub checkpoint_cap: bool,
+    /// Confirm a running configuration's miss on one measurement with two more runs (their
+    /// median) before switching for it; off by default.
+    pub confirm_misses: bool,
 }
 
 /// How Demeter profiles a rate (`[adapt] profiler`).
@@ -161,6 +167,8 @@ impl Default for AdaptSection {
             mean_time_between_failures_s: 2700.0,
             profiler: ProfileMethod::default(),
             profile_repeats: 1,
+            checkpoint_cap: false,
+            confirm_misses: false,
         }
     }
 }
