@@ -980,10 +980,11 @@ mod tests {
         let st = study(tmp.path());
         let space = st.space.clone();
         let mut d = toy_demeter(&st);
-        // Off by default: no cap.
+        // On by default; off, there is no cap.
+        let cap = d.checkpoint_cap_s();
+        d.settings.checkpoint_cap = false;
         assert_eq!(d.checkpoint_cap_s(), f64::INFINITY);
         d.settings.checkpoint_cap = true;
-        let cap = d.checkpoint_cap_s();
         assert_eq!(
             cap,
             2.0 * (st.file.adapt.restart_s - st.file.adapt.rescale_s)

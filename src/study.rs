@@ -129,11 +129,13 @@ pub struct AdaptSection {
     /// outlier would otherwise set a rate's latency target or trigger a switch.
     #[serde(deserialize_with = "positive")]
     pub profile_repeats: u64,
-    /// Choose configurations that checkpoint at most every 2 × (`restart_s` − `rescale_s`)
-    /// (a rescale reprocesses what came since the last checkpoint); off by default.
+    /// Choose configurations that checkpoint at most every 2 × (`restart_s` − `rescale_s`):
+    /// a rescale reprocesses what came since the last checkpoint, so beyond that interval it
+    /// can stop the job longer than a restart (on by default: see the README's replays).
     pub checkpoint_cap: bool,
-    /// Confirm a running configuration's miss on one measurement with two more runs (their
-    /// median) before switching for it; off by default.
+    /// Confirm a running configuration's latency or throughput miss on one measurement with
+    /// two more runs (their median) before switching for it; a recovery miss counts at once
+    /// (on by default: noise-driven switches were the worst replays' main cost).
     pub confirm_misses: bool,
 }
 
@@ -167,8 +169,8 @@ impl Default for AdaptSection {
             mean_time_between_failures_s: 2700.0,
             profiler: ProfileMethod::default(),
             profile_repeats: 1,
-            checkpoint_cap: false,
-            confirm_misses: false,
+            checkpoint_cap: true,
+            confirm_misses: true,
         }
     }
 }
