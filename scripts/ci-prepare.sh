@@ -14,20 +14,21 @@ FLINK_HOME="$("$_ft_root/scripts/install-flink.sh" "${FLINKTUNE_FLINK_VERSION:-1
 }
 export FLINK_HOME
 echo "ci-prepare: FLINK_HOME=$FLINK_HOME" >&2
-if [ "${FLINKTUNE_FLINK_1_11:-1}" != 0 ]; then
-  FLINK_1_11_HOME="$("$_ft_root/scripts/install-flink.sh" 1.11.4)" || {
-    echo "ci-prepare: installing Flink 1.11.4 failed" >&2
-    return 1 2>/dev/null || exit 1
+# _ft_also VAR VERSION: install VERSION and export its home as VAR.
+_ft_also() {
+  local home
+  home="$("$_ft_root/scripts/install-flink.sh" "$2")" || {
+    echo "ci-prepare: installing Flink $2 failed" >&2
+    return 1
   }
-  export FLINK_1_11_HOME
-  echo "ci-prepare: FLINK_1_11_HOME=$FLINK_1_11_HOME" >&2
+  export "$1=$home"
+  echo "ci-prepare: $1=$home" >&2
+}
+if [ "${FLINKTUNE_FLINK_1_11:-1}" != 0 ]; then
+  _ft_also FLINK_1_11_HOME 1.11.4 || { return 1 2>/dev/null || exit 1; }
 fi
 if [ "${FLINKTUNE_FLINK_2:-1}" != 0 ]; then
-  FLINK_2_HOME="$("$_ft_root/scripts/install-flink.sh" 2.3.0)" || {
-    echo "ci-prepare: installing Flink 2.3.0 failed" >&2
-    return 1 2>/dev/null || exit 1
-  }
-  export FLINK_2_HOME
-  echo "ci-prepare: FLINK_2_HOME=$FLINK_2_HOME" >&2
+  _ft_also FLINK_2_HOME 2.3.0 || { return 1 2>/dev/null || exit 1; }
 fi
+unset -f _ft_also
 unset _ft_root

@@ -315,15 +315,14 @@ fn kill_group(pid: i32, sig: i32) -> i32 {
     if status.success() { 0 } else { 1 }
 }
 
-/// Flink 1.11.4, the paper's version, when it is installed: `FLINK_1_11_HOME`, or where
-/// `scripts/install-flink.sh 1.11.4` puts it (CI installs it with `scripts/ci-prepare.sh`);
-/// absent → skip.
-fn flink_111_home() -> Option<PathBuf> {
-    if let Ok(h) = std::env::var("FLINK_1_11_HOME") {
+/// Another Flink version when it is installed: `$var`, or where `scripts/install-flink.sh
+/// VERSION` puts it (CI installs 1.11.4 and 2.3.0 with `scripts/ci-prepare.sh`); absent → skip.
+fn installed_flink(var: &str, version: &str) -> Option<PathBuf> {
+    if let Ok(h) = std::env::var(var) {
         let h = PathBuf::from(h);
         assert!(
             h.join("bin/jobmanager.sh").is_file(),
-            "FLINK_1_11_HOME={} is not a Flink distribution",
+            "{var}={} is not a Flink distribution",
             h.display()
         );
         return Some(h);
@@ -332,14 +331,19 @@ fn flink_111_home() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|_| std::env::var("HOME").map(|h| Path::new(&h).join(".cache/flinktune")))
         .ok()?;
-    let dest = cache.join("flink-1.11.4");
+    let dest = cache.join(format!("flink-{version}"));
     if dest.join(".complete").is_file() {
         return Some(dest.join("pyflink"));
     }
     eprintln!(
-        "skipped: Flink 1.11.4 not installed (export FLINK_1_11_HOME=$(scripts/install-flink.sh 1.11.4))"
+        "skipped: Flink {version} not installed (export {var}=$(scripts/install-flink.sh {version}))"
     );
     None
+}
+
+/// Flink 1.11.4, the paper's version.
+fn flink_111_home() -> Option<PathBuf> {
+    installed_flink("FLINK_1_11_HOME", "1.11.4")
 }
 
 #[test]
@@ -514,30 +518,9 @@ fn assert_memory_as_flink_derives(trials: &Path) -> usize {
     compared
 }
 
-/// Flink 2.x when it is installed: `FLINK_2_HOME`, or where `scripts/install-flink.sh 2.3.0`
-/// puts it (CI installs it with `scripts/ci-prepare.sh`); absent → skip.
+/// Flink 2.x.
 fn flink_2_home() -> Option<PathBuf> {
-    if let Ok(h) = std::env::var("FLINK_2_HOME") {
-        let h = PathBuf::from(h);
-        assert!(
-            h.join("bin/jobmanager.sh").is_file(),
-            "FLINK_2_HOME={} is not a Flink distribution",
-            h.display()
-        );
-        return Some(h);
-    }
-    let cache = std::env::var("FLINKTUNE_CACHE")
-        .map(PathBuf::from)
-        .or_else(|_| std::env::var("HOME").map(|h| Path::new(&h).join(".cache/flinktune")))
-        .ok()?;
-    let dest = cache.join("flink-2.3.0");
-    if dest.join(".complete").is_file() {
-        return Some(dest.join("pyflink"));
-    }
-    eprintln!(
-        "skipped: Flink 2.3.0 not installed (export FLINK_2_HOME=$(scripts/install-flink.sh 2.3.0))"
-    );
-    None
+    installed_flink("FLINK_2_HOME", "2.3.0")
 }
 
 /// A 1.11 catalogue's memory and buffer keys, renamed or reformatted in 2.x.
