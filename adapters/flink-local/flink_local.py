@@ -548,7 +548,7 @@ def taskmanager_memory(cl):
     try:
         tms = cl.get("/taskmanagers", timeout=5).get("taskmanagers") or []
         return cl.get(f"/taskmanagers/{tms[0]['id']}", timeout=5).get("memoryConfiguration") if tms else None
-    except (OSError, ValueError, KeyError, Fail):
+    except (OSError, ValueError, KeyError):
         return None
 
 
