@@ -26,7 +26,11 @@
 //!    of seconds instead of a restart's tens) — the rescale when the running one misses a
 //!    target, or when the restart would not save at least `min_gain` more. The running
 //!    configuration is judged at the same rate (measured there if it was not); switch on a
-//!    violation, or when the cost gain is at least `min_gain`.
+//!    violation, or when the cost gain is at least `min_gain` and the **latency budget**
+//!    affords the switch: over the last day, the delay the switches added
+//!    (`crate::policy::delay_area`) plus the running configurations' p99 over C_max's may
+//!    come to `latency_budget` of C_max's latency. A restart for a violation instead of
+//!    the rescale needs the budget too.
 //!
 //! Cost is what the configuration requests: cores + GiB of memory / 8 — roughly what cloud
 //! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
@@ -41,12 +45,14 @@ use crate::search;
 use crate::space::Config;
 use crate::study::{AdaptSection, ProfileMethod, Study};
 use anyhow::{Result, bail};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// GiB of memory that cost as much as one core.
 const GIB_PER_CORE: f64 = 8.0;
 /// Weight of a constraint violation (in ln-cost units per unit of ln-excess).
 const PENALTY: f64 = 5.0;
+/// The window the latency budget is kept over, s: a day, as Demeter compares days.
+const BUDGET_WINDOW_S: f64 = 86_400.0;
 
 /// Measures a configuration at a rate for profiling.
 pub trait Profiler {
@@ -249,6 +255,11 @@ pub struct Demeter {
     missed: String,
     /// The demand rate of the last decision (forecast peak × (1 + margin)).
     demand: Option<f64>,
+    /// The rate and time of the decision being made.
+    now: (f64, f64),
+    /// What the last day's switches and steady state spent of the latency budget:
+    /// (time s, ms × s over the static maximum's latency), oldest first.
+    spent: VecDeque<(f64, f64)>,
 }
 
 impl Demeter {
@@ -276,6 +287,8 @@ impl Demeter {
             scheduler,
             missed: String::new(),
             demand: None,
+            now: (0.0, 0.0),
+            spent: VecDeque::new(),
         })
     }
 
@@ -630,6 +643,90 @@ impl Demeter {
         Ok(())
     }
 
+    /// The static maximum's p99 latency, ms: the median of its measurements at the rates
+    /// profiled so far (None before the first profile or when it never ran).
+    fn reference_latency_ms(&self) -> Option<f64> {
+        let mut xs: Vec<f64> = self
+            .profiles
+            .values()
+            .map(|p| p.latency_target_ms / (1.0 + self.settings.latency_slack))
+            .filter(|x| x.is_finite())
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        (!xs.is_empty()).then(|| xs[xs.len() / 2])
+    }
+
+    /// The latency budget over the window, ms × s, and what of it is spent (None: no budget).
+    fn budget(&mut self) -> Option<(f64, f64)> {
+        let reference = self.reference_latency_ms()?;
+        if !self.settings.latency_budget.is_finite() {
+            return None;
+        }
+        let now = self.now.1;
+        while self
+            .spent
+            .front()
+            .is_some_and(|(t, _)| *t <= now - BUDGET_WINDOW_S)
+        {
+            self.spent.pop_front();
+        }
+        let allowance = self.settings.latency_budget * reference * BUDGET_WINDOW_S;
+        Some((allowance, self.spent.iter().map(|(_, x)| x).sum()))
+    }
+
+    /// Charges the running configuration's steady-state p99 over the static maximum's for
+    /// the `since` seconds since the last decision, from the last measurement (clipped to
+    /// ± the latency slack: one run's p99 is now and then several times the usual, and it
+    /// stands for a whole interval here). Below the static maximum's earns budget back.
+    fn charge_steady_state(&mut self, last: Option<&Metrics>, since: f64) {
+        let (Some(m), Some(reference)) = (last, self.reference_latency_ms()) else {
+            return;
+        };
+        if self.budget().is_none() || since <= 0.0 {
+            return;
+        }
+        let bound = self.settings.latency_slack * reference;
+        let excess = (m.latency_p99_ms - reference).clamp(-bound, bound);
+        self.spent.push_back((self.now.1, excess * since));
+    }
+
+    /// Whether the latency budget affords switching from `from` to `to` now.
+    fn affords(&mut self, from: &Config, to: &Config) -> bool {
+        let Some((allowance, spent)) = self.budget() else {
+            return true;
+        };
+        spent + self.switch_delay(from, to) <= allowance
+    }
+
+    /// The delay switching from `from` to `to` at the current rate adds (ms × s; see
+    /// `crate::policy::delay_area`), with `to`'s load estimated from its profiling
+    /// measurement at the demand: its busy share of the cores it requests, scaled to the
+    /// current rate.
+    fn switch_delay(&self, from: &Config, to: &Config) -> f64 {
+        let space = &self.study.space;
+        let kind = change(space, from, to);
+        let bucket = self.bucket(self.demand.unwrap_or(self.now.0));
+        let load = self
+            .profiles
+            .get(&bucket)
+            .and_then(|p| p.probes.iter().find(|q| &q.config == to))
+            .and_then(|q| q.metrics.as_ref())
+            .filter(|m| m.cpu_requested > 0.0)
+            .map_or(0.5, |m| {
+                m.cpu_busy / m.cpu_requested * self.now.0 / bucket as f64
+            })
+            .clamp(0.0, 0.95);
+        let interval_s = crate::policy::checkpoint_interval_s(space, to).unwrap_or(0.0);
+        let stop = crate::policy::stop_s(
+            kind,
+            self.settings.restart_s,
+            self.settings.rescale_s,
+            interval_s,
+            load,
+        );
+        1000.0 * crate::policy::delay_area(stop, load)
+    }
+
     /// The forecast peak over the horizon as one point for the schedule.
     fn demand_point(&self, history: &[f64]) -> Point {
         let current = history.last().copied().unwrap_or(0.0);
@@ -690,7 +787,12 @@ impl Oracle for Profiles<'_> {
             && let Some((rescaled, c)) = self.0.rescaled(&running, bucket)?
         {
             let violates = self.0.judge(&running, bucket)?.1 > 0.0;
-            if violates || !meets || objective > c * (1.0 - self.0.settings.min_gain) {
+            // A violation is fixed by the rescale unless the restart is worth it and the
+            // latency budget affords it: rescaling a shape chosen for a lower rate can cost
+            // far more than the profile's best (bigger TaskManagers need more spare
+            // capacity to recover in time), and a gain restart back later would pay twice.
+            let worth = objective <= c * (1.0 - self.0.settings.min_gain);
+            if !meets || !worth || (violates && !self.0.affords(&running, &config)) {
                 (config, objective, meets) = (rescaled, c, true);
             }
         }
@@ -699,6 +801,14 @@ impl Oracle for Profiles<'_> {
             objective,
             meets_constraints: meets,
         })
+    }
+
+    /// A switch for gain must fit Demeter's latency budget: over the last day, the delays
+    /// switches added plus the running configurations' p99 over the static maximum's must
+    /// stay within `[adapt] latency_budget` of the static maximum's latency.
+    fn affordable(&mut self, from: &str, to: &Choice) -> Result<bool> {
+        let (from, to) = (self.0.ids[from].clone(), self.0.ids[&to.config].clone());
+        Ok(self.0.affords(&from, &to))
     }
 
     fn assess(&mut self, id: &str, rate: f64) -> Result<Assessment> {
@@ -729,6 +839,10 @@ impl Policy for Demeter {
 
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
         let point = self.demand_point(s.history);
+        let rate = s.history.last().copied().unwrap_or(0.0);
+        let since = s.time_s - self.now.1;
+        self.now = (rate, s.time_s);
+        self.charge_steady_state(s.last, since);
         let current = self.id_of(s.current);
         // A live run whose switch failed still runs the old configuration.
         if self.scheduler.current() != Some(current.as_str()) {
@@ -743,6 +857,8 @@ impl Policy for Demeter {
             return Ok(None);
         }
         let config = self.ids[&d.config].clone();
+        let delay = self.switch_delay(s.current, &config);
+        self.spent.push_back((s.time_s, delay));
         Ok(Some(Decision {
             config,
             reason: format!(
@@ -960,6 +1076,8 @@ mod tests {
         let st = study(tmp.path());
         let space = st.space.clone();
         let mut d = toy_demeter(&st);
+        // This is about the gain rule, not the latency budget (whose test is below).
+        d.settings.latency_budget = f64::INFINITY;
         // The running shape asks 4 GiB per core; the toy's cheapest shapes ask 1 GiB for
         // 3 cores. At a lower rate that saving is far beyond `min_gain`: restart.
         let running = with_taskmanagers(&space, &space.default_config(), 24).unwrap();
@@ -972,6 +1090,56 @@ mod tests {
         let shaped = with_taskmanagers(&space, &next.config, 1).unwrap();
         let again = decide(&mut d, &shaped, 200_000.0).expect("1 TaskManager is too few");
         assert_eq!(change(&space, &shaped, &again.config), Change::Rescale);
+    }
+
+    #[test]
+    fn a_gain_restart_waits_until_the_latency_budget_affords_its_stop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = study(tmp.path());
+        let space = st.space.clone();
+        // C_max at 100 000/s: restarting into the toy's cheapest shape saves far more than
+        // min_gain. Its 17 s stop at load ρ adds 1000 × 17² / (2 (1 − ρ)) ≥ 144 500 ms·s;
+        // C_max's p99 is 100 ms, so a budget b allows b × 100 × 86 400 ms·s a day.
+        let running = with_taskmanagers(&space, &space.default_config(), 24).unwrap();
+        let with_budget = |b: f64| {
+            let mut d = toy_demeter(&st);
+            d.settings.restart_s = 17.0;
+            d.settings.latency_budget = b;
+            let next = decide(&mut d, &running, 100_000.0);
+            (d, next)
+        };
+        // 1 %: 86 400 ms·s cannot pay for the stop; the gain waits.
+        let (mut d, next) = with_budget(0.01);
+        assert!(next.is_none(), "{next:?}");
+        let (allowance, spent) = d.budget().unwrap();
+        assert!(
+            (allowance - 86_400.0).abs() < 1e-6 && spent == 0.0,
+            "{allowance} {spent}"
+        );
+        // 10 %: 864 000 ms·s can; the switch is charged what its stop adds.
+        let (mut d, next) = with_budget(0.1);
+        let next = next.expect("affordable");
+        assert!(next.reason.starts_with("Gain"), "{}", next.reason);
+        assert_eq!(change(&space, &running, &next.config), Change::Restart);
+        let (_, spent) = d.budget().unwrap();
+        let load = Toy {
+            space: space.clone(),
+        }
+        .evaluate(&next.config, 100_000.0)
+        .unwrap()
+        .map(|m| m.cpu_busy / m.cpu_requested)
+        .unwrap();
+        let expected = 1000.0 * 17.0 * 17.0 / (2.0 * (1.0 - load));
+        assert!(
+            (spent - expected).abs() < 1e-6 * expected,
+            "{spent} vs {expected}"
+        );
+        // No budget at all: a violation still switches (by rescaling, which it can).
+        let mut d = toy_demeter(&st);
+        d.settings.latency_budget = 0.0;
+        let four = with_taskmanagers(&space, &space.default_config(), 4).unwrap();
+        let next = decide(&mut d, &four, 300_000.0).expect("a violation switches");
+        assert!(next.reason.starts_with("Violation"), "{}", next.reason);
     }
 
     #[test]

@@ -175,6 +175,33 @@ pub fn checkpoint_interval_s(space: &Space, config: &Config) -> Option<f64> {
         .map(|ms| ms / 1000.0)
 }
 
+/// Seconds a change stops the job (the model `crate::replay` charges and Demeter budgets
+/// for): a restart stops it for `restart_s`; an in-place rescale for `rescale_s` plus the
+/// reprocessing of what came in since the latest checkpoint — on average half the
+/// checkpoint interval's input, at `load` (rate / capacity) of the new capacity.
+pub fn stop_s(change: Change, restart_s: f64, rescale_s: f64, interval_s: f64, load: f64) -> f64 {
+    match change {
+        Change::Same => 0.0,
+        Change::Restart => restart_s,
+        Change::Rescale => rescale_s + load.clamp(0.0, 1.0) * interval_s / 2.0,
+    }
+}
+
+/// The delay a stop of `stop_s` adds, summed over the records' arrival times (seconds ×
+/// seconds; over a window of `W` seconds it raises the mean latency by this / `W`): records
+/// keep arriving for `stop_s`, the backlog drains at the spare capacity in
+/// `stop_s / (1 − load)`, and the wait falls linearly from `stop_s` to 0 over that span.
+/// Infinite at or beyond full load (the backlog never drains).
+pub fn delay_area(stop_s: f64, load: f64) -> f64 {
+    if stop_s <= 0.0 {
+        return 0.0;
+    }
+    if load >= 1.0 {
+        return f64::INFINITY;
+    }
+    stop_s * stop_s / (2.0 * (1.0 - load.max(0.0)))
+}
+
 /// `config` checkpointing every `seconds` (within the parameter's range), or None when the
 /// space has no numeric checkpoint interval or `config` does not checkpoint. The value is
 /// scaled from the current one, so it works whatever unit the catalogue gives the key.
@@ -431,6 +458,20 @@ default = 1
             decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 80_000.0),
             None
         );
+    }
+
+    #[test]
+    fn a_stop_and_the_delay_it_adds() {
+        // A restart stops for restart_s; a rescale also replays half an interval's input.
+        assert_eq!(stop_s(Change::Restart, 17.0, 5.0, 20.0, 0.5), 17.0);
+        assert_eq!(stop_s(Change::Rescale, 17.0, 5.0, 20.0, 0.5), 10.0);
+        assert_eq!(stop_s(Change::Same, 17.0, 5.0, 20.0, 0.5), 0.0);
+        // 10 s at half load: drained in 20 s, the wait falling from 10 s to 0 — 100 s².
+        assert!((delay_area(10.0, 0.5) - 100.0).abs() < 1e-12);
+        // Idle, the backlog drains as fast as it came: 10 s × 10 s / 2.
+        assert!((delay_area(10.0, 0.0) - 50.0).abs() < 1e-12);
+        assert_eq!(delay_area(0.0, 0.9), 0.0);
+        assert!(delay_area(1.0, 1.0).is_infinite());
     }
 
     #[test]

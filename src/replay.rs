@@ -164,15 +164,16 @@ pub fn replay(
         let step = match &m {
             Some(m) => {
                 let capacity = measure.capacity(&current)?;
-                let down_s = match switched {
-                    None | Some(Change::Same) => 0.0,
-                    Some(Change::Restart) => opts.restart_s,
-                    Some(Change::Rescale) => {
-                        let interval_s =
-                            policy::checkpoint_interval_s(space, &current).unwrap_or(0.0);
-                        opts.rescale_s + (rate / capacity).min(1.0) * interval_s / 2.0
-                    }
-                };
+                let down_s = switched.map_or(0.0, |change| {
+                    let interval_s = policy::checkpoint_interval_s(space, &current).unwrap_or(0.0);
+                    policy::stop_s(
+                        change,
+                        opts.restart_s,
+                        opts.rescale_s,
+                        interval_s,
+                        rate / capacity,
+                    )
+                });
                 let wait_s = mean_wait(down_s, rate, capacity, opts.step_s);
                 let failure = failures.contains(&i);
                 let failure_s = if failure {
@@ -242,8 +243,8 @@ fn mean_wait(down_s: f64, rate: f64, capacity: f64, step_s: f64) -> f64 {
         // growing for the rest of the step.
         return down_s / 2.0 + step_s / 2.0;
     }
-    let span = (down_s / (1.0 - rho)).min(step_s);
-    (span / step_s) * down_s / 2.0
+    // A backlog still draining at the step's end counts for the step only.
+    policy::delay_area(down_s, rho).min(step_s * down_s / 2.0) / step_s
 }
 
 /// The trace steps at which a TaskManager fails: a Poisson process of the configured mean

@@ -12,7 +12,8 @@
 //! - the best configuration's predicted **gain** (cur − best) / cur is at least
 //!   `min_gain` (Demeter: 5 %; a gain equal to it, up to 1e-12 of rounding, switches)
 //!   *and* at least `min_dwell_steps` steps have passed since the last switch — a restart
-//!   costs downtime, so a small or a noisy improvement is not worth one.
+//!   costs downtime, so a small or a noisy improvement is not worth one — *and* the
+//!   oracle can afford the switch's disruption (Demeter's latency budget).
 
 use crate::forecast::Point;
 use anyhow::{Result, bail};
@@ -41,6 +42,11 @@ pub trait Oracle {
     fn best(&mut self, rate: f64) -> Result<Choice>;
     /// How `config` would do at `rate`.
     fn assess(&mut self, config: &str, rate: f64) -> Result<Assessment>;
+    /// Whether a switch for gain from `from` to `to` is affordable now — e.g. whether its
+    /// stop fits a latency budget. Switches for a violation are not asked.
+    fn affordable(&mut self, _from: &str, _to: &Choice) -> Result<bool> {
+        Ok(true)
+    }
 }
 
 /// The rate a forecast step must be provisioned for.
@@ -95,6 +101,8 @@ pub enum Reason {
     Keep,
     /// Kept: the gain is worth a switch but the last switch was too recent.
     Dwell,
+    /// Kept: the gain is worth a switch but the oracle cannot afford its disruption now.
+    Budget,
     /// Kept though it violates a constraint: the oracle's best is this configuration.
     NoBetter,
 }
@@ -182,10 +190,13 @@ impl Scheduler {
             });
         }
         if differs && gain >= self.policy.min_gain - 1e-12 {
-            if self.since_switch >= self.policy.min_dwell_steps {
-                return Ok(self.switch(p.step, rate, best, Reason::Gain, Some(gain)));
+            if self.since_switch < self.policy.min_dwell_steps {
+                return Ok(keep(Reason::Dwell, true));
             }
-            return Ok(keep(Reason::Dwell, true));
+            if !oracle.affordable(&current, &best)? {
+                return Ok(keep(Reason::Budget, true));
+            }
+            return Ok(self.switch(p.step, rate, best, Reason::Gain, Some(gain)));
         }
         Ok(keep(Reason::Keep, true))
     }
@@ -277,6 +288,46 @@ mod tests {
                 meets_constraints: !self.infeasible.iter().any(|c| c == config),
             })
         }
+    }
+
+    /// `Scaling`, but no switch for gain is affordable.
+    struct Broke(Scaling);
+
+    impl Oracle for Broke {
+        fn best(&mut self, rate: f64) -> Result<Choice> {
+            self.0.best(rate)
+        }
+        fn assess(&mut self, config: &str, rate: f64) -> Result<Assessment> {
+            self.0.assess(config, rate)
+        }
+        fn affordable(&mut self, _: &str, _: &Choice) -> Result<bool> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_gain_the_oracle_cannot_afford_waits_but_a_violation_does_not() {
+        let mut s = Scheduler::new(Policy::default(), Some("tm10".into()), 100).unwrap();
+        // tm10 at 20 000/s (22 000 provisioned): tm5 would save 50 %, but the switch is not
+        // affordable.
+        let d = s
+            .decide(&mut Broke(Scaling), &points(&[20_000.0])[0])
+            .unwrap();
+        assert_eq!(
+            (d.reason, d.switch, d.config.as_str()),
+            (Reason::Budget, false, "tm10")
+        );
+        // Affordable, the same gain switches.
+        let d = s.decide(&mut Scaling, &points(&[20_000.0])[0]).unwrap();
+        assert_eq!(
+            (d.reason, d.switch, d.config.as_str()),
+            (Reason::Gain, true, "tm5")
+        );
+        // tm5 at 60 000/s misses its constraint: it switches whatever the budget.
+        let d = s
+            .decide(&mut Broke(Scaling), &points(&[60_000.0])[0])
+            .unwrap();
+        assert_eq!((d.reason, d.switch), (Reason::Violation, true));
     }
 
     fn points(rates: &[f64]) -> Vec<Point> {

@@ -137,6 +137,12 @@ pub struct AdaptSection {
     /// two more runs (their median) before switching for it; a recovery miss counts at once
     /// (on by default: noise-driven switches were the worst replays' main cost).
     pub confirm_misses: bool,
+    /// Demeter's latency budget: over any day, the delays its switches add plus its
+    /// configurations' p99 over the static maximum's may come to this share of the static
+    /// maximum's latency; a switch for gain that would overspend waits (`inf`: no budget;
+    /// a switch for a violation always goes).
+    #[serde(deserialize_with = "non_negative_or_inf")]
+    pub latency_budget: f64,
 }
 
 /// How Demeter profiles a rate (`[adapt] profiler`).
@@ -171,6 +177,7 @@ impl Default for AdaptSection {
             profile_repeats: 1,
             checkpoint_cap: true,
             confirm_misses: true,
+            latency_budget: 0.03,
         }
     }
 }
@@ -563,6 +570,16 @@ fn non_negative_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(serde::de::Error::custom("must be a number of at least 0"));
+    }
+    Ok(v)
+}
+
+fn non_negative_or_inf<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_nan() || v < 0.0 {
+        return Err(serde::de::Error::custom(
+            "must be a number of at least 0, or inf",
+        ));
     }
     Ok(v)
 }

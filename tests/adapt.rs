@@ -131,11 +131,12 @@ fn a_replay_compares_demeter_with_the_baselines() {
 }
 
 /// The shipped example (wordcount on the simulated Kubernetes cluster, the last day of a
-/// 4-day trace): Demeter with forecasting and RGPE stays near the static maximum's latency
-/// while requesting clearly fewer resources, and keeps every recovery under the limit.
-/// Issue 7 asks for 95% of near-optimal; this replay gives 94.0%, and over 36 replays
-/// (12 traces × 3 profiling-noise streams, `benches/adapt_profilers.rs`) the mean is 92.6%,
-/// so the threshold here guards what is typical, not one favourable draw.
+/// 4-day trace): Demeter with forecasting and RGPE stays within 5% of the static maximum's
+/// latency while requesting clearly fewer resources, and keeps every recovery under the limit.
+/// This replay gives 95.8% of near-optimal with 0.86× the core-hours and 0.66× the memory; over
+/// 36 replays (12 traces × 3 profiling-noise streams, `benches/adapt_profilers.rs`) the mean is
+/// 96.0–96.4% and the worst 93.1%, with 16% fewer cores and 55% less memory — so the thresholds
+/// here guard what is typical, not this one draw.
 #[test]
 fn the_shipped_demeter_example_stays_near_the_static_maximum_with_fewer_resources() {
     let tmp = tempfile::tempdir().unwrap();
@@ -149,14 +150,14 @@ fn the_shipped_demeter_example_stays_near_the_static_maximum_with_fewer_resource
     let p = replay_static_and_demeter(&study, &trace);
     let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
     assert!(
-        num("demeter", "near_optimal_pct") >= 90.0,
+        num("demeter", "near_optimal_pct") >= 93.0,
         "{:?}",
         p["demeter"]
     );
     assert!(num("demeter", "cpu_core_hours") < 0.9 * num("static", "cpu_core_hours"));
     assert!(
         num("demeter", "mean_memory_requested_gb")
-            < 0.2 * num("static", "mean_memory_requested_gb")
+            < 0.75 * num("static", "mean_memory_requested_gb")
     );
     assert_eq!(num("demeter", "recovery_violations"), 0.0);
     assert_eq!(num("demeter", "saturated_steps"), 0.0);
