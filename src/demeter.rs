@@ -255,8 +255,9 @@ pub struct Demeter {
     missed: String,
     /// The demand rate of the last decision (forecast peak × (1 + margin)).
     demand: Option<f64>,
-    /// The rate and time of the decision being made.
-    now: (f64, f64),
+    /// The current rate and time (s) of the decision being made.
+    rate_now: f64,
+    time_now: f64,
     /// What the last day's switches and steady state spent of the latency budget:
     /// (time s, ms × s over the static maximum's latency), oldest first.
     spent: VecDeque<(f64, f64)>,
@@ -287,7 +288,8 @@ impl Demeter {
             scheduler,
             missed: String::new(),
             demand: None,
-            now: (0.0, 0.0),
+            rate_now: 0.0,
+            time_now: 0.0,
             spent: VecDeque::new(),
         })
     }
@@ -662,7 +664,7 @@ impl Demeter {
         if !self.settings.latency_budget.is_finite() {
             return None;
         }
-        let now = self.now.1;
+        let now = self.time_now;
         while self
             .spent
             .front()
@@ -679,15 +681,15 @@ impl Demeter {
     /// ± the latency slack: one run's p99 is now and then several times the usual, and it
     /// stands for a whole interval here). Below the static maximum's earns budget back.
     fn charge_steady_state(&mut self, last: Option<&Metrics>, since: f64) {
+        if !self.settings.latency_budget.is_finite() || since <= 0.0 {
+            return;
+        }
         let (Some(m), Some(reference)) = (last, self.reference_latency_ms()) else {
             return;
         };
-        if self.budget().is_none() || since <= 0.0 {
-            return;
-        }
         let bound = self.settings.latency_slack * reference;
         let excess = (m.latency_p99_ms - reference).clamp(-bound, bound);
-        self.spent.push_back((self.now.1, excess * since));
+        self.spent.push_back((self.time_now, excess * since));
     }
 
     /// Whether the latency budget affords switching from `from` to `to` now.
@@ -705,7 +707,7 @@ impl Demeter {
     fn switch_delay(&self, from: &Config, to: &Config) -> f64 {
         let space = &self.study.space;
         let kind = change(space, from, to);
-        let bucket = self.bucket(self.demand.unwrap_or(self.now.0));
+        let bucket = self.bucket(self.demand.unwrap_or(self.rate_now));
         let load = self
             .profiles
             .get(&bucket)
@@ -713,7 +715,7 @@ impl Demeter {
             .and_then(|q| q.metrics.as_ref())
             .filter(|m| m.cpu_requested > 0.0)
             .map_or(0.5, |m| {
-                m.cpu_busy / m.cpu_requested * self.now.0 / bucket as f64
+                m.cpu_busy / m.cpu_requested * self.rate_now / bucket as f64
             })
             .clamp(0.0, 0.95);
         let interval_s = crate::policy::checkpoint_interval_s(space, to).unwrap_or(0.0);
@@ -839,9 +841,9 @@ impl Policy for Demeter {
 
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
         let point = self.demand_point(s.history);
-        let rate = s.history.last().copied().unwrap_or(0.0);
-        let since = s.time_s - self.now.1;
-        self.now = (rate, s.time_s);
+        let since = s.time_s - self.time_now;
+        self.rate_now = s.history.last().copied().unwrap_or(0.0);
+        self.time_now = s.time_s;
         self.charge_steady_state(s.last, since);
         let current = self.id_of(s.current);
         // A live run whose switch failed still runs the old configuration.
