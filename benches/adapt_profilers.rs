@@ -14,13 +14,13 @@
 //! several. `--set 'key = value'` adds an `[adapt]` setting to every replay.
 
 use anyhow::Result;
-use flinktune::adapt::{SimMeasure, replay_options};
-use flinktune::demeter::{Demeter, Profiler};
-use flinktune::policy::{Metrics, Static};
-use flinktune::replay::{self, Measure, Summary};
-use flinktune::space::Config;
+use flink::space::Config;
+use flinktune::adapt::demeter::{Demeter, Profiler};
+use flinktune::adapt::policy::{Metrics, Static};
+use flinktune::adapt::replay::{self, Measure, Summary};
+use flinktune::adapt::run::{SimMeasure, replay_options};
+use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::trace::{DEFAULT_START, TraceSpec};
 use std::path::Path;
 use std::time::Instant;
 
@@ -108,9 +108,9 @@ fn main() -> Result<()> {
     totals.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));
     for (seed, stream) in (from..from + traces).flat_map(|s| (0..noise).map(move |r| (s, r))) {
         let tr = if seed == 0 {
-            flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
+            flinktune::adapt::trace::read(&root.join("examples/demeter/rates.csv"))?
         } else {
-            flinktune::trace::generate(&TraceSpec {
+            flinktune::adapt::trace::generate(&TraceSpec {
                 days: 4,
                 step_s: 300,
                 min: 80_000.0,

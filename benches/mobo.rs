@@ -6,9 +6,11 @@
 //! Run with `cargo bench --bench mobo`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use flinktune::bo::{BayesOpt, BoOptions, Domain, Var};
-use flinktune::mobo::{Metrics, MoOptions, Mobo, Problem, parse_constraints, parse_objectives};
+use flinktune::stages::search::multi::{
+    Metrics, MoOptions, Mobo, Problem, parse_constraints, parse_objectives,
+};
 use flinktune::study::MoMethod;
+use opt::bo::{BayesOpt, BoOptions, Domain, Var};
 use rand::SeedableRng;
 
 const N: usize = 50;

@@ -5,7 +5,7 @@
 //!
 //! Run with `cargo bench --bench overhead`.
 
-use flinktune::bo::{BayesOpt, BoOptions, Domain, Var};
+use opt::bo::{BayesOpt, BoOptions, Domain, Var};
 use std::process::Command;
 use std::time::Instant;
 

@@ -6,12 +6,12 @@
 //! tuning data (failures, saturation, log-scale effects).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use flinktune::bo::{BayesOpt, BoOptions, Domain, Var};
-use flinktune::generate::sample_configs;
-use flinktune::model::{self, Dataset, PerfModel};
-use flinktune::objective::{Measurement, Objective};
-use flinktune::sim::{self, Cluster, SimJob, SimOutcome, Workload};
+use flink::objective::{Measurement, Objective};
+use flink::sim::{self, Cluster, SimJob, SimOutcome, Workload};
+use flink::space::sample_configs;
+use flinktune::stages::model::{self, Dataset, PerfModel};
 use flinktune::study::{Study, template};
+use opt::bo::{BayesOpt, BoOptions, Domain, Var};
 use std::hint::black_box;
 
 const RATE: u64 = 16_000;
@@ -200,12 +200,13 @@ fn bench_search(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("over_model_budget_100", |b| {
         b.iter(|| {
-            let opts = flinktune::bo::BoOptions {
+            let opts = opt::bo::BoOptions {
                 initial: 20,
                 seed: 3,
                 ..Default::default()
             };
-            flinktune::search::optimise_model(&study, &model, RATE, 100, opts).unwrap()
+            flinktune::stages::search::single::optimise_model(&study, &model, RATE, 100, opts)
+                .unwrap()
         })
     });
     g.finish();

@@ -7,7 +7,7 @@
 //! Run with `cargo bench --bench system_search` (a few minutes; every evaluation is a
 //! simulated trial through the adapter protocol, as in a real search).
 
-use flinktune::search::{self, Evaluator};
+use flinktune::stages::search::single::{self, Evaluator};
 use flinktune::study::Study;
 use rand::SeedableRng;
 
@@ -38,29 +38,35 @@ fn one(rate: u64, seed: u64) -> (f64, f64) {
     let study = study(tmp.path(), rate, seed);
     let objective = study.file.objective;
     let evaluator = Evaluator::new(&study, None, rate, tmp.path().join("bo-trials"));
-    let steps = search::optimise(
+    let steps = single::optimise(
         &study.space,
         objective,
         &evaluator,
-        search::bo_options(&study, seed),
+        single::bo_options(&study, seed),
         BUDGET,
         1,
         vec![],
         |_| Ok(()),
     )
     .unwrap();
-    let bo = search::best_step(&steps, objective)
+    let bo = single::best_step(&steps, objective)
         .map(|i| steps[i].evaluation.perf.unwrap_or_default())
         .unwrap_or(0.0);
 
-    let domain = search::domain(&study.space);
+    let domain = flinktune::study::encoding::domain(&study.space);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
     let random = Evaluator::new(&study, None, rate, tmp.path().join("random-trials"));
     let mut best = f64::NEG_INFINITY;
     for start in (0..RANDOM).step_by(CHUNK) {
         let n = CHUNK.min(RANDOM - start);
         let configs: Vec<_> = (0..n)
-            .map(|_| search::decode(&study.space, &domain, &domain.random_point(&mut rng)))
+            .map(|_| {
+                flinktune::study::encoding::decode(
+                    &study.space,
+                    &domain,
+                    &domain.random_point(&mut rng),
+                )
+            })
             .collect();
         let ids: Vec<String> = (start..start + n).map(|i| format!("r{i:05}")).collect();
         for e in random.evaluate(&ids, &configs).unwrap() {

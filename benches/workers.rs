@@ -4,8 +4,8 @@
 //!
 //! Run with `cargo bench --bench workers`.
 
-use flinktune::collect::{self, CollectOptions};
-use flinktune::generate::{self, GenerateOptions};
+use flinktune::stages::collect::{self, CollectOptions};
+use flinktune::stages::generate::{self, GenerateOptions};
 use flinktune::study::{Study, template};
 use std::time::Instant;
 

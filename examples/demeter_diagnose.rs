@@ -19,13 +19,13 @@
 //! `--stream` the profiling-noise stream, as the bench's `--noise` numbers them).
 
 use anyhow::Result;
-use flinktune::adapt::{SimMeasure, replay_options};
-use flinktune::demeter::{Demeter, Profiler};
-use flinktune::policy::{Decision, Metrics, Policy, Situation, Static};
-use flinktune::replay::{self, Measure};
-use flinktune::space::Config;
+use flink::space::Config;
+use flinktune::adapt::demeter::{Demeter, Profiler};
+use flinktune::adapt::policy::{Decision, Metrics, Policy, Situation, Static};
+use flinktune::adapt::replay::{self, Measure};
+use flinktune::adapt::run::{SimMeasure, replay_options};
+use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::trace::{DEFAULT_START, TraceSpec};
 use std::path::Path;
 
 /// Profiles on the simulator; the third field picks the profiling-noise stream as
@@ -113,9 +113,9 @@ fn main() -> Result<()> {
     println!("|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|");
     for seed in from..from + traces {
         let tr = if seed == 0 {
-            flinktune::trace::read(&root.join("examples/demeter/rates.csv"))?
+            flinktune::adapt::trace::read(&root.join("examples/demeter/rates.csv"))?
         } else {
-            flinktune::trace::generate(&TraceSpec {
+            flinktune::adapt::trace::generate(&TraceSpec {
                 days: 4,
                 step_s: 300,
                 min: 80_000.0,

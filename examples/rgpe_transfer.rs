@@ -15,9 +15,9 @@
 //! `cargo run --release --example rgpe_transfer [seeds]` (default 5 seeds; a few minutes).
 
 use anyhow::{Context, Result};
-use flinktune::search::{self, Evaluator, SearchOptions};
+use flinktune::stages::search::single::{self, Evaluator, SearchOptions};
+use flinktune::stages::search::transfer;
 use flinktune::study::{Over, Study};
-use flinktune::transfer;
 use std::path::Path;
 
 const SOURCES: [u64; 3] = [8_000, 16_000, 32_000];
@@ -55,7 +55,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Best score so far after each evaluation (NEG_INFINITY until something ran).
-fn curve(steps: &[search::Step], study: &Study) -> Vec<f64> {
+fn curve(steps: &[single::Step], study: &Study) -> Vec<f64> {
     let mut best = f64::NEG_INFINITY;
     steps
         .iter()
@@ -83,7 +83,7 @@ fn main() -> Result<()> {
             SOURCE_BUDGET,
             &[],
         )?;
-        let summary = search::run(
+        let summary = single::run(
             &s,
             SearchOptions {
                 over: Over::System,
@@ -112,8 +112,8 @@ fn main() -> Result<()> {
         let mut curves: Vec<(&str, Vec<f64>)> = Vec::new();
         let mut weights = Vec::new();
         for seed in 0..seeds {
-            let opts = search::bo_options(&target, seed);
-            let cold = search::optimise(
+            let opts = single::bo_options(&target, seed);
+            let cold = single::optimise(
                 &target.space,
                 objective,
                 &evaluator,
@@ -126,7 +126,7 @@ fn main() -> Result<()> {
             curves.push(("cold GP-EI", curve(&cold, &target)));
             let mut warm_opts = opts;
             warm_opts.initial = target.file.search.transfer_initial as usize;
-            let (warm, models, target_weight) = search::optimise_with_transfer(
+            let (warm, models, target_weight) = single::optimise_with_transfer(
                 &target.space,
                 objective,
                 &evaluator,
@@ -140,11 +140,11 @@ fn main() -> Result<()> {
             curves.push(("RGPE", curve(&warm, &target)));
             weights.push((models, target_weight));
         }
-        let long = search::optimise(
+        let long = single::optimise(
             &target.space,
             objective,
             &evaluator,
-            search::bo_options(&target, 1000),
+            single::bo_options(&target, 1000),
             LONG_BUDGET,
             1,
             vec![],

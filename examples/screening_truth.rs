@@ -7,8 +7,8 @@
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
 
 use anyhow::{Context, Result};
-use flinktune::determine::{reference_config, sweep_values};
-use flinktune::sim::{self, SimJob, SimOutcome};
+use flink::sim::{self, SimJob, SimOutcome};
+use flinktune::stages::determine::{reference_config, sweep_values};
 use flinktune::study::Study;
 use rand::{RngExt, SeedableRng};
 
@@ -34,10 +34,10 @@ fn main() -> Result<()> {
         noise: 0.0,
     };
     let cluster = sim::Cluster::default();
-    let score = |c: &flinktune::space::Config| -> Option<f64> {
+    let score = |c: &flink::space::Config| -> Option<f64> {
         match sim::simulate(&study.effective_conf(c), &cluster, &job) {
             SimOutcome::Pass(m) => Some(objective.score(objective.run_value(
-                &flinktune::objective::Measurement {
+                &flink::objective::Measurement {
                     throughput: m.throughput,
                     latency_p99_ms: m.latency_p99_ms,
                 },

@@ -2,11 +2,13 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use flink::sim;
+use flinktune::adapt::trace;
+use flinktune::stages::search::{multi as mobo, single as search};
+use flinktune::stages::{collect, compare, determine, generate, model, status, validate};
 use flinktune::study::{STUDY_FILE, Study};
-use flinktune::{
-    adapter, collect, compare, determine, forecast, generate, mobo, model, search, sim, status,
-    trace, validate,
-};
+use flinktune::trial::adapter;
+use opt::forecast;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -141,7 +143,7 @@ enum Command {
         /// Policies to compare in a replay (default: all) or the one to run live
         /// (default: demeter).
         #[arg(long, value_enum, value_delimiter = ',')]
-        policy: Vec<flinktune::adapt::PolicyKind>,
+        policy: Vec<flinktune::adapt::run::PolicyKind>,
         /// The reconfiguration hook (start | apply | rescale | rate | stop, see the README).
         #[arg(long, value_name = "COMMAND")]
         hook: Option<String>,
@@ -224,7 +226,7 @@ enum Command {
         noise: f64,
         /// The simulated cluster: fixed (4 TaskManagers) or kubernetes (pods as the
         /// configuration asks, at most 24).
-        #[arg(long, value_enum, default_value = "fixed")]
+        #[arg(long, default_value = "fixed")]
         cluster: sim::ClusterMode,
     },
 }
@@ -381,12 +383,12 @@ fn run(command: Command) -> Result<()> {
                     bail!("--replay-days must be a positive number of days");
                 }
                 let kinds = if policy.is_empty() {
-                    flinktune::adapt::PolicyKind::all()
+                    flinktune::adapt::run::PolicyKind::all()
                 } else {
                     policy
                 };
-                let s = flinktune::adapt::replay_trace(&study, &trace, &kinds, replay_days)?;
-                print!("{}", flinktune::adapt::table(&s));
+                let s = flinktune::adapt::run::replay_trace(&study, &trace, &kinds, replay_days)?;
+                print!("{}", flinktune::adapt::run::table(&s));
                 println!(
                     "wrote {} ({:.1} s)",
                     study.dir.join("adapt").display(),
@@ -395,11 +397,11 @@ fn run(command: Command) -> Result<()> {
                 return Ok(());
             }
             let policy = match policy.as_slice() {
-                [] => flinktune::adapt::PolicyKind::Demeter,
+                [] => flinktune::adapt::run::PolicyKind::Demeter,
                 [one] => *one,
                 _ => bail!("a live run takes one --policy"),
             };
-            let opts = flinktune::adapt::LiveOptions {
+            let opts = flinktune::adapt::run::LiveOptions {
                 hook,
                 rate_command,
                 dry_run,
@@ -409,7 +411,7 @@ fn run(command: Command) -> Result<()> {
                 source_rate,
                 hook_timeout: std::time::Duration::from_secs(hook_timeout_s),
             };
-            let records = flinktune::adapt::live(&study, &opts)?;
+            let records = flinktune::adapt::run::live(&study, &opts)?;
             println!(
                 "{} intervals logged in {}",
                 records.len(),
@@ -465,8 +467,8 @@ fn run(command: Command) -> Result<()> {
                 .with_context(|| format!("forecasting {}", history.display()))?;
             let dir = output
                 .unwrap_or_else(|| history.parent().unwrap_or(Path::new(".")).join("forecast"));
-            forecast::write_report(&dir, &h, &o)?;
-            print!("{}", forecast::describe(&h, &o));
+            flinktune::adapt::forecast::write_report(&dir, &h, &o)?;
+            print!("{}", flinktune::adapt::forecast::describe(&h, &o));
             println!(
                 "wrote {}/forecast.csv, evaluation.json, forecast.svg",
                 dir.display()

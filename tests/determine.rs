@@ -70,7 +70,7 @@ fn oat_screening_on_the_simulator_selects_the_known_effects() {
     ] {
         assert!(sel.iter().any(|p| p == strong), "{strong} not in {sel:?}");
     }
-    for ignored in flinktune::sim::IGNORED_KEYS {
+    for ignored in flink::sim::IGNORED_KEYS {
         assert!(
             !sel.iter().any(|p| p == ignored),
             "{ignored} selected: {sel:?}"
@@ -156,7 +156,7 @@ fn all_three_methods_leave_the_ignored_keys_out() {
         sel.iter().any(|p| p == "execution.buffer-timeout"),
         "{sel:?}"
     );
-    for ignored in flinktune::sim::IGNORED_KEYS {
+    for ignored in flink::sim::IGNORED_KEYS {
         assert!(
             !sel.iter().any(|p| p == ignored),
             "{ignored} selected: {sel:?}"
@@ -237,7 +237,7 @@ fn determine_runs_through_a_shell_adapter() {
         sel.iter().any(|p| p == "execution.buffer-timeout"),
         "{sel:?}"
     );
-    for ignored in flinktune::sim::IGNORED_KEYS {
+    for ignored in flink::sim::IGNORED_KEYS {
         assert!(!sel.iter().any(|p| p == ignored), "{ignored} selected");
     }
     // The trials left the adapter protocol's directories with the script's log.

@@ -4,11 +4,10 @@
 mod common;
 
 use common::*;
-use flinktune::adapter::{Adapter, TrialSpec};
-use flinktune::mobo::{self, Metrics, Problem};
-use flinktune::pareto;
-use flinktune::search;
+use flinktune::stages::search::multi::{self, Metrics, Problem};
 use flinktune::study::Study;
+use flinktune::trial::adapter::{Adapter, TrialSpec};
+use opt::pareto;
 use rand::SeedableRng;
 use std::fs;
 use std::path::Path;
@@ -119,14 +118,14 @@ fn the_front_written_by_a_search_on_the_simulator_is_non_dominated_and_resumes()
     let partial = dir.join(".search.partial");
     fs::rename(&search_dir, &partial).unwrap();
     fs::remove_file(partial.join("summary.json")).unwrap();
-    let journal = fs::read_to_string(partial.join(mobo::JOURNAL)).unwrap();
+    let journal = fs::read_to_string(partial.join(multi::JOURNAL)).unwrap();
     let lines: Vec<&str> = journal.lines().collect();
     assert_eq!(lines.len(), 25, "a header and 24 steps");
     let kept = format!("{}\n{}", lines[..11].join("\n"), &lines[11][..20]);
-    fs::write(partial.join(mobo::JOURNAL), kept).unwrap();
+    fs::write(partial.join(multi::JOURNAL), kept).unwrap();
     let out = ok(&["search", s(&dir)]);
     assert!(out.contains("24 evaluations"), "{out}");
-    let again = fs::read_to_string(search_dir.join(mobo::JOURNAL)).unwrap();
+    let again = fs::read_to_string(search_dir.join(multi::JOURNAL)).unwrap();
     let again: Vec<&str> = again.lines().collect();
     assert_eq!(again.len(), 25);
     assert_eq!(
@@ -161,12 +160,12 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
         (h.col("status")[i] == "pass").then_some(m)
     };
     let mobo_runs: Vec<Option<Metrics>> = (0..budget).map(metrics_of).collect();
-    let domain = search::domain(&study.space);
+    let domain = flinktune::study::encoding::domain(&study.space);
     let Adapter::Sim {
         cluster,
         workload,
         noise,
-    } = flinktune::collect::adapter_of(&study)
+    } = flinktune::stages::collect::adapter_of(&study)
     else {
         panic!("the study uses the simulator")
     };
@@ -174,7 +173,11 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
     let trial = dir.join("random-trial");
     let random_runs: Vec<Option<Metrics>> = (0..budget)
         .map(|_| {
-            let config = search::decode(&study.space, &domain, &domain.random_point(&mut rng));
+            let config = flinktune::study::encoding::decode(
+                &study.space,
+                &domain,
+                &domain.random_point(&mut rng),
+            );
             let mut sums = Metrics::new();
             let mut passed = 0;
             for repeat in 0..study.file.repeats {
@@ -188,7 +191,7 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
                     seed: study.file.seed,
                     worker: 0,
                 };
-                let outcome = flinktune::adapter::run_sim(&spec, &cluster, workload, noise);
+                let outcome = flinktune::trial::adapter::run_sim(&spec, &cluster, workload, noise);
                 let Some(m) = outcome.measurement() else {
                     continue;
                 };
@@ -204,7 +207,7 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
             })
         })
         .collect();
-    let hv = mobo::common_hypervolumes(&problem, &[mobo_runs, random_runs]);
+    let hv = multi::common_hypervolumes(&problem, &[mobo_runs, random_runs]);
     (hv[0], hv[1])
 }
 

@@ -482,14 +482,14 @@ fn assert_memory_as_flink_derives(trials: &Path) -> usize {
         assert!(flink.is_object(), "no memory from Flink: {result}");
         let conf_dir = trial.join("conf");
         let conf = match fs::read_to_string(conf_dir.join("config.yaml")) {
-            Ok(yaml) => flinktune::flinkconf::parse_yaml(&yaml, "config.yaml").unwrap(),
-            Err(_) => flinktune::flinkconf::parse_flat(
+            Ok(yaml) => flink::conf::parse_yaml(&yaml, "config.yaml").unwrap(),
+            Err(_) => flink::conf::parse_flat(
                 &fs::read_to_string(conf_dir.join("flink-conf.yaml")).unwrap(),
                 "flink-conf.yaml",
             )
             .unwrap(),
         };
-        let ours = flinktune::flinkmem::taskmanager(&conf).unwrap();
+        let ours = flink::memory::taskmanager(&conf).unwrap();
         const MIB: f64 = 1024.0 * 1024.0;
         for (key, mb) in [
             ("frameworkHeap", ours.framework_heap_mb),
@@ -592,7 +592,7 @@ retries = 0
         let conf = entry.unwrap().path().join("conf");
         assert!(!conf.join("flink-conf.yaml").exists());
         let yaml = fs::read_to_string(conf.join("config.yaml")).unwrap();
-        let flat = flinktune::flinkconf::parse_yaml(&yaml, "config.yaml").unwrap();
+        let flat = flink::conf::parse_yaml(&yaml, "config.yaml").unwrap();
         assert!(
             flat.contains_key("taskmanager.memory.network.fraction"),
             "{yaml}"

@@ -3,9 +3,8 @@
 mod common;
 
 use common::*;
-use flinktune::adapter::{Adapter, TrialSpec};
-use flinktune::search;
 use flinktune::study::Study;
+use flinktune::trial::adapter::{Adapter, TrialSpec};
 use rand::SeedableRng;
 use std::fs;
 
@@ -32,8 +31,8 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
 
     // 2000 random configurations measured by the same simulated system.
     let study = Study::load(&dir).unwrap();
-    let domain = search::domain(&study.space);
-    let adapter = flinktune::collect::adapter_of(&study);
+    let domain = flinktune::study::encoding::domain(&study.space);
+    let adapter = flinktune::stages::collect::adapter_of(&study);
     let Adapter::Sim {
         cluster,
         workload,
@@ -46,7 +45,11 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
     let trial = tmp.path().join("reference");
     let mut reference = f64::MIN;
     for _ in 0..2000 {
-        let config = search::decode(&study.space, &domain, &domain.random_point(&mut rng));
+        let config = flinktune::study::encoding::decode(
+            &study.space,
+            &domain,
+            &domain.random_point(&mut rng),
+        );
         let _ = fs::remove_dir_all(&trial);
         study
             .write_config_dir(&config, &trial, "reference")
@@ -59,7 +62,7 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
             seed: 42,
             worker: 0,
         };
-        let outcome = flinktune::adapter::run_sim(&spec, cluster, *workload, *noise);
+        let outcome = flinktune::trial::adapter::run_sim(&spec, cluster, *workload, *noise);
         if let Some(m) = outcome.measurement() {
             reference = reference.max(m.throughput / m.latency_p99_ms);
         }

@@ -2,11 +2,11 @@
 //! limits, CPU quotas, recovery time and requested resources, and the `demeter-resources`
 //! catalogue and example study.
 
-use flinktune::adapter::{self, Outcome, TrialSpec};
-use flinktune::flinkconf::FlatConf;
-use flinktune::recovery::GIVE_UP_S;
-use flinktune::sim::{self, Cluster, SimJob, SimMetrics, SimOutcome, Workload};
+use flink::conf::FlatConf;
+use flink::recovery::GIVE_UP_S;
+use flink::sim::{self, Cluster, SimJob, SimMetrics, SimOutcome, Workload};
 use flinktune::study::{SimSection, Study};
+use flinktune::trial::adapter::{self, Outcome, TrialSpec};
 use std::path::Path;
 
 /// Flink 1.11's shipped configuration with a Demeter configuration on top.
@@ -181,7 +181,7 @@ fn without_spare_capacity_the_job_does_not_recover() {
     // result.json keeps a finite number (never null, NaN or inf)
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("conf")).unwrap();
-    let text = flinktune::flinkconf::render_flat(&c, "test").unwrap();
+    let text = flink::conf::render_flat(&c, "test").unwrap();
     std::fs::write(dir.path().join("conf/flink-conf.yaml"), text).unwrap();
     let spec = TrialSpec {
         dir: dir.path().to_path_buf(),
@@ -209,7 +209,7 @@ fn without_spare_capacity_the_job_does_not_recover() {
 fn trials_report_the_requested_resources() {
     let c = pods(3, 2, "1.5", "2048m", 10_000);
     let m = pass(&c, &job(50_000.0));
-    assert_eq!(m.resources, flinktune::resources::requested(&c).unwrap());
+    assert_eq!(m.resources, flink::resources::requested(&c).unwrap());
     assert_eq!(m.resources.taskmanagers, 3);
     assert_eq!(m.resources.cpu_requested, 4.5);
     assert_eq!(m.resources.memory_requested_mb, 3.0 * 2048.0);
@@ -224,7 +224,7 @@ fn trials_report_the_requested_resources() {
     assert_eq!(f.resources.memory_requested_mb, 4.0 * 4096.0);
     assert_eq!(
         f.resources,
-        flinktune::resources::on_fixed_cluster(&static_max(), 4, 8.0).unwrap()
+        flink::resources::on_fixed_cluster(&static_max(), 4, 8.0).unwrap()
     );
     assert!(f.recovered && f.recovery_time_s > 0.0);
 }
@@ -274,16 +274,16 @@ fn the_taskmanager_key_is_written_for_every_flink_version() {
         let study = Study::load(dir.path()).unwrap_or_else(|e| panic!("{version}: {e:#}"));
         assert_eq!(study.space.len(), 5, "{version}");
         let mut config = study.space.default_config();
-        config[0] = Some(flinktune::space::Value::Int(7));
+        config[0] = Some(flink::space::Value::Int(7));
         let out = dir.path().join("trial");
         study.write_config_dir(&config, &out, "test").unwrap();
-        let written = flinktune::flinkconf::read_conf_dir(&out.join("conf")).unwrap();
+        let written = flink::conf::read_conf_dir(&out.join("conf")).unwrap();
         assert_eq!(
             written.get("flinktune.taskmanagers").map(String::as_str),
             Some("7"),
             "{version}"
         );
-        assert_eq!(flinktune::precheck::predict_failure(&written), None);
+        assert_eq!(flink::precheck::predict_failure(&written), None);
         // and the simulator runs it from the files
         let spec = TrialSpec {
             dir: out.clone(),
@@ -293,7 +293,7 @@ fn the_taskmanager_key_is_written_for_every_flink_version() {
             seed: 1,
             worker: 0,
         };
-        let outcome = flinktune::collect::adapter_of(&study).run(&spec);
+        let outcome = flinktune::stages::collect::adapter_of(&study).run(&spec);
         let Outcome::Pass { .. } = &outcome else {
             panic!("{version}: {outcome:?}");
         };
@@ -339,7 +339,7 @@ fn sim_section_errors_name_the_key() {
 fn the_sim_adapter_command_runs_the_kubernetes_cluster() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("conf")).unwrap();
-    let text = flinktune::flinkconf::render_flat(&pods(30, 1, "1", "2048m", 10_000), "t").unwrap();
+    let text = flink::conf::render_flat(&pods(30, 1, "1", "2048m", 10_000), "t").unwrap();
     std::fs::write(dir.path().join("conf/flink-conf.yaml"), text).unwrap();
     let run = |cluster: &str| {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_flinktune"))

@@ -1,0 +1,13 @@
+//! The run-time side (Demeter): input-rate traces and their forecasts, configuration
+//! schedules, the scaling policies (Demeter and its baselines), replays on the simulator and
+//! the live reconfiguration hook; `run` is the `flinktune adapt` command.
+
+pub mod demeter;
+pub mod ehvi_profile;
+pub mod forecast;
+pub mod hook;
+pub mod policy;
+pub mod replay;
+pub mod run;
+pub mod schedule;
+pub mod trace;

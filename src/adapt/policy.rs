@@ -1,0 +1,510 @@
+//! Run-time scaling policies for `flinktune adapt`: what configuration a running job should
+//! have next. Demeter's baselines live here — a static maximum, reactive threshold scaling
+//! (Kubernetes' horizontal pod autoscaler rule) and a DS2-style rate-based policy — next to
+//! the forecasting, model-based policy (`crate::adapt::demeter`).
+//!
+//! The baselines only change the scale-out (`flinktune.taskmanagers`); the other parameters
+//! stay at the catalogue's defaults, as in Demeter's evaluation (1 slot, 1 core, 4096 MiB,
+//! 10 s checkpoints for Static, Reactive and DS2).
+
+use crate::trial::adapter::Outcome;
+use anyhow::{Result, bail};
+use flink::space::{Config, Space, Value};
+use serde::{Deserialize, Serialize};
+
+/// The scale-out parameter of the Demeter catalogue.
+pub const TASKMANAGERS: &str = "flinktune.taskmanagers";
+/// The checkpoint interval, which an in-place rescale replays from.
+const CHECKPOINT_INTERVAL: &str = "execution.checkpointing.interval";
+
+/// What a running configuration measured at one step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub throughput: f64,
+    pub latency_p99_ms: f64,
+    /// CPU cores busy across the job.
+    pub cpu_busy: f64,
+    pub taskmanagers: f64,
+    pub cpu_requested: f64,
+    pub memory_requested_mb: f64,
+    pub recovery_time_s: f64,
+    pub backpressured: bool,
+}
+
+impl Metrics {
+    /// The metrics of a passing outcome; None for a failed one. Optional protocol fields
+    /// an adapter did not report are 0 (NaN would poison every mean downstream).
+    pub fn of(outcome: &Outcome) -> Option<Metrics> {
+        let Outcome::Pass { measurement, extra } = outcome else {
+            return None;
+        };
+        let num = |k: &str| extra.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        Some(Metrics {
+            throughput: measurement.throughput,
+            latency_p99_ms: measurement.latency_p99_ms,
+            cpu_busy: num("cpu_cores"),
+            taskmanagers: num("taskmanagers"),
+            cpu_requested: num("cpu_requested"),
+            memory_requested_mb: num("memory_requested_mb"),
+            recovery_time_s: num("recovery_time_s"),
+            backpressured: extra
+                .get("backpressured")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        })
+    }
+}
+
+/// What a policy sees when it decides.
+pub struct Situation<'a> {
+    /// Seconds since the start of the adapted run.
+    pub time_s: f64,
+    /// Seconds between two rate observations.
+    pub step_s: f64,
+    /// Every input rate observed so far, one per step, oldest first (the warm-up history
+    /// included); the last is the current rate.
+    pub history: &'a [f64],
+    /// The running configuration.
+    pub current: &'a Config,
+    /// What the running configuration measured at the last step (None when it failed or
+    /// nothing was measured, e.g. on a live cluster without metrics).
+    pub last: Option<&'a Metrics>,
+}
+
+/// A policy's answer: run this configuration next, because of `reason`.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub config: Config,
+    pub reason: String,
+}
+
+/// A scaling policy.
+pub trait Policy {
+    fn name(&self) -> &str;
+    /// The configuration to start with.
+    fn initial(&mut self) -> Result<Config>;
+    /// A new configuration, or None to keep the running one.
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>>;
+}
+
+/// The value of the scale-out parameter in a configuration.
+pub fn taskmanagers(space: &Space, config: &Config) -> Result<u32> {
+    let i = scale_index(space)?;
+    match &space.effective(config)[i] {
+        Value::Int(n) if *n >= 1 => Ok(*n as u32),
+        other => bail!("{TASKMANAGERS} is {other}, not a positive integer"),
+    }
+}
+
+/// The range of the scale-out parameter, TaskManagers.
+pub fn taskmanager_range(space: &Space) -> Result<(u32, u32)> {
+    let (lo, hi) = space.params[scale_index(space)?].bounds();
+    Ok((lo as u32, hi as u32))
+}
+
+/// `config` with the scale-out set to `n`, clamped to the parameter's range.
+pub fn with_taskmanagers(space: &Space, config: &Config, n: u32) -> Result<Config> {
+    let i = scale_index(space)?;
+    let (lo, hi) = space.params[i].bounds();
+    let n = (n as f64).clamp(lo, hi) as i64;
+    let mut c = config.clone();
+    c[i] = Some(Value::Int(n));
+    Ok(c)
+}
+
+/// The catalogue's defaults (Demeter's C_max), which every policy starts from; an error when
+/// the space cannot scale out.
+fn start(space: &Space) -> Result<Config> {
+    let config = space.default_config();
+    taskmanagers(space, &config)?;
+    Ok(config)
+}
+
+/// The decision to run `n` TaskManagers (clamped to the range), or None when that many
+/// already run; `why(from, to)` says why.
+fn scale_to(
+    space: &Space,
+    running: &Config,
+    n: u32,
+    why: impl FnOnce(u32, u32) -> String,
+) -> Result<Option<Decision>> {
+    let current = taskmanagers(space, running)?;
+    let config = with_taskmanagers(space, running, n)?;
+    let next = taskmanagers(space, &config)?;
+    Ok((next != current).then(|| Decision {
+        config,
+        reason: why(current, next),
+    }))
+}
+
+/// How a running job gets from one configuration to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Same,
+    /// Only the scale-out differs: Flink's adaptive scheduler rescales the job in place
+    /// (restart from its latest checkpoint; new pods start while it still runs).
+    Rescale,
+    /// Anything else needs stop-with-savepoint and a restart with the new configuration.
+    Restart,
+}
+
+/// The kind of change from `from` to `to`, compared on effective values (an unset key and
+/// its default are the same thing to Flink).
+pub fn change(space: &Space, from: &Config, to: &Config) -> Change {
+    let (a, b) = (space.effective(from), space.effective(to));
+    let scale = space.index_of(TASKMANAGERS);
+    let differs = |i: &usize| a[*i] != b[*i];
+    let mut changed = (0..a.len()).filter(differs);
+    match (changed.next(), changed.next()) {
+        (None, _) => Change::Same,
+        (Some(i), None) if Some(i) == scale => Change::Rescale,
+        _ => Change::Restart,
+    }
+}
+
+/// The checkpoint interval a configuration runs with, in seconds (None when the space does
+/// not set it or checkpoints are off).
+pub fn checkpoint_interval_s(space: &Space, config: &Config) -> Option<f64> {
+    let i = space.index_of(CHECKPOINT_INTERVAL)?;
+    let p = &space.params[i];
+    let text = p.format_value(&space.effective(config)[i]);
+    flink::units::parse_duration_ms(&text)
+        .ok()
+        .filter(|ms| *ms > 0.0)
+        .map(|ms| ms / 1000.0)
+}
+
+/// Seconds a change stops the job (the model `crate::adapt::replay` charges and Demeter budgets
+/// for): a restart stops it for `restart_s`; an in-place rescale for `rescale_s` plus the
+/// reprocessing of what came in since the latest checkpoint — on average half the
+/// checkpoint interval's input, at `load` (rate / capacity) of the new capacity.
+pub fn stop_s(change: Change, restart_s: f64, rescale_s: f64, interval_s: f64, load: f64) -> f64 {
+    match change {
+        Change::Same => 0.0,
+        Change::Restart => restart_s,
+        Change::Rescale => rescale_s + load.clamp(0.0, 1.0) * interval_s / 2.0,
+    }
+}
+
+/// The delay a stop of `stop_s` adds, summed over the records' arrival times (seconds ×
+/// seconds; over a window of `W` seconds it raises the mean latency by this / `W`): records
+/// keep arriving for `stop_s`, the backlog drains at the spare capacity in
+/// `stop_s / (1 − load)`, and the wait falls linearly from `stop_s` to 0 over that span.
+/// Infinite at or beyond full load (the backlog never drains).
+pub fn delay_area(stop_s: f64, load: f64) -> f64 {
+    if stop_s <= 0.0 {
+        return 0.0;
+    }
+    if load >= 1.0 {
+        return f64::INFINITY;
+    }
+    stop_s * stop_s / (2.0 * (1.0 - load.max(0.0)))
+}
+
+/// `config` checkpointing every `seconds` (within the parameter's range), or None when the
+/// space has no numeric checkpoint interval or `config` does not checkpoint. The value is
+/// scaled from the current one, so it works whatever unit the catalogue gives the key.
+pub fn with_checkpoint_interval(space: &Space, config: &Config, seconds: f64) -> Option<Config> {
+    let now = checkpoint_interval_s(space, config)?;
+    let i = space.index_of(CHECKPOINT_INTERVAL)?;
+    let p = &space.params[i];
+    let (lo, hi) = p.bounds();
+    let mut c = config.clone();
+    c[i] = Some(match &space.effective(config)[i] {
+        Value::Int(v) => Value::Int(((*v as f64) * seconds / now).round().clamp(lo, hi) as i64),
+        Value::Float(v) => Value::Float((v * seconds / now).clamp(lo, hi)),
+        _ => return None,
+    });
+    Some(c)
+}
+
+fn scale_index(space: &Space) -> Result<usize> {
+    space.index_of(TASKMANAGERS).ok_or_else(|| {
+        anyhow::anyhow!(
+            "adapt needs the scale-out parameter {TASKMANAGERS} in the study's catalogue \
+             (use catalogue = \"demeter-resources\")"
+        )
+    })
+}
+
+/// The catalogue's defaults — Demeter's static maximum (C_max) — for the whole run.
+pub struct Static {
+    config: Config,
+}
+
+impl Static {
+    pub fn new(space: &Space) -> Result<Static> {
+        Ok(Static {
+            config: start(space)?,
+        })
+    }
+}
+
+impl Policy for Static {
+    fn name(&self) -> &str {
+        "static"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.config.clone())
+    }
+    fn decide(&mut self, _: &Situation) -> Result<Option<Decision>> {
+        Ok(None)
+    }
+}
+
+/// Threshold scaling on CPU utilisation, by the Kubernetes horizontal pod autoscaler's rule:
+/// `desired = ceil(current × utilisation / target)`, no change within a tolerance band, and a
+/// scale-down only to the highest recommendation of a stabilisation window.
+pub struct Reactive {
+    space: Space,
+    start: Config,
+    /// Target CPU utilisation (busy / requested).
+    pub target: f64,
+    /// No change while |utilisation / target − 1| is within this.
+    pub tolerance: f64,
+    /// Recommendations (in decisions) a scale-down must agree with.
+    pub window: usize,
+    recent: Vec<u32>,
+}
+
+impl Reactive {
+    pub fn new(space: &Space) -> Result<Reactive> {
+        Ok(Reactive {
+            space: space.clone(),
+            start: start(space)?,
+            target: 0.7,
+            tolerance: 0.1,
+            window: 3,
+            recent: Vec::new(),
+        })
+    }
+}
+
+impl Policy for Reactive {
+    fn name(&self) -> &str {
+        "reactive"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.start.clone())
+    }
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let current = taskmanagers(&self.space, s.current)?;
+        let Some(m) = s.last.filter(|m| m.cpu_requested > 0.0) else {
+            return Ok(None);
+        };
+        let utilisation = (m.cpu_busy / m.cpu_requested).min(1.0);
+        let ratio = utilisation / self.target;
+        let desired = if (ratio - 1.0).abs() <= self.tolerance {
+            current
+        } else {
+            ((current as f64 * ratio).ceil() as u32).max(1)
+        };
+        self.recent.push(desired);
+        if self.recent.len() > self.window {
+            self.recent.remove(0);
+        }
+        // Up at once; down only as far as the window's highest recommendation.
+        let next = if desired > current {
+            desired
+        } else {
+            *self.recent.iter().max().unwrap_or(&current)
+        };
+        let target = self.target;
+        scale_to(&self.space, s.current, next, |from, to| {
+            format!(
+                "CPU utilisation {:.0}% vs target {:.0}%: {from} → {to} TaskManagers",
+                utilisation * 100.0,
+                target * 100.0
+            )
+        })
+    }
+}
+
+/// DS2 (Kalavri et al., OSDI 2018): the scale-out that the observed input rate needs at each
+/// instance's *true* processing rate — records per unit of busy time — with no headroom
+/// and no forecast.
+pub struct Ds2 {
+    space: Space,
+    start: Config,
+}
+
+impl Ds2 {
+    pub fn new(space: &Space) -> Result<Ds2> {
+        Ok(Ds2 {
+            space: space.clone(),
+            start: start(space)?,
+        })
+    }
+}
+
+impl Policy for Ds2 {
+    fn name(&self) -> &str {
+        "ds2"
+    }
+    fn initial(&mut self) -> Result<Config> {
+        Ok(self.start.clone())
+    }
+    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
+        let (Some(m), Some(&rate)) = (s.last, s.history.last()) else {
+            return Ok(None);
+        };
+        if m.cpu_busy <= 0.0 || m.throughput <= 0.0 || m.taskmanagers <= 0.0 {
+            return Ok(None);
+        }
+        // True rate of one TaskManager: what it processes per second of busy CPU, times
+        // the cores it has.
+        let cores_per_tm = m.cpu_requested / m.taskmanagers;
+        let true_rate = m.throughput / m.cpu_busy * cores_per_tm;
+        let optimal = ((rate / true_rate).ceil() as u32).max(1);
+        scale_to(&self.space, s.current, optimal, |from, to| {
+            format!(
+                "input {rate:.0}/s at a true rate of {true_rate:.0}/s per TaskManager: \
+                 {from} → {to}"
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flink::space::Space;
+
+    fn space() -> Space {
+        let text = r#"
+flink_version = "1.20"
+[[param]]
+name = "flinktune.taskmanagers"
+kind = "int"
+min = 1
+max = 24
+default = 24
+[[param]]
+name = "taskmanager.numberOfTaskSlots"
+kind = "int"
+min = 1
+max = 4
+default = 1
+"#;
+        Space::from_catalogue_text(text, "test").unwrap().1
+    }
+
+    fn metrics(busy: f64, tms: f64, throughput: f64) -> Metrics {
+        Metrics {
+            throughput,
+            latency_p99_ms: 10.0,
+            cpu_busy: busy,
+            taskmanagers: tms,
+            cpu_requested: tms,
+            memory_requested_mb: tms * 4096.0,
+            recovery_time_s: 30.0,
+            backpressured: false,
+        }
+    }
+
+    fn decide(p: &mut dyn Policy, current: &Config, m: &Metrics, rate: f64) -> Option<u32> {
+        let history = [rate];
+        let s = Situation {
+            time_s: 0.0,
+            step_s: 300.0,
+            history: &history,
+            current,
+            last: Some(m),
+        };
+        p.decide(&s)
+            .unwrap()
+            .map(|d| taskmanagers(&space(), &d.config).unwrap())
+    }
+
+    #[test]
+    fn reactive_follows_the_hpa_rule() {
+        let sp = space();
+        let mut p = Reactive::new(&sp).unwrap();
+        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
+        // 35% busy at a 70% target: half the TaskManagers — but a scale-down waits for
+        // the window's highest recommendation, which is this one.
+        assert_eq!(decide(&mut p, &c10, &metrics(3.5, 10.0, 1.0), 1.0), Some(5));
+        // Within the 10% tolerance: no change.
+        let mut p = Reactive::new(&sp).unwrap();
+        assert_eq!(decide(&mut p, &c10, &metrics(7.4, 10.0, 1.0), 1.0), None);
+        // Saturated: up at once, by 1/0.7.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(10.0, 10.0, 1.0), 1.0),
+            Some(15)
+        );
+        // A dip right after a rise does not scale down below the window's highest.
+        let c15 = with_taskmanagers(&sp, &sp.default_config(), 15).unwrap();
+        assert_eq!(decide(&mut p, &c15, &metrics(5.0, 15.0, 1.0), 1.0), None);
+    }
+
+    #[test]
+    fn ds2_sizes_to_the_true_rate_and_clamps() {
+        let sp = space();
+        let mut p = Ds2::new(&sp).unwrap();
+        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
+        // 40 000/s over 5 busy cores: 8 000/s per TaskManager; 100 000/s needs 13.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 100_000.0),
+            Some(13)
+        );
+        // Far beyond the range: clamped to 24.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 1e7),
+            Some(24)
+        );
+        // Exactly what runs: no decision.
+        assert_eq!(
+            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 80_000.0),
+            None
+        );
+    }
+
+    #[test]
+    fn a_stop_and_the_delay_it_adds() {
+        // A restart stops for restart_s; a rescale also replays half an interval's input.
+        assert_eq!(stop_s(Change::Restart, 17.0, 5.0, 20.0, 0.5), 17.0);
+        assert_eq!(stop_s(Change::Rescale, 17.0, 5.0, 20.0, 0.5), 10.0);
+        assert_eq!(stop_s(Change::Same, 17.0, 5.0, 20.0, 0.5), 0.0);
+        // 10 s at half load: drained in 20 s, the wait falling from 10 s to 0 — 100 s².
+        assert!((delay_area(10.0, 0.5) - 100.0).abs() < 1e-12);
+        // Idle, the backlog drains as fast as it came: 10 s × 10 s / 2.
+        assert!((delay_area(10.0, 0.0) - 50.0).abs() < 1e-12);
+        assert_eq!(delay_area(0.0, 0.9), 0.0);
+        assert!(delay_area(1.0, 1.0).is_infinite());
+    }
+
+    #[test]
+    fn a_change_of_scale_alone_is_a_rescale() {
+        let sp = space();
+        let base = sp.default_config();
+        let c10 = with_taskmanagers(&sp, &base, 10).unwrap();
+        assert_eq!(change(&sp, &base, &base), Change::Same);
+        assert_eq!(change(&sp, &base, &c10), Change::Rescale);
+        let mut slots = c10.clone();
+        slots[1] = Some(Value::Int(2));
+        assert_eq!(change(&sp, &c10, &slots), Change::Restart);
+        assert_eq!(change(&sp, &base, &slots), Change::Restart);
+        // An unset key is its default: setting it to the default changes nothing.
+        let mut explicit = base.clone();
+        explicit[1] = Some(Value::Int(1));
+        assert_eq!(change(&sp, &base, &explicit), Change::Same);
+    }
+
+    #[test]
+    fn static_never_changes_and_needs_the_scale_parameter() {
+        let sp = space();
+        let mut p = Static::new(&sp).unwrap();
+        let c = p.initial().unwrap();
+        assert_eq!(taskmanagers(&sp, &c).unwrap(), 24);
+        assert!(decide(&mut p, &c, &metrics(1.0, 24.0, 1.0), 1.0).is_none());
+        let other = Space::from_catalogue_text(
+            "flink_version = \"1.20\"\n[[param]]\nname = \"a\"\nkind = \"int\"\nmin = 1\nmax = 2\n",
+            "t",
+        )
+        .unwrap()
+        .1;
+        let err = Static::new(&other).err().unwrap().to_string();
+        assert!(err.contains(TASKMANAGERS), "{err}");
+    }
+}

@@ -1,0 +1,3 @@
+//! What the stages show a person: SVG figures.
+
+pub mod plot;

@@ -1,0 +1,277 @@
+//! The generate stage: sample configurations inside the parameter ranges (a maximin Latin
+//! hypercube, seeded) and write each as a complete Flink conf directory, plus a table.
+//!
+//! Configurations that Flink's memory rules reject (`precheck`), or that need more task slots
+//! than the study's cluster has (where its size is known, `Study::capacity`), are FailConfs
+//! known before running: they are replaced by random draws that pass, or, on request, kept and marked in
+//! the `predicted_failure` column so `collect` can skip or run them.
+//!
+//! Artifacts (`generate/`): `configs.csv` (one row per configuration, typed values, and the
+//! predicted failure if any), `configs/<id>/conf/<flink-conf.yaml|config.yaml>`,
+//! `configs/<id>/config.json`, `summary.json`.
+
+use crate::fsx::{self, StageDir};
+use crate::study::{Stage, Study};
+use anyhow::{Context, Result, bail};
+use flink::precheck;
+use flink::space::{Config, MAXIMIN_TRIES, sample_configs};
+use opt::sample;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The table of generated configurations.
+pub const CONFIGS_CSV: &str = "configs.csv";
+/// Its last column: why Flink would refuse the configuration (empty: it should start).
+pub const PREDICTED_FAILURE: &str = "predicted_failure";
+// Random draws tried to replace one predicted FailConf before giving up.
+const MAX_REDRAWS: usize = 10_000;
+
+/// A generated configuration.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub id: String,
+    pub config: Config,
+    /// Why Flink would refuse it, when the pre-check predicts it cannot start.
+    pub predicted_failure: Option<String>,
+}
+
+/// Options of the stage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GenerateOptions {
+    /// Keep configurations predicted to fail (marked) instead of replacing them.
+    pub keep_predicted_failures: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GenerateSummary {
+    pub configs: usize,
+    pub parameters: usize,
+    pub flink_version: String,
+    pub conf_file: String,
+    pub sampler: String,
+    pub seed: u64,
+    /// Sampled configurations that Flink's memory rules or the cluster's slots reject.
+    pub predicted_failures: usize,
+    /// How many of them were replaced (the rest are kept, marked).
+    pub replaced: usize,
+    /// Their reasons, grouped.
+    pub predicted_failure_reasons: Vec<(String, usize)>,
+}
+
+/// The id of the i-th configuration.
+pub fn config_id(i: usize) -> String {
+    format!("c{i:04}")
+}
+
+/// Screens sampled configurations with the pre-check: returns them with their predicted
+/// failure, predicted FailConfs replaced by passing random draws unless kept.
+fn screen(
+    study: &Study,
+    configs: Vec<Config>,
+    keep: bool,
+) -> Result<(Vec<Generated>, Vec<String>)> {
+    let space = &study.space;
+    let mut rng = StdRng::seed_from_u64(study.file.seed ^ 0x5c4e_e11e);
+    let mut seen: HashSet<String> = configs.iter().map(|c| format!("{c:?}")).collect();
+    let mut reasons = Vec::new();
+    let mut out = Vec::with_capacity(configs.len());
+    for (i, config) in configs.into_iter().enumerate() {
+        let mut generated = Generated {
+            id: config_id(i),
+            config,
+            predicted_failure: None,
+        };
+        let Some(why) = study.predict_failure(&generated.config) else {
+            out.push(generated);
+            continue;
+        };
+        reasons.push(why.clone());
+        if keep {
+            generated.predicted_failure = Some(why);
+            out.push(generated);
+            continue;
+        }
+        let replacement = (0..MAX_REDRAWS).find_map(|_| {
+            let p = sample::uniform(1, space.len(), &mut rng).remove(0);
+            let c = space.from_unit(&p);
+            let fresh = !seen.contains(&format!("{c:?}"));
+            (fresh && study.predict_failure(&c).is_none()).then_some(c)
+        });
+        let Some(c) = replacement else {
+            bail!(
+                "{MAX_REDRAWS} random configurations in a row break Flink's memory or slot rules \
+                 (last: {why}); check the catalogue's ranges and the base configuration"
+            );
+        };
+        seen.insert(format!("{c:?}"));
+        generated.config = c;
+        out.push(generated);
+    }
+    Ok((out, reasons))
+}
+
+/// Runs the stage.
+pub fn run(study: &Study, opts: GenerateOptions) -> Result<GenerateSummary> {
+    let n = study.file.samples as usize;
+    let sampled = sample_configs(&study.space, n, study.file.seed);
+    let (configs, reasons) = screen(study, sampled, opts.keep_predicted_failures)?;
+    let stage = StageDir::begin(&study.dir, Stage::Generate.name())?;
+    let mut table = csv::Writer::from_path(stage.path.join(CONFIGS_CSV))?;
+    let mut header = vec!["config".to_string()];
+    header.extend(study.space.params.iter().map(|p| p.name.clone()));
+    header.push(PREDICTED_FAILURE.to_string());
+    table.write_record(&header)?;
+    let bar = crate::progress::bar(n as u64, "generate");
+    for g in &configs {
+        let id = g.id.clone();
+        study
+            .write_config_dir(
+                &g.config,
+                &stage.path.join("configs").join(&id),
+                &format!("flinktune configuration {id}"),
+            )
+            .with_context(|| format!("configuration {id}"))?;
+        let mut row = vec![id];
+        row.extend(
+            g.config
+                .iter()
+                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+        );
+        row.push(g.predicted_failure.clone().unwrap_or_default());
+        table.write_record(&row)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    table.flush()?;
+    let summary = GenerateSummary {
+        configs: n,
+        parameters: study.space.len(),
+        flink_version: study.file.flink_version.to_string(),
+        conf_file: study.file.flink_version.conf_file().to_string(),
+        sampler: format!("maximin Latin hypercube (best of {MAXIMIN_TRIES})"),
+        seed: study.file.seed,
+        predicted_failures: reasons.len(),
+        replaced: if opts.keep_predicted_failures {
+            0
+        } else {
+            reasons.len()
+        },
+        predicted_failure_reasons: precheck::group_reasons(reasons.iter().map(String::as_str)),
+    };
+    fsx::write_json(&stage.path.join("summary.json"), &summary)?;
+    stage.commit()?;
+    Ok(summary)
+}
+
+/// A human summary.
+pub fn describe(s: &GenerateSummary) -> String {
+    let mut out = format!(
+        "generated {} configurations of {} parameters ({}, {})\n",
+        s.configs, s.parameters, s.conf_file, s.sampler
+    );
+    if s.predicted_failures > 0 {
+        out.push_str(&format!(
+            "  {} sampled configurations break Flink's memory or slot rules ({}):\n",
+            s.predicted_failures,
+            if s.replaced > 0 {
+                "replaced by ones that pass"
+            } else {
+                "kept, marked in configs.csv"
+            }
+        ));
+        for (reason, n) in s.predicted_failure_reasons.iter().take(5) {
+            out.push_str(&format!("  {n:>6} × {reason}\n"));
+        }
+    }
+    out
+}
+
+/// Reads the generated configurations back (for the stages after this one).
+pub fn read_configs(study: &Study) -> Result<Vec<Generated>> {
+    let dir = study.require(Stage::Generate)?;
+    let path = dir.join(CONFIGS_CSV);
+    let origin = path.display().to_string();
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("cannot read {origin}"))?;
+    let header = reader.headers()?.clone();
+    let names: Vec<&str> = header.iter().skip(1).collect();
+    let mut expected: Vec<&str> = study.space.params.iter().map(|p| p.name.as_str()).collect();
+    expected.push(PREDICTED_FAILURE);
+    if names != expected {
+        bail!(
+            "{origin} was generated for other parameters than the study's catalogue: \
+             run `flinktune generate` again"
+        );
+    }
+    let mut out = Vec::new();
+    for (row_no, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{origin}: row {}", row_no + 2))?;
+        let id = record.get(0).unwrap_or_default().to_string();
+        let mut config = Config::new();
+        for (p, cell) in study.space.params.iter().zip(record.iter().skip(1)) {
+            config.push(if cell.is_empty() {
+                None
+            } else {
+                Some(
+                    p.parse_value(cell)
+                        .with_context(|| format!("{origin}:{}: column `{}`", row_no + 2, p.name))?,
+                )
+            });
+        }
+        let predicted_failure = record
+            .get(study.space.len() + 1)
+            .filter(|c| !c.is_empty())
+            .map(String::from);
+        out.push(Generated {
+            id,
+            config,
+            predicted_failure,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flink::space::Space;
+
+    fn space() -> Space {
+        let text = include_str!("../../configs/flink-1.11-key-params.toml");
+        Space::from_catalogue_text(text, "t").unwrap().1
+    }
+
+    #[test]
+    fn samples_are_reproducible_distinct_and_in_range() {
+        let s = space();
+        let a = sample_configs(&s, 60, 3);
+        assert_eq!(a, sample_configs(&s, 60, 3));
+        assert_ne!(a, sample_configs(&s, 60, 4));
+        let distinct: HashSet<String> = a.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(distinct.len(), 60);
+        for c in &a {
+            for (p, v) in s.params.iter().zip(c) {
+                p.check_value(v.as_ref().unwrap()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn samples_cover_each_range() {
+        let s = space();
+        let configs = sample_configs(&s, 100, 9);
+        let i = s.index_of("execution.checkpointing.interval").unwrap();
+        let units: Vec<f64> = configs.iter().map(|c| s.to_unit(c)[i]).collect();
+        // A Latin hypercube puts a tenth of the points in each tenth of the (log) range.
+        for decile in 0..10 {
+            let lo = decile as f64 / 10.0;
+            let count = units
+                .iter()
+                .filter(|&&u| u >= lo - 0.02 && u < lo + 0.12)
+                .count();
+            assert!(count >= 6, "decile {decile} holds {count}");
+        }
+    }
+}

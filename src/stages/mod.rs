@@ -1,0 +1,10 @@
+//! One module per stage of a study, named as its CLI verb.
+
+pub mod collect;
+pub mod compare;
+pub mod determine;
+pub mod generate;
+pub mod model;
+pub mod search;
+pub mod status;
+pub mod validate;

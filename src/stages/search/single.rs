@@ -1,0 +1,742 @@
+//! The search stage: Bayesian optimisation (a Matérn-5/2 Gaussian process with Expected
+//! Improvement, see `bo` and `gp`) at one input rate, over the fitted performance model
+//! (`over = "model"`, the paper) or over the system itself through the adapter
+//! (`over = "system"`: no thousand-configuration collection needed; every evaluation is a
+//! journaled trial, and an interrupted search resumes).
+//!
+//! Each parameter becomes a variable of the optimiser's domain (`study::encoding`).
+//!
+//! Failing configurations inform the search: the GP models the objective where it exists,
+//! and the acquisition is multiplied by a probability of success: 0 where Flink's memory
+//! rules or the cluster's slots (`precheck`, where `Study::capacity` knows the cluster) reject
+//! the configuration, else the model's feasibility forest or, on the system, a classifier the
+//! optimiser fits on the passes and failures so far (`bo::PassModel`). No point is suggested
+//! twice.
+//!
+//! Artifacts (`search/`): `history.csv` (every evaluation), `best/conf/…` and
+//! `best/config.json` (the best configuration as a complete Flink conf directory),
+//! `journal.jsonl` and `trials/` (over the system), `summary.json`.
+
+use crate::fsx::{self, StageDir};
+use crate::stages::model::{self, PerfModel};
+use crate::stages::search::system::{self, Journal, SystemRunner};
+use crate::study::encoding;
+use crate::study::{AcquisitionKind, Over, Stage, Study};
+use crate::trial::adapter;
+use anyhow::{Context, Result, bail};
+use flink::objective::{Measurement, Objective};
+use flink::space::{Config, Space};
+use opt::acquisition::Acquisition;
+use opt::bo::{self, BayesOpt, BoOptions};
+use opt::rgpe::{Task, Weights};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The optimiser's options for a study.
+pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
+    let s = &study.file.search;
+    BoOptions {
+        acquisition: match s.acquisition {
+            AcquisitionKind::Ei => Acquisition::Ei { xi: 0.0 },
+            AcquisitionKind::Logei => Acquisition::LogEi { xi: 0.01 },
+            AcquisitionKind::Pi => Acquisition::Pi { xi: 0.01 },
+            AcquisitionKind::Ucb => Acquisition::Ucb { beta: 4.0 },
+        },
+        initial: s.initial as usize,
+        candidates: s.candidates as usize,
+        seed,
+        ..BoOptions::default()
+    }
+}
+
+/// What evaluating one configuration gave.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The objective's perf (predicted over the model, measured over the system); None
+    /// when the configuration did not run.
+    pub perf: Option<f64>,
+    /// Over a model whose search score is pessimistic (the GP: mean − k·σ, see
+    /// `model::PESSIMISM`), `perf` is that bound and this the model's mean prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_mean: Option<f64>,
+    /// Probability it runs (the feasibility forest's over the model; 1 or 0 measured).
+    pub p_pass: f64,
+    /// pass | fail | error | skipped, and why not pass.
+    pub status: String,
+    pub reason: String,
+}
+
+impl Evaluation {
+    /// Whether the optimiser learns the objective from it.
+    pub fn feasible(&self) -> bool {
+        self.perf.is_some() && self.p_pass >= 0.5
+    }
+}
+
+/// Evaluates configurations: the model, or the system through the adapter.
+pub enum Evaluator<'a> {
+    Model {
+        model: &'a PerfModel,
+        study: &'a Study,
+        rate: u64,
+    },
+    System(SystemRunner<'a>),
+}
+
+impl<'a> Evaluator<'a> {
+    /// The model's evaluator when a model is given, else the system's, whose trial
+    /// directories go to `trials_dir`.
+    pub fn new(
+        study: &'a Study,
+        model: Option<&'a PerfModel>,
+        rate: u64,
+        trials_dir: PathBuf,
+    ) -> Evaluator<'a> {
+        match model {
+            Some(model) => Evaluator::Model { model, study, rate },
+            None => Evaluator::System(SystemRunner::new(study, rate, trials_dir)),
+        }
+    }
+
+    /// Evaluates a batch; `ids` name the trials (system) and must be unique per study.
+    pub fn evaluate(&self, ids: &[String], configs: &[Config]) -> Result<Vec<Evaluation>> {
+        match self {
+            Evaluator::Model { model, study, rate } => {
+                let rows: Vec<Vec<f64>> = configs
+                    .iter()
+                    .map(|c| model::features(&study.space, c, *rate))
+                    .collect();
+                let objective = model.objective;
+                let scores = model.predict_search_score(&rows)?;
+                let pass = model.predict_pass(&rows)?;
+                let pessimistic = model.is_pessimistic();
+                Ok(configs
+                    .iter()
+                    .zip(scores.into_iter().zip(pass))
+                    .map(|(config, ((score, mean), p_pass))| {
+                        let perf = objective.perf_of_score(score);
+                        let predicted_mean = pessimistic.then(|| objective.perf_of_score(mean));
+                        // The model never saw configurations generate replaced: Flink's
+                        // memory rules and the cluster's slots decide those, whatever the
+                        // feasibility forest guesses.
+                        if let Some(reason) = system::predicted_failure(study, config) {
+                            return Evaluation {
+                                perf: Some(perf),
+                                predicted_mean,
+                                p_pass: 0.0,
+                                status: "skipped".into(),
+                                reason,
+                            };
+                        }
+                        Evaluation {
+                            perf: Some(perf),
+                            predicted_mean,
+                            p_pass,
+                            status: if p_pass >= 0.5 { "pass" } else { "fail" }.into(),
+                            reason: if p_pass >= 0.5 {
+                                String::new()
+                            } else {
+                                format!("the feasibility model gives it {p_pass:.2} to run")
+                            },
+                        }
+                    })
+                    .collect())
+            }
+            Evaluator::System(runner) => runner.run_batch(ids, configs, |id, config, worker| {
+                evaluate_on_system(runner, id, config, worker)
+            }),
+        }
+    }
+}
+
+/// Runs the study's repeats of one configuration through the adapter.
+fn evaluate_on_system(
+    runner: &SystemRunner<'_>,
+    id: &str,
+    config: &Config,
+    worker: usize,
+) -> Result<Evaluation> {
+    if let Some(reason) = system::predicted_failure(runner.study, config) {
+        return Ok(Evaluation {
+            perf: None,
+            predicted_mean: None,
+            p_pass: 0.0,
+            status: "skipped".into(),
+            reason,
+        });
+    }
+    let mut runs: Vec<Measurement> = Vec::new();
+    let mut last = None;
+    runner.run_repeats::<Infallible>(id, config, worker, |rec, _| {
+        runs.extend(rec.measurement());
+        last = Some(rec);
+        ControlFlow::Continue(())
+    })?;
+    let last = last.context("no repeat ran")?;
+    let perf = runner.study.file.objective.perf(&runs);
+    Ok(Evaluation {
+        predicted_mean: None,
+        p_pass: if perf.is_some() { 1.0 } else { 0.0 },
+        status: if perf.is_some() {
+            "pass".into()
+        } else {
+            last.status.clone()
+        },
+        reason: if perf.is_some() {
+            String::new()
+        } else {
+            last.reason.clone()
+        },
+        perf,
+    })
+}
+
+/// One evaluation of the search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Step {
+    /// The point in the optimiser's relaxed coordinates.
+    pub x: Vec<f64>,
+    pub config: Config,
+    pub initial: bool,
+    /// The acquisition value and the GP's posterior at the point (None in the
+    /// space-filling initial design).
+    pub acquisition: Option<f64>,
+    pub gp_mean: Option<f64>,
+    pub gp_std: Option<f64>,
+    pub evaluation: Evaluation,
+}
+
+impl Step {
+    /// The log-scale score told to the optimiser (None: infeasible).
+    pub fn score(&self, objective: Objective) -> Option<f64> {
+        self.evaluation
+            .feasible()
+            .then(|| objective.score(self.evaluation.perf.unwrap_or_default()))
+    }
+}
+
+/// The feasibility weight of the optimiser for an evaluator.
+fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
+    match evaluator {
+        Evaluator::Model { model, study, rate } => {
+            // The closure must own what it uses: the forest is cloned through JSON once.
+            let owned: Option<PerfModel> = serde_json::to_string(model)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            let (study, rate) = ((*study).clone(), *rate);
+            let domain = encoding::domain(&study.space);
+            Box::new(move |zs: &[Vec<f64>]| {
+                let configs: Vec<Config> = zs
+                    .iter()
+                    .map(|z| encoding::decode(&study.space, &domain, z))
+                    .collect();
+                let forest = match &owned {
+                    Some(m) => {
+                        let rows: Vec<Vec<f64>> = configs
+                            .iter()
+                            .map(|c| model::features(&study.space, c, rate))
+                            .collect();
+                        m.predict_pass(&rows).ok()
+                    }
+                    None => None,
+                };
+                configs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, config)| {
+                        if study.predict_failure(config).is_some() {
+                            return 0.0;
+                        }
+                        forest
+                            .as_ref()
+                            .and_then(|f| f.get(i).copied())
+                            .unwrap_or(1.0)
+                    })
+                    .collect()
+            })
+        }
+        Evaluator::System(runner) => {
+            let study = runner.study.clone();
+            let domain = encoding::domain(&study.space);
+            // The optimiser learns the rest from the failures it is told about.
+            Box::new(move |zs: &[Vec<f64>]| {
+                zs.iter()
+                    .map(|z| {
+                        let config = encoding::decode(&study.space, &domain, z);
+                        match study.predict_failure(&config) {
+                            Some(_) => 0.0,
+                            None => 1.0,
+                        }
+                    })
+                    .collect()
+            })
+        }
+    }
+}
+
+/// Runs BO with `budget` evaluations in batches of `batch`, continuing from `replayed`
+/// steps; `on_step` sees (and may journal) each new step before the next batch.
+#[allow(clippy::too_many_arguments)]
+pub fn optimise(
+    space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    opts: BoOptions,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
+    on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<Vec<Step>> {
+    let mut bo = optimiser(space, evaluator, opts)?;
+    run_bo(
+        &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
+    )
+}
+
+/// The optimiser for an evaluator. Over the model its feasibility forest is the
+/// probability of success; over the system the optimiser learns one from the failures it
+/// is told about.
+fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
+    let opts = BoOptions {
+        learn_feasibility: matches!(evaluator, Evaluator::System(_)),
+        ..opts
+    };
+    BayesOpt::new(encoding::domain(space), opts)
+}
+
+/// The evaluation loop of [`optimise`] over a prepared optimiser.
+#[allow(clippy::too_many_arguments)]
+fn run_bo(
+    bo: &mut BayesOpt,
+    space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
+    mut on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<Vec<Step>> {
+    let domain = encoding::domain(space);
+    bo.set_feasibility(feasibility(evaluator));
+    let record = |bo: &mut BayesOpt, step: &Step, replay: bool| -> Result<()> {
+        match step.score(objective) {
+            Some(y) if replay => bo.replay(step.x.clone(), y),
+            Some(y) => bo.tell(step.x.clone(), y),
+            None => bo.tell_failure(&step.x),
+        }
+    };
+    let mut steps = Vec::with_capacity(budget);
+    for step in replayed.into_iter().take(budget) {
+        record(bo, &step, true)?;
+        steps.push(step);
+    }
+    while steps.len() < budget && !adapter::cancelled() {
+        let q = batch.max(1).min(budget - steps.len());
+        let suggestions = bo.ask_batch(q)?;
+        let configs: Vec<Config> = suggestions
+            .iter()
+            .map(|s| encoding::decode(space, &domain, &s.x))
+            .collect();
+        let ids = system::trial_ids(steps.len(), configs.len());
+        let evaluations = evaluator.evaluate(&ids, &configs)?;
+        if adapter::cancelled() {
+            break;
+        }
+        for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
+            let step = Step {
+                x: s.x,
+                config,
+                initial: s.initial,
+                acquisition: s.acquisition,
+                gp_mean: s.mean,
+                gp_std: s.std,
+                evaluation,
+            };
+            record(bo, &step, false)?;
+            on_step(&step)?;
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
+/// A base model of an RGPE transfer and its weight at the end of the search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TransferModel {
+    /// The source (study directory, and what of it: search or collect at a rate).
+    pub name: String,
+    pub rate: Option<u64>,
+    /// Observations its GP was fitted on.
+    pub points: usize,
+    pub weight: f64,
+    /// Dropped by the dilution guard (ranked the target worse than the target's own model
+    /// in most bootstrap samples).
+    pub discarded: bool,
+}
+
+/// [`optimise`] with RGPE transfer from earlier tasks (none: exactly [`optimise`]). Also
+/// returns the base models with their last weights, and the target model's weight.
+#[allow(clippy::too_many_arguments)]
+pub fn optimise_with_transfer(
+    space: &Space,
+    objective: Objective,
+    evaluator: &Evaluator<'_>,
+    opts: BoOptions,
+    budget: usize,
+    batch: usize,
+    replayed: Vec<Step>,
+    tasks: &[Task],
+    on_step: impl FnMut(&Step) -> Result<()>,
+) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
+    let mut bo = optimiser(space, evaluator, opts)?;
+    bo.set_transfer(tasks)?;
+    let steps = run_bo(
+        &mut bo, space, objective, evaluator, budget, batch, replayed, on_step,
+    )?;
+    let weights: Option<&Weights> = bo.transfer_weights();
+    let models = bo
+        .base_models()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| TransferModel {
+            name: b.name.clone(),
+            rate: b.rate,
+            points: b.points,
+            weight: weights.map(|w| w.base[i]).unwrap_or(0.0),
+            discarded: weights.is_some_and(|w| w.discarded[i]),
+        })
+        .collect();
+    Ok((steps, models, weights.map(|w| w.target)))
+}
+
+/// BO over a performance model at one rate (the paper's search); returns every step.
+pub fn optimise_model(
+    study: &Study,
+    model: &PerfModel,
+    rate: u64,
+    budget: usize,
+    opts: BoOptions,
+) -> Result<Vec<Step>> {
+    let evaluator = Evaluator::Model { model, study, rate };
+    let objective = model.objective;
+    optimise(
+        &study.space,
+        objective,
+        &evaluator,
+        opts,
+        budget,
+        1,
+        vec![],
+        |_| Ok(()),
+    )
+}
+
+/// The index of the best feasible step (highest score).
+pub fn best_step(steps: &[Step], objective: Objective) -> Option<usize> {
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.score(objective).map(|y| (i, y)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// Options of the stage (the study's `[search]` settings, overridable on the command line).
+#[derive(Clone, Copy, Debug)]
+pub struct SearchOptions {
+    pub over: Over,
+    pub batch: usize,
+    /// Discard an interrupted search over the system instead of resuming it.
+    pub restart: bool,
+}
+
+impl SearchOptions {
+    pub fn of(study: &Study) -> SearchOptions {
+        SearchOptions {
+            over: study.file.search.over,
+            batch: study.file.search.batch as usize,
+            restart: false,
+        }
+    }
+}
+
+/// What the stage found.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchSummary {
+    pub objective: Objective,
+    pub over: Over,
+    pub rate: u64,
+    pub budget: usize,
+    pub initial: usize,
+    pub evaluations: usize,
+    pub failed_evaluations: usize,
+    pub best_iteration: usize,
+    /// The best configuration's perf: predicted (model) or measured (system).
+    pub best_perf: f64,
+    /// The model's prediction for Flink's default (over the model only).
+    pub predicted_default: Option<f64>,
+    pub predicted_speedup: Option<f64>,
+    pub best: serde_json::Value,
+    pub seconds: f64,
+    /// RGPE base models and their final weights (empty without transfer).
+    #[serde(default)]
+    pub transfer: Vec<TransferModel>,
+    /// The target model's final weight in the ensemble (None without transfer).
+    #[serde(default)]
+    pub target_weight: Option<f64>,
+}
+
+const JOURNAL: &str = system::SINGLE_OBJECTIVE_JOURNAL;
+
+/// Runs the stage.
+pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
+    let space = &study.space;
+    let objective = study.file.objective;
+    let rate = study.search_rate();
+    let budget = study.file.search.budget as usize;
+    let started = Instant::now();
+    let model = match opts.over {
+        Over::Model => Some(model::load(study)?),
+        Over::System => None,
+    };
+    let stage = match (opts.over, opts.restart) {
+        (Over::System, false) => StageDir::resume(&study.dir, Stage::Search.name())?,
+        _ => StageDir::begin(&study.dir, Stage::Search.name())?,
+    };
+    let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
+    // Over the system every step is journaled (fsynced) as it ends, so a search of hours
+    // survives being killed; a resumed search replays the journal into the optimiser.
+    let (mut journal, replayed) = match opts.over {
+        Over::System => {
+            let (journal, steps) = Journal::resume(
+                &stage.path,
+                JOURNAL,
+                |path, steps: &[Step]| {
+                    if steps.iter().any(|s| s.config.len() != space.len()) {
+                        bail!(
+                            "{} belongs to a search of another parameter space: run the search with --restart",
+                            path.display()
+                        );
+                    }
+                    Ok(())
+                },
+            )?;
+            (Some(journal), steps)
+        }
+        Over::Model => (None, vec![]),
+    };
+    let tasks = crate::stages::search::transfer::sources(study)?;
+    let mut bo_opts = bo_options(study, study.file.seed);
+    if !tasks.is_empty() {
+        if study.file.search.transfer_initial >= budget as u64 {
+            bail!(
+                "search.transfer_initial ({}) must be below search.budget ({budget})",
+                study.file.search.transfer_initial
+            );
+        }
+        bo_opts.initial = study.file.search.transfer_initial as usize;
+    }
+    let bar = crate::progress::bar(budget as u64, "search");
+    bar.set_position(replayed.len() as u64);
+    bar.reset_eta();
+    let mut best = f64::NEG_INFINITY;
+    let (steps, transfer, target_weight) = optimise_with_transfer(
+        space,
+        objective,
+        &evaluator,
+        bo_opts,
+        budget,
+        opts.batch,
+        replayed,
+        &tasks,
+        |step| {
+            if let Some(j) = journal.as_mut() {
+                j.append(step)?;
+            }
+            if let Some(y) = step.score(objective) {
+                best = best.max(y);
+            }
+            bar.set_message(format!("best {:.4}", objective.perf_of_score(best)));
+            bar.inc(1);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    if adapter::cancelled() {
+        bail!(
+            "interrupted after {} of {budget} evaluations{}",
+            steps.len(),
+            match opts.over {
+                Over::System => "; run the search again to resume",
+                Over::Model => "",
+            }
+        );
+    }
+    let best_iteration = best_step(&steps, objective).context(
+        "no evaluated configuration ran: widen the space, check the adapter, or raise the budget",
+    )?;
+    let best = &steps[best_iteration];
+    let best_perf = best.evaluation.perf.unwrap_or_default();
+    let predicted_default = match &model {
+        Some(m) => {
+            // On the same (pessimistic or not) scale as the search's perf.
+            let row = vec![model::features(space, &space.default_config(), rate)];
+            Some(objective.perf_of_score(m.predict_search_score(&row)?[0].0))
+        }
+        None => None,
+    };
+    write_history(&stage.path.join("history.csv"), space, objective, &steps)?;
+    study.write_config_dir(
+        &best.config,
+        &stage.path.join("best"),
+        &format!(
+            "flinktune: best configuration for {rate} rec/s ({} {objective} = {best_perf:.4}{})",
+            match opts.over {
+                Over::Model => "predicted",
+                Over::System => "measured",
+            },
+            predicted_default
+                .map(|d| format!("; Flink's default predicted {d:.4}"))
+                .unwrap_or_default()
+        ),
+    )?;
+    let summary = SearchSummary {
+        objective,
+        over: opts.over,
+        rate,
+        budget,
+        initial: study.file.search.initial as usize,
+        evaluations: steps.len(),
+        failed_evaluations: steps.iter().filter(|s| !s.evaluation.feasible()).count(),
+        best_iteration,
+        best_perf,
+        predicted_default,
+        predicted_speedup: predicted_default.map(|d| objective.speedup(best_perf, d)),
+        best: space.to_json(&best.config),
+        seconds: started.elapsed().as_secs_f64(),
+        transfer,
+        target_weight,
+    };
+    fsx::write_json(&stage.path.join("summary.json"), &summary)?;
+    stage.commit()?;
+    Ok(summary)
+}
+
+/// The evaluations of a study's finished search over the system (its journal),
+/// read-only; empty if it has none.
+pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
+    let path = study.stage_dir(Stage::Search).join(JOURNAL);
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (steps, _) = fsx::json_lines::<Step>(&bytes);
+    if steps.iter().any(|s| s.config.len() != study.space.len()) {
+        bail!(
+            "{} belongs to a search of another parameter space than {}'s",
+            path.display(),
+            study.dir.display()
+        );
+    }
+    Ok(steps)
+}
+
+fn write_history(path: &Path, space: &Space, objective: Objective, steps: &[Step]) -> Result<()> {
+    let mut table = csv::Writer::from_path(path)?;
+    let mut header: Vec<String> = [
+        "iteration",
+        "phase",
+        "acquisition",
+        "gp_mean",
+        "gp_std",
+        "perf",
+        "predicted_mean",
+        "p_pass",
+        "status",
+        "reason",
+        "best_perf_so_far",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(space.params.iter().map(|p| p.name.clone()));
+    table.write_record(&header)?;
+    let mut best = f64::NEG_INFINITY;
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(y) = s.score(objective) {
+            best = best.max(y);
+        }
+        let mut row = vec![
+            i.to_string(),
+            if s.initial { "initial" } else { "bo" }.to_string(),
+            opt(s.acquisition),
+            opt(s.gp_mean),
+            opt(s.gp_std),
+            opt(s.evaluation.perf),
+            opt(s.evaluation.predicted_mean),
+            s.evaluation.p_pass.to_string(),
+            s.evaluation.status.clone(),
+            s.evaluation.reason.clone(),
+            if best.is_finite() {
+                objective.perf_of_score(best).to_string()
+            } else {
+                String::new()
+            },
+        ];
+        row.extend(
+            s.config
+                .iter()
+                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+        );
+        table.write_record(&row)?;
+    }
+    table.flush()?;
+    Ok(())
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The best configuration of the finished search stage.
+pub fn read_best(study: &Study) -> Result<(Config, SearchSummary)> {
+    let dir = study.require(Stage::Search)?;
+    let config = study.read_config_json(&dir.join("best").join("config.json"))?;
+    let summary: SearchSummary = fsx::read_json(&dir.join("summary.json"))?;
+    Ok((config, summary))
+}
+
+/// A human summary.
+pub fn describe(s: &SearchSummary) -> String {
+    let what = match s.over {
+        Over::Model => "the model",
+        Over::System => "the system",
+    };
+    let mut out = format!(
+        "searched {what} at {} rec/s with {} evaluations ({} initial, {} failed) in {:.1} s: best {} {:.4}",
+        s.rate, s.evaluations, s.initial, s.failed_evaluations, s.seconds, s.objective, s.best_perf
+    );
+    if let (Some(d), Some(x)) = (s.predicted_default, s.predicted_speedup) {
+        out.push_str(&format!(" vs default {d:.4} ({x:.2}x predicted)"));
+    }
+    out.push('\n');
+    if !s.transfer.is_empty() {
+        out.push_str(&format!(
+            "transfer (RGPE): this search's own model weighs {:.2}\n",
+            s.target_weight.unwrap_or(0.0)
+        ));
+        for m in &s.transfer {
+            out.push_str(&format!(
+                "  {:.2}  {} ({} points){}\n",
+                m.weight,
+                m.name,
+                m.points,
+                if m.discarded { ", discarded" } else { "" }
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,787 @@
+//! Running one trial: the adapter protocol (v1, see the README).
+//!
+//! The tuner prepares a trial directory (`conf/`, `config.json`), runs the adapter and
+//! reads `result.json`. The built-in simulator runs in-process but leaves the same files
+//! behind, so every trial directory looks alike whatever ran it. A shell adapter runs with
+//! `sh -c` in its own process group, stdin closed, with the protocol's variables, under a
+//! wall-clock limit after which the whole group is terminated; anything it does wrong
+//! becomes a failed trial with a reason, never an error of the tuner. Its stdout and stderr
+//! are read through pipes by two threads that keep only the last [`OUTPUT_CAP`] bytes of
+//! each, written to the trial's logs when it ends.
+
+use anyhow::Result;
+use flink::conf;
+use flink::objective::Measurement;
+use flink::sim::{self, Cluster, SimJob, SimOutcome, Workload};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Set when the user asks to stop (Ctrl-C): running shell adapters are terminated and
+/// no new trial starts.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running adapter to stop.
+pub fn request_cancel() {
+    CANCEL.store(true, Ordering::SeqCst);
+}
+
+/// Whether a stop was requested.
+pub fn cancelled() -> bool {
+    CANCEL.load(Ordering::SeqCst)
+}
+
+/// The result file an adapter writes.
+pub const RESULT_FILE: &str = "result.json";
+/// How much of an adapter's stderr a failure reason quotes.
+const REASON_TAIL: usize = 600;
+/// How much of each of an adapter's stdout and stderr a trial keeps: the last bytes, in
+/// `stdout.log` and `stderr.log`, after a line saying how many earlier bytes were dropped.
+pub const OUTPUT_CAP: usize = 256 * 1024;
+const STDOUT_LOG: &str = "stdout.log";
+const STDERR_LOG: &str = "stderr.log";
+/// How long the adapter's output is still read once its process group is gone. The pipes
+/// close with the group; only a process that left the group can hold them open longer.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+/// One trial to run.
+#[derive(Clone, Debug)]
+pub struct TrialSpec {
+    /// The prepared trial directory (holds `conf/` and `config.json`).
+    pub dir: PathBuf,
+    pub rate: u64,
+    pub duration_s: u64,
+    pub repeat: u64,
+    pub seed: u64,
+    pub worker: usize,
+}
+
+/// How a trial ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The job ran and was measured.
+    Pass {
+        #[serde(flatten)]
+        measurement: Measurement,
+        /// Optional fields of the protocol and any others the adapter reported.
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
+    /// The adapter reports that the configuration cannot run (a FailConf).
+    Fail { reason: String },
+    /// The adapter misbehaved: crashed, hung, or wrote no valid result. `transient` marks
+    /// failures worth a retry (a timeout, an exit without any result), as opposed to an
+    /// adapter that answered wrongly.
+    Error { reason: String, transient: bool },
+}
+
+impl Outcome {
+    pub fn status(&self) -> &'static str {
+        match self {
+            Outcome::Pass { .. } => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Error { .. } => "error",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Outcome::Pass { .. } => "",
+            Outcome::Fail { reason } | Outcome::Error { reason, .. } => reason,
+        }
+    }
+
+    /// Whether a retry might end differently.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Error {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    pub fn measurement(&self) -> Option<&Measurement> {
+        match self {
+            Outcome::Pass { measurement, .. } => Some(measurement),
+            _ => None,
+        }
+    }
+
+    /// An optional numeric field of a passing result (e.g. `latency_p50_ms`).
+    pub fn extra_number(&self, key: &str) -> Option<f64> {
+        match self {
+            Outcome::Pass { extra, .. } => extra.get(key).and_then(Value::as_f64),
+            _ => None,
+        }
+    }
+}
+
+/// What runs trials.
+#[derive(Clone, Debug)]
+pub enum Adapter {
+    /// The built-in simulated Flink job.
+    Sim {
+        cluster: Cluster,
+        workload: Workload,
+        noise: f64,
+    },
+    /// A shell command speaking the protocol, with its wall-clock limit and the grace
+    /// period between SIGTERM and SIGKILL for its process group.
+    Command {
+        command: String,
+        timeout: Duration,
+        grace: Duration,
+    },
+}
+
+impl Adapter {
+    /// A short description for summaries.
+    pub fn describe(&self) -> String {
+        match self {
+            Adapter::Sim {
+                cluster,
+                workload,
+                noise,
+            } => match cluster.mode {
+                sim::ClusterMode::Fixed => format!("sim ({workload}, noise {noise})"),
+                sim::ClusterMode::Kubernetes => format!(
+                    "sim ({workload}, noise {noise}, kubernetes, at most {} TaskManagers)",
+                    cluster.max_taskmanagers
+                ),
+            },
+            Adapter::Command { command, .. } => format!("command `{command}`"),
+        }
+    }
+
+    /// Runs one trial and returns its outcome; the outcome is also in the trial dir's
+    /// `result.json` (written by the simulator here, by a shell adapter itself).
+    pub fn run(&self, spec: &TrialSpec) -> Outcome {
+        match self {
+            Adapter::Sim {
+                cluster,
+                workload,
+                noise,
+            } => {
+                let outcome = run_sim(spec, cluster, *workload, *noise);
+                if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &outcome) {
+                    return Outcome::Error {
+                        reason: format!("{e:#}"),
+                        transient: false,
+                    };
+                }
+                outcome
+            }
+            Adapter::Command {
+                command,
+                timeout,
+                grace,
+            } => run_command(spec, command, *timeout, *grace),
+        }
+    }
+}
+
+/// Runs the simulator on a prepared trial directory, reading its configuration file as
+/// Flink would.
+pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f64) -> Outcome {
+    let conf = match conf::read_conf_dir(&spec.dir.join("conf")) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Fail {
+                reason: format!("cannot read the configuration: {e:#}"),
+            };
+        }
+    };
+    let job = SimJob {
+        workload,
+        rate: spec.rate as f64,
+        duration_s: spec.duration_s as f64,
+        repeat: spec.repeat as u32,
+        seed: spec.seed,
+        noise,
+    };
+    simulate(&conf, cluster, &job)
+}
+
+/// The simulator's answer for a complete configuration, as the protocol's outcome.
+pub fn simulate(conf: &conf::FlatConf, cluster: &Cluster, job: &SimJob) -> Outcome {
+    match sim::simulate(conf, cluster, job) {
+        SimOutcome::Pass(m) => {
+            let mut extra = Map::new();
+            extra.insert("latency_p50_ms".into(), m.latency_p50_ms.into());
+            extra.insert("backpressured".into(), m.backpressured.into());
+            extra.insert("cpu_cores".into(), m.cpu_cores.into());
+            extra.insert("memory_mb".into(), m.memory_mb.into());
+            extra.insert("recovery_time_s".into(), m.recovery_time_s.into());
+            extra.insert("recovered".into(), m.recovered.into());
+            m.resources.insert_into(&mut extra);
+            Outcome::Pass {
+                measurement: Measurement {
+                    throughput: m.throughput,
+                    latency_p99_ms: m.latency_p99_ms,
+                },
+                extra,
+            }
+        }
+        SimOutcome::Fail { reason } => Outcome::Fail { reason },
+    }
+}
+
+/// Runs a shell adapter on a prepared trial directory.
+fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Duration) -> Outcome {
+    let dir = match spec.dir.canonicalize() {
+        Ok(d) => d,
+        Err(e) => {
+            return Outcome::Error {
+                reason: format!("trial directory: {e}"),
+                transient: false,
+            };
+        }
+    };
+    let _ = fs::remove_file(dir.join(RESULT_FILE));
+    // The logs are written when the trial ends; creating them now finds an unwritable
+    // trial directory before anything runs.
+    let logs = match (
+        fs::File::create(dir.join(STDOUT_LOG)),
+        fs::File::create(dir.join(STDERR_LOG)),
+    ) {
+        (Ok(o), Ok(e)) => [o, e],
+        (Err(e), _) | (_, Err(e)) => {
+            return Outcome::Error {
+                reason: format!("cannot create the log files: {e}"),
+                transient: false,
+            };
+        }
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env("FLINKTUNE_TRIAL_DIR", &dir)
+        .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
+        .env("FLINKTUNE_CONFIG_JSON", dir.join("config.json"))
+        .env("FLINKTUNE_RATE", spec.rate.to_string())
+        .env("FLINKTUNE_DURATION_S", spec.duration_s.to_string())
+        .env("FLINKTUNE_REPEAT", spec.repeat.to_string())
+        .env("FLINKTUNE_SEED", spec.seed.to_string())
+        .env("FLINKTUNE_WORKER", spec.worker.to_string());
+    let ran = match run_group(cmd, &dir, logs, timeout, grace, false) {
+        Ok(ran) => ran,
+        Err((reason, transient)) => {
+            return Outcome::Error {
+                reason: format!("`sh -c {command}`: {reason}"),
+                transient,
+            };
+        }
+    };
+    let stderr = ran.stderr;
+    let status = match ran.waited {
+        Waited::Exited(status) => status,
+        Waited::Cancelled => {
+            return Outcome::Error {
+                reason: "cancelled".into(),
+                transient: true,
+            };
+        }
+        Waited::TimedOut => {
+            return Outcome::Error {
+                reason: with_tail(format!("timed out after {} s", timeout.as_secs()), &stderr),
+                transient: true,
+            };
+        }
+        Waited::Lost(e) => {
+            return Outcome::Error {
+                reason: with_tail(format!("lost track of the adapter: {e}"), &stderr),
+                transient: true,
+            };
+        }
+    };
+    // An adapter that left no result at all may have met a passing problem (a cluster that
+    // was slow to come up, a lost connection); one that wrote a wrong result will again.
+    let wrote_result = dir.join(RESULT_FILE).exists();
+    if !status.success() {
+        let how = describe_exit(status);
+        return Outcome::Error {
+            reason: with_tail(format!("adapter failed ({how})"), &stderr),
+            transient: !wrote_result,
+        };
+    }
+    match read_result(&dir.join(RESULT_FILE)) {
+        Ok(outcome) => outcome,
+        Err(why) => Outcome::Error {
+            reason: with_tail(why, &stderr),
+            transient: !wrote_result,
+        },
+    }
+}
+
+/// How a command run by [`run_group`] ended.
+pub enum Waited {
+    Exited(std::process::ExitStatus),
+    TimedOut,
+    Cancelled,
+    Lost(std::io::Error),
+}
+
+/// What a command run by [`run_group`] left: how it ended and the kept ends of its output.
+pub struct Ran {
+    pub waited: Waited,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `cmd` (its working directory `dir`) in its own process group with its output
+/// drained into `logs` (`[stdout, stderr]`), until it exits, `timeout` passes or a stop is
+/// requested; then nothing it started is left running — not its group, nor what left the
+/// group but still runs in `dir` — except, with `keep_after_exit`, what a command that
+/// exited by itself left behind on purpose (a hook that starts a cluster). The error says why it could not run at all, and whether
+/// that may pass (its output could not be read) or not (it could not be started).
+pub fn run_group(
+    mut cmd: Command,
+    dir: &Path,
+    logs: [fs::File; 2],
+    timeout: Duration,
+    grace: Duration,
+    keep_after_exit: bool,
+) -> std::result::Result<Ran, (String, bool)> {
+    cmd.current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| (format!("cannot start: {e}"), false))?;
+    let started = Instant::now();
+    // Both pipes are read while it runs, or a chatty command would block on a full pipe.
+    let drains = match (
+        child.stdout.take().map(Drain::start),
+        child.stderr.take().map(Drain::start),
+    ) {
+        (Some(Ok(o)), Some(Ok(e))) => [o, e],
+        (o, e) => {
+            terminate_group(&mut child, Duration::ZERO);
+            let _ = child.wait();
+            let why = [o, e]
+                .into_iter()
+                .find_map(|d| match d {
+                    Some(Err(e)) => Some(e.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "no pipe".into());
+            return Err((format!("cannot read its output: {why}"), true));
+        }
+    };
+    let waited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Waited::Exited(status),
+            Ok(None) if cancelled() => break Waited::Cancelled,
+            Ok(None) if started.elapsed() >= timeout => break Waited::TimedOut,
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => break Waited::Lost(e),
+        }
+    };
+    // Unless it exited and may leave things behind, nothing it started may outlive it.
+    // Once they are gone, so are the pipes' writers, and the drains end.
+    let exited = matches!(waited, Waited::Exited(_));
+    if !(exited && keep_after_exit) {
+        terminate_group(&mut child, grace);
+        kill_strays(dir);
+    }
+    if !exited {
+        let _ = child.wait();
+    }
+    let [stdout, stderr] = write_logs(logs, drains, Instant::now() + DRAIN_WAIT);
+    Ok(Ran {
+        waited,
+        stdout,
+        stderr,
+    })
+}
+
+/// An exit status in words, with sh's meaning of 126 and 127.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(127), _) => "exit status 127, sh's code for a command not found".to_string(),
+        (Some(126), _) => "exit status 126, sh's code for a command it cannot run".to_string(),
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, None) => "killed by a signal".to_string(),
+    }
+}
+
+/// Kills every process whose working directory lies under `dir`, with its process group:
+/// what an adapter started and moved out of its group (`setsid`), or what a killed tuner
+/// left behind, still runs where the adapter ran. Linux (/proc); elsewhere it does nothing.
+pub fn kill_strays(dir: &Path) {
+    let Ok(root) = dir.canonicalize() else {
+        return;
+    };
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return;
+    };
+    let me = std::process::id() as i32;
+    // SAFETY: getpgid/kill take plain integers; no memory is shared.
+    let my_group = unsafe { libc::getpgid(0) };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let inside =
+            fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
+        if !inside || pid == me {
+            continue;
+        }
+        let pgid = unsafe { libc::getpgid(pid) };
+        if pgid > 0 && pgid != my_group {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// SIGTERM to the process group of `child`, a grace period while anything in it still runs,
+/// then SIGKILL to what is left.
+fn terminate_group(child: &mut Child, grace: Duration) {
+    let pgid = child.id() as i32;
+    if !group_exists(pgid) {
+        return;
+    }
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let deadline = Instant::now() + grace;
+    loop {
+        // Reap the adapter as soon as it exits: a zombie still counts as a group member.
+        let _ = child.try_wait();
+        if !group_runs(pgid) || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if group_exists(pgid) {
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+/// Whether the process group has any member, zombies included.
+fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Whether a process of the group still runs. kill(2) counts zombies too, and orphans that
+/// died wait for init to reap them, which can take a while; on Linux /proc tells them apart.
+/// Anywhere else, or if /proc cannot be read, every member counts as running.
+fn group_runs(pgid: i32) -> bool {
+    if !group_exists(pgid) {
+        return false;
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return true;
+    };
+    if !Path::new("/proc/self/stat").exists() {
+        return true;
+    }
+    let pgid = pgid.to_string();
+    entries.flatten().any(|e| {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`, where comm may hold anything, parentheses too.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let pgrp = fields.nth(1).unwrap_or("");
+        pgrp == pgid && !matches!(state, "Z" | "X")
+    })
+}
+
+/// The last bytes of a stream, and how many there were in all.
+struct Tail {
+    kept: VecDeque<u8>,
+    cap: usize,
+    total: u64,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Tail {
+        Tail {
+            kept: VecDeque::new(),
+            cap,
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.total += chunk.len() as u64;
+        let chunk = &chunk[chunk.len().saturating_sub(self.cap)..];
+        let excess = (self.kept.len() + chunk.len()).saturating_sub(self.cap);
+        self.kept.drain(..excess);
+        self.kept.extend(chunk);
+    }
+
+    /// How many bytes came before the kept ones.
+    fn dropped(&self) -> u64 {
+        self.total - self.kept.len() as u64
+    }
+}
+
+/// A thread reading one of the adapter's pipes to its end, keeping the last
+/// [`OUTPUT_CAP`] bytes.
+struct Drain {
+    tail: Arc<Mutex<Tail>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drain {
+    fn start(mut pipe: impl Read + Send + 'static) -> std::io::Result<Drain> {
+        let tail = Arc::new(Mutex::new(Tail::new(OUTPUT_CAP)));
+        let kept = Arc::clone(&tail);
+        let thread = std::thread::Builder::new()
+            .name("adapter-output".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => lock(&kept).push(&buf[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            })?;
+        Ok(Drain { tail, thread })
+    }
+
+    /// Waits until the pipe's end or `deadline`, and returns what was kept and whether the
+    /// pipe was read to its end. A drain still running at the deadline (a process that left
+    /// the adapter's group holds the pipe) is left to finish on its own.
+    fn finish(self, deadline: Instant) -> (Vec<u8>, u64, bool) {
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let ended = self.thread.is_finished();
+        if ended {
+            let _ = self.thread.join();
+        }
+        let tail = lock(&self.tail);
+        (tail.kept.iter().copied().collect(), tail.dropped(), ended)
+    }
+}
+
+fn lock(tail: &Mutex<Tail>) -> std::sync::MutexGuard<'_, Tail> {
+    tail.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes what the drains kept into the trial's logs (`[stdout, stderr]`), saying how much
+/// was dropped; returns the kept ends of both.
+fn write_logs(logs: [fs::File; 2], drains: [Drain; 2], deadline: Instant) -> [Vec<u8>; 2] {
+    let mut kept_ends = [Vec::new(), Vec::new()];
+    for (i, (mut log, drain)) in logs.into_iter().zip(drains).enumerate() {
+        let (kept, dropped, ended) = drain.finish(deadline);
+        let mut text = Vec::with_capacity(kept.len() + 200);
+        if dropped > 0 {
+            text.extend(format!("[flinktune: {dropped} earlier bytes dropped]\n").bytes());
+        }
+        text.extend(&kept);
+        if !ended {
+            if !text.is_empty() && !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            text.extend(
+                b"[flinktune: still open when the trial ended (held by a process outside the \
+                  adapter's process group); later output is not kept]\n",
+            );
+        }
+        // The logs are a courtesy: a trial does not fail for want of them.
+        let _ = log.write_all(&text);
+        kept_ends[i] = kept;
+    }
+    kept_ends
+}
+
+/// A reason followed by the end of the adapter's stderr (invalid UTF-8 replaced).
+fn with_tail(reason: String, stderr: &[u8]) -> String {
+    let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(REASON_TAIL)..]);
+    let tail = tail.trim();
+    if tail.is_empty() {
+        reason
+    } else {
+        format!("{reason}; stderr ends: {}", tail.replace('\n', " | "))
+    }
+}
+
+/// Reads and checks a `result.json`; the error is the reason the trial failed.
+pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(_) => return Err("the adapter exited 0 but wrote no result.json".into()),
+    };
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err("result.json is empty".into());
+    }
+    let value: Value =
+        serde_json::from_slice(&text).map_err(|e| format!("result.json is not JSON: {e}"))?;
+    let Value::Object(mut obj) = value else {
+        return Err("result.json is not a JSON object".into());
+    };
+    let status = obj.remove("status");
+    match status.as_ref().and_then(Value::as_str) {
+        Some("pass") => {
+            let mut number = |key: &str, positive: bool| -> std::result::Result<f64, String> {
+                let v = obj
+                    .remove(key)
+                    .ok_or_else(|| format!("result.json lacks \"{key}\""))?;
+                let x = v
+                    .as_f64()
+                    .ok_or_else(|| format!("\"{key}\" in result.json is not a number: {v}"))?;
+                if !x.is_finite() || x < 0.0 || (positive && x == 0.0) {
+                    return Err(format!("\"{key}\" in result.json is invalid: {x}"));
+                }
+                Ok(x)
+            };
+            let throughput = number("throughput", false)?;
+            let latency_p99_ms = number("latency_p99_ms", true)?;
+            for (k, v) in &obj {
+                if let Some(x) = v.as_f64()
+                    && (!x.is_finite() || x < 0.0)
+                {
+                    return Err(format!("\"{k}\" in result.json is invalid: {x}"));
+                }
+            }
+            Ok(Outcome::Pass {
+                measurement: Measurement {
+                    throughput,
+                    latency_p99_ms,
+                },
+                extra: obj,
+            })
+        }
+        Some("fail") => {
+            let reason = obj
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("the adapter gave no reason")
+                .to_string();
+            Ok(Outcome::Fail { reason })
+        }
+        _ => Err(format!(
+            "result.json has no valid \"status\" (\"pass\" or \"fail\"): {}",
+            status.unwrap_or(Value::Null)
+        )),
+    }
+}
+
+/// The protocol's variables, read back by the `sim-adapter` command.
+pub fn spec_from_env() -> Result<TrialSpec> {
+    use anyhow::Context;
+    let var = |k: &str| std::env::var(k).with_context(|| format!("{k} is not set"));
+    let num = |k: &str| -> Result<u64> {
+        var(k)?
+            .trim()
+            .parse()
+            .with_context(|| format!("{k} is not a whole number"))
+    };
+    Ok(TrialSpec {
+        dir: PathBuf::from(var("FLINKTUNE_TRIAL_DIR")?),
+        rate: num("FLINKTUNE_RATE")?,
+        duration_s: num("FLINKTUNE_DURATION_S")?,
+        repeat: num("FLINKTUNE_REPEAT")?,
+        seed: num("FLINKTUNE_SEED")?,
+        worker: num("FLINKTUNE_WORKER")? as usize,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result_of(text: &str) -> std::result::Result<Outcome, String> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(RESULT_FILE);
+        fs::write(&p, text).unwrap();
+        read_result(&p)
+    }
+
+    #[test]
+    fn valid_results_are_read_with_their_extras() {
+        let o = result_of(
+            r#"{"status":"pass","throughput":1000,"latency_p99_ms":12.5,"latency_p50_ms":3,"notes":"ok"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.measurement().unwrap().latency_p99_ms, 12.5);
+        assert_eq!(o.extra_number("latency_p50_ms"), Some(3.0));
+        let f = result_of(r#"{"status":"fail","reason":"cluster did not start"}"#).unwrap();
+        assert_eq!(f.reason(), "cluster did not start");
+    }
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes_and_counts_the_others() {
+        let mut t = Tail::new(4);
+        let kept = |t: &Tail| t.kept.iter().copied().collect::<Vec<u8>>();
+        t.push(b"ab");
+        assert_eq!((kept(&t), t.dropped()), (b"ab".to_vec(), 0));
+        t.push(b"cde");
+        assert_eq!((kept(&t), t.dropped()), (b"bcde".to_vec(), 1));
+        t.push(b"0123456789");
+        assert_eq!((kept(&t), t.dropped()), (b"6789".to_vec(), 11));
+        assert_eq!(t.total, 15);
+    }
+
+    #[test]
+    fn reasons_quote_the_end_of_stderr_whatever_its_bytes() {
+        assert_eq!(with_tail("r".into(), b" \n"), "r");
+        let r = with_tail("r".into(), b"a\xff\xfe\nb\n");
+        assert_eq!(r, "r; stderr ends: a\u{fffd}\u{fffd} | b");
+        let long = vec![b'x'; 10 * REASON_TAIL];
+        assert!(with_tail("r".into(), &long).len() < 2 * REASON_TAIL);
+    }
+
+    #[test]
+    fn invalid_results_give_reasons() {
+        for (text, why) in [
+            ("", "empty"),
+            ("{nope", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (
+                r#"{"status":"pass","latency_p99_ms":1}"#,
+                "lacks \"throughput\"",
+            ),
+            (
+                r#"{"status":"pass","throughput":"fast","latency_p99_ms":1}"#,
+                "not a number",
+            ),
+            (
+                r#"{"status":"pass","throughput":-5,"latency_p99_ms":1}"#,
+                "invalid",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":0}"#,
+                "invalid",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":1e999}"#,
+                "not JSON",
+            ),
+            (r#"{"status":"maybe"}"#, "no valid \"status\""),
+        ] {
+            let e = result_of(text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+}
