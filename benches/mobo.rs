@@ -6,10 +6,9 @@
 //! Run with `cargo bench --bench mobo`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use flinktune::stages::search::multi::{
-    Metrics, MoOptions, Mobo, Problem, parse_constraints, parse_objectives,
-};
+use flinktune::stages::search::multi::{Metrics, MoOptions, Mobo, Problem};
 use flinktune::study::MoMethod;
+use flinktune::study::objectives::{parse_constraints, parse_objectives};
 use opt::bo::{BayesOpt, BoOptions, Domain, Var};
 use rand::SeedableRng;
 

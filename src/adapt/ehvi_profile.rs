@@ -16,12 +16,10 @@
 
 use crate::adapt::demeter;
 use crate::adapt::policy::Metrics;
-use crate::stages::search::multi::{
-    Bound, ConstraintSpec, Metrics as MoMetrics, MoOptions, Mobo, Problem,
-};
-use crate::stages::search::multi::{ObjectiveSpec, Sense};
+use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Problem};
 use crate::study::MoMethod;
 use crate::study::encoding;
+use crate::study::objectives::{Bound, ConstraintSpec, ObjectiveSpec, Sense};
 use anyhow::Result;
 use flink::space::{Config, Space};
 

@@ -3,6 +3,7 @@
 //! of its own.
 
 pub mod encoding;
+pub mod objectives;
 
 use anyhow::{Context, Result, bail};
 use flink::conf::{self, BaseConf, FlatConf, FlinkVersion};
@@ -606,35 +607,6 @@ fn rates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
     Ok(v)
 }
 
-/// Checks `[search] objectives` and `constraints`: the key at fault and why.
-fn validate_multi_objective(s: &SearchSection) -> std::result::Result<(), (&'static str, String)> {
-    let objectives = crate::stages::search::multi::parse_objectives(&s.objectives)
-        .map_err(|e| ("search.objectives", format!("{e:#}")))?;
-    crate::stages::search::multi::parse_constraints(&s.constraints)
-        .map_err(|e| ("search.constraints", format!("{e:#}")))?;
-    if objectives.len() == 1 {
-        return Err((
-            "search.objectives",
-            "a multi-objective search needs at least two objectives (one objective is the \
-             study's `objective`)"
-                .into(),
-        ));
-    }
-    if objectives.is_empty() && !s.constraints.is_empty() {
-        return Err((
-            "search.constraints",
-            "constraints apply to the multi-objective search: list two or more `objectives`".into(),
-        ));
-    }
-    if !objectives.is_empty() && s.over != Over::System {
-        return Err((
-            "search.over",
-            "the multi-objective search measures the system: set over = \"system\"".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// A loaded study: its directory, its file and the resolved space and base configuration.
 #[derive(Clone, Debug)]
 pub struct Study {
@@ -737,7 +709,7 @@ impl Study {
                 format!("{rate} is not one of the study's rates {:?}", file.rates),
             ));
         }
-        validate_multi_objective(&file.search).map_err(|(key, why)| fail(key, why))?;
+        objectives::validate(&file.search).map_err(|(key, why)| fail(key, why))?;
         if let Some(rate) = file.determine.rate
             && !file.rates.contains(&rate)
         {

@@ -7,7 +7,8 @@
 //! - [`rgpe`]: rank-weighted GP ensembles for transfer between tasks;
 //! - [`pareto`]: Pareto fronts and hypervolumes;
 //! - [`sample`]: space-filling designs over the unit cube;
-//! - [`forecast`]: Holt-Winters and seasonal-naive forecasts with prediction intervals.
+//! - [`forecast`]: Holt-Winters and seasonal-naive forecasts with prediction intervals;
+//! - [`stats`]: the median and accuracy measures.
 
 pub mod acquisition;
 pub mod bo;
@@ -16,3 +17,4 @@ pub mod gp;
 pub mod pareto;
 pub mod rgpe;
 pub mod sample;
+pub mod stats;

@@ -40,6 +40,9 @@ use crate::report::plot;
 use crate::stages::search::single;
 use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
+use crate::study::objectives::{
+    Bound, ConstraintSpec, ObjectiveSpec, Sense, parse_constraints, parse_objectives,
+};
 use crate::study::{MoMethod, Over, Stage, Study};
 use crate::trial::adapter::{self, Outcome};
 use anyhow::{Context, Result, bail};
@@ -53,23 +56,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
-/// Result fields flinktune knows (the adapter protocol's and the simulator's).
-pub const KNOWN_METRICS: &[&str] = &[
-    "latency_p99_ms",
-    "latency_p50_ms",
-    "throughput",
-    "cpu_cores",
-    "memory_mb",
-    "recovery_time_s",
-    "taskmanagers",
-    "cpu_requested",
-    "memory_requested_mb",
-];
 /// Monte Carlo draws of the objectives per EHVI evaluation.
 const MC_SAMPLES: usize = 64;
 /// ParEGO's augmentation weight ρ.
@@ -80,140 +70,6 @@ const REFERENCE: f64 = 1.1;
 const P_FLOOR: f64 = 1e-12;
 /// Front points whose neighbourhoods the candidate search examines.
 const ANCHORS: usize = 5;
-
-/// Minimise or maximise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sense {
-    Min,
-    Max,
-}
-
-/// One objective: a result field and its direction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ObjectiveSpec {
-    pub metric: String,
-    pub sense: Sense,
-}
-
-impl fmt::Display for ObjectiveSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self.sense {
-            Sense::Min => "min",
-            Sense::Max => "max",
-        };
-        write!(f, "{}:{s}", self.metric)
-    }
-}
-
-/// Which side of its bound a constrained metric must stay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Bound {
-    #[serde(rename = "<=")]
-    AtMost,
-    #[serde(rename = ">=")]
-    AtLeast,
-}
-
-/// An outcome constraint: `metric <= limit` or `metric >= limit`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConstraintSpec {
-    pub metric: String,
-    pub bound: Bound,
-    pub limit: f64,
-}
-
-impl fmt::Display for ConstraintSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.bound {
-            Bound::AtMost => "<=",
-            Bound::AtLeast => ">=",
-        };
-        write!(f, "{} {op} {}", self.metric, self.limit)
-    }
-}
-
-impl ConstraintSpec {
-    /// How far a value is outside the bound, relative to the bound (0 when met).
-    pub fn violation(&self, value: f64) -> f64 {
-        let over = match self.bound {
-            Bound::AtMost => value - self.limit,
-            Bound::AtLeast => self.limit - value,
-        };
-        over.max(0.0) / self.limit.abs().max(1e-9)
-    }
-}
-
-/// A name a result field could have: lower-case snake case.
-fn plausible_metric(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-fn check_metric(name: &str) -> Result<()> {
-    if !plausible_metric(name) {
-        bail!(
-            "'{name}' is not a result field name (lower-case snake case, e.g. {})",
-            KNOWN_METRICS.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// Parses `"<metric>:min"` / `"<metric>:max"` entries; a metric may appear once.
-pub fn parse_objectives(entries: &[String]) -> Result<Vec<ObjectiveSpec>> {
-    let mut out: Vec<ObjectiveSpec> = Vec::new();
-    for entry in entries {
-        let (metric, sense) = entry
-            .split_once(':')
-            .with_context(|| format!("'{entry}' should be \"<metric>:min\" or \"<metric>:max\""))?;
-        let metric = metric.trim();
-        check_metric(metric).with_context(|| format!("in '{entry}'"))?;
-        let sense = match sense.trim() {
-            "min" => Sense::Min,
-            "max" => Sense::Max,
-            other => bail!("in '{entry}': '{other}' should be min or max"),
-        };
-        if out.iter().any(|o| o.metric == metric) {
-            bail!("'{metric}' is listed twice");
-        }
-        out.push(ObjectiveSpec {
-            metric: metric.to_string(),
-            sense,
-        });
-    }
-    Ok(out)
-}
-
-/// Parses `"<metric> <= <number>"` / `"<metric> >= <number>"` entries.
-pub fn parse_constraints(entries: &[String]) -> Result<Vec<ConstraintSpec>> {
-    entries
-        .iter()
-        .map(|entry| {
-            let (metric, bound, limit) = if let Some((m, l)) = entry.split_once("<=") {
-                (m, Bound::AtMost, l)
-            } else if let Some((m, l)) = entry.split_once(">=") {
-                (m, Bound::AtLeast, l)
-            } else {
-                bail!("'{entry}' should be \"<metric> <= <number>\" or \"<metric> >= <number>\"")
-            };
-            let metric = metric.trim();
-            check_metric(metric).with_context(|| format!("in '{entry}'"))?;
-            let limit: f64 = limit
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-                .with_context(|| format!("in '{entry}': '{}' is not a number", limit.trim()))?;
-            Ok(ConstraintSpec {
-                metric: metric.to_string(),
-                bound,
-                limit,
-            })
-        })
-        .collect()
-}
 
 /// The metrics of one evaluation that ran: result field → mean over the passing repeats.
 pub type Metrics = BTreeMap<String, f64>;
