@@ -10,6 +10,7 @@ use flink::objective::{Measurement, Objective};
 use flink::sim::{self, Cluster, SimJob, SimOutcome, Workload};
 use flink::space::sample_configs;
 use flinktune::stages::model::{self, Dataset, PerfModel};
+use flinktune::study::regressor::Regressor;
 use flinktune::study::{Study, template};
 use opt::bo::{BayesOpt, BoOptions, Domain, Var};
 use std::hint::black_box;
@@ -81,7 +82,9 @@ fn bench_forest(c: &mut Criterion) {
     let mut g = c.benchmark_group("forest");
     g.sample_size(10);
     g.bench_function("fit_1000x31_100_trees", |b| {
-        b.iter(|| PerfModel::fit(&data, Objective::Ratio, names.clone(), 1, "forest").unwrap())
+        b.iter(|| {
+            PerfModel::fit(&data, Objective::Ratio, names.clone(), 1, Regressor::Forest).unwrap()
+        })
     });
     // The performance forest alone, on the rows that ran (what scikit-learn is compared
     // with: scripts/sklearn_forest.py times RandomForestRegressor on the same CSV).
@@ -102,7 +105,7 @@ fn bench_forest(c: &mut Criterion) {
         b.iter(|| model::fit_forest(&data.x, &all, 1).unwrap())
     });
     export_csv_named(&data.x, &all, "forest-1000x31-feasibility.csv");
-    let model = PerfModel::fit(&data, Objective::Ratio, names, 1, "forest").unwrap();
+    let model = PerfModel::fit(&data, Objective::Ratio, names, 1, Regressor::Forest).unwrap();
     let rows: Vec<Vec<f64>> = (0..1000).map(|i| data.x.row(i).to_vec()).collect();
     g.bench_function("predict_1000", |b| {
         b.iter(|| model.predict_score(black_box(&rows)).unwrap())
@@ -193,7 +196,7 @@ fn bench_search(c: &mut Criterion) {
         Objective::Ratio,
         model::feature_names(&study.space),
         1,
-        "forest",
+        Regressor::Forest,
     )
     .unwrap();
     let mut g = c.benchmark_group("search");

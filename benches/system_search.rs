@@ -7,6 +7,7 @@
 //! Run with `cargo bench --bench system_search` (a few minutes; every evaluation is a
 //! simulated trial through the adapter protocol, as in a real search).
 
+use flinktune::stages::search::record;
 use flinktune::stages::search::single::{self, Evaluator};
 use flinktune::study::Study;
 use rand::SeedableRng;
@@ -49,7 +50,7 @@ fn one(rate: u64, seed: u64) -> (f64, f64) {
         |_| Ok(()),
     )
     .unwrap();
-    let bo = single::best_step(&steps, objective)
+    let bo = record::best_step(&steps, objective)
         .map(|i| steps[i].evaluation.perf.unwrap_or_default())
         .unwrap_or(0.0);
 

@@ -15,7 +15,9 @@
 //! `cargo run --release --example rgpe_transfer [seeds]` (default 5 seeds; a few minutes).
 
 use anyhow::{Context, Result};
-use flinktune::stages::search::single::{self, Evaluator, SearchOptions};
+use flinktune::stages::search::record;
+use flinktune::stages::search::record::SearchOptions;
+use flinktune::stages::search::single::{self, Evaluator};
 use flinktune::stages::search::transfer;
 use flinktune::study::{Over, Study};
 use std::path::Path;
@@ -55,7 +57,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Best score so far after each evaluation (NEG_INFINITY until something ran).
-fn curve(steps: &[single::Step], study: &Study) -> Vec<f64> {
+fn curve(steps: &[record::Step], study: &Study) -> Vec<f64> {
     let mut best = f64::NEG_INFINITY;
     steps
         .iter()

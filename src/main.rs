@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use flink::sim;
 use flinktune::adapt::trace;
+use flinktune::stages::search::record;
 use flinktune::stages::search::{multi as mobo, single as search};
 use flinktune::stages::{collect, compare, determine, generate, model, status, validate};
 use flinktune::study::{STUDY_FILE, Study};
@@ -349,14 +350,14 @@ fn run(command: Command) -> Result<()> {
                     .transfer_from
                     .push(dir.to_string_lossy().into_owned());
             }
-            let mut opts = search::SearchOptions::of(&study);
+            let mut opts = record::SearchOptions::of(&study);
             opts.over = over.unwrap_or(opts.over);
             opts.batch = batch.map(usize::from).unwrap_or(opts.batch);
             opts.restart = restart;
             if study.file.search.objectives.len() >= 2 {
                 print!("{}", mobo::describe(&mobo::run(&study, opts)?));
             } else {
-                print!("{}", search::describe(&search::run(&study, opts)?));
+                print!("{}", record::describe(&search::run(&study, opts)?));
             }
             Ok(())
         }
@@ -525,7 +526,7 @@ fn init(dir: &Path, adapter_command: Option<&str>, force: bool) -> Result<()> {
 }
 
 fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
-    let mut search_options = search::SearchOptions::of(study);
+    let mut search_options = record::SearchOptions::of(study);
     if search_options.over == flinktune::study::Over::System {
         // Searching the system needs no collected data and no model.
         println!("[1-3/5] generate, collect, model: skipped (the search measures the system)");
@@ -544,7 +545,7 @@ fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
         print!("[4/5] {}", mobo::describe(&s));
     } else {
         let s = search::run(study, search_options)?;
-        print!("[4/5] {}", search::describe(&s));
+        print!("[4/5] {}", record::describe(&s));
     }
     let v = validate::run(study)?;
     println!("[5/5] validate:");

@@ -5,7 +5,7 @@
 use crate::stages::collect::{self, CollectSummary};
 use crate::stages::generate::GenerateSummary;
 use crate::stages::model::ModelSummary;
-use crate::stages::search::single::SearchSummary;
+use crate::stages::search::record::SearchSummary;
 use crate::stages::validate::ValidateSummary;
 use crate::study::{Stage, Study};
 use anyhow::Result;

@@ -7,7 +7,7 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::collect::{self, TrialRecord};
-use crate::stages::search::single;
+use crate::stages::search::record;
 use crate::study::{Stage, Study};
 use anyhow::{Context, Result};
 use flink::objective::{Measurement, Objective};
@@ -72,7 +72,7 @@ pub struct ValidateSummary {
 
 /// Runs the stage.
 pub fn run(study: &Study) -> Result<ValidateSummary> {
-    let (best, predicted) = single::read_best(study)?;
+    let (best, predicted) = record::read_best(study)?;
     let adapter = collect::adapter_of(study);
     let rate = predicted.rate;
     let repeats = study.file.validate.repeats;

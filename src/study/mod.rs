@@ -4,6 +4,7 @@
 
 pub mod encoding;
 pub mod objectives;
+pub mod regressor;
 
 use anyhow::{Context, Result, bail};
 use flink::conf::{self, BaseConf, FlatConf, FlinkVersion};
@@ -11,6 +12,7 @@ use flink::objective::Objective;
 use flink::sim::{Cluster, ClusterMode, Workload};
 use flink::space::{Catalogue, Config, Space};
 use flink::toml_error::{line_of_key, toml_error};
+use regressor::SavedRegressor;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -255,7 +257,7 @@ pub struct ModelSection {
     /// The regressor saved for `search`: best (the savable one with the lowest CV MAPE,
     /// the default) | forest | gbrt | gp.
     #[serde(default)]
-    pub regressor: Option<String>,
+    pub regressor: SavedRegressor,
     /// Folds of the cross-validation (by configuration).
     #[serde(default, deserialize_with = "at_least_two_opt")]
     pub folds: Option<u64>,
@@ -623,9 +625,6 @@ pub struct Study {
     pub absent: Vec<String>,
 }
 
-/// The regressors `model` compares (names as in `[model] regressor`).
-pub const REGRESSORS: &[&str] = &["forest", "gbrt", "svr", "knn", "ridge", "gp"];
-
 /// Keeps the parameters that exist in `version`; returns the rest's names.
 fn for_version(space: Space, version: FlinkVersion) -> Result<(Space, Vec<String>)> {
     let mut keep = Vec::new();
@@ -730,19 +729,6 @@ impl Study {
                     ));
                 }
             }
-        }
-        if let Some(r) = &file.model.regressor
-            && r != crate::stages::model::BEST
-            && !crate::stages::model::regressors::SAVABLE.contains(&r.as_str())
-        {
-            return Err(fail(
-                "model.regressor",
-                format!(
-                    "'{r}' cannot be the saved model; one of {}, {}",
-                    crate::stages::model::BEST,
-                    crate::stages::model::regressors::SAVABLE.join(", ")
-                ),
-            ));
         }
         let (catalogue, space) = load_catalogue(dir, &file.catalogue)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;

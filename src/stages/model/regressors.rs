@@ -5,7 +5,9 @@
 //! along a learning curve (test MAPE against the number of training configurations, as in
 //! the paper's Fig. 9). A configuration is never on both sides of a split.
 
-use crate::stages::model::{self, Dataset};
+use crate::stages::model::dataset::{Dataset, shuffled_configs};
+use crate::stages::model::forest::{Forest, fit_forest, predict_forest};
+use crate::study::regressor::Regressor;
 use anyhow::{Result, anyhow};
 use flink::objective::Objective;
 use ndarray::{Array2, Axis};
@@ -26,11 +28,11 @@ use std::collections::BTreeSet;
 /// random subset) and says so in the report.
 pub const GP_MAX_ROWS: usize = 300;
 
-/// Fits `name` on (x, y) and predicts the rows of `test` (scores). A panic inside the
+/// Fits `regressor` on (x, y) and predicts the rows of `test` (scores). A panic inside the
 /// regressor's library (smartcore's SVR panics when no support vector is left) is turned
 /// into an error.
 pub fn fit_predict(
-    name: &str,
+    regressor: Regressor,
     x: &Array2<f64>,
     y: &[f64],
     test: &Array2<f64>,
@@ -39,7 +41,7 @@ pub fn fit_predict(
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        fit_predict_inner(name, x, y, test, seed)
+        fit_predict_inner(regressor, x, y, test, seed)
     }));
     std::panic::set_hook(hook);
     match out {
@@ -50,13 +52,10 @@ pub fn fit_predict(
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(anyhow!("{name} failed inside smartcore: {why}"))
+            Err(anyhow!("{regressor} failed inside smartcore: {why}"))
         }
     }
 }
-
-/// Regressors that can be saved as the study's model (the others are compared only).
-pub const SAVABLE: &[&str] = &["forest", "gbrt", "gp"];
 
 type Gbrt = XGRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 
@@ -65,7 +64,7 @@ type Gbrt = XGRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 /// posterior is rebuilt from them once, on first use, without refitting).
 #[derive(Serialize, Deserialize)]
 pub enum Fitted {
-    Forest(Box<model::Forest>),
+    Forest(Box<Forest>),
     Gbrt(Box<Gbrt>),
     Gp(Box<SavedGp>),
 }
@@ -80,12 +79,12 @@ pub struct SavedGp {
     posterior: std::sync::OnceLock<gp::Gp>,
 }
 
-/// Fits a savable regressor (see [`SAVABLE`]) on (x, y).
-pub fn fit(name: &str, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> {
-    let fail = |e: smartcore::error::Failed| anyhow!("{name}: {e}");
-    match name {
-        "forest" => Ok(Fitted::Forest(Box::new(model::fit_forest(x, y, seed)?))),
-        "gbrt" => {
+/// Fits a savable regressor (see [`Regressor::SAVABLE`]) on (x, y).
+pub fn fit(regressor: Regressor, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> {
+    let fail = |e: smartcore::error::Failed| anyhow!("{regressor}: {e}");
+    match regressor {
+        Regressor::Forest => Ok(Fitted::Forest(Box::new(fit_forest(x, y, seed)?))),
+        Regressor::Gbrt => {
             let p = XGRegressorParameters::default()
                 .with_n_estimators(100)
                 .with_max_depth(4)
@@ -94,7 +93,7 @@ pub fn fit(name: &str, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> 
             let m = Gbrt::fit(&DenseMatrix::from_ndarray2(x), &y.to_vec(), p).map_err(fail)?;
             Ok(Fitted::Gbrt(Box::new(m)))
         }
-        "gp" => {
+        Regressor::Gp => {
             let mut rows: Vec<usize> = (0..x.nrows()).collect();
             if rows.len() > GP_MAX_ROWS {
                 rows.shuffle(&mut StdRng::seed_from_u64(seed));
@@ -120,7 +119,7 @@ pub fn fit(name: &str, x: &Array2<f64>, y: &[f64], seed: u64) -> Result<Fitted> 
         }
         other => Err(anyhow!(
             "regressor '{other}' cannot be saved (savable: {})",
-            SAVABLE.join(", ")
+            Regressor::savable_names()
         )),
     }
 }
@@ -143,7 +142,7 @@ impl Fitted {
             return Ok((vec![], self.has_sd().then(Vec::new)));
         }
         let mean = match self {
-            Fitted::Forest(f) => model::predict_forest(f, rows),
+            Fitted::Forest(f) => predict_forest(f, rows),
             Fitted::Gbrt(m) => {
                 let t = DenseMatrix::from_2d_vec(&rows.to_vec()).map_err(|e| anyhow!("{e}"))?;
                 m.predict(&t).map_err(|e| anyhow!("gbrt: {e}"))
@@ -170,25 +169,25 @@ impl Fitted {
 }
 
 fn fit_predict_inner(
-    name: &str,
+    regressor: Regressor,
     x: &Array2<f64>,
     y: &[f64],
     test: &Array2<f64>,
     seed: u64,
 ) -> Result<Vec<f64>> {
-    let fail = |e: smartcore::error::Failed| anyhow!("{name}: {e}");
+    let fail = |e: smartcore::error::Failed| anyhow!("{regressor}: {e}");
     if test.nrows() == 0 {
         return Ok(vec![]);
     }
-    if SAVABLE.contains(&name) {
+    if regressor.savable() {
         let rows: Vec<Vec<f64>> = test.rows().into_iter().map(|r| r.to_vec()).collect();
-        return fit(name, x, y, seed)?.predict(&rows);
+        return fit(regressor, x, y, seed)?.predict(&rows);
     }
     let xm = DenseMatrix::from_ndarray2(x);
     let tm = DenseMatrix::from_ndarray2(test);
     let yv = y.to_vec();
-    match name {
-        "svr" => {
+    match regressor {
+        Regressor::Svr => {
             // Standardised target; RBF kernel with γ = 1 / features on the unit cube.
             let (mu, sd) = mean_sd(y);
             let ys: Vec<f64> = y.iter().map(|v| (v - mu) / sd).collect();
@@ -203,17 +202,17 @@ fn fit_predict_inner(
                 .map(|v| v * sd + mu)
                 .collect())
         }
-        "knn" => {
+        Regressor::Knn => {
             let p = KNNRegressorParameters::default().with_k(5.min(x.nrows()));
             let m = KNNRegressor::fit(&xm, &yv, p).map_err(fail)?;
             m.predict(&tm).map_err(fail)
         }
-        "ridge" => {
+        Regressor::Ridge => {
             let p = RidgeRegressionParameters::default().with_alpha(1.0);
             let m = RidgeRegression::fit(&xm, &yv, p).map_err(fail)?;
             m.predict(&tm).map_err(fail)
         }
-        other => Err(anyhow!("unknown regressor '{other}'")),
+        Regressor::Forest | Regressor::Gbrt | Regressor::Gp => unreachable!("fitted above"),
     }
 }
 
@@ -227,7 +226,7 @@ fn mean_sd(y: &[f64]) -> (f64, f64) {
 /// MAPE (percent) and R² on the perf scale of a regressor fitted on `train` rows and
 /// tested on `test` rows, with the predicted perf of the test rows.
 pub fn evaluate(
-    name: &str,
+    regressor: Regressor,
     data: &Dataset,
     objective: Objective,
     train: &[usize],
@@ -239,7 +238,7 @@ pub fn evaluate(
         .map(|&i| objective.score(data.perf[i].unwrap_or_default()))
         .collect();
     let pred = fit_predict(
-        name,
+        regressor,
         &data.x.select(Axis(0), train),
         &y,
         &data.x.select(Axis(0), test),
@@ -251,15 +250,15 @@ pub fn evaluate(
         .map(|&i| data.perf[i].unwrap_or_default())
         .collect();
     Ok((
-        model::mape(&actual, &predicted),
-        model::r2(&actual, &predicted),
+        opt::stats::mape(&actual, &predicted),
+        opt::stats::r2(&actual, &predicted),
         predicted,
     ))
 }
 
 /// Splits passing rows into `k` folds by configuration.
 pub fn folds_by_config(configs: &[String], rows: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>> {
-    let ids = crate::stages::model::shuffled_configs(configs, rows, seed ^ 0xf01d);
+    let ids = shuffled_configs(configs, rows, seed ^ 0xf01d);
     let k = k.min(ids.len()).max(1);
     let fold_of: std::collections::BTreeMap<&String, usize> =
         ids.iter().enumerate().map(|(n, id)| (*id, n % k)).collect();
@@ -273,7 +272,7 @@ pub fn folds_by_config(configs: &[String], rows: &[usize], k: usize, seed: u64) 
 /// One regressor's accuracy.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Comparison {
-    pub regressor: String,
+    pub regressor: Regressor,
     /// NaN (null in JSON) when the regressor could not be fitted.
     #[serde(deserialize_with = "nan_if_null")]
     pub holdout_mape_percent: f64,
@@ -305,9 +304,9 @@ pub fn compare(
     let pass = data.passing();
     let fold_rows = folds_by_config(&data.configs, &pass, folds, seed);
     let mut out = Vec::new();
-    for name in crate::study::REGRESSORS {
+    for regressor in Regressor::ALL {
         let t = std::time::Instant::now();
-        let (mape, r2, _) = evaluate(name, data, objective, train, test, seed).unwrap_or((
+        let (mape, r2, _) = evaluate(regressor, data, objective, train, test, seed).unwrap_or((
             f64::NAN,
             f64::NAN,
             vec![],
@@ -326,17 +325,14 @@ pub fn compare(
                 continue;
             }
             // A regressor that cannot fit a fold counts as NaN, shown as such.
-            let (m, r, _) = evaluate(name, data, objective, &train_f, test_f, seed).unwrap_or((
-                f64::NAN,
-                f64::NAN,
-                vec![],
-            ));
+            let (m, r, _) = evaluate(regressor, data, objective, &train_f, test_f, seed)
+                .unwrap_or((f64::NAN, f64::NAN, vec![]));
             mapes.push(m);
             r2s.push(r);
         }
         let (cv, cv_sd) = mean_sd(&mapes);
         out.push(Comparison {
-            regressor: name.to_string(),
+            regressor,
             holdout_mape_percent: mape,
             holdout_r2: r2,
             cv_mape_percent: cv,
@@ -351,7 +347,7 @@ pub fn compare(
 /// One point of the learning curve.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CurvePoint {
-    pub regressor: String,
+    pub regressor: Regressor,
     pub train_configs: usize,
     pub train_rows: usize,
     pub test_mape_percent: f64,
@@ -387,12 +383,12 @@ pub fn learning_curve(
             .copied()
             .filter(|&i| keep.contains(&data.configs[i]))
             .collect();
-        for name in crate::study::REGRESSORS {
-            let mape = evaluate(name, data, objective, &rows, test, seed)
+        for regressor in Regressor::ALL {
+            let mape = evaluate(regressor, data, objective, &rows, test, seed)
                 .map(|r| r.0)
                 .unwrap_or(f64::NAN);
             out.push(CurvePoint {
-                regressor: name.to_string(),
+                regressor,
                 train_configs: n,
                 train_rows: rows.len(),
                 test_mape_percent: mape,
@@ -405,7 +401,7 @@ pub fn learning_curve(
 /// Permutation importance of each feature for a regressor: the increase of the test MSE
 /// of the score when the feature's column is shuffled (mean of 3 shuffles).
 pub fn permutation_importance(
-    name: &str,
+    regressor: Regressor,
     data: &Dataset,
     objective: Objective,
     train: &[usize],
@@ -433,7 +429,7 @@ pub fn permutation_importance(
             stacked.append(Axis(0), xp.view())?;
         }
     }
-    let pred = fit_predict(name, &xt, &y, &stacked, seed)?;
+    let pred = fit_predict(regressor, &xt, &y, &stacked, seed)?;
     let n = xs.nrows();
     let mse =
         |p: &[f64]| p.iter().zip(&ys).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n.max(1) as f64;
@@ -454,6 +450,7 @@ pub fn permutation_importance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::model::dataset::split_by_config;
     use rand::RngExt;
 
     /// Each configuration measured at two rates with the same perf, perf pure noise: a
@@ -487,12 +484,14 @@ mod tests {
     fn held_out_error_is_measured_on_unseen_configurations_only() {
         let data = memorisable(100);
         let pass = data.passing();
-        let (train, test) = model::split_by_config(&data.configs, &pass, 3);
+        let (train, test) = split_by_config(&data.configs, &pass, 3);
         // Leaky evaluation (test rows' configurations in training) is near perfect...
-        let (leaky, _, _) = evaluate("forest", &data, Objective::Ratio, &pass, &test, 1).unwrap();
+        let (leaky, _, _) =
+            evaluate(Regressor::Forest, &data, Objective::Ratio, &pass, &test, 1).unwrap();
         assert!(leaky < 30.0, "{leaky}");
         // ... the stage's split is not: nothing to memorise, large error.
-        let (honest, _, _) = evaluate("forest", &data, Objective::Ratio, &train, &test, 1).unwrap();
+        let (honest, _, _) =
+            evaluate(Regressor::Forest, &data, Objective::Ratio, &train, &test, 1).unwrap();
         assert!(honest > 3.0 * leaky && honest > 60.0, "{honest} vs {leaky}");
         let folds = folds_by_config(&data.configs, &pass, 5, 1);
         for (f, rows) in folds.iter().enumerate() {
@@ -504,7 +503,7 @@ mod tests {
             }
         }
         let cmp = compare(&data, Objective::Ratio, &train, &test, 5, 1).unwrap();
-        assert_eq!(cmp.len(), crate::study::REGRESSORS.len());
+        assert_eq!(cmp.len(), Regressor::ALL.len());
         for c in &cmp {
             assert!(c.cv_mape_percent > 40.0, "{c:?}");
         }
@@ -526,13 +525,15 @@ mod tests {
             rates: vec![1; n],
         };
         let pass = data.passing();
-        let (train, test) = model::split_by_config(&data.configs, &pass, 1);
-        for name in crate::study::REGRESSORS {
-            let (mape, r2, _) = evaluate(name, &data, Objective::Ratio, &train, &test, 1).unwrap();
-            assert!(mape < 40.0 && r2 > 0.5, "{name}: MAPE {mape}, R² {r2}");
+        let (train, test) = split_by_config(&data.configs, &pass, 1);
+        for regressor in Regressor::ALL {
+            let (mape, r2, _) =
+                evaluate(regressor, &data, Objective::Ratio, &train, &test, 1).unwrap();
+            assert!(mape < 40.0 && r2 > 0.5, "{regressor}: MAPE {mape}, R² {r2}");
         }
         let imp =
-            permutation_importance("forest", &data, Objective::Ratio, &train, &test, 1).unwrap();
+            permutation_importance(Regressor::Forest, &data, Objective::Ratio, &train, &test, 1)
+                .unwrap();
         assert!(imp[0] > imp[1] && imp[1] > imp[2].abs(), "{imp:?}");
     }
 }

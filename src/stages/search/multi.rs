@@ -30,14 +30,14 @@
 //!
 //! The stage (`run`) journals every evaluation like the single-objective system search and
 //! resumes after an interruption. Artifacts in `search/`: `history.csv`, `pareto.csv`,
-//! `pareto.svg`, `report.md`, `summary.json` (readable as a `single::SearchSummary`, so
+//! `pareto.svg`, `report.md`, `summary.json` (readable as a `record::SearchSummary`, so
 //! `validate` works) and `best/` — the constrained best: among the evaluations that ran and
 //! met every constraint, the best in the first objective (objectives are listed by priority;
 //! ties by the next); the knee of the front is recorded in the summary.
 
 use crate::fsx::{self, StageDir};
 use crate::report::plot;
-use crate::stages::search::single;
+use crate::stages::search::record;
 use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
 use crate::study::objectives::{
@@ -871,12 +871,12 @@ pub struct Point {
 }
 
 /// What the multi-objective stage found: the single-objective summary (the best's `perf` is
-/// the study's `objective`, so `single::read_best` reads this file as it reads search's) and
+/// the study's `objective`, so `record::read_best` reads this file as it reads search's) and
 /// the multi-objective additions.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct MoSummary {
     #[serde(flatten)]
-    pub search: single::SearchSummary,
+    pub search: record::SearchSummary,
     pub multi_objective: MoMethod,
     pub objectives: Vec<String>,
     pub constraints: Vec<String>,
@@ -894,7 +894,7 @@ pub struct MoSummary {
 }
 
 /// Runs the multi-objective stage over the system.
-pub fn run(study: &Study, opts: single::SearchOptions) -> Result<MoSummary> {
+pub fn run(study: &Study, opts: record::SearchOptions) -> Result<MoSummary> {
     if opts.over != Over::System {
         bail!("the multi-objective search measures the system: use --over system");
     }
@@ -1042,7 +1042,7 @@ fn finish(
         ),
     )?;
     let summary = MoSummary {
-        search: single::SearchSummary {
+        search: record::SearchSummary {
             objective: study.file.objective,
             over: Over::System,
             rate,

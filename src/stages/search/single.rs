@@ -19,6 +19,10 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::model::{self, PerfModel};
+use crate::stages::search::record::{
+    Evaluation, JOURNAL, SearchOptions, SearchSummary, Step, TransferModel, best_step,
+    write_history,
+};
 use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
 use crate::study::{AcquisitionKind, Over, Stage, Study};
@@ -29,10 +33,9 @@ use flink::space::{Config, Space};
 use opt::acquisition::Acquisition;
 use opt::bo::{self, BayesOpt, BoOptions};
 use opt::rgpe::{Task, Weights};
-use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The optimiser's options for a study.
@@ -49,30 +52,6 @@ pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
         candidates: s.candidates as usize,
         seed,
         ..BoOptions::default()
-    }
-}
-
-/// What evaluating one configuration gave.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// The objective's perf (predicted over the model, measured over the system); None
-    /// when the configuration did not run.
-    pub perf: Option<f64>,
-    /// Over a model whose search score is pessimistic (the GP: mean − k·σ, see
-    /// `model::PESSIMISM`), `perf` is that bound and this the model's mean prediction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub predicted_mean: Option<f64>,
-    /// Probability it runs (the feasibility forest's over the model; 1 or 0 measured).
-    pub p_pass: f64,
-    /// pass | fail | error | skipped, and why not pass.
-    pub status: String,
-    pub reason: String,
-}
-
-impl Evaluation {
-    /// Whether the optimiser learns the objective from it.
-    pub fn feasible(&self) -> bool {
-        self.perf.is_some() && self.p_pass >= 0.5
     }
 }
 
@@ -192,30 +171,6 @@ fn evaluate_on_system(
         },
         perf,
     })
-}
-
-/// One evaluation of the search.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Step {
-    /// The point in the optimiser's relaxed coordinates.
-    pub x: Vec<f64>,
-    pub config: Config,
-    pub initial: bool,
-    /// The acquisition value and the GP's posterior at the point (None in the
-    /// space-filling initial design).
-    pub acquisition: Option<f64>,
-    pub gp_mean: Option<f64>,
-    pub gp_std: Option<f64>,
-    pub evaluation: Evaluation,
-}
-
-impl Step {
-    /// The log-scale score told to the optimiser (None: infeasible).
-    pub fn score(&self, objective: Objective) -> Option<f64> {
-        self.evaluation
-            .feasible()
-            .then(|| objective.score(self.evaluation.perf.unwrap_or_default()))
-    }
 }
 
 /// The feasibility weight of the optimiser for an evaluator.
@@ -363,20 +318,6 @@ fn run_bo(
     Ok(steps)
 }
 
-/// A base model of an RGPE transfer and its weight at the end of the search.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TransferModel {
-    /// The source (study directory, and what of it: search or collect at a rate).
-    pub name: String,
-    pub rate: Option<u64>,
-    /// Observations its GP was fitted on.
-    pub points: usize,
-    pub weight: f64,
-    /// Dropped by the dilution guard (ranked the target worse than the target's own model
-    /// in most bootstrap samples).
-    pub discarded: bool,
-}
-
 /// [`optimise`] with RGPE transfer from earlier tasks (none: exactly [`optimise`]). Also
 /// returns the base models with their last weights, and the target model's weight.
 #[allow(clippy::too_many_arguments)]
@@ -433,63 +374,6 @@ pub fn optimise_model(
         |_| Ok(()),
     )
 }
-
-/// The index of the best feasible step (highest score).
-pub fn best_step(steps: &[Step], objective: Objective) -> Option<usize> {
-    steps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.score(objective).map(|y| (i, y)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
-}
-
-/// Options of the stage (the study's `[search]` settings, overridable on the command line).
-#[derive(Clone, Copy, Debug)]
-pub struct SearchOptions {
-    pub over: Over,
-    pub batch: usize,
-    /// Discard an interrupted search over the system instead of resuming it.
-    pub restart: bool,
-}
-
-impl SearchOptions {
-    pub fn of(study: &Study) -> SearchOptions {
-        SearchOptions {
-            over: study.file.search.over,
-            batch: study.file.search.batch as usize,
-            restart: false,
-        }
-    }
-}
-
-/// What the stage found.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SearchSummary {
-    pub objective: Objective,
-    pub over: Over,
-    pub rate: u64,
-    pub budget: usize,
-    pub initial: usize,
-    pub evaluations: usize,
-    pub failed_evaluations: usize,
-    pub best_iteration: usize,
-    /// The best configuration's perf: predicted (model) or measured (system).
-    pub best_perf: f64,
-    /// The model's prediction for Flink's default (over the model only).
-    pub predicted_default: Option<f64>,
-    pub predicted_speedup: Option<f64>,
-    pub best: serde_json::Value,
-    pub seconds: f64,
-    /// RGPE base models and their final weights (empty without transfer).
-    #[serde(default)]
-    pub transfer: Vec<TransferModel>,
-    /// The target model's final weight in the ensemble (None without transfer).
-    #[serde(default)]
-    pub target_weight: Option<f64>,
-}
-
-const JOURNAL: &str = system::SINGLE_OBJECTIVE_JOURNAL;
 
 /// Runs the stage.
 pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
@@ -623,120 +507,4 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
-}
-
-/// The evaluations of a study's finished search over the system (its journal),
-/// read-only; empty if it has none.
-pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
-    let path = study.stage_dir(Stage::Search).join(JOURNAL);
-    if !path.exists() {
-        return Ok(vec![]);
-    }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (steps, _) = fsx::json_lines::<Step>(&bytes);
-    if steps.iter().any(|s| s.config.len() != study.space.len()) {
-        bail!(
-            "{} belongs to a search of another parameter space than {}'s",
-            path.display(),
-            study.dir.display()
-        );
-    }
-    Ok(steps)
-}
-
-fn write_history(path: &Path, space: &Space, objective: Objective, steps: &[Step]) -> Result<()> {
-    let mut table = csv::Writer::from_path(path)?;
-    let mut header: Vec<String> = [
-        "iteration",
-        "phase",
-        "acquisition",
-        "gp_mean",
-        "gp_std",
-        "perf",
-        "predicted_mean",
-        "p_pass",
-        "status",
-        "reason",
-        "best_perf_so_far",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(space.params.iter().map(|p| p.name.clone()));
-    table.write_record(&header)?;
-    let mut best = f64::NEG_INFINITY;
-    for (i, s) in steps.iter().enumerate() {
-        if let Some(y) = s.score(objective) {
-            best = best.max(y);
-        }
-        let mut row = vec![
-            i.to_string(),
-            if s.initial { "initial" } else { "bo" }.to_string(),
-            opt(s.acquisition),
-            opt(s.gp_mean),
-            opt(s.gp_std),
-            opt(s.evaluation.perf),
-            opt(s.evaluation.predicted_mean),
-            s.evaluation.p_pass.to_string(),
-            s.evaluation.status.clone(),
-            s.evaluation.reason.clone(),
-            if best.is_finite() {
-                objective.perf_of_score(best).to_string()
-            } else {
-                String::new()
-            },
-        ];
-        row.extend(
-            s.config
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-        );
-        table.write_record(&row)?;
-    }
-    table.flush()?;
-    Ok(())
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// The best configuration of the finished search stage.
-pub fn read_best(study: &Study) -> Result<(Config, SearchSummary)> {
-    let dir = study.require(Stage::Search)?;
-    let config = study.read_config_json(&dir.join("best").join("config.json"))?;
-    let summary: SearchSummary = fsx::read_json(&dir.join("summary.json"))?;
-    Ok((config, summary))
-}
-
-/// A human summary.
-pub fn describe(s: &SearchSummary) -> String {
-    let what = match s.over {
-        Over::Model => "the model",
-        Over::System => "the system",
-    };
-    let mut out = format!(
-        "searched {what} at {} rec/s with {} evaluations ({} initial, {} failed) in {:.1} s: best {} {:.4}",
-        s.rate, s.evaluations, s.initial, s.failed_evaluations, s.seconds, s.objective, s.best_perf
-    );
-    if let (Some(d), Some(x)) = (s.predicted_default, s.predicted_speedup) {
-        out.push_str(&format!(" vs default {d:.4} ({x:.2}x predicted)"));
-    }
-    out.push('\n');
-    if !s.transfer.is_empty() {
-        out.push_str(&format!(
-            "transfer (RGPE): this search's own model weighs {:.2}\n",
-            s.target_weight.unwrap_or(0.0)
-        ));
-        for m in &s.transfer {
-            out.push_str(&format!(
-                "  {:.2}  {} ({} points){}\n",
-                m.weight,
-                m.name,
-                m.points,
-                if m.discarded { ", discarded" } else { "" }
-            ));
-        }
-    }
-    out
 }

@@ -4,14 +4,14 @@
 //! Each source study gives one task per thing it measured: its search over the system
 //! (the journal, at the search's rate) and its collected data, one task per collected
 //! rate. Everything is read through the owning stage's public reader
-//! (`single::read_journal`, `generate::read_configs`, `collect::read_trials`) and mapped
+//! (`record::read_journal`, `generate::read_configs`, `collect::read_trials`) and mapped
 //! into this study's optimiser domain; scores are the source's objective on the log scale,
 //! higher is better. The ensemble (`rgpe`) standardises each task on its own, so only how
 //! a source ranks configurations carries over.
 
 use crate::stages::collect;
 use crate::stages::generate;
-use crate::stages::search::single;
+use crate::stages::search::record;
 use crate::study::encoding;
 use crate::study::{Stage, Study};
 use anyhow::{Context, Result, bail};
@@ -93,9 +93,9 @@ pub fn tasks_of(study: &Study, dir: &Path) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
 
     let steps =
-        single::read_journal(&source).with_context(|| format!("transfer source {label}"))?;
+        record::read_journal(&source).with_context(|| format!("transfer source {label}"))?;
     if !steps.is_empty() {
-        let rate = match source.summary::<single::SearchSummary>(Stage::Search) {
+        let rate = match source.summary::<record::SearchSummary>(Stage::Search) {
             Ok(Some(s)) => s.rate,
             _ => source.search_rate(),
         };
