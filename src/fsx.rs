@@ -38,36 +38,6 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
-/// The complete JSON lines at the start of a journal: the values up to the first line that
-/// is torn (a crash during its append: no newline) or does not parse, and the byte length
-/// of that valid prefix (to truncate the journal to before appending again).
-pub fn json_lines<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, u64) {
-    let mut values = Vec::new();
-    let mut valid = 0;
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        let Some(v) = line
-            .ends_with(b"\n")
-            .then(|| serde_json::from_slice::<T>(line).ok())
-            .flatten()
-        else {
-            break;
-        };
-        valid += line.len() as u64;
-        values.push(v);
-    }
-    (values, valid)
-}
-
-/// Appends one JSON line to a journal and makes it durable before returning: one write of
-/// the whole line, then fsync, so a crash leaves at most a torn last line.
-pub fn append_json_line<T: serde::Serialize>(file: &mut fs::File, value: &T) -> Result<()> {
-    let mut line = serde_json::to_string(value)?;
-    line.push('\n');
-    file.write_all(line.as_bytes())?;
-    file.sync_data()?;
-    Ok(())
-}
-
 /// A stage's artifact folder under construction.
 pub struct StageDir {
     /// Where the artifacts are being written.
@@ -165,14 +135,6 @@ mod tests {
             fs::read_to_string(study.path().join("search/x")).unwrap(),
             "kept"
         );
-    }
-
-    #[test]
-    fn json_lines_stop_at_a_torn_line() {
-        let (v, n) = json_lines::<u32>(b"1\n2\n3");
-        assert_eq!((v, n), (vec![1, 2], 4));
-        let (v, n) = json_lines::<u32>(b"1\nx\n3\n");
-        assert_eq!((v, n), (vec![1], 2));
     }
 
     #[test]

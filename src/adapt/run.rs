@@ -560,7 +560,7 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
                     format!(" ({})", rec.reason)
                 }
             );
-            fsx::append_json_line(&mut log, &rec)?;
+            crate::trial::journal::append_json_line(&mut log, &rec)?;
             records.push(rec);
         }
     })();

@@ -16,8 +16,12 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::generate::{self, Generated};
-use crate::study::{AdapterKind, Stage, Study};
-use crate::trial::adapter::{self, Adapter, Outcome, TrialSpec};
+use crate::study::{Stage, Study};
+use crate::trial::adapter;
+use crate::trial::journal::{self, Journal};
+pub use crate::trial::record::TrialRecord;
+use crate::trial::record::TrialStatus;
+use crate::trial::runner::{Runner, Trial};
 use anyhow::{Context, Result, bail};
 use flink::objective::{Measurement, Objective};
 use flink::precheck;
@@ -27,7 +31,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The trials table.
 pub const TRIALS_CSV: &str = "trials.csv";
@@ -37,37 +41,32 @@ const JOURNAL_FORMAT: u32 = 1;
 const PARTIAL: &str = ".collect.partial";
 const LOCK: &str = ".collect.lock";
 
-/// One row of the trials table (and one journal entry).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrialRecord {
-    pub trial: String,
-    pub config: String,
-    pub rate: u64,
-    pub repeat: u64,
-    /// pass | fail (the adapter reports a FailConf) | error (the adapter misbehaved) |
-    /// skipped (predicted to fail by Flink's memory rules; not run)
-    pub status: String,
-    pub throughput: Option<f64>,
-    pub latency_p99_ms: Option<f64>,
-    pub latency_p50_ms: Option<f64>,
-    pub reason: String,
-    /// Runs of the adapter (1 + retries of transient failures).
-    pub attempts: u32,
-    pub worker: usize,
-    /// Wall-clock time the trial took, all attempts.
-    pub seconds: f64,
-}
+// Transitional: callers not yet moved to `trial::runner` (removed once they are).
+pub use crate::trial::record::trial_id;
+pub use crate::trial::runner::adapter_of;
 
-impl TrialRecord {
-    pub fn measurement(&self) -> Option<Measurement> {
-        match (self.status.as_str(), self.throughput, self.latency_p99_ms) {
-            ("pass", Some(throughput), Some(latency_p99_ms)) => Some(Measurement {
-                throughput,
-                latency_p99_ms,
-            }),
-            _ => None,
-        }
-    }
+/// Transitional: runs one trial the old way, through [`Runner`].
+pub fn run_trial(
+    adapter: &crate::trial::adapter::Adapter,
+    study: &Study,
+    generated: &Generated,
+    trials_dir: &Path,
+    rate: u64,
+    repeat: u64,
+    worker: usize,
+) -> Result<TrialRecord> {
+    let runner = Runner {
+        study,
+        adapter: adapter.clone(),
+        trials_dir: trials_dir.to_path_buf(),
+    };
+    let trial = Trial {
+        config_id: &generated.id,
+        config: &generated.config,
+        rate,
+        repeat,
+    };
+    runner.run(trial, worker)
 }
 
 /// Options of the stage.
@@ -120,27 +119,6 @@ pub struct CollectSummary {
     pub resumed: usize,
 }
 
-/// The adapter a study names.
-pub fn adapter_of(study: &Study) -> Adapter {
-    match study.file.adapter.kind {
-        AdapterKind::Sim => Adapter::Sim {
-            cluster: study.file.sim.cluster(),
-            workload: study.file.sim.workload,
-            noise: study.file.sim.noise,
-        },
-        AdapterKind::Command => Adapter::Command {
-            command: study.file.adapter.command.clone().unwrap_or_default(),
-            timeout: Duration::from_secs(study.file.adapter.timeout_s),
-            grace: Duration::from_secs(study.file.adapter.kill_grace_s),
-        },
-    }
-}
-
-/// The id of a trial.
-pub fn trial_id(config: &str, rate: u64, repeat: u64) -> String {
-    format!("{config}-r{rate}-k{repeat}")
-}
-
 /// One trial of the plan.
 #[derive(Clone, Debug)]
 struct Planned {
@@ -165,102 +143,6 @@ fn plan(study: &Study, configs: &[Generated]) -> Vec<Planned> {
         }
     }
     out
-}
-
-/// Prepares a trial directory from a configuration and runs it, retrying transient
-/// failures up to the study's `retries`.
-pub fn run_trial(
-    adapter: &Adapter,
-    study: &Study,
-    generated: &Generated,
-    trials_dir: &Path,
-    rate: u64,
-    repeat: u64,
-    worker: usize,
-) -> Result<TrialRecord> {
-    run_trial_outcome(adapter, study, generated, trials_dir, rate, repeat, worker).map(|(r, _)| r)
-}
-
-/// [`run_trial`], also returning the adapter's full outcome (with every extra field of its
-/// result, which the multi-objective search reads).
-pub fn run_trial_outcome(
-    adapter: &Adapter,
-    study: &Study,
-    generated: &Generated,
-    trials_dir: &Path,
-    rate: u64,
-    repeat: u64,
-    worker: usize,
-) -> Result<(TrialRecord, Outcome)> {
-    let trial = trial_id(&generated.id, rate, repeat);
-    let dir = trials_dir.join(&trial);
-    let started = Instant::now();
-    let mut attempts = 0;
-    let outcome = loop {
-        attempts += 1;
-        if dir.exists() {
-            fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-        }
-        fs::create_dir_all(&dir)?;
-        study
-            .write_config_dir(&generated.config, &dir, &format!("flinktune trial {trial}"))
-            .with_context(|| format!("cannot prepare trial {trial}"))?;
-        let spec = TrialSpec {
-            dir: dir.clone(),
-            rate,
-            duration_s: study.file.duration_s,
-            repeat,
-            seed: study.file.seed,
-            worker,
-        };
-        let outcome = adapter.run(&spec);
-        let retry = outcome.is_transient()
-            && u64::from(attempts) <= study.file.adapter.retries
-            && !adapter::cancelled();
-        if !retry {
-            break outcome;
-        }
-    };
-    let rec = record(
-        trial,
-        &generated.id,
-        rate,
-        repeat,
-        &outcome,
-        attempts,
-        worker,
-        started.elapsed(),
-    );
-    Ok((rec, outcome))
-}
-
-/// A table row for a trial's outcome.
-#[allow(clippy::too_many_arguments)]
-fn record(
-    trial: String,
-    config: &str,
-    rate: u64,
-    repeat: u64,
-    outcome: &Outcome,
-    attempts: u32,
-    worker: usize,
-    took: Duration,
-) -> TrialRecord {
-    let m = outcome.measurement();
-    TrialRecord {
-        trial,
-        config: config.to_string(),
-        rate,
-        repeat,
-        status: outcome.status().to_string(),
-        throughput: m.map(|m| m.throughput),
-        latency_p99_ms: m.map(|m| m.latency_p99_ms),
-        latency_p50_ms: outcome.extra_number("latency_p50_ms"),
-        reason: outcome.reason().to_string(),
-        attempts,
-        worker,
-        seconds: took.as_secs_f64(),
-    }
 }
 
 /// The journal's first line: what the trials belong to.
@@ -297,18 +179,16 @@ fn plan_fingerprint(study: &Study, opts: &CollectOptions) -> Result<String> {
     Ok(fingerprint(&[&configs, settings.to_string().as_bytes()]))
 }
 
-/// An open journal: appends are durable before `append` returns.
-struct Journal {
-    file: fs::File,
-}
-
-impl Journal {
-    /// Opens or creates the journal of `dir`; returns it with the trials it holds.
-    fn open(dir: &Path, header: &JournalHeader) -> Result<(Journal, Vec<TrialRecord>)> {
-        let path = dir.join(JOURNAL);
-        let mut records = Vec::new();
-        if path.exists() {
-            let (found, entries, valid_len) = read_journal(&path)?;
+/// Opens the journal of `dir`, refusing one of another plan; returns it with the trials it
+/// holds (the first entry of each trial).
+fn open_journal(dir: &Path, header: &JournalHeader) -> Result<(Journal, Vec<TrialRecord>)> {
+    let (journal, entries) = Journal::open(
+        &dir.join(JOURNAL),
+        Some(header),
+        |path, found: Option<JournalHeader>, _: &[TrialRecord]| {
+            let found = found
+                .filter(|h| h.journal == JOURNAL_FORMAT)
+                .with_context(|| format!("{} has no valid header line", path.display()))?;
             if found.plan != header.plan {
                 bail!(
                     "{} belongs to another plan (the configurations or the study's settings \
@@ -317,46 +197,24 @@ impl Journal {
                     path.display()
                 );
             }
-            records = entries;
-            // Drop a torn last line so the next append starts on a line of its own.
-            let f = fs::OpenOptions::new().write(true).open(&path)?;
-            f.set_len(valid_len)?;
-            f.sync_all()?;
-        } else {
-            let mut line = serde_json::to_string(header)?;
-            line.push('\n');
-            fsx::write_atomic(&path, line.as_bytes())?;
-        }
-        let file = fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        Ok((Journal { file }, records))
-    }
-
-    fn append(&mut self, rec: &TrialRecord) -> Result<()> {
-        fsx::append_json_line(&mut self.file, rec)
-    }
+            Ok(())
+        },
+    )?;
+    Ok((journal, first_of_each_trial(entries)))
 }
 
-/// Reads a journal: its header, its complete entries (first occurrence of each trial) and
-/// the length of its valid prefix.
-fn read_journal(path: &Path) -> Result<(JournalHeader, Vec<TrialRecord>, u64)> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut lines = bytes.split_inclusive(|&b| b == b'\n');
-    let first = lines.next().unwrap_or_default();
-    let header: JournalHeader = serde_json::from_slice(first)
-        .ok()
-        .filter(|h: &JournalHeader| h.journal == JOURNAL_FORMAT && first.ends_with(b"\n"))
-        .with_context(|| format!("{} has no valid header line", path.display()))?;
-    let (entries, valid) = fsx::json_lines::<TrialRecord>(&bytes[first.len()..]);
+/// The trials a journal holds: the first entry of each.
+fn read_journal(path: &Path) -> Result<Vec<TrialRecord>> {
+    let contents = journal::read::<JournalHeader, TrialRecord>(path, true)?;
+    Ok(first_of_each_trial(contents.entries))
+}
+
+fn first_of_each_trial(entries: Vec<TrialRecord>) -> Vec<TrialRecord> {
     let mut seen = HashSet::new();
-    let records = entries
+    entries
         .into_iter()
         .filter(|r| seen.insert(r.trial.clone()))
-        .collect();
-    let valid = first.len() as u64 + valid;
-    Ok((header, records, valid))
+        .collect()
 }
 
 /// Holds `.collect.lock` (flock) for as long as it lives; the kernel releases it when the
@@ -403,145 +261,204 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     } else {
         StageDir::resume(&study.dir, Stage::Collect.name())?
     };
-    let (mut journal, mut done) = Journal::open(&stage.path, &header)?;
+    let (journal, done) = open_journal(&stage.path, &header)?;
     let resumed = done.len();
-    let finished: HashSet<String> = done.iter().map(|r| r.trial.clone()).collect();
     let trials_dir = stage.path.join("trials");
     // What a killed tuner left running must not write into trials that run again.
     if trials_dir.exists() {
         adapter::kill_strays(&trials_dir);
     }
-    let adapter = adapter_of(study);
-
-    // The table is derived from the journal: rewrite it, then append as trials end.
-    let table_path = stage.path.join(TRIALS_CSV);
-    let mut table = csv::Writer::from_path(&table_path)?;
-    for r in &done {
-        table.serialize(r)?;
-    }
-    table.flush()?;
-
-    let mut queue: VecDeque<Planned> = VecDeque::new();
-    for p in planned.iter().filter(|p| !finished.contains(&p.trial)) {
-        let g = &configs[p.config];
-        match (&g.predicted_failure, opts.run_predicted_failures) {
-            (Some(why), false) => {
-                let rec = TrialRecord {
-                    trial: p.trial.clone(),
-                    config: g.id.clone(),
-                    rate: p.rate,
-                    repeat: p.repeat,
-                    status: "skipped".into(),
-                    throughput: None,
-                    latency_p99_ms: None,
-                    latency_p50_ms: None,
-                    reason: format!("predicted: {why}"),
-                    attempts: 0,
-                    worker: 0,
-                    seconds: 0.0,
-                };
-                journal.append(&rec)?;
-                table.serialize(&rec)?;
-                done.push(rec);
-            }
-            _ => queue.push_back(p.clone()),
-        }
-    }
-    table.flush()?;
-
+    let mut book = Book::open(&stage.path, journal, done)?;
+    let queue = book.skip_predicted(&planned, &configs, opts.run_predicted_failures)?;
+    let runner = Runner::new(study, trials_dir);
     let workers = opts.workers.max(1).min(queue.len().max(1));
-    let bar = crate::progress::bar(planned.len() as u64, "collect");
-    bar.set_position(done.len() as u64);
-    bar.reset_eta();
-    let count = |records: &[TrialRecord], s: &str| records.iter().filter(|r| r.status == s).count();
     let started = Instant::now();
-    let queue = Mutex::new(queue);
-    let (tx, rx) = mpsc::channel::<Result<TrialRecord>>();
-    let outcome: Result<()> = std::thread::scope(|scope| {
-        for worker in 0..workers {
-            let tx = tx.clone();
-            let (queue, adapter, configs, trials_dir) = (&queue, &adapter, &configs, &trials_dir);
-            scope.spawn(move || {
-                loop {
-                    if adapter::cancelled() {
-                        break;
-                    }
-                    let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
-                    let Some(p) = next else { break };
-                    let rec = run_trial(
-                        adapter,
-                        study,
-                        &configs[p.config],
-                        trials_dir,
-                        p.rate,
-                        p.repeat,
-                        worker,
-                    );
-                    let stop = rec.is_err();
-                    if tx.send(rec).is_err() || stop {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for rec in rx {
-            let rec = match rec {
-                Ok(rec) => rec,
-                Err(e) => {
-                    adapter::request_cancel();
-                    return Err(e);
-                }
-            };
-            // A trial cut short by Ctrl-C is not a result: it runs again on resume.
-            if adapter::cancelled() {
-                continue;
-            }
-            journal.append(&rec)?;
-            table.serialize(&rec)?;
-            table.flush()?;
-            done.push(rec);
-            bar.set_message(format!(
-                "{} pass, {} failed",
-                count(&done, "pass"),
-                done.len() - count(&done, "pass")
-            ));
-            bar.inc(1);
-        }
-        Ok(())
-    });
-    bar.finish_and_clear();
-    outcome?;
+    run_queue(&runner, &configs, queue, workers, &mut book, planned.len())?;
     if adapter::cancelled() {
         bail!(
             "interrupted: {} of {} trials are done and journaled; run `flinktune collect {}` to \
              resume",
-            done.len(),
+            book.done.len(),
             planned.len(),
             study.dir.display()
         );
     }
-
-    // Plan order, whatever order the workers finished in.
-    let order: BTreeMap<&str, usize> = planned
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.trial.as_str(), i))
-        .collect();
-    done.sort_by_key(|r| order.get(r.trial.as_str()).copied().unwrap_or(usize::MAX));
-    let mut table = csv::Writer::from_path(&table_path)?;
-    for r in &done {
-        table.serialize(r)?;
-    }
-    table.flush()?;
-    write_perf(&stage.path.join("perf.csv"), study.file.objective, &done)?;
-    let mut summary = summarise(&adapter.describe(), &done, &planned_rates(&planned));
+    let mut summary = book.finish(study, &planned, &runner.adapter.describe())?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.workers = workers;
     summary.resumed = resumed;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// The finished trials of a run, kept in three places at once: the journal (durable, what
+/// a resume reads), the trials table (derived, for people and tools) and memory.
+struct Book {
+    journal: Journal,
+    table: csv::Writer<fs::File>,
+    dir: std::path::PathBuf,
+    done: Vec<TrialRecord>,
+}
+
+impl Book {
+    /// Rewrites the table from the journal's trials, to append to as trials end.
+    fn open(dir: &Path, journal: Journal, done: Vec<TrialRecord>) -> Result<Book> {
+        let mut table = csv::Writer::from_path(dir.join(TRIALS_CSV))?;
+        for r in &done {
+            table.serialize(r)?;
+        }
+        table.flush()?;
+        Ok(Book {
+            journal,
+            table,
+            dir: dir.to_path_buf(),
+            done,
+        })
+    }
+
+    fn record(&mut self, rec: TrialRecord) -> Result<()> {
+        self.journal.append(&rec)?;
+        self.table.serialize(&rec)?;
+        self.table.flush()?;
+        self.done.push(rec);
+        Ok(())
+    }
+
+    /// Records the unfinished trials of configurations predicted to fail as skipped
+    /// (unless they are to run anyway); returns the trials left to run.
+    fn skip_predicted(
+        &mut self,
+        planned: &[Planned],
+        configs: &[Generated],
+        run_predicted_failures: bool,
+    ) -> Result<VecDeque<Planned>> {
+        let finished: HashSet<String> = self.done.iter().map(|r| r.trial.clone()).collect();
+        let mut queue = VecDeque::new();
+        for p in planned.iter().filter(|p| !finished.contains(&p.trial)) {
+            let g = &configs[p.config];
+            match (&g.predicted_failure, run_predicted_failures) {
+                (Some(why), false) => self.record(skipped(p, g, why))?,
+                _ => queue.push_back(p.clone()),
+            }
+        }
+        Ok(queue)
+    }
+
+    fn passed(&self) -> usize {
+        self.done.iter().filter(|r| r.passed()).count()
+    }
+
+    /// Puts the trials in plan order (whatever order the workers finished in), rewrites
+    /// the table and the perf table, and sums them up.
+    fn finish(
+        mut self,
+        study: &Study,
+        planned: &[Planned],
+        adapter: &str,
+    ) -> Result<CollectSummary> {
+        let order: BTreeMap<&str, usize> = planned
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.trial.as_str(), i))
+            .collect();
+        let done = &mut self.done;
+        done.sort_by_key(|r| order.get(r.trial.as_str()).copied().unwrap_or(usize::MAX));
+        let mut table = csv::Writer::from_path(self.dir.join(TRIALS_CSV))?;
+        for r in done.iter() {
+            table.serialize(r)?;
+        }
+        table.flush()?;
+        write_perf(&self.dir.join("perf.csv"), study.file.objective, done)?;
+        Ok(summarise(adapter, done, &planned_rates(planned)))
+    }
+}
+
+/// The record of a trial not run because its configuration is predicted to fail.
+fn skipped(p: &Planned, g: &Generated, why: &str) -> TrialRecord {
+    TrialRecord {
+        trial: p.trial.clone(),
+        config: g.id.clone(),
+        rate: p.rate,
+        repeat: p.repeat,
+        status: TrialStatus::Skipped,
+        throughput: None,
+        latency_p99_ms: None,
+        latency_p50_ms: None,
+        reason: format!("predicted: {why}"),
+        attempts: 0,
+        worker: 0,
+        seconds: 0.0,
+    }
+}
+
+/// Runs the queue on `workers` threads, each its own adapter worker, recording each trial
+/// as it ends. An error stops every worker; Ctrl-C stops them after their trials, which
+/// are not recorded (they run again on resume).
+fn run_queue(
+    runner: &Runner<'_>,
+    configs: &[Generated],
+    queue: VecDeque<Planned>,
+    workers: usize,
+    book: &mut Book,
+    planned: usize,
+) -> Result<()> {
+    let bar = crate::progress::bar(planned as u64, "collect");
+    bar.set_position(book.done.len() as u64);
+    bar.reset_eta();
+    let queue = Mutex::new(queue);
+    let (tx, rx) = mpsc::channel::<Result<TrialRecord>>();
+    let outcome: Result<()> = std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let (tx, queue) = (tx.clone(), &queue);
+            scope.spawn(move || work(runner, configs, queue, worker, tx));
+        }
+        drop(tx);
+        for rec in rx {
+            let rec = rec.inspect_err(|_| adapter::request_cancel())?;
+            // A trial cut short by Ctrl-C is not a result: it runs again on resume.
+            if adapter::cancelled() {
+                continue;
+            }
+            book.record(rec)?;
+            let passed = book.passed();
+            bar.set_message(format!(
+                "{passed} pass, {} failed",
+                book.done.len() - passed
+            ));
+            bar.inc(1);
+        }
+        Ok(())
+    });
+    bar.finish_and_clear();
+    outcome
+}
+
+/// One worker: takes planned trials off the queue until it is empty, an error occurs or
+/// the run is cancelled, sending each result.
+fn work(
+    runner: &Runner<'_>,
+    configs: &[Generated],
+    queue: &Mutex<VecDeque<Planned>>,
+    worker: usize,
+    tx: mpsc::Sender<Result<TrialRecord>>,
+) {
+    while !adapter::cancelled() {
+        let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
+        let Some(p) = next else { break };
+        let g = &configs[p.config];
+        let trial = Trial {
+            config_id: &g.id,
+            config: &g.config,
+            rate: p.rate,
+            repeat: p.repeat,
+        };
+        let rec = runner.run(trial, worker);
+        let stop = rec.is_err();
+        if tx.send(rec).is_err() || stop {
+            break;
+        }
+    }
 }
 
 fn planned_rates(planned: &[Planned]) -> Vec<u64> {
@@ -558,26 +475,26 @@ pub fn summarise(adapter: &str, records: &[TrialRecord], planned: &[u64]) -> Col
     for r in records {
         let c = per_rate.entry(r.rate).or_default();
         c.pending = c.pending.saturating_sub(1);
-        match r.status.as_str() {
-            "pass" => c.pass += 1,
-            "fail" => c.fail += 1,
-            "skipped" => c.skipped += 1,
-            _ => c.error += 1,
+        match r.status {
+            TrialStatus::Pass => c.pass += 1,
+            TrialStatus::Fail => c.fail += 1,
+            TrialStatus::Skipped => c.skipped += 1,
+            TrialStatus::Error => c.error += 1,
         }
     }
-    let count = |s: &str| records.iter().filter(|r| r.status == s).count();
+    let count = |s: TrialStatus| records.iter().filter(|r| r.status == s).count();
     CollectSummary {
         adapter: adapter.to_string(),
         trials: records.len(),
-        pass: count("pass"),
-        fail: count("fail"),
-        error: count("error"),
-        skipped: count("skipped"),
+        pass: count(TrialStatus::Pass),
+        fail: count(TrialStatus::Fail),
+        error: count(TrialStatus::Error),
+        skipped: count(TrialStatus::Skipped),
         per_rate,
         reasons: precheck::group_reasons(
             records
                 .iter()
-                .filter(|r| r.status != "pass")
+                .filter(|r| !r.passed())
                 .map(|r| r.reason.as_str()),
         ),
         trial_seconds: records.iter().map(|r| r.seconds).sum(),
@@ -694,7 +611,7 @@ pub fn progress(study: &Study) -> Result<Option<Progress>> {
     if !journal.is_file() {
         return Ok(None);
     }
-    let (_, records, _) = read_journal(&journal)?;
+    let records = read_journal(&journal)?;
     let summary = summarise(&adapter_of(study).describe(), &records, &rates);
     Ok(Some(Progress {
         finished,
@@ -757,7 +674,7 @@ mod tests {
             config: "c0000".into(),
             rate: 10,
             repeat: 0,
-            status: "pass".into(),
+            status: TrialStatus::Pass,
             throughput: Some(10.0),
             latency_p99_ms: Some(2.0),
             latency_p50_ms: None,
@@ -777,7 +694,7 @@ mod tests {
             trials: 3,
         };
         {
-            let (mut j, found) = Journal::open(d.path(), &header).unwrap();
+            let (mut j, found) = open_journal(d.path(), &header).unwrap();
             assert!(found.is_empty());
             j.append(&rec("a")).unwrap();
             j.append(&rec("b")).unwrap();
@@ -788,20 +705,20 @@ mod tests {
         let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"trial\":\"c\",\"con").unwrap();
         drop(f);
-        let (mut j, found) = Journal::open(d.path(), &header).unwrap();
+        let (mut j, found) = open_journal(d.path(), &header).unwrap();
         assert_eq!(
             found.iter().map(|r| r.trial.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
         j.append(&rec("c")).unwrap();
-        let (_, all, _) = read_journal(&path).unwrap();
+        let all = read_journal(&path).unwrap();
         assert_eq!(all.len(), 3);
         // Another plan is refused.
         let other = JournalHeader {
             plan: "q".into(),
             ..header
         };
-        let e = Journal::open(d.path(), &other).err().unwrap();
+        let e = open_journal(d.path(), &other).err().unwrap();
         assert!(e.to_string().contains("--restart"), "{e}");
     }
 
@@ -811,7 +728,7 @@ mod tests {
         let mut b = rec("b");
         b.latency_p99_ms = Some(4.0);
         let mut c = rec("c");
-        c.status = "error".into();
+        c.status = TrialStatus::Error;
         a.repeat = 0;
         b.repeat = 1;
         c.repeat = 2;

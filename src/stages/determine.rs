@@ -119,7 +119,7 @@ impl Runner<'_> {
                     config: id.to_string(),
                     rate: self.rate,
                     repeat,
-                    status: "skipped".into(),
+                    status: crate::trial::record::TrialStatus::Skipped,
                     throughput: None,
                     latency_p99_ms: None,
                     latency_p50_ms: None,

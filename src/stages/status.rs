@@ -8,6 +8,7 @@ use crate::stages::model::ModelSummary;
 use crate::stages::search::record::SearchSummary;
 use crate::stages::validate::ValidateSummary;
 use crate::study::{Stage, Study};
+use crate::trial::record::TrialStatus;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -46,7 +47,7 @@ pub fn report(study: &Study) -> Result<StatusReport> {
             let ran: Vec<f64> = p
                 .records
                 .iter()
-                .filter(|r| r.status != "skipped")
+                .filter(|r| r.status != TrialStatus::Skipped)
                 .map(|r| r.seconds)
                 .collect();
             let mean = if ran.is_empty() {

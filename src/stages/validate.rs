@@ -43,7 +43,7 @@ impl Measured {
             ratio: Objective::Ratio.perf(&runs),
             failures: records
                 .iter()
-                .filter(|r| r.status != "pass")
+                .filter(|r| !r.passed())
                 .map(|r| format!("{}: {}", r.trial, r.reason))
                 .collect(),
         }

@@ -9,6 +9,7 @@
 //! are read through pipes by two threads that keep only the last [`OUTPUT_CAP`] bytes of
 //! each, written to the trial's logs when it ends.
 
+use crate::trial::record::TrialStatus;
 use anyhow::Result;
 use flink::conf;
 use flink::objective::Measurement;
@@ -85,11 +86,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> TrialStatus {
         match self {
-            Outcome::Pass { .. } => "pass",
-            Outcome::Fail { .. } => "fail",
-            Outcome::Error { .. } => "error",
+            Outcome::Pass { .. } => TrialStatus::Pass,
+            Outcome::Fail { .. } => TrialStatus::Fail,
+            Outcome::Error { .. } => TrialStatus::Error,
         }
     }
 

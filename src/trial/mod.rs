@@ -1,3 +1,12 @@
 //! One trial: one configuration run once at one rate through an adapter.
+//!
+//! - [`adapter`]: the adapter protocol (trial directory, process group, timeout,
+//!   `result.json`) and the built-in simulator as an adapter;
+//! - [`runner`]: the one way every stage runs a trial;
+//! - [`record`]: what a trial left behind (its status and measurement);
+//! - [`journal`]: the one fsynced journal of finished work.
 
 pub mod adapter;
+pub mod journal;
+pub mod record;
+pub mod runner;

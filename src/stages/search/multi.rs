@@ -684,7 +684,7 @@ pub fn evaluate_on_system(
     let mut last_failure: Option<(String, String)> = None;
     let stopped = runner.run_repeats(id, config, worker, |rec, outcome| {
         let Some(metrics) = outcome_metrics(&outcome) else {
-            last_failure = Some((rec.status.clone(), rec.reason.clone()));
+            last_failure = Some((rec.status.to_string(), rec.reason.clone()));
             return ControlFlow::Continue(());
         };
         if let Some(field) = problem.missing(&metrics) {
@@ -844,22 +844,27 @@ fn open_journal(
     header: &JournalHeader,
     space: &Space,
 ) -> Result<(Journal, Vec<MoStep>)> {
-    Journal::resume_with_header(dir, JOURNAL, header, |path, found, steps: &[MoStep]| {
-        if found.as_ref() != Some(header) {
-            bail!(
-                "{} belongs to another search (objectives, constraints or parameters changed): \
+    system::open_journal(
+        dir,
+        JOURNAL,
+        Some(header),
+        |path, found, steps: &[MoStep]| {
+            if found.as_ref() != Some(header) {
+                bail!(
+                    "{} belongs to another search (objectives, constraints or parameters changed): \
                  run the search with --restart",
-                path.display()
-            );
-        }
-        if steps.iter().any(|s| s.config.len() != space.len()) {
-            bail!(
-                "{} is damaged: run the search with --restart",
-                path.display()
-            );
-        }
-        Ok(())
-    })
+                    path.display()
+                );
+            }
+            if steps.iter().any(|s| s.config.len() != space.len()) {
+                bail!(
+                    "{} is damaged: run the search with --restart",
+                    path.display()
+                );
+            }
+            Ok(())
+        },
+    )
 }
 
 /// An evaluation's place in the results.

@@ -6,7 +6,9 @@
 use crate::fsx;
 use crate::stages::search::system;
 use crate::study::{Over, Stage, Study};
-use anyhow::{Context, Result, bail};
+use crate::trial::journal;
+use crate::trial::record::TrialStatus;
+use anyhow::{Result, bail};
 use flink::objective::Objective;
 use flink::space::{Config, Space};
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,7 @@ pub struct Evaluation {
     /// Probability it runs (the feasibility forest's over the model; 1 or 0 measured).
     pub p_pass: f64,
     /// pass | fail | error | skipped, and why not pass.
-    pub status: String,
+    pub status: TrialStatus,
     pub reason: String,
 }
 
@@ -138,8 +140,7 @@ pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
     if !path.exists() {
         return Ok(vec![]);
     }
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (steps, _) = fsx::json_lines::<Step>(&bytes);
+    let steps = journal::read::<(), Step>(&path, false)?.entries;
     if steps.iter().any(|s| s.config.len() != study.space.len()) {
         bail!(
             "{} belongs to a search of another parameter space than {}'s",
@@ -189,7 +190,7 @@ pub fn write_history(
             opt(s.evaluation.perf),
             opt(s.evaluation.predicted_mean),
             s.evaluation.p_pass.to_string(),
-            s.evaluation.status.clone(),
+            s.evaluation.status.to_string(),
             s.evaluation.reason.clone(),
             if best.is_finite() {
                 objective.perf_of_score(best).to_string()

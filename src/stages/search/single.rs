@@ -23,10 +23,11 @@ use crate::stages::search::record::{
     Evaluation, JOURNAL, SearchOptions, SearchSummary, Step, TransferModel, best_step,
     write_history,
 };
-use crate::stages::search::system::{self, Journal, SystemRunner};
+use crate::stages::search::system::{self, SystemRunner};
 use crate::study::encoding;
 use crate::study::{AcquisitionKind, Over, Stage, Study};
 use crate::trial::adapter;
+use crate::trial::record::TrialStatus;
 use anyhow::{Context, Result, bail};
 use flink::objective::{Measurement, Objective};
 use flink::space::{Config, Space};
@@ -106,7 +107,7 @@ impl<'a> Evaluator<'a> {
                                 perf: Some(perf),
                                 predicted_mean,
                                 p_pass: 0.0,
-                                status: "skipped".into(),
+                                status: TrialStatus::Skipped,
                                 reason,
                             };
                         }
@@ -114,7 +115,11 @@ impl<'a> Evaluator<'a> {
                             perf: Some(perf),
                             predicted_mean,
                             p_pass,
-                            status: if p_pass >= 0.5 { "pass" } else { "fail" }.into(),
+                            status: if p_pass >= 0.5 {
+                                TrialStatus::Pass
+                            } else {
+                                TrialStatus::Fail
+                            },
                             reason: if p_pass >= 0.5 {
                                 String::new()
                             } else {
@@ -143,7 +148,7 @@ fn evaluate_on_system(
             perf: None,
             predicted_mean: None,
             p_pass: 0.0,
-            status: "skipped".into(),
+            status: TrialStatus::Skipped,
             reason,
         });
     }
@@ -160,9 +165,9 @@ fn evaluate_on_system(
         predicted_mean: None,
         p_pass: if perf.is_some() { 1.0 } else { 0.0 },
         status: if perf.is_some() {
-            "pass".into()
+            TrialStatus::Pass
         } else {
-            last.status.clone()
+            last.status
         },
         reason: if perf.is_some() {
             String::new()
@@ -395,10 +400,11 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     // survives being killed; a resumed search replays the journal into the optimiser.
     let (mut journal, replayed) = match opts.over {
         Over::System => {
-            let (journal, steps) = Journal::resume(
+            let (journal, steps) = system::open_journal(
                 &stage.path,
                 JOURNAL,
-                |path, steps: &[Step]| {
+                None::<&()>,
+                |path, _, steps: &[Step]| {
                     if steps.iter().any(|s| s.config.len() != space.len()) {
                         bail!(
                             "{} belongs to a search of another parameter space: run the search with --restart",

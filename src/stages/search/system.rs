@@ -8,16 +8,16 @@
 //! What a step holds and what the optimiser learns from it stay with each search; this
 //! module only runs, journals and reads back.
 
-use crate::fsx;
-use crate::stages::collect::{self, TrialRecord};
-use crate::stages::generate::Generated;
+pub use crate::trial::journal::Journal;
+
 use crate::study::Study;
-use crate::trial::adapter::{Adapter, Outcome};
+use crate::trial::adapter::Outcome;
+use crate::trial::record::TrialRecord;
+use crate::trial::runner::{Runner, Trial};
 use anyhow::{Result, bail};
 use flink::space::Config;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::fs::{File, OpenOptions};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -51,10 +51,8 @@ pub fn predicted_failure(study: &Study, config: &Config) -> Option<String> {
 /// Runs configurations of a study at one rate through its adapter, into one trials folder.
 pub struct SystemRunner<'a> {
     pub study: &'a Study,
-    pub adapter: Adapter,
     pub rate: u64,
-    /// Where the trial directories go.
-    pub trials_dir: PathBuf,
+    trials: Runner<'a>,
 }
 
 impl<'a> SystemRunner<'a> {
@@ -62,9 +60,8 @@ impl<'a> SystemRunner<'a> {
     pub fn new(study: &'a Study, rate: u64, trials_dir: PathBuf) -> SystemRunner<'a> {
         SystemRunner {
             study,
-            adapter: collect::adapter_of(study),
             rate,
-            trials_dir,
+            trials: Runner::new(study, trials_dir),
         }
     }
 
@@ -106,21 +103,14 @@ impl<'a> SystemRunner<'a> {
         worker: usize,
         mut each: impl FnMut(TrialRecord, Outcome) -> ControlFlow<B>,
     ) -> Result<Option<B>> {
-        let generated = Generated {
-            id: id.to_string(),
-            config: config.clone(),
-            predicted_failure: None,
-        };
         for repeat in 0..self.study.file.repeats {
-            let (rec, outcome) = collect::run_trial_outcome(
-                &self.adapter,
-                self.study,
-                &generated,
-                &self.trials_dir,
-                self.rate,
+            let trial = Trial {
+                config_id: id,
+                config,
+                rate: self.rate,
                 repeat,
-                worker,
-            )?;
+            };
+            let (rec, outcome) = self.trials.run_outcome(trial, worker)?;
             if let ControlFlow::Break(b) = each(rec, outcome) {
                 return Ok(Some(b));
             }
@@ -129,89 +119,24 @@ impl<'a> SystemRunner<'a> {
     }
 }
 
-/// A search's open journal: each append is durable before it returns.
-pub struct Journal {
-    file: File,
-}
-
-impl Journal {
-    /// Opens (or creates) the journal `name` in `dir` for appending, with the steps it holds
-    /// (a torn last line dropped). `accept` sees them first and refuses, with the error, a
-    /// journal of another search; then the journal is truncated to its valid lines. Refuses
-    /// `dir` holding the other kind of search's journal.
-    pub fn resume<S: DeserializeOwned>(
-        dir: &Path,
-        name: &str,
-        accept: impl FnOnce(&Path, &[S]) -> Result<()>,
-    ) -> Result<(Journal, Vec<S>)> {
-        Journal::open::<(), S>(dir, name, None, |path, _, steps| accept(path, steps))
-    }
-
-    /// [`Journal::resume`] for a journal whose first line is `header`: a new journal gets
-    /// it, and `accept` also sees the header an existing one holds (None: unreadable).
-    pub fn resume_with_header<H: Serialize + DeserializeOwned, S: DeserializeOwned>(
-        dir: &Path,
-        name: &str,
-        header: &H,
-        accept: impl FnOnce(&Path, Option<H>, &[S]) -> Result<()>,
-    ) -> Result<(Journal, Vec<S>)> {
-        Journal::open(dir, name, Some(header), accept)
-    }
-
-    fn open<H: Serialize + DeserializeOwned, S: DeserializeOwned>(
-        dir: &Path,
-        name: &str,
-        header: Option<&H>,
-        accept: impl FnOnce(&Path, Option<H>, &[S]) -> Result<()>,
-    ) -> Result<(Journal, Vec<S>)> {
-        for (other, kind) in JOURNALS {
-            if other != name && dir.join(other).exists() {
-                bail!(
-                    "{} holds an interrupted {kind} search: run the search with --restart",
-                    dir.display()
-                );
-            }
+/// Opens (or creates) the search journal `name` in `dir` (see [`Journal::open`]), refusing
+/// `dir` holding the other kind of search's journal: one search must not resume from the
+/// other's.
+pub fn open_journal<H: Serialize + DeserializeOwned, S: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    header: Option<&H>,
+    accept: impl FnOnce(&Path, Option<H>, &[S]) -> Result<()>,
+) -> Result<(Journal, Vec<S>)> {
+    for (other, kind) in JOURNALS {
+        if other != name && dir.join(other).exists() {
+            bail!(
+                "{} holds an interrupted {kind} search: run the search with --restart",
+                dir.display()
+            );
         }
-        let path = dir.join(name);
-        let mut steps = Vec::new();
-        if path.exists() {
-            let bytes = std::fs::read(&path)?;
-            // The header counts only as a whole line, so the steps start after its newline.
-            let head_len = match header {
-                Some(_) => bytes
-                    .split_inclusive(|&b| b == b'\n')
-                    .next()
-                    .unwrap_or_default()
-                    .len(),
-                None => 0,
-            };
-            let head = &bytes[..head_len];
-            let found: Option<H> = head
-                .ends_with(b"\n")
-                .then(|| serde_json::from_slice(head).ok())
-                .flatten();
-            let (found_steps, valid) = fsx::json_lines::<S>(&bytes[head_len..]);
-            accept(&path, found, &found_steps)?;
-            OpenOptions::new()
-                .write(true)
-                .open(&path)?
-                .set_len(head_len as u64 + valid)?;
-            steps = found_steps;
-        }
-        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-        if let Some(h) = header
-            && steps.is_empty()
-            && std::fs::metadata(&path)?.len() == 0
-        {
-            fsx::append_json_line(&mut file, h)?;
-        }
-        Ok((Journal { file }, steps))
     }
-
-    /// Appends one step (one JSON line, fsynced).
-    pub fn append<S: Serialize>(&mut self, step: &S) -> Result<()> {
-        fsx::append_json_line(&mut self.file, step)
-    }
+    Journal::open(&dir.join(name), header, accept)
 }
 
 #[cfg(test)]
@@ -227,7 +152,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let name = MULTI_OBJECTIVE_JOURNAL;
         let (mut j, steps) =
-            Journal::resume_with_header::<u32, u32>(tmp.path(), name, &7, accept_all).unwrap();
+            open_journal::<u32, u32>(tmp.path(), name, Some(&7), accept_all).unwrap();
         assert!(steps.is_empty());
         j.append(&1u32).unwrap();
         j.append(&2u32).unwrap();
@@ -237,12 +162,11 @@ mod tests {
         assert_eq!(text, "7\n1\n2\n");
         text.push('3');
         std::fs::write(&path, &text).unwrap();
-        let (mut j, steps) =
-            Journal::resume_with_header::<u32, u32>(tmp.path(), name, &7, |_, found, _| {
-                assert_eq!(found, Some(7));
-                Ok(())
-            })
-            .unwrap();
+        let (mut j, steps) = open_journal::<u32, u32>(tmp.path(), name, Some(&7), |_, found, _| {
+            assert_eq!(found, Some(7));
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(steps, vec![1, 2]);
         j.append(&4u32).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "7\n1\n2\n4\n");
@@ -253,12 +177,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(SINGLE_OBJECTIVE_JOURNAL);
         std::fs::write(&path, "1\n2").unwrap();
-        let err = Journal::resume::<u32>(tmp.path(), SINGLE_OBJECTIVE_JOURNAL, |_, steps| {
-            assert_eq!(steps, &[1]);
-            bail!("another search")
-        })
-        .err()
-        .unwrap();
+        let err =
+            open_journal::<(), u32>(tmp.path(), SINGLE_OBJECTIVE_JOURNAL, None, |_, _, steps| {
+                assert_eq!(steps, &[1]);
+                bail!("another search")
+            })
+            .err()
+            .unwrap();
         assert_eq!(err.to_string(), "another search");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "1\n2");
     }
@@ -267,14 +192,10 @@ mod tests {
     fn one_search_does_not_resume_from_the_others_journal() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join(SINGLE_OBJECTIVE_JOURNAL), "1\n").unwrap();
-        let err = Journal::resume_with_header::<u32, u32>(
-            tmp.path(),
-            MULTI_OBJECTIVE_JOURNAL,
-            &7,
-            accept_all,
-        )
-        .err()
-        .unwrap();
+        let err =
+            open_journal::<u32, u32>(tmp.path(), MULTI_OBJECTIVE_JOURNAL, Some(&7), accept_all)
+                .err()
+                .unwrap();
         assert!(
             err.to_string()
                 .contains("holds an interrupted single-objective search"),
