@@ -2,7 +2,7 @@
 //! writes them (`"latency_p99_ms:min"`, `"recovery_time_s <= 180"`): parsed and checked when
 //! the study loads, so a mistake is reported with its file, line and key before anything runs.
 
-use crate::study::{Over, SearchSection};
+use crate::study::file::{Over, SearchSection};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::fmt;

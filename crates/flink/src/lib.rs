@@ -1,5 +1,6 @@
 //! flinktune's model of Apache Flink: what a configuration is and what Flink makes of it.
 //!
+//! - [`catalogue`]: the built-in catalogues and base configurations;
 //! - [`conf`]: configuration files per version (`flink-conf.yaml`, nested `config.yaml`);
 //! - [`units`]: Flink's memory-size and duration formats;
 //! - [`versions`]: key names and value formats across Flink versions;
@@ -13,6 +14,7 @@
 //!
 //! Depends on the numeric core (`opt`) only.
 
+pub mod catalogue;
 pub mod conf;
 pub mod memory;
 pub mod objective;

@@ -1,0 +1,97 @@
+//! The commented study file `flinktune init` writes: every setting with its default, so a
+//! new user reads what can be set where it is set.
+
+/// The commented study file `flinktune init` writes.
+pub fn template(adapter_command: Option<&str>) -> String {
+    let adapter = match adapter_command {
+        Some(cmd) => format!(
+            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; see the adapter protocol in the README.\ncommand = {}\n",
+            toml::Value::String(cmd.to_string())
+        ),
+        None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
+    };
+    format!(
+        r#"# A flinktune study. Every stage reads this file; see `flinktune --help`.
+
+# Flink version: decides the config file (flink-conf.yaml up to 1.18, config.yaml from 1.19)
+# and must match the catalogue's key names.
+flink_version = "1.11"
+# The parameters to tune: a built-in catalogue or a path relative to this directory.
+catalogue = "flink-1.11-key-params"
+# Base configuration the tuned values are applied on (file or conf dir, relative to this
+# directory). Absent: the flink-conf.yaml that Flink ships.
+# base_conf = "conf"
+
+# Input rates (records/s) every configuration is measured at.
+rates = [16000, 80000]
+# Repetitions of each (configuration, rate) trial; the objective averages them.
+repeats = 1
+# Measured duration of one trial, seconds.
+duration_s = 60
+# ratio = mean of throughput / p99 latency (the paper's), latency = p99, throughput.
+objective = "ratio"
+# Configurations `generate` samples (Latin hypercube).
+samples = 200
+seed = 42
+
+[adapter]
+{adapter}# Wall-clock limit of one trial, seconds; then the adapter's process group gets SIGTERM,
+# and SIGKILL kill_grace_s later.
+timeout_s = 900
+kill_grace_s = 5
+# Extra attempts for failures that look transient (timeout, exit without a result).
+retries = 1
+
+[sim]
+# identity | repartition | wordcount | fixwindow
+workload = "wordcount"
+# Relative measurement noise of the simulator.
+noise = 0.03
+# fixed (4 TaskManagers on 8-core nodes) | kubernetes (TaskManager pods sized by each
+# configuration, reactive mode; see the README)
+# cluster = "kubernetes"
+# max_taskmanagers = 24
+
+[search]
+# Model evaluations in total, including `initial` space-filling ones.
+budget = 100
+initial = 20
+# The input rate to tune for (one of `rates`); absent: the first.
+# rate = 16000
+# model = BO over the fitted model (the paper); system = BO on the adapter directly.
+over = "model"
+# ei | logei | pi | ucb
+acquisition = "ei"
+# Suggestions evaluated at once (run in parallel with over = "system").
+batch = 1
+# Earlier studies (other rates, other clusters) to transfer from (RGPE), relative to this
+# directory; their search journals and collected data become base models.
+# transfer_from = ["../study-8k", "../study-16k"]
+# transfer_initial = 2   # space-filling evaluations before the ensemble takes over
+# Multi-objective search (needs over = "system"): two or more result fields to minimise or
+# maximise, optional outcome constraints, and ehvi | parego.
+# objectives = ["latency_p99_ms:min", "cpu_cores:min"]
+# constraints = ["recovery_time_s <= 180"]
+# multi_objective = "ehvi"
+
+[validate]
+# Runs of the best and of the default configuration.
+repeats = 3
+
+# `flinktune determine`: screening experiments that pick the key parameters of a broad
+# catalogue (e.g. catalogue = "flink-1.11-candidates") and write them to determine/selected.toml.
+# [determine]
+# method = "oat"         # oat (one at a time) | morris | forest | all (selected by 2 of 3)
+# levels = 5             # values per parameter in the one-at-a-time sweep
+# trajectories = 10      # Morris trajectories, (parameters + 1) configurations each
+# samples = 200          # random configurations for the forest's permutation importance
+# repeats = 3            # runs per screening configuration (their median counts)
+# threshold = 0.05       # select parameters with at least this share of the top importance
+# top_k = 30             # ... or the k most important ones
+
+# [model]
+# regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp
+# folds = 5              # cross-validation folds (by configuration)
+"#
+    )
+}
