@@ -1,16 +1,18 @@
 //! The `flinktune` command line.
 
-use anyhow::{Context, Result, bail};
+//!
+//! It only parses arguments into validated values and calls the library: each command is
+//! one short function below.
+
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use flink::sim;
-use flinktune::adapt::trace;
-use flinktune::stages::search::record;
-use flinktune::stages::search::{multi as mobo, single as search};
-use flinktune::stages::{collect, compare, determine, generate, model, status, validate};
-use flinktune::study::{STUDY_FILE, Study};
+use flinktune::adapt::{self, trace};
+use flinktune::stages::validate;
+use flinktune::stages::{collect, compare, determine, generate, model, search, status, tune};
+use flinktune::study::Study;
 use flinktune::trial::adapter;
-use opt::forecast;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Automatic resource-configuration tuning for Apache Flink streaming jobs.
@@ -28,213 +30,258 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write a new study directory with a commented study file, ready to run.
-    Init {
-        /// The study directory to create.
-        study: PathBuf,
-        /// Use this shell command as the adapter instead of the built-in simulator.
-        #[arg(long, value_name = "COMMAND")]
-        adapter_command: Option<String>,
-        /// Overwrite an existing study file.
-        #[arg(long)]
-        force: bool,
-    },
+    Init(InitArgs),
     /// Run every stage: generate, collect, model, search, validate.
-    Tune {
-        /// The study directory.
-        study: PathBuf,
-        #[command(flatten)]
-        collect: CollectArgs,
-    },
+    Tune(TuneArgs),
     /// Screening experiments through the adapter (one at a time, Morris elementary effects,
     /// forest permutation importance) that select the key parameters of the catalogue;
     /// writes determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
-    Determine {
-        /// The study directory.
-        study: PathBuf,
-    },
+    Determine(DetermineArgs),
     /// Sample configurations and write each as a Flink conf directory.
-    Generate {
-        /// The study directory.
-        study: PathBuf,
-        /// Keep configurations that Flink's memory rules reject (marked in configs.csv)
-        /// instead of replacing them.
-        #[arg(long)]
-        keep_predicted_failures: bool,
-    },
+    Generate(GenerateArgs),
     /// Run every (configuration, rate, repeat) trial through the adapter; resumes an
     /// interrupted run.
-    Collect {
-        /// The study directory.
-        study: PathBuf,
-        #[command(flatten)]
-        collect: CollectArgs,
-        /// Discard an interrupted run's trials instead of resuming.
-        #[arg(long)]
-        restart: bool,
-    },
+    Collect(CollectArgs),
     /// Compare GP-EI with random search, LHS + hill climbing (mHC), a genetic algorithm
     /// and Flink's default at equal budgets and seeds; writes curves and a table.
-    Compare {
-        /// The study directory.
-        study: PathBuf,
-        /// Evaluate the fitted model or the system (through the adapter).
-        #[arg(long, value_enum, default_value = "model")]
-        over: flinktune::study::Over,
-        /// Evaluations per method and seed.
-        #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(2..))]
-        budget: u32,
-        /// Seeds per method.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-        seeds: u64,
-    },
+    Compare(CompareArgs),
     /// Show where a study stands: stages done, trials done / failed / pending per rate,
     /// failure reasons, time spent and expected.
-    Status {
-        /// The study directory.
-        study: PathBuf,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Fit the random-forest performance model and measure its accuracy (MAPE).
-    Model {
-        /// The study directory.
-        study: PathBuf,
-    },
-    /// Bayesian optimisation (GP + Expected Improvement) over the model or the system.
-    Search {
-        /// The study directory.
-        study: PathBuf,
-        /// What to evaluate: the fitted model (the paper) or the system through the
-        /// adapter (no collect needed; resumable). Default: the study's `[search] over`.
-        #[arg(long, value_enum)]
-        over: Option<flinktune::study::Over>,
-        /// Suggestions evaluated at once (in parallel over the system). Default: the
-        /// study's `[search] batch`.
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-        batch: Option<u16>,
-        /// Discard an interrupted search over the system instead of resuming it.
-        #[arg(long)]
-        restart: bool,
-        /// An earlier study (another rate or cluster, same parameters) whose search and
-        /// collected data seed this one (RGPE transfer); repeatable, in addition to the
-        /// study's `[search] transfer_from`.
-        #[arg(long = "transfer-from", value_name = "DIR")]
-        transfer_from: Vec<PathBuf>,
-    },
+    Status(StatusArgs),
+    /// Compare six regressors (forest, boosted trees, SVR, k-NN, ridge, GP) on the collected
+    /// trials and save the most accurate savable one as the performance model (MAPE on
+    /// held-out configurations).
+    Model(ModelArgs),
+    /// Bayesian optimisation (GP + Expected Improvement) over the model or the system;
+    /// multi-objective (a Pareto front) when the study lists two or more objectives.
+    Search(SearchArgs),
     /// Measure the best configuration against Flink's default through the adapter.
-    Validate {
-        /// The study directory.
-        study: PathBuf,
-    },
+    Validate(ValidateArgs),
     /// Keep a running job's configuration matched to its input rate (Demeter): forecast
     /// the rate, pick the cheapest configuration that meets the latency and recovery
     /// targets, and switch when it pays. `--trace` replays a rate history on the simulator
     /// and compares policies (a dry run); `--hook` drives a live job.
-    Adapt {
-        /// The study directory (its catalogue must have flinktune.taskmanagers, e.g.
-        /// catalogue = "demeter-resources").
-        study: PathBuf,
-        /// Replay this rate history (CSV timestamp,records_per_s) on the simulator.
-        #[arg(long, value_name = "CSV", conflicts_with_all = ["hook", "rate_command"])]
-        trace: Option<PathBuf>,
-        /// Days at the end of the trace to replay; the earlier ones are history.
-        #[arg(long, default_value_t = 1.0, requires = "trace")]
-        replay_days: f64,
-        /// Policies to compare in a replay (default: all) or the one to run live
-        /// (default: demeter).
-        #[arg(long, value_enum, value_delimiter = ',')]
-        policy: Vec<flinktune::adapt::run::PolicyKind>,
-        /// The reconfiguration hook (start | apply | rescale | rate | stop, see the README).
-        #[arg(long, value_name = "COMMAND")]
-        hook: Option<String>,
-        /// A command printing the current input rate (records/s) instead of the hook's
-        /// `rate` action.
-        #[arg(long, value_name = "COMMAND")]
-        rate_command: Option<String>,
-        /// Decide and log, but apply nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// A rate history (CSV) the live forecaster starts from.
-        #[arg(long, value_name = "CSV")]
-        history: Option<PathBuf>,
-        /// Stop a live run after this many intervals (default: until Ctrl-C).
-        #[arg(long)]
-        intervals: Option<u64>,
-        /// Input rate for the hook's benchmark source (FLINKTUNE_RATE on start/apply/rescale).
-        #[arg(long)]
-        source_rate: Option<f64>,
-        /// Timeout of one hook call, seconds.
-        #[arg(long, default_value_t = 600)]
-        hook_timeout_s: u64,
-    },
+    Adapt(AdaptArgs),
     /// Write a synthetic daily input-rate trace (click-stream shape: night trough, morning
     /// ramp, evening peak, quieter weekends, seeded noise, a few short bursts) as a rate
     /// history CSV (timestamp,records_per_s) spanning exactly [--min, --max].
-    Trace {
-        /// Days to generate.
-        #[arg(long, default_value_t = 4)]
-        days: u32,
-        /// Seconds between values.
-        #[arg(long, default_value_t = 300)]
-        step_s: u32,
-        /// The lowest rate (records/s).
-        #[arg(long, default_value_t = 25_000.0)]
-        min: f64,
-        /// The highest rate (records/s).
-        #[arg(long, default_value_t = 100_000.0)]
-        max: f64,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// First timestamp (RFC 3339 or Unix seconds); the default is a Monday.
-        #[arg(long, default_value = "2026-01-05T00:00:00Z")]
-        start: String,
-        /// The CSV file to write.
-        #[arg(short, long)]
-        output: PathBuf,
-    },
+    Trace(TraceArgs),
     /// Forecast an input-rate history (CSV timestamp,records_per_s): Holt-Winters (plain
     /// and damped trend) and seasonal naive are measured on a held-out tail, the best is
     /// refitted and forecasts --horizon steps with prediction intervals. Writes
     /// forecast.csv, evaluation.json and forecast.svg.
-    Forecast {
-        /// The rate history.
-        history: PathBuf,
-        /// Steps to forecast.
-        #[arg(long)]
-        horizon: usize,
-        /// Season length in steps (default: detected by autocorrelation).
-        #[arg(long)]
-        season: Option<usize>,
-        /// Steps held out to measure each method (default: max(horizon, one season)).
-        #[arg(long)]
-        holdout: Option<usize>,
-        /// Prediction-interval level.
-        #[arg(long, default_value_t = 0.95)]
-        level: f64,
-        /// Output directory (default: `forecast/` next to the history).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    Forecast(ForecastArgs),
     /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
     /// writes result.json); for testing shell-adapter set-ups.
-    SimAdapter {
-        /// The simulated job.
-        #[arg(long, default_value = "wordcount")]
-        workload: sim::Workload,
-        /// Relative measurement noise.
-        #[arg(long, default_value_t = 0.03)]
-        noise: f64,
-        /// The simulated cluster: fixed (4 TaskManagers) or kubernetes (pods as the
-        /// configuration asks, at most 24).
-        #[arg(long, default_value = "fixed")]
-        cluster: sim::ClusterMode,
-    },
+    SimAdapter(SimAdapterArgs),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The study directory to create.
+    study: PathBuf,
+    /// Use this shell command as the adapter instead of the built-in simulator.
+    #[arg(long, value_name = "COMMAND")]
+    adapter_command: Option<String>,
+    /// Overwrite an existing study file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct TuneArgs {
+    /// The study directory.
+    study: PathBuf,
+    #[command(flatten)]
+    trials: TrialArgs,
+}
+
+#[derive(clap::Args)]
+struct DetermineArgs {
+    /// The study directory.
+    study: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// Keep configurations that Flink's memory rules reject (marked in configs.csv)
+    /// instead of replacing them.
+    #[arg(long)]
+    keep_predicted_failures: bool,
+}
+
+#[derive(clap::Args)]
+struct CollectArgs {
+    /// The study directory.
+    study: PathBuf,
+    #[command(flatten)]
+    trials: TrialArgs,
+    /// Discard an interrupted run's trials instead of resuming.
+    #[arg(long)]
+    restart: bool,
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// Evaluate the fitted model or the system (through the adapter).
+    #[arg(long, value_enum, default_value = "model")]
+    over: flinktune::study::Over,
+    /// Evaluations per method and seed.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(2..))]
+    budget: u32,
+    /// Seeds per method.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The study directory.
+    study: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// What to evaluate: the fitted model (the paper) or the system through the
+    /// adapter (no collect needed; resumable). Default: the study's `[search] over`.
+    #[arg(long, value_enum)]
+    over: Option<flinktune::study::Over>,
+    /// Suggestions evaluated at once (in parallel over the system). Default: the
+    /// study's `[search] batch`.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    batch: Option<u16>,
+    /// Discard an interrupted search over the system instead of resuming it.
+    #[arg(long)]
+    restart: bool,
+    /// An earlier study (another rate or cluster, same parameters) whose search and
+    /// collected data seed this one (RGPE transfer); repeatable, in addition to the
+    /// study's `[search] transfer_from`.
+    #[arg(long = "transfer-from", value_name = "DIR")]
+    transfer_from: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// The study directory.
+    study: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct AdaptArgs {
+    /// The study directory (its catalogue must have flinktune.taskmanagers, e.g.
+    /// catalogue = "demeter-resources").
+    study: PathBuf,
+    /// Replay this rate history (CSV timestamp,records_per_s) on the simulator.
+    #[arg(long, value_name = "CSV", conflicts_with_all = ["hook", "rate_command"])]
+    trace: Option<PathBuf>,
+    /// Days at the end of the trace to replay; the earlier ones are history.
+    #[arg(long, default_value_t = 1.0, requires = "trace")]
+    replay_days: f64,
+    /// Policies to compare in a replay (default: all) or the one to run live
+    /// (default: demeter).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    policy: Vec<flinktune::adapt::run::PolicyKind>,
+    /// The reconfiguration hook (start | apply | rescale | rate | stop, see the README).
+    #[arg(long, value_name = "COMMAND")]
+    hook: Option<String>,
+    /// A command printing the current input rate (records/s) instead of the hook's
+    /// `rate` action.
+    #[arg(long, value_name = "COMMAND")]
+    rate_command: Option<String>,
+    /// Decide and log, but apply nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// A rate history (CSV) the live forecaster starts from.
+    #[arg(long, value_name = "CSV")]
+    history: Option<PathBuf>,
+    /// Stop a live run after this many intervals (default: until Ctrl-C).
+    #[arg(long)]
+    intervals: Option<u64>,
+    /// Input rate for the hook's benchmark source (FLINKTUNE_RATE on start/apply/rescale).
+    #[arg(long)]
+    source_rate: Option<f64>,
+    /// Timeout of one hook call, seconds.
+    #[arg(long, default_value_t = 600)]
+    hook_timeout_s: u64,
+}
+
+#[derive(clap::Args)]
+struct TraceArgs {
+    /// Days to generate.
+    #[arg(long, default_value_t = 4)]
+    days: u32,
+    /// Seconds between values.
+    #[arg(long, default_value_t = 300)]
+    step_s: u32,
+    /// The lowest rate (records/s).
+    #[arg(long, default_value_t = 25_000.0)]
+    min: f64,
+    /// The highest rate (records/s).
+    #[arg(long, default_value_t = 100_000.0)]
+    max: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// First timestamp (RFC 3339 or Unix seconds); the default is a Monday.
+    #[arg(long, default_value = "2026-01-05T00:00:00Z")]
+    start: String,
+    /// The CSV file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ForecastArgs {
+    /// The rate history.
+    history: PathBuf,
+    /// Steps to forecast.
+    #[arg(long)]
+    horizon: usize,
+    /// Season length in steps (default: detected by autocorrelation).
+    #[arg(long)]
+    season: Option<usize>,
+    /// Steps held out to measure each method (default: max(horizon, one season)).
+    #[arg(long)]
+    holdout: Option<usize>,
+    /// Prediction-interval level.
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Output directory (default: `forecast/` next to the history).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SimAdapterArgs {
+    /// The simulated job.
+    #[arg(long, default_value = "wordcount")]
+    workload: sim::Workload,
+    /// Relative measurement noise.
+    #[arg(long, default_value_t = 0.03)]
+    noise: f64,
+    /// The simulated cluster: fixed (4 TaskManagers) or kubernetes (pods as the
+    /// configuration asks, at most 24).
+    #[arg(long, default_value = "fixed")]
+    cluster: sim::ClusterMode,
 }
 
 /// How trials are run.
 #[derive(clap::Args, Clone, Copy)]
-struct CollectArgs {
+struct TrialArgs {
     /// Trials to run at once; each gets its own FLINKTUNE_WORKER index.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     workers: u16,
@@ -243,7 +290,7 @@ struct CollectArgs {
     run_predicted_failures: bool,
 }
 
-impl CollectArgs {
+impl TrialArgs {
     fn options(self, restart: bool) -> collect::CollectOptions {
         collect::CollectOptions {
             workers: usize::from(self.workers),
@@ -273,282 +320,177 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(dir: &Path) -> Result<Study> {
-    Study::load(dir)
-}
-
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Init {
-            study,
-            adapter_command,
-            force,
-        } => init(&study, adapter_command.as_deref(), force),
-        Command::Tune { study, collect } => tune(&load(&study)?, collect.options(false)),
-        Command::Determine { study } => {
-            print!("{}", determine::describe(&determine::run(&load(&study)?)?));
-            Ok(())
-        }
-        Command::Generate {
-            study,
-            keep_predicted_failures,
-        } => {
-            let opts = generate::GenerateOptions {
-                keep_predicted_failures,
-            };
+        Command::Init(a) => init(a),
+        Command::Tune(a) => tune::run(&Study::load(&a.study)?, a.trials.options(false), |s| {
+            print!("{s}")
+        }),
+        Command::Determine(a) => {
             print!(
                 "{}",
-                generate::describe(&generate::run(&load(&study)?, opts)?)
+                determine::describe(&determine::run(&Study::load(&a.study)?)?)
             );
             Ok(())
         }
-        Command::Collect {
-            study,
-            collect,
-            restart,
-        } => {
-            let s = collect::run(&load(&study)?, collect.options(restart))?;
+        Command::Generate(a) => generate_(a),
+        Command::Collect(a) => {
+            let s = collect::run(&Study::load(&a.study)?, a.trials.options(a.restart))?;
             print!("{}", collect::describe(&s));
             Ok(())
         }
-        Command::Compare {
-            study,
-            over,
-            budget,
-            seeds,
-        } => {
-            let s = compare::run(&load(&study)?, over, budget as usize, seeds)?;
+        Command::Compare(a) => {
+            let study = Study::load(&a.study)?;
+            let s = compare::run(&study, a.over, a.budget as usize, a.seeds)?;
             print!("{}", compare::describe(&s));
             Ok(())
         }
-        Command::Status { study, json } => {
-            let report = status::report(&load(&study)?)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", status::describe(&report));
-            }
+        Command::Status(a) => status_(a),
+        Command::Model(a) => {
+            print!("{}", model::describe(&model::run(&Study::load(&a.study)?)?));
             Ok(())
         }
-        Command::Model { study } => {
-            print!("{}", model::describe(&model::run(&load(&study)?)?));
-            Ok(())
-        }
-        Command::Search {
-            study,
-            over,
-            batch,
-            restart,
-            transfer_from,
-        } => {
-            let mut study = load(&study)?;
-            for dir in transfer_from {
-                let dir = std::path::absolute(&dir)?;
-                study
-                    .file
-                    .search
-                    .transfer_from
-                    .push(dir.to_string_lossy().into_owned());
-            }
-            let mut opts = record::SearchOptions::of(&study);
-            opts.over = over.unwrap_or(opts.over);
-            opts.batch = batch.map(usize::from).unwrap_or(opts.batch);
-            opts.restart = restart;
-            if study.file.search.objectives.len() >= 2 {
-                print!("{}", mobo::describe(&mobo::run(&study, opts)?));
-            } else {
-                print!("{}", record::describe(&search::run(&study, opts)?));
-            }
-            Ok(())
-        }
-        Command::Validate { study } => {
-            print!("{}", validate::describe(&validate::run(&load(&study)?)?));
-            Ok(())
-        }
-        Command::Adapt {
-            study,
-            trace,
-            replay_days,
-            policy,
-            hook,
-            rate_command,
-            dry_run,
-            history,
-            intervals,
-            source_rate,
-            hook_timeout_s,
-        } => {
-            let study = load(&study)?;
-            if let Some(trace) = trace {
-                if !(replay_days > 0.0 && replay_days.is_finite()) {
-                    bail!("--replay-days must be a positive number of days");
-                }
-                let kinds = if policy.is_empty() {
-                    flinktune::adapt::run::PolicyKind::all()
-                } else {
-                    policy
-                };
-                let s = flinktune::adapt::run::replay_trace(&study, &trace, &kinds, replay_days)?;
-                print!("{}", flinktune::adapt::run::table(&s));
-                println!(
-                    "wrote {} ({:.1} s)",
-                    study.dir.join("adapt").display(),
-                    s.seconds
-                );
-                return Ok(());
-            }
-            let policy = match policy.as_slice() {
-                [] => flinktune::adapt::run::PolicyKind::Demeter,
-                [one] => *one,
-                _ => bail!("a live run takes one --policy"),
-            };
-            let opts = flinktune::adapt::run::LiveOptions {
-                hook,
-                rate_command,
-                dry_run,
-                policy,
-                history,
-                intervals,
-                source_rate,
-                hook_timeout: std::time::Duration::from_secs(hook_timeout_s),
-            };
-            let records = flinktune::adapt::run::live(&study, &opts)?;
-            println!(
-                "{} intervals logged in {}",
-                records.len(),
-                study.dir.join("adapt-live/decisions.jsonl").display()
+        Command::Search(a) => search_(a),
+        Command::Validate(a) => {
+            print!(
+                "{}",
+                validate::describe(&validate::run(&Study::load(&a.study)?)?)
             );
             Ok(())
         }
-        Command::Trace {
-            days,
-            step_s,
-            min,
-            max,
-            seed,
-            start,
-            output,
-        } => {
-            let (start, _) =
-                trace::parse_time(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
-            let spec = trace::TraceSpec {
-                days,
-                step_s,
-                min,
-                max,
-                seed,
-                start,
-            };
-            let h = trace::generate(&spec)?;
-            trace::write(&output, &h)?;
-            println!(
-                "wrote {}: {} steps of {step_s} s, {min}–{max} records/s",
-                output.display(),
-                h.rates.len()
-            );
-            Ok(())
-        }
-        Command::Forecast {
-            history,
-            horizon,
-            season,
-            holdout,
-            level,
-            output,
-        } => {
-            let h = trace::read(&history)?;
-            let opts = forecast::Options {
-                horizon,
-                season,
-                holdout,
-                level,
-                step_s: Some(h.step_s),
-            };
-            let o = forecast::run(&h.rates, &opts)
-                .with_context(|| format!("forecasting {}", history.display()))?;
-            let dir = output
-                .unwrap_or_else(|| history.parent().unwrap_or(Path::new(".")).join("forecast"));
-            flinktune::adapt::forecast::write_report(&dir, &h, &o)?;
-            print!("{}", flinktune::adapt::forecast::describe(&h, &o));
-            println!(
-                "wrote {}/forecast.csv, evaluation.json, forecast.svg",
-                dir.display()
-            );
-            Ok(())
-        }
-        Command::SimAdapter {
-            workload,
-            noise,
-            cluster,
-        } => {
-            if !(0.0..1.0).contains(&noise) {
-                bail!("--noise must be in [0, 1)");
-            }
-            let spec = adapter::spec_from_env()?;
-            let a = adapter::Adapter::Sim {
-                cluster: match cluster {
-                    sim::ClusterMode::Fixed => sim::Cluster::default(),
-                    sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
-                },
-                workload,
-                noise,
-            };
-            let outcome = a.run(&spec);
-            if let adapter::Outcome::Error { reason, .. } = outcome {
-                bail!("{reason}");
-            }
-            Ok(())
-        }
+        Command::Adapt(a) => adapt_(a),
+        Command::Trace(a) => trace_(a),
+        Command::Forecast(a) => forecast_(a),
+        Command::SimAdapter(a) => adapter::sim_adapter_from_env(
+            match a.cluster {
+                sim::ClusterMode::Fixed => sim::Cluster::default(),
+                sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
+            },
+            a.workload,
+            a.noise,
+        ),
     }
 }
 
-fn init(dir: &Path, adapter_command: Option<&str>, force: bool) -> Result<()> {
-    let path = dir.join(STUDY_FILE);
-    if path.exists() && !force {
-        bail!(
-            "{} already exists; use --force to overwrite it",
-            path.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    flinktune::fsx::write_atomic(
-        &path,
-        flinktune::study::template(adapter_command).as_bytes(),
-    )?;
-    // Check what was written loads, so a user never starts from a broken file.
-    Study::load(dir)?;
+fn init(a: InitArgs) -> Result<()> {
+    let path = flinktune::study::init(&a.study, a.adapter_command.as_deref(), a.force)?;
     println!(
         "wrote {}; run `flinktune tune {}`",
         path.display(),
-        dir.display()
+        a.study.display()
     );
     Ok(())
 }
 
-fn tune(study: &Study, collect_options: collect::CollectOptions) -> Result<()> {
-    let mut search_options = record::SearchOptions::of(study);
-    if search_options.over == flinktune::study::Over::System {
-        // Searching the system needs no collected data and no model.
-        println!("[1-3/5] generate, collect, model: skipped (the search measures the system)");
-        // --workers N keeps N trials running: N suggestions per batch.
-        search_options.batch = search_options.batch.max(collect_options.workers);
+fn generate_(a: GenerateArgs) -> Result<()> {
+    let opts = generate::GenerateOptions {
+        keep_predicted_failures: a.keep_predicted_failures,
+    };
+    let s = generate::run(&Study::load(&a.study)?, opts)?;
+    print!("{}", generate::describe(&s));
+    Ok(())
+}
+
+fn status_(a: StatusArgs) -> Result<()> {
+    let report = status::report(&Study::load(&a.study)?)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        let g = generate::run(study, generate::GenerateOptions::default())?;
-        print!("[1/5] {}", generate::describe(&g));
-        let c = collect::run(study, collect_options)?;
-        print!("[2/5] {}", collect::describe(&c));
-        let m = model::run(study)?;
-        print!("[3/5] model: {}", model::describe(&m));
+        print!("{}", status::describe(&report));
     }
-    if study.file.search.objectives.len() >= 2 {
-        let s = mobo::run(study, search_options)?;
-        print!("[4/5] {}", mobo::describe(&s));
-    } else {
-        let s = search::run(study, search_options)?;
-        print!("[4/5] {}", record::describe(&s));
+    Ok(())
+}
+
+fn search_(a: SearchArgs) -> Result<()> {
+    let mut study = Study::load(&a.study)?;
+    for dir in a.transfer_from {
+        let dir = std::path::absolute(&dir)?;
+        let transfer = &mut study.file.search.transfer_from;
+        transfer.push(dir.to_string_lossy().into_owned());
     }
-    let v = validate::run(study)?;
-    println!("[5/5] validate:");
-    print!("{}", validate::describe(&v));
+    let mut opts = search::SearchOptions::of(&study);
+    opts.over = a.over.unwrap_or(opts.over);
+    opts.batch = a.batch.map(usize::from).unwrap_or(opts.batch);
+    opts.restart = a.restart;
+    print!("{}", search::describe(&search::run(&study, opts)?));
+    Ok(())
+}
+
+fn adapt_(a: AdaptArgs) -> Result<()> {
+    use flinktune::adapt::run::{LiveOptions, PolicyKind};
+    let study = Study::load(&a.study)?;
+    if let Some(trace) = a.trace {
+        if !(a.replay_days > 0.0 && a.replay_days.is_finite()) {
+            bail!("--replay-days must be a positive number of days");
+        }
+        let kinds = if a.policy.is_empty() {
+            PolicyKind::all()
+        } else {
+            a.policy
+        };
+        let s = adapt::run::replay_trace(&study, &trace, &kinds, a.replay_days)?;
+        print!("{}", adapt::run::table(&s));
+        let dir = study.dir.join("adapt");
+        println!("wrote {} ({:.1} s)", dir.display(), s.seconds);
+        return Ok(());
+    }
+    let policy = match a.policy.as_slice() {
+        [] => PolicyKind::Demeter,
+        [one] => *one,
+        _ => bail!("a live run takes one --policy"),
+    };
+    let opts = LiveOptions {
+        hook: a.hook,
+        rate_command: a.rate_command,
+        dry_run: a.dry_run,
+        policy,
+        history: a.history,
+        intervals: a.intervals,
+        source_rate: a.source_rate,
+        hook_timeout: std::time::Duration::from_secs(a.hook_timeout_s),
+    };
+    let records = adapt::run::live(&study, &opts)?;
+    let log = study.dir.join("adapt-live/decisions.jsonl");
+    println!("{} intervals logged in {}", records.len(), log.display());
+    Ok(())
+}
+
+fn trace_(a: TraceArgs) -> Result<()> {
+    let (start, _) = trace::parse_time(&a.start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+    let spec = trace::TraceSpec {
+        days: a.days,
+        step_s: a.step_s,
+        min: a.min,
+        max: a.max,
+        seed: a.seed,
+        start,
+    };
+    let h = trace::generate(&spec)?;
+    trace::write(&a.output, &h)?;
+    println!(
+        "wrote {}: {} steps of {} s, {}–{} records/s",
+        a.output.display(),
+        h.rates.len(),
+        a.step_s,
+        a.min,
+        a.max
+    );
+    Ok(())
+}
+
+fn forecast_(a: ForecastArgs) -> Result<()> {
+    let opts = opt::forecast::Options {
+        horizon: a.horizon,
+        season: a.season,
+        holdout: a.holdout,
+        level: a.level,
+        step_s: None,
+    };
+    let (text, dir) = adapt::forecast::run_command(&a.history, &opts, a.output.as_deref())?;
+    print!("{text}");
+    println!(
+        "wrote {}/forecast.csv, evaluation.json, forecast.svg",
+        dir.display()
+    );
     Ok(())
 }

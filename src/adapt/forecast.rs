@@ -151,3 +151,27 @@ pub fn describe(history: &RateHistory, o: &Outcome) -> String {
     }
     s
 }
+
+/// `flinktune forecast`: forecasts the rate history in `history` and writes its report into
+/// `output` (default: `forecast/` next to the history); returns the description and where
+/// it wrote.
+pub fn run_command(
+    history: &Path,
+    opts: &opt::forecast::Options,
+    output: Option<&Path>,
+) -> Result<(String, std::path::PathBuf)> {
+    use anyhow::Context;
+    let h = crate::adapt::trace::read(history)?;
+    let opts = opt::forecast::Options {
+        step_s: Some(h.step_s),
+        ..opts.clone()
+    };
+    let o = opt::forecast::run(&h.rates, &opts)
+        .with_context(|| format!("forecasting {}", history.display()))?;
+    let dir = match output {
+        Some(dir) => dir.to_path_buf(),
+        None => history.parent().unwrap_or(Path::new(".")).join("forecast"),
+    };
+    write_report(&dir, &h, &o)?;
+    Ok((describe(&h, &o), dir))
+}

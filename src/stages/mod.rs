@@ -7,4 +7,5 @@ pub mod generate;
 pub mod model;
 pub mod search;
 pub mod status;
+pub mod tune;
 pub mod validate;

@@ -7,6 +7,7 @@ mod file;
 mod load;
 pub mod objectives;
 pub mod regressor;
+pub mod seed;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -16,7 +17,7 @@ pub use file::{
     ModelSection, Over, ProfileMethod, ScreeningMethod, SearchSection, SimSection, StudyFile,
     ValidateSection,
 };
-pub use template::template;
+pub use template::{init, template};
 
 use anyhow::{Context, Result, bail};
 use flink::conf::{self, BaseConf, FlatConf, FlinkVersion};

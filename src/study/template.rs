@@ -95,3 +95,25 @@ repeats = 3
 "#
     )
 }
+
+/// Writes a new study directory `dir` with the commented study file (refusing to replace
+/// an existing one unless `force`), and checks that what it wrote loads, so a user never
+/// starts from a broken file. Returns the study file's path.
+pub fn init(
+    dir: &std::path::Path,
+    adapter_command: Option<&str>,
+    force: bool,
+) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let path = dir.join(crate::study::STUDY_FILE);
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists; use --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::fsx::write_atomic(&path, template(adapter_command).as_bytes())?;
+    crate::study::Study::load(dir)?;
+    Ok(path)
+}

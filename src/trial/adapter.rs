@@ -708,6 +708,24 @@ pub fn spec_from_env() -> Result<TrialSpec> {
     })
 }
 
+/// The `sim-adapter` command: runs the trial the protocol's variables describe on the
+/// simulator, as a shell adapter would; an adapter error (not a FailConf) fails the command.
+pub fn sim_adapter_from_env(cluster: Cluster, workload: Workload, noise: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&noise) {
+        anyhow::bail!("--noise must be in [0, 1)");
+    }
+    let spec = spec_from_env()?;
+    let adapter = Adapter::Sim {
+        cluster,
+        workload,
+        noise,
+    };
+    if let Outcome::Error { reason, .. } = adapter.run(&spec) {
+        anyhow::bail!("{reason}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

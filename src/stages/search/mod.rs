@@ -10,3 +10,32 @@ pub mod system;
 pub mod transfer;
 
 pub use record::{SearchOptions, SearchSummary, read_best};
+
+use crate::study::Study;
+use anyhow::Result;
+
+/// What a search found.
+pub enum Found {
+    /// The best configuration at one rate (one objective).
+    Single(SearchSummary),
+    /// A Pareto front (two or more `[search] objectives`).
+    Multi(multi::MoSummary),
+}
+
+/// Runs the stage: the multi-objective search when the study lists two or more
+/// objectives, else the single-objective one.
+pub fn run(study: &Study, opts: SearchOptions) -> Result<Found> {
+    Ok(if study.file.search.objectives.len() >= 2 {
+        Found::Multi(multi::run(study, opts)?)
+    } else {
+        Found::Single(single::run(study, opts)?)
+    })
+}
+
+/// A human summary of what the search found.
+pub fn describe(found: &Found) -> String {
+    match found {
+        Found::Single(s) => record::describe(s),
+        Found::Multi(s) => multi::describe(s),
+    }
+}
