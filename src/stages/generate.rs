@@ -11,6 +11,7 @@
 //! `configs/<id>/config.json`, `summary.json`.
 
 use crate::fsx::{self, StageDir};
+use crate::study::seed::{Purpose, derive};
 use crate::study::{Stage, Study};
 use anyhow::{Context, Result, bail};
 use flink::precheck;
@@ -73,7 +74,7 @@ fn screen(
     keep: bool,
 ) -> Result<(Vec<Generated>, Vec<String>)> {
     let space = &study.space;
-    let mut rng = StdRng::seed_from_u64(study.file.seed ^ 0x5c4e_e11e);
+    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Generate));
     let mut seen: HashSet<String> = configs.iter().map(|c| format!("{c:?}")).collect();
     let mut reasons = Vec::new();
     let mut out = Vec::with_capacity(configs.len());

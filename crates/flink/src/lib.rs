@@ -9,6 +9,7 @@
 //! - [`precheck`]: predicting configurations that fail before running them;
 //! - [`resources`]: the TaskManagers, cores and memory a configuration requests;
 //! - [`recovery`]: recovery time after a TaskManager failure;
+//! - [`metrics`]: what a passing trial measured, typed;
 //! - [`objective`]: the measured metrics and the objective a study optimises;
 //! - [`sim`]: the built-in simulated Flink job.
 //!
@@ -17,6 +18,7 @@
 pub mod catalogue;
 pub mod conf;
 pub mod memory;
+pub mod metrics;
 pub mod objective;
 pub mod precheck;
 pub mod recovery;

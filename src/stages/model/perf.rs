@@ -6,6 +6,7 @@ use crate::stages::model::dataset::Dataset;
 use crate::stages::model::forest::{Forest, fit_forest, predict_forest};
 use crate::stages::model::regressors::{self, Fitted};
 use crate::study::regressor::Regressor;
+use crate::study::seed::{Purpose, derive};
 use anyhow::{Context, Result, bail};
 use flink::objective::Objective;
 use ndarray::Axis;
@@ -71,7 +72,11 @@ impl PerfModel {
         let feasibility = if share == 0.0 || share == 1.0 {
             Feasibility::Constant(share)
         } else {
-            Feasibility::Forest(Box::new(fit_forest(&data.x, &labels, seed ^ 0x5eed)?))
+            Feasibility::Forest(Box::new(fit_forest(
+                &data.x,
+                &labels,
+                derive(seed, Purpose::Feasibility),
+            )?))
         };
         Ok(PerfModel {
             format: MODEL_FORMAT,

@@ -8,6 +8,7 @@
 use crate::stages::model::dataset::{Dataset, shuffled_configs};
 use crate::stages::model::forest::{Forest, fit_forest, predict_forest};
 use crate::study::regressor::Regressor;
+use crate::study::seed::{Purpose, derive};
 use anyhow::{Result, anyhow};
 use flink::objective::Objective;
 use ndarray::{Array2, Axis};
@@ -258,7 +259,7 @@ pub fn evaluate(
 
 /// Splits passing rows into `k` folds by configuration.
 pub fn folds_by_config(configs: &[String], rows: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>> {
-    let ids = shuffled_configs(configs, rows, seed ^ 0xf01d);
+    let ids = shuffled_configs(configs, rows, derive(seed, Purpose::Folds));
     let k = k.min(ids.len()).max(1);
     let fold_of: std::collections::BTreeMap<&String, usize> =
         ids.iter().enumerate().map(|(n, id)| (*id, n % k)).collect();
@@ -368,7 +369,10 @@ pub fn learning_curve(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    ids.shuffle(&mut StdRng::seed_from_u64(seed ^ 0x1ea7));
+    ids.shuffle(&mut StdRng::seed_from_u64(derive(
+        seed,
+        Purpose::LearningCurve,
+    )));
     let mut sizes: Vec<usize> = [0.1, 0.2, 0.4, 0.6, 0.8, 1.0]
         .iter()
         .map(|f| ((ids.len() as f64) * f).round() as usize)
@@ -416,7 +420,7 @@ pub fn permutation_importance(
     // Fit once, predict many: stack the permuted test sets under the original.
     let d = xs.ncols();
     let reps = 3;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x1a9);
+    let mut rng = StdRng::seed_from_u64(derive(seed, Purpose::Importance));
     let mut stacked = xs.clone();
     for j in 0..d {
         for _ in 0..reps {
