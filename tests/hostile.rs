@@ -5,7 +5,7 @@
 mod common;
 
 use common::{ok, s};
-use flinktune::trial::adapter::OUTPUT_CAP;
+use flinktune::trial::process::OUTPUT_CAP;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

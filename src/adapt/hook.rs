@@ -11,7 +11,7 @@
 //! applies instead. Unlike an adapter, a hook that exits may leave its cluster running — that
 //! is what `start` is for; one that hangs is killed with its group.
 
-use crate::trial::adapter::{self, Waited};
+use crate::trial::process::Waited;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::fs;
@@ -150,7 +150,7 @@ impl Hook {
         }
         // Its working directory is the logs folder, not the state dir: a cluster it starts
         // keeps the state dir, and a timed-out hook's strays are looked for by directory.
-        let ran = adapter::run_group(
+        let ran = crate::trial::process::run_group(
             cmd,
             &self.state_dir.join("logs"),
             logs,
@@ -174,7 +174,7 @@ impl Hook {
             Waited::Exited(s) => bail!(
                 "hook {} failed ({}){}",
                 action.name(),
-                adapter::describe_exit(s),
+                crate::trial::process::describe_exit(s),
                 tail()
             ),
             Waited::TimedOut => bail!(

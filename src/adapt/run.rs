@@ -607,7 +607,7 @@ fn read_rate(hook: Option<&Hook>, command: Option<&str>, dir: &Path) -> Result<f
         if !out.status.success() {
             bail!(
                 "the rate command `{cmd}` failed ({})",
-                adapter::describe_exit(out.status)
+                crate::trial::process::describe_exit(out.status)
             );
         }
         let text = String::from_utf8_lossy(&out.stdout);

@@ -266,7 +266,7 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let trials_dir = stage.path.join("trials");
     // What a killed tuner left running must not write into trials that run again.
     if trials_dir.exists() {
-        adapter::kill_strays(&trials_dir);
+        crate::trial::process::kill_strays(&trials_dir);
     }
     let mut book = Book::open(&stage.path, journal, done)?;
     let queue = book.skip_predicted(&planned, &configs, opts.run_predicted_failures)?;

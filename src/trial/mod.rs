@@ -2,11 +2,13 @@
 //!
 //! - [`adapter`]: the adapter protocol (trial directory, process group, timeout,
 //!   `result.json`) and the built-in simulator as an adapter;
+//! - [`process`]: a command in its own process group, bounded in time and output;
 //! - [`runner`]: the one way every stage runs a trial;
 //! - [`record`]: what a trial left behind (its status and measurement);
 //! - [`journal`]: the one fsynced journal of finished work.
 
 pub mod adapter;
 pub mod journal;
+pub mod process;
 pub mod record;
 pub mod runner;
