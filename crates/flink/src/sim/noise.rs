@@ -1,0 +1,62 @@
+//! Measurement noise: seeded by the configuration (without the ignored keys) and the trial, so
+//! the same inputs give the same outputs and different repeats different draws.
+
+use std::collections::BTreeMap;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::sim::settings::IGNORED_KEYS;
+use crate::sim::trial::{SimJob, SimMetrics};
+
+pub(super) fn fnv1a(hash: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *hash ^= u64::from(*b);
+        *hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+fn noise_seed(conf: &BTreeMap<String, String>, job: &SimJob) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    for (k, v) in conf {
+        if IGNORED_KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        fnv1a(&mut h, k.as_bytes());
+        fnv1a(&mut h, b"=");
+        fnv1a(&mut h, v.trim().as_bytes());
+        fnv1a(&mut h, b"\n");
+    }
+    fnv1a(&mut h, job.workload.name().as_bytes());
+    fnv1a(&mut h, &job.rate.to_bits().to_le_bytes());
+    fnv1a(&mut h, &job.duration_s.to_bits().to_le_bytes());
+    fnv1a(&mut h, &job.repeat.to_le_bytes());
+    fnv1a(&mut h, &job.seed.to_le_bytes());
+    h
+}
+
+fn normal(rng: &mut StdRng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+pub(super) fn with_noise(
+    mut m: SimMetrics,
+    conf: &BTreeMap<String, String>,
+    job: &SimJob,
+) -> SimMetrics {
+    if job.noise.is_nan() || job.noise <= 0.0 {
+        return m;
+    }
+    let mut rng = StdRng::seed_from_u64(noise_seed(conf, job));
+    let sigma = job.noise;
+    m.throughput *= (0.5 * sigma * normal(&mut rng)).exp();
+    m.latency_p99_ms *= (sigma * normal(&mut rng)).exp();
+    m.latency_p50_ms *= (sigma * normal(&mut rng)).exp();
+    if rng.random::<f64>() < sigma / 3.0 {
+        m.latency_p99_ms *= rng.random_range(1.5..5.5);
+    }
+    m.latency_p50_ms = m.latency_p50_ms.min(m.latency_p99_ms);
+    m
+}
