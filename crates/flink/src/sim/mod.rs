@@ -231,8 +231,8 @@
 //! Each file uses only those listed before it: `cluster`, `constants`, `workload` and `trial`
 //! (what is simulated), `settings` and `topology` (reading the configuration), `model`
 //! (placement and what a subtask holds), `state` (the load at one throughput), `capacity`
-//! (utilisations and the bisection), `latency` (composing a latency from its parts),
-//! `failures` (deployment and heap checks), `recovery_inputs` (what `crate::recovery` is
+//! (utilisations and the bisection), `latency` (composing a latency from its parts), `record_latency` (the
+//! parts of a record's latency at the operating point), `failures` (deployment and heap checks), `recovery_inputs` (what `crate::recovery` is
 //! told), `noise` (the measurement noise), and `run` (the entry points).
 
 mod capacity;
@@ -242,6 +242,7 @@ mod failures;
 mod latency;
 mod model;
 mod noise;
+mod record_latency;
 mod recovery_inputs;
 mod run;
 mod settings;
