@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::memory::{self, TaskManagerMemory, lookup};
+use crate::memory::{self, JobManagerMemory, TaskManagerMemory, lookup};
 use crate::sim::cluster::{Cluster, ClusterMode};
 use crate::sim::constants::{JM_METASPACE_NEED_MB, TM_METASPACE_NEED_MB};
 use crate::sim::topology::topology;
@@ -115,11 +115,58 @@ fn start_failure(component: &str, e: memory::MemoryError) -> String {
     format!("{component} could not start: IllegalConfigurationException: {e}")
 }
 
+/// Reads the configuration in the order Flink meets it, so the first failure is Flink's: the
+/// processes start (memory, slots, the TaskManagers, the actor system, the network stack, the
+/// job's classes), then the job is submitted.
 pub(super) fn read_settings(
     conf: &BTreeMap<String, String>,
     cluster: &Cluster,
 ) -> Result<Settings, String> {
     // Cluster start-up: JobManager and TaskManagers derive their memory.
+    let (jm, tm, segment_bytes) = process_memory(conf, cluster)?;
+    let slots = task_slots(conf)?;
+    let (taskmanagers, cores) = topology(conf, cluster)?;
+    let framesize_bytes = akka_framesize(conf)?;
+    let netty = netty(conf, slots)?;
+    check_metaspace(&jm, &tm)?;
+    // Job submission.
+    let parallelism = parallelism(conf, cluster, taskmanagers, slots)?;
+    let timeout = buffer_timeout(conf)?;
+    let checkpoint_s = checkpoint_interval(conf)?;
+    let buffers_per_channel =
+        parse_int(conf, "taskmanager.network.memory.buffers-per-channel", 2)?.max(0) as u32;
+    let floating_per_gate = parse_int(
+        conf,
+        "taskmanager.network.memory.floating-buffers-per-gate",
+        8,
+    )?
+    .max(0) as u32;
+    Ok(Settings {
+        parallelism,
+        slots,
+        taskmanagers,
+        cores,
+        timeout,
+        segment_bytes,
+        checkpoint_s,
+        client_threads: netty.client_threads,
+        server_threads: netty.server_threads,
+        arenas: netty.arenas,
+        nio: netty.nio,
+        tcp_window_bytes: netty.tcp_window_bytes,
+        buffers_per_channel,
+        floating_per_gate,
+        framesize_bytes,
+        tm,
+    })
+}
+
+/// The JobManager's and TaskManager's memory and the segment size, derived as the processes
+/// start, and whether each process fits its node.
+fn process_memory(
+    conf: &BTreeMap<String, String>,
+    cluster: &Cluster,
+) -> Result<(JobManagerMemory, TaskManagerMemory, f64), String> {
     let jm = memory::jobmanager(conf).map_err(|e| start_failure("JobManager", e))?;
     let tm = memory::taskmanager(conf).map_err(|e| start_failure("TaskManager", e))?;
     let segment_bytes =
@@ -139,14 +186,21 @@ pub(super) fn read_settings(
             memory::human(node_free * 1048576.0)
         ));
     }
+    Ok((jm, tm, segment_bytes))
+}
+
+fn task_slots(conf: &BTreeMap<String, String>) -> Result<u32, String> {
     let slots = parse_int(conf, "taskmanager.numberOfTaskSlots", 1)?;
     if slots < 1 {
         return Err(format!(
             "TaskManager could not start: IllegalConfigurationException: Invalid configuration value for taskmanager.numberOfTaskSlots : {slots} - Number of task slots must be at least one."
         ));
     }
-    let slots = slots.min(100_000) as u32;
-    let (taskmanagers, cores) = topology(conf, cluster)?;
+    Ok(slots.min(100_000) as u32)
+}
+
+/// `akka.framesize` in bytes, as the actor system checks it when it starts.
+fn akka_framesize(conf: &BTreeMap<String, String>) -> Result<f64, String> {
     let framesize_text = lookup(conf, "akka.framesize").unwrap_or("10485760b");
     let framesize_bytes = crate::units::parse_memory_bytes(framesize_text).map_err(|_| {
         format!(
@@ -159,6 +213,21 @@ pub(super) fn read_settings(
             framesize_bytes as i64 as i32
         ));
     }
+    Ok(framesize_bytes)
+}
+
+/// The TaskManager's Netty settings.
+struct Netty {
+    nio: bool,
+    client_threads: u32,
+    server_threads: u32,
+    arenas: u32,
+    tcp_window_bytes: Option<f64>,
+}
+
+/// The Netty transport, threads and arenas (default: one per slot) and the TCP window, read as
+/// the TaskManager's network stack starts.
+fn netty(conf: &BTreeMap<String, String>, slots: u32) -> Result<Netty, String> {
     let transport = lookup(conf, "taskmanager.network.netty.transport")
         .unwrap_or("auto")
         .to_ascii_lowercase();
@@ -189,6 +258,17 @@ pub(super) fn read_settings(
             (b > 0.0).then_some(b.max(1024.0))
         }
     };
+    Ok(Netty {
+        nio,
+        client_threads,
+        server_threads,
+        arenas,
+        tcp_window_bytes,
+    })
+}
+
+/// Enough metaspace for the job's classes, checked when the user code is loaded.
+fn check_metaspace(jm: &JobManagerMemory, tm: &TaskManagerMemory) -> Result<(), String> {
     if tm.metaspace_mb < TM_METASPACE_NEED_MB {
         return Err(format!(
             "Job failed: java.lang.OutOfMemoryError: Metaspace. The metaspace out-of-memory error has occurred (TaskManager metaspace {}, the job's classes need about {}). Increase 'taskmanager.memory.jvm-metaspace.size'.",
@@ -202,19 +282,31 @@ pub(super) fn read_settings(
             memory::human(jm.metaspace_mb * 1048576.0)
         ));
     }
-    // Job submission.
+    Ok(())
+}
+
+/// The job's parallelism: `parallelism.default` on the fixed cluster; reactive mode runs every
+/// vertex on every slot there is.
+fn parallelism(
+    conf: &BTreeMap<String, String>,
+    cluster: &Cluster,
+    taskmanagers: u32,
+    slots: u32,
+) -> Result<u32, String> {
     let parallelism = parse_int(conf, "parallelism.default", 1)?;
     if parallelism < 1 {
         return Err(format!(
             "Job submission failed: IllegalArgumentException: The parallelism of an operator must be at least 1 (parallelism.default: {parallelism})."
         ));
     }
-    // Reactive mode runs every vertex on every slot there is.
-    let parallelism = match cluster.mode {
+    Ok(match cluster.mode {
         ClusterMode::Fixed => parallelism.min(100_000) as u32,
         ClusterMode::Kubernetes => taskmanagers.saturating_mul(slots),
-    };
-    let timeout = buffer_timeout(conf)?;
+    })
+}
+
+/// The checkpoint interval (s), `None` when checkpointing is off.
+fn checkpoint_interval(conf: &BTreeMap<String, String>) -> Result<Option<f64>, String> {
     let checkpoint_s = parse_duration_s(conf, "execution.checkpointing.interval")?;
     if let Some(s) = checkpoint_s
         && s < 0.010 - 1e-12
@@ -224,30 +316,5 @@ pub(super) fn read_settings(
             s * 1000.0
         ));
     }
-    let buffers_per_channel =
-        parse_int(conf, "taskmanager.network.memory.buffers-per-channel", 2)?.max(0) as u32;
-    let floating_per_gate = parse_int(
-        conf,
-        "taskmanager.network.memory.floating-buffers-per-gate",
-        8,
-    )?
-    .max(0) as u32;
-    Ok(Settings {
-        parallelism,
-        slots,
-        taskmanagers,
-        cores,
-        timeout,
-        segment_bytes,
-        checkpoint_s,
-        client_threads,
-        server_threads,
-        arenas,
-        nio,
-        tcp_window_bytes,
-        buffers_per_channel,
-        floating_per_gate,
-        framesize_bytes,
-        tm,
-    })
+    Ok(checkpoint_s)
 }
