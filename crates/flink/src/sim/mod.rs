@@ -245,6 +245,7 @@ mod noise;
 mod record_latency;
 mod recovery_inputs;
 mod run;
+mod seed;
 mod settings;
 mod state;
 mod topology;

@@ -6,35 +6,28 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::sim::seed::Fnv1a;
 use crate::sim::settings::IGNORED_KEYS;
 use crate::sim::trial::{SimJob, SimMetrics};
 
-pub(super) fn fnv1a(hash: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *hash ^= u64::from(*b);
-        *hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
+/// The noise's seed: the configuration as read (ignored keys left out, so they cannot change
+/// the outputs), then the trial.
 fn noise_seed(conf: &BTreeMap<String, String>, job: &SimJob) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
+    let mut h = Fnv1a::new();
     for (k, v) in conf {
         if IGNORED_KEYS.contains(&k.as_str()) {
             continue;
         }
-        fnv1a(&mut h, k.as_bytes());
-        fnv1a(&mut h, b"=");
-        fnv1a(&mut h, v.trim().as_bytes());
-        fnv1a(&mut h, b"\n");
+        h.write(k.as_bytes());
+        h.write(b"=");
+        h.write(v.trim().as_bytes());
+        h.write(b"\n");
     }
-    fnv1a(&mut h, job.workload.name().as_bytes());
-    fnv1a(&mut h, &job.rate.to_bits().to_le_bytes());
-    fnv1a(&mut h, &job.duration_s.to_bits().to_le_bytes());
-    fnv1a(&mut h, &job.repeat.to_le_bytes());
-    fnv1a(&mut h, &job.seed.to_le_bytes());
-    h
+    h.write_trial(job);
+    h.finish()
 }
 
+/// One standard normal draw (Box–Muller).
 fn normal(rng: &mut StdRng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(1e-300);
     let u2: f64 = rng.random::<f64>();

@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 use crate::recovery::{self, Checkpointing, FailureSignal};
 use crate::sim::cluster::ClusterMode;
 use crate::sim::model::Model;
-use crate::sim::noise::fnv1a;
+use crate::sim::seed::Fnv1a;
 use crate::sim::trial::SimJob;
 
 /// What the recovery from losing the busiest TaskManager depends on (`crate::recovery`).
@@ -61,13 +61,9 @@ pub(super) fn recovery_inputs(
 /// trial (workload, rate, duration, repeat, seed) but not by the configuration, so every
 /// configuration meets the same failure instants at the same trial.
 fn failure_phases(job: &SimJob) -> (f64, f64) {
-    let mut h = 0xcbf2_9ce4_8422_2325_u64;
-    fnv1a(&mut h, b"failure");
-    fnv1a(&mut h, job.workload.name().as_bytes());
-    fnv1a(&mut h, &job.rate.to_bits().to_le_bytes());
-    fnv1a(&mut h, &job.duration_s.to_bits().to_le_bytes());
-    fnv1a(&mut h, &job.repeat.to_le_bytes());
-    fnv1a(&mut h, &job.seed.to_le_bytes());
-    let mut rng = StdRng::seed_from_u64(h);
+    let mut h = Fnv1a::new();
+    h.write(b"failure");
+    h.write_trial(job);
+    let mut rng = StdRng::seed_from_u64(h.finish());
     (rng.random::<f64>(), rng.random::<f64>())
 }
