@@ -1,6 +1,7 @@
 //! The sustainable throughput: the utilisation of every task thread and of the busiest
 //! TaskManager's CPU at a throughput, whether every resource keeps up, and the bisection for
-//! the highest input rate at which they all do.
+//! the highest input rate at which they all do. Apart from `state`, which only computes the
+//! load: this is the one place that decides what keeping up means.
 
 use crate::sim::model::Model;
 use crate::sim::state::State;

@@ -1,6 +1,7 @@
 //! Deployment and heap checks: the failures Flink meets once the processes are up and the job
 //! is deployed (slots, the deployment RPC's frame size, network buffers) and while it runs
-//! (the busiest TaskManager's live heap data), worded like Flink's.
+//! (the busiest TaskManager's live heap data), worded like Flink's. Apart from `settings`
+//! because they depend on where the subtasks are placed, not on any one option.
 
 use crate::sim::model::Model;
 

@@ -1,6 +1,7 @@
 //! Latency composition: a record's latency as a sum of independent parts (fixed, uniform,
 //! queueing, pauses, lognormal), each with a mean, median and p99, and their combination into
-//! percentiles of the sum.
+//! percentiles of the sum. Apart because it is arithmetic on distributions that knows nothing
+//! of Flink; `record_latency` says which parts a record meets.
 
 /// One independent part of a record's latency, ms.
 #[derive(Clone, Copy, Default)]

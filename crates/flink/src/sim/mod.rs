@@ -228,12 +228,18 @@
 //!
 //! ## Layout
 //!
-//! Each file uses only those listed before it: `cluster`, `constants`, `workload` and `trial`
-//! (what is simulated), `settings` and `topology` (reading the configuration), `model`
-//! (placement and what a subtask holds), `state` (the load at one throughput), `capacity`
-//! (utilisations and the bisection), `latency` (composing a latency from its parts), `record_latency` (the
-//! parts of a record's latency at the operating point), `failures` (deployment and heap checks), `recovery_inputs` (what `crate::recovery` is
-//! told), `noise` (the measurement noise), and `run` (the entry points).
+//! Each file uses only those listed before it, so the layers point one way:
+//!
+//! * what is simulated: `cluster`, `constants` (the calibration), `workload` (the programs and
+//!   their profiles), `trial` (`SimJob` and what comes back), `seed` (FNV-1a over a trial's
+//!   identity);
+//! * reading the configuration: `topology` (TaskManagers and cores, fixed or requested pods),
+//!   `settings` (every option read, checked in Flink's order);
+//! * the model: `model` (placement and what a subtask holds), `state` (the load at one
+//!   throughput), `capacity` (utilisations and the bisection), `latency` (composing parts into
+//!   percentiles), `record_latency` (a record's parts at the operating point), `failures`
+//!   (deployment and heap checks), `recovery_inputs` (what `crate::recovery` is told);
+//! * `noise` (the measurement noise) and `run` (the entry points).
 
 mod capacity;
 mod cluster;

@@ -1,5 +1,6 @@
 //! Measurement noise: seeded by the configuration (without the ignored keys) and the trial, so
-//! the same inputs give the same outputs and different repeats different draws.
+//! the same inputs give the same outputs and different repeats different draws. Apart because
+//! it is applied to the model's results after everything else, and only to passing trials.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,8 @@
 //! What the recovery model (`crate::recovery`) is told about a trial: the checkpoints, the
 //! keyed state, whether the lost TaskManager's subtasks find free slots or wait for a
 //! replacement, how the failure is noticed, and where in the heartbeat and checkpoint periods
-//! it falls.
+//! it falls. Apart because it translates the simulator's placement into the recovery model's
+//! terms; the recovery arithmetic itself stays in `crate::recovery`.
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -1,6 +1,7 @@
 //! The entry points: the sustainable capacity of a configuration, and one simulated trial
 //! (settings, failures, capacity, the load at the throughput reached, the latency, the
-//! recovery time and the requested resources, then the measurement noise).
+//! recovery time and the requested resources, then the measurement noise). Apart so the order
+//! of a trial reads in one place, over the layers it calls.
 
 use std::collections::BTreeMap;
 

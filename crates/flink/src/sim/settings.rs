@@ -1,6 +1,7 @@
 //! Reading the configuration: every Flink option the simulated job reads, parsed and checked
 //! in the order Flink's start-up and job submission meet them, with Flink's wording for the
-//! failures; and the keys it deliberately does not read.
+//! failures; and the keys it deliberately does not read. Apart so the model works on typed
+//! `Settings`, never on the configuration's text.
 
 use std::collections::BTreeMap;
 

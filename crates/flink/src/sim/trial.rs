@@ -1,6 +1,6 @@
 //! One trial: what is asked (a workload at an input rate, with its measured window, repeat,
 //! seed and noise) and what comes back (the metrics of a passing run, or Flink's reason for a
-//! failure).
+//! failure). Apart from the model because callers build and read these without it.
 
 use serde::{Deserialize, Serialize};
 

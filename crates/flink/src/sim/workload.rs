@@ -1,6 +1,7 @@
 //! The HiBench streaming programs: their names and their profiles (the CPU cost of each vertex,
 //! the exchanges between them, record size, keyed state, allocation, window length), which is
-//! all the model knows about a job.
+//! all the model knows about a job. Apart so a new program is a new profile, not new model
+//! code.
 
 use std::fmt;
 use std::str::FromStr;
