@@ -41,47 +41,18 @@ pub fn jobmanager(conf: &BTreeMap<String, String>) -> Result<JobManagerMemory, M
     let flink_size = r.size(JM_FLINK)?;
     let process_size = r.size(JM_KEYS.process)?;
 
-    let from_total_flink = |flink: f64| -> Result<f64, MemoryError> {
-        if flink <= off_heap {
-            return Err(err(
-                Rule::ComponentsExceedFlink,
-                Some(JM_OFF_HEAP),
-                format!(
-                    "The configured Total Flink Memory ({}) is less than the configured Off-heap Memory ({}).",
-                    human(flink),
-                    human(off_heap)
-                ),
-            ));
-        }
-        Ok(flink - off_heap)
-    };
-
     let (flink, heap, metaspace, overhead) = if let Some(heap) = heap {
-        let flink = heap + off_heap;
-        if let Some(configured) = flink_size
-            && configured != flink
-        {
-            return Err(err(
-                Rule::ComponentsExceedFlink,
-                Some(JM_FLINK),
-                format!(
-                    "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
-                    human(heap),
-                    human(off_heap),
-                    human(configured)
-                ),
-            ));
-        }
+        let flink = flink_from_heap(heap, off_heap, flink_size)?;
         let (metaspace, overhead) = jvm_from_total_flink(&r, &JM_KEYS, flink)?;
         (flink, heap, metaspace, overhead)
     } else if let Some(flink) = flink_size {
-        let heap = from_total_flink(flink)?;
+        let heap = heap_from_total_flink(flink, off_heap)?;
         let (metaspace, overhead) = jvm_from_total_flink(&r, &JM_KEYS, flink)?;
         (flink, heap, metaspace, overhead)
     } else if let Some(process) = process_size {
         let (metaspace, overhead) = jvm_from_process(&r, &JM_KEYS, process)?;
         let flink = process - metaspace - overhead;
-        let heap = from_total_flink(flink)?;
+        let heap = heap_from_total_flink(flink, off_heap)?;
         (flink, heap, metaspace, overhead)
     } else {
         return Err(no_sizing(JM_HEAP, JM_FLINK, JM_KEYS.process));
@@ -95,4 +66,40 @@ pub fn jobmanager(conf: &BTreeMap<String, String>) -> Result<JobManagerMemory, M
         metaspace_mb: metaspace / MIB,
         overhead_mb: overhead / MIB,
     })
+}
+
+/// Heap sizing: the total Flink memory is heap plus off-heap, and must equal an explicit one.
+fn flink_from_heap(heap: f64, off_heap: f64, flink_size: Option<f64>) -> Result<f64, MemoryError> {
+    let flink = heap + off_heap;
+    if let Some(configured) = flink_size
+        && configured != flink
+    {
+        return Err(err(
+            Rule::ComponentsExceedFlink,
+            Some(JM_FLINK),
+            format!(
+                "Sum of the configured JVM Heap Memory ({}) and the configured or default Off-heap Memory ({}) exceeds the configured Total Flink Memory ({}). Please, make the configuration consistent or configure only one option: either JVM Heap or Total Flink Memory.",
+                human(heap),
+                human(off_heap),
+                human(configured)
+            ),
+        ));
+    }
+    Ok(flink)
+}
+
+/// The heap when the total Flink memory is known: what off-heap memory leaves of it.
+fn heap_from_total_flink(flink: f64, off_heap: f64) -> Result<f64, MemoryError> {
+    if flink <= off_heap {
+        return Err(err(
+            Rule::ComponentsExceedFlink,
+            Some(JM_OFF_HEAP),
+            format!(
+                "The configured Total Flink Memory ({}) is less than the configured Off-heap Memory ({}).",
+                human(flink),
+                human(off_heap)
+            ),
+        ));
+    }
+    Ok(flink - off_heap)
 }
