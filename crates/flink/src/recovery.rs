@@ -196,6 +196,20 @@ fn detection_s(conf: &FlatConf, inputs: &Inputs) -> Result<f64, String> {
     })
 }
 
+/// Restoring from the last completed checkpoint: the restore time (reading or deserialising
+/// the lost TaskManager's state, whichever is slower) and the seconds of input to replay (the
+/// checkpoint's duration plus the time since it completed).
+fn restore_from_checkpoint(cp: &Checkpointing, inputs: &Inputs) -> (f64, f64) {
+    let state_mb = inputs.state_mb_per_subtask * inputs.stateful_subtasks_per_tm;
+    let read = state_mb / inputs.restore_mb_per_s.max(1e-3);
+    let threads = inputs.stateful_subtasks_per_tm.max(1.0);
+    let parallel = threads.min(inputs.cores_per_tm.max(0.1));
+    let deserialise =
+        inputs.state_mb_per_subtask * 1048576.0 * DESERIALISE_S_PER_BYTE * threads / parallel;
+    let since_completion = inputs.checkpoint_phase.clamp(0.0, 1.0) * cp.period_s;
+    (read.max(deserialise), cp.duration_s + since_completion)
+}
+
 /// How long the job of `conf` takes to recover from losing one TaskManager (see the module
 /// documentation), or why its configuration is invalid.
 pub fn recovery(conf: &FlatConf, inputs: &Inputs) -> Result<Recovery, String> {
@@ -229,17 +243,7 @@ pub fn recovery(conf: &FlatConf, inputs: &Inputs) -> Result<Recovery, String> {
     let scheduled = (detection + delay).max(slots_ready + stabilisation);
     let deploy = DEPLOY_BASE_S + DEPLOY_PER_TASK_S * inputs.tasks + TASK_INIT_S;
     let (restore, replay_s) = match inputs.checkpointing {
-        Some(cp) => {
-            let state_mb = inputs.state_mb_per_subtask * inputs.stateful_subtasks_per_tm;
-            let read = state_mb / inputs.restore_mb_per_s.max(1e-3);
-            let threads = inputs.stateful_subtasks_per_tm.max(1.0);
-            let parallel = threads.min(inputs.cores_per_tm.max(0.1));
-            let deserialise =
-                inputs.state_mb_per_subtask * 1048576.0 * DESERIALISE_S_PER_BYTE * threads
-                    / parallel;
-            let since_completion = inputs.checkpoint_phase.clamp(0.0, 1.0) * cp.period_s;
-            (read.max(deserialise), cp.duration_s + since_completion)
-        }
+        Some(cp) => restore_from_checkpoint(&cp, inputs),
         None if inputs.keyed_state => {
             return Ok(not_recovered(
                 scheduled + deploy,

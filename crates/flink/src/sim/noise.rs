@@ -1,0 +1,56 @@
+//! Measurement noise: seeded by the configuration (without the ignored keys) and the trial, so
+//! the same inputs give the same outputs and different repeats different draws. Apart because
+//! it is applied to the model's results after everything else, and only to passing trials.
+
+use std::collections::BTreeMap;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::sim::seed::Fnv1a;
+use crate::sim::settings::IGNORED_KEYS;
+use crate::sim::trial::{SimJob, SimMetrics};
+
+/// The noise's seed: the configuration as read (ignored keys left out, so they cannot change
+/// the outputs), then the trial.
+fn noise_seed(conf: &BTreeMap<String, String>, job: &SimJob) -> u64 {
+    let mut h = Fnv1a::new();
+    for (k, v) in conf {
+        if IGNORED_KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        h.write(k.as_bytes());
+        h.write(b"=");
+        h.write(v.trim().as_bytes());
+        h.write(b"\n");
+    }
+    h.write_trial(job);
+    h.finish()
+}
+
+/// One standard normal draw (Box–Muller).
+fn normal(rng: &mut StdRng) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+pub(super) fn with_noise(
+    mut m: SimMetrics,
+    conf: &BTreeMap<String, String>,
+    job: &SimJob,
+) -> SimMetrics {
+    if job.noise.is_nan() || job.noise <= 0.0 {
+        return m;
+    }
+    let mut rng = StdRng::seed_from_u64(noise_seed(conf, job));
+    let sigma = job.noise;
+    m.throughput *= (0.5 * sigma * normal(&mut rng)).exp();
+    m.latency_p99_ms *= (sigma * normal(&mut rng)).exp();
+    m.latency_p50_ms *= (sigma * normal(&mut rng)).exp();
+    if rng.random::<f64>() < sigma / 3.0 {
+        m.latency_p99_ms *= rng.random_range(1.5..5.5);
+    }
+    m.latency_p50_ms = m.latency_p50_ms.min(m.latency_p99_ms);
+    m
+}
