@@ -17,18 +17,18 @@ use anyhow::Result;
 /// What a search found.
 pub enum Found {
     /// The best configuration at one rate (one objective).
-    Single(SearchSummary),
+    Single(Box<SearchSummary>),
     /// A Pareto front (two or more `[search] objectives`).
-    Multi(multi::MoSummary),
+    Multi(Box<multi::MoSummary>),
 }
 
 /// Runs the stage: the multi-objective search when the study lists two or more
 /// objectives, else the single-objective one.
 pub fn run(study: &Study, opts: SearchOptions) -> Result<Found> {
     Ok(if study.file.search.objectives.len() >= 2 {
-        Found::Multi(multi::run(study, opts)?)
+        Found::Multi(Box::new(multi::run(study, opts)?))
     } else {
-        Found::Single(single::run(study, opts)?)
+        Found::Single(Box::new(single::run(study, opts)?))
     })
 }
 
