@@ -154,17 +154,16 @@ struct JournalHeader {
     trials: usize,
 }
 
-/// FNV-1a, written out because the fingerprint must stay the same across builds and Rust
-/// versions (std's hashers promise neither).
+/// The plan's fingerprint: FNV-1a over its parts, each closed by 0xff so that moving bytes
+/// between parts changes it (stable across builds and Rust versions, as a fingerprint kept
+/// in a journal must be).
 fn fingerprint(parts: &[&[u8]]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = opt::hash::Fnv1a::new();
     for part in parts {
-        for &b in part.iter().chain(&[0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.write(part);
+        h.write(&[0xff]);
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.finish())
 }
 
 fn plan_fingerprint(study: &Study, opts: &CollectOptions) -> Result<String> {

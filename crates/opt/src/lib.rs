@@ -8,12 +8,14 @@
 //! - [`pareto`]: Pareto fronts and hypervolumes;
 //! - [`sample`]: space-filling designs over the unit cube;
 //! - [`forecast`]: Holt-Winters and seasonal-naive forecasts with prediction intervals;
-//! - [`stats`]: the median and accuracy measures.
+//! - [`stats`]: the median and accuracy measures;
+//! - [`hash`]: FNV-1a, for seeds and fingerprints kept on disk.
 
 pub mod acquisition;
 pub mod bo;
 pub mod forecast;
 pub mod gp;
+pub mod hash;
 pub mod pareto;
 pub mod rgpe;
 pub mod sample;

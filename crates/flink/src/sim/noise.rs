@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::sim::seed::Fnv1a;
+use crate::sim::seed::{Fnv1a, write_trial};
 use crate::sim::settings::IGNORED_KEYS;
 use crate::sim::trial::{SimJob, SimMetrics};
 
@@ -24,7 +24,7 @@ fn noise_seed(conf: &BTreeMap<String, String>, job: &SimJob) -> u64 {
         h.write(v.trim().as_bytes());
         h.write(b"\n");
     }
-    h.write_trial(job);
+    write_trial(&mut h, job);
     h.finish()
 }
 

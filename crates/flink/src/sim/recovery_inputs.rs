@@ -10,7 +10,7 @@ use rand::{RngExt, SeedableRng};
 use crate::recovery::{self, Checkpointing, FailureSignal};
 use crate::sim::cluster::ClusterMode;
 use crate::sim::model::Model;
-use crate::sim::seed::Fnv1a;
+use crate::sim::seed::{Fnv1a, write_trial};
 use crate::sim::trial::SimJob;
 
 /// What the recovery from losing the busiest TaskManager depends on (`crate::recovery`).
@@ -64,7 +64,7 @@ pub(super) fn recovery_inputs(
 fn failure_phases(job: &SimJob) -> (f64, f64) {
     let mut h = Fnv1a::new();
     h.write(b"failure");
-    h.write_trial(job);
+    write_trial(&mut h, job);
     let mut rng = StdRng::seed_from_u64(h.finish());
     (rng.random::<f64>(), rng.random::<f64>())
 }
