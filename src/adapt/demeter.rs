@@ -33,10 +33,11 @@
 //!    the rescale needs the budget too.
 //!
 //! Cost is what the configuration requests: cores + GiB of memory / 8 — roughly what cloud
-//! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices).
+//! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices);
+//! `crate::adapt::policy::cost` prices a measurement so.
 
 use crate::adapt::ehvi_profile;
-use crate::adapt::policy::{Change, Decision, Metrics, Policy, Situation, change};
+use crate::adapt::policy::{Change, Decision, Metrics, Policy, Situation, change, cost};
 use crate::adapt::schedule::{self, Assessment, Choice, Oracle, Scheduler};
 use crate::study::encoding;
 use crate::study::{AdaptSection, ProfileMethod, Study};
@@ -47,8 +48,6 @@ use opt::forecast::{self, Method, Point};
 use opt::rgpe::Task;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-/// GiB of memory that cost as much as one core.
-const GIB_PER_CORE: f64 = 8.0;
 /// Weight of a constraint violation (in ln-cost units per unit of ln-excess).
 const PENALTY: f64 = 5.0;
 /// The window the latency budget is kept over, s: a day, as Demeter compares days.
@@ -57,11 +56,6 @@ const BUDGET_WINDOW_S: f64 = 86_400.0;
 /// Measures a configuration at a rate for profiling.
 pub trait Profiler {
     fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>>;
-}
-
-/// The resources a configuration requests, in cost units.
-pub fn cost(m: &Metrics) -> f64 {
-    m.cpu_requested + m.memory_requested_mb / 1024.0 / GIB_PER_CORE
 }
 
 /// One profiled configuration.

@@ -2,8 +2,8 @@
 //! "ehvi"`): the alternative to the single-objective, RGPE-transferred search in
 //! `crate::adapt::demeter`.
 //!
-//! Objectives, both minimised: the requested resources (`demeter::cost`: cores + GiB/8) and
-//! p99 latency. Constraints — the same ones `demeter::Profile` judges a measurement by:
+//! Objectives, both minimised: the requested resources (`crate::adapt::policy::cost`:
+//! cores + GiB/8) and p99 latency. Constraints — the same ones `demeter::Profile` judges a measurement by:
 //! recovery time ≤ the plan limit, p99 ≤ the rate's latency target, throughput ≥ 0.9 × the
 //! rate and no backpressure. The acquisition is `crate::stages::search::multi`'s expected hypervolume
 //! improvement × P(constraints met) × P(run), through its public ask/tell API.
@@ -14,8 +14,7 @@
 //! are plain GPs fitted on objectives normalised over the target's own runs; taking RGPE
 //! ensembles there would mean per-task scales for every metric — not done.)
 
-use crate::adapt::demeter;
-use crate::adapt::policy::Metrics;
+use crate::adapt::policy::{Metrics, cost};
 use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Problem};
 use crate::study::MoMethod;
 use crate::study::encoding;
@@ -71,7 +70,7 @@ impl Targets {
     /// A measurement as the result fields of [`Targets::problem`].
     pub fn fields(m: &Metrics) -> MoMetrics {
         MoMetrics::from([
-            (COST.into(), demeter::cost(m)),
+            (COST.into(), cost(m)),
             ("latency_p99_ms".into(), m.latency_p99_ms),
             ("recovery_time_s".into(), m.recovery_time_s),
             ("throughput".into(), m.throughput),
