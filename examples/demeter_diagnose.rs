@@ -21,9 +21,10 @@
 use anyhow::Result;
 use flink::space::Config;
 use flinktune::adapt::demeter::{Demeter, Profiler};
+use flinktune::adapt::measure::{Measure, SimMeasure};
 use flinktune::adapt::policy::{Decision, Metrics, Policy, Situation, Static};
-use flinktune::adapt::replay::{self, Measure};
-use flinktune::adapt::run::{SimMeasure, replay_options};
+use flinktune::adapt::replay;
+use flinktune::adapt::run::replay_options;
 use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
 use std::path::Path;

@@ -878,9 +878,8 @@ impl Policy for Demeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapt::measure::{Measure, SimMeasure};
     use crate::adapt::policy::{taskmanagers, with_taskmanagers};
-    use crate::adapt::replay::Measure;
-    use crate::adapt::run::SimMeasure;
     use flink::space::Value;
 
     /// A cluster where each core sustains 30 000 records/s, p99 is 100 ms below 80 % load

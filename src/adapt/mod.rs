@@ -6,6 +6,7 @@ pub mod demeter;
 pub mod ehvi_profile;
 pub mod forecast;
 pub mod hook;
+pub mod measure;
 pub mod policy;
 pub mod replay;
 pub mod run;

@@ -16,8 +16,9 @@
 
 use crate::adapt::demeter::{Demeter, Profiler};
 use crate::adapt::hook::{self, Action, Hook, Reply};
+use crate::adapt::measure::{Measure, SimMeasure};
 use crate::adapt::policy::{self, Change, Decision, Metrics, Policy, Situation};
-use crate::adapt::replay::{self, DecisionRecord, Measure, ReplayOptions, Step, Summary};
+use crate::adapt::replay::{self, DecisionRecord, ReplayOptions, Step, Summary};
 use crate::adapt::trace;
 use crate::fsx;
 use crate::report::plot;
@@ -25,10 +26,8 @@ use crate::stages::collect;
 use crate::study::{Stage, Study};
 use crate::trial::adapter::{self, Adapter};
 use anyhow::{Context, Result, bail};
-use flink::sim::{Cluster, SimJob, Workload};
 use flink::space::Config;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -87,64 +86,6 @@ fn make_policy(
             Box::new(Demeter::new(study, step_s, profiler)?)
         }
     })
-}
-
-/// Measures configurations on the study's simulator in-process: a replay asks thousands of
-/// times, far too many for trial directories.
-pub struct SimMeasure {
-    study: Study,
-    cluster: Cluster,
-    workload: Workload,
-    noise: f64,
-    capacities: HashMap<String, f64>,
-}
-
-impl SimMeasure {
-    pub fn new(study: &Study) -> Result<SimMeasure> {
-        match collect::adapter_of(study) {
-            Adapter::Sim {
-                cluster,
-                workload,
-                noise,
-            } => Ok(SimMeasure {
-                study: study.clone(),
-                cluster,
-                workload,
-                noise,
-                capacities: HashMap::new(),
-            }),
-            Adapter::Command { .. } => bail!(
-                "a replay measures every step on the built-in simulator, but this study's \
-                 adapter is a command; for a real cluster run `adapt --hook`"
-            ),
-        }
-    }
-}
-
-impl Measure for SimMeasure {
-    fn measure(&mut self, config: &Config, rate: f64, step: usize) -> Result<Option<Metrics>> {
-        let job = SimJob {
-            workload: self.workload,
-            rate,
-            duration_s: self.study.file.duration_s as f64,
-            repeat: 0,
-            seed: self.study.file.seed ^ (step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            noise: self.noise,
-        };
-        let conf = self.study.effective_conf(config);
-        Ok(Metrics::of(&adapter::simulate(&conf, &self.cluster, &job)))
-    }
-
-    fn capacity(&mut self, config: &Config) -> Result<f64> {
-        let key = format!("{config:?}");
-        if let Some(&c) = self.capacities.get(&key) {
-            return Ok(c);
-        }
-        let conf = self.study.effective_conf(config);
-        let c = flink::sim::capacity(&conf, &self.cluster, self.workload).unwrap_or(0.0);
-        self.capacities.insert(key, c);
-        Ok(c)
-    }
 }
 
 /// Profiles on the simulator, with noise seeds of their own (profiling runs are not the
