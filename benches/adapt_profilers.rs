@@ -15,9 +15,10 @@
 
 use anyhow::Result;
 use flink::space::Config;
-use flinktune::adapt::demeter::{Demeter, Profiler};
+use flinktune::adapt::demeter::Demeter;
 use flinktune::adapt::measure::{Measure, SimMeasure};
 use flinktune::adapt::policy::{Metrics, Static};
+use flinktune::adapt::profiler::Profiler;
 use flinktune::adapt::replay::{self, Summary};
 use flinktune::adapt::run::replay_options;
 use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};

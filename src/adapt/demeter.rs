@@ -38,6 +38,7 @@
 
 use crate::adapt::ehvi_profile;
 use crate::adapt::policy::{Change, Decision, Metrics, Policy, Situation, change, cost};
+use crate::adapt::profiler::Profiler;
 use crate::adapt::schedule::{self, Assessment, Choice, Oracle, Scheduler};
 use crate::study::encoding;
 use crate::study::{AdaptSection, ProfileMethod, Study};
@@ -52,11 +53,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 const PENALTY: f64 = 5.0;
 /// The window the latency budget is kept over, s: a day, as Demeter compares days.
 const BUDGET_WINDOW_S: f64 = 86_400.0;
-
-/// Measures a configuration at a rate for profiling.
-pub trait Profiler {
-    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>>;
-}
 
 /// One profiled configuration.
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod hook;
 pub mod measure;
 pub mod policy;
+pub mod profiler;
 pub mod replay;
 pub mod run;
 pub mod schedule;

@@ -14,17 +14,17 @@
 //! Every decision is logged: the replay into `adapt/` (a stage folder, written atomically),
 //! the live loop into `adapt-live/decisions.jsonl`, appended and synced as it goes.
 
-use crate::adapt::demeter::{Demeter, Profiler};
+use crate::adapt::demeter::Demeter;
 use crate::adapt::hook::{self, Action, Hook, Reply};
-use crate::adapt::measure::{Measure, SimMeasure};
-use crate::adapt::policy::{self, Change, Decision, Metrics, Policy, Situation};
+use crate::adapt::measure::SimMeasure;
+use crate::adapt::policy::{self, Change, Decision, Policy, Situation};
+use crate::adapt::profiler::{AdapterProfiler, Profiler, SimProfiler};
 use crate::adapt::replay::{self, DecisionRecord, ReplayOptions, Step, Summary};
 use crate::adapt::trace;
 use crate::fsx;
 use crate::report::plot;
-use crate::stages::collect;
 use crate::study::{Stage, Study};
-use crate::trial::adapter::{self, Adapter};
+use crate::trial::adapter;
 use anyhow::{Context, Result, bail};
 use flink::space::Config;
 use serde::{Deserialize, Serialize};
@@ -72,66 +72,12 @@ fn make_policy(
         PolicyKind::Ds2 => Box::new(policy::Ds2::new(&study.space)?),
         PolicyKind::Demeter => {
             let profiler: Box<dyn Profiler> = match live_dir {
-                None => Box::new(SimProfiler {
-                    measure: SimMeasure::new(study)?,
-                    runs: 0,
-                }),
-                Some(dir) => Box::new(AdapterProfiler {
-                    study: study.clone(),
-                    adapter: collect::adapter_of(study),
-                    dir: dir.join("profiles"),
-                    runs: 0,
-                }),
+                None => Box::new(SimProfiler::new(study)?),
+                Some(dir) => Box::new(AdapterProfiler::new(study, &dir.join("profiles"))),
             };
             Box::new(Demeter::new(study, step_s, profiler)?)
         }
     })
-}
-
-/// Profiles on the simulator, with noise seeds of their own (profiling runs are not the
-/// replayed steps).
-struct SimProfiler {
-    measure: SimMeasure,
-    runs: usize,
-}
-
-impl Profiler for SimProfiler {
-    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
-        self.runs += 1;
-        self.measure.measure(config, rate, usize::MAX - self.runs)
-    }
-}
-
-/// Profiles through the study's adapter: one trial per evaluation, in `dir`.
-struct AdapterProfiler {
-    study: Study,
-    adapter: Adapter,
-    dir: PathBuf,
-    runs: usize,
-}
-
-impl Profiler for AdapterProfiler {
-    fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
-        self.runs += 1;
-        let generated = crate::stages::generate::Generated {
-            id: format!("p{:05}", self.runs),
-            config: config.clone(),
-            predicted_failure: None,
-        };
-        let rec = collect::run_trial(
-            &self.adapter,
-            &self.study,
-            &generated,
-            &self.dir,
-            rate.round() as u64,
-            0,
-            0,
-        )?;
-        let result = self.dir.join(&rec.trial).join(adapter::RESULT_FILE);
-        Ok(adapter::read_result(&result)
-            .ok()
-            .and_then(|o| Metrics::of(&o)))
-    }
 }
 
 /// What `adapt --trace` wrote.
