@@ -20,7 +20,7 @@ use flinktune::adapt::measure::{Measure, SimMeasure};
 use flinktune::adapt::policy::{Metrics, Static};
 use flinktune::adapt::profiler::Profiler;
 use flinktune::adapt::replay::{self, Summary};
-use flinktune::adapt::run::replay_options;
+use flinktune::adapt::replay_cmd::replay_options;
 use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
 use std::path::Path;

@@ -25,7 +25,7 @@ use flinktune::adapt::measure::{Measure, SimMeasure};
 use flinktune::adapt::policy::{Decision, Metrics, Policy, Situation, Static};
 use flinktune::adapt::profiler::Profiler;
 use flinktune::adapt::replay;
-use flinktune::adapt::run::replay_options;
+use flinktune::adapt::replay_cmd::replay_options;
 use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
 use std::path::Path;
