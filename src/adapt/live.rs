@@ -7,7 +7,7 @@
 //! `adapt-live/decisions.jsonl` and synced as it goes.
 
 use crate::adapt::hook::{self, Action, Hook, Reply};
-use crate::adapt::policy::{self, Change, Decision, Situation};
+use crate::adapt::policy::{self, Change, Decision, Policy, Situation};
 use crate::adapt::policy_kind::{PolicyKind, make_policy};
 use crate::adapt::trace;
 use crate::fsx;
@@ -60,6 +60,16 @@ pub struct LiveRecord {
 
 /// The live loop. Returns the records it logged.
 pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
+    check(opts)?;
+    let mut run = LiveRun::open(study, opts)?;
+    run.start_job()?;
+    let result = run.intervals();
+    run.stop_job(result)?;
+    Ok(run.records)
+}
+
+/// What a live run needs to be able to do anything.
+fn check(opts: &LiveOptions) -> Result<()> {
     if opts.hook.is_none() && opts.rate_command.is_none() {
         bail!("a live adapt run needs --hook (or --rate-command with --dry-run)");
     }
@@ -73,145 +83,226 @@ pub fn live(study: &Study, opts: &LiveOptions) -> Result<Vec<LiveRecord>> {
             opts.policy
         );
     }
-    let a = &study.file.adapt;
-    let dir = study.dir.join("adapt-live");
-    std::fs::create_dir_all(dir.join("configs"))?;
-    let hook = match &opts.hook {
-        Some(cmd) => Some(Hook::new(cmd, &dir.join("hook-state"), opts.hook_timeout)?),
-        None => None,
-    };
-    let mut history: Vec<f64> = match &opts.history {
-        Some(p) => trace::read(p)?.rates,
-        None => Vec::new(),
-    };
-    let mut p = make_policy(study, opts.policy, a.interval_s, Some(&dir))?;
-    let mut current = p.initial()?;
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("decisions.jsonl"))?;
-    let mut records = Vec::new();
-    // Cleared once the hook answers "rescale unsupported": later rescales go straight to apply.
-    let mut can_rescale = true;
-    let write_conf = |n: u64, config: &Config| -> Result<PathBuf> {
-        let d = dir.join("configs").join(format!("{n:04}"));
+    Ok(())
+}
+
+/// A live run under way: its folder and log, the hook, the rates seen, the policy and the
+/// configuration the job runs.
+struct LiveRun<'a> {
+    study: &'a Study,
+    opts: &'a LiveOptions,
+    /// `adapt-live/`.
+    dir: PathBuf,
+    hook: Option<Hook>,
+    history: Vec<f64>,
+    policy: Box<dyn Policy>,
+    current: Config,
+    log: std::fs::File,
+    records: Vec<LiveRecord>,
+    /// Cleared once the hook answers "rescale unsupported": later rescales go straight to apply.
+    can_rescale: bool,
+}
+
+impl<'a> LiveRun<'a> {
+    /// Creates `adapt-live/`, the hook, the history and the policy (which names the
+    /// configuration to start with), and opens the decision log for appending.
+    fn open(study: &'a Study, opts: &'a LiveOptions) -> Result<LiveRun<'a>> {
+        let a = &study.file.adapt;
+        let dir = study.dir.join("adapt-live");
+        std::fs::create_dir_all(dir.join("configs"))?;
+        let hook = match &opts.hook {
+            Some(cmd) => Some(Hook::new(cmd, &dir.join("hook-state"), opts.hook_timeout)?),
+            None => None,
+        };
+        let history: Vec<f64> = match &opts.history {
+            Some(p) => trace::read(p)?.rates,
+            None => Vec::new(),
+        };
+        let mut policy = make_policy(study, opts.policy, a.interval_s, Some(&dir))?;
+        let current = policy.initial()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("decisions.jsonl"))?;
+        Ok(LiveRun {
+            study,
+            opts,
+            dir,
+            hook,
+            history,
+            policy,
+            current,
+            log,
+            records: Vec::new(),
+            can_rescale: true,
+        })
+    }
+
+    /// Writes `config` as interval `n`'s Flink configuration directory; returns its `conf/`.
+    fn write_conf(&self, n: u64, config: &Config) -> Result<PathBuf> {
+        let d = self.dir.join("configs").join(format!("{n:04}"));
         if d.exists() {
             std::fs::remove_dir_all(&d)?;
         }
-        study.write_config_dir(config, &d, &format!("flinktune adapt interval {n}"))?;
+        self.study
+            .write_config_dir(config, &d, &format!("flinktune adapt interval {n}"))?;
         Ok(d.join("conf"))
-    };
-    if let (Some(h), false) = (&hook, opts.dry_run) {
-        let conf = write_conf(0, &current)?;
-        h.call(Action::Start, Some(&conf), opts.source_rate)?;
     }
-    let started = Instant::now();
-    let result = (|| -> Result<()> {
+
+    /// Starts the job with the initial configuration (not in a dry run).
+    fn start_job(&self) -> Result<()> {
+        if let (Some(h), false) = (&self.hook, self.opts.dry_run) {
+            let conf = self.write_conf(0, &self.current)?;
+            h.call(Action::Start, Some(&conf), self.opts.source_rate)?;
+        }
+        Ok(())
+    }
+
+    /// One interval after another, each logged and synced, until the intervals asked for
+    /// are done or the run is cancelled.
+    fn intervals(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let interval_s = self.study.file.adapt.interval_s;
         let mut n = 0u64;
         loop {
-            if opts.intervals.is_some_and(|max| n >= max) || adapter::cancelled() {
+            if self.opts.intervals.is_some_and(|max| n >= max) || adapter::cancelled() {
                 return Ok(());
             }
             if n > 0 {
-                sleep_until(started + Duration::from_secs_f64(a.interval_s * n as f64));
+                sleep_until(started + Duration::from_secs_f64(interval_s * n as f64));
                 if adapter::cancelled() {
                     return Ok(());
                 }
             }
             n += 1;
-            let rate = read_rate(hook.as_ref(), opts.rate_command.as_deref(), &dir)?;
-            history.push(rate);
-            let s = Situation {
-                time_s: started.elapsed().as_secs_f64(),
-                step_s: a.interval_s,
-                history: &history,
-                current: &current,
-                last: None,
-            };
-            let mut rec = LiveRecord {
-                interval: n,
-                unix_time_s: unix_now(),
-                rate,
-                action: "keep".into(),
-                reason: String::new(),
-                config: study.space.to_json(&current),
-                change: None,
-                applied_by: None,
-                downtime_s: None,
-                interrupted_s: None,
-                caught_up_s: None,
-                savepoint: None,
-            };
-            match p.decide(&s) {
-                Ok(Some(Decision { config, reason })) if config != current => {
-                    let change = policy::change(&study.space, &current, &config);
-                    rec.reason = reason;
-                    rec.config = study.space.to_json(&config);
-                    if change == Change::Same {
-                        // Differs only where it has no effect: nothing to do on the cluster.
-                        current = config;
-                    } else if opts.dry_run {
-                        rec.change = Some(change);
-                        rec.action = "would-switch".into();
-                    } else if let Some(h) = &hook {
-                        rec.change = Some(change);
-                        let conf = write_conf(n, &config)?;
-                        let rescale = change == Change::Rescale && can_rescale;
-                        match switch(h, &study.space, &config, &conf, rescale, opts.source_rate) {
-                            Ok((by, r)) => {
-                                if rescale && by == Action::Apply {
-                                    can_rescale = false;
-                                    rec.reason.push_str(" (the hook cannot rescale: applied)");
-                                }
-                                rec.action = "switch".into();
-                                rec.applied_by = Some(by.name().into());
-                                rec.downtime_s = r.downtime_s;
-                                rec.interrupted_s = r.interrupted_s;
-                                rec.caught_up_s = r.caught_up_s;
-                                rec.savepoint = r.savepoint;
-                                current = config;
-                            }
-                            Err(e) => {
-                                rec.action = "error".into();
-                                rec.reason = format!("{} — switch failed: {e:#}", rec.reason);
-                            }
-                        }
+            let rec = self.interval(n, started)?;
+            println!("{}", progress(&rec));
+            fsx::append_json_line(&mut self.log, &rec)?;
+            self.records.push(rec);
+        }
+    }
+
+    /// Interval `n`: reads the rate, asks the policy, and switches if it says so.
+    fn interval(&mut self, n: u64, started: Instant) -> Result<LiveRecord> {
+        let rate = read_rate(
+            self.hook.as_ref(),
+            self.opts.rate_command.as_deref(),
+            &self.dir,
+        )?;
+        self.history.push(rate);
+        let s = Situation {
+            time_s: started.elapsed().as_secs_f64(),
+            step_s: self.study.file.adapt.interval_s,
+            history: &self.history,
+            current: &self.current,
+            last: None,
+        };
+        let mut rec = LiveRecord {
+            interval: n,
+            unix_time_s: unix_now(),
+            rate,
+            action: "keep".into(),
+            reason: String::new(),
+            config: self.study.space.to_json(&self.current),
+            change: None,
+            applied_by: None,
+            downtime_s: None,
+            interrupted_s: None,
+            caught_up_s: None,
+            savepoint: None,
+        };
+        match self.policy.decide(&s) {
+            Ok(Some(Decision { config, reason })) if config != self.current => {
+                self.switch_to(n, &mut rec, config, reason)?;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                rec.action = "error".into();
+                rec.reason = format!("{e:#}");
+            }
+        }
+        Ok(rec)
+    }
+
+    /// Switches the job to `config` as interval `n` decided (or, in a dry run, records that
+    /// it would); a switch the hook fails is recorded as an error and the old configuration
+    /// kept.
+    fn switch_to(
+        &mut self,
+        n: u64,
+        rec: &mut LiveRecord,
+        config: Config,
+        reason: String,
+    ) -> Result<()> {
+        let change = policy::change(&self.study.space, &self.current, &config);
+        rec.reason = reason;
+        rec.config = self.study.space.to_json(&config);
+        if change == Change::Same {
+            // Differs only where it has no effect: nothing to do on the cluster.
+            self.current = config;
+        } else if self.opts.dry_run {
+            rec.change = Some(change);
+            rec.action = "would-switch".into();
+        } else if let Some(h) = &self.hook {
+            rec.change = Some(change);
+            let conf = self.write_conf(n, &config)?;
+            let rescale = change == Change::Rescale && self.can_rescale;
+            let space = &self.study.space;
+            match switch(h, space, &config, &conf, rescale, self.opts.source_rate) {
+                Ok((by, r)) => {
+                    if rescale && by == Action::Apply {
+                        self.can_rescale = false;
+                        rec.reason.push_str(" (the hook cannot rescale: applied)");
                     }
+                    rec.action = "switch".into();
+                    rec.applied_by = Some(by.name().into());
+                    rec.downtime_s = r.downtime_s;
+                    rec.interrupted_s = r.interrupted_s;
+                    rec.caught_up_s = r.caught_up_s;
+                    rec.savepoint = r.savepoint;
+                    self.current = config;
                 }
-                Ok(_) => {}
                 Err(e) => {
                     rec.action = "error".into();
-                    rec.reason = format!("{e:#}");
+                    rec.reason = format!("{} — switch failed: {e:#}", rec.reason);
                 }
             }
-            println!(
-                "interval {n}: rate {:.0}/s: {}{}{}",
-                rec.rate,
-                rec.action,
-                match (&rec.applied_by, rec.downtime_s) {
-                    (Some(by), Some(d)) => format!(" by {by}, {d:.1} s down"),
-                    (Some(by), None) => format!(" by {by}"),
-                    _ => String::new(),
-                },
-                if rec.reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", rec.reason)
-                }
-            );
-            fsx::append_json_line(&mut log, &rec)?;
-            records.push(rec);
         }
-    })();
-    // Whatever happened, a started job is stopped.
-    if let (Some(h), false) = (&hook, opts.dry_run) {
-        let stopped = h.call(Action::Stop, None, None);
-        result?;
-        stopped?;
-    } else {
-        result?;
+        Ok(())
     }
-    Ok(records)
+
+    /// Whatever happened, a started job is stopped; then the loop's error, if any, is the
+    /// run's.
+    fn stop_job(&self, result: Result<()>) -> Result<()> {
+        if let (Some(h), false) = (&self.hook, self.opts.dry_run) {
+            let stopped = h.call(Action::Stop, None, None);
+            result?;
+            stopped?;
+        } else {
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// An interval's line on the terminal.
+fn progress(rec: &LiveRecord) -> String {
+    format!(
+        "interval {}: rate {:.0}/s: {}{}{}",
+        rec.interval,
+        rec.rate,
+        rec.action,
+        match (&rec.applied_by, rec.downtime_s) {
+            (Some(by), Some(d)) => format!(" by {by}, {d:.1} s down"),
+            (Some(by), None) => format!(" by {by}"),
+            _ => String::new(),
+        },
+        if rec.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", rec.reason)
+        }
+    )
 }
 
 /// Makes a switch through the hook: `rescale` in place when asked to (falling back to `apply`
