@@ -3,7 +3,6 @@
 //! the live reconfiguration hook; `run` is the `flinktune adapt` command.
 
 pub mod demeter;
-pub mod ehvi_profile;
 pub mod forecast;
 pub mod hook;
 pub mod live;

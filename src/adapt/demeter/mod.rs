@@ -18,7 +18,7 @@
 //!    margin (hysteresis against noise).
 //!    `[adapt] profiler` chooses the search: `rgpe` (the default) is the penalised
 //!    single-objective search above; `ehvi` profiles by constrained multi-objective BO over
-//!    (cost, p99) instead (`crate::adapt::ehvi_profile`), warm-started from the earlier rates'
+//!    (cost, p99) instead (`ehvi`), warm-started from the earlier rates'
 //!    feasible fronts. Either way the profile's choice is the cheapest probe that meets the targets.
 //! 3. **Decide** with `crate::adapt::schedule`: the candidate at the demand is the profiled
 //!    constrained best, or the running configuration's shape rescaled in place to the
@@ -36,7 +36,6 @@
 //! providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at on-demand prices);
 //! `crate::adapt::policy::cost` prices a measurement so.
 
-use crate::adapt::ehvi_profile;
 use crate::adapt::policy::{Change, Decision, Metrics, Policy, Situation, change, cost};
 use crate::adapt::profiler::Profiler;
 use crate::adapt::schedule::{self, Assessment, Choice, Oracle, Scheduler};
@@ -48,6 +47,8 @@ use opt::bo::{BayesOpt, BoOptions};
 use opt::forecast::{self, Method, Point};
 use opt::rgpe::Task;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+mod ehvi;
 
 /// Weight of a constraint violation (in ln-cost units per unit of ln-excess).
 const PENALTY: f64 = 5.0;
@@ -596,7 +597,7 @@ impl Demeter {
         Ok(Some(found))
     }
 
-    /// Profiles by constrained EHVI (`crate::adapt::ehvi_profile`), warm-started from the
+    /// Profiles by constrained EHVI (`ehvi`), warm-started from the
     /// earlier rates' feasible fronts, nearest rate first.
     fn profile_ehvi(&mut self, profile: &mut Profile, limit: f64) -> Result<()> {
         let mut earlier: Vec<&Profile> = self.profiles.values().collect();
@@ -606,7 +607,7 @@ impl Demeter {
             .flat_map(|p| p.front(limit))
             .cloned()
             .collect();
-        let targets = ehvi_profile::Targets {
+        let targets = ehvi::Targets {
             rate: profile.rate as f64,
             latency_target_ms: profile.latency_target_ms,
             recovery_limit_s: limit,
@@ -619,7 +620,7 @@ impl Demeter {
         let rate = profile.rate as f64;
         let profiler = &mut self.profiler;
         let repeats = self.settings.profile_repeats;
-        let found = ehvi_profile::profile(
+        let found = ehvi::profile(
             &self.study.space,
             &targets,
             &done,
@@ -1212,7 +1213,7 @@ mod tests {
 
     /// The shipped Demeter example with `profiler` and a short profiling budget.
     fn demeter(dir: &std::path::Path, profiler: &str) -> Demeter {
-        let text = include_str!("../../examples/demeter/flinktune.toml")
+        let text = include_str!("../../../examples/demeter/flinktune.toml")
             .replace("profile_budget = 30", "profile_budget = 16")
             .replace("[adapt]", &format!("[adapt]\nprofiler = \"{profiler}\""));
         std::fs::write(dir.join(crate::study::STUDY_FILE), text).unwrap();
