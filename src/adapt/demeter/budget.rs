@@ -69,7 +69,7 @@ impl Demeter {
     }
 
     /// The delay switching from `from` to `to` at the current rate adds (ms × s; see
-    /// `policy::delay_area`), with `to`'s load estimated from its profiling
+    /// `crate::adapt::policy::delay_area`), with `to`'s load estimated from its profiling
     /// measurement at the demand: its busy share of the cores it requests, scaled to the
     /// current rate.
     pub(super) fn switch_delay(&self, from: &Config, to: &Config) -> f64 {
