@@ -2,7 +2,9 @@
 //! latest checkpoint and reprocesses what came since, so a configuration that checkpoints
 //! rarely makes its rescales stop the job longer than the restart they are meant to save.
 //! The profile's choice is kept within the cap when that costs little more: the same
-//! resources checkpointing at the cap are measured beside the cheaper ones over it.
+//! resources checkpointing at the cap are measured beside the cheaper ones over it. The cap
+//! itself (`Demeter::checkpoint_cap_s`) is a setting's consequence, set on each profile as
+//! it starts, and so lives with the other limits in `state`.
 
 use super::profile::Probe;
 use super::state::Demeter;
@@ -11,21 +13,6 @@ use anyhow::Result;
 use flink::space::Config;
 
 impl Demeter {
-    /// The longest checkpoint interval the profile's choice should have (with `[adapt]
-    /// checkpoint_cap`; unbounded without): an in-place
-    /// rescale restarts from the latest checkpoint and reprocesses what came since (half an
-    /// interval's input on average, up to a whole interval's at full load), so beyond
-    /// 2 × (`restart_s` − `rescale_s`) a rescale may stop the job longer than the restart it
-    /// is meant to save — and the added delay grows with the square of the stop. A long
-    /// interval saves no resources (it only thins the checkpoint stalls), so the cap costs
-    /// nothing but the odd extra measurement (`Demeter::within_cap`).
-    pub(super) fn checkpoint_cap_s(&self) -> f64 {
-        if !self.settings.checkpoint_cap {
-            return f64::INFINITY;
-        }
-        2.0 * (self.settings.restart_s - self.settings.rescale_s).max(0.0)
-    }
-
     /// When the profile's choice at `bucket` checkpoints less often than the cap, measures
     /// the same resources checkpointing at the cap (`Profile::best` then prefers it if it
     /// meets the targets): the cheapest feasible probes over the cap that are cheaper than

@@ -1,8 +1,8 @@
 //! The [`Demeter`] policy's state — the study and its `[adapt]` settings, the profiler, the
 //! profiles by rate, the scheduler, what the latency budget has spent — and the small
 //! helpers every part of a decision uses: a configuration's id for the schedule, the
-//! recovery limit choices are planned against, the profiled rate a demand rounds up to,
-//! and one profiling measurement.
+//! recovery limit and the checkpoint cap choices are planned against, the profiled rate a
+//! demand rounds up to, and one profiling measurement.
 //!
 //! The parts of the policy add their methods in their own files (`profiling`, `ehvi`,
 //! `cap`, `budget`, `decide`); none of those is needed here.
@@ -92,6 +92,21 @@ impl Demeter {
     /// the real limit, which is what the running configuration is judged by.
     pub(super) fn plan_limit(&self) -> f64 {
         self.settings.recovery_limit_s * (1.0 - self.settings.margin)
+    }
+
+    /// The longest checkpoint interval the profile's choice should have (with `[adapt]
+    /// checkpoint_cap`; unbounded without): an in-place
+    /// rescale restarts from the latest checkpoint and reprocesses what came since (half an
+    /// interval's input on average, up to a whole interval's at full load), so beyond
+    /// 2 × (`restart_s` − `rescale_s`) a rescale may stop the job longer than the restart it
+    /// is meant to save — and the added delay grows with the square of the stop. A long
+    /// interval saves no resources (it only thins the checkpoint stalls), so the cap costs
+    /// nothing but the odd extra measurement (`Demeter::within_cap`).
+    pub(super) fn checkpoint_cap_s(&self) -> f64 {
+        if !self.settings.checkpoint_cap {
+            return f64::INFINITY;
+        }
+        2.0 * (self.settings.restart_s - self.settings.rescale_s).max(0.0)
     }
 
     pub(super) fn probe(&self, config: Config, metrics: Option<Metrics>) -> Probe {
