@@ -15,10 +15,12 @@
 
 use anyhow::Result;
 use flink::space::Config;
-use flinktune::adapt::demeter::{Demeter, Profiler};
+use flinktune::adapt::demeter::Demeter;
+use flinktune::adapt::measure::{Measure, SimMeasure};
 use flinktune::adapt::policy::{Metrics, Static};
-use flinktune::adapt::replay::{self, Measure, Summary};
-use flinktune::adapt::run::{SimMeasure, replay_options};
+use flinktune::adapt::profiler::Profiler;
+use flinktune::adapt::replay::{self, Summary};
+use flinktune::adapt::replay_cmd::replay_options;
 use flinktune::adapt::trace::{DEFAULT_START, TraceSpec};
 use flinktune::study::{STUDY_FILE, Study};
 use std::path::Path;

@@ -305,11 +305,11 @@ fn main() -> ExitCode {
     // Ctrl-C (or SIGTERM): stop starting trials and terminate the running adapters'
     // process groups; a second one exits at once.
     let _ = ctrlc::set_handler(|| {
-        if adapter::cancelled() {
+        if flinktune::trial::process::cancelled() {
             std::process::exit(130);
         }
         eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
-        adapter::request_cancel();
+        flinktune::trial::process::request_cancel();
     });
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,25 @@
 //! The run-time side (Demeter): input-rate traces and their forecasts, configuration
 //! schedules, the scaling policies (Demeter and its baselines), replays on the simulator and
 //! the live reconfiguration hook; `run` is the `flinktune adapt` command.
+//!
+//! Imports point one way — each module uses only those listed before it: `trace`,
+//! `forecast` (the rates); `schedule` (when to switch, over an oracle); `policy` (the
+//! `Policy` trait, the baselines, `Metrics` and their `cost`); `measure` and `profiler` (what
+//! measures a configuration: for a replay's steps, for Demeter's profiles); `hook` (the live
+//! cluster); `demeter` (the policy itself); `replay` (a trace against a policy);
+//! `policy_kind` (a policy by name, with its profiler); `replay_cmd` and `live` (the two ways
+//! to run `adapt`); `run` (the command's face).
 
 pub mod demeter;
-pub mod ehvi_profile;
 pub mod forecast;
 pub mod hook;
+pub mod live;
+pub mod measure;
 pub mod policy;
+pub mod policy_kind;
+pub mod profiler;
 pub mod replay;
+pub mod replay_cmd;
 pub mod run;
 pub mod schedule;
 pub mod trace;

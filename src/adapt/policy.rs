@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 pub const TASKMANAGERS: &str = "flinktune.taskmanagers";
 /// The checkpoint interval, which an in-place rescale replays from.
 const CHECKPOINT_INTERVAL: &str = "execution.checkpointing.interval";
+/// GiB of memory that cost as much as one core.
+const GIB_PER_CORE: f64 = 8.0;
 
 /// What a running configuration measured at one step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -53,6 +55,14 @@ impl Metrics {
                 .unwrap_or(false),
         })
     }
+}
+
+/// The resources a configuration requests, in cost units: cores + GiB of memory / 8 —
+/// roughly what cloud providers charge for a core relative to a GiB (e.g. 1 vCPU ≈ 8 GiB at
+/// on-demand prices). Demeter's profiles and its EHVI search price a measurement so; here,
+/// beside the `Metrics` it prices, both reach it without reaching each other.
+pub fn cost(m: &Metrics) -> f64 {
+    m.cpu_requested + m.memory_requested_mb / 1024.0 / GIB_PER_CORE
 }
 
 /// What a policy sees when it decides.

@@ -1,7 +1,7 @@
 //! Replaying a rate trace against a scaling policy: what the policy would have run, step by
 //! step, and what that cost in latency, resources and recovery — the evaluation Demeter
-//! reports, on whatever measures a configuration at a rate (the simulator for `adapt
-//! --dry-run`).
+//! reports, on whatever measures a configuration at a rate (`crate::adapt::measure`: the
+//! simulator for `adapt --dry-run`).
 //!
 //! Time is simulated: each trace step the running configuration is measured at the step's
 //! rate; every `decide_every` steps the policy may switch. Two kinds of disruption are
@@ -23,9 +23,10 @@
 //! delays; the failures' delays are reported beside it (`mean_latency_with_failures_ms`) and
 //! the recoveries on their own, as Demeter compares latency and recovery separately.
 
+use crate::adapt::measure::Measure;
 use crate::adapt::policy::{self, Change, Decision, Metrics, Policy, Situation};
 use anyhow::Result;
-use flink::space::{Config, Space};
+use flink::space::Space;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -106,14 +107,6 @@ pub struct DecisionRecord {
     pub rate: f64,
     pub change: Change,
     pub reason: String,
-}
-
-/// Measures a configuration at a rate; the step number seeds the measurement noise so that
-/// every policy meets the same noise (common random numbers).
-pub trait Measure {
-    fn measure(&mut self, config: &Config, rate: f64, step: usize) -> Result<Option<Metrics>>;
-    /// Records/s the configuration sustains at most.
-    fn capacity(&mut self, config: &Config) -> Result<f64>;
 }
 
 /// Replays `trace[warmup_steps..]` with `policy`; `trace[..warmup_steps]` is the history it
@@ -340,6 +333,7 @@ pub fn relate(summaries: &mut [Summary], reference: &str) {
 mod tests {
     use super::*;
     use crate::adapt::policy::Decision;
+    use flink::space::Config;
 
     /// Capacity = 1000/s per TaskManager; latency grows as the load nears it.
     struct Toy;

@@ -17,7 +17,6 @@
 use crate::fsx::{self, StageDir};
 use crate::stages::generate::{self, Generated};
 use crate::study::{Stage, Study};
-use crate::trial::adapter;
 use crate::trial::journal::{self, Journal};
 pub use crate::trial::record::TrialRecord;
 use crate::trial::record::TrialStatus;
@@ -273,7 +272,7 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let workers = opts.workers.max(1).min(queue.len().max(1));
     let started = Instant::now();
     run_queue(&runner, &configs, queue, workers, &mut book, planned.len())?;
-    if adapter::cancelled() {
+    if crate::trial::process::cancelled() {
         bail!(
             "interrupted: {} of {} trials are done and journaled; run `flinktune collect {}` to \
              resume",
@@ -414,9 +413,9 @@ fn run_queue(
         }
         drop(tx);
         for rec in rx {
-            let rec = rec.inspect_err(|_| adapter::request_cancel())?;
+            let rec = rec.inspect_err(|_| crate::trial::process::request_cancel())?;
             // A trial cut short by Ctrl-C is not a result: it runs again on resume.
-            if adapter::cancelled() {
+            if crate::trial::process::cancelled() {
                 continue;
             }
             book.record(rec)?;
@@ -442,7 +441,7 @@ fn work(
     worker: usize,
     tx: mpsc::Sender<Result<TrialRecord>>,
 ) {
-    while !adapter::cancelled() {
+    while !crate::trial::process::cancelled() {
         let next = queue.lock().map(|mut q| q.pop_front()).unwrap_or(None);
         let Some(p) = next else { break };
         let g = &configs[p.config];

@@ -46,7 +46,7 @@ use crate::report::plot;
 use crate::stages::collect::{self, TrialRecord};
 use crate::stages::generate::Generated;
 use crate::study::{ScreeningMethod, Stage, Study};
-use crate::trial::adapter::{self, Adapter};
+use crate::trial::adapter::Adapter;
 use anyhow::{Context, Result, bail};
 use flink::precheck;
 use flink::space::sample_configs;
@@ -108,7 +108,7 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     fn measure(&mut self, id: &str, config: &Config, runs: u64) -> Result<Measured> {
-        if adapter::cancelled() {
+        if crate::trial::process::cancelled() {
             bail!("interrupted: determine stopped before finishing (nothing was written)");
         }
         let objective = self.study.file.objective;

@@ -76,7 +76,7 @@ pub fn report(study: &Study) -> Result<StatusReport> {
         study: study.dir.display().to_string(),
         flink_version: study.file.flink_version.to_string(),
         objective: study.file.objective.to_string(),
-        adapter: collect::adapter_of(study).describe(),
+        adapter: crate::trial::runner::adapter_of(study).describe(),
         generate,
         collect,
         model: study.summary(Stage::Model)?,

@@ -9,6 +9,7 @@ use crate::fsx::{self, StageDir};
 use crate::stages::collect::{self, TrialRecord};
 use crate::stages::search::record;
 use crate::study::{Stage, Study};
+use crate::trial::runner::{Runner, Trial};
 use anyhow::{Context, Result};
 use flink::objective::{Measurement, Objective};
 use serde::{Deserialize, Serialize};
@@ -73,11 +74,10 @@ pub struct ValidateSummary {
 /// Runs the stage.
 pub fn run(study: &Study) -> Result<ValidateSummary> {
     let (best, predicted) = record::read_best(study)?;
-    let adapter = collect::adapter_of(study);
     let rate = predicted.rate;
     let repeats = study.file.validate.repeats;
     let stage = StageDir::begin(&study.dir, Stage::Validate.name())?;
-    let trials_dir = stage.path.join("trials");
+    let runner = Runner::new(study, stage.path.join("trials"));
     let mut table = csv::Writer::from_path(stage.path.join(collect::TRIALS_CSV))?;
     let started = Instant::now();
     let bar = crate::progress::bar(2 * repeats, "validate");
@@ -88,14 +88,16 @@ pub fn run(study: &Study) -> Result<ValidateSummary> {
             .into_iter()
             .enumerate()
         {
-            let generated = crate::stages::generate::Generated {
-                id: name.to_string(),
-                config: config.clone(),
-                predicted_failure: None,
+            let trial = Trial {
+                config_id: name,
+                config,
+                rate,
+                repeat,
             };
-            let rec = collect::run_trial(&adapter, study, &generated, &trials_dir, rate, repeat, 0)
+            let rec = runner
+                .run(trial, 0)
                 .with_context(|| format!("validating the {name} configuration"))?;
-            if crate::trial::adapter::cancelled() {
+            if crate::trial::process::cancelled() {
                 anyhow::bail!("interrupted");
             }
             table.serialize(&rec)?;

@@ -20,22 +20,7 @@ use serde_json::{Map, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-/// Set when the user asks to stop (Ctrl-C): running shell adapters are terminated and
-/// no new trial starts.
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-/// Asks every running adapter to stop.
-pub fn request_cancel() {
-    CANCEL.store(true, Ordering::SeqCst);
-}
-
-/// Whether a stop was requested.
-pub fn cancelled() -> bool {
-    CANCEL.load(Ordering::SeqCst)
-}
 
 /// The result file an adapter writes.
 pub const RESULT_FILE: &str = "result.json";

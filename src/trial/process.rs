@@ -4,15 +4,29 @@
 //! that keep only the last [`OUTPUT_CAP`] bytes of each. The reconfiguration hook runs the
 //! same way; `kill_strays` ends what a killed tuner left running in a trials folder.
 
-use crate::trial::adapter::cancelled;
 use std::collections::VecDeque;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Set when the user asks to stop (Ctrl-C): running shell adapters are terminated and
+/// no new trial starts.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running adapter to stop.
+pub fn request_cancel() {
+    CANCEL.store(true, Ordering::SeqCst);
+}
+
+/// Whether a stop was requested.
+pub fn cancelled() -> bool {
+    CANCEL.load(Ordering::SeqCst)
+}
 
 /// How much of each of an adapter's stdout and stderr a trial keeps: the last bytes, in
 /// `stdout.log` and `stderr.log`, after a line saying how many earlier bytes were dropped.

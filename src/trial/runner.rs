@@ -3,7 +3,7 @@
 //! and record the outcome.
 
 use crate::study::{AdapterKind, Study};
-use crate::trial::adapter::{self, Adapter, Outcome, TrialSpec};
+use crate::trial::adapter::{Adapter, Outcome, TrialSpec};
 use crate::trial::record::{TrialRecord, trial_id};
 use anyhow::{Context, Result};
 use flink::space::Config;
@@ -82,7 +82,7 @@ impl<'a> Runner<'a> {
             let outcome = self.adapter.run(&spec);
             let retry = outcome.is_transient()
                 && u64::from(attempts) <= self.study.file.adapter.retries
-                && !adapter::cancelled();
+                && !crate::trial::process::cancelled();
             if !retry {
                 break outcome;
             }

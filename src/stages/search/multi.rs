@@ -44,7 +44,7 @@ use crate::study::objectives::{
     Bound, ConstraintSpec, ObjectiveSpec, Sense, parse_constraints, parse_objectives,
 };
 use crate::study::{MoMethod, Over, Stage, Study};
-use crate::trial::adapter::{self, Outcome};
+use crate::trial::adapter::Outcome;
 use anyhow::{Context, Result, bail};
 use flink::objective::Measurement;
 use flink::space::{Config, Space};
@@ -773,7 +773,7 @@ pub fn optimise(
         mobo.replay(&step.x, step.metrics().cloned())?;
         steps.push(step);
     }
-    while steps.len() < budget && !adapter::cancelled() {
+    while steps.len() < budget && !crate::trial::process::cancelled() {
         let q = batch.max(1).min(budget - steps.len());
         let suggestions = mobo.ask_batch(q)?;
         let configs: Vec<Config> = suggestions
@@ -782,7 +782,7 @@ pub fn optimise(
             .collect();
         let ids = system::trial_ids(steps.len(), configs.len());
         let evaluations = evaluate(&ids, &configs)?;
-        if adapter::cancelled() {
+        if crate::trial::process::cancelled() {
             break;
         }
         for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
@@ -951,7 +951,7 @@ pub fn run(study: &Study, opts: record::SearchOptions) -> Result<MoSummary> {
         },
     )?;
     bar.finish_and_clear();
-    if adapter::cancelled() {
+    if crate::trial::process::cancelled() {
         bail!(
             "interrupted after {} of {budget} evaluations; run the search again to resume",
             steps.len()

@@ -26,7 +26,6 @@ use crate::stages::search::record::{
 use crate::stages::search::system::{self, SystemRunner};
 use crate::study::encoding;
 use crate::study::{AcquisitionKind, Over, Stage, Study};
-use crate::trial::adapter;
 use crate::trial::record::TrialStatus;
 use anyhow::{Context, Result, bail};
 use flink::objective::{Measurement, Objective};
@@ -293,7 +292,7 @@ fn run_bo(
         record(bo, &step, true)?;
         steps.push(step);
     }
-    while steps.len() < budget && !adapter::cancelled() {
+    while steps.len() < budget && !crate::trial::process::cancelled() {
         let q = batch.max(1).min(budget - steps.len());
         let suggestions = bo.ask_batch(q)?;
         let configs: Vec<Config> = suggestions
@@ -302,7 +301,7 @@ fn run_bo(
             .collect();
         let ids = system::trial_ids(steps.len(), configs.len());
         let evaluations = evaluator.evaluate(&ids, &configs)?;
-        if adapter::cancelled() {
+        if crate::trial::process::cancelled() {
             break;
         }
         for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
@@ -455,7 +454,7 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         },
     )?;
     bar.finish_and_clear();
-    if adapter::cancelled() {
+    if crate::trial::process::cancelled() {
         bail!(
             "interrupted after {} of {budget} evaluations{}",
             steps.len(),

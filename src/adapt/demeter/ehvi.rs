@@ -1,12 +1,13 @@
 //! Demeter's profiling of one rate by constrained multi-objective BO (`[adapt] profiler =
 //! "ehvi"`): the alternative to the single-objective, RGPE-transferred search in
-//! `crate::adapt::demeter`.
+//! `profiling`.
 //!
-//! Objectives, both minimised: the requested resources (`demeter::cost`: cores + GiB/8) and
-//! p99 latency. Constraints — the same ones `demeter::Profile` judges a measurement by:
-//! recovery time ≤ the plan limit, p99 ≤ the rate's latency target, throughput ≥ 0.9 × the
-//! rate and no backpressure. The acquisition is `crate::stages::search::multi`'s expected hypervolume
-//! improvement × P(constraints met) × P(run), through its public ask/tell API.
+//! Objectives, both minimised: the requested resources (`crate::adapt::policy::cost`:
+//! cores + GiB/8) and p99 latency. Constraints — the same ones `Profile` judges a
+//! measurement by: recovery time ≤ the plan limit, p99 ≤ the rate's latency target,
+//! throughput ≥ 0.9 × the rate and no backpressure. The acquisition is
+//! `crate::stages::search::multi`'s expected hypervolume improvement × P(constraints met) ×
+//! P(run), through its public ask/tell API.
 //!
 //! Transfer between rates is a warm start: the configurations earlier rates found on their
 //! feasible Pareto front are evaluated first, nearest rate first, so the constraint and
@@ -14,8 +15,9 @@
 //! are plain GPs fitted on objectives normalised over the target's own runs; taking RGPE
 //! ensembles there would mean per-task scales for every metric — not done.)
 
-use crate::adapt::demeter;
-use crate::adapt::policy::Metrics;
+use super::profile::{Profile, measure};
+use super::state::Demeter;
+use crate::adapt::policy::{Metrics, cost};
 use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Problem};
 use crate::study::MoMethod;
 use crate::study::encoding;
@@ -71,7 +73,7 @@ impl Targets {
     /// A measurement as the result fields of [`Targets::problem`].
     pub fn fields(m: &Metrics) -> MoMetrics {
         MoMetrics::from([
-            (COST.into(), demeter::cost(m)),
+            (COST.into(), cost(m)),
             ("latency_p99_ms".into(), m.latency_p99_ms),
             ("recovery_time_s".into(), m.recovery_time_s),
             ("throughput".into(), m.throughput),
@@ -149,4 +151,45 @@ pub fn profile(
         out.push((config, m));
     }
     Ok(out)
+}
+
+impl Demeter {
+    /// Profiles by constrained EHVI ([`profile`]), warm-started from the
+    /// earlier rates' feasible fronts, nearest rate first.
+    pub(super) fn profile_ehvi(&mut self, profile: &mut Profile, limit: f64) -> Result<()> {
+        let mut earlier: Vec<&Profile> = self.profiles.values().collect();
+        earlier.sort_by_key(|p| p.rate.abs_diff(profile.rate));
+        let warm: Vec<Config> = earlier
+            .iter()
+            .flat_map(|p| p.front(limit))
+            .cloned()
+            .collect();
+        let targets = Targets {
+            rate: profile.rate as f64,
+            latency_target_ms: profile.latency_target_ms,
+            recovery_limit_s: limit,
+        };
+        let done: Vec<(Config, Option<Metrics>)> = profile
+            .probes
+            .iter()
+            .map(|p| (p.config.clone(), p.metrics.clone()))
+            .collect();
+        let rate = profile.rate as f64;
+        let profiler = &mut self.profiler;
+        let repeats = self.settings.profile_repeats;
+        let found = self::profile(
+            &self.study.space,
+            &targets,
+            &done,
+            &warm,
+            self.settings.profile_budget as usize,
+            self.study.file.seed ^ profile.rate,
+            &mut |c| measure(profiler.as_mut(), c, rate, repeats),
+        )?;
+        for (config, metrics) in found {
+            let probe = self.probe(config, metrics);
+            profile.probes.push(probe);
+        }
+        Ok(())
+    }
 }
