@@ -21,6 +21,7 @@ use flink::objective::Objective;
 use flink::space::Config;
 use opt::bo::{Domain, Var};
 use opt::sample;
+use opt::stats::median;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -304,14 +305,6 @@ pub struct CompareSummary {
     pub seconds: f64,
 }
 
-fn median(mut xs: Vec<f64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    Some(xs[xs.len() / 2])
-}
-
 /// Runs the comparison.
 pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<CompareSummary> {
     let started = std::time::Instant::now();
@@ -369,7 +362,7 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
                 .iter()
                 .filter_map(|c| perf(c.last().copied().flatten()))
                 .collect();
-            (m.clone(), median(finals))
+            (m.clone(), (!finals.is_empty()).then(|| median(&finals)))
         })
         .collect();
     let target = median_best.get("gp-ei").copied().flatten();
@@ -385,9 +378,9 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
                         .map(|i| (i + 1) as f64)
                 })
                 .collect();
-            let value = (reached.len() * 2 > runs.len())
-                .then(|| median(reached).map(|x| x as usize))
-                .flatten();
+            // More than half the seeds got there, so `reached` is not empty; the mean of the
+            // middle two of an even count is rounded down to a whole evaluation.
+            let value = (reached.len() * 2 > runs.len()).then(|| median(&reached) as usize);
             (m.clone(), value)
         })
         .collect();
@@ -404,7 +397,7 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
                         .iter()
                         .map(|c| c[i].unwrap_or(f64::NEG_INFINITY))
                         .collect();
-                    median(at)
+                    Some(median(&at))
                         .filter(|s| s.is_finite())
                         .map(|s| ((i + 1) as f64, objective.perf_of_score(s)))
                 })
