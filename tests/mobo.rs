@@ -165,7 +165,7 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
         cluster,
         workload,
         noise,
-    } = flinktune::stages::collect::adapter_of(&study)
+    } = flinktune::trial::runner::adapter_of(&study)
     else {
         panic!("the study uses the simulator")
     };

@@ -32,7 +32,7 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
     // 2000 random configurations measured by the same simulated system.
     let study = Study::load(&dir).unwrap();
     let domain = flinktune::study::encoding::domain(&study.space);
-    let adapter = flinktune::stages::collect::adapter_of(&study);
+    let adapter = flinktune::trial::runner::adapter_of(&study);
     let Adapter::Sim {
         cluster,
         workload,

@@ -293,7 +293,7 @@ fn the_taskmanager_key_is_written_for_every_flink_version() {
             seed: 1,
             worker: 0,
         };
-        let outcome = flinktune::stages::collect::adapter_of(&study).run(&spec);
+        let outcome = flinktune::trial::runner::adapter_of(&study).run(&spec);
         let Outcome::Pass { .. } = &outcome else {
             panic!("{version}: {outcome:?}");
         };

@@ -18,9 +18,9 @@ use crate::fsx::{self, StageDir};
 use crate::stages::generate::{self, Generated};
 use crate::study::{Stage, Study};
 use crate::trial::journal::{self, Journal};
-pub use crate::trial::record::TrialRecord;
-use crate::trial::record::TrialStatus;
-use crate::trial::runner::{Runner, Trial};
+use crate::trial::record::TrialRecord;
+use crate::trial::record::{TrialStatus, trial_id};
+use crate::trial::runner::{Runner, Trial, adapter_of};
 use anyhow::{Context, Result, bail};
 use flink::objective::{Measurement, Objective};
 use flink::precheck;
@@ -39,34 +39,6 @@ pub const JOURNAL: &str = "journal.jsonl";
 const JOURNAL_FORMAT: u32 = 1;
 const PARTIAL: &str = ".collect.partial";
 const LOCK: &str = ".collect.lock";
-
-// Transitional: callers not yet moved to `trial::runner` (removed once they are).
-pub use crate::trial::record::trial_id;
-pub use crate::trial::runner::adapter_of;
-
-/// Transitional: runs one trial the old way, through [`Runner`].
-pub fn run_trial(
-    adapter: &crate::trial::adapter::Adapter,
-    study: &Study,
-    generated: &Generated,
-    trials_dir: &Path,
-    rate: u64,
-    repeat: u64,
-    worker: usize,
-) -> Result<TrialRecord> {
-    let runner = Runner {
-        study,
-        adapter: adapter.clone(),
-        trials_dir: trials_dir.to_path_buf(),
-    };
-    let trial = Trial {
-        config_id: &generated.id,
-        config: &generated.config,
-        rate,
-        repeat,
-    };
-    runner.run(trial, worker)
-}
 
 /// Options of the stage.
 #[derive(Clone, Copy, Debug)]
@@ -336,7 +308,10 @@ impl Book {
         for p in planned.iter().filter(|p| !finished.contains(&p.trial)) {
             let g = &configs[p.config];
             match (&g.predicted_failure, run_predicted_failures) {
-                (Some(why), false) => self.record(skipped(p, g, why))?,
+                (Some(why), false) => {
+                    let reason = format!("predicted: {why}");
+                    self.record(TrialRecord::skipped(&g.id, p.rate, p.repeat, reason))?
+                }
                 _ => queue.push_back(p.clone()),
             }
         }
@@ -369,24 +344,6 @@ impl Book {
         table.flush()?;
         write_perf(&self.dir.join("perf.csv"), study.file.objective, done)?;
         Ok(summarise(adapter, done, &planned_rates(planned)))
-    }
-}
-
-/// The record of a trial not run because its configuration is predicted to fail.
-fn skipped(p: &Planned, g: &Generated, why: &str) -> TrialRecord {
-    TrialRecord {
-        trial: p.trial.clone(),
-        config: g.id.clone(),
-        rate: p.rate,
-        repeat: p.repeat,
-        status: TrialStatus::Skipped,
-        throughput: None,
-        latency_p99_ms: None,
-        latency_p50_ms: None,
-        reason: format!("predicted: {why}"),
-        attempts: 0,
-        worker: 0,
-        seconds: 0.0,
     }
 }
 

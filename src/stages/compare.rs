@@ -12,6 +12,7 @@
 //! `report.md`, `summary.json`.
 
 use crate::fsx::{self, StageDir};
+use crate::report::plot;
 use crate::stages::model;
 use crate::stages::search::single::{self, Evaluator};
 use crate::study::encoding;
@@ -21,10 +22,12 @@ use flink::objective::Objective;
 use flink::space::Config;
 use opt::bo::{Domain, Var};
 use opt::sample;
+use opt::stats::median;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 /// The methods compared.
 pub const METHODS: &[&str] = &["gp-ei", "random", "mhc", "ga", "default"];
@@ -59,23 +62,8 @@ pub fn run_method(
     }
     let domain = encoding::domain(space);
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut eval = |points: &[Vec<f64>], n: usize| -> Result<Vec<Option<f64>>> {
-        let configs: Vec<Config> = points
-            .iter()
-            .map(|z| encoding::decode(space, &domain, z))
-            .collect();
-        let ids: Vec<String> = (n..n + configs.len())
-            .map(|i| format!("{tag}-e{i:04}"))
-            .collect();
-        Ok(evaluator
-            .evaluate(&ids, &configs)?
-            .into_iter()
-            .map(|e| {
-                e.feasible()
-                    .then(|| objective.score(e.perf.unwrap_or_default()))
-            })
-            .collect())
-    };
+    let mut eval =
+        |points: &[Vec<f64>], n: usize| evaluate_points(study, evaluator, &domain, tag, points, n);
     let scores = match method {
         "default" => {
             let evaluations =
@@ -101,6 +89,34 @@ pub fn run_method(
         other => anyhow::bail!("unknown method '{other}' (known: {})", METHODS.join(", ")),
     };
     Ok(curve(scores.into_iter()))
+}
+
+/// Evaluates points of the optimiser's domain as evaluations `n`, `n + 1`, … of the run
+/// tagged `tag`: each point's score, None when its configuration failed.
+fn evaluate_points(
+    study: &Study,
+    evaluator: &Evaluator<'_>,
+    domain: &Domain,
+    tag: &str,
+    points: &[Vec<f64>],
+    n: usize,
+) -> Result<Vec<Option<f64>>> {
+    let objective = study.file.objective;
+    let configs: Vec<Config> = points
+        .iter()
+        .map(|z| encoding::decode(&study.space, domain, z))
+        .collect();
+    let ids: Vec<String> = (n..n + configs.len())
+        .map(|i| format!("{tag}-e{i:04}"))
+        .collect();
+    Ok(evaluator
+        .evaluate(&ids, &configs)?
+        .into_iter()
+        .map(|e| {
+            e.feasible()
+                .then(|| objective.score(e.perf.unwrap_or_default()))
+        })
+        .collect())
 }
 
 fn curve(scores: impl Iterator<Item = Option<f64>>) -> Curve {
@@ -216,7 +232,6 @@ fn genetic(
     eval: &mut Eval<'_>,
 ) -> Result<Vec<Option<f64>>> {
     const POPULATION: usize = 10;
-    const MUTATION_SIGMA: f64 = 0.1;
     let pop_size = POPULATION.min(budget);
     let mut pop = lhs(domain, pop_size, rng);
     let mut scores = eval(&pop, 0)?;
@@ -230,36 +245,7 @@ fn genetic(
         let elite = (0..pop.len())
             .max_by(|&a, &b| fitness[a].total_cmp(&fitness[b]))
             .unwrap_or(0);
-        let tournament = |rng: &mut StdRng| {
-            let (a, b) = (
-                rng.random_range(0..pop.len()),
-                rng.random_range(0..pop.len()),
-            );
-            if fitness[a] >= fitness[b] { a } else { b }
-        };
-        let mut children = Vec::with_capacity(n);
-        let mut attempts = 0;
-        while children.len() < n {
-            attempts += 1;
-            let (pa, pb) = (tournament(rng), tournament(rng));
-            let mut child = Vec::with_capacity(domain.dims());
-            let mut at = 0;
-            for var in &domain.vars {
-                let w = var.dims();
-                let parent = if rng.random::<bool>() {
-                    &pop[pa]
-                } else {
-                    &pop[pb]
-                };
-                child.extend_from_slice(&parent[at..at + w]);
-                at += w;
-            }
-            let child = perturb(domain, &child, MUTATION_SIGMA, rng);
-            // Prefer new points; a small, exhausted space accepts repeats.
-            if seen.insert(bits(&child)) || attempts > 50 * n {
-                children.push(child);
-            }
-        }
+        let children = breed(domain, (&pop, &fitness), n, &mut seen, rng);
         let child_scores = eval(&children, scores.len())?;
         scores.extend(child_scores.iter().copied());
         // Next generation: the elite plus the best of the rest and the children.
@@ -284,6 +270,50 @@ fn genetic(
     Ok(scores)
 }
 
+/// `n` children of the population (with its fitness): two binary tournaments choose the
+/// parents, each variable comes from one of them, then a Gaussian mutation. Points not
+/// `seen` before are preferred.
+fn breed(
+    domain: &Domain,
+    (pop, fitness): (&[Vec<f64>], &[f64]),
+    n: usize,
+    seen: &mut HashSet<Vec<u64>>,
+    rng: &mut StdRng,
+) -> Vec<Vec<f64>> {
+    const MUTATION_SIGMA: f64 = 0.1;
+    let tournament = |rng: &mut StdRng| {
+        let (a, b) = (
+            rng.random_range(0..pop.len()),
+            rng.random_range(0..pop.len()),
+        );
+        if fitness[a] >= fitness[b] { a } else { b }
+    };
+    let mut children = Vec::with_capacity(n);
+    let mut attempts = 0;
+    while children.len() < n {
+        attempts += 1;
+        let (pa, pb) = (tournament(rng), tournament(rng));
+        let mut child = Vec::with_capacity(domain.dims());
+        let mut at = 0;
+        for var in &domain.vars {
+            let w = var.dims();
+            let parent = if rng.random::<bool>() {
+                &pop[pa]
+            } else {
+                &pop[pb]
+            };
+            child.extend_from_slice(&parent[at..at + w]);
+            at += w;
+        }
+        let child = perturb(domain, &child, MUTATION_SIGMA, rng);
+        // Prefer new points; a small, exhausted space accepts repeats.
+        if seen.insert(bits(&child)) || attempts > 50 * n {
+            children.push(child);
+        }
+    }
+    children
+}
+
 fn bits(p: &[f64]) -> Vec<u64> {
     p.iter().map(|v| v.to_bits()).collect()
 }
@@ -304,13 +334,8 @@ pub struct CompareSummary {
     pub seconds: f64,
 }
 
-fn median(mut xs: Vec<f64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    Some(xs[xs.len() / 2])
-}
+/// Curves per method (by name), one per seed in seed order.
+type Curves = BTreeMap<String, Vec<Curve>>;
 
 /// Runs the comparison.
 pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<CompareSummary> {
@@ -323,105 +348,13 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
     };
     let stage = StageDir::begin(&study.dir, "compare")?;
     let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
-    let mut curves: BTreeMap<String, Vec<Curve>> = BTreeMap::new();
-    let bar = crate::progress::bar(METHODS.len() as u64 * seeds, "compare");
-    for seed in 0..seeds {
-        for method in METHODS {
-            let s = study.file.seed.wrapping_add(seed);
-            let c = run_method(
-                method,
-                study,
-                &evaluator,
-                budget,
-                s,
-                &format!("{method}-s{seed}"),
-            )?;
-            curves.entry(method.to_string()).or_default().push(c);
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
-
-    let perf = |s: Option<f64>| s.map(|s| objective.perf_of_score(s));
-    let mut w = csv::Writer::from_path(stage.path.join("curves.csv"))?;
-    w.write_record(["method", "seed", "evaluation", "best_perf"])?;
-    let mut r = csv::Writer::from_path(stage.path.join("results.csv"))?;
-    r.write_record(["method", "seed", "best_perf"])?;
-    for (method, runs) in &curves {
-        for (seed, c) in runs.iter().enumerate() {
-            for (i, s) in c.iter().enumerate() {
-                let p = perf(*s).map(|p| p.to_string()).unwrap_or_default();
-                w.write_record([method.clone(), seed.to_string(), (i + 1).to_string(), p])?;
-            }
-            let last = perf(c.last().copied().flatten())
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            r.write_record([method.clone(), seed.to_string(), last])?;
-        }
-    }
-    w.flush()?;
-    r.flush()?;
-
-    let median_best: BTreeMap<String, Option<f64>> = curves
-        .iter()
-        .map(|(m, runs)| {
-            let finals: Vec<f64> = runs
-                .iter()
-                .filter_map(|c| perf(c.last().copied().flatten()))
-                .collect();
-            (m.clone(), median(finals))
-        })
-        .collect();
+    let curves = run_all(study, &evaluator, budget, seeds)?;
+    write_curves(&stage.path, objective, &curves)?;
+    let median_best = median_best(objective, &curves);
     let target = median_best.get("gp-ei").copied().flatten();
-    let median_evaluations_to_90 = curves
-        .iter()
-        .map(|(m, runs)| {
-            let reached: Vec<f64> = runs
-                .iter()
-                .filter_map(|c| {
-                    let t = target?;
-                    c.iter()
-                        .position(|s| perf(*s).is_some_and(|p| objective.speedup(p, t) >= 0.9))
-                        .map(|i| (i + 1) as f64)
-                })
-                .collect();
-            let value = (reached.len() * 2 > runs.len())
-                .then(|| median(reached).map(|x| x as usize))
-                .flatten();
-            (m.clone(), value)
-        })
-        .collect();
-    // The convergence plot: per method, the median over seeds of the best so far.
-    let series: Vec<crate::report::plot::Series> = METHODS
-        .iter()
-        .filter_map(|m| {
-            let runs = curves.get(*m)?;
-            // A seed with nothing running yet counts as the worst, so the median of
-            // monotone curves stays monotone.
-            let points = (0..budget)
-                .filter_map(|i| {
-                    let at: Vec<f64> = runs
-                        .iter()
-                        .map(|c| c[i].unwrap_or(f64::NEG_INFINITY))
-                        .collect();
-                    median(at)
-                        .filter(|s| s.is_finite())
-                        .map(|s| ((i + 1) as f64, objective.perf_of_score(s)))
-                })
-                .collect();
-            Some(crate::report::plot::Series {
-                name: m.to_string(),
-                points,
-            })
-        })
-        .collect();
-    crate::report::plot::line_chart(
-        &stage.path.join("convergence.svg"),
-        &format!("Best {objective} so far (median of {seeds} seeds)"),
-        "evaluations",
-        objective.label(),
-        &series,
-    )?;
+    let median_evaluations_to_90 = evaluations_to_90(objective, &curves, target);
+    let figure = stage.path.join("convergence.svg");
+    plot_convergence(&figure, objective, &curves, budget, seeds)?;
     let summary = CompareSummary {
         over,
         objective,
@@ -439,6 +372,140 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// Every method with every seed, seed by seed (each method's seed is the study's plus the
+/// seed's index, the same for every method).
+fn run_all(study: &Study, evaluator: &Evaluator<'_>, budget: usize, seeds: u64) -> Result<Curves> {
+    let mut curves: Curves = BTreeMap::new();
+    let bar = crate::progress::bar(METHODS.len() as u64 * seeds, "compare");
+    for seed in 0..seeds {
+        for method in METHODS {
+            let s = study.file.seed.wrapping_add(seed);
+            let c = run_method(
+                method,
+                study,
+                evaluator,
+                budget,
+                s,
+                &format!("{method}-s{seed}"),
+            )?;
+            curves.entry(method.to_string()).or_default().push(c);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(curves)
+}
+
+/// Writes `curves.csv` (the best perf so far after each evaluation) and `results.csv` (the
+/// final best) per method and seed.
+fn write_curves(dir: &Path, objective: Objective, curves: &Curves) -> Result<()> {
+    let perf = |s: Option<f64>| s.map(|s| objective.perf_of_score(s));
+    let mut w = csv::Writer::from_path(dir.join("curves.csv"))?;
+    w.write_record(["method", "seed", "evaluation", "best_perf"])?;
+    let mut r = csv::Writer::from_path(dir.join("results.csv"))?;
+    r.write_record(["method", "seed", "best_perf"])?;
+    for (method, runs) in curves {
+        for (seed, c) in runs.iter().enumerate() {
+            for (i, s) in c.iter().enumerate() {
+                let p = perf(*s).map(|p| p.to_string()).unwrap_or_default();
+                w.write_record([method.clone(), seed.to_string(), (i + 1).to_string(), p])?;
+            }
+            let last = perf(c.last().copied().flatten())
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            r.write_record([method.clone(), seed.to_string(), last])?;
+        }
+    }
+    w.flush()?;
+    r.flush()?;
+    Ok(())
+}
+
+/// Per method, the median over seeds of the final best perf (None: nothing ran).
+fn median_best(objective: Objective, curves: &Curves) -> BTreeMap<String, Option<f64>> {
+    curves
+        .iter()
+        .map(|(m, runs)| {
+            let finals: Vec<f64> = runs
+                .iter()
+                .filter_map(|c| c.last().copied().flatten())
+                .map(|s| objective.perf_of_score(s))
+                .collect();
+            (m.clone(), (!finals.is_empty()).then(|| median(&finals)))
+        })
+        .collect()
+}
+
+/// Per method, the median over seeds of the evaluations needed to reach 90% of `target`
+/// (GP-EI's median best, perf scale); None when most seeds never get there.
+fn evaluations_to_90(
+    objective: Objective,
+    curves: &Curves,
+    target: Option<f64>,
+) -> BTreeMap<String, Option<usize>> {
+    curves
+        .iter()
+        .map(|(m, runs)| {
+            let reached: Vec<f64> = runs
+                .iter()
+                .filter_map(|c| {
+                    let t = target?;
+                    c.iter()
+                        .position(|s| {
+                            s.map(|s| objective.perf_of_score(s))
+                                .is_some_and(|p| objective.speedup(p, t) >= 0.9)
+                        })
+                        .map(|i| (i + 1) as f64)
+                })
+                .collect();
+            // More than half the seeds got there, so `reached` is not empty; the mean of the
+            // middle two of an even count is rounded down to a whole evaluation.
+            let value = (reached.len() * 2 > runs.len()).then(|| median(&reached) as usize);
+            (m.clone(), value)
+        })
+        .collect()
+}
+
+/// The convergence plot: per method, the median over seeds of the best so far.
+fn plot_convergence(
+    path: &Path,
+    objective: Objective,
+    curves: &Curves,
+    budget: usize,
+    seeds: u64,
+) -> Result<()> {
+    let series: Vec<plot::Series> = METHODS
+        .iter()
+        .filter_map(|m| {
+            let runs = curves.get(*m)?;
+            // A seed with nothing running yet counts as the worst, so the median of
+            // monotone curves stays monotone.
+            let points = (0..budget)
+                .filter_map(|i| {
+                    let at: Vec<f64> = runs
+                        .iter()
+                        .map(|c| c[i].unwrap_or(f64::NEG_INFINITY))
+                        .collect();
+                    Some(median(&at))
+                        .filter(|s| s.is_finite())
+                        .map(|s| ((i + 1) as f64, objective.perf_of_score(s)))
+                })
+                .collect();
+            Some(plot::Series {
+                name: m.to_string(),
+                points,
+            })
+        })
+        .collect();
+    plot::line_chart(
+        path,
+        &format!("Best {objective} so far (median of {seeds} seeds)"),
+        "evaluations",
+        objective.label(),
+        &series,
+    )
 }
 
 /// The comparison table.

@@ -6,9 +6,10 @@
 //! `summary.json`.
 
 use crate::fsx::{self, StageDir};
-use crate::stages::collect::{self, TrialRecord};
+use crate::stages::collect;
 use crate::stages::search::record;
 use crate::study::{Stage, Study};
+use crate::trial::record::TrialRecord;
 use crate::trial::runner::{Runner, Trial};
 use anyhow::{Context, Result};
 use flink::objective::{Measurement, Objective};

@@ -71,6 +71,24 @@ impl TrialRecord {
     pub fn passed(&self) -> bool {
         self.status == TrialStatus::Pass
     }
+
+    /// The record of a trial not run because its configuration is predicted to fail.
+    pub fn skipped(config: &str, rate: u64, repeat: u64, reason: String) -> TrialRecord {
+        TrialRecord {
+            trial: trial_id(config, rate, repeat),
+            config: config.to_string(),
+            rate,
+            repeat,
+            status: TrialStatus::Skipped,
+            throughput: None,
+            latency_p99_ms: None,
+            latency_p50_ms: None,
+            reason,
+            attempts: 0,
+            worker: 0,
+            seconds: 0.0,
+        }
+    }
 }
 
 /// The id (and directory name) of a configuration's trial at a rate and repeat.

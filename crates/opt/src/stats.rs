@@ -1,6 +1,6 @@
-//! Small statistics every layer needs: the median, and the accuracy measures the model
-//! stage reports (MAPE, median APE, R²). One implementation each, so two stages never
-//! disagree on what "the median" of an even count is.
+//! Small statistics every layer needs: the median, the mean and sample SD, and the accuracy
+//! measures the model stage reports (MAPE, median APE, R²). One implementation each, so two
+//! stages never disagree on what "the median" of an even count is.
 
 /// The median (the mean of the two middle values for an even count); NaN when empty.
 pub fn median(values: &[f64]) -> f64 {
@@ -57,6 +57,20 @@ pub fn r2(actual: &[f64], predicted: &[f64]) -> f64 {
     } else {
         1.0 - ss_res / ss_tot
     }
+}
+
+/// The arithmetic mean; 0 when empty.
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The sample standard deviation (n − 1 in the denominator); 0 for fewer than two values.
+pub fn std_dev(values: &[f64]) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(values);
+    (values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! configuration from being on both sides (a configuration seen in training at one rate
 //! would leak into the test at another).
 
-use crate::stages::collect::{self, TrialRecord};
+use crate::stages::collect;
 use crate::stages::generate;
+use crate::trial::record::TrialRecord;
 use anyhow::{Context, Result};
 use flink::objective::Objective;
 use flink::space::{Config, Space};

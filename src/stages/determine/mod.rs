@@ -1,0 +1,62 @@
+//! The determine stage: screening experiments that find which parameters of a broad
+//! catalogue matter, run through the study's adapter (the paper's "single variable"
+//! experiments and two more), and the selected key parameters written as a catalogue.
+//!
+//! Every screening configuration runs `[determine] repeats` times at one rate (the search
+//! rate unless `[determine] rate` says otherwise); its *score* is the median of the
+//! repeats' log-scale objective (`objective::Objective::score`), so a one-off p99 outlier
+//! does not make a parameter look important. Importance measures performance: effects are
+//! taken between configurations that ran. A configuration that cannot run (fewer than half
+//! its repeats pass, or Flink's memory rules refuse it before it runs) is counted apart
+//! (failed levels / steps); the OAT table also shows the effect with such a level scored as
+//! ten times worse than the worst configuration that ran.
+//!
+//! The methods (`[determine] method`):
+//! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
+//!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
+//!   Flink derives, as generated configurations have them — and each parameter swept over
+//!   `levels` values evenly spread on its scale with the others at the reference; then the
+//!   same around 6 random configurations that ran (the extremes of numeric parameters),
+//!   since Flink's effects interact. Importance = the largest |score(level) − score(base)|
+//!   over bases and levels that ran.
+//! - **morris**: elementary effects over `trajectories` one-factor-at-a-time paths through
+//!   a 4-level grid of the unit cube (step Δ = 2/3), kept inside the runnable region: each
+//!   starts at a grid point that ran; a step whose end cannot run (pre-check or run) is
+//!   retried as a half step, else skipped with the path staying put. Importance = μ* (mean
+//!   |EE|); σ of the EEs shows interactions and non-linearity.
+//! - **forest**: permutation importance of a random forest fitted on `samples`
+//!   configurations that ran — half a Latin hypercube, half random configurations a
+//!   forest fitted on the first half's ran / failed predicts to run (all pre-checked) —
+//!   by 5-fold cross-validation, with random probe features for the noise floor.
+//! - **all**: the three; a parameter is selected when at least two select it, ranked by
+//!   the mean of its importance relative to each method's top.
+//!
+//! Selection rule of one method: a parameter is selected when its importance is above the
+//! method's noise floor and its perf share (1 − e^−effect) at least `threshold` × the top
+//! parameter's, or, with `top_k`, when it is among the k most important above the floor.
+//! The floors come from the reference and the OAT bases measured several times, with a
+//! Bonferroni z so that noise passes for none of the parameters but with probability 5%.
+//!
+//! Artifacts (`determine/`): `selected.toml` (a catalogue of the selected parameters,
+//! usable as a study's `catalogue`), `effects.csv`, `effects.svg`, `report.md`,
+//! `trials.csv`, `trials/<trial>/` (adapter protocol directories), `summary.json`.
+//!
+//! Layout, in layers that point one way: `measure` runs screening configurations through
+//! the adapter; `summary` holds what the stage reports; `select` the noise floors and the
+//! selection rule; `oat`, `morris` and `forest` each one method's design (what runs) and
+//! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
+//! `run` uses the methods, and nothing uses `run`.
+
+mod forest;
+mod measure;
+mod morris;
+mod oat;
+mod run;
+mod select;
+mod summary;
+mod write;
+
+pub use morris::morris_start;
+pub use oat::{reference_config, sweep_values};
+pub use run::run;
+pub use summary::{DetermineSummary, Effect, EffectRow, describe};

@@ -1,0 +1,194 @@
+//! The stage's artifacts besides `summary.json`: `trials.csv` (every screening trial),
+//! `effects.csv` (one row per parameter, by rank), `selected.toml` (the selected
+//! parameters as a catalogue a study can use), `effects.svg` and `report.md`.
+
+use crate::fsx;
+use crate::report::plot;
+use crate::stages::determine::select::MethodResult;
+use crate::stages::determine::summary::{DetermineSummary, EffectRow};
+use crate::study::{ScreeningMethod, Study};
+use crate::trial::record::TrialRecord;
+use anyhow::{Context, Result};
+use flink::space::{Catalogue, Param, Space};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Writes `trials.csv` (every trial, in the order run) and `effects.csv` (rows by rank).
+pub(super) fn write_tables(
+    dir: &Path,
+    records: &[TrialRecord],
+    rows: &[EffectRow],
+    order: &[usize],
+) -> Result<()> {
+    let mut w = csv::Writer::from_path(dir.join("trials.csv"))?;
+    for r in records {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    let mut w = csv::Writer::from_path(dir.join("effects.csv"))?;
+    for &i in order {
+        w.serialize(&rows[i])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes `effects.svg`: the relative importance by rank, the selected highlighted; with
+/// one method (OAT or Morris) its spread (σ) relative to the top importance as error bars,
+/// and with a threshold rule (`threshold` Some) the threshold line.
+pub(super) fn write_figure(
+    path: &Path,
+    method: ScreeningMethod,
+    rows: &[EffectRow],
+    order: &[usize],
+    results: &[MethodResult],
+    threshold: Option<f64>,
+) -> Result<()> {
+    let bars: Vec<plot::Bar> = order
+        .iter()
+        .map(|&i| plot::Bar {
+            label: rows[i].param.clone(),
+            value: rows[i].relative_importance,
+            spread: match method {
+                ScreeningMethod::Morris => {
+                    let top = results[0].importance.iter().copied().fold(0.0, f64::max);
+                    rows[i]
+                        .morris_sigma
+                        .map(|s| if top > 0.0 { s / top } else { 0.0 })
+                }
+                ScreeningMethod::Oat => {
+                    let top = results[0].importance.iter().copied().fold(0.0, f64::max);
+                    rows[i]
+                        .oat_spread
+                        .map(|s| if top > 0.0 { s / top } else { 0.0 })
+                }
+                _ => None,
+            },
+            highlight: rows[i].selected,
+        })
+        .collect();
+    plot::bar_chart(
+        path,
+        &format!("Screening: importance relative to the top parameter ({method:?})"),
+        "relative importance",
+        &bars,
+        threshold,
+    )
+}
+
+/// Writes the selected parameters as a catalogue `generate` can use.
+pub(super) fn write_selected(
+    study: &Study,
+    rows: &[EffectRow],
+    rule: &str,
+    path: &Path,
+) -> Result<()> {
+    let by_name: BTreeMap<&str, &EffectRow> = rows.iter().map(|r| (r.param.as_str(), r)).collect();
+    let params: Vec<Param> = study
+        .space
+        .params
+        .iter()
+        .filter(|p| by_name.get(p.name.as_str()).is_some_and(|r| r.selected))
+        .cloned()
+        .collect();
+    let cat = Catalogue {
+        description: format!(
+            "key parameters selected by `flinktune determine` from '{}' ({} of {})",
+            study.file.catalogue,
+            params.len(),
+            study.space.len()
+        ),
+        flink_version: study.catalogue.flink_version.clone(),
+        params,
+    };
+    let body = toml::to_string_pretty(&cat).context("cannot write the selected catalogue")?;
+    let text = format!(
+        "# Written by `flinktune determine`: the parameters of '{}' whose screening effect\n\
+         # passed the rule: {rule}.\n# Use it with catalogue = \"determine/selected.toml\".\n\n{body}",
+        study.file.catalogue
+    );
+    // It must load as a catalogue.
+    Space::from_catalogue_text(&text, &path.display().to_string())?;
+    fsx::write_atomic(path, text.as_bytes())
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "–".into())
+}
+
+/// `report.md`: the summary in words, the noise and floors, and the table of effects by rank.
+pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize]) -> String {
+    let mut out = String::new();
+    out.push_str("# Key parameters (determine)\n\n![Screening effects](effects.svg)\n\n");
+    out.push_str(&format!(
+        "Screening by **{:?}** at {} records/s, `{}` objective, median of {} run(s) per \
+         configuration: {} configurations, {} trials, {} configurations could not run. \
+         **{} of {} parameters selected**: {}.\n\n",
+        s.method,
+        s.rate,
+        s.objective,
+        s.repeats,
+        s.configurations,
+        s.trials,
+        s.failed_configurations,
+        s.selected.len(),
+        s.candidates,
+        s.rule
+    ));
+    out.push_str(&format!(
+        "Effects are changes of the score ln(perf) (0.1 ≈ 10%) among configurations that ran: \
+         importance measures performance; a level or step that could not run is counted apart \
+         (failed levels / steps) and, in the OAT column in brackets, as ten times worse than the \
+         worst configuration that ran. Noise of one score (from the \
+         reference measured repeatedly): {:.4}; noise floors: oat {}, morris {}, forest {}.\n\n",
+        s.noise_sd,
+        fmt_opt(s.noise_floor_oat),
+        fmt_opt(s.noise_floor_morris),
+        fmt_opt(s.noise_floor_forest)
+    ));
+    if !s.absent.is_empty() {
+        out.push_str(&format!(
+            "Not screened (the study's Flink version lacks them): {}.\n\n",
+            s.absent.join(", ")
+        ));
+    }
+    out.push_str(
+        "| rank | parameter | selected | relative importance | OAT effect (with failures) | \
+         OAT spread | OAT failed levels | best OAT value (change) | Morris μ* | Morris σ | forest importance |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for &i in order {
+        out.push_str(&table_row(&rows[i]));
+    }
+    out.push_str(
+        "\nFiles: `selected.toml` (the selected catalogue), `effects.csv` (this table), \
+         `trials.csv` and `trials/` (every screening trial).\n",
+    );
+    out
+}
+
+/// One parameter's line of the report's table.
+fn table_row(r: &EffectRow) -> String {
+    format!(
+        "| {} | `{}` | {} | {:.3} | {} ({}) | {} | {} | {} | {} | {} | {} |\n",
+        r.rank,
+        r.param,
+        if r.selected { "**yes**" } else { "no" },
+        r.relative_importance,
+        fmt_opt(r.oat_effect),
+        fmt_opt(r.oat_effect_with_failures),
+        fmt_opt(r.oat_spread),
+        r.oat_failed_levels
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "–".into()),
+        match (&r.oat_best_value, r.oat_best_change) {
+            (Some(v), Some(c)) => format!("{v} ({c:+.3})"),
+            _ => "–".into(),
+        },
+        fmt_opt(r.morris_mu_star),
+        fmt_opt(r.morris_sigma),
+        r.forest_importance
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_else(|| "–".into()),
+    )
+}
