@@ -8,6 +8,7 @@
 
 use crate::adapt::policy::Metrics;
 use crate::study::Study;
+use crate::study::seed::{Purpose, derive};
 use crate::trial::adapter::{self, Adapter};
 use anyhow::{Result, bail};
 use flink::sim::{Cluster, SimJob, Workload};
@@ -61,7 +62,10 @@ impl Measure for SimMeasure {
             rate,
             duration_s: self.study.file.duration_s as f64,
             repeat: 0,
-            seed: self.study.file.seed ^ (step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            seed: derive(
+                self.study.file.seed,
+                Purpose::ReplayStep { step: step as u64 },
+            ),
             noise: self.noise,
         };
         let conf = self.study.effective_conf(config);

@@ -25,6 +25,7 @@
 
 use crate::adapt::measure::Measure;
 use crate::adapt::policy::{self, Change, Decision, Metrics, Policy, Situation};
+use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
 use flink::space::Space;
 use rand::{RngExt, SeedableRng};
@@ -246,7 +247,7 @@ fn failure_steps(len: usize, opts: &ReplayOptions) -> Vec<usize> {
     if opts.mean_time_between_failures_s <= 0.0 {
         return Vec::new();
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed ^ 0xfa11);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(derive(opts.seed, Purpose::Failures));
     let p = 1.0 - (-opts.step_s / opts.mean_time_between_failures_s).exp();
     (opts.warmup_steps..len)
         .filter(|_| rng.random::<f64>() < p)

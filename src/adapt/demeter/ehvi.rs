@@ -22,6 +22,7 @@ use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Proble
 use crate::study::MoMethod;
 use crate::study::encoding;
 use crate::study::objectives::{Bound, ConstraintSpec, ObjectiveSpec, Sense};
+use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
 use flink::space::{Config, Space};
 
@@ -183,7 +184,10 @@ impl Demeter {
             &done,
             &warm,
             self.settings.profile_budget as usize,
-            self.study.file.seed ^ profile.rate,
+            derive(
+                self.study.file.seed,
+                Purpose::Profile { rate: profile.rate },
+            ),
             &mut |c| measure(profiler.as_mut(), c, rate, repeats),
         )?;
         for (config, metrics) in found {

@@ -16,6 +16,7 @@
 use super::profile::Profile;
 use super::state::Demeter;
 use crate::adapt::policy::Metrics;
+use crate::study::seed::{Purpose, derive};
 use crate::study::{ProfileMethod, encoding};
 use anyhow::Result;
 use flink::space::Config;
@@ -105,7 +106,7 @@ impl Demeter {
                 // With earlier rates to learn from, a short design suffices.
                 initial: if tasks.is_empty() { 8 } else { 3 }.min(budget),
                 candidates: 500,
-                seed: self.study.file.seed ^ rate,
+                seed: derive(self.study.file.seed, Purpose::Profile { rate }),
                 ..BoOptions::default()
             },
         )?;

@@ -7,6 +7,7 @@ use crate::stages::determine::measure::{Measured, PRECHECK_DRAWS, Runner, passes
 use crate::stages::determine::select::{FLOOR_ALPHA, MethodResult, perf_share, z_bonferroni};
 use crate::stages::determine::summary::EffectRow;
 use crate::study::Study;
+use crate::study::seed::{Purpose, derive};
 use anyhow::{Result, bail};
 use flink::space::sample_configs;
 use flink::space::{Config, Space};
@@ -42,7 +43,7 @@ pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<ForestR
     let study = runner.study;
     let repeats = study.file.determine.repeats;
     let first = samples.div_ceil(2);
-    let mut srng = StdRng::seed_from_u64(study.file.seed ^ 0x5eed);
+    let mut srng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Screening));
     let mut runs = ForestRuns {
         configs: first_half(study, first, &mut srng),
         measured: Vec::new(),
@@ -71,16 +72,20 @@ pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<ForestR
 /// The design's first half: a Latin hypercube, each point that fails the pre-check
 /// replaced by a random one that passes (kept when none does).
 fn first_half(study: &Study, first: usize, srng: &mut StdRng) -> Vec<Config> {
-    sample_configs(&study.space, first, study.file.seed ^ 0x7266)
-        .into_iter()
-        .map(|c| {
-            if passes_precheck(study, &c) {
-                c
-            } else {
-                random_runnable(study, srng).unwrap_or(c)
-            }
-        })
-        .collect()
+    sample_configs(
+        &study.space,
+        first,
+        derive(study.file.seed, Purpose::ScreeningSample),
+    )
+    .into_iter()
+    .map(|c| {
+        if passes_precheck(study, &c) {
+            c
+        } else {
+            random_runnable(study, srng).unwrap_or(c)
+        }
+    })
+    .collect()
 }
 
 /// A random configuration that passes the pre-check (None after PRECHECK_DRAWS draws).
@@ -137,7 +142,7 @@ fn runs_predictor<'a>(
     }
     let params = RandomForestRegressorParameters::default()
         .with_n_trees(FOREST_TREES)
-        .with_seed(seed ^ 0x6665_6173);
+        .with_seed(derive(seed, Purpose::ScreeningForest));
     let forest = RandomForestRegressor::fit(&DenseMatrix::from_ndarray2(&x), &ran.to_vec(), params)
         .map_err(|e| anyhow::anyhow!("fitting the run/fail predictor failed: {e}"))?;
     Ok(Some(move |c: &Config| {
@@ -206,7 +211,7 @@ fn permutation_importance(
     let n = configs.len();
     let k = space.len();
     let d = k + PROBES;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x7065_726d);
+    let mut rng = StdRng::seed_from_u64(derive(seed, Purpose::ScreeningImportance));
     let x = features_with_probes(space, configs, d, &mut rng);
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut rng);

@@ -7,6 +7,7 @@ use crate::stages::determine::select::{
     FLOOR_ALPHA, MIN_EFFECT, MethodResult, perf_share, z_bonferroni,
 };
 use crate::stages::determine::summary::EffectRow;
+use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
 use opt::stats::{mean, median, std_dev};
 use rand::rngs::StdRng;
@@ -71,7 +72,7 @@ pub(super) fn measure(
         steps: Vec::new(),
         failed: vec![0usize; k],
     };
-    let mut trng = StdRng::seed_from_u64(study.file.seed ^ 0x6d6f_7272);
+    let mut trng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Morris));
     for t in 0..trajectories {
         trajectory(runner, t, &mut trng, spent, &mut runs)?;
     }

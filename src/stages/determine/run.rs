@@ -12,6 +12,7 @@ use crate::stages::determine::oat::{self, OAT_RANDOM_BASES, OatRuns};
 use crate::stages::determine::select::{self, MethodResult};
 use crate::stages::determine::summary::{DetermineSummary, EffectRow};
 use crate::stages::determine::write;
+use crate::study::seed::{Purpose, derive};
 use crate::study::{ScreeningMethod, Stage, Study};
 use anyhow::{Result, bail};
 use flink::precheck;
@@ -173,7 +174,7 @@ impl Measurements {
 fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
     let study = runner.study;
     let cfg = &study.file.determine;
-    let mut rng = StdRng::seed_from_u64(study.file.seed ^ 0x6465_7465);
+    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Determine));
     let mut spent: Vec<Measured> = Vec::new();
     let reference = oat::reference_config(&study.space);
     let noise_runs = (2 * cfg.repeats).max(NOISE_RUNS);
