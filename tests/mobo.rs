@@ -198,7 +198,7 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
                 passed += 1;
                 *sums.entry("latency_p99_ms".into()).or_default() += m.latency_p99_ms;
                 *sums.entry("cpu_cores".into()).or_default() +=
-                    outcome.extra_number("cpu_cores").unwrap();
+                    outcome.metric("cpu_cores").unwrap();
             }
             (passed > 0).then(|| {
                 sums.into_iter()

@@ -197,7 +197,7 @@ fn without_spare_capacity_the_job_does_not_recover() {
         noise: 0.0,
     };
     let outcome = a.run(&spec);
-    assert_eq!(outcome.extra_number("recovery_time_s"), Some(GIVE_UP_S));
+    assert_eq!(outcome.metric("recovery_time_s"), Some(GIVE_UP_S));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap())
             .unwrap();
@@ -297,12 +297,9 @@ fn the_taskmanager_key_is_written_for_every_flink_version() {
         let Outcome::Pass { .. } = &outcome else {
             panic!("{version}: {outcome:?}");
         };
-        assert_eq!(outcome.extra_number("taskmanagers"), Some(7.0));
+        assert_eq!(outcome.metric("taskmanagers"), Some(7.0));
         for key in ["recovery_time_s", "cpu_requested", "memory_requested_mb"] {
-            assert!(
-                outcome.extra_number(key).is_some_and(f64::is_finite),
-                "{key}"
-            );
+            assert!(outcome.metric(key).is_some_and(f64::is_finite), "{key}");
         }
     }
 }

@@ -37,22 +37,17 @@ impl Metrics {
     /// The metrics of a passing outcome; None for a failed one. Optional protocol fields
     /// an adapter did not report are 0 (NaN would poison every mean downstream).
     pub fn of(outcome: &Outcome) -> Option<Metrics> {
-        let Outcome::Pass { measurement, extra } = outcome else {
-            return None;
-        };
-        let num = |k: &str| extra.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let m = outcome.metrics()?;
+        let or_0 = |v: Option<f64>| v.unwrap_or(0.0);
         Some(Metrics {
-            throughput: measurement.throughput,
-            latency_p99_ms: measurement.latency_p99_ms,
-            cpu_busy: num("cpu_cores"),
-            taskmanagers: num("taskmanagers"),
-            cpu_requested: num("cpu_requested"),
-            memory_requested_mb: num("memory_requested_mb"),
-            recovery_time_s: num("recovery_time_s"),
-            backpressured: extra
-                .get("backpressured")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
+            throughput: m.throughput,
+            latency_p99_ms: m.latency_p99_ms,
+            cpu_busy: or_0(m.cpu_cores),
+            taskmanagers: or_0(m.taskmanagers),
+            cpu_requested: or_0(m.cpu_requested),
+            memory_requested_mb: or_0(m.memory_requested_mb),
+            recovery_time_s: or_0(m.recovery_time_s),
+            backpressured: m.backpressured.unwrap_or(false),
         })
     }
 }

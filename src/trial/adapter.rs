@@ -13,9 +13,9 @@ use crate::trial::process::{Waited, describe_exit, run_group};
 use crate::trial::record::TrialStatus;
 use anyhow::Result;
 use flink::conf;
+use flink::metrics::{Metric, Metrics};
 use flink::objective::Measurement;
 use flink::sim::{self, Cluster, SimJob, SimOutcome, Workload};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -42,16 +42,13 @@ pub struct TrialSpec {
 }
 
 /// How a trial ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    /// The job ran and was measured.
+    /// The job ran and was measured: its metrics, typed, and the result's other fields
+    /// (those that are not numbers) as the adapter wrote them.
     Pass {
-        #[serde(flatten)]
-        measurement: Measurement,
-        /// Optional fields of the protocol and any others the adapter reported.
-        #[serde(flatten)]
-        extra: Map<String, Value>,
+        metrics: Box<Metrics>,
+        notes: Map<String, Value>,
     },
     /// The adapter reports that the configuration cannot run (a FailConf).
     Fail { reason: String },
@@ -88,19 +85,40 @@ impl Outcome {
         )
     }
 
-    pub fn measurement(&self) -> Option<&Measurement> {
+    /// What a passing trial measured.
+    pub fn metrics(&self) -> Option<&Metrics> {
         match self {
-            Outcome::Pass { measurement, .. } => Some(measurement),
+            Outcome::Pass { metrics, .. } => Some(metrics),
             _ => None,
         }
     }
 
-    /// An optional numeric field of a passing result (e.g. `latency_p50_ms`).
-    pub fn extra_number(&self, key: &str) -> Option<f64> {
+    /// The two measurements every passing trial has.
+    pub fn measurement(&self) -> Option<Measurement> {
+        self.metrics().map(|m| m.measurement())
+    }
+
+    /// The outcome as the protocol's `result.json` writes it.
+    pub fn result_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("status".into(), self.status().name().into());
         match self {
-            Outcome::Pass { extra, .. } => extra.get(key).and_then(Value::as_f64),
-            _ => None,
+            Outcome::Pass { metrics, notes } => {
+                if let Ok(Value::Object(fields)) = serde_json::to_value(metrics) {
+                    obj.extend(fields);
+                }
+                obj.extend(notes.clone());
+            }
+            Outcome::Fail { reason } | Outcome::Error { reason, .. } => {
+                obj.insert("reason".into(), reason.as_str().into());
+            }
         }
+        Value::Object(obj)
+    }
+
+    /// A numeric result field of a passing trial, by its name (e.g. `latency_p50_ms`).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics()?.get(&Metric::named(name))
     }
 }
 
@@ -151,7 +169,8 @@ impl Adapter {
                 noise,
             } => {
                 let outcome = run_sim(spec, cluster, *workload, *noise);
-                if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &outcome) {
+                let result = outcome.result_json();
+                if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &result) {
                     return Outcome::Error {
                         reason: format!("{e:#}"),
                         transient: false,
@@ -194,20 +213,22 @@ pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f
 pub fn simulate(conf: &conf::FlatConf, cluster: &Cluster, job: &SimJob) -> Outcome {
     match sim::simulate(conf, cluster, job) {
         SimOutcome::Pass(m) => {
-            let mut extra = Map::new();
-            extra.insert("latency_p50_ms".into(), m.latency_p50_ms.into());
-            extra.insert("backpressured".into(), m.backpressured.into());
-            extra.insert("cpu_cores".into(), m.cpu_cores.into());
-            extra.insert("memory_mb".into(), m.memory_mb.into());
-            extra.insert("recovery_time_s".into(), m.recovery_time_s.into());
-            extra.insert("recovered".into(), m.recovered.into());
-            m.resources.insert_into(&mut extra);
+            let mut notes = Map::new();
+            notes.insert("recovered".into(), m.recovered.into());
+            let mut metrics = Metrics {
+                throughput: m.throughput,
+                latency_p99_ms: m.latency_p99_ms,
+                latency_p50_ms: Some(m.latency_p50_ms),
+                cpu_cores: Some(m.cpu_cores),
+                memory_mb: Some(m.memory_mb),
+                recovery_time_s: Some(m.recovery_time_s),
+                backpressured: Some(m.backpressured),
+                ..Metrics::default()
+            };
+            m.resources.record(&mut metrics);
             Outcome::Pass {
-                measurement: Measurement {
-                    throughput: m.throughput,
-                    latency_p99_ms: m.latency_p99_ms,
-                },
-                extra,
+                metrics: Box::new(metrics),
+                notes,
             }
         }
         SimOutcome::Fail { reason } => Outcome::Fail { reason },
@@ -343,19 +364,15 @@ pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
             };
             let throughput = number("throughput", false)?;
             let latency_p99_ms = number("latency_p99_ms", true)?;
-            for (k, v) in &obj {
-                if let Some(x) = v.as_f64()
-                    && (!x.is_finite() || x < 0.0)
-                {
-                    return Err(format!("\"{k}\" in result.json is invalid: {x}"));
-                }
-            }
+            let mut metrics = Metrics {
+                throughput,
+                latency_p99_ms,
+                ..Metrics::default()
+            };
+            let notes = typed_fields(obj, &mut metrics)?;
             Ok(Outcome::Pass {
-                measurement: Measurement {
-                    throughput,
-                    latency_p99_ms,
-                },
-                extra: obj,
+                metrics: Box::new(metrics),
+                notes,
             })
         }
         Some("fail") => {
@@ -371,6 +388,28 @@ pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
             status.unwrap_or(Value::Null)
         )),
     }
+}
+
+/// Moves the numeric fields of a passing result (and `backpressured`) into `metrics`;
+/// returns the others. A number must be finite and not negative.
+fn typed_fields(
+    fields: Map<String, Value>,
+    metrics: &mut Metrics,
+) -> std::result::Result<Map<String, Value>, String> {
+    let mut notes = Map::new();
+    for (k, v) in fields {
+        match (&v, k.as_str()) {
+            (Value::Number(n), _) => match n.as_f64() {
+                Some(x) if x.is_finite() && x >= 0.0 => metrics.set(&Metric::named(&k), x),
+                _ => return Err(format!("\"{k}\" in result.json is invalid: {n}")),
+            },
+            (Value::Bool(b), "backpressured") => metrics.backpressured = Some(*b),
+            _ => {
+                notes.insert(k, v);
+            }
+        }
+    }
+    Ok(notes)
 }
 
 /// The protocol's variables, read back by the `sim-adapter` command.
@@ -429,7 +468,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.measurement().unwrap().latency_p99_ms, 12.5);
-        assert_eq!(o.extra_number("latency_p50_ms"), Some(3.0));
+        assert_eq!(o.metric("latency_p50_ms"), Some(3.0));
+        assert_eq!(o.metrics().unwrap().latency_p50_ms, Some(3.0));
         let f = result_of(r#"{"status":"fail","reason":"cluster did not start"}"#).unwrap();
         assert_eq!(f.reason(), "cluster did not start");
     }

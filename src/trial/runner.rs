@@ -121,7 +121,7 @@ fn record(
         status: outcome.status(),
         throughput: m.map(|m| m.throughput),
         latency_p99_ms: m.map(|m| m.latency_p99_ms),
-        latency_p50_ms: outcome.extra_number("latency_p50_ms"),
+        latency_p50_ms: outcome.metrics().and_then(|m| m.latency_p50_ms),
         reason: outcome.reason().to_string(),
         attempts,
         worker,

@@ -96,7 +96,12 @@ pub struct Metrics {
     pub memory_mb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_time_s: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A count: written as a whole number, as the protocol has it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "count"
+    )]
     pub taskmanagers: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_requested: Option<f64>,
@@ -108,6 +113,17 @@ pub struct Metrics {
     /// Numeric fields the protocol does not name.
     #[serde(flatten)]
     pub other: BTreeMap<String, f64>,
+}
+
+/// A count stored as a number: whole values are written without a fraction (`4`, not `4.0`).
+fn count<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) if x.fract() == 0.0 && *x >= 0.0 && *x < u64::MAX as f64 => {
+            s.serialize_u64(*x as u64)
+        }
+        Some(x) => s.serialize_f64(*x),
+        None => s.serialize_none(),
+    }
 }
 
 impl Metrics {
@@ -185,7 +201,9 @@ mod tests {
         assert_eq!(m.cpu_cores, Some(3.5));
         assert_eq!(m.get(&Metric::named("lag_ms")), Some(12.0));
         assert_eq!(m.get(&Metric::MemoryMb), None);
+        m.set(&Metric::TaskManagers, 4.0);
         let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["taskmanagers"], 4);
         assert_eq!(json["cpu_cores"], 3.5);
         assert_eq!(json["lag_ms"], 12.0);
         assert_eq!(serde_json::from_value::<Metrics>(json).unwrap(), m);

@@ -14,8 +14,8 @@
 
 use crate::conf::FlatConf;
 use crate::memory::{self, lookup};
+use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The flinktune key for the number of TaskManagers (the scale-out).
 pub const TASKMANAGERS_KEY: &str = "flinktune.taskmanagers";
@@ -49,15 +49,12 @@ impl Resources {
         }
     }
 
-    /// Adds the contract's result fields (`taskmanagers`, `cpu_requested`,
-    /// `memory_requested_mb`) to a trial's result extras.
-    pub fn insert_into(&self, extra: &mut Map<String, Value>) {
-        extra.insert("taskmanagers".into(), self.taskmanagers.into());
-        extra.insert("cpu_requested".into(), self.cpu_requested.into());
-        extra.insert(
-            "memory_requested_mb".into(),
-            self.memory_requested_mb.into(),
-        );
+    /// Records the contract's result fields (`taskmanagers`, `cpu_requested`,
+    /// `memory_requested_mb`) in a trial's metrics.
+    pub fn record(&self, metrics: &mut Metrics) {
+        metrics.taskmanagers = Some(f64::from(self.taskmanagers));
+        metrics.cpu_requested = Some(self.cpu_requested);
+        metrics.memory_requested_mb = Some(self.memory_requested_mb);
     }
 }
 
@@ -172,11 +169,11 @@ mod tests {
         assert_eq!(r.taskmanagers, 24);
         assert_eq!(r.cpu_requested, 24.0);
         assert_eq!(r.memory_requested_mb, 24.0 * 4096.0);
-        let mut extra = Map::new();
-        r.insert_into(&mut extra);
-        assert_eq!(extra["taskmanagers"], 24);
-        assert_eq!(extra["cpu_requested"], 24.0);
-        assert_eq!(extra["memory_requested_mb"], 98304.0);
+        let mut m = Metrics::default();
+        r.record(&mut m);
+        assert_eq!(m.taskmanagers, Some(24.0));
+        assert_eq!(m.cpu_requested, Some(24.0));
+        assert_eq!(m.memory_requested_mb, Some(98304.0));
     }
 
     #[test]

@@ -650,16 +650,14 @@ impl MoEvaluation {
 
 /// Numeric fields of a passing outcome.
 fn outcome_metrics(outcome: &Outcome) -> Option<Metrics> {
-    let Outcome::Pass { measurement, extra } = outcome else {
-        return None;
-    };
-    let mut m: Metrics = extra
-        .iter()
-        .filter_map(|(k, v)| v.as_f64().filter(|v| v.is_finite()).map(|v| (k.clone(), v)))
-        .collect();
-    m.insert("throughput".into(), measurement.throughput);
-    m.insert("latency_p99_ms".into(), measurement.latency_p99_ms);
-    Some(m)
+    let reported = outcome.metrics()?.reported();
+    Some(
+        reported
+            .into_iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(metric, v)| (metric.name().to_string(), v))
+            .collect(),
+    )
 }
 
 /// Runs the study's repeats of one configuration through the adapter. A passing repeat
