@@ -62,7 +62,7 @@ impl Regressor {
 
 impl fmt::Display for Regressor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -137,5 +137,7 @@ mod tests {
         let e = SavedRegressor::try_from("svr".to_string()).unwrap_err();
         assert!(e.contains("best, forest, gbrt, gp"), "{e}");
         assert!("ann".parse::<Regressor>().is_err());
+        // Tables align names by width.
+        assert_eq!(format!("{:<8}|", Regressor::Gp), "gp      |");
     }
 }
