@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::acquisition::Acquisition;
+use crate::acquisition::{Acquisition, Infill};
 use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::rgpe::{self, BaseModel, Ensemble, Task, Weights};
 
@@ -423,7 +423,7 @@ impl PassModel {
     pub fn probability(&self, x: &[f64]) -> f64 {
         let (m, v) = self.gp.predict(x);
         let sd = (v + self.noise).max(1e-12).sqrt();
-        let p = crate::acquisition::cdf(m / sd);
+        let p = crate::normal::cdf(m / sd);
         if p.is_nan() { 0.5 } else { p.clamp(0.0, 1.0) }
     }
 
@@ -514,17 +514,7 @@ impl BayesOpt {
     pub fn new(domain: Domain, opts: BoOptions) -> Result<Self> {
         domain.validate()?;
         ensure!(opts.candidates > 0, "BoOptions::candidates must be > 0");
-        match opts.acquisition {
-            Acquisition::Ei { xi } | Acquisition::LogEi { xi } | Acquisition::Pi { xi } => {
-                ensure!(xi.is_finite(), "acquisition xi must be finite")
-            }
-            Acquisition::Ucb { beta } => {
-                ensure!(
-                    beta.is_finite() && beta >= 0.0,
-                    "UCB beta must be finite and ≥ 0"
-                )
-            }
-        }
+        opts.acquisition.check()?;
         Ok(BayesOpt {
             rng: StdRng::seed_from_u64(opts.seed),
             domain,
@@ -1266,11 +1256,7 @@ impl Scoring for Scorer<'_> {
                     w *= m.probability(p);
                 }
                 let w = if w.is_nan() { 0.0 } else { w };
-                match self.acquisition {
-                    Acquisition::Ucb { .. } if w < 0.5 => f64::NEG_INFINITY,
-                    Acquisition::Ucb { .. } => s,
-                    _ => s + w.clamp(1e-12, 1.0).ln(),
-                }
+                self.acquisition.weighted(s, w)
             })
             .collect()
     }

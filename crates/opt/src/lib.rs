@@ -14,6 +14,7 @@ pub mod acquisition;
 pub mod bo;
 pub mod forecast;
 pub mod gp;
+pub mod normal;
 pub mod pareto;
 pub mod rgpe;
 pub mod sample;

@@ -48,7 +48,7 @@ use crate::trial::adapter::{self, Outcome};
 use anyhow::{Context, Result, bail};
 use flink::objective::Measurement;
 use flink::space::{Config, Space};
-use opt::acquisition::{self, Acquisition};
+use opt::acquisition::{self, Acquisition, Infill};
 use opt::bo::{BayesOpt, BoOptions, Domain, PassModel, Suggestion};
 use opt::gp::{self, FitOptions, Gp, Hyper};
 use opt::pareto;
