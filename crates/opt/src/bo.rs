@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::acquisition::{Acquisition, Infill};
 use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::rgpe::{self, BaseModel, Ensemble, Task, Weights};
+use crate::surrogate::Surrogate;
 
 /// Discrete domains with at most this many points are enumerated exhaustively
 /// when random search cannot find an unseen point.
@@ -463,41 +464,6 @@ pub struct BayesOpt {
     pass_hyper: Option<Hyper>,
 }
 
-/// What the acquisition optimiser asks for a posterior: a single GP, or the RGPE ensemble
-/// of earlier tasks' GPs and the target's. Both answer on the target's standardised scale.
-enum Surrogate<'a> {
-    Gp { gp: &'a Gp, mean: f64, std: f64 },
-    Ensemble(Ensemble<'a>),
-}
-
-impl Surrogate<'_> {
-    /// Posterior mean and variance on the standardised scale.
-    fn predict(&self, p: &[f64]) -> (f64, f64) {
-        match self {
-            Surrogate::Gp { gp, mean, std } => {
-                let (m, v) = gp.predict(p);
-                ((m - mean) / std, v / (std * std))
-            }
-            Surrogate::Ensemble(e) => e.predict(p),
-        }
-    }
-
-    /// Mean and std in the target's own units, when it has a scale yet.
-    fn in_units(&self, p: &[f64]) -> Option<(f64, f64)> {
-        match self {
-            Surrogate::Gp { gp, .. } => {
-                let (m, v) = gp.predict(p);
-                Some((m, v.sqrt()))
-            }
-            Surrogate::Ensemble(e) => {
-                let (mean, std) = e.target_scale()?;
-                let (m, v) = e.predict(p);
-                Some((mean + std * m, std * v.sqrt()))
-            }
-        }
-    }
-}
-
 impl std::fmt::Debug for BayesOpt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BayesOpt")
@@ -882,16 +848,9 @@ impl BayesOpt {
         self.model_asks += 1;
 
         let bases = std::mem::take(&mut self.transfer);
-        let (surrogate, best_s) = if bases.is_empty() {
-            let gp = gp.as_ref().context("a single GP needs two observations")?;
-            let (ym, ysd) = gp.standardisation();
-            let best_s = (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd;
-            let surrogate = Surrogate::Gp {
-                gp,
-                mean: ym,
-                std: ysd,
-            };
-            (surrogate, best_s)
+        let ensemble;
+        let surrogate: &dyn Surrogate = if bases.is_empty() {
+            gp.as_ref().context("a single GP needs two observations")?
         } else {
             // Weights come from the real observations only, not a batch's provisional ones.
             let n_real = self.ys.len() - self.provisional;
@@ -900,7 +859,7 @@ impl BayesOpt {
             } else {
                 capped(&self.ys[..n_real])
             };
-            let e = Ensemble::new(
+            ensemble = Ensemble::new(
                 &bases,
                 gp.as_ref(),
                 &self.xs[..n_real],
@@ -908,20 +867,15 @@ impl BayesOpt {
                 rgpe::DEFAULT_SAMPLES,
                 self.opts.seed.wrapping_add(ask),
             );
-            self.weights = Some(e.weights().clone());
-            let best_s = match e.target_scale() {
-                Some((ym, ysd)) => {
-                    (self.ys.iter().copied().fold(f64::NEG_INFINITY, f64::max) - ym) / ysd
-                }
-                None => e.plug_in_incumbent(&self.xs),
-            };
-            (Surrogate::Ensemble(e), best_s)
+            self.weights = Some(ensemble.weights().clone());
+            &ensemble
         };
+        let best_s = surrogate.incumbent(&self.xs, &self.ys);
 
         let acquisition = self.opts.acquisition.clone();
         let feasibility = self.feasibility.take();
         let scorer = Scorer {
-            surrogate: &surrogate,
+            surrogate,
             acquisition: &acquisition,
             best: best_s,
             feasibility: feasibility.as_ref(),
@@ -937,15 +891,13 @@ impl BayesOpt {
         let x = match x {
             Ok(x) => x,
             Err(e) => {
-                drop(surrogate);
                 self.transfer = bases;
                 return Err(e);
             }
         };
-        let (m, v) = surrogate.predict(&x);
+        let (m, v) = surrogate.posterior(&x);
         let acquisition = self.opts.acquisition.value(m, v, best_s);
         let units = surrogate.in_units(&x);
-        drop(surrogate);
         self.transfer = bases;
         Ok(Suggestion {
             x,
@@ -1221,7 +1173,7 @@ trait Scoring {
 /// The surrogate's acquisition on the standardised scale (the *base* score) and, from it,
 /// the full score weighted by the probability of success.
 struct Scorer<'a> {
-    surrogate: &'a Surrogate<'a>,
+    surrogate: &'a dyn Surrogate,
     acquisition: &'a Acquisition,
     /// The incumbent on the standardised scale.
     best: f64,
@@ -1231,7 +1183,7 @@ struct Scorer<'a> {
 
 impl Scoring for Scorer<'_> {
     fn base(&self, p: &[f64]) -> f64 {
-        let (m, v) = self.surrogate.predict(p);
+        let (m, v) = self.surrogate.posterior(p);
         let s = self.acquisition.score(m, v, self.best);
         if s.is_nan() { f64::NEG_INFINITY } else { s }
     }

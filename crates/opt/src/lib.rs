@@ -19,3 +19,4 @@ pub mod pareto;
 pub mod rgpe;
 pub mod sample;
 pub mod stats;
+pub mod surrogate;
