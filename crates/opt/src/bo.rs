@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::acquisition::{Acquisition, Infill};
 use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::rgpe::{self, BaseModel, Ensemble, Task, Weights};
+use crate::sample::{BoLatinHypercube, Sampler};
 use crate::surrogate::Surrogate;
 
 /// Discrete domains with at most this many points are enumerated exhaustively
@@ -334,21 +335,6 @@ fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
     let u2 = rng.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Latin hypercube of `n` points in `[0,1]^d`.
-fn latin_hypercube<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<Vec<f64>> {
-    let mut pts = vec![vec![0.0; d]; n];
-    for j in 0..d {
-        let mut perm: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            perm.swap(i, rng.random_range(0..=i));
-        }
-        for (i, p) in pts.iter_mut().enumerate() {
-            p[j] = (perm[i] as f64 + rng.random::<f64>()) / n as f64;
-        }
-    }
-    pts
 }
 
 /// Best-scoring point not yet asked or told.
@@ -767,7 +753,8 @@ impl BayesOpt {
     /// already used (possible after projection in discrete domains).
     fn design_point(&mut self) -> Result<Vec<f64>> {
         if self.design.is_empty() && self.opts.initial > 0 {
-            self.design = latin_hypercube(self.opts.initial, self.domain.dims(), &mut self.rng);
+            self.design =
+                BoLatinHypercube.sample(self.opts.initial, self.domain.dims(), &mut self.rng);
         }
         if let Some(z) = self.design.get(self.asked) {
             let p = self.domain.project(z);
