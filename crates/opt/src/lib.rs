@@ -11,6 +11,7 @@
 //! - [`stats`]: the median and accuracy measures.
 
 pub mod acquisition;
+pub mod ask_tell;
 pub mod bo;
 pub mod forecast;
 pub mod gp;
