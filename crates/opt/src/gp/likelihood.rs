@@ -33,6 +33,25 @@ pub(super) struct Factorised {
     pub(super) lml: f64,
 }
 
+/// The noise-free kernel matrix `s² k(xᵢ, xⱼ)` and the scaled distances, row-major.
+fn kernel_matrix(x: &[Vec<f64>], inv_ls: &[f64], s2: f64) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len();
+    let mut kf = vec![0.0; n * n];
+    let mut r = vec![0.0; n * n];
+    for i in 0..n {
+        kf[i * n + i] = s2;
+        for j in 0..i {
+            let rij = scaled_dist(&x[i], &x[j], inv_ls);
+            let k = s2 * matern52(rij);
+            kf[i * n + j] = k;
+            kf[j * n + i] = k;
+            r[i * n + j] = rij;
+            r[j * n + i] = rij;
+        }
+    }
+    (kf, r)
+}
+
 /// Builds, factorises (with jitter escalation) and solves for `α`.
 pub(super) fn factorise(x: &[Vec<f64>], ys: &[f64], theta: &[f64]) -> Result<Factorised> {
     let n = x.len();
@@ -49,20 +68,7 @@ pub(super) fn factorise(x: &[Vec<f64>], ys: &[f64], theta: &[f64]) -> Result<Fac
         "GP signal/noise variance out of range"
     );
 
-    let mut kf = vec![0.0; n * n];
-    let mut r = vec![0.0; n * n];
-    for i in 0..n {
-        kf[i * n + i] = s2;
-        for j in 0..i {
-            let rij = scaled_dist(&x[i], &x[j], &inv_ls);
-            let k = s2 * matern52(rij);
-            kf[i * n + j] = k;
-            kf[j * n + i] = k;
-            r[i * n + j] = rij;
-            r[j * n + i] = rij;
-        }
-    }
-
+    let (kf, r) = kernel_matrix(x, &inv_ls, s2);
     let scale = s2 + noise;
     for rel in JITTERS {
         let jitter = rel * scale;
