@@ -17,11 +17,11 @@
 use crate::adapt::demeter;
 use crate::adapt::policy::Metrics;
 use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Problem};
-use crate::study::MoMethod;
 use crate::study::encoding;
 use crate::study::objectives::{Bound, ConstraintSpec, ObjectiveSpec, Sense};
 use anyhow::Result;
 use flink::space::{Config, Space};
+use opt::mobo::Method as MoMethod;
 
 /// The targets a rate's configurations are judged by.
 #[derive(Clone, Copy, Debug)]

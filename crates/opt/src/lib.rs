@@ -15,6 +15,7 @@ pub mod ask_tell;
 pub mod bo;
 pub mod forecast;
 pub mod gp;
+pub mod mobo;
 pub mod normal;
 pub mod pareto;
 pub mod rgpe;

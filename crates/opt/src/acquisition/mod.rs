@@ -3,7 +3,7 @@
 //!
 //! - [`Ei`]: EI = (mean − best − ξ) Φ(z) + σ φ(z) = σ τ(z), `τ(z) = zΦ(z) + φ(z)`;
 //! - [`LogEi`]: ln σ + ln τ(z), computed without underflow for very negative z;
-//! - [`Pi`]: Φ(z);
+//! - [`Pi`]: Φ(z), the probability of improvement;
 //! - [`Ucb`]: mean + √β σ,
 //!
 //! with the GP posterior `mean` and `var` at a point, the best observed value `best` (f*),
