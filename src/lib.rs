@@ -11,7 +11,7 @@
 //! - [`stages`]: one module per CLI stage (determine, generate, collect, model, search,
 //!   validate, compare, status);
 //! - [`adapt`]: the run-time side (traces, forecasts, policies, Demeter, replay, hook);
-//! - [`report`]: figures.
+//! - [`report`]: the figures every stage draws.
 
 pub mod adapt;
 pub mod fsx;

@@ -58,7 +58,7 @@ impl Hyper {
     }
 }
 
-/// Options for [`fit`].
+/// Options for [`fit`](super::fit).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitOptions {
     /// Number of cold starts (the first is a deterministic default, the rest
