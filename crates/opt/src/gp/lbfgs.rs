@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use super::kernel::dot;
+use super::likelihood::dot;
 
 /// Curvature pairs kept.
 const MEMORY: usize = 8;

@@ -1,12 +1,39 @@
-//! The kernel matrix's Cholesky factorisation (with jitter escalation), the log marginal
-//! likelihood and its analytic gradient.
+//! The Matérn-5/2 kernel, the kernel matrix's Cholesky factorisation (with jitter
+//! escalation), the log marginal likelihood and its analytic gradient.
 
 use anyhow::{Result, bail, ensure};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
 
-use super::kernel::{SQRT5, matern52, scaled_dist};
 use crate::normal::HALF_LN_2PI;
+
+const SQRT5: f64 = 2.236_067_977_499_79;
+
+/// Matérn-5/2 correlation as a function of the scaled distance `r`.
+#[inline]
+pub(super) fn matern52(r: f64) -> f64 {
+    (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * (-SQRT5 * r).exp()
+}
+
+/// Scaled distance `r` between two rows.
+#[inline]
+pub(super) fn scaled_dist(a: &[f64], b: &[f64], inv_ls: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .zip(inv_ls)
+        .map(|((p, q), il)| {
+            let t = (p - q) * il;
+            t * t
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `aᵀb`.
+#[inline]
+pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| p * q).sum()
+}
 
 /// Jitter levels (relative to the mean diagonal) tried in turn when the
 /// Cholesky factorisation fails or is numerically singular.

@@ -13,13 +13,12 @@
 //! gradient; see [`fit`].
 //!
 //! - `hyper`: the hyperparameters, their bounds and the fit's options;
-//! - `kernel`: the Matérn-5/2 correlation and scaled distances;
-//! - `likelihood`: the Cholesky factorisation (with jitter), the LML and its gradient;
+//! - `likelihood`: the Matérn-5/2 kernel, the Cholesky factorisation (with jitter), the LML
+//!   and its gradient;
 //! - `lbfgs`: the box-constrained L-BFGS the fit maximises the LML with;
 //! - `model`: the conditioned GP, its fit and predictions.
 
 mod hyper;
-mod kernel;
 mod lbfgs;
 mod likelihood;
 mod model;

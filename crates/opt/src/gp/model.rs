@@ -6,9 +6,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::hyper::{FitOptions, Hyper, theta_bounds};
-use super::kernel::{dot, matern52, scaled_dist};
 use super::lbfgs::minimize_box;
-use super::likelihood::{factorise, forward_solve, lml_and_grad};
+use super::likelihood::{dot, factorise, forward_solve, lml_and_grad, matern52, scaled_dist};
 
 /// A conditioned Gaussian process, ready for prediction.
 #[derive(Clone, Debug)]

@@ -2,8 +2,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::hyper::{FitOptions, Hyper};
-use super::kernel::{dot, matern52, scaled_dist};
-use super::likelihood::{factorise, lml_and_grad};
+use super::likelihood::{dot, factorise, lml_and_grad, matern52, scaled_dist};
 use super::model::{fit, standardise, with_hyper};
 
 fn hyper_1d(ls: f64, s2: f64, noise: f64) -> Hyper {
