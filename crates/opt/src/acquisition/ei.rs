@@ -2,7 +2,7 @@
 
 use anyhow::{Result, ensure};
 
-use super::Infill;
+use super::infill::Infill;
 use super::log_ei::log_ei;
 use crate::normal::{cdf, log_tau, pdf};
 

@@ -2,7 +2,7 @@
 
 use anyhow::{Result, ensure};
 
-use super::Infill;
+use super::infill::Infill;
 use crate::normal::log_tau;
 
 /// ln EI over `best + xi`: the same argmax as EI, but keeps signal where EI underflows.

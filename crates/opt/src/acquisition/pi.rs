@@ -2,7 +2,7 @@
 
 use anyhow::{Result, ensure};
 
-use super::Infill;
+use super::infill::Infill;
 use crate::normal::{cdf, log_cdf};
 
 /// The probability of improving on `best + xi`, ranked by its logarithm.

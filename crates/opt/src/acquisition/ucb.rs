@@ -2,7 +2,7 @@
 
 use anyhow::{Result, ensure};
 
-use super::Infill;
+use super::infill::Infill;
 
 /// `mean + √β σ`, ranked by its value.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -6,9 +6,7 @@ use rand::rngs::StdRng;
 
 use anyhow::Result;
 
-use super::ehvi::Ehvi;
 use super::models::{Fitter, Models};
-use super::parego::ParEgo;
 
 /// What a criterion works with for one suggestion.
 pub struct Context<'a, 'b> {
@@ -38,24 +36,4 @@ pub struct Infill<'a> {
 pub trait MoCriterion {
     /// The infill of the next suggestion of a batch.
     fn infill<'a>(&self, ctx: Context<'a, '_>) -> Result<Infill<'a>>;
-}
-
-/// The criterion a search uses (the configuration value).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Method {
-    /// Expected hypervolume improvement ([`Ehvi`]).
-    #[default]
-    Ehvi,
-    /// ParEGO ([`ParEgo`]).
-    Parego,
-}
-
-impl Method {
-    /// The criterion this value names.
-    pub fn criterion(self) -> &'static dyn MoCriterion {
-        match self {
-            Method::Ehvi => &Ehvi,
-            Method::Parego => &ParEgo,
-        }
-    }
 }

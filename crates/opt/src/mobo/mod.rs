@@ -38,10 +38,10 @@ mod optimiser;
 mod parego;
 mod problem;
 
-pub use criterion::{Context, Gain, Infill, Method, MoCriterion};
+pub use criterion::{Context, Gain, Infill, MoCriterion};
 pub use ehvi::Ehvi;
 pub use models::{Fitter, ModelKey, Models, Prior};
-pub use optimiser::{MoOptions, Mobo};
+pub use optimiser::{Method, MoOptions, Mobo};
 pub use parego::ParEgo;
 pub use problem::{
     Bound, Constraint, Objective, Problem, REFERENCE, Sense, common_hypervolumes,

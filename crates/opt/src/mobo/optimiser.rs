@@ -10,9 +10,31 @@ use crate::ask_tell::{AskTell, Suggestion};
 use crate::bo::{BayesOpt, BoOptions, Domain};
 use crate::gp::FitOptions;
 
-use super::criterion::{Context, Method};
+use super::criterion::{Context, MoCriterion};
+use super::ehvi::Ehvi;
 use super::models::{Fitter, Models, Prior};
+use super::parego::ParEgo;
 use super::problem::Problem;
+
+/// The criterion a search uses (the configuration value).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Method {
+    /// Expected hypervolume improvement ([`Ehvi`]).
+    #[default]
+    Ehvi,
+    /// ParEGO ([`ParEgo`]).
+    Parego,
+}
+
+impl Method {
+    /// The criterion this value names.
+    pub fn criterion(self) -> &'static dyn MoCriterion {
+        match self {
+            Method::Ehvi => &Ehvi,
+            Method::Parego => &ParEgo,
+        }
+    }
+}
 
 /// Options of the multi-objective optimiser.
 #[derive(Clone, Debug)]
