@@ -7,9 +7,9 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use flinktune::stages::search::multi::{Metrics, MoOptions, Mobo, Problem};
-use flinktune::study::MoMethod;
 use flinktune::study::objectives::{parse_constraints, parse_objectives};
 use opt::bo::{BayesOpt, BoOptions, Domain, Var};
+use opt::mobo::Method as MoMethod;
 use rand::SeedableRng;
 
 const N: usize = 50;

@@ -44,6 +44,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::gp::{self, FitOptions, Gp};
+use crate::surrogate::{Surrogate, best_of};
 
 /// Bootstrap samples of the target observations used to estimate the weights.
 pub const DEFAULT_SAMPLES: usize = 512;
@@ -118,20 +119,13 @@ impl BaseModel {
 
     /// Posterior mean and variance on the task's own standardised scale.
     pub fn predict(&self, x: &[f64]) -> (f64, f64) {
-        standardised(&self.gp, x)
+        self.gp.posterior(x)
     }
 
     /// The points the model was fitted on.
     pub fn inputs(&self) -> &[Vec<f64>] {
         &self.xs
     }
-}
-
-/// A GP's posterior on its own standardised scale.
-fn standardised(gp: &Gp, x: &[f64]) -> (f64, f64) {
-    let (m, v) = gp.predict(x);
-    let (mean, std) = gp.standardisation();
-    ((m - mean) / std, v / (std * std))
 }
 
 /// The ensemble's weights.
@@ -286,7 +280,7 @@ impl<'a> Ensemble<'a> {
         if let Some(gp) = self.target
             && self.weights.target > 0.0
         {
-            let (m, v) = standardised(gp, x);
+            let (m, v) = gp.posterior(x);
             let w = self.weights.target;
             mean += w * m;
             var += w * w * v;
@@ -315,6 +309,28 @@ impl<'a> Ensemble<'a> {
             .chain(weighted)
             .map(|x| self.predict(x).0)
             .fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+/// The ensemble on the target's standardisation (once the target has a GP).
+impl Surrogate for Ensemble<'_> {
+    fn posterior(&self, x: &[f64]) -> (f64, f64) {
+        self.predict(x)
+    }
+
+    /// The best observation standardised once the target has a scale, else the
+    /// [plug-in incumbent](Ensemble::plug_in_incumbent).
+    fn incumbent(&self, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+        match self.target_scale() {
+            Some((mean, std)) => (best_of(ys) - mean) / std,
+            None => self.plug_in_incumbent(xs),
+        }
+    }
+
+    fn in_units(&self, x: &[f64]) -> Option<(f64, f64)> {
+        let (mean, std) = self.target_scale()?;
+        let (m, v) = self.predict(x);
+        Some((mean + std * m, std * v.sqrt()))
     }
 }
 

@@ -1,12 +1,37 @@
-//! Space-filling designs over the unit cube: Latin hypercubes, improved by keeping the one
-//! with the largest minimum pairwise distance (maximin) out of several candidates, so the
-//! samples cover every parameter's range evenly and avoid clumps.
+//! Space-filling designs over the unit cube behind the [`Sampler`] trait:
+//!
+//! - [`LatinHypercube`]: every axis cut into `n` strata with one point in each;
+//! - [`MaximinLatinHypercube`]: the Latin hypercube with the largest minimum pairwise
+//!   distance out of several, so the samples cover every parameter's range evenly and avoid
+//!   clumps;
+//! - [`Uniform`]: independent uniform draws (the baseline a Latin hypercube improves on);
+//! - [`BoLatinHypercube`]: the Bayesian optimiser's initial design, a Latin hypercube drawn
+//!   in its own order.
+//!
+//! The functions of the same names are the designs with a generic random source.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
+/// A design: `n` points in `[0,1]^d` drawn from `rng`.
+pub trait Sampler {
+    /// The design's points.
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>>;
+}
+
+/// One Latin hypercube (see [`latin_hypercube`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LatinHypercube;
+
+impl Sampler for LatinHypercube {
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>> {
+        latin_hypercube(n, d, rng)
+    }
+}
+
 /// One Latin hypercube: `n` points in `[0,1]^d`, each axis cut into `n` strata with one
-/// point in each, placed uniformly within its stratum.
+/// point in each, placed uniformly within its stratum. The strata of an axis are the previous
+/// axis's order shuffled again.
 pub fn latin_hypercube<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<Vec<f64>> {
     let mut points = vec![Vec::with_capacity(d); n];
     let mut order: Vec<usize> = (0..n).collect();
@@ -17,6 +42,48 @@ pub fn latin_hypercube<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<
         }
     }
     points
+}
+
+/// The Bayesian optimiser's initial design (see [`bo_latin_hypercube`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BoLatinHypercube;
+
+impl Sampler for BoLatinHypercube {
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>> {
+        bo_latin_hypercube(n, d, rng)
+    }
+}
+
+/// A Latin hypercube of `n` points in `[0,1]^d` as the Bayesian optimiser draws its initial
+/// design: per axis a fresh permutation (Fisher–Yates from the identity), then the offsets
+/// within the strata. The same kind of design as [`latin_hypercube`] from other draws; kept
+/// apart so that optimiser runs reproduce.
+pub fn bo_latin_hypercube<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<Vec<f64>> {
+    let mut pts = vec![vec![0.0; d]; n];
+    for j in 0..d {
+        let mut perm: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            perm.swap(i, rng.random_range(0..=i));
+        }
+        for (i, p) in pts.iter_mut().enumerate() {
+            p[j] = (perm[i] as f64 + rng.random::<f64>()) / n as f64;
+        }
+    }
+    pts
+}
+
+/// The best of `tries` Latin hypercubes by the maximin criterion (see
+/// [`maximin_latin_hypercube`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MaximinLatinHypercube {
+    /// Latin hypercubes drawn (at least one is).
+    pub tries: usize,
+}
+
+impl Sampler for MaximinLatinHypercube {
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>> {
+        maximin_latin_hypercube(n, d, self.tries, rng)
+    }
 }
 
 /// The smallest squared distance between two points of a design.
@@ -51,6 +118,16 @@ pub fn maximin_latin_hypercube<R: Rng + ?Sized>(
     best
 }
 
+/// `n` points drawn uniformly at random (see [`uniform`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Uniform;
+
+impl Sampler for Uniform {
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>> {
+        uniform(n, d, rng)
+    }
+}
+
 /// `n` points drawn uniformly at random (the baseline a Latin hypercube improves on).
 pub fn uniform<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Vec<Vec<f64>> {
     (0..n)
@@ -68,13 +145,16 @@ mod tests {
     fn every_stratum_of_every_axis_holds_one_point() {
         let mut rng = StdRng::seed_from_u64(7);
         let (n, d) = (50, 6);
-        let pts = latin_hypercube(n, d, &mut rng);
-        assert_eq!(pts.len(), n);
-        for j in 0..d {
-            let mut strata: Vec<usize> = pts.iter().map(|p| (p[j] * n as f64) as usize).collect();
-            strata.sort_unstable();
-            assert_eq!(strata, (0..n).collect::<Vec<_>>(), "axis {j}");
-            assert!(pts.iter().all(|p| (0.0..1.0).contains(&p[j])));
+        for sampler in [&LatinHypercube as &dyn Sampler, &BoLatinHypercube] {
+            let pts = sampler.sample(n, d, &mut rng);
+            assert_eq!(pts.len(), n);
+            for j in 0..d {
+                let mut strata: Vec<usize> =
+                    pts.iter().map(|p| (p[j] * n as f64) as usize).collect();
+                strata.sort_unstable();
+                assert_eq!(strata, (0..n).collect::<Vec<_>>(), "axis {j}");
+                assert!(pts.iter().all(|p| (0.0..1.0).contains(&p[j])));
+            }
         }
     }
 
@@ -83,6 +163,8 @@ mod tests {
         let a = maximin_latin_hypercube(40, 5, 10, &mut StdRng::seed_from_u64(1));
         let b = maximin_latin_hypercube(40, 5, 10, &mut StdRng::seed_from_u64(1));
         assert_eq!(a, b);
+        let c = MaximinLatinHypercube { tries: 10 }.sample(40, 5, &mut StdRng::seed_from_u64(1));
+        assert_eq!(a, c, "the trait and the function draw the same design");
         let mut worse = 0;
         for seed in 0..10 {
             let u = uniform(40, 5, &mut StdRng::seed_from_u64(100 + seed));

@@ -1,6 +1,7 @@
-//! Small statistics every layer needs: the median, the mean and sample SD, and the accuracy
-//! measures the model stage reports (MAPE, median APE, R²). One implementation each, so two
-//! stages never disagree on what "the median" of an even count is.
+//! Small statistics every layer needs: the median (and the lower median the optimiser caps
+//! its observations at), the mean and sample SD, and the accuracy measures the model stage
+//! reports (MAPE, median APE, R²). One implementation each, so two stages never disagree on
+//! what "the median" of an even count is.
 
 /// The median (the mean of the two middle values for an even count); NaN when empty.
 pub fn median(values: &[f64]) -> f64 {
@@ -15,6 +16,17 @@ pub fn median(values: &[f64]) -> f64 {
     } else {
         0.5 * (s[n / 2 - 1] + s[n / 2])
     }
+}
+
+/// The lower median: the smaller of the two middle values for an even count (the middle
+/// one for an odd count), always one of `values`; NaN when empty.
+pub fn lower_median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[(s.len() - 1) / 2]
 }
 
 /// Mean absolute percentage error, in percent.
@@ -82,6 +94,13 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn the_lower_median_of_an_even_count_is_the_lower_middle_value() {
+        assert_eq!(lower_median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(lower_median(&[4.0, 1.0, 3.0, 2.0]), 2.0);
+        assert!(lower_median(&[]).is_nan());
     }
 
     #[test]

@@ -19,12 +19,12 @@ use super::profile::{Profile, measure};
 use super::state::Demeter;
 use crate::adapt::policy::{Metrics, cost};
 use crate::stages::search::multi::{Metrics as MoMetrics, MoOptions, Mobo, Problem};
-use crate::study::MoMethod;
 use crate::study::encoding;
 use crate::study::objectives::{Bound, ConstraintSpec, ObjectiveSpec, Sense};
 use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
 use flink::space::{Config, Space};
+use opt::mobo::Method as MoMethod;
 
 /// The targets a rate's configurations are judged by.
 #[derive(Clone, Copy, Debug)]

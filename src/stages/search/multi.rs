@@ -2,31 +2,12 @@
 //!
 //! The study's `[search] objectives` name two or more result fields to minimise or
 //! maximise (`latency_p99_ms:min`, `cpu_requested:min`, …) and `constraints` bound others
-//! (`recovery_time_s <= 180`). Every objective and every constrained metric gets its own
-//! Gaussian process (`gp`), fitted on the evaluations that ran; metrics whose observed values
-//! are all positive are modelled on a log scale (latencies and resource amounts span
-//! decades), and maximised ones are negated, so everything is minimised.
-//!
-//! Two acquisitions (`[search] multi_objective`):
-//! - `ehvi` (default): expected hypervolume improvement over the front of the evaluations
-//!   that met the constraints, by Monte Carlo over the objectives' independent GP
-//!   posteriors (common random numbers, so candidates are compared on the same draws), on
-//!   objectives normalised to [0, 1] over the evaluations that ran, reference point 1.1.
-//! - `parego` (Knowles 2006): per suggestion a random weight vector from the simplex, the
-//!   augmented Chebyshev scalarisation `max_i w_i f_i + 0.05 Σ w_i f_i` of the normalised
-//!   objectives, one GP on it, and expected improvement over the best feasible value.
-//!
-//! Either is multiplied by Π P(constraint met) (each from its GP: Φ of the standardised
-//! distance to the bound) and by P(run) — Flink's memory rules (`precheck`: 0) times the
-//! learnt classifier of passes and failures (`bo::PassModel`), as in the single-objective
-//! search.
-//! Scores are summed logarithms, so nothing underflows to a flat zero. The domain, the
-//! candidate search and the no-repeat rule are `bo`'s ([`BayesOpt::ask_scored`]), so every
-//! suggestion is projected, in range and new.
-//!
-//! A batch of `q` suggestions fits the GPs once; with EHVI each suggestion's predicted
-//! objectives join the front for the rest of the batch (a believer, without refitting), with
-//! ParEGO each gets its own weights.
+//! (`recovery_time_s <= 180`). The optimiser is `opt::mobo` (a GP per metric, EHVI or
+//! ParEGO by `[search] multi_objective`, times Π P(constraint met) and P(run)); it works on
+//! vectors of metric values, and this module maps the named metrics onto them: the
+//! [`Problem`]'s required metrics (objectives, then constrained metrics) in that order.
+//! P(run) is Flink's memory rules (`precheck`: 0) times the classifier the optimiser learns
+//! from passes and failures, as in the single-objective search.
 //!
 //! The stage (`run`) journals every evaluation like the single-objective system search and
 //! resumes after an interruption. Artifacts in `search/`: `history.csv`, `pareto.csv`,
@@ -40,594 +21,24 @@ use crate::report::plot;
 use crate::stages::search::record;
 use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
-use crate::study::objectives::{
-    Bound, ConstraintSpec, ObjectiveSpec, Sense, parse_constraints, parse_objectives,
-};
 use crate::study::{MoMethod, Over, Stage, Study};
 use crate::trial::adapter::Outcome;
 use anyhow::{Context, Result, bail};
 use flink::objective::Measurement;
 use flink::space::{Config, Space};
-use opt::acquisition::{self, Acquisition};
-use opt::bo::{BayesOpt, BoOptions, Domain, PassModel, Suggestion};
-use opt::gp::{self, FitOptions, Gp, Hyper};
+use opt::ask_tell::{self, Budget, Suggestion};
+use opt::mobo::REFERENCE;
+pub use opt::mobo::{MoOptions, Prior};
 use opt::pareto;
-use rand::rngs::StdRng;
-use rand::{Rng, RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
-/// Monte Carlo draws of the objectives per EHVI evaluation.
-const MC_SAMPLES: usize = 64;
-/// ParEGO's augmentation weight ρ.
-const PAREGO_RHO: f64 = 0.05;
-/// The reference point of normalised objectives (1 = the worst value that ran).
-const REFERENCE: f64 = 1.1;
-/// Probabilities are floored here before their logarithm.
-const P_FLOOR: f64 = 1e-12;
-/// Front points whose neighbourhoods the candidate search examines.
-const ANCHORS: usize = 5;
+mod problem;
 
-/// The metrics of one evaluation that ran: result field → mean over the passing repeats.
-pub type Metrics = BTreeMap<String, f64>;
-
-/// What a multi-objective search optimises.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
-    pub objectives: Vec<ObjectiveSpec>,
-    pub constraints: Vec<ConstraintSpec>,
-}
-
-impl Problem {
-    /// The problem of a study's `[search]` (validated when the study was loaded).
-    pub fn of(study: &Study) -> Result<Problem> {
-        Ok(Problem {
-            objectives: parse_objectives(&study.file.search.objectives)?,
-            constraints: parse_constraints(&study.file.search.constraints)?,
-        })
-    }
-
-    /// Every metric an evaluation must report: objectives, then constrained metrics.
-    pub fn required(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.objectives.iter().map(|o| o.metric.clone()).collect();
-        for c in &self.constraints {
-            if !out.contains(&c.metric) {
-                out.push(c.metric.clone());
-            }
-        }
-        out
-    }
-
-    /// The first required metric `m` lacks.
-    pub fn missing(&self, m: &Metrics) -> Option<String> {
-        self.required().into_iter().find(|k| !m.contains_key(k))
-    }
-
-    /// Total relative constraint violation (0: every constraint met).
-    pub fn violation(&self, m: &Metrics) -> f64 {
-        self.constraints
-            .iter()
-            .map(|c| m.get(&c.metric).map_or(f64::INFINITY, |&v| c.violation(v)))
-            // An empty float sum is -0.0.
-            .sum::<f64>()
-            + 0.0
-    }
-
-    /// The objectives as minimised raw values (maximised ones negated).
-    pub fn minimised(&self, m: &Metrics) -> Option<Vec<f64>> {
-        self.objectives
-            .iter()
-            .map(|o| {
-                let v = *m.get(&o.metric)?;
-                Some(match o.sense {
-                    Sense::Min => v,
-                    Sense::Max => -v,
-                })
-            })
-            .collect()
-    }
-}
-
-/// How a metric is modelled: its logarithm when every observed value is positive.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Scale {
-    Log,
-    Linear,
-}
-
-impl Scale {
-    fn of(values: &[f64]) -> Scale {
-        if !values.is_empty() && values.iter().all(|v| *v > 0.0) {
-            Scale::Log
-        } else {
-            Scale::Linear
-        }
-    }
-    fn apply(self, v: f64) -> f64 {
-        match self {
-            Scale::Log => v.ln(),
-            Scale::Linear => v,
-        }
-    }
-}
-
-/// The objectives of evaluations that ran, transformed (log where all positive, negated
-/// when maximised) and normalised to [0, 1] over those evaluations: the space the search
-/// and the reported hypervolume work in.
-pub fn normalised_objectives(problem: &Problem, runs: &[&Metrics]) -> Vec<Vec<f64>> {
-    let transformed: Vec<Vec<f64>> = problem
-        .objectives
-        .iter()
-        .map(|o| {
-            let raw: Vec<f64> = runs.iter().map(|m| m[&o.metric]).collect();
-            let scale = Scale::of(&raw);
-            raw.iter()
-                .map(|&v| {
-                    let t = scale.apply(v);
-                    if o.sense == Sense::Max { -t } else { t }
-                })
-                .collect()
-        })
-        .collect();
-    let by_point: Vec<Vec<f64>> = (0..runs.len())
-        .map(|j| transformed.iter().map(|col| col[j]).collect())
-        .collect();
-    pareto::normalise(&by_point)
-}
-
-/// Hypervolumes of several sets of evaluations on one common scale: the objectives of all
-/// the sets' passing evaluations normalised together (see [`normalised_objectives`]),
-/// reference point 1.1 in every objective; only evaluations meeting the constraints count.
-/// For comparing searches at equal budgets.
-pub fn common_hypervolumes(problem: &Problem, sets: &[Vec<Option<Metrics>>]) -> Vec<f64> {
-    let runs: Vec<(usize, &Metrics)> = sets
-        .iter()
-        .enumerate()
-        .flat_map(|(k, set)| set.iter().flatten().map(move |m| (k, m)))
-        .filter(|(_, m)| problem.missing(m).is_none())
-        .collect();
-    let all: Vec<&Metrics> = runs.iter().map(|(_, m)| *m).collect();
-    let norm = normalised_objectives(problem, &all);
-    let reference = vec![REFERENCE; problem.objectives.len()];
-    (0..sets.len())
-        .map(|k| {
-            let pts: Vec<Vec<f64>> = runs
-                .iter()
-                .zip(&norm)
-                .filter(|((set, m), _)| *set == k && problem.violation(m) <= 0.0)
-                .map(|(_, p)| p.clone())
-                .collect();
-            pareto::hypervolume(&pts, &reference)
-        })
-        .collect()
-}
-
-/// Options of the multi-objective optimiser.
-#[derive(Clone, Debug)]
-pub struct MoOptions {
-    pub method: MoMethod,
-    /// Space-filling suggestions before the models are used.
-    pub initial: usize,
-    /// Random candidates per suggestion (before hill-climbing).
-    pub candidates: usize,
-    pub fit: FitOptions,
-    /// Full multi-start GP refit every `refit_every` model-based batches; warm starts between.
-    pub refit_every: usize,
-    pub seed: u64,
-}
-
-impl Default for MoOptions {
-    fn default() -> Self {
-        MoOptions {
-            method: MoMethod::Ehvi,
-            initial: 10,
-            candidates: 1000,
-            fit: FitOptions::default(),
-            refit_every: 5,
-            seed: 0,
-        }
-    }
-}
-
-/// A probability that a (projected) point can run, known before running it (Flink's memory
-/// rules). Point by point, unlike `bo::Feasibility`: the scores here are asked one point at
-/// a time.
-pub type Prior = Box<dyn Fn(&[f64]) -> f64 + Send + Sync>;
-
-/// Ask/tell multi-objective optimiser over a `bo::Domain`.
-pub struct Mobo {
-    problem: Problem,
-    opts: MoOptions,
-    bo: BayesOpt,
-    rng: StdRng,
-    xs: Vec<Vec<f64>>,
-    /// Metrics of each told point; None: it did not run (or lacked a required metric).
-    results: Vec<Option<Metrics>>,
-    prior: Option<Prior>,
-    hypers: HashMap<String, Hyper>,
-    model_batches: usize,
-}
-
-/// A Gaussian process on one (transformed) metric.
-struct MetricModel {
-    gp: Gp,
-    scale: Scale,
-}
-
-/// The models of one batch.
-struct Models {
-    objectives: Vec<Gp>,
-    constraints: Vec<(MetricModel, ConstraintSpec)>,
-    /// Normalised objective vectors of the passing evaluations, and whether each met the
-    /// constraints.
-    points: Vec<(Vec<f64>, bool)>,
-    /// Indices (into `xs`) of the passing evaluations, in `points` order.
-    passing: Vec<usize>,
-    /// P(run) learnt from the evaluations that ran and those that did not (None before
-    /// both occurred).
-    pass: Option<PassModel>,
-}
-
-impl Mobo {
-    pub fn new(domain: Domain, problem: Problem, opts: MoOptions) -> Result<Mobo> {
-        if problem.objectives.len() < 2 {
-            bail!("a multi-objective search needs at least two objectives");
-        }
-        let bo = BayesOpt::new(
-            domain,
-            BoOptions {
-                initial: opts.initial,
-                candidates: opts.candidates.max(1),
-                seed: opts.seed,
-                ..BoOptions::default()
-            },
-        )?;
-        Ok(Mobo {
-            problem,
-            rng: StdRng::seed_from_u64(opts.seed ^ 0x6d6f_626f),
-            opts,
-            bo,
-            xs: vec![],
-            results: vec![],
-            prior: None,
-            hypers: HashMap::new(),
-            model_batches: 0,
-        })
-    }
-
-    /// A probability that a point can run at all, known before running it (e.g. Flink's
-    /// memory rules); multiplies the acquisition.
-    pub fn set_prior(&mut self, f: Prior) {
-        self.prior = Some(f);
-    }
-
-    /// Records the evaluation of a suggested point: its metrics, or None if it did not run.
-    pub fn tell(&mut self, x: &[f64], metrics: Option<Metrics>) -> Result<()> {
-        self.bo.tell_seen(x)?;
-        self.record(x, metrics);
-        Ok(())
-    }
-
-    /// Records an evaluation of an earlier run (resuming): it counts as asked.
-    pub fn replay(&mut self, x: &[f64], metrics: Option<Metrics>) -> Result<()> {
-        self.bo.replay_seen(x)?;
-        self.record(x, metrics);
-        Ok(())
-    }
-
-    fn record(&mut self, x: &[f64], metrics: Option<Metrics>) {
-        let metrics = metrics
-            .filter(|m| self.problem.missing(m).is_none())
-            .filter(|m| m.values().all(|v| v.is_finite()));
-        self.xs.push(self.bo.domain().project(x));
-        self.results.push(metrics);
-    }
-
-    /// Suggests `q` new points (fewer only if a finite domain runs out).
-    pub fn ask_batch(&mut self, q: usize) -> Result<Vec<Suggestion>> {
-        let models = self.fit_models()?;
-        let mut out: Vec<Suggestion> = Vec::with_capacity(q);
-        let mut believed: Vec<Vec<f64>> = Vec::new();
-        for _ in 0..q.max(1) {
-            let suggestion = match &models {
-                None => self.bo.ask_scored(None, &[]),
-                Some(models) => match self.opts.method {
-                    MoMethod::Ehvi => self.ask_ehvi(models, &believed),
-                    MoMethod::Parego => self.ask_parego(models),
-                },
-            };
-            match suggestion {
-                Ok(s) => {
-                    if let Some(models) = &models {
-                        believed.push(
-                            models
-                                .objectives
-                                .iter()
-                                .map(|gp| gp.predict(&s.x).0)
-                                .collect(),
-                        );
-                    }
-                    out.push(s);
-                }
-                Err(e) if out.is_empty() => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(out)
-    }
-
-    /// Fits a GP on `ys`, warm-started from the last fit of the same name.
-    fn fit(&mut self, name: &str, xs: &[Vec<f64>], ys: &[f64], full: bool) -> Result<Gp> {
-        let opts = FitOptions {
-            restarts: if full { self.opts.fit.restarts } else { 0 },
-            seed: self.opts.fit.seed.wrapping_add(self.model_batches as u64),
-            ..self.opts.fit.clone()
-        };
-        let warm = self
-            .hypers
-            .get(name)
-            .filter(|h| h.dim() == self.bo.domain().dims());
-        // A bad warm start should not end the run: retry cold.
-        let gp = match gp::fit(xs, ys, &opts, warm) {
-            Err(_) if warm.is_some() => gp::fit(xs, ys, &self.opts.fit, None),
-            fitted => fitted,
-        }
-        .with_context(|| format!("fitting the GP of {name}"))?;
-        self.hypers.insert(name.to_string(), gp.hyper().clone());
-        Ok(gp)
-    }
-
-    /// The classifier of runs and failures (`bo::PassModel`, warm-started like the metric
-    /// GPs); None until both occurred or if it cannot be fitted (P(run) is then the prior's).
-    fn fit_pass_model(&mut self, full: bool) -> Option<PassModel> {
-        const NAME: &str = "P(run)";
-        let (mut passed, mut failed) = (Vec::new(), Vec::new());
-        for (x, r) in self.xs.iter().zip(&self.results) {
-            if r.is_some() {
-                &mut passed
-            } else {
-                &mut failed
-            }
-            .push(x.clone());
-        }
-        let opts = FitOptions {
-            restarts: if full { self.opts.fit.restarts } else { 0 },
-            seed: self.opts.fit.seed.wrapping_add(self.model_batches as u64),
-            ..self.opts.fit.clone()
-        };
-        let warm = self
-            .hypers
-            .get(NAME)
-            .filter(|h| h.dim() == self.bo.domain().dims());
-        let model = PassModel::fit(&passed, &failed, &opts, warm)
-            .ok()
-            .flatten()?;
-        self.hypers.insert(NAME.to_string(), model.hyper().clone());
-        Some(model)
-    }
-
-    /// The models of the passing evaluations, or None while the design runs or fewer than
-    /// two evaluations ran.
-    fn fit_models(&mut self) -> Result<Option<Models>> {
-        let passing: Vec<usize> = (0..self.xs.len())
-            .filter(|&i| self.results[i].is_some())
-            .collect();
-        let asked = self.xs.len();
-        if asked < self.opts.initial || passing.len() < 2 {
-            return Ok(None);
-        }
-        let full = self
-            .model_batches
-            .is_multiple_of(self.opts.refit_every.max(1));
-        let xs: Vec<Vec<f64>> = passing.iter().map(|&i| self.xs[i].clone()).collect();
-        let runs: Vec<Metrics> = passing
-            .iter()
-            .filter_map(|&i| self.results[i].clone())
-            .collect();
-        let mut objectives = Vec::new();
-        let mut columns: Vec<Vec<f64>> = Vec::new();
-        for o in self.problem.objectives.clone() {
-            let raw: Vec<f64> = runs.iter().map(|m| m[&o.metric]).collect();
-            let scale = Scale::of(&raw);
-            let sign = if o.sense == Sense::Max { -1.0 } else { 1.0 };
-            let t: Vec<f64> = raw.iter().map(|&v| sign * scale.apply(v)).collect();
-            let (lo, hi) = t.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| {
-                (a.0.min(v), a.1.max(v))
-            });
-            let width = if hi > lo { hi - lo } else { 1.0 };
-            let ys: Vec<f64> = t.iter().map(|v| (v - lo) / width).collect();
-            objectives.push(self.fit(&format!("objective {}", o.metric), &xs, &ys, full)?);
-            columns.push(ys);
-        }
-        let mut constraints = Vec::new();
-        for c in self.problem.constraints.clone() {
-            let raw: Vec<f64> = runs.iter().map(|m| m[&c.metric]).collect();
-            let scale = match Scale::of(&raw) {
-                Scale::Log if c.limit > 0.0 => Scale::Log,
-                _ => Scale::Linear,
-            };
-            let ys: Vec<f64> = raw.iter().map(|&v| scale.apply(v)).collect();
-            let gp = self.fit(&format!("constraint {}", c.metric), &xs, &ys, full)?;
-            constraints.push((MetricModel { gp, scale }, c));
-        }
-        let pass = self.fit_pass_model(full);
-        self.model_batches += 1;
-        let points = (0..runs.len())
-            .map(|j| {
-                (
-                    columns.iter().map(|col| col[j]).collect(),
-                    self.problem.violation(&runs[j]) <= 0.0,
-                )
-            })
-            .collect();
-        Ok(Some(Models {
-            objectives,
-            constraints,
-            points,
-            passing,
-            pass,
-        }))
-    }
-
-    /// Anchors for the candidate search: the feasible front (best-balanced first), else the
-    /// passing evaluations with the least violation.
-    fn anchors(&self, models: &Models) -> Vec<Vec<f64>> {
-        let feasible: Vec<usize> = (0..models.points.len())
-            .filter(|&j| models.points[j].1)
-            .collect();
-        let mut order: Vec<(f64, usize)> = if feasible.is_empty() {
-            models
-                .passing
-                .iter()
-                .enumerate()
-                .map(|(j, &i)| {
-                    let v = self.results[i]
-                        .as_ref()
-                        .map_or(f64::INFINITY, |m| self.problem.violation(m));
-                    (v, j)
-                })
-                .collect()
-        } else {
-            let pts: Vec<Vec<f64>> = feasible
-                .iter()
-                .map(|&j| models.points[j].0.clone())
-                .collect();
-            pareto::non_dominated(&pts)
-                .into_iter()
-                .map(|k| (pts[k].iter().sum::<f64>(), feasible[k]))
-                .collect()
-        };
-        order.sort_by(|a, b| a.0.total_cmp(&b.0));
-        order
-            .into_iter()
-            .take(ANCHORS)
-            .map(|(_, j)| self.xs[models.passing[j]].clone())
-            .collect()
-    }
-
-    fn ask_ehvi(&mut self, models: &Models, believed: &[Vec<f64>]) -> Result<Suggestion> {
-        let m = models.objectives.len();
-        let mut front: Vec<Vec<f64>> = models
-            .points
-            .iter()
-            .filter(|(_, ok)| *ok)
-            .map(|(p, _)| p.clone())
-            .collect();
-        front.extend(believed.iter().cloned());
-        let keep = pareto::non_dominated(&front);
-        let front: Vec<Vec<f64>> = keep.into_iter().map(|k| front[k].clone()).collect();
-        let reference = vec![REFERENCE; m];
-        let draws: Vec<Vec<f64>> = (0..MC_SAMPLES)
-            .map(|_| (0..m).map(|_| gaussian(&mut self.rng)).collect())
-            .collect();
-        let anchors = self.anchors(models);
-        let prior = self.prior.as_ref();
-        let score = |x: &[f64]| {
-            let post: Vec<(f64, f64)> = models
-                .objectives
-                .iter()
-                .map(|gp| {
-                    let (mean, var) = gp.predict(x);
-                    (mean, var.max(0.0).sqrt())
-                })
-                .collect();
-            let mut y = vec![0.0; m];
-            let total: f64 = draws
-                .iter()
-                .map(|eps| {
-                    for k in 0..m {
-                        y[k] = post[k].0 + post[k].1 * eps[k];
-                    }
-                    pareto::improvement(&front, &y, &reference)
-                })
-                .sum();
-            let ehvi = total / MC_SAMPLES as f64;
-            let s = ehvi.ln() + log_feasibility(models, prior, x);
-            if s.is_nan() { f64::NEG_INFINITY } else { s }
-        };
-        self.bo.ask_scored(Some(&score), &anchors)
-    }
-
-    fn ask_parego(&mut self, models: &Models) -> Result<Suggestion> {
-        let m = models.objectives.len();
-        let weights = simplex_weights(&mut self.rng, m);
-        let chebyshev = |p: &[f64]| {
-            let terms = p.iter().zip(&weights).map(|(f, w)| f * w);
-            terms.clone().fold(f64::NEG_INFINITY, f64::max) + PAREGO_RHO * terms.sum::<f64>()
-        };
-        let xs: Vec<Vec<f64>> = models.passing.iter().map(|&i| self.xs[i].clone()).collect();
-        // Maximised: the negated scalarisation.
-        let ys: Vec<f64> = models.points.iter().map(|(p, _)| -chebyshev(p)).collect();
-        let gp = self.fit("parego", &xs, &ys, true)?;
-        let best = models
-            .points
-            .iter()
-            .zip(&ys)
-            .filter(|((_, ok), _)| *ok)
-            .map(|(_, y)| *y)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let mut anchors: Vec<(f64, Vec<f64>)> =
-            ys.iter().zip(&xs).map(|(y, x)| (*y, x.clone())).collect();
-        anchors.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let anchors: Vec<Vec<f64>> = anchors.into_iter().take(ANCHORS).map(|a| a.1).collect();
-        let ei = Acquisition::LogEi { xi: 0.0 };
-        let prior = self.prior.as_ref();
-        let score = |x: &[f64]| {
-            let feasibility = log_feasibility(models, prior, x);
-            // Without a feasible evaluation yet, only the probability of feasibility counts.
-            let s = if best.is_finite() {
-                let (mean, var) = gp.predict(x);
-                ei.score(mean, var, best) + feasibility
-            } else {
-                feasibility
-            };
-            if s.is_nan() { f64::NEG_INFINITY } else { s }
-        };
-        self.bo.ask_scored(Some(&score), &anchors)
-    }
-}
-
-/// ln Π P(constraint met) + ln P(run) at `x`: each constraint from its GP; P(run) is the
-/// prior (Flink's memory rules) times the learnt classifier's (`bo::PassModel`).
-fn log_feasibility(models: &Models, prior: Option<&Prior>, x: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for (m, c) in &models.constraints {
-        let (mean, var) = m.gp.predict(x);
-        let limit = m.scale.apply(c.limit);
-        let sd = var.max(0.0).sqrt();
-        let margin = match c.bound {
-            Bound::AtMost => limit - mean,
-            Bound::AtLeast => mean - limit,
-        };
-        s += if sd > 0.0 {
-            acquisition::log_cdf(margin / sd).max(P_FLOOR.ln())
-        } else if margin >= 0.0 {
-            0.0
-        } else {
-            P_FLOOR.ln()
-        };
-    }
-    let p_run =
-        prior.map_or(1.0, |f| f(x)) * models.pass.as_ref().map_or(1.0, |m| m.probability(x));
-    s + p_run.clamp(P_FLOOR, 1.0).ln()
-}
-
-/// A standard normal draw (Box–Muller).
-fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Weights drawn uniformly from the simplex (normalised exponential draws).
-fn simplex_weights<R: Rng + ?Sized>(rng: &mut R, m: usize) -> Vec<f64> {
-    let e: Vec<f64> = (0..m).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
-    let total: f64 = e.iter().sum();
-    e.iter().map(|v| v / total.max(f64::MIN_POSITIVE)).collect()
-}
+pub use problem::{Metrics, Mobo, Problem, common_hypervolumes, mo_method, normalised_objectives};
 
 /// What evaluating one configuration gave.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -747,8 +158,9 @@ impl MoStep {
 }
 
 /// Runs the optimiser for `budget` evaluations in batches of `batch`, continuing from
-/// `replayed` steps; `evaluate` measures a batch (ids name the trials); `on_step` sees (and
-/// may journal) each new step.
+/// `replayed` steps (`opt::ask_tell::run`, the loop of the single-objective search too);
+/// `evaluate` measures a batch (ids name the trials); `on_step` sees (and may journal) each
+/// new step.
 #[allow(clippy::too_many_arguments)]
 pub fn optimise(
     space: &Space,
@@ -759,51 +171,58 @@ pub fn optimise(
     batch: usize,
     replayed: Vec<MoStep>,
     mut evaluate: impl FnMut(&[String], &[Config]) -> Result<Vec<MoEvaluation>>,
-    mut on_step: impl FnMut(&MoStep) -> Result<()>,
+    on_step: impl FnMut(&MoStep) -> Result<()>,
 ) -> Result<Vec<MoStep>> {
     let domain = encoding::domain(space);
     let mut mobo = Mobo::new(domain.clone(), problem.clone(), opts)?;
     if let Some(p) = prior {
         mobo.set_prior(p);
     }
-    let mut steps = Vec::with_capacity(budget);
-    for step in replayed.into_iter().take(budget) {
-        mobo.replay(&step.x, step.metrics().cloned())?;
-        steps.push(step);
-    }
-    while steps.len() < budget && !crate::trial::process::cancelled() {
-        let q = batch.max(1).min(budget - steps.len());
-        let suggestions = mobo.ask_batch(q)?;
+    let budget = Budget {
+        evaluations: budget,
+        batch,
+    };
+    let evaluate_batch = |first: usize, suggestions: Vec<Suggestion>| {
+        if crate::trial::process::cancelled() {
+            return Ok(ControlFlow::Break(()));
+        }
         let configs: Vec<Config> = suggestions
             .iter()
             .map(|s| encoding::decode(space, &domain, &s.x))
             .collect();
-        let ids = system::trial_ids(steps.len(), configs.len());
+        let ids = system::trial_ids(first, configs.len());
         let evaluations = evaluate(&ids, &configs)?;
         if crate::trial::process::cancelled() {
-            break;
+            return Ok(ControlFlow::Break(()));
         }
-        for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
-            let step = MoStep {
-                x: s.x,
-                config,
-                initial: s.initial,
-                acquisition: s.acquisition,
-                evaluation,
-            };
-            mobo.tell(&step.x, step.metrics().cloned())?;
-            on_step(&step)?;
-            steps.push(step);
-        }
-    }
-    Ok(steps)
+        let steps = suggestions.into_iter().zip(configs).zip(evaluations);
+        Ok(ControlFlow::Continue(
+            steps
+                .map(|((s, config), evaluation)| MoStep {
+                    x: s.x,
+                    config,
+                    initial: s.initial,
+                    acquisition: s.acquisition,
+                    evaluation,
+                })
+                .collect(),
+        ))
+    };
+    ask_tell::run(
+        &mut mobo,
+        budget,
+        replayed,
+        |step| (step.x.as_slice(), step.metrics().cloned()),
+        evaluate_batch,
+        on_step,
+    )
 }
 
 /// The optimiser's options for a study.
 pub fn mo_options(study: &Study) -> MoOptions {
     let s = &study.file.search;
     MoOptions {
-        method: s.multi_objective,
+        method: mo_method(s.multi_objective),
         initial: s.initial as usize,
         candidates: s.candidates as usize,
         seed: study.file.seed,
@@ -1333,157 +752,4 @@ pub fn describe(s: &MoSummary) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use opt::bo::Var;
-    use std::collections::HashSet;
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn objectives_and_constraints_parse_or_say_why_not() {
-        let o = parse_objectives(&strings(&["latency_p99_ms:min", " throughput : max "])).unwrap();
-        assert_eq!(o[1].metric, "throughput");
-        assert_eq!(o[1].sense, Sense::Max);
-        assert_eq!(o[0].to_string(), "latency_p99_ms:min");
-        for (bad, why) in [
-            ("latency_p99_ms", "should be"),
-            ("latency_p99_ms:lowest", "min or max"),
-            ("Latency P99:min", "not a result field"),
-            ("9lives:min", "not a result field"),
-        ] {
-            let e = format!("{:#}", parse_objectives(&strings(&[bad])).unwrap_err());
-            assert!(e.contains(why), "{bad}: {e}");
-        }
-        let e = parse_objectives(&strings(&["cpu_cores:min", "cpu_cores:max"])).unwrap_err();
-        assert!(e.to_string().contains("twice"));
-        // An unknown but plausible field is accepted: the adapter may report it.
-        assert!(parse_objectives(&strings(&["gc_pause_ms:min"])).is_ok());
-
-        let c =
-            parse_constraints(&strings(&["recovery_time_s <= 180", "throughput>=1e4"])).unwrap();
-        assert_eq!(c[0].bound, Bound::AtMost);
-        assert_eq!(c[0].limit, 180.0);
-        assert_eq!(c[1].bound, Bound::AtLeast);
-        assert_eq!(c[1].limit, 10_000.0);
-        assert_eq!(c[0].violation(200.0), 20.0 / 180.0);
-        assert_eq!(c[0].violation(100.0), 0.0);
-        for bad in [
-            "recovery_time_s < 180",
-            "recovery_time_s <= soon",
-            "<= 3",
-            "x <= inf",
-        ] {
-            assert!(parse_constraints(&strings(&[bad])).is_err(), "{bad}");
-        }
-    }
-
-    /// ZDT1 on two variables (objectives `a`, `b`, both minimised) with the constraint
-    /// `c = x0 + x1 <= 0.9`; x0 > 0.95 does not run.
-    fn zdt(x: &[f64]) -> Option<Metrics> {
-        if x[0] > 0.95 {
-            return None;
-        }
-        let g = 1.0 + 9.0 * x[1];
-        let a = x[0] + 0.01;
-        let b = g * (1.0 - (x[0] / g).sqrt()) + 0.01;
-        Some(Metrics::from([
-            ("a".into(), a),
-            ("b".into(), b),
-            ("c".into(), x[0] + x[1]),
-        ]))
-    }
-
-    fn zdt_problem() -> Problem {
-        Problem {
-            objectives: parse_objectives(&strings(&["a:min", "b:min"])).unwrap(),
-            constraints: parse_constraints(&strings(&["c <= 0.9"])).unwrap(),
-        }
-    }
-
-    fn run_mobo(
-        method: MoMethod,
-        seed: u64,
-        budget: usize,
-        batch: usize,
-    ) -> Vec<(Vec<f64>, Option<Metrics>)> {
-        let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
-        let opts = MoOptions {
-            method,
-            initial: 8,
-            candidates: 300,
-            seed,
-            ..MoOptions::default()
-        };
-        let mut mobo = Mobo::new(domain.clone(), zdt_problem(), opts).unwrap();
-        let mut out: Vec<(Vec<f64>, Option<Metrics>)> = Vec::new();
-        let mut seen = HashSet::new();
-        while out.len() < budget {
-            for s in mobo.ask_batch(batch.min(budget - out.len())).unwrap() {
-                // In range, projected, never NaN, never a repeat.
-                assert!(s.x.iter().all(|v| (0.0..=1.0).contains(v)), "{:?}", s.x);
-                assert_eq!(domain.project(&s.x), s.x);
-                assert!(s.acquisition.is_none_or(|a| !a.is_nan()));
-                assert!(seen.insert(s.x.iter().map(|v| v.to_bits()).collect::<Vec<_>>()));
-                let m = zdt(&s.x);
-                mobo.tell(&s.x, m.clone()).unwrap();
-                out.push((s.x, m));
-            }
-        }
-        out
-    }
-
-    fn random_search(seed: u64, budget: usize) -> Vec<Option<Metrics>> {
-        let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
-        let mut rng = StdRng::seed_from_u64(seed);
-        (0..budget)
-            .map(|_| zdt(&domain.random_point(&mut rng)))
-            .collect()
-    }
-
-    #[test]
-    fn ehvi_and_parego_beat_random_search_at_equal_budget() {
-        let problem = zdt_problem();
-        for method in [MoMethod::Ehvi, MoMethod::Parego] {
-            let mut wins = 0;
-            for seed in 0..3 {
-                let bo: Vec<Option<Metrics>> = run_mobo(method, seed, 30, 1)
-                    .into_iter()
-                    .map(|r| r.1)
-                    .collect();
-                let hv = common_hypervolumes(&problem, &[bo, random_search(seed, 30)]);
-                wins += usize::from(hv[0] > hv[1]);
-            }
-            assert!(
-                wins >= 2,
-                "{method:?} beat random search in {wins} of 3 seeds"
-            );
-        }
-    }
-
-    #[test]
-    fn batches_are_distinct_and_model_based_suggestions_mostly_respect_the_constraint() {
-        let run = run_mobo(MoMethod::Ehvi, 4, 24, 4);
-        let model_based = &run[8..];
-        let feasible = model_based
-            .iter()
-            .filter(|(x, _)| x[0] + x[1] <= 0.9 && x[0] <= 0.95)
-            .count();
-        assert!(
-            feasible * 4 >= model_based.len() * 3,
-            "{feasible} of {}",
-            model_based.len()
-        );
-    }
-
-    #[test]
-    fn a_run_without_a_required_metric_counts_as_failed() {
-        let domain = Domain::new(vec![Var::Continuous]);
-        let mut mobo = Mobo::new(domain, zdt_problem(), MoOptions::default()).unwrap();
-        mobo.tell(&[0.5], Some(Metrics::from([("a".into(), 1.0)])))
-            .unwrap();
-        assert!(mobo.results[0].is_none());
-    }
-}
+mod tests;

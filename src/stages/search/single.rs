@@ -31,6 +31,7 @@ use anyhow::{Context, Result, bail};
 use flink::objective::{Measurement, Objective};
 use flink::space::{Config, Space};
 use opt::acquisition::Acquisition;
+use opt::ask_tell::{self, Budget, Suggestion};
 use opt::bo::{self, BayesOpt, BoOptions};
 use opt::rgpe::{Task, Weights};
 use std::convert::Infallible;
@@ -266,7 +267,8 @@ fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Resul
     BayesOpt::new(encoding::domain(space), opts)
 }
 
-/// The evaluation loop of [`optimise`] over a prepared optimiser.
+/// The evaluation loop of [`optimise`] over a prepared optimiser (`opt::ask_tell::run`: the
+/// one ask → evaluate → tell loop of both searches).
 #[allow(clippy::too_many_arguments)]
 fn run_bo(
     bo: &mut BayesOpt,
@@ -276,50 +278,50 @@ fn run_bo(
     budget: usize,
     batch: usize,
     replayed: Vec<Step>,
-    mut on_step: impl FnMut(&Step) -> Result<()>,
+    on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<Vec<Step>> {
     let domain = encoding::domain(space);
     bo.set_feasibility(feasibility(evaluator));
-    let record = |bo: &mut BayesOpt, step: &Step, replay: bool| -> Result<()> {
-        match step.score(objective) {
-            Some(y) if replay => bo.replay(step.x.clone(), y),
-            Some(y) => bo.tell(step.x.clone(), y),
-            None => bo.tell_failure(&step.x),
-        }
+    let budget = Budget {
+        evaluations: budget,
+        batch,
     };
-    let mut steps = Vec::with_capacity(budget);
-    for step in replayed.into_iter().take(budget) {
-        record(bo, &step, true)?;
-        steps.push(step);
-    }
-    while steps.len() < budget && !crate::trial::process::cancelled() {
-        let q = batch.max(1).min(budget - steps.len());
-        let suggestions = bo.ask_batch(q)?;
+    let evaluate_batch = |first: usize, suggestions: Vec<Suggestion>| {
+        if crate::trial::process::cancelled() {
+            return Ok(ControlFlow::Break(()));
+        }
         let configs: Vec<Config> = suggestions
             .iter()
             .map(|s| encoding::decode(space, &domain, &s.x))
             .collect();
-        let ids = system::trial_ids(steps.len(), configs.len());
+        let ids = system::trial_ids(first, configs.len());
         let evaluations = evaluator.evaluate(&ids, &configs)?;
         if crate::trial::process::cancelled() {
-            break;
+            return Ok(ControlFlow::Break(()));
         }
-        for ((s, config), evaluation) in suggestions.into_iter().zip(configs).zip(evaluations) {
-            let step = Step {
-                x: s.x,
-                config,
-                initial: s.initial,
-                acquisition: s.acquisition,
-                gp_mean: s.mean,
-                gp_std: s.std,
-                evaluation,
-            };
-            record(bo, &step, false)?;
-            on_step(&step)?;
-            steps.push(step);
-        }
-    }
-    Ok(steps)
+        let steps = suggestions.into_iter().zip(configs).zip(evaluations);
+        Ok(ControlFlow::Continue(
+            steps
+                .map(|((s, config), evaluation)| Step {
+                    x: s.x,
+                    config,
+                    initial: s.initial,
+                    acquisition: s.acquisition,
+                    gp_mean: s.mean,
+                    gp_std: s.std,
+                    evaluation,
+                })
+                .collect(),
+        ))
+    };
+    ask_tell::run(
+        bo,
+        budget,
+        replayed,
+        |step| (step.x.as_slice(), step.score(objective)),
+        evaluate_batch,
+        on_step,
+    )
 }
 
 /// [`optimise`] with RGPE transfer from earlier tasks (none: exactly [`optimise`]). Also

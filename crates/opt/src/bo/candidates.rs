@@ -1,0 +1,102 @@
+//! Where the acquisition maximiser looks: random candidates, half of them near the anchors
+//! (the best observations), and a random unseen point when nothing better is found.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, bail, ensure};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt};
+
+use super::domain::{Domain, key};
+
+/// Discrete domains with at most this many points are enumerated exhaustively
+/// when random search cannot find an unseen point.
+const ENUMERATION_LIMIT: u128 = 100_000;
+/// Coordinates a local candidate moves, on average.
+const LOCAL_MOVES: f64 = 4.0;
+/// Step sizes of local candidates (relaxed scale).
+const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
+/// Random draws tried before falling back to enumeration.
+const RANDOM_TRIES: usize = 1_000;
+
+/// A standard normal draw (Box–Muller; avoids a rand_distr dependency).
+pub(super) fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
+    let u2 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best
+/// observations, best first), each moving a few coordinates by a step of random size (as
+/// trust-region methods do in high dimensions, where moving every coordinate at once is a
+/// jump, not a step), so the incumbent's neighbourhood is examined at several scales.
+pub(super) fn candidates(
+    domain: &Domain,
+    rng: &mut StdRng,
+    anchors: &[Vec<f64>],
+    n: usize,
+) -> Vec<Vec<f64>> {
+    let dims = domain.dims();
+    let n_local = if anchors.is_empty() { 0 } else { n / 2 };
+    let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
+    let mut zs: Vec<Vec<f64>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let z: Vec<f64> = if i < n_local {
+            // The incumbent gets half of the local candidates.
+            let base = if i % 2 == 0 {
+                &anchors[0]
+            } else {
+                &anchors[(i / 2) % anchors.len()]
+            };
+            let sigma = LOCAL_SIGMAS[i % LOCAL_SIGMAS.len()];
+            let mut z = base.clone();
+            let mut moved = false;
+            for v in z.iter_mut() {
+                if rng.random::<f64>() < move_prob {
+                    *v = (*v + sigma * gaussian(rng)).clamp(0.0, 1.0);
+                    moved = true;
+                }
+            }
+            if !moved {
+                let d = rng.random_range(0..dims);
+                z[d] = (z[d] + sigma * gaussian(rng)).clamp(0.0, 1.0);
+            }
+            z
+        } else {
+            (0..dims).map(|_| rng.random::<f64>()).collect()
+        };
+        zs.push(z);
+    }
+    zs
+}
+
+/// A random point not seen before; enumerates small discrete domains if
+/// random draws keep hitting seen points.
+pub(super) fn random_unseen(
+    domain: &Domain,
+    rng: &mut StdRng,
+    seen: &HashSet<Vec<u64>>,
+) -> Result<Vec<f64>> {
+    for _ in 0..RANDOM_TRIES {
+        let p = domain.random_point(rng);
+        if !seen.contains(&key(&p)) {
+            return Ok(p);
+        }
+    }
+    match domain.cardinality() {
+        Some(c) if c <= ENUMERATION_LIMIT => {
+            let unseen: Vec<Vec<f64>> = domain
+                .enumerate()
+                .into_iter()
+                .filter(|p| !seen.contains(&key(p)))
+                .collect();
+            ensure!(
+                !unseen.is_empty(),
+                "search domain exhausted: no unseen point left"
+            );
+            let i = rng.random_range(0..unseen.len());
+            Ok(unseen[i].clone())
+        }
+        _ => bail!("could not find a point that has not been evaluated yet"),
+    }
+}

@@ -1,0 +1,57 @@
+//! The optimiser's options.
+
+use serde::{Deserialize, Serialize};
+
+use crate::acquisition::Acquisition;
+use crate::gp::FitOptions;
+
+/// Options for [`BayesOpt`](super::BayesOpt).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoOptions {
+    /// Acquisition function. It is evaluated on the *standardised* y scale
+    /// (observed mean 0, std 1), so `xi`/`beta` are scale-free.
+    pub acquisition: Acquisition,
+    /// Number of space-filling (Latin hypercube) suggestions before the model
+    /// is used.
+    pub initial: usize,
+    /// Random candidates per model-based suggestion (discrete domains no
+    /// larger than this are enumerated instead).
+    pub candidates: usize,
+    /// Number of best candidates refined by local search.
+    pub local_starts: usize,
+    /// Hill-climbing steps per local search.
+    pub local_steps: usize,
+    /// GP fitting options; `fit.restarts` applies on full refits only.
+    pub fit: FitOptions,
+    /// Full multi-start refit every `refit_every` model-based suggestions
+    /// (including the first); in between only the previous hyperparameters
+    /// are re-optimised (warm start). Values < 1 act as 1.
+    pub refit_every: usize,
+    /// Learn the probability of success from the points told as failures
+    /// ([`BayesOpt::tell_failure`](super::BayesOpt::tell_failure)) and weight the acquisition by it (see
+    /// [`PassModel`](super::PassModel)). Off when the caller's feasibility weight already is such
+    /// a model.
+    pub learn_feasibility: bool,
+    /// Seed for the design, candidates and local search.
+    pub seed: u64,
+}
+
+impl Default for BoOptions {
+    /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
+    /// exploration), 10 initial points, 2000 candidates, 5 local searches of
+    /// 50 steps, full refit every 5 model-based suggestions, feasibility
+    /// learnt from failures.
+    fn default() -> Self {
+        BoOptions {
+            acquisition: Acquisition::Ei { xi: 0.01 },
+            initial: 10,
+            candidates: 2000,
+            local_starts: 5,
+            local_steps: 50,
+            fit: FitOptions::default(),
+            refit_every: 5,
+            learn_feasibility: true,
+            seed: 0,
+        }
+    }
+}
