@@ -23,7 +23,7 @@ use crate::stages::search::record::{
     Evaluation, JOURNAL, SearchOptions, SearchSummary, Step, TransferModel, best_step,
     write_history,
 };
-use crate::stages::search::system::{self, SystemRunner};
+use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
 use crate::study::{AcquisitionKind, Over, Stage, Study};
 use crate::trial::record::TrialStatus;
@@ -36,7 +36,7 @@ use opt::bo::{self, BayesOpt, BoOptions};
 use opt::rgpe::{Task, Weights};
 use std::convert::Infallible;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The optimiser's options for a study.
@@ -383,11 +383,8 @@ pub fn optimise_model(
 
 /// Runs the stage.
 pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
-    let space = &study.space;
-    let objective = study.file.objective;
-    let rate = study.search_rate();
-    let budget = study.file.search.budget as usize;
     let started = Instant::now();
+    let rate = study.search_rate();
     let model = match opts.over {
         Over::Model => Some(model::load(study)?),
         Over::System => None,
@@ -399,30 +396,58 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
-    let (mut journal, replayed) = match opts.over {
+    let (journal, replayed) = match opts.over {
         Over::System => {
-            let (journal, steps) = system::open_journal(
-                &stage.path,
-                JOURNAL,
-                None::<&()>,
-                |path, _, steps: &[Step]| {
-                    if steps.iter().any(|s| s.config.len() != space.len()) {
-                        bail!(
-                            "{} belongs to a search of another parameter space: run the search with --restart",
-                            path.display()
-                        );
-                    }
-                    Ok(())
-                },
-            )?;
+            let (journal, steps) = open_journal(&stage.path, &study.space)?;
             (Some(journal), steps)
         }
         Over::Model => (None, vec![]),
     };
-    let tasks = crate::stages::search::transfer::sources(study)?;
+    let (steps, transfer, target_weight) =
+        search_with_progress(study, &evaluator, opts.batch, replayed, journal)?;
+    if crate::trial::process::cancelled() {
+        bail!(
+            "interrupted after {} of {} evaluations{}",
+            steps.len(),
+            study.file.search.budget,
+            match opts.over {
+                Over::System => "; run the search again to resume",
+                Over::Model => "",
+            }
+        );
+    }
+    let found = Found {
+        steps,
+        transfer,
+        target_weight,
+    };
+    let mut summary = finish(study, opts.over, model.as_ref(), &stage.path, found)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    fsx::write_json(&stage.path.join("summary.json"), &summary)?;
+    stage.commit()?;
+    Ok(summary)
+}
+
+/// Opens the search journal, refusing one of another parameter space.
+fn open_journal(dir: &Path, space: &Space) -> Result<(Journal, Vec<Step>)> {
+    system::open_journal(dir, JOURNAL, None::<&()>, |path, _, steps: &[Step]| {
+        if steps.iter().any(|s| s.config.len() != space.len()) {
+            bail!(
+                "{} belongs to a search of another parameter space: run the search with --restart",
+                path.display()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// The optimiser's options, its initial design shortened when earlier studies' results
+/// seed it (RGPE transfer).
+fn options_with_transfer(study: &Study, tasks: &[Task]) -> Result<BoOptions> {
     let mut bo_opts = bo_options(study, study.file.seed);
+    let budget = study.file.search.budget;
     if !tasks.is_empty() {
-        if study.file.search.transfer_initial >= budget as u64 {
+        if study.file.search.transfer_initial >= budget {
             bail!(
                 "search.transfer_initial ({}) must be below search.budget ({budget})",
                 study.file.search.transfer_initial
@@ -430,17 +455,32 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         }
         bo_opts.initial = study.file.search.transfer_initial as usize;
     }
+    Ok(bo_opts)
+}
+
+/// The search with a progress bar, each step journaled as it ends (over the system).
+fn search_with_progress(
+    study: &Study,
+    evaluator: &Evaluator<'_>,
+    batch: usize,
+    replayed: Vec<Step>,
+    mut journal: Option<Journal>,
+) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
+    let objective = study.file.objective;
+    let budget = study.file.search.budget as usize;
+    let tasks = crate::stages::search::transfer::sources(study)?;
+    let bo_opts = options_with_transfer(study, &tasks)?;
     let bar = crate::progress::bar(budget as u64, "search");
     bar.set_position(replayed.len() as u64);
     bar.reset_eta();
     let mut best = f64::NEG_INFINITY;
-    let (steps, transfer, target_weight) = optimise_with_transfer(
-        space,
+    let found = optimise_with_transfer(
+        &study.space,
         objective,
-        &evaluator,
+        evaluator,
         bo_opts,
         budget,
-        opts.batch,
+        batch,
         replayed,
         &tasks,
         |step| {
@@ -454,24 +494,35 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
             bar.inc(1);
             Ok(())
         },
-    )?;
+    );
     bar.finish_and_clear();
-    if crate::trial::process::cancelled() {
-        bail!(
-            "interrupted after {} of {budget} evaluations{}",
-            steps.len(),
-            match opts.over {
-                Over::System => "; run the search again to resume",
-                Over::Model => "",
-            }
-        );
-    }
-    let best_iteration = best_step(&steps, objective).context(
+    found
+}
+
+/// What the search found: its steps and, with transfer, the ensemble's final weights.
+struct Found {
+    steps: Vec<Step>,
+    transfer: Vec<TransferModel>,
+    target_weight: Option<f64>,
+}
+
+/// Writes `history.csv` and `best/` (the best configuration as a conf directory) into
+/// `dir` and sums the search up (its wall time left for the caller).
+fn finish(
+    study: &Study,
+    over: Over,
+    model: Option<&PerfModel>,
+    dir: &Path,
+    found: Found,
+) -> Result<SearchSummary> {
+    let (space, objective, rate) = (&study.space, study.file.objective, study.search_rate());
+    let steps = &found.steps;
+    let best_iteration = best_step(steps, objective).context(
         "no evaluated configuration ran: widen the space, check the adapter, or raise the budget",
     )?;
     let best = &steps[best_iteration];
     let best_perf = best.evaluation.perf.unwrap_or_default();
-    let predicted_default = match &model {
+    let predicted_default = match model {
         Some(m) => {
             // On the same (pessimistic or not) scale as the search's perf.
             let row = vec![model::features(space, &space.default_config(), rate)];
@@ -479,26 +530,23 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         }
         None => None,
     };
-    write_history(&stage.path.join("history.csv"), space, objective, &steps)?;
-    study.write_config_dir(
-        &best.config,
-        &stage.path.join("best"),
-        &format!(
-            "flinktune: best configuration for {rate} rec/s ({} {objective} = {best_perf:.4}{})",
-            match opts.over {
-                Over::Model => "predicted",
-                Over::System => "measured",
-            },
-            predicted_default
-                .map(|d| format!("; Flink's default predicted {d:.4}"))
-                .unwrap_or_default()
-        ),
-    )?;
-    let summary = SearchSummary {
+    write_history(&dir.join("history.csv"), space, objective, steps)?;
+    let how = match over {
+        Over::Model => "predicted",
+        Over::System => "measured",
+    };
+    let default_note = predicted_default
+        .map(|d| format!("; Flink's default predicted {d:.4}"))
+        .unwrap_or_default();
+    let header = format!(
+        "flinktune: best configuration for {rate} rec/s ({how} {objective} = {best_perf:.4}{default_note})"
+    );
+    study.write_config_dir(&best.config, &dir.join("best"), &header)?;
+    Ok(SearchSummary {
         objective,
-        over: opts.over,
+        over,
         rate,
-        budget,
+        budget: study.file.search.budget as usize,
         initial: study.file.search.initial as usize,
         evaluations: steps.len(),
         failed_evaluations: steps.iter().filter(|s| !s.evaluation.feasible()).count(),
@@ -507,11 +555,8 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         predicted_default,
         predicted_speedup: predicted_default.map(|d| objective.speedup(best_perf, d)),
         best: space.to_json(&best.config),
-        seconds: started.elapsed().as_secs_f64(),
-        transfer,
-        target_weight,
-    };
-    fsx::write_json(&stage.path.join("summary.json"), &summary)?;
-    stage.commit()?;
-    Ok(summary)
+        seconds: 0.0,
+        transfer: found.transfer,
+        target_weight: found.target_weight,
+    })
 }
