@@ -300,8 +300,8 @@ pub fn generate(spec: &TraceSpec) -> Result<RateHistory> {
         }
         let level = 0.12 + 0.88 * daily_shape(hour) * WEEKDAY[weekday] * day_factor[day];
         // AR(1) with stationary standard deviation 0.03.
-        ar = phi * ar + 0.03 * (1.0 - phi * phi).sqrt() * normal(&mut rng);
-        let white = 0.015 * normal(&mut rng);
+        ar = phi * ar + 0.03 * (1.0 - phi * phi).sqrt() * opt::normal::sample(&mut rng);
+        let white = 0.015 * opt::normal::sample(&mut rng);
         let burst: f64 = bursts
             .iter()
             .filter(|(at, len, _)| since >= *at && since < at + len)
@@ -340,13 +340,6 @@ fn daily_shape(hour: f64) -> f64 {
             + (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3) * u * u
             + (3.0 * p1 - p0 - 3.0 * p2 + p3) * u * u * u);
     v.max(0.0)
-}
-
-/// A standard normal draw (Box–Muller; rand's distributions crate is not a dependency).
-fn normal(rng: &mut StdRng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(1e-300);
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 #[cfg(test)]

@@ -149,18 +149,12 @@ fn perturb(domain: &Domain, z: &[f64], sigma: f64, rng: &mut StdRng) -> Vec<f64>
                 at += k;
             }
             _ => {
-                out[at] = (out[at] + sigma * gaussian(rng)).clamp(0.0, 1.0);
+                out[at] = (out[at] + sigma * opt::normal::sample(rng)).clamp(0.0, 1.0);
                 at += 1;
             }
         }
     }
     domain.project(&out)
-}
-
-fn gaussian(rng: &mut StdRng) -> f64 {
-    let u1 = 1.0 - rng.random::<f64>();
-    let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 fn lhs(domain: &Domain, n: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {

@@ -1,6 +1,7 @@
 //! The standard normal distribution, accurate far into the lower tail: density, CDF, log-CDF,
 //! the expected-improvement kernel `τ(z) = zΦ(z) + φ(z)` on the log scale, and the quantile.
-//! What the acquisitions, the probabilities of feasibility and the forecast's intervals need.
+//! What the acquisitions, the probabilities of feasibility and the forecast's intervals need,
+//! and the one sampler of standard normal draws every layer uses.
 
 /// `1/√(2π)`.
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
@@ -10,6 +11,17 @@ pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 /// cancellation and asymptotic series take over (they are accurate to
 /// ~1e-16 relative there).
 const TAIL_Z: f64 = 10.0;
+
+/// A standard normal draw (Box–Muller, from two uniform draws; the first floored so that
+/// its logarithm is finite). Written here rather than taken from rand_distr: one transform
+/// of two uniforms is all the tuner needs, and its draws must stay the same across
+/// versions, since the simulator's measurements are seeded by them.
+pub fn sample<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+    use rand::RngExt;
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
 
 /// Standard normal density φ(z).
 pub fn pdf(z: f64) -> f64 {

@@ -28,13 +28,6 @@ fn noise_seed(conf: &BTreeMap<String, String>, job: &SimJob) -> u64 {
     h.finish()
 }
 
-/// One standard normal draw (Box–Muller).
-fn normal(rng: &mut StdRng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(1e-300);
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
-
 pub(super) fn with_noise(
     mut m: SimMetrics,
     conf: &BTreeMap<String, String>,
@@ -45,9 +38,9 @@ pub(super) fn with_noise(
     }
     let mut rng = StdRng::seed_from_u64(noise_seed(conf, job));
     let sigma = job.noise;
-    m.throughput *= (0.5 * sigma * normal(&mut rng)).exp();
-    m.latency_p99_ms *= (sigma * normal(&mut rng)).exp();
-    m.latency_p50_ms *= (sigma * normal(&mut rng)).exp();
+    m.throughput *= (0.5 * sigma * opt::normal::sample(&mut rng)).exp();
+    m.latency_p99_ms *= (sigma * opt::normal::sample(&mut rng)).exp();
+    m.latency_p50_ms *= (sigma * opt::normal::sample(&mut rng)).exp();
     if rng.random::<f64>() < sigma / 3.0 {
         m.latency_p99_ms *= rng.random_range(1.5..5.5);
     }

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, bail, ensure};
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{Rng, RngExt};
 
 use super::domain::{Domain, key};
 
@@ -18,13 +18,6 @@ const LOCAL_MOVES: f64 = 4.0;
 const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
-
-/// A standard normal draw (Box–Muller; avoids a rand_distr dependency).
-pub(super) fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
 
 /// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best
 /// observations, best first), each moving a few coordinates by a step of random size (as
@@ -53,13 +46,13 @@ pub(super) fn candidates(
             let mut moved = false;
             for v in z.iter_mut() {
                 if rng.random::<f64>() < move_prob {
-                    *v = (*v + sigma * gaussian(rng)).clamp(0.0, 1.0);
+                    *v = (*v + sigma * crate::normal::sample(rng)).clamp(0.0, 1.0);
                     moved = true;
                 }
             }
             if !moved {
                 let d = rng.random_range(0..dims);
-                z[d] = (z[d] + sigma * gaussian(rng)).clamp(0.0, 1.0);
+                z[d] = (z[d] + sigma * crate::normal::sample(rng)).clamp(0.0, 1.0);
             }
             z
         } else {

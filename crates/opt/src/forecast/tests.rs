@@ -15,9 +15,7 @@ fn series(n: usize, m: usize, slope: f64, noise: f64, seed: u64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..n)
         .map(|t| {
-            let u1: f64 = rng.random::<f64>().max(1e-300);
-            let u2: f64 = rng.random();
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            let z = crate::normal::sample(&mut rng);
             500.0 + slope * t as f64 + p[t % m] + noise * z
         })
         .collect()

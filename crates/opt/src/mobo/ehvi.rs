@@ -5,7 +5,6 @@
 //! predicted objectives (a believer, without refitting).
 
 use anyhow::Result;
-use rand::{Rng, RngExt};
 
 use super::criterion::{Context, Infill, MoCriterion};
 use super::problem::REFERENCE;
@@ -33,7 +32,7 @@ impl MoCriterion for Ehvi {
         let front: Vec<Vec<f64>> = keep.into_iter().map(|k| front[k].clone()).collect();
         let reference = vec![REFERENCE; m];
         let draws: Vec<Vec<f64>> = (0..MC_SAMPLES)
-            .map(|_| (0..m).map(|_| gaussian(ctx.rng)).collect())
+            .map(|_| (0..m).map(|_| crate::normal::sample(ctx.rng)).collect())
             .collect();
         let gain = move |x: &[f64]| {
             let post: Vec<(f64, f64)> = models
@@ -62,11 +61,4 @@ impl MoCriterion for Ehvi {
             anchors: models.front_anchors(),
         })
     }
-}
-
-/// A standard normal draw (Box–Muller).
-fn gaussian<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
