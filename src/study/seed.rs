@@ -18,8 +18,6 @@ pub enum Purpose {
     LearningCurve,
     /// `model`: the column shuffles of permutation importance.
     Importance,
-    /// `search` (multi-objective): Monte Carlo draws and candidates.
-    MultiObjective,
     /// `determine`: the random bases and starts of the designs.
     Determine,
     /// `determine`: Morris trajectories.
@@ -48,7 +46,6 @@ impl Purpose {
             Purpose::Folds => 0xf01d,
             Purpose::LearningCurve => 0x1ea7,
             Purpose::Importance => 0x1a9,
-            Purpose::MultiObjective => 0x6d6f_626f,
             Purpose::Determine => 0x6465_7465,
             Purpose::Morris => 0x6d6f_7272,
             // The same value as `Feasibility`: the two streams belong to different stages
@@ -83,7 +80,6 @@ mod tests {
             Purpose::Folds,
             Purpose::LearningCurve,
             Purpose::Importance,
-            Purpose::MultiObjective,
             Purpose::Determine,
             Purpose::Morris,
             Purpose::ScreeningSample,

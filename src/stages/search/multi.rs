@@ -23,6 +23,7 @@ use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
 use crate::study::{MoMethod, Over, Stage, Study};
 use crate::trial::adapter::Outcome;
+use crate::trial::record::TrialStatus;
 use anyhow::{Context, Result, bail};
 use flink::objective::Measurement;
 use flink::space::{Config, Space};
@@ -44,7 +45,7 @@ pub use problem::{Metrics, Mobo, Problem, common_hypervolumes, mo_method, normal
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MoEvaluation {
     /// pass | fail | error | skipped (a passing run lacking a required metric is a fail).
-    pub status: String,
+    pub status: TrialStatus,
     pub reason: String,
     /// Every numeric result field, mean over the passing repeats (empty unless pass).
     pub metrics: Metrics,
@@ -55,7 +56,7 @@ pub struct MoEvaluation {
 
 impl MoEvaluation {
     pub fn passed(&self) -> bool {
-        self.status == "pass"
+        self.status == TrialStatus::Pass
     }
 }
 
@@ -82,7 +83,7 @@ pub fn evaluate_on_system(
 ) -> Result<MoEvaluation> {
     if let Some(reason) = system::predicted_failure(runner.study, config) {
         return Ok(MoEvaluation {
-            status: "skipped".into(),
+            status: TrialStatus::Skipped,
             reason,
             metrics: Metrics::new(),
             perf: None,
@@ -90,15 +91,15 @@ pub fn evaluate_on_system(
     }
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     let mut runs: Vec<Measurement> = Vec::new();
-    let mut last_failure: Option<(String, String)> = None;
+    let mut last_failure: Option<(TrialStatus, String)> = None;
     let stopped = runner.run_repeats(id, config, worker, |rec, outcome| {
         let Some(metrics) = outcome_metrics(&outcome) else {
-            last_failure = Some((rec.status.to_string(), rec.reason.clone()));
+            last_failure = Some((rec.status, rec.reason.clone()));
             return ControlFlow::Continue(());
         };
         if let Some(field) = problem.missing(&metrics) {
             return ControlFlow::Break(MoEvaluation {
-                status: "fail".into(),
+                status: TrialStatus::Fail,
                 reason: format!(
                     "trial {} passed but its result has no `{field}`, which the search needs",
                     rec.trial
@@ -119,7 +120,7 @@ pub fn evaluate_on_system(
         return Ok(failed);
     }
     if runs.is_empty() {
-        let (status, reason) = last_failure.unwrap_or(("error".into(), "no repeat ran".into()));
+        let (status, reason) = last_failure.unwrap_or((TrialStatus::Error, "no repeat ran".into()));
         return Ok(MoEvaluation {
             status,
             reason,
@@ -128,7 +129,7 @@ pub fn evaluate_on_system(
         });
     }
     Ok(MoEvaluation {
-        status: "pass".into(),
+        status: TrialStatus::Pass,
         reason: String::new(),
         metrics: sums
             .into_iter()
@@ -545,7 +546,7 @@ fn write_history(
             i.to_string(),
             if s.initial { "initial" } else { "bo" }.to_string(),
             s.acquisition.map(|v| v.to_string()).unwrap_or_default(),
-            s.evaluation.status.clone(),
+            s.evaluation.status.to_string(),
             s.evaluation.reason.clone(),
             violation.is_some_and(|v| v <= 0.0).to_string(),
             violation.map(|v| v.to_string()).unwrap_or_default(),

@@ -36,6 +36,11 @@ impl Method {
     }
 }
 
+/// The stream of the optimiser's own draws (Monte Carlo samples, ParEGO weights), split
+/// from `MoOptions::seed`, which also seeds its design and candidates; the value ("mobo" in
+/// ASCII) is the stream's identity and keeps a seed's results reproducible.
+const DRAWS_STREAM: u64 = 0x6d6f_626f;
+
 /// Options of the multi-objective optimiser.
 #[derive(Clone, Debug)]
 pub struct MoOptions {
@@ -101,7 +106,7 @@ impl Mobo {
         )?;
         Ok(Mobo {
             problem,
-            rng: StdRng::seed_from_u64(opts.seed ^ 0x6d6f_626f),
+            rng: StdRng::seed_from_u64(opts.seed ^ DRAWS_STREAM),
             fitter: Fitter::new(opts.fit.clone(), dims),
             opts,
             bo,
