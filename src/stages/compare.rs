@@ -149,7 +149,7 @@ fn perturb(domain: &Domain, z: &[f64], sigma: f64, rng: &mut StdRng) -> Vec<f64>
                 at += k;
             }
             _ => {
-                out[at] = (out[at] + sigma * opt::normal::sample(rng)).clamp(0.0, 1.0);
+                out[at] = (out[at] + sigma * opt::normal::sample_complement(rng)).clamp(0.0, 1.0);
                 at += 1;
             }
         }

@@ -46,13 +46,13 @@ pub(super) fn candidates(
             let mut moved = false;
             for v in z.iter_mut() {
                 if rng.random::<f64>() < move_prob {
-                    *v = (*v + sigma * crate::normal::sample(rng)).clamp(0.0, 1.0);
+                    *v = (*v + sigma * crate::normal::sample_complement(rng)).clamp(0.0, 1.0);
                     moved = true;
                 }
             }
             if !moved {
                 let d = rng.random_range(0..dims);
-                z[d] = (z[d] + sigma * crate::normal::sample(rng)).clamp(0.0, 1.0);
+                z[d] = (z[d] + sigma * crate::normal::sample_complement(rng)).clamp(0.0, 1.0);
             }
             z
         } else {

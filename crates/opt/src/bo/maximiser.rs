@@ -183,7 +183,7 @@ impl Maximiser<'_> {
         let mut zn = z.to_vec();
         if self.rng.random::<f64>() < 0.5 {
             for v in zn.iter_mut() {
-                *v = (*v + step * crate::normal::sample(self.rng)).clamp(0.0, 1.0);
+                *v = (*v + step * crate::normal::sample_complement(self.rng)).clamp(0.0, 1.0);
             }
             return zn;
         }
@@ -191,7 +191,7 @@ impl Maximiser<'_> {
         let o = offsets[vi];
         match &self.domain.vars[vi] {
             Var::Continuous => {
-                zn[o] = (zn[o] + step * crate::normal::sample(self.rng)).clamp(0.0, 1.0);
+                zn[o] = (zn[o] + step * crate::normal::sample_complement(self.rng)).clamp(0.0, 1.0);
             }
             Var::Grid { points } => {
                 if points.len() > 1 {

@@ -32,7 +32,11 @@ impl MoCriterion for Ehvi {
         let front: Vec<Vec<f64>> = keep.into_iter().map(|k| front[k].clone()).collect();
         let reference = vec![REFERENCE; m];
         let draws: Vec<Vec<f64>> = (0..MC_SAMPLES)
-            .map(|_| (0..m).map(|_| crate::normal::sample(ctx.rng)).collect())
+            .map(|_| {
+                (0..m)
+                    .map(|_| crate::normal::sample_complement(ctx.rng))
+                    .collect()
+            })
             .collect();
         let gain = move |x: &[f64]| {
             let post: Vec<(f64, f64)> = models
