@@ -184,18 +184,12 @@ pub fn optimise(
         batch,
     };
     let evaluate_batch = |first: usize, suggestions: Vec<Suggestion>| {
-        if crate::trial::process::cancelled() {
+        let batch = system::evaluate_batch(space, &domain, first, &suggestions, |ids, configs| {
+            evaluate(ids, configs)
+        })?;
+        let ControlFlow::Continue((configs, evaluations)) = batch else {
             return Ok(ControlFlow::Break(()));
-        }
-        let configs: Vec<Config> = suggestions
-            .iter()
-            .map(|s| encoding::decode(space, &domain, &s.x))
-            .collect();
-        let ids = system::trial_ids(first, configs.len());
-        let evaluations = evaluate(&ids, &configs)?;
-        if crate::trial::process::cancelled() {
-            return Ok(ControlFlow::Break(()));
-        }
+        };
         let steps = suggestions.into_iter().zip(configs).zip(evaluations);
         Ok(ControlFlow::Continue(
             steps

@@ -10,12 +10,15 @@
 
 pub use crate::trial::journal::Journal;
 
-use crate::study::Study;
+use crate::study::{Study, encoding};
 use crate::trial::adapter::Outcome;
+use crate::trial::process::cancelled;
 use crate::trial::record::TrialRecord;
 use crate::trial::runner::{Runner, Trial};
 use anyhow::{Result, bail};
-use flink::space::Config;
+use flink::space::{Config, Space};
+use opt::ask_tell::Suggestion;
+use opt::bo::Domain;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::ops::ControlFlow;
@@ -38,6 +41,34 @@ const JOURNALS: [(&str, &str); 2] = [
 /// search never reuses a trial directory).
 pub fn trial_ids(first: usize, n: usize) -> Vec<String> {
     (first..first + n).map(|i| format!("e{i:04}")).collect()
+}
+
+/// A batch's configurations and their evaluations, or a break when the search was stopped.
+pub type Batch<E> = ControlFlow<(), (Vec<Config>, Vec<E>)>;
+
+/// A batch of suggestions as a search runs it: decoded into configurations, numbered as
+/// trials from `first`, evaluated by `evaluate` (the system or the model). A stop requested
+/// (Ctrl-C) before or during the batch breaks the search instead: what an interrupted batch
+/// measured is not a result.
+pub fn evaluate_batch<E>(
+    space: &Space,
+    domain: &Domain,
+    first: usize,
+    suggestions: &[Suggestion],
+    evaluate: impl FnOnce(&[String], &[Config]) -> Result<Vec<E>>,
+) -> Result<Batch<E>> {
+    if cancelled() {
+        return Ok(ControlFlow::Break(()));
+    }
+    let configs: Vec<Config> = suggestions
+        .iter()
+        .map(|s| encoding::decode(space, domain, &s.x))
+        .collect();
+    let evaluations = evaluate(&trial_ids(first, configs.len()), &configs)?;
+    if cancelled() {
+        return Ok(ControlFlow::Break(()));
+    }
+    Ok(ControlFlow::Continue((configs, evaluations)))
 }
 
 /// Why a configuration is skipped without running: Flink's memory rules or the cluster's
