@@ -274,7 +274,7 @@ fn flink_2_home() -> Option<PathBuf> {
 }
 
 /// The memory sizes Flink derived for the trial's TaskManager (REST, reported by the adapter)
-/// are the ones flinktune's own derivation (`flinkmem`, behind the pre-check) gives for the
+/// are the ones flinktune's own derivation (`flink::memory`, behind the pre-check) gives for the
 /// trial's configuration file, to the byte. Returns how many trials were compared.
 fn assert_memory_as_flink_derives(trials: &Path) -> usize {
     let mut compared = 0;

@@ -1,5 +1,5 @@
 //! Predicting FailConfs before running anything: the start-up rules of Flink's memory model
-//! (`flinkmem`), evaluated on the configuration a trial would hand to Flink. A configuration
+//! (`memory`), evaluated on the configuration a trial would hand to Flink. A configuration
 //! these rules reject cannot start a JobManager or TaskManager, so running it only costs
 //! time; `generate` replaces such configurations and `collect` skips them.
 
