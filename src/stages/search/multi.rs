@@ -547,11 +547,7 @@ fn write_history(
             on_front.contains(&i).to_string(),
         ];
         row.extend(columns.iter().map(|c| cell(m, c)));
-        row.extend(
-            s.config
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-        );
+        row.extend(record::config_cells(&s.config));
         table.write_record(&row)?;
     }
     table.flush()?;
@@ -583,11 +579,7 @@ fn write_front(
             (best == i).to_string(),
         ];
         row.extend(columns.iter().map(|c| cell(&s.evaluation.metrics, c)));
-        row.extend(
-            s.config
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-        );
+        row.extend(record::config_cells(&s.config));
         table.write_record(&row)?;
     }
     table.flush()?;

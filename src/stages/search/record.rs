@@ -198,15 +198,19 @@ pub fn write_history(
                 String::new()
             },
         ];
-        row.extend(
-            s.config
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-        );
+        row.extend(config_cells(&s.config));
         table.write_record(&row)?;
     }
     table.flush()?;
     Ok(())
+}
+
+/// A configuration's values as table cells, in parameter order (unset: empty).
+pub fn config_cells(config: &Config) -> Vec<String> {
+    config
+        .iter()
+        .map(|v| v.as_ref().map(|v| v.to_string()).unwrap_or_default())
+        .collect()
 }
 
 fn opt(x: Option<f64>) -> String {
