@@ -71,6 +71,10 @@ enum Command {
     /// refitted and forecasts --horizon steps with prediction intervals. Writes
     /// forecast.csv, evaluation.json and forecast.svg.
     Forecast(ForecastArgs),
+    /// Show the TaskManager's and JobManager's memory as Flink derives it at start-up
+    /// (framework and task heap, managed, network, off-heap, metaspace, overhead, totals)
+    /// from a conf directory or file, or the error Flink would stop with.
+    Memory(MemoryArgs),
     /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
     /// writes result.json); for testing shell-adapter set-ups.
     SimAdapter(SimAdapterArgs),
@@ -86,6 +90,18 @@ struct InitArgs {
     /// Overwrite an existing study file.
     #[arg(long)]
     force: bool,
+}
+
+#[derive(clap::Args)]
+struct MemoryArgs {
+    /// A Flink conf directory (config.yaml or flink-conf.yaml) or configuration file.
+    conf: PathBuf,
+    /// The Flink version whose memory model to apply, e.g. 1.11, 1.20 or 2.0.
+    #[arg(long, value_name = "VERSION")]
+    flink_version: flink::conf::FlinkVersion,
+    /// Print JSON keyed by Flink's option names (bytes) instead of the breakdown.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -361,6 +377,7 @@ fn run(command: Command) -> Result<()> {
         Command::Adapt(a) => adapt_(a),
         Command::Trace(a) => trace_(a),
         Command::Forecast(a) => forecast_(a),
+        Command::Memory(a) => memory_(a),
         Command::SimAdapter(a) => adapter::sim_adapter_from_env(
             match a.cluster {
                 sim::ClusterMode::Fixed => sim::Cluster::default(),
@@ -388,6 +405,21 @@ fn generate_(a: GenerateArgs) -> Result<()> {
     };
     let s = generate::run(&Study::load(&a.study)?, opts)?;
     print!("{}", generate::describe(&s));
+    Ok(())
+}
+
+fn memory_(a: MemoryArgs) -> Result<()> {
+    let conf = if a.conf.is_dir() {
+        flink::conf::read_conf_dir(&a.conf)?
+    } else {
+        flink::conf::read_conf_file(&a.conf)?
+    };
+    let report = flink::memory::report(&conf, a.flink_version);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.describe());
+    }
     Ok(())
 }
 

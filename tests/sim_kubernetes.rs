@@ -283,7 +283,10 @@ fn the_taskmanager_key_is_written_for_every_flink_version() {
             Some("7"),
             "{version}"
         );
-        assert_eq!(flink::precheck::predict_failure(&written), None);
+        assert_eq!(
+            flink::precheck::predict_failure(&written, flink::resources::SIMULATED_FLINK),
+            None
+        );
         // and the simulator runs it from the files
         let spec = TrialSpec {
             dir: out.clone(),

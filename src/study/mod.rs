@@ -86,7 +86,11 @@ impl Study {
     /// Why `config` would fail before it runs: Flink's memory rules, and the cluster's
     /// slots where its size is known (`capacity`); None when neither rejects it.
     pub fn predict_failure(&self, config: &Config) -> Option<String> {
-        flink::precheck::predict_failure_on(&self.effective_conf(config), self.capacity())
+        flink::precheck::predict_failure_on(
+            &self.effective_conf(config),
+            self.file.flink_version,
+            self.capacity(),
+        )
     }
 
     /// Writes a configuration as a conf directory `dir/conf/` plus the typed

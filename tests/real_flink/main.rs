@@ -274,8 +274,8 @@ fn flink_2_home() -> Option<PathBuf> {
 }
 
 /// The memory sizes Flink derived for the trial's TaskManager (REST, reported by the adapter)
-/// are the ones flinktune's own derivation (`flink::memory`, behind the pre-check) gives for the
-/// trial's configuration file, to the byte. Returns how many trials were compared.
+/// are the ones `flinktune memory` (`flink::memory`, behind the pre-check) gives for the
+/// trial's configuration and Flink version, to the byte. Returns how many trials were compared.
 fn assert_memory_as_flink_derives(trials: &Path) -> usize {
     let mut compared = 0;
     for entry in fs::read_dir(trials).unwrap() {
@@ -289,36 +289,32 @@ fn assert_memory_as_flink_derives(trials: &Path) -> usize {
         }
         let flink = &result["taskmanager_memory_bytes"];
         assert!(flink.is_object(), "no memory from Flink: {result}");
-        let conf_dir = trial.join("conf");
-        let conf = match fs::read_to_string(conf_dir.join("config.yaml")) {
-            Ok(yaml) => flink::conf::parse_yaml(&yaml, "config.yaml").unwrap(),
-            Err(_) => flink::conf::parse_flat(
-                &fs::read_to_string(conf_dir.join("flink-conf.yaml")).unwrap(),
-                "flink-conf.yaml",
-            )
-            .unwrap(),
-        };
-        let ours = flink::memory::taskmanager(&conf).unwrap();
-        const MIB: f64 = 1024.0 * 1024.0;
-        for (key, mb) in [
-            ("frameworkHeap", ours.framework_heap_mb),
-            ("taskHeap", ours.task_heap_mb),
-            ("frameworkOffHeap", ours.framework_off_heap_mb),
-            ("taskOffHeap", ours.task_off_heap_mb),
-            ("networkMemory", ours.network_mb),
-            ("managedMemory", ours.managed_mb),
-            ("jvmMetaspace", ours.metaspace_mb),
-            ("jvmOverhead", ours.overhead_mb),
-            ("totalFlinkMemory", ours.flink_mb),
-            ("totalProcessMemory", ours.process_mb),
+        let version: flink::conf::FlinkVersion = result["flink_version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no flink_version: {result}"))
+            .parse()
+            .unwrap();
+        let conf = flink::conf::read_conf_dir(&trial.join("conf")).unwrap();
+        let ours = flink::memory::taskmanager(&conf, version).unwrap();
+        for (key, bytes) in [
+            ("frameworkHeap", ours.framework_heap),
+            ("taskHeap", ours.task_heap),
+            ("frameworkOffHeap", ours.framework_off_heap),
+            ("taskOffHeap", ours.task_off_heap),
+            ("networkMemory", ours.network),
+            ("managedMemory", ours.managed),
+            ("jvmMetaspace", ours.metaspace),
+            ("jvmOverhead", ours.overhead),
+            ("totalFlinkMemory", ours.flink),
+            ("totalProcessMemory", ours.process),
         ] {
-            let bytes = flink[key]
-                .as_f64()
+            let theirs = flink[key]
+                .as_u64()
                 .unwrap_or_else(|| panic!("{key}: {flink}"));
-            assert!(
-                (bytes - mb * MIB).abs() <= 1.0,
-                "{key}: Flink derived {bytes} bytes, flinkmem {} for {}",
-                mb * MIB,
+            assert_eq!(
+                theirs,
+                bytes,
+                "{key}: Flink {version} derived {theirs} bytes, flinktune {bytes} for {}",
                 trial.display()
             );
         }

@@ -3,19 +3,21 @@
 //! these rules reject cannot start a JobManager or TaskManager, so running it only costs
 //! time; `generate` replaces such configurations and `collect` skips them.
 
-use crate::conf::FlatConf;
+use crate::conf::{FlatConf, FlinkVersion};
 use crate::memory::{self, lookup};
 use crate::resources;
 
-/// Why Flink would refuse to start with `conf`, or None when its memory rules pass.
-pub fn predict_failure(conf: &FlatConf) -> Option<String> {
-    if let Err(e) = memory::jobmanager(conf) {
+/// Why Flink `version` would refuse to start with `conf` (its memory rules, and the
+/// TaskManager's memory segment size), or None when they pass.
+pub fn predict_failure(conf: &FlatConf, version: FlinkVersion) -> Option<String> {
+    if let Err(e) = memory::jobmanager(conf, version) {
         return Some(format!("JobManager would not start: {e}"));
     }
-    if let Err(e) = memory::taskmanager(conf) {
-        return Some(format!("TaskManager would not start: {e}"));
-    }
-    None
+    let taskmanager =
+        memory::taskmanager(conf, version).and_then(|_| memory::segment_size_bytes(conf, version));
+    taskmanager
+        .err()
+        .map(|e| format!("TaskManager would not start: {e}"))
 }
 
 /// The size of the cluster a study's trials run on, where the study declares it (the
@@ -32,8 +34,12 @@ pub enum Capacity {
 }
 
 /// `predict_failure` plus the rules of the cluster's size, when it is known.
-pub fn predict_failure_on(conf: &FlatConf, capacity: Option<Capacity>) -> Option<String> {
-    predict_failure(conf).or_else(|| capacity.and_then(|c| cluster_failure(conf, c)))
+pub fn predict_failure_on(
+    conf: &FlatConf,
+    version: FlinkVersion,
+    capacity: Option<Capacity>,
+) -> Option<String> {
+    predict_failure(conf, version).or_else(|| capacity.and_then(|c| cluster_failure(conf, c)))
 }
 
 /// Why the job could not get its slots (or TaskManagers) on a cluster of `capacity`, or
@@ -99,6 +105,7 @@ fn reason_kind(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::SIMULATED_FLINK as V1_11;
     use crate::sim::{self, Cluster, SimJob, SimOutcome};
 
     /// Flink 1.11's shipped configuration with some keys changed (None removes a key).
@@ -122,7 +129,7 @@ mod tests {
     }
 
     fn rejects(changes: &[(&str, Option<&str>)], words: &str) {
-        let why = predict_failure(&conf(changes))
+        let why = predict_failure(&conf(changes), V1_11)
             .unwrap_or_else(|| panic!("{changes:?} should be predicted to fail"));
         assert!(why.contains(words), "{changes:?}: {why}");
     }
@@ -146,7 +153,7 @@ mod tests {
 
     #[test]
     fn flinks_default_and_sensible_changes_pass() {
-        assert_eq!(predict_failure(&conf(&[])), None);
+        assert_eq!(predict_failure(&conf(&[]), V1_11), None);
         for changes in [
             vec![("taskmanager.memory.process.size", Some("8g"))],
             vec![
@@ -156,7 +163,7 @@ mod tests {
             vec![("taskmanager.memory.network.fraction", Some("0.2"))],
             vec![("taskmanager.memory.segment-size", Some("64kb"))],
         ] {
-            assert_eq!(predict_failure(&conf(&changes)), None, "{changes:?}");
+            assert_eq!(predict_failure(&conf(&changes), V1_11), None, "{changes:?}");
         }
     }
 
@@ -187,7 +194,10 @@ mod tests {
         );
         // ... but exactly in range is fine: 1728 − 1280 − 256 = 192m = the default min.
         assert_eq!(
-            predict_failure(&conf(&[("taskmanager.memory.flink.size", Some("1280m"))])),
+            predict_failure(
+                &conf(&[("taskmanager.memory.flink.size", Some("1280m"))]),
+                V1_11
+            ),
             None
         );
     }
@@ -253,7 +263,10 @@ mod tests {
     #[test]
     fn unreadable_sizes_and_bad_segments_are_caught() {
         // Real Flink: "Cannot read memory size from config option".
-        rejects(&[("taskmanager.memory.process.size", Some("lots"))], "lots");
+        rejects(
+            &[("taskmanager.memory.process.size", Some("lots"))],
+            "Cannot read memory size from config option 'taskmanager.memory.process.size'",
+        );
         rejects(
             &[("taskmanager.memory.segment-size", Some("48kb"))],
             "TaskManager",
@@ -283,15 +296,15 @@ mod tests {
         assert_eq!(on("500", "0"), None);
         // Without a known cluster nothing is said about slots.
         let big = conf(&[("parallelism.default", Some("500"))]);
-        assert_eq!(predict_failure_on(&big, None), None);
-        assert!(predict_failure_on(&big, Some(four)).is_some());
+        assert_eq!(predict_failure_on(&big, V1_11, None), None);
+        assert!(predict_failure_on(&big, V1_11, Some(four)).is_some());
         // The memory rules come first.
         let both = conf(&[
             ("parallelism.default", Some("500")),
             ("taskmanager.memory.process.size", Some("256m")),
         ]);
         assert!(
-            predict_failure_on(&both, Some(four))
+            predict_failure_on(&both, V1_11, Some(four))
                 .unwrap()
                 .contains("Metaspace")
         );
@@ -325,7 +338,7 @@ mod tests {
         let (mut short, mut masked) = (0, 0);
         for c in &crate::space::sample_configs(&space, 400, 23) {
             let full = crate::conf::apply(&base, &space.flink_entries(c), &space.replaced_keys(c));
-            if predict_failure(&full).is_some() {
+            if predict_failure(&full, V1_11).is_some() {
                 continue;
             }
             let predicted = cluster_failure(&full, capacity);
@@ -372,7 +385,7 @@ mod tests {
         let mut predicted = 0;
         for c in &configs {
             let full = crate::conf::apply(&base, &space.flink_entries(c), &space.replaced_keys(c));
-            if let Some(why) = predict_failure(&full) {
+            if let Some(why) = predict_failure(&full, V1_11) {
                 predicted += 1;
                 let job = SimJob::default();
                 match sim::simulate(&full, &Cluster::default(), &job) {

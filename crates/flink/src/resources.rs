@@ -12,10 +12,17 @@
 //! * Memory per TaskManager: the Total Process Memory that Flink's memory model derives
 //!   (`crate::memory`), which is also the pod's memory request on Kubernetes.
 
-use crate::conf::FlatConf;
+use crate::conf::{FlatConf, FlinkVersion};
 use crate::memory::{self, lookup};
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
+
+/// The Flink version the simulator models (the paper's), whose memory model sizes its
+/// TaskManagers.
+pub const SIMULATED_FLINK: FlinkVersion = FlinkVersion {
+    major: 1,
+    minor: 11,
+};
 
 /// The flinktune key for the number of TaskManagers (the scale-out).
 pub const TASKMANAGERS_KEY: &str = "flinktune.taskmanagers";
@@ -117,8 +124,8 @@ pub fn cpu_per_taskmanager(conf: &FlatConf) -> Result<f64, String> {
 
 /// The Total Process Memory of one TaskManager, MiB.
 pub fn memory_per_taskmanager_mb(conf: &FlatConf) -> Result<f64, String> {
-    memory::taskmanager(conf)
-        .map(|m| m.process_mb)
+    memory::taskmanager(conf, SIMULATED_FLINK)
+        .map(|m| memory::mib(m.process))
         .map_err(|e| format!("IllegalConfigurationException: {e}"))
 }
 

@@ -4,44 +4,46 @@
 
 use crate::memory::error::{MemoryError, Rule, err};
 use crate::memory::options::{
-    RangeFraction, Reader, derive_with_fraction, derive_with_inverse_fraction, range_fraction,
+    RangeFraction, RangeKeys, Reader, derive_with_fraction, derive_with_inverse_fraction,
+    range_fraction, sum,
 };
-use crate::memory::size::{MIB, human};
+use crate::memory::size::{GIB, MIB, readable};
 
 pub(super) struct ProcessKeys {
     pub(super) process: &'static str,
-    pub(super) metaspace: &'static str,
-    pub(super) overhead_min: &'static str,
-    pub(super) overhead_max: &'static str,
-    pub(super) overhead_fraction: &'static str,
+    pub(super) metaspace: (&'static str, u64),
+    pub(super) overhead: RangeKeys,
 }
 
 pub(super) const TM_KEYS: ProcessKeys = ProcessKeys {
     process: "taskmanager.memory.process.size",
-    metaspace: "taskmanager.memory.jvm-metaspace.size",
-    overhead_min: "taskmanager.memory.jvm-overhead.min",
-    overhead_max: "taskmanager.memory.jvm-overhead.max",
-    overhead_fraction: "taskmanager.memory.jvm-overhead.fraction",
+    metaspace: ("taskmanager.memory.jvm-metaspace.size", 256 * MIB),
+    overhead: RangeKeys {
+        min: ("taskmanager.memory.jvm-overhead.min", 192 * MIB),
+        max: ("taskmanager.memory.jvm-overhead.max", GIB),
+        fraction: ("taskmanager.memory.jvm-overhead.fraction", 0.1),
+    },
 };
 
 pub(super) const JM_KEYS: ProcessKeys = ProcessKeys {
     process: "jobmanager.memory.process.size",
-    metaspace: "jobmanager.memory.jvm-metaspace.size",
-    overhead_min: "jobmanager.memory.jvm-overhead.min",
-    overhead_max: "jobmanager.memory.jvm-overhead.max",
-    overhead_fraction: "jobmanager.memory.jvm-overhead.fraction",
+    metaspace: ("jobmanager.memory.jvm-metaspace.size", 256 * MIB),
+    overhead: RangeKeys {
+        min: ("jobmanager.memory.jvm-overhead.min", 192 * MIB),
+        max: ("jobmanager.memory.jvm-overhead.max", GIB),
+        fraction: ("jobmanager.memory.jvm-overhead.fraction", 0.1),
+    },
 };
 
+/// Metaspace and JVM overhead, in bytes.
+#[derive(Clone, Copy)]
+pub(super) struct Jvm {
+    pub(super) metaspace: u64,
+    pub(super) overhead: u64,
+}
+
 fn overhead_range(r: &Reader<'_>, k: &ProcessKeys) -> Result<RangeFraction, MemoryError> {
-    range_fraction(
-        r,
-        k.overhead_min,
-        192.0 * MIB,
-        k.overhead_max,
-        1024.0 * MIB,
-        k.overhead_fraction,
-        0.1,
-    )
+    range_fraction(r, &k.overhead)
 }
 
 /// Metaspace and overhead when the total Flink memory is known (fine-grained or flink-size
@@ -49,77 +51,91 @@ fn overhead_range(r: &Reader<'_>, k: &ProcessKeys) -> Result<RangeFraction, Memo
 pub(super) fn jvm_from_total_flink(
     r: &Reader<'_>,
     k: &ProcessKeys,
-    flink: f64,
-) -> Result<(f64, f64), MemoryError> {
-    let metaspace = r.size_or(k.metaspace, 256.0 * MIB)?;
-    match r.size(k.process)? {
-        Some(process) => {
-            if process < flink + metaspace {
-                return Err(err(
-                    Rule::FlinkPlusMetaspaceExceedProcess,
-                    Some(k.process),
-                    format!(
-                        "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size ({}).",
-                        human(process),
-                        human(flink),
-                        human(metaspace)
-                    ),
-                ));
-            }
-            let overhead = process - flink - metaspace;
-            let range = overhead_range(r, k)?;
-            if overhead < range.min || overhead > range.max {
-                return Err(err(
-                    Rule::OverheadOutOfRange,
-                    Some(k.process),
-                    format!(
-                        "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
-                        human(overhead),
-                        human(range.min),
-                        human(range.max)
-                    ),
-                ));
-            }
-            Ok((metaspace, overhead))
-        }
-        None => {
-            let range = overhead_range(r, k)?;
-            let overhead = derive_with_inverse_fraction(flink + metaspace, range);
-            Ok((metaspace, overhead))
-        }
+    flink: u64,
+) -> Result<Jvm, MemoryError> {
+    let metaspace = r.size_or(k.metaspace.0, k.metaspace.1)?;
+    let flink_and_metaspace = sum(&[flink, metaspace])?;
+    let Some(process) = r.size(k.process)? else {
+        let overhead = derive_with_inverse_fraction(flink_and_metaspace, overhead_range(r, k)?)?;
+        return Ok(Jvm {
+            metaspace,
+            overhead,
+        });
+    };
+    if process < flink_and_metaspace {
+        return Err(err(
+            Rule::FlinkPlusMetaspaceExceedProcess,
+            Some(k.process),
+            format!(
+                "The configured Total Process Memory size ({}) is less than the sum of the derived Total Flink Memory size ({}) and the configured or default JVM Metaspace size  ({}).",
+                readable(process),
+                readable(flink),
+                readable(metaspace)
+            ),
+        ));
     }
+    let overhead = process - flink_and_metaspace;
+    let range = overhead_range(r, k)?;
+    if overhead < range.min || overhead > range.max {
+        return Err(err(
+            Rule::OverheadOutOfRange,
+            Some(k.process),
+            format!(
+                "Derived JVM Overhead size ({}) is not in configured JVM Overhead range [{}, {}].",
+                readable(overhead),
+                readable(range.min),
+                readable(range.max)
+            ),
+        ));
+    }
+    Ok(Jvm {
+        metaspace,
+        overhead,
+    })
 }
 
 /// Metaspace and overhead from the total process size alone.
 pub(super) fn jvm_from_process(
     r: &Reader<'_>,
     k: &ProcessKeys,
-    process: f64,
-) -> Result<(f64, f64), MemoryError> {
-    let metaspace = r.size_or(k.metaspace, 256.0 * MIB)?;
-    let range = overhead_range(r, k)?;
-    let overhead = derive_with_fraction(process, range);
-    if metaspace + overhead > process {
+    process: u64,
+) -> Result<Jvm, MemoryError> {
+    let metaspace = r.size_or(k.metaspace.0, k.metaspace.1)?;
+    let overhead = derive_with_fraction(process, overhead_range(r, k)?)?;
+    if sum(&[metaspace, overhead])? > process {
         return Err(err(
             Rule::MetaspacePlusOverheadExceedProcess,
             Some(k.process),
             format!(
                 "Sum of configured JVM Metaspace ({}) and JVM Overhead ({}) exceed configured Total Process Memory ({}).",
-                human(metaspace),
-                human(overhead),
-                human(process)
+                readable(metaspace),
+                readable(overhead),
+                readable(process)
             ),
         ));
     }
-    Ok((metaspace, overhead))
+    Ok(Jvm {
+        metaspace,
+        overhead,
+    })
 }
 
-pub(super) fn no_sizing(fine_grained: &str, flink: &str, process: &str) -> MemoryError {
+/// Flink's error when none of the ways of sizing a process is configured (`fine_grained`:
+/// the options that together size it).
+pub(super) fn no_sizing(
+    r: &Reader<'_>,
+    fine_grained: &[&str],
+    flink: &str,
+    process: &str,
+) -> MemoryError {
     err(
         Rule::NoSizing,
         None,
         format!(
-            "Either required fine-grained memory ({fine_grained}), or Total Flink Memory size (Key: '{flink}'), or Total Process Memory size (Key: '{process}') need to be configured explicitly."
+            "Either required fine-grained memory ({}), or Total Flink Memory size ({}), or Total Process Memory size ({}) need to be configured explicitly.",
+            fine_grained.join(" and "),
+            r.describe(flink, "null"),
+            r.describe(process, "null")
         ),
     )
 }

@@ -1,11 +1,22 @@
-//! Tests of the memory model against Flink's logged breakdowns and error messages: apart
-//! because they exercise both processes and every rule, and would double the size of any one
-//! file they sat in.
+//! Tests of the memory model on byte counts and messages taken from Flink's own start-up
+//! logs (`tests/flink_memory` compares it with Flink on many more): apart because they
+//! exercise both processes and every rule, and would double the size of any one file.
 
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::memory::size::MIB;
+use crate::conf::FlinkVersion;
+use crate::memory::size::{GIB, MIB, multiply};
+
+const V1_11: FlinkVersion = FlinkVersion {
+    major: 1,
+    minor: 11,
+};
+const V1_20: FlinkVersion = FlinkVersion {
+    major: 1,
+    minor: 20,
+};
+const V2_0: FlinkVersion = FlinkVersion { major: 2, minor: 0 };
 
 fn conf(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -14,330 +25,173 @@ fn conf(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 0.01
+#[test]
+fn default_taskmanager_matches_flinks_log_to_the_byte() {
+    // Flink 1.11, 1.20 and 2.3 all log these bytes for taskmanager.memory.process.size: 1728m.
+    for version in [V1_11, V1_20, V2_0] {
+        let m = taskmanager(
+            &conf(&[("taskmanager.memory.process.size", "1728m")]),
+            version,
+        )
+        .unwrap();
+        assert_eq!(m.process, 1_811_939_328);
+        assert_eq!(m.flink, 1_342_177_280);
+        assert_eq!(m.framework_heap, 134_217_728);
+        assert_eq!(m.task_heap, 402_653_174);
+        assert_eq!(m.managed, 536_870_920);
+        assert_eq!(m.network, 134_217_730);
+        assert_eq!(m.framework_off_heap, 134_217_728);
+        assert_eq!(m.task_off_heap, 0);
+        assert_eq!(m.metaspace, 268_435_456);
+        assert_eq!(m.overhead, 201_326_592);
+    }
 }
 
 #[test]
-fn default_taskmanager_matches_flink_log() {
-    // Flink 1.11's breakdown of taskmanager.memory.process.size: 1728m: total Flink
-    // 1.250gb, framework heap 128mb, task heap 384mb, task off-heap 0, managed 512mb,
-    // network 128mb, metaspace 256mb, overhead 192mb. Fractions are Java floats, so
-    // managed = 0.4f × 1280 MiB = 536870920 bytes and network = 0.1f × 1280 MiB = 134217730.
-    let m = taskmanager(&conf(&[("taskmanager.memory.process.size", "1728m")])).unwrap();
-    assert!(close(m.process_mb, 1728.0));
-    assert!(close(m.flink_mb, 1280.0));
-    assert!(close(m.framework_heap_mb, 128.0));
-    assert!(close(m.framework_off_heap_mb, 128.0));
-    assert!(close(m.task_heap_mb, 384.0));
-    assert!(close(m.task_off_heap_mb, 0.0));
-    assert!(close(m.managed_mb, 512.0));
-    assert!(close(m.network_mb, 128.0));
-    assert!(close(m.metaspace_mb, 256.0));
-    assert!(close(m.overhead_mb, 192.0));
-    // The float fractions make the byte counts odd.
-    assert_eq!((m.network_mb * MIB).round(), 134_217_730.0);
-    assert_eq!((m.managed_mb * MIB).round(), 536_870_920.0);
-}
-
-#[test]
-fn default_jobmanager() {
-    let m = jobmanager(&conf(&[("jobmanager.memory.process.size", "1600m")])).unwrap();
-    assert!(close(m.process_mb, 1600.0));
-    assert!(close(m.flink_mb, 1152.0));
-    assert!(close(m.heap_mb, 1024.0));
-    assert!(close(m.off_heap_mb, 128.0));
-    assert!(close(m.metaspace_mb, 256.0));
-    assert!(close(m.overhead_mb, 192.0));
-}
-
-#[test]
-fn flink_size_derives_process_with_inverse_fraction() {
-    let m = taskmanager(&conf(&[("taskmanager.memory.flink.size", "4096m")])).unwrap();
-    // overhead = (4096 + 256) * 0.1 / 0.9 = 483.6 MiB, inside [192m, 1g]
-    assert!((m.overhead_mb - 483.55).abs() < 0.1);
-    assert!(close(m.managed_mb, 4096.0 * 0.4));
-    assert!(close(m.network_mb, 409.6));
-    assert!(close(
-        m.process_mb,
-        m.flink_mb + m.metaspace_mb + m.overhead_mb
-    ));
-    let j = jobmanager(&conf(&[("jobmanager.memory.flink.size", "1024m")])).unwrap();
-    assert!(close(j.heap_mb, 896.0));
-    assert!(close(j.overhead_mb, 192.0));
-}
-
-#[test]
-fn no_sizing_is_an_error() {
-    let e = taskmanager(&conf(&[])).unwrap_err();
-    assert_eq!(e.rule, Rule::NoSizing);
-    assert!(e.message.contains("need to be configured explicitly"));
-    let e = jobmanager(&conf(&[])).unwrap_err();
-    assert_eq!(e.rule, Rule::NoSizing);
-}
-
-#[test]
-fn flink_size_larger_than_process_fails() {
-    // real Flink: taskmanager.sh exit 1, "Total Process Memory size … is less than the sum of
-    // the derived Total Flink Memory size … and … Metaspace"
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.flink.size", "2048m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::FlinkPlusMetaspaceExceedProcess);
-    assert!(
-        e.message
-            .contains("is less than the sum of the derived Total Flink Memory size (2gb)")
+fn default_jobmanager_matches_flinks_log() {
+    let m = jobmanager(&conf(&[("jobmanager.memory.process.size", "1600m")]), V1_20).unwrap();
+    assert_eq!(
+        (
+            m.process,
+            m.flink,
+            m.heap,
+            m.off_heap,
+            m.metaspace,
+            m.overhead
+        ),
+        (
+            1_677_721_600,
+            1_207_959_552,
+            GIB,
+            128 * MIB,
+            256 * MIB,
+            192 * MIB
+        )
     );
 }
 
 #[test]
-fn overhead_outside_range_when_both_sizes_set() {
-    // process 2000 − flink 1500 − metaspace 256 = 244 MiB: fine with defaults [192m, 1g] ...
-    let ok = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "2000m"),
-        ("taskmanager.memory.flink.size", "1500m"),
-    ]))
-    .unwrap();
-    assert!(close(ok.overhead_mb, 244.0));
-    // ... but not with min 300m
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "2000m"),
-        ("taskmanager.memory.flink.size", "1500m"),
-        ("taskmanager.memory.jvm-overhead.min", "300m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::OverheadOutOfRange);
-    assert!(e.message.starts_with(
-        "Derived JVM Overhead size (244mb) is not in configured JVM Overhead range [300mb, 1gb]"
-    ));
-    // JobManager alike
-    let e = jobmanager(&conf(&[
-        ("jobmanager.memory.process.size", "1600m"),
-        ("jobmanager.memory.flink.size", "1300m"),
-    ]))
-    .unwrap_err();
-    // 1600 − 1300 − 256 = 44 MiB < 192 MiB
-    assert_eq!(e.rule, Rule::OverheadOutOfRange);
+fn fractions_multiply_in_decimal_as_flink_does() {
+    // 0.7f widens to 0.699999988079071; Flink multiplies that decimal exactly.
+    assert_eq!(multiply(6912 * MIB, f64::from(0.7f32)), Some(5_073_430_031));
+    assert_eq!(multiply(1280 * MIB, f64::from(0.1f32)), Some(134_217_730));
+    assert_eq!(multiply(u64::MAX / 2, 3.0), None);
 }
 
 #[test]
-fn small_process_size_fails_on_metaspace_and_overhead() {
-    let e = taskmanager(&conf(&[("taskmanager.memory.process.size", "256m")])).unwrap_err();
-    assert_eq!(e.rule, Rule::MetaspacePlusOverheadExceedProcess);
-    assert!(e.message.contains(
-        "Sum of configured JVM Metaspace (256mb) and JVM Overhead (192mb) exceed configured Total Process Memory"
-    ));
-    let e = jobmanager(&conf(&[("jobmanager.memory.process.size", "400m")])).unwrap_err();
-    assert_eq!(e.rule, Rule::MetaspacePlusOverheadExceedProcess);
-}
-
-#[test]
-fn network_fraction_04_exceeds_flink_memory_by_float_rounding() {
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.network.fraction", "0.4"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-    assert!(e.message.contains("Managed Memory (512mb) and Network Memory (512mb) exceed configured Total Flink Memory (1.250gb)"), "{}", e.message);
-    // the deprecated 1.11 alias is read too
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.network.memory.fraction", "0.4"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-    // 0.3 fits
-    let m = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.network.fraction", "0.3"),
-    ]))
-    .unwrap();
-    assert!(close(m.network_mb, 384.0));
-    assert!(m.task_heap_mb > 120.0 && m.task_heap_mb < 130.0);
-}
-
-#[test]
-fn unreadable_sizes_name_the_key() {
-    let e = taskmanager(&conf(&[("taskmanager.memory.process.size", "lots")])).unwrap_err();
-    assert_eq!(e.rule, Rule::UnreadableValue);
-    assert_eq!(e.key.as_deref(), Some("taskmanager.memory.process.size"));
-    assert!(e.message.starts_with(
-        "Cannot read memory size from config option 'taskmanager.memory.process.size'"
-    ));
-    let e = jobmanager(&conf(&[
-        ("jobmanager.memory.process.size", "1600m"),
-        ("jobmanager.memory.jvm-metaspace.size", "much"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::UnreadableValue);
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.managed.fraction", "half"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::UnreadableValue);
-}
-
-#[test]
-fn min_above_max_and_bad_fractions() {
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.jvm-overhead.min", "1g"),
-        ("taskmanager.memory.jvm-overhead.max", "512m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::RangeMinAboveMax);
-    assert!(
-        e.message
-            .contains("min value must be less or equal to max value")
-    );
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.network.min", "256m"),
-        ("taskmanager.memory.network.max", "128m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::RangeMinAboveMax);
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.network.fraction", "1.0"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::FractionOutOfRange);
-    let e = jobmanager(&conf(&[
-        ("jobmanager.memory.process.size", "1600m"),
-        ("jobmanager.memory.jvm-overhead.fraction", "-0.1"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::FractionOutOfRange);
-}
-
-#[test]
-fn network_fraction_is_clamped() {
-    // 0.01 × 1280m = 12.8m → min 64m
-    let m = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.network.fraction", "0.01"),
-    ]))
-    .unwrap();
-    assert!(close(m.network_mb, 64.0));
-    // 0.1 × 20g → max 1g
-    let m = taskmanager(&conf(&[("taskmanager.memory.flink.size", "20g")])).unwrap();
-    assert!(close(m.network_mb, 1024.0));
-    assert!(close(m.overhead_mb, 1024.0));
-}
-
-#[test]
-fn legacy_number_of_buffers() {
-    let m = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.network.numberOfBuffers", "4096"),
-        ("taskmanager.memory.segment-size", "16kb"),
-    ]))
-    .unwrap();
-    assert!(close(m.network_mb, 64.0));
-    assert!(close(m.task_heap_mb, 448.0));
-    // legacy ignored once any new network key is set
-    let m = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.network.numberOfBuffers", "4096"),
-        ("taskmanager.memory.network.max", "1g"),
-    ]))
-    .unwrap();
-    assert!(close(m.network_mb, 128.0));
-    // legacy memory is not clamped, so it can exceed the Flink memory
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.flink.size", "1024m"),
-        ("taskmanager.network.numberOfBuffers", "20000"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-}
-
-#[test]
-fn segment_size_must_be_power_of_two() {
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.segment-size", "48kb"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::InvalidSegmentSize);
-    assert!(e.message.contains("must be a power of 2"));
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.process.size", "1728m"),
-        ("taskmanager.memory.segment-size", "2kb"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::InvalidSegmentSize);
-}
-
-#[test]
-fn fine_grained_sizing() {
-    let m = taskmanager(&conf(&[
-        ("taskmanager.memory.task.heap.size", "1g"),
-        ("taskmanager.memory.managed.size", "512m"),
-    ]))
-    .unwrap();
-    // network by inverse fraction of (128+128+1024+0+512) = 1792m → 199.1m
-    assert!((m.network_mb - 1792.0 / 9.0).abs() < 0.01);
-    assert!(close(m.flink_mb, 1792.0 + m.network_mb));
-    // fine-grained takes precedence over the flink size, which must then fit exactly
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.task.heap.size", "1g"),
-        ("taskmanager.memory.managed.size", "512m"),
-        ("taskmanager.memory.flink.size", "1500m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-    // remainder network outside its range
-    let e = taskmanager(&conf(&[
-        ("taskmanager.memory.task.heap.size", "1g"),
-        ("taskmanager.memory.managed.size", "512m"),
-        ("taskmanager.memory.flink.size", "1800m"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::NetworkOutOfRange);
-    // JM heap
-    let j = jobmanager(&conf(&[("jobmanager.memory.heap.size", "2g")])).unwrap();
-    assert!(close(j.flink_mb, 2176.0));
-    let e = jobmanager(&conf(&[
-        ("jobmanager.memory.heap.size", "2g"),
-        ("jobmanager.memory.flink.size", "2g"),
-    ]))
-    .unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-}
-
-#[test]
-fn jm_flink_not_above_off_heap() {
-    let e = jobmanager(&conf(&[("jobmanager.memory.flink.size", "128m")])).unwrap_err();
-    assert_eq!(e.rule, Rule::ComponentsExceedFlink);
-    assert!(
-        e.message
-            .contains("is less than the configured Off-heap Memory")
+fn sizes_print_as_flinks_memory_size_does() {
+    assert_eq!(readable(0), "0 bytes");
+    assert_eq!(readable(1024), "1024 bytes");
+    assert_eq!(readable(1025), "1.001kb (1025 bytes)");
+    assert_eq!(readable(GIB), "1024.000mb (1073741824 bytes)");
+    assert_eq!(readable(1_677_721_600), "1.563gb (1677721600 bytes)");
+    assert_eq!(
+        readable(i64::MAX as u64),
+        "8388608.000tb (9223372036854775807 bytes)"
     );
 }
 
 #[test]
-fn legacy_heap_keys() {
-    let m = taskmanager(&conf(&[("taskmanager.heap.size", "1280m")])).unwrap();
-    assert!(close(m.process_mb, 1728.0));
-    let j = jobmanager(&conf(&[("jobmanager.heap.size", "1024m")])).unwrap();
-    assert!(close(j.process_mb, 1600.0));
-}
-
-#[test]
-fn aliases() {
-    let c = conf(&[("pekko.framesize", "10485760b")]);
-    assert_eq!(lookup(&c, "akka.framesize"), Some("10485760b"));
-    let c = conf(&[
-        ("taskmanager.network.memory.max", "1g"),
-        ("taskmanager.memory.network.max", "2g"),
+fn network_memory_lost_its_1_gib_cap_in_1_17() {
+    let big = conf(&[("taskmanager.memory.process.size", "16g")]);
+    assert_eq!(taskmanager(&big, V1_11).unwrap().network, GIB);
+    let network = taskmanager(&big, V1_20).unwrap().network;
+    assert_eq!(network, multiply(15104 * MIB, f64::from(0.1f32)).unwrap());
+    // The remainder of 4g after a 1g task heap is 1177.6 MiB of network memory: too much for
+    // 1.11's default range, fine since 1.17.
+    let remainder = conf(&[
+        ("taskmanager.memory.flink.size", "4g"),
+        ("taskmanager.memory.task.heap.size", "1g"),
     ]);
-    assert_eq!(lookup(&c, "taskmanager.network.memory.max"), Some("2g"));
-    assert_eq!(human(1342177280.0), "1.250gb");
-    assert_eq!(human(32768.0), "32kb");
+    let e = taskmanager(&remainder, V1_11).unwrap_err();
+    assert_eq!(e.rule, Rule::NetworkOutOfRange);
+    assert!(
+        e.message
+            .starts_with("TaskManager memory configuration failed: If Total Flink")
+    );
+    assert!(taskmanager(&remainder, V1_20).is_ok());
+}
+
+#[test]
+fn legacy_heap_keys_stand_for_the_new_ones_whenever_those_are_absent() {
+    // taskmanager.heap.size is the total Flink memory even beside a process size.
+    let tm = conf(&[
+        ("taskmanager.heap.size", "1024m"),
+        ("taskmanager.memory.process.size", "1728m"),
+    ]);
+    let m = taskmanager(&tm, V1_20).unwrap();
+    assert_eq!(
+        (m.flink, m.process, m.overhead),
+        (GIB, 1728 * MIB, 448 * MIB)
+    );
+    // jobmanager.heap.size is the JobManager's heap, even beside a process size it overflows.
+    let jm = conf(&[
+        ("jobmanager.heap.size", "2048m"),
+        ("jobmanager.memory.process.size", "1600m"),
+    ]);
+    assert!(jobmanager(&jm, V1_11).is_err());
+    // Flink 2.0 removed them: only the process size counts.
+    assert_eq!(jobmanager(&jm, V2_0).unwrap().process, 1600 * MIB);
+}
+
+#[test]
+fn errors_carry_flinks_message() {
+    let e = taskmanager(&conf(&[("taskmanager.memory.process.size", "256m")]), V1_20).unwrap_err();
+    assert_eq!(e.rule, Rule::MetaspacePlusOverheadExceedProcess);
+    assert_eq!(
+        e.message,
+        "TaskManager memory configuration failed: Sum of configured JVM Metaspace (256.000mb (268435456 bytes)) and JVM Overhead (192.000mb (201326592 bytes)) exceed configured Total Process Memory (256.000mb (268435456 bytes))."
+    );
+    let e = taskmanager(
+        &conf(&[
+            ("taskmanager.memory.process.size", "1728m"),
+            ("taskmanager.memory.network.fraction", "1.5"),
+        ]),
+        V1_11,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message,
+        "TaskManager memory configuration failed: Inconsistently configured Key: 'taskmanager.memory.network.fraction' , default: 0.1 (fallback keys: [{key=taskmanager.network.memory.fraction, isDeprecated=true}]) (1.5) and its min (64.000mb (67108864 bytes)), max (1024.000mb (1073741824 bytes)) value"
+    );
+    // Fractional sizes are not Flink sizes.
+    let e = taskmanager(&conf(&[("taskmanager.memory.process.size", "1.5g")]), V1_20).unwrap_err();
+    assert_eq!(e.rule, Rule::UnreadableSize);
+    let e = taskmanager(&conf(&[]), V1_20).unwrap_err();
+    assert_eq!(e.rule, Rule::NoSizing);
+}
+
+#[test]
+fn segment_size_must_be_a_power_of_two_of_at_least_4_kib() {
+    let seg = |s: &str| segment_size_bytes(&conf(&[("taskmanager.memory.segment-size", s)]), V1_20);
+    assert_eq!(seg("64kb").unwrap(), 65536);
+    assert_eq!(seg("48kb").unwrap_err().rule, Rule::InvalidSegmentSize);
+    assert_eq!(seg("2kb").unwrap_err().rule, Rule::InvalidSegmentSize);
+}
+
+#[test]
+fn report_json_is_keyed_by_flinks_option_names() {
+    let c = conf(&[
+        ("taskmanager.memory.process.size", "1728m"),
+        ("jobmanager.memory.process.size", "100m"),
+    ]);
+    let json = report(&c, V1_20).to_json();
+    assert_eq!(
+        json["taskmanager"]["taskmanager.memory.network.size"],
+        134_217_730
+    );
+    assert_eq!(
+        json["taskmanager"]["taskmanager.memory.jvm-overhead.size"],
+        201_326_592
+    );
+    let error = json["jobmanager"]["error"].as_str().unwrap();
+    assert!(
+        error
+            .starts_with("JobManager memory configuration failed: Sum of configured JVM Metaspace")
+    );
+    let text = report(&c, V1_20).describe();
+    assert!(
+        text.contains("Network:") && text.contains("would not start"),
+        "{text}"
+    );
 }

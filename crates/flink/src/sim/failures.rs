@@ -3,6 +3,7 @@
 //! (the busiest TaskManager's live heap data), worded like Flink's. Apart from `settings`
 //! because they depend on where the subtasks are placed, not on any one option.
 
+use crate::memory;
 use crate::sim::model::Model;
 
 pub(super) fn deployment_failure(m: &Model<'_>) -> Option<String> {
@@ -42,7 +43,7 @@ pub(super) fn deployment_failure(m: &Model<'_>) -> Option<String> {
     let per_exchange = m.n * (f64::from(s.buffers_per_channel) * remote_channels + 1.0) // input gates
         + m.n * (m.p + 1.0); // output partitions
     let required = per_exchange * exchanges as f64;
-    let available = (s.tm.network_mb * 1048576.0 / s.segment_bytes).floor();
+    let available = (s.tm.network as f64 / s.segment_bytes).floor();
     if required > available {
         return Some(format!(
             "Job failed: java.io.IOException: Insufficient number of network buffers: required {}, but only {} available. The total number of network buffers is currently set to {} of {} bytes each. You can increase this number by setting the configuration keys 'taskmanager.memory.network.fraction', 'taskmanager.memory.network.min', and 'taskmanager.memory.network.max'.",
@@ -54,13 +55,13 @@ pub(super) fn deployment_failure(m: &Model<'_>) -> Option<String> {
 
 pub(super) fn heap_failure(m: &Model<'_>, rate: f64) -> Option<String> {
     let live = m.live_heap_mb(rate);
-    let heap = m.s.tm.jvm_heap_mb();
+    let heap = memory::mib(m.s.tm.jvm_heap());
     if live > 0.95 * heap {
         return Some(format!(
             "Job failed: java.lang.OutOfMemoryError: Java heap space (TaskManager JVM heap {:.0} MiB: framework {:.0} + task {:.0}; live data {:.0} MiB for {} slots in use: Kafka clients, task working sets and {:.0} MiB of keyed state)",
             heap,
-            m.s.tm.framework_heap_mb,
-            m.s.tm.task_heap_mb,
+            memory::mib(m.s.tm.framework_heap),
+            memory::mib(m.s.tm.task_heap),
             live,
             m.n,
             m.n * m.keyed_state_mb_per_subtask(rate)

@@ -168,7 +168,7 @@ fn saturation_parts(m: &Model<'_>, st: &State, op: &OperatingPoint, parts: &mut 
         p99: growth * duration * 0.99 * 1000.0,
     });
     let full = (s.segment_bytes / m.prof.record_bytes).max(1.0);
-    let available = s.tm.network_mb * 1048576.0 / s.segment_bytes;
+    let available = s.tm.network as f64 / s.segment_bytes;
     let mut inflight_ms = 0.0;
     for e in 0..m.prof.exchanges.len() {
         let channels = m.p;

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::memory;
 use crate::recovery;
 use crate::resources::Resources;
 use crate::sim::cluster::Cluster;
@@ -76,14 +77,14 @@ fn run(
     let cpu_cores = st.cpu_demand * (m.p / m.n).min(tm_count.max(1.0));
     let rec = recovery::recovery(conf, &recovery_inputs(&m, cap, throughput, job))?;
     // What `resources::requested` / `on_fixed_cluster` give, from the sizes already derived.
-    let resources = Resources::new(s.taskmanagers, s.cores, s.tm.process_mb);
+    let resources = Resources::new(s.taskmanagers, s.cores, memory::mib(s.tm.process));
     Ok(SimMetrics {
         throughput,
         latency_p99_ms: latency.p99_ms,
         latency_p50_ms: latency.p50_ms,
         backpressured: op.saturated() || latency.max_downstream_rho > 0.9,
         cpu_cores,
-        memory_mb: tm_count * s.tm.process_mb,
+        memory_mb: tm_count * memory::mib(s.tm.process),
         recovery_time_s: rec.seconds,
         recovered: rec.recovered,
         resources,

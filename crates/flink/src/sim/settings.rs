@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::memory::{self, JobManagerMemory, TaskManagerMemory, lookup};
+use crate::resources::SIMULATED_FLINK;
 use crate::sim::cluster::{Cluster, ClusterMode};
 use crate::sim::constants::{JM_METASPACE_NEED_MB, TM_METASPACE_NEED_MB};
 use crate::sim::topology::topology;
@@ -168,23 +169,25 @@ fn process_memory(
     conf: &BTreeMap<String, String>,
     cluster: &Cluster,
 ) -> Result<(JobManagerMemory, TaskManagerMemory, f64), String> {
-    let jm = memory::jobmanager(conf).map_err(|e| start_failure("JobManager", e))?;
-    let tm = memory::taskmanager(conf).map_err(|e| start_failure("TaskManager", e))?;
-    let segment_bytes =
-        memory::segment_size_bytes(conf).map_err(|e| start_failure("TaskManager", e))?;
-    if jm.process_mb > cluster.master_memory_mb {
+    let jm =
+        memory::jobmanager(conf, SIMULATED_FLINK).map_err(|e| start_failure("JobManager", e))?;
+    let tm =
+        memory::taskmanager(conf, SIMULATED_FLINK).map_err(|e| start_failure("TaskManager", e))?;
+    let segment_bytes = memory::segment_size_bytes(conf, SIMULATED_FLINK)
+        .map_err(|e| start_failure("TaskManager", e))? as f64;
+    if memory::mib(jm.process) > cluster.master_memory_mb {
         return Err(format!(
             "JobManager could not start: its Total Process Memory ({}) does not fit the master node's memory ({})",
-            memory::human(jm.process_mb * 1048576.0),
-            memory::human(cluster.master_memory_mb * 1048576.0)
+            memory::human(jm.process),
+            memory::human((cluster.master_memory_mb * 1048576.0) as u64)
         ));
     }
     let node_free = cluster.node_memory_mb - cluster.node_reserved_mb;
-    if tm.process_mb > node_free {
+    if memory::mib(tm.process) > node_free {
         return Err(format!(
             "TaskManager could not start: its Total Process Memory ({}) exceeds the memory available on the node ({})",
-            memory::human(tm.process_mb * 1048576.0),
-            memory::human(node_free * 1048576.0)
+            memory::human(tm.process),
+            memory::human((node_free * 1048576.0) as u64)
         ));
     }
     Ok((jm, tm, segment_bytes))
@@ -270,17 +273,17 @@ fn netty(conf: &BTreeMap<String, String>, slots: u32) -> Result<Netty, String> {
 
 /// Enough metaspace for the job's classes, checked when the user code is loaded.
 fn check_metaspace(jm: &JobManagerMemory, tm: &TaskManagerMemory) -> Result<(), String> {
-    if tm.metaspace_mb < TM_METASPACE_NEED_MB {
+    if memory::mib(tm.metaspace) < TM_METASPACE_NEED_MB {
         return Err(format!(
             "Job failed: java.lang.OutOfMemoryError: Metaspace. The metaspace out-of-memory error has occurred (TaskManager metaspace {}, the job's classes need about {}). Increase 'taskmanager.memory.jvm-metaspace.size'.",
-            memory::human(tm.metaspace_mb * 1048576.0),
-            memory::human(TM_METASPACE_NEED_MB * 1048576.0)
+            memory::human(tm.metaspace),
+            memory::human((TM_METASPACE_NEED_MB * 1048576.0) as u64)
         ));
     }
-    if jm.metaspace_mb < JM_METASPACE_NEED_MB {
+    if memory::mib(jm.metaspace) < JM_METASPACE_NEED_MB {
         return Err(format!(
             "JobManager failed: java.lang.OutOfMemoryError: Metaspace (JobManager metaspace {}). Increase 'jobmanager.memory.jvm-metaspace.size'.",
-            memory::human(jm.metaspace_mb * 1048576.0)
+            memory::human(jm.metaspace)
         ));
     }
     Ok(())

@@ -347,7 +347,7 @@ impl Model<'_> {
     fn gc(&self, rate: f64, cp_freq: f64, stage_rate: &[f64]) -> Gc {
         let prof = self.prof;
         let stages = self.stages();
-        let heap_mb = self.s.tm.jvm_heap_mb().max(1.0);
+        let heap_mb = crate::memory::mib(self.s.tm.jvm_heap()).max(1.0);
         let live_mb = self.live_heap_mb(rate);
         let state_mb = self.keyed_state_mb_per_subtask(rate);
         let stages_f = stages as f64;

@@ -11,7 +11,7 @@ fn failure_cases() -> Vec<(BTreeMap<String, String>, &'static str)> {
     vec![
         (
             with(&[("jobmanager.memory.process.size", "300m")]),
-            "JobManager could not start: IllegalConfigurationException: Sum of configured JVM Metaspace",
+            "JobManager could not start: IllegalConfigurationException: JobManager memory configuration failed: Sum of configured JVM Metaspace",
         ),
         (
             with(&[("taskmanager.memory.flink.size", "2048m")]),
