@@ -268,3 +268,51 @@ fn memory_model_equals_flinks_own_derivation() {
         );
     }
 }
+
+/// `flinktune memory --json` prints the model's sizes under Flink's option names, and Flink's
+/// message for a process that would not start; it reads nested `config.yaml` too.
+#[test]
+fn memory_command_prints_the_derivation() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2: FlinkVersion = "2.3".parse().unwrap();
+    let conf: FlatConf = [
+        ("taskmanager.memory.process.size", "16g"),
+        ("jobmanager.memory.process.size", "300m"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    flink::conf::write_conf_dir(dir.path(), v2, &conf, &[], "cli test").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flinktune"))
+        .arg("memory")
+        .arg(dir.path())
+        .args(["--flink-version", "2.3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tm = flink::memory::taskmanager(&conf, v2).unwrap();
+    for (key, bytes) in tm.entries() {
+        assert_eq!(json["taskmanager"][key], bytes, "{key}: {json}");
+    }
+    // 1.17 lifted the 1 GiB cap: 10% of 15104 MiB.
+    assert!(tm.network > 1 << 30);
+    let error = json["jobmanager"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Sum of configured JVM Metaspace"),
+        "{error}"
+    );
+    let text = Command::new(env!("CARGO_BIN_EXE_flinktune"))
+        .arg("memory")
+        .arg(dir.path().join("config.yaml"))
+        .args(["--flink-version", "1.11"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let network = text.lines().find(|l| l.contains("Network:")).unwrap();
+    assert!(network.ends_with("1024.000mb (1073741824 bytes)"), "{text}");
+}
