@@ -14,6 +14,7 @@ request sees. `sample` therefore asks twice, so what it reads is as of its first
 Standard library only.
 """
 
+import math
 import re
 import time
 import urllib.parse
@@ -83,7 +84,9 @@ class RestReader:
         for vid in self.vertices:
             q = urllib.parse.urlencode({"get": names, "agg": "avg,max"})
             rows = self.rest.get(f"/jobs/{self.job}/vertices/{vid}/subtasks/metrics?{q}")
-            out[vid] = {r["id"]: (float(r["avg"]), float(r["max"])) for r in rows if "avg" in r}
+            # A legacy SourceFunction's task reports its busy time as NaN: left out.
+            out[vid] = {r["id"]: (float(r["avg"]), float(r["max"])) for r in rows
+                        if "avg" in r and math.isfinite(float(r["avg"])) and math.isfinite(float(r["max"]))}
         return out
 
     def latency_p99_ms(self):

@@ -95,6 +95,9 @@ class FakeRest:
         if "subtasks/metrics" in path and "numRecordsIn" in path:
             return [{"id": "numRecordsIn", "min": 1.0, "max": 2.0, "avg": 1.5, "sum": 3.0}] if vid == SINK else []
         if "subtasks/metrics" in path:
+            if vid == SRC:  # a legacy SourceFunction's task
+                return [{"id": "busyTimeMsPerSecond", "min": "NaN", "max": "NaN", "avg": "NaN", "sum": "NaN"},
+                        {"id": "backPressuredTimeMsPerSecond", "min": 0, "max": 0.0, "avg": 0.0, "sum": 0.0}]
             return [{"id": "busyTimeMsPerSecond", "min": 0, "max": 300.0, "avg": 200.0, "sum": 400.0},
                     {"id": "backPressuredTimeMsPerSecond", "min": 0, "max": 0.0, "avg": 0.0, "sum": 0.0}]
         metrics = self.sink_metrics if vid == SINK else {"0.numRecordsOut": "9"}
@@ -129,6 +132,8 @@ class Rest(unittest.TestCase):
     def test_backpressure_per_vertex(self):
         r = rest_metrics.RestReader(FakeRest({}), "j")
         rows = rest_metrics.summarise_backpressure(r.vertices, [r.backpressure(), r.backpressure()])
+        self.assertEqual(rows[0], {"id": SRC, "name": "Source: paced", "backpressured_ms_per_s": 0.0,
+                                   "backpressured_max_ms_per_s": 0.0})
         self.assertEqual(rows[1], {"id": SINK, "name": "count -> Sink", "busy_ms_per_s": 200.0,
                                    "busy_max_ms_per_s": 300.0, "backpressured_ms_per_s": 0.0,
                                    "backpressured_max_ms_per_s": 0.0})
