@@ -90,7 +90,7 @@ class LocalSession(unittest.TestCase):
             cl = fl.Cluster(home, conf, os.path.join(d, "cluster"), 0,
                             extra_props={"metrics.fetcher.update-interval": 1000})
             try:
-                fl.wait_for_cluster(cl, cl.start(), 90)
+                fl.wait_for_cluster(cl, cl.start(), 240)  # a loaded 2-core machine took over 90 s
                 trial = os.path.join(d, "trial")
                 os.makedirs(os.path.join(trial, "conf"))
                 # The trial's conf as flinktune writes it: the base conf with tuned values.
@@ -104,7 +104,7 @@ class LocalSession(unittest.TestCase):
                            FLINKTUNE_REMOTE_ADDRESSES=f"nowhere:1,localhost:{cl.rest_port}")
                 t = time.time()
                 p = subprocess.run([os.path.join(HERE, "run.sh"), "identity", "--warmup", "2"], env=env,
-                                   capture_output=True, text=True, timeout=120)
+                                   capture_output=True, text=True, timeout=300)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 r = json.load(open(os.path.join(trial, "result.json")))
                 self.assertEqual(r["status"], "pass", r)
@@ -142,7 +142,7 @@ class LocalSession(unittest.TestCase):
         env = dict(env, FLINKTUNE_TRIAL_DIR=trial, FLINKTUNE_CONF_DIR=os.path.join(trial, "conf"))
         p = subprocess.run([os.path.join(HERE, "run.sh"), "--jar", jar, "--class", "example.KeyedCount",
                             "--args", "--rate {rate}", "--warmup", "2"], env=env, capture_output=True, text=True,
-                           timeout=120)
+                           timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
         r = json.load(open(os.path.join(trial, "result.json")))
         self.assertEqual((r["status"], r["metrics_source"], r["parallelism"]), ("pass", "rest", 2), r)
