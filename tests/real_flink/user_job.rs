@@ -186,7 +186,7 @@ fn a_user_job_is_tuned_measured_over_rest() {
         assert!(r["latency_histograms"].as_u64().unwrap() >= 1, "{r}");
         // The counters at both ends of the window: about rate x duration records reached the sink.
         assert!(
-            r["sink_records"].as_f64().unwrap() > 0.8 * RATE * 6.0,
+            r["sink_records"].as_f64().unwrap() > 0.75 * RATE * 6.0,
             "{r}"
         );
     }
