@@ -92,7 +92,7 @@ seed = 7
 [adapter]
 kind = "command"
 command = "{command}"
-timeout_s = 300
+timeout_s = 420
 retries = 0
 [search]
 budget = 3
