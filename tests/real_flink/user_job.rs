@@ -130,7 +130,7 @@ fn stage_results(stage: &Path) -> Vec<serde_json::Value> {
             (0.75 * RATE..=1.25 * RATE).contains(&tp),
             "implausible throughput {tp} at {RATE}/s: {r}"
         );
-        assert!(p99 >= 0.0 && p99 < 2000.0, "implausible p99 {p99}: {r}");
+        assert!((0.0..2000.0).contains(&p99), "implausible p99 {p99}: {r}");
         let vertices = r["vertices"].as_array().unwrap();
         assert_eq!(vertices.len(), 2, "source and keyed count: {r}");
         for v in vertices {
