@@ -30,5 +30,21 @@ fi
 if [ "${FLINKTUNE_FLINK_2:-1}" != 0 ]; then
   _ft_also FLINK_2_HOME 2.3.0 || { return 1 2>/dev/null || exit 1; }
 fi
+# A real Prometheus server for the test of a user job measured through Prometheus
+# (FLINKTUNE_PROMETHEUS: the binary the flink-local adapter runs).
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "ci-prepare: no prometheus on PATH: installing the Debian package" >&2
+  _ft_sudo=""
+  [ "$(id -u)" = 0 ] || _ft_sudo=sudo
+  { $_ft_sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $_ft_sudo apt-get install -y -qq --no-install-recommends prometheus; } >&2 || {
+    echo "ci-prepare: installing prometheus failed" >&2
+    return 1 2>/dev/null || exit 1
+  }
+  unset _ft_sudo
+fi
+FLINKTUNE_PROMETHEUS="$(command -v prometheus)"
+export FLINKTUNE_PROMETHEUS
+echo "ci-prepare: FLINKTUNE_PROMETHEUS=$FLINKTUNE_PROMETHEUS" >&2
 unset -f _ft_also
 unset _ft_root

@@ -1,8 +1,10 @@
-//! The `hibench` and `remote` adapters (Python, standard library) run their own unit tests:
-//! the HiBench metrics parser on CSV files in the MetricsReader's format, the adapter's
-//! plumbing against a fake HiBench tree, the remote adapter's configuration parsing and —
-//! when `FLINK_HOME` is set — one trial through the remote adapter on a local session cluster
-//! standing in for the remote one (it prints its skip reason otherwise).
+//! The `hibench`, `remote` and `flink-local` adapters (Python, standard library) run their own
+//! unit tests: the HiBench metrics parser on CSV files in the MetricsReader's format, the
+//! adapter's plumbing against a fake HiBench tree, the remote adapter's configuration parsing
+//! and — when `FLINK_HOME` is set — one trial through the remote adapter on a local session
+//! cluster standing in for the remote one (it prints its skip reason otherwise); the user job's
+//! argument templating, load command and metric readers, with PromQL on a real Prometheus
+//! server when the `prometheus` binary is installed.
 
 use std::process::Command;
 
@@ -30,4 +32,9 @@ fn hibench_adapter_python_tests() {
 #[test]
 fn remote_adapter_python_tests() {
     unittest("remote");
+}
+
+#[test]
+fn flink_local_adapter_python_tests() {
+    unittest("flink-local");
 }

@@ -33,6 +33,9 @@ import urllib.error
 import urllib.request
 import uuid
 
+import prometheus_metrics
+import user_job
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOBS = os.path.join(HERE, "jobs")
 # The jobs for Flink 1.19+ and 2.x (OpenContext, FLIP-27 source) and for older versions (the
@@ -521,7 +524,7 @@ def upload(cl, jar):
     with open(jar, "rb") as f:
         data = f.read()
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"jarfile\"; "
-            f"filename=\"flinktune-jobs.jar\"\r\nContent-Type: application/x-java-archive\r\n\r\n").encode() \
+            f"filename=\"{os.path.basename(jar)}\"\r\nContent-Type: application/x-java-archive\r\n\r\n").encode() \
         + data + f"\r\n--{boundary}--\r\n".encode()
     r = cl.request("POST", "/jars/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
     return os.path.basename(r["filename"])
@@ -598,13 +601,33 @@ def percentile_ms(hist, count, q):
     return max(hist) / 1000.0
 
 
-def run_trial(args, trial, cl):
-    rate = env_int("FLINKTUNE_RATE", 1)
-    duration = env_int("FLINKTUNE_DURATION_S", 1)
+def refuse_owned_keys():
+    """A study must not tune the keys the adapter sets itself (OWNED_KEYS)."""
     config = json.load(open(os.environ["FLINKTUNE_CONFIG_JSON"])) if os.environ.get("FLINKTUNE_CONFIG_JSON") else {}
     clash = sorted(set(config) & set(OWNED_KEYS))
     if clash:
         raise EnvError(f"the study tunes {', '.join(clash)}, which the flink-local adapter sets itself")
+
+
+def job_alive(cl, jid):
+    """The job's REST details, or None when REST does not answer but the cluster lives; raises
+    Fail when the job or the cluster has ended."""
+    try:
+        j = cl.get(f"/jobs/{jid}")
+    except (OSError, ValueError) as e:
+        if not cl.pids_alive():
+            raise Fail(f"the cluster died during the job: {reason_from(cl.log_texts()) or e}")
+        return None
+    state = j.get("state")
+    if state in ("FAILED", "CANCELED", "CANCELLING", "FAILING", "FINISHED"):
+        raise Fail(f"job {state.lower()}: {job_failure(cl, jid) or reason_from(cl.log_texts()) or 'no reason given'}")
+    return j
+
+
+def run_trial(args, trial, cl):
+    rate = env_int("FLINKTUNE_RATE", 1)
+    duration = env_int("FLINKTUNE_DURATION_S", 1)
+    refuse_owned_keys()
     t_start = time.time()
     procs = cl.start()
     ov = wait_for_cluster(cl, procs, args.start_timeout)
@@ -634,16 +657,8 @@ def run_trial(args, trial, cl):
         f"measuring {args.warmup} s warm-up + {duration} s")
 
     def check_job(require_running):
-        try:
-            j = cl.get(f"/jobs/{jid}")
-        except (OSError, ValueError) as e:
-            if not cl.pids_alive():
-                raise Fail(f"the cluster died during the job: {reason_from(cl.log_texts()) or e}")
-            return
-        state = j.get("state")
-        if state in ("FAILED", "CANCELED", "CANCELLING", "FAILING", "FINISHED"):
-            raise Fail(f"job {state.lower()}: {job_failure(cl, jid) or reason_from(cl.log_texts()) or 'no reason given'}")
-        if require_running:
+        j = job_alive(cl, jid)
+        if j is not None and require_running:
             stuck = [v["name"] for v in j.get("vertices", []) if v.get("status") != "RUNNING"]
             if stuck:
                 slots = ov.get("slots-total")
@@ -702,6 +717,71 @@ def run_trial(args, trial, cl):
     except (Fail, OSError):
         pass
     return result
+
+
+def run_user_trial(args, trial, cl):
+    """One trial of the user's job (--jar, --class, --args), measured through Flink's REST API
+    or a Prometheus server of the trial's own (user_job.measure)."""
+    env_int("FLINKTUNE_RATE", 1)
+    duration = env_int("FLINKTUNE_DURATION_S", 1)
+    refuse_owned_keys()
+    server = start_prometheus(trial, cl) if args.metrics == "prometheus" else None
+    if server:
+        args.prometheus_url = server.url
+    try:
+        t_start = time.time()
+        ov = wait_for_cluster(cl, cl.start(), args.start_timeout)
+        startup = time.time() - t_start
+        log(f"cluster up in {startup:.1f} s: {ov.get('taskmanagers')} TaskManager(s), {ov.get('slots-total')} "
+            f"slots, Flink {ov.get('flink-version')}, REST {cl.url}")
+        memory = taskmanager_memory(cl)
+        jar_id = upload(cl, args.jar)
+        _, _, parallelism = deployment(read_conf(cl.conf))
+        prog = user_job.expand_args(args.job_args, user_job.trial_values(trial))
+        r = cl.request("POST", f"/jars/{jar_id}/run",
+                       json.dumps({"entryClass": args.main_class, "programArgsList": prog,
+                                   "parallelism": parallelism}).encode(),
+                       {"Content-Type": "application/json"})
+        jid = r["jobid"]
+        log(f"job {jid} ({args.main_class} {' '.join(prog)}, parallelism {parallelism}) submitted; "
+            f"measuring {args.warmup} s warm-up + {duration} s through {args.metrics}")
+        try:
+            user_job.wait_running(cl, jid, lambda: job_alive(cl, jid), args.start_timeout)
+            result = user_job.measure(cl, jid, args, duration, lambda: job_alive(cl, jid), trial)
+        finally:
+            try:
+                cl.request("PATCH", f"/jobs/{jid}?mode=cancel", timeout=10)
+            except (Fail, OSError):
+                pass
+    finally:
+        if server:
+            server.stop()
+    result.update(startup_s=round(startup, 2), parallelism=parallelism, flink_version=ov.get("flink-version"),
+                  job_id=jid, main_class=args.main_class)
+    if memory:
+        result["taskmanager_memory_bytes"] = memory
+    return result
+
+
+def start_prometheus(trial, cl):
+    """A Prometheus server for the trial on the first free port of the worker's block
+    (FLINKTUNE_PROMETHEUS_PORT_BASE, default 19400, + 20 x worker), scraping the next ten ports,
+    on which the cluster's JVMs get their PrometheusReporter."""
+    start = int(os.environ.get("FLINKTUNE_PROMETHEUS_PORT_BASE", "19400")) + 20 * env_int("FLINKTUNE_WORKER")
+    port = next((p for p in range(start, start + 10) if port_free(p)), None)
+    if port is None:
+        raise EnvError(f"no free port for Prometheus in {start}..{start + 9}")
+    reporters = list(range(port + 1, port + 11))
+    cl.extra_props.update(prometheus_metrics.reporter_props(reporters))
+    server = None
+    try:
+        server = prometheus_metrics.Server(os.path.join(trial, "prometheus"), port, reporters)
+        server.start()
+    except OSError as e:
+        if server:
+            server.stop()
+        raise EnvError(str(e))
+    return server
 
 
 def read_series(metrics_dir, since_ms):
@@ -803,9 +883,9 @@ def measure_recovery(cl, jid, metrics, p99_ms, parallelism, args):
             "recovery_threshold_ms": threshold_us / 1000, "recovery_note": note[:400]}
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("workload", choices=WORKLOADS)
+    ap.add_argument("workload", nargs="?", choices=WORKLOADS, help="a built-in job (or --jar: the user's)")
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("FLINKTUNE_FLINK_WARMUP_S", "5")),
                     help="seconds of load before the measured window (default 5)")
     ap.add_argument("--window-ms", type=int, default=10000, help="fixwindow's tumbling window (default 10000)")
@@ -820,38 +900,56 @@ def main():
                          "(also FLINKTUNE_MEASURE_RECOVERY=1; Flink 1.19+)")
     ap.add_argument("--recovery-limit", type=float, default=180.0,
                     help="seconds to wait for recovery before reporting a censored lower bound (default 180)")
-    args = ap.parse_args()
+    user_job.add_arguments(ap)
+    return ap.parse_args()
 
+
+def check_environment(args, trial, home):
+    """The trial's conf dir, once the environment can run the trial; raises EnvError."""
+    if not trial or not os.path.isdir(trial):
+        raise EnvError("FLINKTUNE_TRIAL_DIR is not set to a directory: run this through flinktune")
+    if not home:
+        raise EnvError("FLINK_HOME is not set: run `export FLINK_HOME=$(scripts/install-flink.sh)`")
+    problem = user_job.check_arguments(args, args.workload)
+    if problem:
+        raise EnvError(problem)
+    conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
+    if not os.path.isdir(conf_dir):
+        raise EnvError(f"the trial's conf dir {conf_dir} does not exist")
+    major, minor, _ = flink_version(home)
+    if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
+        raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
+                       f"set the study's flink_version to {major}.{minor}")
+    if args.flink_version and args.flink_version != f"{major}.{minor}":
+        # Flink ignores keys it does not know: the wrong version would run, tuning nothing.
+        raise EnvError(f"FLINK_HOME={home} is Flink {major}.{minor}, but this study expects "
+                       f"{args.flink_version}: point FLINK_HOME at a {args.flink_version} "
+                       "distribution (scripts/install-flink.sh 1.11.4, for instance, prints one)")
+    legacy = (major, minor) < FIRST_CURRENT
+    if legacy and not os.path.exists(os.path.join(conf_dir, "flink-conf.yaml")):
+        raise EnvError(f"Flink {major}.{minor} reads only flink-conf.yaml, but {conf_dir} has none: "
+                       f"set the study's flink_version to {major}.{minor}")
+    if legacy and args.measure_recovery:
+        # The legacy jobs do not checkpoint the generator's schedule, so a restarted job
+        # would show no backlog to recover from.
+        raise EnvError(f"--measure-recovery needs Flink {FIRST_CURRENT[0]}.{FIRST_CURRENT[1]} or later "
+                       f"(FLINK_HOME is Flink {major}.{minor})")
+    if args.measure_recovery and args.jar:
+        raise EnvError("--measure-recovery needs a built-in job (it reads their per-second latency series)")
+    return conf_dir
+
+
+def main():
+    args = parse_args()
     trial = os.environ.get("FLINKTUNE_TRIAL_DIR")
     home = os.environ.get("FLINK_HOME")
     try:
-        if not trial or not os.path.isdir(trial):
-            raise EnvError("FLINKTUNE_TRIAL_DIR is not set to a directory: run this through flinktune")
-        if not home:
-            raise EnvError("FLINK_HOME is not set: run `export FLINK_HOME=$(scripts/install-flink.sh)`")
-        conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
-        if not os.path.isdir(conf_dir):
-            raise EnvError(f"the trial's conf dir {conf_dir} does not exist")
-        major, minor, _ = flink_version(home)
-        if major >= 2 and not os.path.exists(os.path.join(conf_dir, "config.yaml")):
-            raise EnvError(f"Flink {major}.{minor} reads only config.yaml, but {conf_dir} has none: "
-                           f"set the study's flink_version to {major}.{minor}")
-        if args.flink_version and args.flink_version != f"{major}.{minor}":
-            # Flink ignores keys it does not know: the wrong version would run, tuning nothing.
-            raise EnvError(f"FLINK_HOME={home} is Flink {major}.{minor}, but this study expects "
-                           f"{args.flink_version}: point FLINK_HOME at a {args.flink_version} "
-                           "distribution (scripts/install-flink.sh 1.11.4, for instance, prints one)")
-        legacy = (major, minor) < FIRST_CURRENT
-        if legacy and not os.path.exists(os.path.join(conf_dir, "flink-conf.yaml")):
-            raise EnvError(f"Flink {major}.{minor} reads only flink-conf.yaml, but {conf_dir} has none: "
-                           f"set the study's flink_version to {major}.{minor}")
-        if legacy and args.measure_recovery:
-            # The legacy jobs do not checkpoint the generator's schedule, so a restarted job
-            # would show no backlog to recover from.
-            raise EnvError(f"--measure-recovery needs Flink {FIRST_CURRENT[0]}.{FIRST_CURRENT[1]} or later "
-                           f"(FLINK_HOME is Flink {major}.{minor})")
-        args.jar = build_jar(home)
+        conf_dir = check_environment(args, trial, home)
+        user = bool(args.jar)
+        if not user:
+            args.jar = build_jar(home)
         worker = env_int("FLINKTUNE_WORKER")
+        props = user_job.observation_props(args, env_int("FLINKTUNE_DURATION_S", 1)) if user else {}
     except EnvError as e:
         print(f"flink-local: {e}", file=sys.stderr)
         return 2
@@ -869,11 +967,10 @@ def main():
     code = 0
     try:
         tms, _, _ = deployment(read_conf(conf_dir))
-        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker, taskmanagers=tms)
-        result = run_trial(args, trial, cl)
-        log(f"pass: {result['throughput']:.0f} rec/s, p99 {result['latency_p99_ms']} ms, "
-            f"p50 {result['latency_p50_ms']} ms")
-    except Fail as e:
+        cl = Cluster(home, conf_dir, os.path.join(trial, "flink"), worker, taskmanagers=tms, extra_props=props)
+        result = (run_user_trial if user else run_trial)(args, trial, cl)
+        log(f"pass: {result['throughput']:.0f} rec/s, p99 {result['latency_p99_ms']} ms")
+    except (Fail, user_job.JobFailed) as e:
         result = {"status": "fail", "reason": str(e)}
         log(f"fail: {e}")
     except EnvError as e:

@@ -33,6 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "flink-local"))
 import flink_local as fl  # noqa: E402
+import user_job  # noqa: E402
 
 TARGETS = ("session", "yarn-per-job", "yarn-application", "kubernetes-application")
 # Keys that say where the client connects or which the cluster owns: never forwarded as -D.
@@ -150,16 +151,10 @@ def pick_address(worker):
     return addrs[worker]
 
 
-def run_trial(args, trial, conf_dir, home, jar):
-    rate = fl.env_int("FLINKTUNE_RATE", 1)
-    duration = fl.env_int("FLINKTUNE_DURATION_S", 1)
-    worker = fl.env_int("FLINKTUNE_WORKER")
-    conf = read_trial_conf(conf_dir)
-    metrics = args.metrics_dir or os.path.join(trial, "flink", "metrics")
-    metrics = os.path.join(metrics, os.path.basename(trial.rstrip("/"))) if args.metrics_dir else metrics
-    os.makedirs(metrics, exist_ok=True)
-    parallelism = int(conf.get("parallelism.default", "1"))
-    cmd = [os.path.join(home, "bin", "flink"), "run", "--detached"]
+def client_command(args, conf, conf_dir, worker):
+    """`flink run --detached` up to its options for the trial's target and configuration, its
+    environment, and the REST client of a session cluster (None for other targets)."""
+    cmd = [os.path.join(os.environ["FLINK_HOME"], "bin", "flink"), "run", "--detached"]
     env = dict(os.environ)
     remote = None
     if args.target == "session":
@@ -174,6 +169,76 @@ def run_trial(args, trial, conf_dir, home, jar):
         cmd += dynamic_properties(conf)
     else:
         env["FLINK_CONF_DIR"] = conf_dir
+    return cmd, env, remote
+
+
+def submit(cmd, env, trial, timeout_s):
+    """Runs `flink run`; returns its output, or raises Fail with the client's reason."""
+    with open(os.path.join(trial, "flink-run.cmd"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s,
+                       stdin=subprocess.DEVNULL)
+    out = p.stdout + p.stderr
+    with open(os.path.join(trial, "flink-run.log"), "w") as f:
+        f.write(out)
+    if p.returncode != 0:
+        raise fl.Fail(f"flink run exited {p.returncode}: {fl.reason_from([out]) or out.strip()[-300:]}")
+    return out
+
+
+def job_checker(remote, jid):
+    """A check that raises Fail once the job has ended (session clusters; a no-op otherwise)."""
+    def check():
+        if remote is None or jid is None:
+            return
+        try:
+            j = remote.get(f"/jobs/{jid}")
+        except (OSError, ValueError):
+            return
+        if j.get("state") in ("FAILED", "CANCELED", "FINISHED", "FAILING"):
+            raise fl.Fail(f"job {j['state'].lower()}: {fl.job_failure(remote, jid) or 'no reason given'}")
+    return check
+
+
+def run_user_trial(args, trial, conf_dir):
+    """One trial of the user's job (--jar, --class, --args) on a session cluster, measured
+    through its REST API or the platform's Prometheus (--prometheus-url)."""
+    duration = fl.env_int("FLINKTUNE_DURATION_S", 1)
+    worker = fl.env_int("FLINKTUNE_WORKER")
+    conf = read_trial_conf(conf_dir)
+    parallelism = int(conf.get("parallelism.default", "1"))
+    cmd, env, remote = client_command(args, conf, conf_dir, worker)
+    if remote is None:
+        raise fl.EnvError("a user job is measured over the cluster's REST API: use --target session")
+    latency = user_job.observation_props(args, duration)["metrics.latency.interval"]
+    cmd += [f"-Dmetrics.latency.interval={latency}", "-p", str(parallelism), "-c", args.main_class, args.jar]
+    cmd += user_job.expand_args(args.job_args, user_job.trial_values(trial))
+    out = submit(cmd, env, trial, args.submit_timeout)
+    m = re.search(r"JobID ([0-9a-f]{32})", out)
+    if not m:
+        raise fl.Fail(f"flink run printed no job id: {out.strip()[-300:]}")
+    jid = m.group(1)
+    fl.log(f"submitted job {jid} ({args.main_class}, parallelism {parallelism}); measuring through {args.metrics}")
+    check = job_checker(remote, jid)
+    try:
+        wait_running(remote, jid, check, args.submit_timeout)
+        result = user_job.measure(remote, jid, args, duration, check, trial)
+    finally:
+        stop_job(args, os.environ["FLINK_HOME"], env, remote, jid, None, conf, worker)
+    result.update(parallelism=parallelism, target=args.target, job_id=jid, main_class=args.main_class)
+    return result
+
+
+def run_trial(args, trial, conf_dir, home, jar):
+    rate = fl.env_int("FLINKTUNE_RATE", 1)
+    duration = fl.env_int("FLINKTUNE_DURATION_S", 1)
+    worker = fl.env_int("FLINKTUNE_WORKER")
+    conf = read_trial_conf(conf_dir)
+    metrics = args.metrics_dir or os.path.join(trial, "flink", "metrics")
+    metrics = os.path.join(metrics, os.path.basename(trial.rstrip("/"))) if args.metrics_dir else metrics
+    os.makedirs(metrics, exist_ok=True)
+    parallelism = int(conf.get("parallelism.default", "1"))
+    cmd, env, remote = client_command(args, conf, conf_dir, worker)
     # The schedule counts from the job's real start (--times started: the time written to
     # started.txt once every task runs), not from here: `flink run` and the deployment can take
     # seconds on a loaded machine, which would otherwise come out of the warm-up and the window.
@@ -184,30 +249,13 @@ def run_trial(args, trial, conf_dir, home, jar):
             "--workload", args.workload, "--rate", str(rate), "--times", "started",
             "--start-at-ms", str(start_at), "--t0-ms", str(t0), "--t1-ms", str(t1),
             "--out", metrics, "--window-ms", str(args.window_ms)]
-    with open(os.path.join(trial, "flink-run.cmd"), "w") as f:
-        f.write(" ".join(cmd) + "\n")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.submit_timeout,
-                       stdin=subprocess.DEVNULL)
-    out = p.stdout + p.stderr
-    with open(os.path.join(trial, "flink-run.log"), "w") as f:
-        f.write(out)
-    if p.returncode != 0:
-        raise fl.Fail(f"flink run exited {p.returncode}: {fl.reason_from([out]) or out.strip()[-300:]}")
+    out = submit(cmd, env, trial, args.submit_timeout)
     m = re.search(r"JobID ([0-9a-f]{32})", out)
     jid = m.group(1) if m else None
     app = re.search(r"(application_\d+_\d+)", out)
     fl.log(f"submitted job {jid} ({args.workload}, parallelism {parallelism}, {rate} rec/s, {args.target})")
 
-    def check():
-        if remote is None or jid is None:
-            return
-        try:
-            j = remote.get(f"/jobs/{jid}")
-        except (OSError, ValueError):
-            return
-        if j.get("state") in ("FAILED", "CANCELED", "FINISHED", "FAILING"):
-            raise fl.Fail(f"job {j['state'].lower()}: {fl.job_failure(remote, jid) or 'no reason given'}")
-
+    check = job_checker(remote, jid)
     try:
         wait_running(remote, jid, check, args.submit_timeout)
         # Written then renamed: the subtasks poll for it and must never read half of it.
@@ -257,20 +305,8 @@ def run_trial(args, trial, conf_dir, home, jar):
 def wait_running(remote, jid, check, timeout_s):
     """Waits until every task of the job is RUNNING (a session cluster's REST API); without
     one (YARN, Kubernetes application targets) the job counts as started when submitted."""
-    if remote is None or jid is None:
-        return
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        check()
-        try:
-            j = remote.get(f"/jobs/{jid}")
-        except (OSError, ValueError):
-            j = {}
-        vertices = j.get("vertices") or []
-        if j.get("state") == "RUNNING" and vertices and all(v.get("status") == "RUNNING" for v in vertices):
-            return
-        time.sleep(0.2)
-    raise fl.Fail(f"the job's tasks were not all RUNNING within {timeout_s} s")
+    if remote is not None and jid is not None:
+        user_job.wait_running(remote, jid, check, timeout_s)
 
 
 def stop_job(args, home, env, remote, jid, app_id, conf, worker):
@@ -291,7 +327,7 @@ def stop_job(args, home, env, remote, jid, app_id, conf, worker):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("workload", choices=fl.WORKLOADS)
+    ap.add_argument("workload", nargs="?", choices=fl.WORKLOADS, help="a built-in job (or --jar: the user's)")
     ap.add_argument("--target", choices=TARGETS, default=os.environ.get("FLINKTUNE_REMOTE_TARGET", "session"))
     ap.add_argument("--conf-mode", choices=("dynamic", "dir"), default="dynamic",
                     help="pass the trial's conf as -D properties (default) or as FLINK_CONF_DIR")
@@ -301,6 +337,8 @@ def main():
     ap.add_argument("--window-ms", type=int, default=10000)
     ap.add_argument("--deploy-allowance", type=float, default=5.0)
     ap.add_argument("--submit-timeout", type=int, default=300)
+    user_job.add_arguments(ap)
+    ap.add_argument("--prometheus-url", help="the Prometheus server scraping the cluster (--metrics prometheus)")
     args = ap.parse_args()
     trial = os.environ.get("FLINKTUNE_TRIAL_DIR")
     home = os.environ.get("FLINK_HOME")
@@ -310,7 +348,13 @@ def main():
         if not home:
             raise fl.EnvError("FLINK_HOME is not set: the flink client of a distribution matching the cluster")
         conf_dir = os.environ.get("FLINKTUNE_CONF_DIR") or os.path.join(trial, "conf")
-        jar = fl.build_jar(home)
+        problem = user_job.check_arguments(args, args.workload)
+        if problem:
+            raise fl.EnvError(problem)
+        if args.jar and args.metrics == "prometheus" and not args.prometheus_url:
+            raise fl.EnvError("--metrics prometheus needs --prometheus-url: the server scraping the cluster's "
+                              "PrometheusReporter")
+        jar = None if args.jar else fl.build_jar(home)
     except fl.EnvError as e:
         print(f"remote: {e}", file=sys.stderr)
         return 2
@@ -323,8 +367,8 @@ def main():
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
     try:
-        result = run_trial(args, trial, conf_dir, home, jar)
-    except fl.Fail as e:
+        result = run_user_trial(args, trial, conf_dir) if args.jar else run_trial(args, trial, conf_dir, home, jar)
+    except (fl.Fail, user_job.JobFailed) as e:
         result = {"status": "fail", "reason": str(e)}
     except (fl.EnvError, ValueError, subprocess.TimeoutExpired) as e:
         print(f"remote: {e}", file=sys.stderr)

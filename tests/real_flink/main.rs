@@ -7,6 +7,7 @@
 mod common;
 mod hook;
 mod trials;
+mod user_job;
 mod versions;
 
 use common::*;
