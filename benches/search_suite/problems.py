@@ -241,6 +241,7 @@ rates = [{rate}]
 repeats = 1
 duration_s = 60
 objective = "latency"
+samples = 10
 seed = {seed}
 
 [adapter]
