@@ -38,7 +38,7 @@ fn study(dir: &Path, rate: u64, budget: u64, transfer_from: &[&str]) -> Result<S
     let text = flinktune::study::template(None)
         .replace("rates = [16000, 80000]", &format!("rates = [{rate}]"))
         .replace("budget = 100", &format!("budget = {budget}"))
-        .replace("initial = 20", &format!("initial = {INITIAL}"))
+        .replace("# initial = 25", &format!("initial = {INITIAL}"))
         .replace("over = \"model\"", "over = \"system\"")
         .replace(
             "# transfer_from = [\"../study-8k\", \"../study-16k\"]",
@@ -133,7 +133,7 @@ fn search_target(
         runs.curves.push(("cold GP-EI", curve(&cold, target)));
         let mut warm_opts = opts;
         warm_opts.initial = target.file.search.transfer_initial as usize;
-        let (warm, models, target_weight) = single::optimise_with_transfer(
+        let found = single::optimise_with_transfer(
             &target.space,
             objective,
             evaluator,
@@ -144,8 +144,8 @@ fn search_target(
             tasks,
             |_| Ok(()),
         )?;
-        runs.curves.push(("RGPE", curve(&warm, target)));
-        runs.weights.push((models, target_weight));
+        runs.curves.push(("RGPE", curve(&found.steps, target)));
+        runs.weights.push((found.transfer, found.target_weight));
     }
     Ok(runs)
 }

@@ -189,6 +189,11 @@ struct SearchArgs {
     /// study's `[search] transfer_from`.
     #[arg(long = "transfer-from", value_name = "DIR")]
     transfer_from: Vec<PathBuf>,
+    /// A known configuration evaluated first (TOML of `"key" = value`, or a search's
+    /// config.json; unnamed parameters keep Flink's default); repeatable, after the
+    /// study's `[search] enqueue`.
+    #[arg(long, value_name = "FILE")]
+    enqueue: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -293,6 +298,10 @@ struct SimAdapterArgs {
     /// configuration asks, at most 24).
     #[arg(long, default_value = "fixed")]
     cluster: sim::ClusterMode,
+    /// Build the trial's conf/ from its config.json over this study's parameters and base
+    /// configuration first (for searches that write only config.json, e.g. other tuners).
+    #[arg(long, value_name = "DIR")]
+    study: Option<PathBuf>,
 }
 
 /// How trials are run.
@@ -378,15 +387,22 @@ fn run(command: Command) -> Result<()> {
         Command::Trace(a) => trace_(a),
         Command::Forecast(a) => forecast_(a),
         Command::Memory(a) => memory_(a),
-        Command::SimAdapter(a) => adapter::sim_adapter_from_env(
-            match a.cluster {
-                sim::ClusterMode::Fixed => sim::Cluster::default(),
-                sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
-            },
-            a.workload,
-            a.noise,
-        ),
+        Command::SimAdapter(a) => sim_adapter(a),
     }
+}
+
+fn sim_adapter(a: SimAdapterArgs) -> Result<()> {
+    if let Some(dir) = &a.study {
+        let study = Study::load(dir)?;
+        let trial = adapter::spec_from_env()?.dir;
+        let config = study.read_config_json(&trial.join("config.json"))?;
+        study.write_config_dir(&config, &trial, "flinktune sim-adapter: from config.json")?;
+    }
+    let cluster = match a.cluster {
+        sim::ClusterMode::Fixed => sim::Cluster::default(),
+        sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
+    };
+    adapter::sim_adapter_from_env(cluster, a.workload, a.noise)
 }
 
 fn init(a: InitArgs) -> Result<()> {
@@ -439,6 +455,11 @@ fn search_(a: SearchArgs) -> Result<()> {
         let dir = std::path::absolute(&dir)?;
         let transfer = &mut study.file.search.transfer_from;
         transfer.push(dir.to_string_lossy().into_owned());
+    }
+    for file in a.enqueue {
+        let file = std::path::absolute(&file)?;
+        let enqueue = &mut study.file.search.enqueue;
+        enqueue.push(file.to_string_lossy().into_owned());
     }
     let mut opts = search::SearchOptions::of(&study);
     opts.over = a.over.unwrap_or(opts.over);

@@ -15,7 +15,7 @@ fn rate_study(root: &Path, name: &str, rate: u64, budget: u64, initial: u64) -> 
         &[
             ("rates = [16000, 80000]", &format!("rates = [{rate}]")),
             ("budget = 100", &format!("budget = {budget}")),
-            ("initial = 20", &format!("initial = {initial}")),
+            ("# initial = 25", &format!("initial = {initial}")),
             ("over = \"model\"", "over = \"system\""),
         ],
     );

@@ -78,13 +78,7 @@ pub fn run_method(
                 (0..budget).map(|_| domain.random_point(&mut rng)).collect();
             eval(&points, 0)?
         }
-        "mhc" => hill_climb(
-            &domain,
-            budget,
-            study.file.search.initial as usize,
-            &mut rng,
-            &mut eval,
-        )?,
+        "mhc" => hill_climb(&domain, budget, study.search_initial(), &mut rng, &mut eval)?,
         "ga" => genetic(&domain, budget, &mut rng, &mut eval)?,
         other => anyhow::bail!("unknown method '{other}' (known: {})", METHODS.join(", ")),
     };

@@ -323,9 +323,15 @@ pub struct SearchSection {
     /// Evaluations of the model in total, including the initial design.
     #[serde(default = "budget_default", deserialize_with = "positive")]
     pub budget: u64,
-    /// Space-filling evaluations before the Gaussian process takes over.
-    #[serde(default = "initial_default", deserialize_with = "positive")]
-    pub initial: u64,
+    /// Space-filling evaluations before the Gaussian process takes over (enqueued
+    /// configurations included); absent: `Study::search_initial`'s rule.
+    #[serde(default, deserialize_with = "positive_opt")]
+    pub initial: Option<u64>,
+    /// Known configurations evaluated first, in order (files relative to the study
+    /// directory: TOML of `"key" = value`, or a search's `config.json`), as Optuna's
+    /// `enqueue_trial`: production's configuration, Flink's default, an expert's.
+    #[serde(default)]
+    pub enqueue: Vec<String>,
     /// The input rate to tune for; absent: the first of `rates`.
     #[serde(default)]
     pub rate: Option<u64>,
@@ -368,7 +374,8 @@ impl Default for SearchSection {
     fn default() -> Self {
         SearchSection {
             budget: budget_default(),
-            initial: initial_default(),
+            initial: None,
+            enqueue: Vec::new(),
             rate: None,
             over: Over::default(),
             acquisition: AcquisitionKind::default(),
@@ -455,9 +462,6 @@ fn grace_default() -> u64 {
 }
 fn budget_default() -> u64 {
     100
-}
-fn initial_default() -> u64 {
-    20
 }
 fn transfer_initial_default() -> u64 {
     2

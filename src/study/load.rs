@@ -114,7 +114,7 @@ fn check_search_and_rates(file: &StudyFile) -> std::result::Result<(), Refusal> 
     let includes_design = || {
         format!("must be below search.budget ({budget}): the budget includes the initial design")
     };
-    if file.search.initial >= budget {
+    if file.search.initial.is_some_and(|i| i >= budget) {
         return Err(("search.initial", includes_design()));
     }
     if !file.search.transfer_from.is_empty() && file.search.transfer_initial >= budget {

@@ -135,6 +135,17 @@ impl Study {
             .collect()
     }
 
+    /// The size of the search's initial design: `[search] initial`, else a quarter of the
+    /// budget, at least 5 and at most one more than the parameters
+    /// (`opt::bo::default_initial`).
+    pub fn search_initial(&self) -> usize {
+        let s = &self.file.search;
+        match s.initial {
+            Some(n) => n as usize,
+            None => opt::bo::default_initial(s.budget as usize, self.space.len()),
+        }
+    }
+
     /// The rate the search tunes for.
     pub fn search_rate(&self) -> u64 {
         self.file.search.rate.unwrap_or(self.file.rates[0])

@@ -55,7 +55,11 @@ noise = 0.03
 [search]
 # Model evaluations in total, including `initial` space-filling ones.
 budget = 100
-initial = 20
+# Space-filling evaluations first; default: a quarter of the budget, 5 to parameters + 1.
+# initial = 25
+# Known configurations evaluated first (TOML of "key" = value, or a config.json; an empty
+# file is Flink's default), e.g. production's:
+# enqueue = ["production.toml"]
 # The input rate to tune for (one of `rates`); absent: the first.
 # rate = 16000
 # model = BO over the fitted model (the paper); system = BO on the adapter directly.

@@ -53,7 +53,7 @@ pub fn small_study(dir: &Path, adapter_command: Option<&str>) -> PathBuf {
         .unwrap()
         .replace("samples = 200", "samples = 40")
         .replace("budget = 100", "budget = 30")
-        .replace("initial = 20", "initial = 10")
+        .replace("# initial = 25", "initial = 10")
         .replace("repeats = 3", "repeats = 2");
     fs::write(&path, text).unwrap();
     study

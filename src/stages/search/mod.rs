@@ -1,8 +1,10 @@
 //! The search stage: Bayesian optimisation at one rate over the model or the system
 //! (`single`), or multi-objective over the system (`multi`); both evaluate the system
-//! through `system`, may transfer earlier studies' results (`transfer`), and leave what
+//! through `system`, may transfer earlier studies' results (`transfer`), evaluate known
+//! configurations first (`enqueue`), and leave what
 //! they found in the form `record` reads back.
 
+pub mod enqueue;
 pub mod multi;
 pub mod record;
 pub mod single;

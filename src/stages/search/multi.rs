@@ -218,7 +218,7 @@ pub fn mo_options(study: &Study) -> MoOptions {
     let s = &study.file.search;
     MoOptions {
         method: mo_method(s.multi_objective),
-        initial: s.initial as usize,
+        initial: study.search_initial(),
         candidates: s.candidates as usize,
         seed: study.file.seed,
         ..MoOptions::default()
@@ -464,7 +464,7 @@ fn finish(
             over: Over::System,
             rate,
             budget: study.file.search.budget as usize,
-            initial: study.file.search.initial as usize,
+            initial: study.search_initial(),
             evaluations: steps.len(),
             failed_evaluations: steps.len() - ran.len(),
             best_iteration: ran[best],
@@ -475,6 +475,7 @@ fn finish(
             seconds: started.elapsed().as_secs_f64(),
             transfer: vec![],
             target_weight: None,
+            precheck_rejected: 0,
         },
         multi_objective: study.file.search.multi_objective,
         objectives,

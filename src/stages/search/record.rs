@@ -129,6 +129,10 @@ pub struct SearchSummary {
     /// The target model's final weight in the ensemble (None without transfer).
     #[serde(default)]
     pub target_weight: Option<f64>,
+    /// Configurations the pre-check (Flink's memory rules, the cluster's slots) rejected
+    /// before they were suggested: never run, not counted in the budget or `evaluations`.
+    #[serde(default)]
+    pub precheck_rejected: usize,
 }
 
 pub const JOURNAL: &str = system::SINGLE_OBJECTIVE_JOURNAL;
@@ -239,6 +243,12 @@ pub fn describe(s: &SearchSummary) -> String {
         out.push_str(&format!(" vs default {d:.4} ({x:.2}x predicted)"));
     }
     out.push('\n');
+    if s.precheck_rejected > 0 {
+        out.push_str(&format!(
+            "the pre-check rejected {} configurations before they ran (not counted in the budget)\n",
+            s.precheck_rejected
+        ));
+    }
     if !s.transfer.is_empty() {
         out.push_str(&format!(
             "transfer (RGPE): this search's own model weighs {:.2}\n",

@@ -19,6 +19,7 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::model::{self, PerfModel};
+use crate::stages::search::enqueue;
 use crate::stages::search::record::{
     Evaluation, JOURNAL, SearchOptions, SearchSummary, Step, TransferModel, best_step,
     write_history,
@@ -49,7 +50,7 @@ pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
             AcquisitionKind::Pi => Acquisition::Pi { xi: 0.01 },
             AcquisitionKind::Ucb => Acquisition::Ucb { beta: 4.0 },
         },
-        initial: s.initial as usize,
+        initial: study.search_initial(),
         candidates: s.candidates as usize,
         seed,
         ..BoOptions::default()
@@ -78,6 +79,14 @@ impl<'a> Evaluator<'a> {
         match model {
             Some(model) => Evaluator::Model { model, study, rate },
             None => Evaluator::System(SystemRunner::new(study, rate, trials_dir)),
+        }
+    }
+
+    /// The study evaluated.
+    pub fn study(&self) -> &'a Study {
+        match self {
+            Evaluator::Model { study, .. } => study,
+            Evaluator::System(runner) => runner.study,
         }
     }
 
@@ -178,63 +187,41 @@ fn evaluate_on_system(
     })
 }
 
-/// The feasibility weight of the optimiser for an evaluator.
-fn feasibility(evaluator: &Evaluator<'_>) -> bo::Feasibility {
-    match evaluator {
-        Evaluator::Model { model, study, rate } => {
-            // The closure must own what it uses: the forest is cloned through JSON once.
-            let owned: Option<PerfModel> = serde_json::to_string(model)
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok());
-            let (study, rate) = ((*study).clone(), *rate);
-            let domain = encoding::domain(&study.space);
-            Box::new(move |zs: &[Vec<f64>]| {
-                let configs: Vec<Config> = zs
-                    .iter()
-                    .map(|z| encoding::decode(&study.space, &domain, z))
-                    .collect();
-                let forest = match &owned {
-                    Some(m) => {
-                        let rows: Vec<Vec<f64>> = configs
-                            .iter()
-                            .map(|c| model::features(&study.space, c, rate))
-                            .collect();
-                        m.predict_pass(&rows).ok()
-                    }
-                    None => None,
-                };
-                configs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, config)| {
-                        if study.predict_failure(config).is_some() {
-                            return 0.0;
-                        }
-                        forest
-                            .as_ref()
-                            .and_then(|f| f.get(i).copied())
-                            .unwrap_or(1.0)
-                    })
-                    .collect()
+/// The feasibility weight of the optimiser over a model: its feasibility forest's
+/// probability that a configuration runs (what Flink's memory rules and the cluster's slots
+/// reject is the optimiser's [`precheck`]). Over the system the optimiser learns one from
+/// the failures it is told about.
+fn feasibility(model: &PerfModel, study: &Study, rate: u64) -> Option<bo::Feasibility> {
+    // The closure must own what it uses: the forest is cloned through JSON once.
+    let owned: PerfModel = serde_json::to_string(model)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())?;
+    let study = study.clone();
+    let domain = encoding::domain(&study.space);
+    Some(Box::new(move |zs: &[Vec<f64>]| {
+        let rows: Vec<Vec<f64>> = zs
+            .iter()
+            .map(|z| {
+                let config = encoding::decode(&study.space, &domain, z);
+                model::features(&study.space, &config, rate)
             })
-        }
-        Evaluator::System(runner) => {
-            let study = runner.study.clone();
-            let domain = encoding::domain(&study.space);
-            // The optimiser learns the rest from the failures it is told about.
-            Box::new(move |zs: &[Vec<f64>]| {
-                zs.iter()
-                    .map(|z| {
-                        let config = encoding::decode(&study.space, &domain, z);
-                        match study.predict_failure(&config) {
-                            Some(_) => 0.0,
-                            None => 1.0,
-                        }
-                    })
-                    .collect()
-            })
-        }
-    }
+            .collect();
+        owned
+            .predict_pass(&rows)
+            .unwrap_or_else(|_| vec![1.0; zs.len()])
+    }))
+}
+
+/// The optimiser's hard rule: Flink's memory rules and the cluster's slots
+/// (`Study::predict_failure`) must admit a configuration before it is suggested, so no
+/// evaluation of the budget goes to one skipped without running.
+fn precheck(study: &Study) -> bo::Precheck {
+    let study = study.clone();
+    let domain = encoding::domain(&study.space);
+    Box::new(move |z: &[f64]| {
+        let config = encoding::decode(&study.space, &domain, z);
+        study.predict_failure(&config).is_none()
+    })
 }
 
 /// Runs BO with `budget` evaluations in batches of `batch`, continuing from `replayed`
@@ -264,7 +251,19 @@ fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Resul
         learn_feasibility: matches!(evaluator, Evaluator::System(_)),
         ..opts
     };
-    BayesOpt::new(encoding::domain(space), opts)
+    let domain = encoding::domain(space);
+    let mut bo = BayesOpt::new(domain.clone(), opts)?;
+    let study = evaluator.study();
+    bo.set_precheck(precheck(study));
+    if let Evaluator::Model { model, study, rate } = evaluator
+        && let Some(f) = feasibility(model, study, *rate)
+    {
+        bo.set_feasibility(f);
+    }
+    for config in enqueue::load(study, &enqueue::files(study))? {
+        bo.enqueue(&encoding::encode(space, &domain, &config))?;
+    }
+    Ok(bo)
 }
 
 /// The evaluation loop of [`optimise`] over a prepared optimiser (`opt::ask_tell::run`: the
@@ -281,7 +280,6 @@ fn run_bo(
     on_step: impl FnMut(&Step) -> Result<()>,
 ) -> Result<Vec<Step>> {
     let domain = encoding::domain(space);
-    bo.set_feasibility(feasibility(evaluator));
     let budget = Budget {
         evaluations: budget,
         batch,
@@ -319,7 +317,8 @@ fn run_bo(
 }
 
 /// [`optimise`] with RGPE transfer from earlier tasks (none: exactly [`optimise`]). Also
-/// returns the base models with their last weights, and the target model's weight.
+/// returns the base models with their last weights, the target model's weight and the
+/// configurations the pre-check rejected before they were suggested.
 #[allow(clippy::too_many_arguments)]
 pub fn optimise_with_transfer(
     space: &Space,
@@ -331,7 +330,7 @@ pub fn optimise_with_transfer(
     replayed: Vec<Step>,
     tasks: &[Task],
     on_step: impl FnMut(&Step) -> Result<()>,
-) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
+) -> Result<Found> {
     let mut bo = optimiser(space, evaluator, opts)?;
     bo.set_transfer(tasks)?;
     let steps = run_bo(
@@ -350,7 +349,12 @@ pub fn optimise_with_transfer(
             discarded: weights.is_some_and(|w| w.discarded[i]),
         })
         .collect();
-    Ok((steps, models, weights.map(|w| w.target)))
+    Ok(Found {
+        steps,
+        transfer: models,
+        target_weight: weights.map(|w| w.target),
+        precheck_rejected: bo.precheck_rejections(),
+    })
 }
 
 /// BO over a performance model at one rate (the paper's search); returns every step.
@@ -397,12 +401,11 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         }
         Over::Model => (None, vec![]),
     };
-    let (steps, transfer, target_weight) =
-        search_with_progress(study, &evaluator, opts.batch, replayed, journal)?;
+    let found = search_with_progress(study, &evaluator, opts.batch, replayed, journal)?;
     if crate::trial::process::cancelled() {
         bail!(
             "interrupted after {} of {} evaluations{}",
-            steps.len(),
+            found.steps.len(),
             study.file.search.budget,
             match opts.over {
                 Over::System => "; run the search again to resume",
@@ -410,11 +413,6 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
             }
         );
     }
-    let found = Found {
-        steps,
-        transfer,
-        target_weight,
-    };
     let mut summary = finish(study, opts.over, model.as_ref(), &stage.path, found)?;
     summary.seconds = started.elapsed().as_secs_f64();
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
@@ -459,7 +457,7 @@ fn search_with_progress(
     batch: usize,
     replayed: Vec<Step>,
     mut journal: Option<Journal>,
-) -> Result<(Vec<Step>, Vec<TransferModel>, Option<f64>)> {
+) -> Result<Found> {
     let objective = study.file.objective;
     let budget = study.file.search.budget as usize;
     let tasks = crate::stages::search::transfer::sources(study)?;
@@ -494,10 +492,13 @@ fn search_with_progress(
 }
 
 /// What the search found: its steps and, with transfer, the ensemble's final weights.
-struct Found {
-    steps: Vec<Step>,
-    transfer: Vec<TransferModel>,
-    target_weight: Option<f64>,
+pub struct Found {
+    pub steps: Vec<Step>,
+    pub transfer: Vec<TransferModel>,
+    pub target_weight: Option<f64>,
+    /// Configurations drawn for the design or at random that the pre-check rejected: never
+    /// run, so they cost nothing of the budget.
+    pub precheck_rejected: usize,
 }
 
 /// Writes `history.csv` and `best/` (the best configuration as a conf directory) into
@@ -541,7 +542,7 @@ fn finish(
         over,
         rate,
         budget: study.file.search.budget as usize,
-        initial: study.file.search.initial as usize,
+        initial: study.search_initial(),
         evaluations: steps.len(),
         failed_evaluations: steps.iter().filter(|s| !s.evaluation.feasible()).count(),
         best_iteration,
@@ -552,5 +553,6 @@ fn finish(
         seconds: 0.0,
         transfer: found.transfer,
         target_weight: found.target_weight,
+        precheck_rejected: found.precheck_rejected,
     })
 }

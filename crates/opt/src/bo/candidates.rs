@@ -8,6 +8,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use super::domain::{Domain, key};
+use super::feasibility::Precheck;
 
 /// Discrete domains with at most this many points are enumerated exhaustively
 /// when random search cannot find an unseen point.
@@ -18,6 +19,9 @@ const LOCAL_MOVES: f64 = 4.0;
 const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
+/// Random draws tried when a precheck may reject them: a space where fewer than about 1
+/// in 2 000 configurations pass is refused rather than searched.
+const PRECHECK_TRIES: usize = 20_000;
 
 /// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best
 /// observations, best first), each moving a few coordinates by a step of random size (as
@@ -63,33 +67,59 @@ pub(super) fn candidates(
     zs
 }
 
-/// A random point not seen before; enumerates small discrete domains if
-/// random draws keep hitting seen points.
+/// A random point not seen before that the precheck (if any) admits; enumerates small
+/// discrete domains if random draws keep hitting seen points. Counts the draws the
+/// precheck rejected into `rejected`.
 pub(super) fn random_unseen(
     domain: &Domain,
     rng: &mut StdRng,
     seen: &HashSet<Vec<u64>>,
+    precheck: Option<&Precheck>,
+    rejected: &mut usize,
 ) -> Result<Vec<f64>> {
-    for _ in 0..RANDOM_TRIES {
+    let admits = |p: &[f64]| precheck.is_none_or(|f| f(p));
+    let tries = if precheck.is_some() {
+        PRECHECK_TRIES
+    } else {
+        RANDOM_TRIES
+    };
+    let before = *rejected;
+    for _ in 0..tries {
         let p = domain.random_point(rng);
-        if !seen.contains(&key(&p)) {
+        if seen.contains(&key(&p)) {
+            continue;
+        }
+        if admits(&p) {
             return Ok(p);
         }
+        *rejected += 1;
+    }
+    if *rejected - before > tries / 2 {
+        bail!(nearly_all_rejected(*rejected - before, tries));
     }
     match domain.cardinality() {
         Some(c) if c <= ENUMERATION_LIMIT => {
             let unseen: Vec<Vec<f64>> = domain
                 .enumerate()
                 .into_iter()
-                .filter(|p| !seen.contains(&key(p)))
+                .filter(|p| !seen.contains(&key(p)) && admits(p))
                 .collect();
             ensure!(
                 !unseen.is_empty(),
-                "search domain exhausted: no unseen point left"
+                "search domain exhausted: no unseen point left that the pre-check admits"
             );
             let i = rng.random_range(0..unseen.len());
             Ok(unseen[i].clone())
         }
         _ => bail!("could not find a point that has not been evaluated yet"),
     }
+}
+
+/// The error of a space whose configurations the pre-check (nearly) all rejects.
+pub(super) fn nearly_all_rejected(rejected: usize, drawn: usize) -> String {
+    format!(
+        "the pre-check (Flink's memory rules, the cluster's slots) rejected {rejected} of \
+         {drawn} configurations drawn at random: the space holds (nearly) no configuration \
+         that can run; widen the memory ranges or narrow parallelism and slots"
+    )
 }

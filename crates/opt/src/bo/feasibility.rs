@@ -12,6 +12,12 @@ use crate::normal::cdf;
 /// expected to fail. Batched because a model predicts many rows faster than one by one.
 pub type Feasibility = Box<dyn Fn(&[Vec<f64>]) -> Vec<f64> + Send + Sync>;
 
+/// Whether a (projected) point may be evaluated at all: a hard rule the caller knows
+/// before running anything (Flink's memory rules, the cluster's slots). The optimiser never
+/// suggests a point it rejects — not in the design, not from the acquisition, not at
+/// random — so a rejected configuration costs no evaluation of the budget.
+pub type Precheck = Box<dyn Fn(&[f64]) -> bool + Send + Sync>;
+
 /// The probability that a point runs, learnt from the outcomes so far: a GP regression on
 /// labels +1 (ran) and −1 (failed) with its own ARD length-scales, read as the probability
 /// that the predicted label is positive, `Φ(m / √(v + σ_n²))` (least-squares

@@ -11,15 +11,17 @@ use rand::rngs::StdRng;
 
 use super::candidates::candidates;
 use super::domain::{Domain, Var, key, nearest};
+use super::feasibility::Precheck;
 use super::options::BoOptions;
 use super::scoring::Scoring;
 
 /// Candidates whose probability of success is evaluated at once.
 const BATCH: usize = 64;
 
-/// Best-scoring point not yet asked or told.
+/// Best-scoring point not yet asked or told that the precheck admits.
 struct Incumbent<'a> {
     seen: &'a HashSet<Vec<u64>>,
+    precheck: Option<&'a Precheck>,
     best: Option<(f64, Vec<f64>)>,
 }
 
@@ -33,7 +35,8 @@ impl Incumbent<'_> {
         if self.best.as_ref().is_some_and(|(s, _)| score <= *s) {
             return;
         }
-        if !self.seen.contains(&key(p)) {
+        // The precheck is asked last, and only of a would-be incumbent: it may be costly.
+        if !self.seen.contains(&key(p)) && self.precheck.is_none_or(|f| f(p)) {
             self.best = Some((score, p.to_vec()));
         }
     }
@@ -50,11 +53,12 @@ pub(super) struct Maximiser<'a> {
     pub(super) domain: &'a Domain,
     pub(super) rng: &'a mut StdRng,
     pub(super) seen: &'a HashSet<Vec<u64>>,
+    pub(super) precheck: Option<&'a Precheck>,
     pub(super) opts: &'a BoOptions,
 }
 
 impl Maximiser<'_> {
-    /// The unseen point with the highest score: every point of a small discrete domain,
+    /// The unseen point the precheck admits with the highest score: every point of a small discrete domain,
     /// else random candidates around `anchors` and hill-climbing (see [`Maximiser::search`]).
     /// None when no unseen point was found.
     pub(super) fn maximise(
@@ -64,6 +68,7 @@ impl Maximiser<'_> {
     ) -> Option<Vec<f64>> {
         let mut inc = Incumbent {
             seen: self.seen,
+            precheck: self.precheck,
             best: None,
         };
         match self.domain.cardinality() {

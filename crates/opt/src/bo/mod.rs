@@ -39,9 +39,9 @@ mod transfer;
 
 pub use crate::ask_tell::Suggestion;
 pub use domain::{Domain, Var};
-pub use feasibility::{Feasibility, PassModel};
+pub use feasibility::{Feasibility, PassModel, Precheck};
 pub use optimiser::BayesOpt;
-pub use options::BoOptions;
+pub use options::{BoOptions, default_initial};
 pub use scoring::Score;
 
 #[cfg(test)]

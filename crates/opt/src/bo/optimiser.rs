@@ -3,7 +3,7 @@
 //! ensemble with earlier tasks), weighted by the probability of success; batches by the
 //! kriging believer.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use anyhow::{Context, Result, bail, ensure};
 use rand::SeedableRng;
@@ -16,9 +16,9 @@ use crate::rgpe::{BaseModel, Task, Weights};
 use crate::sample::{BoLatinHypercube, Sampler};
 use crate::surrogate::Surrogate;
 
-use super::candidates::random_unseen;
+use super::candidates::{nearly_all_rejected, random_unseen};
 use super::domain::{Domain, key};
-use super::feasibility::{Feasibility, PassModel};
+use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
@@ -27,6 +27,9 @@ use super::transfer::{ensemble, fit_bases};
 
 /// Best observations whose neighbourhoods the candidate search examines.
 const ANCHORS: usize = 5;
+/// Latin-hypercube points drawn per design point at most before a space the precheck
+/// (nearly) always rejects is refused.
+const DESIGN_DRAWS_PER_POINT: usize = 2_000;
 
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
@@ -47,6 +50,12 @@ pub struct BayesOpt {
     /// The ensemble weights of the last model-based suggestion.
     weights: Option<Weights>,
     pass_hyper: Option<Hyper>,
+    /// The caller's hard rule of what may run at all.
+    precheck: Option<Precheck>,
+    /// Points drawn for the design or at random that the precheck rejected.
+    rejected: usize,
+    /// Points to suggest before anything else (known configurations).
+    enqueued: VecDeque<Vec<f64>>,
 }
 
 impl std::fmt::Debug for BayesOpt {
@@ -81,6 +90,9 @@ impl BayesOpt {
             transfer: Vec::new(),
             weights: None,
             pass_hyper: None,
+            precheck: None,
+            rejected: 0,
+            enqueued: VecDeque::new(),
         })
     }
 
@@ -109,6 +121,32 @@ impl BayesOpt {
     /// Design points are not weighted.
     pub fn set_feasibility(&mut self, f: Feasibility) {
         self.feasibility = Some(f);
+    }
+
+    /// Never suggests a point `precheck` rejects (see [`Precheck`]): the design is drawn
+    /// from admitted points, and the acquisition is maximised over them.
+    pub fn set_precheck(&mut self, precheck: Precheck) {
+        self.precheck = Some(precheck);
+    }
+
+    /// Points drawn for the design or at random that the precheck rejected (they were
+    /// never suggested, so they cost no evaluation).
+    pub fn precheck_rejections(&self) -> usize {
+        self.rejected
+    }
+
+    /// Suggests `x` (projected) before anything else, in the order enqueued, as Optuna's
+    /// `enqueue_trial`: a known configuration (production's, Flink's default, an expert's).
+    /// Enqueued points count towards the initial design; one already evaluated (a resumed
+    /// search) is not suggested again. The precheck does not apply: the caller chose them.
+    pub fn enqueue(&mut self, x: &[f64]) -> Result<()> {
+        ensure!(x.len() == self.domain.dims(), "enqueue: wrong dimension");
+        ensure!(
+            x.iter().all(|v| v.is_finite()),
+            "enqueue: point is not finite"
+        );
+        self.enqueued.push_back(self.domain.project(x));
+        Ok(())
     }
 
     /// Suggests `q` points to evaluate at once (kriging believer): after each suggestion
@@ -168,6 +206,16 @@ impl BayesOpt {
     /// a finite domain has no unseen point left, this returns an error.
     pub fn ask(&mut self) -> Result<Suggestion> {
         self.check_not_exhausted()?;
+        if let Some(x) = self.next_enqueued() {
+            let s = Suggestion {
+                x,
+                acquisition: None,
+                mean: None,
+                std: None,
+                initial: true,
+            };
+            return Ok(self.record_asked(s));
+        }
         // A single GP needs two observations; an ensemble can start from its base models.
         let too_few = self.obs.ys.len() < 2 && self.transfer.is_empty();
         let s = if self.asked < self.opts.initial || too_few {
@@ -195,7 +243,7 @@ impl BayesOpt {
             Some(score) if self.asked >= self.opts.initial => {
                 let x = match self.maximiser().maximise(&Whole(score), anchors) {
                     Some(p) => p,
-                    None => random_unseen(&self.domain, &mut self.rng, &self.seen)?,
+                    None => self.random_point()?,
                 };
                 let value = score(&x);
                 Suggestion {
@@ -297,6 +345,27 @@ impl BayesOpt {
         Ok(())
     }
 
+    /// The next enqueued point not evaluated yet.
+    fn next_enqueued(&mut self) -> Option<Vec<f64>> {
+        while let Some(x) = self.enqueued.pop_front() {
+            if !self.seen.contains(&key(&x)) {
+                return Some(x);
+            }
+        }
+        None
+    }
+
+    /// A random unseen point the precheck admits.
+    fn random_point(&mut self) -> Result<Vec<f64>> {
+        random_unseen(
+            &self.domain,
+            &mut self.rng,
+            &self.seen,
+            self.precheck.as_ref(),
+            &mut self.rejected,
+        )
+    }
+
     /// Counts a suggestion as asked (never suggested again) and returns it.
     fn record_asked(&mut self, s: Suggestion) -> Suggestion {
         self.seen.insert(key(&s.x));
@@ -311,6 +380,7 @@ impl BayesOpt {
             domain: &self.domain,
             rng: &mut self.rng,
             seen: &self.seen,
+            precheck: self.precheck.as_ref(),
             opts: &self.opts,
         }
     }
@@ -330,16 +400,40 @@ impl BayesOpt {
     /// already used (possible after projection in discrete domains).
     fn design_point(&mut self) -> Result<Vec<f64>> {
         if self.design.is_empty() && self.opts.initial > 0 {
-            self.design =
-                BoLatinHypercube.sample(self.opts.initial, self.domain.dims(), &mut self.rng);
+            self.design = self.admitted_design(self.opts.initial)?;
         }
-        if let Some(z) = self.design.get(self.asked) {
-            let p = self.domain.project(z);
-            if !self.seen.contains(&key(&p)) {
-                return Ok(p);
+        if let Some(p) = self.design.get(self.asked)
+            && !self.seen.contains(&key(p))
+        {
+            return Ok(p.clone());
+        }
+        self.random_point()
+    }
+
+    /// `n` projected design points the precheck admits: a Latin hypercube of `n`, its
+    /// rejected points replaced by a hypercube of as many, and so on, so the design keeps
+    /// its spread over the admitted region. Fails on a space the precheck (nearly) always
+    /// rejects.
+    fn admitted_design(&mut self, n: usize) -> Result<Vec<Vec<f64>>> {
+        let mut design = Vec::with_capacity(n);
+        let mut drawn = 0;
+        let limit = n * DESIGN_DRAWS_PER_POINT;
+        while design.len() < n {
+            if drawn >= limit {
+                bail!(nearly_all_rejected(drawn - design.len(), drawn));
+            }
+            let zs = BoLatinHypercube.sample(n - design.len(), self.domain.dims(), &mut self.rng);
+            for z in zs {
+                drawn += 1;
+                let p = self.domain.project(&z);
+                if self.precheck.as_ref().is_none_or(|f| f(&p)) {
+                    design.push(p);
+                } else {
+                    self.rejected += 1;
+                }
             }
         }
-        random_unseen(&self.domain, &mut self.rng, &self.seen)
+        Ok(design)
     }
 
     /// This model-based suggestion's fit options: restarts only on a full refit.
@@ -438,13 +532,14 @@ impl BayesOpt {
             domain: &self.domain,
             rng: &mut self.rng,
             seen: &self.seen,
+            precheck: self.precheck.as_ref(),
             opts: &self.opts,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;
         let x = match best {
             Some(p) => p,
-            None => random_unseen(&self.domain, &mut self.rng, &self.seen)?,
+            None => self.random_point()?,
         };
         let (m, v) = surrogate.posterior(&x);
         let units = surrogate.in_units(&x);

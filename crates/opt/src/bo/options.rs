@@ -55,3 +55,15 @@ impl Default for BoOptions {
         }
     }
 }
+
+/// The default size of the initial design for `budget` evaluations over `params`
+/// parameters: a quarter of the budget, at least 5 and at most `params + 1`, never the
+/// whole budget. A fixed design of 20 was two thirds of a 30-evaluation search; past
+/// `params + 1` points a Latin hypercube adds little the model's own suggestions would not.
+pub fn default_initial(budget: usize, params: usize) -> usize {
+    let quarter = (budget + 2) / 4;
+    quarter
+        .min(params + 1)
+        .max(5)
+        .min(budget.saturating_sub(1).max(1))
+}

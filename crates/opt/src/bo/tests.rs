@@ -455,3 +455,84 @@ fn ask_with_100_observations_in_30_dims() {
     assert!(!s.initial && s.x.len() == 30);
     assert!(s.acquisition.unwrap().is_finite());
 }
+
+/// An optimiser over three continuous dimensions whose precheck admits only x0 < 0.1.
+fn prechecked(initial: usize) -> BayesOpt {
+    let mut opt = BayesOpt::new(
+        Domain::new(vec![Var::Continuous; 3]),
+        BoOptions {
+            initial,
+            candidates: 300,
+            seed: 11,
+            ..BoOptions::default()
+        },
+    )
+    .unwrap();
+    opt.set_precheck(Box::new(|x: &[f64]| x[0] < 0.1));
+    opt
+}
+
+#[test]
+fn no_suggestion_is_one_the_precheck_rejects() {
+    let mut opt = prechecked(5);
+    for i in 0..12 {
+        let s = opt.ask().unwrap();
+        assert!(s.x[0] < 0.1, "suggestion {i} {:?} was rejected", s.x);
+        assert_eq!(s.initial, i < 5);
+        let y = -(s.x[1] - 0.3).powi(2) - (s.x[2] - 0.6).powi(2);
+        opt.tell(s.x, y).unwrap();
+    }
+    // Nine in ten random draws fail the precheck: the design alone rejected many.
+    assert!(
+        opt.precheck_rejections() >= 20,
+        "{}",
+        opt.precheck_rejections()
+    );
+}
+
+#[test]
+fn a_space_the_precheck_always_rejects_is_refused_clearly() {
+    let mut opt = prechecked(5);
+    opt.set_precheck(Box::new(|_: &[f64]| false));
+    let err = opt.ask().unwrap_err().to_string();
+    assert!(
+        err.contains("pre-check") && err.contains("rejected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn enqueued_points_come_first_and_count_towards_the_design() {
+    let mut opt = prechecked(4);
+    // The second is one the precheck rejects: the caller chose it, so it runs.
+    opt.enqueue(&[0.05, 0.5, 0.5]).unwrap();
+    opt.enqueue(&[0.9, 0.1, 0.1]).unwrap();
+    opt.enqueue(&[0.05, 0.5, 0.5]).unwrap(); // a repeat is not suggested twice
+    let first = opt.ask().unwrap();
+    let second = opt.ask().unwrap();
+    assert_eq!(first.x, vec![0.05, 0.5, 0.5]);
+    assert_eq!(second.x, vec![0.9, 0.1, 0.1]);
+    for s in [first, second] {
+        opt.tell(s.x, 0.0).unwrap();
+    }
+    let designed: Vec<bool> = (0..4)
+        .map(|_| {
+            let s = opt.ask().unwrap();
+            assert_ne!(s.x, vec![0.05, 0.5, 0.5]);
+            let initial = s.initial;
+            opt.tell(s.x, 1.0).unwrap();
+            initial
+        })
+        .collect();
+    assert_eq!(designed, vec![true, true, false, false]);
+}
+
+#[test]
+fn the_default_design_is_a_quarter_of_the_budget_within_5_and_dimension_plus_1() {
+    assert_eq!(default_initial(30, 30), 8);
+    assert_eq!(default_initial(100, 30), 25);
+    assert_eq!(default_initial(200, 30), 31);
+    assert_eq!(default_initial(12, 30), 5);
+    assert_eq!(default_initial(100, 3), 5);
+    assert_eq!(default_initial(4, 30), 3);
+}
