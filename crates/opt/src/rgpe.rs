@@ -20,13 +20,18 @@
 //! loss is blind to each task's scale, so a rate that shifts every latency still counts as
 //! similar when it orders configurations the same way):
 //!
-//! - the loss of a model is the number of misranked pairs among the target observations
-//!   (a tie in prediction counts half); the target model's own loss uses its leave-one-out
-//!   means, else it would rank its training data perfectly and always win;
+//! - the loss of a base model is the number of misranked ordered pairs among the target
+//!   observations (`(μ(xᵢ) < μ(xⱼ)) ⊕ (yᵢ < yⱼ)`, so a reversed pair counts twice and a
+//!   tie in prediction once); the target model's own loss compares its leave-one-out
+//!   prediction at one point with the *observation* at the other
+//!   (`(μ₋ᵢ(xᵢ) < yⱼ) ⊕ (yᵢ < yⱼ)`), else it would rank its training data perfectly and
+//!   always win — as the paper and its authors' reference code
+//!   (automl/transfer-hpo-framework) define it;
 //! - over S bootstrap samples of the target observations, a model's weight is the share
 //!   of samples in which its loss is the lowest (ties split);
-//! - a base model whose median loss exceeds the 95th percentile of the target's loss is
-//!   discarded (the paper's guard against weight dilution by many poor base models).
+//! - a base model whose median loss reaches the 95th percentile of the target's loss is
+//!   discarded (the paper's guard against weight dilution by many poor base models; a tie
+//!   discards, percentiles interpolated as numpy's, as the reference code).
 //!
 //! The paper's Monte Carlo over losses draws from the models' posteriors at the target
 //! points (as BoTorch's RGPE tutorial does too); here the samples are bootstrap resamples
@@ -138,32 +143,54 @@ pub struct Weights {
     pub discarded: Vec<bool>,
 }
 
-/// Misranked pairs among the bootstrap sample `idx`, in halves (a tie in prediction
-/// counts one half, a reversed pair two); pairs with equal observations are skipped.
-fn misranked_halves(pred: &[f64], y: &[f64], idx: &[usize]) -> u64 {
-    let mut halves = 0;
+/// Misranked ordered pairs among the bootstrap sample `idx`: over pairs of distinct
+/// draws (i, j) with different observations, the count of `below(i, j) ⊕ (yᵢ < yⱼ)`.
+/// A base model's `below` compares its predictions at both points, so a reversed pair
+/// counts twice (once per order) and a tie in prediction once; the target's compares its
+/// leave-one-out prediction at i with the *observation* at j (the paper's target loss).
+/// Equal observations carry no order (a duplicate draw pairs with itself).
+fn misranked(y: &[f64], idx: &[usize], below: impl Fn(usize, usize) -> bool) -> u64 {
+    let mut count = 0;
     for (a, &i) in idx.iter().enumerate() {
-        for &j in &idx[a + 1..] {
-            let dy = y[i] - y[j];
-            if dy == 0.0 {
-                continue;
-            }
-            let dp = pred[i] - pred[j];
-            if dp == 0.0 {
-                halves += 1;
-            } else if (dp > 0.0) != (dy > 0.0) {
-                halves += 2;
+        for (b, &j) in idx.iter().enumerate() {
+            if a != b && y[i] != y[j] && below(i, j) != (y[i] < y[j]) {
+                count += 1;
             }
         }
     }
-    halves
+    count
+}
+
+/// A base model's misranked ordered pairs: its predictions `pred` against `y`.
+fn base_loss(pred: &[f64], y: &[f64], idx: &[usize]) -> u64 {
+    misranked(y, idx, |i, j| pred[i] < pred[j])
+}
+
+/// The target model's misranked ordered pairs (Feurer, Letham & Bakshy 2018, eq. 3):
+/// `loo[i]`, the prediction at point i of the model fitted without it, against the
+/// observation at j — comparing two leave-one-out predictions would rank with models
+/// that each saw the other point.
+fn target_loss(loo: &[f64], y: &[f64], idx: &[usize]) -> u64 {
+    misranked(y, idx, |i, j| loo[i] < y[j])
+}
+
+/// The `q`-th percentile (0–100) of `values`, interpolated linearly between the order
+/// statistics (numpy's default, as the paper's reference code uses).
+fn percentile(values: impl Iterator<Item = u64>, q: f64) -> f64 {
+    let mut s: Vec<f64> = values.map(|v| v as f64).collect();
+    s.sort_by(f64::total_cmp);
+    let pos = q / 100.0 * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (pos - lo as f64) * (s[hi] - s[lo])
 }
 
 /// RGPE weights from predictions at the target's observed points.
 ///
 /// `y[j]` are the target observations, `base_preds[m][j]` base model m's mean at point j,
 /// `target_loo[j]` the target model's leave-one-out mean at point j. `samples` bootstrap
-/// draws, seeded with `seed`.
+/// draws, seeded with `seed`. A base model is discarded when its median loss is at least
+/// the 95th percentile of the target's (ties discard, as in the paper's reference code);
+/// a sample's win is split among the models that tie for its lowest loss.
 pub fn rank_weights(
     y: &[f64],
     base_preds: &[Vec<f64>],
@@ -189,21 +216,14 @@ pub fn rank_weights(
         for v in idx.iter_mut() {
             *v = rng.random_range(0..n);
         }
-        let mut row: Vec<u64> = base_preds
-            .iter()
-            .map(|p| misranked_halves(p, y, &idx))
-            .collect();
-        row.push(misranked_halves(target_loo, y, &idx));
+        let mut row: Vec<u64> = base_preds.iter().map(|p| base_loss(p, y, &idx)).collect();
+        row.push(target_loss(target_loo, y, &idx));
         rows.push(row);
     }
-    let quantile = |k: usize, q: f64| -> u64 {
-        let mut s: Vec<u64> = rows.iter().map(|r| r[k]).collect();
-        s.sort_unstable();
-        let i = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1;
-        s[i]
-    };
-    let target_p95 = quantile(m, 0.95);
-    let discarded: Vec<bool> = (0..m).map(|k| quantile(k, 0.5) > target_p95).collect();
+    let target_p95 = percentile(rows.iter().map(|r| r[m]), 95.0);
+    let discarded: Vec<bool> = (0..m)
+        .map(|k| percentile(rows.iter().map(|r| r[k]), 50.0) >= target_p95)
+        .collect();
     let mut wins = vec![0.0; m + 1];
     for row in &rows {
         let live = (0..=m).filter(|&k| k == m || !discarded[k]);
@@ -382,9 +402,9 @@ mod tests {
         let pred: Vec<f64> = test.iter().map(|x| e.predict(x).0).collect();
         let truth: Vec<f64> = test.iter().map(|x| f(x)).collect();
         let all: Vec<usize> = (0..test.len()).collect();
-        let pairs = (test.len() * (test.len() - 1)) as u64; // in halves
+        let pairs = (test.len() * (test.len() - 1)) as u64; // ordered
         assert!(
-            misranked_halves(&pred, &truth, &all) * 10 < pairs,
+            base_loss(&pred, &truth, &all) * 10 < pairs,
             "more than 10% of pairs misranked"
         );
     }
@@ -419,18 +439,37 @@ mod tests {
     }
 
     #[test]
-    fn misranking_counts_reversed_pairs_and_half_ties() {
+    fn misranking_counts_ordered_pairs() {
         let y = [1.0, 2.0, 3.0];
         let all = [0, 1, 2];
-        assert_eq!(misranked_halves(&[1.0, 2.0, 3.0], &y, &all), 0);
-        assert_eq!(misranked_halves(&[3.0, 2.0, 1.0], &y, &all), 6);
-        assert_eq!(misranked_halves(&[1.0, 1.0, 3.0], &y, &all), 1);
+        assert_eq!(base_loss(&[1.0, 2.0, 3.0], &y, &all), 0);
+        assert_eq!(base_loss(&[3.0, 2.0, 1.0], &y, &all), 6);
+        assert_eq!(base_loss(&[1.0, 1.0, 3.0], &y, &all), 1);
         // Equal observations carry no order; a duplicate draw pairs with itself.
-        assert_eq!(
-            misranked_halves(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all),
-            0
-        );
-        assert_eq!(misranked_halves(&[1.0, 2.0, 3.0], &y, &[2, 2]), 0);
+        assert_eq!(base_loss(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all), 0);
+        assert_eq!(base_loss(&[1.0, 2.0, 3.0], &y, &[2, 2]), 0);
+        // The target: each leave-one-out prediction against the other observations. A
+        // prediction of 2.5 at the first point (observed 1) ranks it above the second
+        // observation (2): one ordered pair wrong; the reversed order (2 vs 2.5 between
+        // two leave-one-out means) would not be seen.
+        assert_eq!(target_loss(&[1.0, 2.0, 3.0], &y, &all), 0);
+        assert_eq!(target_loss(&[2.5, 2.0, 3.0], &y, &all), 1);
+        // The first and last predicted beyond both other observations (4 pairs wrong),
+        // the middle one at its observation (right against both).
+        assert_eq!(target_loss(&[3.5, 2.0, 0.5], &y, &all), 4);
+    }
+
+    #[test]
+    fn a_tie_at_the_dilution_threshold_discards_the_base_model() {
+        // A perfect base model and a perfect leave-one-out target both lose nothing on
+        // every sample: the base model's median (0) reaches the target's 95th percentile
+        // (0), so it goes (the strict `>` kept it and split every sample with it).
+        let y = [1.0, 2.0, 3.0];
+        let w = rank_weights(&y, &[y.to_vec()], &y, 200, 3);
+        assert!(w.discarded[0], "{w:?}");
+        assert_eq!((w.base[0], w.target), (0.0, 1.0));
+        assert_eq!(percentile([1, 2, 3, 4].into_iter(), 50.0), 2.5);
+        assert_eq!(percentile([0, 10].into_iter(), 95.0), 9.5);
     }
 
     #[test]
@@ -448,5 +487,30 @@ mod tests {
         assert!((m - 0.5 * (ma + mb)).abs() < 1e-12);
         assert!((v - 0.25 * (va + vb)).abs() < 1e-12);
         assert!(e.plug_in_incumbent(&[]).is_finite());
+    }
+    #[test]
+    fn the_paper_s_target_loss_on_a_toy_case() {
+        // Target f at 10 and 15 points; one base model fitted on 40 points of
+        // f + 0.4·x₀ (same shape, tilted). Weights (base, target), 512 samples, seed 7:
+        //   n = 10: before (two leave-one-out means compared, `>` guard) 0.890 / 0.110,
+        //           now (leave-one-out prediction against the observation, `>=`)
+        //           0.714 / 0.286;
+        //   n = 15: before 0.634 / 0.366, now 0.675 / 0.325.
+        // Comparing two leave-one-out means judged the target by models that each saw the
+        // other point of the pair; against the observations its loss is that of predicting
+        // unseen points, the loss the base models are judged by.
+        let opts = FitOptions::default();
+        let tilted = |x: &[f64]| f(x) + 0.4 * x[0];
+        let bases = vec![BaseModel::fit(&task("tilted", points(40, 21), tilted), &opts).unwrap()];
+        for (n, base, target) in [(10, 0.714, 0.286), (15, 0.675, 0.325)] {
+            let xs = points(n, 31);
+            let ys: Vec<f64> = xs.iter().map(|x| f(x)).collect();
+            let gp = gp::fit(&xs, &ys, &opts, None).unwrap();
+            let w = Ensemble::new(&bases, Some(&gp), &xs, &ys, DEFAULT_SAMPLES, 7)
+                .weights()
+                .clone();
+            assert!((w.base[0] - base).abs() < 0.01, "n {n}: {w:?}");
+            assert!((w.target - target).abs() < 0.01, "n {n}: {w:?}");
+        }
     }
 }

@@ -186,3 +186,6 @@ fn filter(y: &[f64], m: usize, p: HwParams, init: &Init) -> (f64, f64, f64, Vec<
     }
     (sse, l, b, s)
 }
+
+#[cfg(test)]
+mod tests;

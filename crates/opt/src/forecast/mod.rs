@@ -4,7 +4,8 @@
 //! Methods:
 //! - **Holt-Winters, additive** (level, trend, seasonal), and the same with a **damped
 //!   trend** (φ ∈ [0.8, 0.98]). α, β, γ (and φ) minimise the sum of squared one-step-ahead
-//!   errors over the training data (box-bounded Nelder-Mead). The recursions are
+//!   errors over the training data (Nelder–Mead with the box folded in by
+//!   reflection, restarted from its best vertex; checked against statsmodels' optimum). The recursions are
 //!   the error-correction form of ETS(A,A,A) / ETS(A,Ad,A) (Hyndman et al., *Forecasting
 //!   with Exponential Smoothing*, 2008): with e_t = y_t − (ℓ + φb + s_{t−m}),
 //!   ℓ ← ℓ + φb + αe, b ← φb + αβe, s_t = s_{t−m} + γe; γ is bounded by 1 − α.
@@ -30,7 +31,7 @@
 //!
 //! - `model`: the methods, fitted and forecasting with intervals;
 //! - `holt_winters`: its recursions, initial state and parameter fit;
-//! - `nelder_mead`: the box-bounded Nelder–Mead the fit uses;
+//! - `nelder_mead`: the Nelder–Mead over the unit box (by reflection) the fit uses;
 //! - `season`: the season length from the autocorrelation;
 //! - `evaluate`: the errors on the held-out tail and the choice of method.
 
