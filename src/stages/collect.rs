@@ -7,8 +7,8 @@
 //! resumes: trials in the journal are kept, trials that were running are run again from
 //! scratch (their trial directories replaced). A torn last journal line (a crash during the
 //! append) is dropped. Ctrl-C terminates the running adapters' process groups and leaves
-//! the journal consistent. A lock file keeps two collects off one study. When every trial
-//! has finished, the folder becomes `collect/`.
+//! the journal consistent (the study's lock, taken by the command line, keeps a second
+//! writer out). When every trial has finished, the folder becomes `collect/`.
 //!
 //! Artifacts (`collect/`): `journal.jsonl`, `trials.csv` (one row per trial, in plan
 //! order), `perf.csv` (the objective per configuration and rate over its repeats, with the
@@ -38,7 +38,6 @@ pub const TRIALS_CSV: &str = "trials.csv";
 pub const JOURNAL: &str = "journal.jsonl";
 const JOURNAL_FORMAT: u32 = 1;
 const PARTIAL: &str = ".collect.partial";
-const LOCK: &str = ".collect.lock";
 
 /// Options of the stage.
 #[derive(Clone, Copy, Debug)]
@@ -187,39 +186,9 @@ fn first_of_each_trial(entries: Vec<TrialRecord>) -> Vec<TrialRecord> {
         .collect()
 }
 
-/// Holds `.collect.lock` (flock) for as long as it lives; the kernel releases it when the
-/// process dies, however it dies.
-struct StudyLock {
-    _file: fs::File,
-}
-
-impl StudyLock {
-    fn take(study_dir: &Path) -> Result<StudyLock> {
-        use std::os::fd::AsRawFd;
-        let path = study_dir.join(LOCK);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        // SAFETY: flock on a descriptor this function owns.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            bail!(
-                "another flinktune is collecting in {} (it holds {})",
-                study_dir.display(),
-                path.display()
-            );
-        }
-        Ok(StudyLock { _file: file })
-    }
-}
-
 /// Runs the stage: resumes an interrupted run of the same plan, or starts afresh.
 pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let configs = generate::read_configs(study)?;
-    let _lock = StudyLock::take(&study.dir)?;
     let planned = plan(study, &configs);
     let header = JournalHeader {
         journal: JOURNAL_FORMAT,

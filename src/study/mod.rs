@@ -5,6 +5,7 @@
 pub mod encoding;
 mod file;
 mod load;
+pub mod lock;
 pub mod objectives;
 pub mod regressor;
 pub mod seed;
