@@ -41,6 +41,29 @@ pub fn sync_parent(path: &Path) -> Result<()> {
     }
 }
 
+/// Recreates the folder tree `from` at `to` (replacing what is there) with hard links to
+/// its files, copying a file where linking fails (another file system): finished work is
+/// taken over without doubling the disk it takes.
+pub fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        fs::remove_dir_all(to).with_context(|| format!("cannot clear {}", to.display()))?;
+    }
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let entries = fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&src, &dst)?;
+        } else if kind.is_file() && fs::hard_link(&src, &dst).is_err() {
+            fs::copy(&src, &dst)
+                .with_context(|| format!("cannot copy {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    sync_parent(to)
+}
+
 /// Serialises `value` as pretty JSON into `path`, atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
