@@ -18,10 +18,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         fs::rename(&tmp, path)?;
         Ok(())
     })();
+    let result = result.and_then(|()| sync_parent(path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Makes the entries of `dir` durable: a file created or renamed in it survives a crash
+/// only once the directory itself is fsynced.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))
+}
+
+/// [`sync_dir`] of the folder holding `path`.
+pub fn sync_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+/// Recreates the folder tree `from` at `to` (replacing what is there) with hard links to
+/// its files, copying a file where linking fails (another file system): finished work is
+/// taken over without doubling the disk it takes.
+pub fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        fs::remove_dir_all(to).with_context(|| format!("cannot clear {}", to.display()))?;
+    }
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let entries = fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&src, &dst)?;
+        } else if kind.is_file() && fs::hard_link(&src, &dst).is_err() {
+            fs::copy(&src, &dst)
+                .with_context(|| format!("cannot copy {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    sync_parent(to)
 }
 
 /// Serialises `value` as pretty JSON into `path`, atomically.
@@ -52,9 +92,10 @@ impl StageDir {
         let dest = study_dir.join(name);
         let old = study_dir.join(format!(".{name}.old"));
         if !dest.exists() && old.exists() {
-            fs::rename(&old, &dest)?;
+            fs::rename(&old, &dest)
+                .with_context(|| format!("cannot restore {}", dest.display()))?;
         } else if old.exists() {
-            fs::remove_dir_all(&old)?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot clear {}", old.display()))?;
         }
         let path = study_dir.join(format!(".{name}.partial"));
         if path.exists() {
@@ -62,6 +103,7 @@ impl StageDir {
                 .with_context(|| format!("cannot clear {}", path.display()))?;
         }
         fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        sync_dir(study_dir)?;
         Ok(StageDir { path, dest })
     }
 
@@ -84,16 +126,15 @@ impl StageDir {
         let name = self.dest.file_name().context("no name")?.to_string_lossy();
         let old = parent.join(format!(".{name}.old"));
         if self.dest.exists() {
-            fs::rename(&self.dest, &old)?;
+            fs::rename(&self.dest, &old)
+                .with_context(|| format!("cannot move {} aside", self.dest.display()))?;
         }
         fs::rename(&self.path, &self.dest)
             .with_context(|| format!("cannot move results into {}", self.dest.display()))?;
         if old.exists() {
-            fs::remove_dir_all(&old)?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot clear {}", old.display()))?;
         }
-        if let Ok(d) = fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
+        sync_dir(parent)?;
         Ok(self.dest)
     }
 }

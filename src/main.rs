@@ -11,6 +11,7 @@ use flinktune::adapt::{self, trace};
 use flinktune::stages::validate;
 use flinktune::stages::{collect, compare, determine, generate, model, search, status, tune};
 use flinktune::study::Study;
+use flinktune::study::lock::StudyLock;
 use flinktune::trial::adapter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -348,39 +349,38 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
-        Command::Tune(a) => tune::run(&Study::load(&a.study)?, a.trials.options(false), |s| {
-            print!("{s}")
-        }),
+        Command::Tune(a) => {
+            let (study, _lock) = open_for_writing(&a.study, "tune")?;
+            tune::run(&study, a.trials.options(false), |s| print!("{s}"))
+        }
         Command::Determine(a) => {
-            print!(
-                "{}",
-                determine::describe(&determine::run(&Study::load(&a.study)?)?)
-            );
+            let (study, _lock) = open_for_writing(&a.study, "determine")?;
+            print!("{}", determine::describe(&determine::run(&study)?));
             Ok(())
         }
         Command::Generate(a) => generate_(a),
         Command::Collect(a) => {
-            let s = collect::run(&Study::load(&a.study)?, a.trials.options(a.restart))?;
+            let (study, _lock) = open_for_writing(&a.study, "collect")?;
+            let s = collect::run(&study, a.trials.options(a.restart))?;
             print!("{}", collect::describe(&s));
             Ok(())
         }
         Command::Compare(a) => {
-            let study = Study::load(&a.study)?;
+            let (study, _lock) = open_for_writing(&a.study, "compare")?;
             let s = compare::run(&study, a.over, a.budget as usize, a.seeds)?;
             print!("{}", compare::describe(&s));
             Ok(())
         }
         Command::Status(a) => status_(a),
         Command::Model(a) => {
-            print!("{}", model::describe(&model::run(&Study::load(&a.study)?)?));
+            let (study, _lock) = open_for_writing(&a.study, "model")?;
+            print!("{}", model::describe(&model::run(&study)?));
             Ok(())
         }
         Command::Search(a) => search_(a),
         Command::Validate(a) => {
-            print!(
-                "{}",
-                validate::describe(&validate::run(&Study::load(&a.study)?)?)
-            );
+            let (study, _lock) = open_for_writing(&a.study, "validate")?;
+            print!("{}", validate::describe(&validate::run(&study)?));
             Ok(())
         }
         Command::Adapt(a) => adapt_(a),
@@ -405,6 +405,14 @@ fn sim_adapter(a: SimAdapterArgs) -> Result<()> {
     adapter::sim_adapter_from_env(cluster, a.workload, a.noise)
 }
 
+/// Loads a study for a command that writes to it, holding the study's lock (one writer per
+/// study) for as long as the returned guard lives: the command's life.
+fn open_for_writing(dir: &std::path::Path, command: &str) -> Result<(Study, StudyLock)> {
+    let study = Study::load(dir)?;
+    let lock = StudyLock::take(&study.dir, command)?;
+    Ok((study, lock))
+}
+
 fn init(a: InitArgs) -> Result<()> {
     let path = flinktune::study::init(&a.study, a.adapter_command.as_deref(), a.force)?;
     println!(
@@ -419,7 +427,8 @@ fn generate_(a: GenerateArgs) -> Result<()> {
     let opts = generate::GenerateOptions {
         keep_predicted_failures: a.keep_predicted_failures,
     };
-    let s = generate::run(&Study::load(&a.study)?, opts)?;
+    let (study, _lock) = open_for_writing(&a.study, "generate")?;
+    let s = generate::run(&study, opts)?;
     print!("{}", generate::describe(&s));
     Ok(())
 }
@@ -450,7 +459,7 @@ fn status_(a: StatusArgs) -> Result<()> {
 }
 
 fn search_(a: SearchArgs) -> Result<()> {
-    let mut study = Study::load(&a.study)?;
+    let (mut study, _lock) = open_for_writing(&a.study, "search")?;
     for dir in a.transfer_from {
         let dir = std::path::absolute(&dir)?;
         let transfer = &mut study.file.search.transfer_from;
@@ -471,7 +480,7 @@ fn search_(a: SearchArgs) -> Result<()> {
 
 fn adapt_(a: AdaptArgs) -> Result<()> {
     use flinktune::adapt::run::{LiveOptions, PolicyKind};
-    let study = Study::load(&a.study)?;
+    let (study, _lock) = open_for_writing(&a.study, "adapt")?;
     if let Some(trace) = a.trace {
         if !(a.replay_days > 0.0 && a.replay_days.is_finite()) {
             bail!("--replay-days must be a positive number of days");

@@ -373,6 +373,6 @@ fn two_collects_cannot_share_a_study() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let e = fails(&["collect", s(&study)]);
-    assert!(e.contains("another flinktune is collecting"), "{e}");
+    assert!(e.contains("study is busy: `collect` (pid "), "{e}");
     assert!(first.wait().unwrap().success());
 }

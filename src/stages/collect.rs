@@ -7,8 +7,8 @@
 //! resumes: trials in the journal are kept, trials that were running are run again from
 //! scratch (their trial directories replaced). A torn last journal line (a crash during the
 //! append) is dropped. Ctrl-C terminates the running adapters' process groups and leaves
-//! the journal consistent. A lock file keeps two collects off one study. When every trial
-//! has finished, the folder becomes `collect/`.
+//! the journal consistent (the study's lock, taken by the command line, keeps a second
+//! writer out). When every trial has finished, the folder becomes `collect/`.
 //!
 //! Artifacts (`collect/`): `journal.jsonl`, `trials.csv` (one row per trial, in plan
 //! order), `perf.csv` (the objective per configuration and rate over its repeats, with the
@@ -16,6 +16,7 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::generate::{self, Generated};
+use crate::study::fingerprint::fingerprint;
 use crate::study::{Stage, Study};
 use crate::trial::journal::{self, Journal};
 use crate::trial::record::TrialRecord;
@@ -27,7 +28,7 @@ use flink::precheck;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -38,7 +39,8 @@ pub const TRIALS_CSV: &str = "trials.csv";
 pub const JOURNAL: &str = "journal.jsonl";
 const JOURNAL_FORMAT: u32 = 1;
 const PARTIAL: &str = ".collect.partial";
-const LOCK: &str = ".collect.lock";
+/// An interrupted run of another plan, set aside while its finished trials are reused.
+const DONOR: &str = ".collect.donor";
 
 /// Options of the stage.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +90,9 @@ pub struct CollectSummary {
     pub workers: usize,
     /// Trials this run found finished in an interrupted run's journal.
     pub resumed: usize,
+    /// Trials this run took over, already finished, from an earlier plan's run.
+    #[serde(default)]
+    pub reused: usize,
 }
 
 /// One trial of the plan.
@@ -123,18 +128,6 @@ struct JournalHeader {
     /// Fingerprint of everything that decides the trials' results.
     plan: String,
     trials: usize,
-}
-
-/// The plan's fingerprint: FNV-1a over its parts, each closed by 0xff so that moving bytes
-/// between parts changes it (stable across builds and Rust versions, as a fingerprint kept
-/// in a journal must be).
-fn fingerprint(parts: &[&[u8]]) -> String {
-    let mut h = opt::hash::Fnv1a::new();
-    for part in parts {
-        h.write(part);
-        h.write(&[0xff]);
-    }
-    format!("{:016x}", h.finish())
 }
 
 fn plan_fingerprint(study: &Study, opts: &CollectOptions) -> Result<String> {
@@ -187,50 +180,18 @@ fn first_of_each_trial(entries: Vec<TrialRecord>) -> Vec<TrialRecord> {
         .collect()
 }
 
-/// Holds `.collect.lock` (flock) for as long as it lives; the kernel releases it when the
-/// process dies, however it dies.
-struct StudyLock {
-    _file: fs::File,
-}
-
-impl StudyLock {
-    fn take(study_dir: &Path) -> Result<StudyLock> {
-        use std::os::fd::AsRawFd;
-        let path = study_dir.join(LOCK);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        // SAFETY: flock on a descriptor this function owns.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            bail!(
-                "another flinktune is collecting in {} (it holds {})",
-                study_dir.display(),
-                path.display()
-            );
-        }
-        Ok(StudyLock { _file: file })
-    }
-}
-
-/// Runs the stage: resumes an interrupted run of the same plan, or starts afresh.
+/// Runs the stage: resumes an interrupted run of the same plan, or starts afresh reusing
+/// every finished trial (of the finished stage or an interrupted run of another plan) that
+/// is still in the plan.
 pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     let configs = generate::read_configs(study)?;
-    let _lock = StudyLock::take(&study.dir)?;
     let planned = plan(study, &configs);
     let header = JournalHeader {
         journal: JOURNAL_FORMAT,
         plan: plan_fingerprint(study, &opts)?,
         trials: planned.len(),
     };
-    let stage = if opts.restart {
-        StageDir::begin(&study.dir, Stage::Collect.name())?
-    } else {
-        StageDir::resume(&study.dir, Stage::Collect.name())?
-    };
+    let stage = open_stage(study, &header, opts.restart)?;
     let (journal, done) = open_journal(&stage.path, &header)?;
     let resumed = done.len();
     let trials_dir = stage.path.join("trials");
@@ -239,6 +200,10 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
         crate::trial::process::kill_strays(&trials_dir);
     }
     let mut book = Book::open(&stage.path, journal, done)?;
+    let reused = match opts.restart {
+        true => 0,
+        false => book.reuse(study, &planned, &configs)?,
+    };
     let queue = book.skip_predicted(&planned, &configs, opts.run_predicted_failures)?;
     let runner = Runner::new(study, trials_dir);
     let workers = opts.workers.max(1).min(queue.len().max(1));
@@ -257,9 +222,59 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
     summary.seconds = started.elapsed().as_secs_f64();
     summary.workers = workers;
     summary.resumed = resumed;
+    summary.reused = reused;
+    study.record_inputs(Stage::Collect, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// The run's folder: the interrupted run's when it is of this plan, else a fresh one (an
+/// interrupted run of another plan is set aside as `.collect.donor/` for its trials to be
+/// reused; `restart` discards it).
+fn open_stage(study: &Study, header: &JournalHeader, restart: bool) -> Result<StageDir> {
+    let (partial, donor) = (study.dir.join(PARTIAL), study.dir.join(DONOR));
+    if restart {
+        remove_dir(&donor)?;
+        return StageDir::begin(&study.dir, Stage::Collect.name());
+    }
+    let journal = partial.join(JOURNAL);
+    if journal.is_file() {
+        let found = journal::read::<JournalHeader, TrialRecord>(&journal, true)?.header;
+        if found.is_some_and(|h| h.journal == JOURNAL_FORMAT && h.plan == header.plan) {
+            return StageDir::resume(&study.dir, Stage::Collect.name());
+        }
+        remove_dir(&donor)?;
+        fs::rename(&partial, &donor)
+            .with_context(|| format!("cannot set {} aside", partial.display()))?;
+        fsx::sync_dir(&study.dir)?;
+    }
+    StageDir::begin(&study.dir, Stage::Collect.name())
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The finished trials (not skipped, with a key) of the finished stage and of an interrupted
+/// run set aside, by key, with the folder holding their trial directories.
+fn donors(study: &Study) -> Result<BTreeMap<String, (TrialRecord, PathBuf)>> {
+    let mut out = BTreeMap::new();
+    for dir in [study.stage_dir(Stage::Collect), study.dir.join(DONOR)] {
+        let path = dir.join(JOURNAL);
+        if !path.is_file() {
+            continue;
+        }
+        for r in read_journal(&path)? {
+            if !r.key.is_empty() && r.status != TrialStatus::Skipped {
+                out.insert(r.key.clone(), (r, dir.join("trials")));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The finished trials of a run, kept in three places at once: the journal (durable, what
@@ -293,6 +308,37 @@ impl Book {
         self.table.flush()?;
         self.done.push(rec);
         Ok(())
+    }
+
+    /// Records every unfinished planned trial a donor (see [`donors`]) already ran, its
+    /// trial directory linked in under the plan's id; returns how many.
+    fn reuse(
+        &mut self,
+        study: &Study,
+        planned: &[Planned],
+        configs: &[Generated],
+    ) -> Result<usize> {
+        let donors = donors(study)?;
+        let finished: HashSet<String> = self.done.iter().map(|r| r.trial.clone()).collect();
+        let mut reused = 0;
+        for p in planned.iter().filter(|p| !finished.contains(&p.trial)) {
+            let g = &configs[p.config];
+            let key = study.trial_key(&g.config, p.rate, p.repeat);
+            let Some((found, trials)) = donors.get(&key) else {
+                continue;
+            };
+            let from = trials.join(&found.trial);
+            if from.is_dir() {
+                fsx::link_tree(&from, &self.dir.join("trials").join(&p.trial))?;
+            }
+            let mut rec = found.clone();
+            rec.trial = p.trial.clone();
+            rec.config = g.id.clone();
+            self.record(rec)?;
+            reused += 1;
+        }
+        remove_dir(&study.dir.join(DONOR))?;
+        Ok(reused)
     }
 
     /// Records the unfinished trials of configurations predicted to fail as skipped
@@ -456,6 +502,7 @@ pub fn summarise(adapter: &str, records: &[TrialRecord], planned: &[u64]) -> Col
         seconds: 0.0,
         workers: 1,
         resumed: 0,
+        reused: 0,
     }
 }
 
@@ -553,7 +600,11 @@ pub struct Progress {
 /// Reads the state of collecting from the finished folder or an interrupted run's journal
 /// (None when collecting has not started).
 pub fn progress(study: &Study) -> Result<Option<Progress>> {
-    let configs = generate::read_configs(study)?;
+    // Fresh or not: status shows stale stages too.
+    let table = study
+        .require_finished(Stage::Generate)?
+        .join(generate::CONFIGS_CSV);
+    let configs = generate::read_configs_csv(study, &table)?;
     let planned = plan(study, &configs);
     let rates = planned_rates(&planned);
     let finished_dir = study.stage_dir(Stage::Collect);
@@ -586,10 +637,11 @@ pub fn describe(s: &CollectSummary) -> String {
         s.seconds,
         s.workers,
         if s.workers == 1 { "" } else { "s" },
-        if s.resumed > 0 {
-            format!(", {} resumed from the journal", s.resumed)
-        } else {
-            String::new()
+        match (s.resumed, s.reused) {
+            (0, 0) => String::new(),
+            (n, 0) => format!(", {n} resumed from the journal"),
+            (0, m) => format!(", {m} already finished, reused"),
+            (n, m) => format!(", {n} resumed from the journal, {m} already finished, reused"),
         },
         s.pass,
         s.fail,
@@ -637,6 +689,7 @@ mod tests {
             attempts: 1,
             worker: 0,
             seconds: 0.5,
+            key: String::new(),
         }
     }
 
@@ -695,13 +748,5 @@ mod tests {
         assert_eq!(r.perf, Some(3.75));
         assert_eq!(r.perf_std, Some(1.25));
         assert_eq!(r.latency_p99_mean_ms, Some(3.0));
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        assert_eq!(fingerprint(&[b"abc"]), fingerprint(&[b"abc"]));
-        assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
-        // Pinned: a change here would orphan every interrupted run.
-        assert_eq!(fingerprint(&[b""]), "af64724c8602eb6e");
     }
 }

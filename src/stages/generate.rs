@@ -161,6 +161,7 @@ pub fn run(study: &Study, opts: GenerateOptions) -> Result<GenerateSummary> {
         },
         predicted_failure_reasons: precheck::group_reasons(reasons.iter().map(String::as_str)),
     };
+    study.record_inputs(Stage::Generate, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
@@ -192,7 +193,11 @@ pub fn describe(s: &GenerateSummary) -> String {
 /// Reads the generated configurations back (for the stages after this one).
 pub fn read_configs(study: &Study) -> Result<Vec<Generated>> {
     let dir = study.require(Stage::Generate)?;
-    let path = dir.join(CONFIGS_CSV);
+    read_configs_csv(study, &dir.join(CONFIGS_CSV))
+}
+
+/// Reads a configurations table of the study's space, fresh or not.
+pub fn read_configs_csv(study: &Study, path: &std::path::Path) -> Result<Vec<Generated>> {
     let origin = path.display().to_string();
     let mut reader =
         csv::Reader::from_path(&path).with_context(|| format!("cannot read {origin}"))?;

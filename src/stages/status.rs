@@ -7,6 +7,7 @@ use crate::stages::generate::GenerateSummary;
 use crate::stages::model::ModelSummary;
 use crate::stages::search::record::SearchSummary;
 use crate::stages::validate::ValidateSummary;
+use crate::study::fingerprint::Freshness;
 use crate::study::{Stage, Study};
 use crate::trial::record::TrialStatus;
 use anyhow::Result;
@@ -24,6 +25,40 @@ pub struct StatusReport {
     pub model: Option<ModelSummary>,
     pub search: Option<SearchSummary>,
     pub validate: Option<ValidateSummary>,
+    /// The finished stages that no longer match the study, with what changed.
+    pub stale: Vec<StaleStage>,
+}
+
+/// A finished stage whose inputs changed since it ran.
+#[derive(Debug, Serialize)]
+pub struct StaleStage {
+    pub stage: String,
+    pub changed: Vec<String>,
+    /// The command that refreshes it.
+    pub refresh: String,
+}
+
+/// The finished stages that are stale.
+fn stale(study: &Study) -> Result<Vec<StaleStage>> {
+    let stages = [
+        Stage::Determine,
+        Stage::Generate,
+        Stage::Collect,
+        Stage::Model,
+        Stage::Search,
+        Stage::Validate,
+    ];
+    let mut out = Vec::new();
+    for stage in stages {
+        if let Freshness::Stale(changed) = study.freshness(stage)? {
+            out.push(StaleStage {
+                stage: stage.name().into(),
+                changed,
+                refresh: format!("flinktune {} {}", stage.name(), study.dir.display()),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +117,7 @@ pub fn report(study: &Study) -> Result<StatusReport> {
         model: study.summary(Stage::Model)?,
         search: study.summary(Stage::Search)?,
         validate: study.summary(Stage::Validate)?,
+        stale: stale(study)?,
     })
 }
 
@@ -154,6 +190,14 @@ pub fn describe(r: &StatusReport) -> String {
                 .unwrap_or_else(|| "n/a (a configuration failed)".into())
         )),
         None => out.push_str(&not_run("validate")),
+    }
+    for s in &r.stale {
+        out.push_str(&format!(
+            "{:>9}: STALE ({}): run `{}`\n",
+            s.stage,
+            s.changed.join(", "),
+            s.refresh
+        ));
     }
     out
 }

@@ -134,6 +134,7 @@ pub fn run(study: &Study) -> Result<ValidateSummary> {
         seconds: started.elapsed().as_secs_f64(),
     };
     std::fs::write(stage.path.join("report.md"), report_md(&summary))?;
+    study.record_inputs(Stage::Validate, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)

@@ -4,7 +4,9 @@
 
 pub mod encoding;
 mod file;
+pub mod fingerprint;
 mod load;
+pub mod lock;
 pub mod objectives;
 pub mod regressor;
 pub mod seed;
@@ -165,8 +167,25 @@ impl Study {
         crate::fsx::read_json(&path).map(Some)
     }
 
-    /// Fails with a clear message unless `stage` has finished in this study.
+    /// Fails with a clear message unless `stage` has finished in this study and still
+    /// matches it (see [`fingerprint`]): a stale stage is refused, naming what changed.
     pub fn require(&self, stage: Stage) -> Result<PathBuf> {
+        let dir = self.require_finished(stage)?;
+        if let fingerprint::Freshness::Stale(why) = self.freshness(stage)? {
+            bail!(
+                "the {} stage in {} is stale ({}): run `flinktune {} {}` to refresh it",
+                stage.name(),
+                self.dir.display(),
+                why.join(", "),
+                stage.name(),
+                self.dir.display()
+            );
+        }
+        Ok(dir)
+    }
+
+    /// Fails with a clear message unless `stage` has finished in this study.
+    pub fn require_finished(&self, stage: Stage) -> Result<PathBuf> {
         let dir = self.stage_dir(stage);
         if !dir.join(stage.done_marker()).is_file() {
             bail!(

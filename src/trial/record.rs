@@ -54,6 +54,10 @@ pub struct TrialRecord {
     pub worker: usize,
     /// Wall-clock time the trial took, all attempts.
     pub seconds: f64,
+    /// What the trial ran (`Study::trial_key`: configuration, rate, repeat, adapter), by
+    /// which finished work is recognised when the plan changes; empty when unknown.
+    #[serde(default)]
+    pub key: String,
 }
 
 impl TrialRecord {
@@ -87,6 +91,7 @@ impl TrialRecord {
             attempts: 0,
             worker: 0,
             seconds: 0.0,
+            key: String::new(),
         }
     }
 }

@@ -87,7 +87,8 @@ impl<'a> Runner<'a> {
                 break outcome;
             }
         };
-        let rec = record(id, trial, &outcome, attempts, worker, started.elapsed());
+        let mut rec = record(id, trial, &outcome, attempts, worker, started.elapsed());
+        rec.key = self.study.trial_key(trial.config, trial.rate, trial.repeat);
         Ok((rec, outcome))
     }
 
@@ -126,5 +127,6 @@ fn record(
         attempts,
         worker,
         seconds: took.as_secs_f64(),
+        key: String::new(),
     }
 }

@@ -69,6 +69,7 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         dir.join("report.md"),
         write::report_md(&summary, &rows, &order),
     )?;
+    study.record_inputs(Stage::Determine, None, dir)?;
     fsx::write_json(&dir.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)

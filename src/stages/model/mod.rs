@@ -131,6 +131,7 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     summary.comparison = comparison;
     summary.folds = folds;
     std::fs::write(stage.path.join("report.md"), report::report_md(&summary))?;
+    study.record_inputs(Stage::Model, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)

@@ -16,7 +16,7 @@
 //! met every constraint, the best in the first objective (objectives are listed by priority;
 //! ties by the next); the knee of the front is recorded in the summary.
 
-use crate::fsx::{self, StageDir};
+use crate::fsx;
 use crate::report::plot;
 use crate::stages::search::record;
 use crate::stages::search::system::{self, Journal, SystemRunner};
@@ -245,6 +245,9 @@ struct JournalHeader {
     multi_objective_journal: u32,
     problem: Problem,
     parameters: Vec<String>,
+    /// `system::plan_fingerprint` of the problem.
+    #[serde(default)]
+    plan: String,
 }
 
 /// The multi-objective search's journal (the single-objective search's is `journal.jsonl`).
@@ -263,8 +266,8 @@ fn open_journal(
         |path, found, steps: &[MoStep]| {
             if found.as_ref() != Some(header) {
                 bail!(
-                    "{} belongs to another search (objectives, constraints or parameters changed): \
-                 run the search with --restart",
+                    "{} belongs to another search (the objectives, constraints, space, rate, adapter \
+                 or repeats changed): run the search with --restart",
                     path.display()
                 );
             }
@@ -327,16 +330,13 @@ pub fn run(study: &Study, opts: record::SearchOptions) -> Result<MoSummary> {
     let rate = study.search_rate();
     let budget = study.file.search.budget as usize;
     let started = Instant::now();
-    let stage = if opts.restart {
-        StageDir::begin(&study.dir, Stage::Search.name())?
-    } else {
-        StageDir::resume(&study.dir, Stage::Search.name())?
-    };
     let header = JournalHeader {
         multi_objective_journal: 1,
         problem: problem.clone(),
         parameters: space.params.iter().map(|p| p.name.clone()).collect(),
+        plan: system::plan_fingerprint(study, &problem),
     };
+    let stage = system::open_stage(study, JOURNAL, &header.plan, opts.restart)?;
     let (mut journal, replayed) = open_journal(&stage.path, &header, space)?;
     let runner = SystemRunner::new(study, rate, stage.path.join("trials"));
     let bar = crate::progress::bar(budget as u64, "search");
@@ -488,6 +488,7 @@ fn finish(
         hypervolume,
     };
     std::fs::write(dir.join("report.md"), report_md(&summary, problem))?;
+    study.record_inputs(Stage::Search, Some(Over::System), dir)?;
     fsx::write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }

@@ -144,7 +144,7 @@ pub fn read_journal(study: &Study) -> Result<Vec<Step>> {
     if !path.exists() {
         return Ok(vec![]);
     }
-    let steps = journal::read::<(), Step>(&path, false)?.entries;
+    let steps = journal::read::<serde_json::Value, Step>(&path, true)?.entries;
     if steps.iter().any(|s| s.config.len() != study.space.len()) {
         bail!(
             "{} belongs to a search of another parameter space than {}'s",

@@ -35,6 +35,7 @@ use opt::acquisition::Acquisition;
 use opt::ask_tell::{self, Budget, Suggestion};
 use opt::bo::{self, BayesOpt, BoOptions};
 use opt::rgpe::{Task, Weights};
+use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -387,16 +388,20 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
         Over::Model => Some(model::load(study)?),
         Over::System => None,
     };
-    let stage = match (opts.over, opts.restart) {
-        (Over::System, false) => StageDir::resume(&study.dir, Stage::Search.name())?,
-        _ => StageDir::begin(&study.dir, Stage::Search.name())?,
+    let header = JournalHeader {
+        search_journal: 1,
+        plan: system::plan_fingerprint(study, &study.file.objective),
+    };
+    let stage = match opts.over {
+        Over::System => system::open_stage(study, JOURNAL, &header.plan, opts.restart)?,
+        Over::Model => StageDir::begin(&study.dir, Stage::Search.name())?,
     };
     let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     // Over the system every step is journaled (fsynced) as it ends, so a search of hours
     // survives being killed; a resumed search replays the journal into the optimiser.
     let (journal, replayed) = match opts.over {
         Over::System => {
-            let (journal, steps) = open_journal(&stage.path, &study.space)?;
+            let (journal, steps) = open_journal(&stage.path, &header, &study.space)?;
             (Some(journal), steps)
         }
         Over::Model => (None, vec![]),
@@ -415,14 +420,30 @@ pub fn run(study: &Study, opts: SearchOptions) -> Result<SearchSummary> {
     }
     let mut summary = finish(study, opts.over, model.as_ref(), &stage.path, found)?;
     summary.seconds = started.elapsed().as_secs_f64();
+    study.record_inputs(Stage::Search, Some(opts.over), &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
 }
 
-/// Opens the search journal, refusing one of another parameter space.
-fn open_journal(dir: &Path, space: &Space) -> Result<(Journal, Vec<Step>)> {
-    system::open_journal(dir, JOURNAL, None::<&()>, |path, _, steps: &[Step]| {
+/// The first line of a search's journal: the fingerprint of its plan.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalHeader {
+    pub search_journal: u32,
+    /// `system::plan_fingerprint` of the objective.
+    pub plan: String,
+}
+
+/// Opens the search journal, refusing one of another plan or parameter space.
+fn open_journal(dir: &Path, header: &JournalHeader, space: &Space) -> Result<(Journal, Vec<Step>)> {
+    system::open_journal(dir, JOURNAL, Some(header), |path, found, steps: &[Step]| {
+        if found.as_ref() != Some(header) {
+            bail!(
+                "{} belongs to another search (the space, base configuration, rate, objective, \
+                 adapter or repeats changed): run the search with --restart",
+                path.display()
+            );
+        }
         if steps.iter().any(|s| s.config.len() != space.len()) {
             bail!(
                 "{} belongs to a search of another parameter space: run the search with --restart",

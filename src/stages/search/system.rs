@@ -10,7 +10,9 @@
 
 pub use crate::trial::journal::Journal;
 
-use crate::study::{Study, encoding};
+use crate::fsx::{self, StageDir};
+use crate::study::fingerprint::fingerprint;
+use crate::study::{Stage, Study, encoding};
 use crate::trial::adapter::Outcome;
 use crate::trial::process::cancelled;
 use crate::trial::record::TrialRecord;
@@ -148,6 +150,48 @@ impl<'a> SystemRunner<'a> {
         }
         Ok(None)
     }
+}
+
+/// The fingerprint of what a search's evaluations measure: the space, the base
+/// configuration, the rate, the `objective` (what the search optimises), the adapter and
+/// the repeats. Kept in the journal's header: a search resumes only a journal of its plan.
+pub fn plan_fingerprint(study: &Study, objective: &impl Serialize) -> String {
+    let plan = serde_json::json!({
+        "catalogue": study.catalogue, "version": study.file.flink_version,
+        "base": study.base.conf, "rate": study.search_rate(), "objective": objective,
+        "adapter": study.adapter_fingerprint(), "repeats": study.file.repeats,
+    });
+    fingerprint(&[plan.to_string().as_bytes()])
+}
+
+/// The folder a search over the system runs in: the interrupted run's (`.search.partial/`);
+/// else, when the finished search's journal (`name`) is of this `plan`, a new folder that
+/// continues it (journal and trial directories linked in), so that a raised budget runs
+/// only the new evaluations and an unchanged one none; else a fresh folder. `restart`
+/// always starts fresh.
+pub fn open_stage(study: &Study, name: &str, plan: &str, restart: bool) -> Result<StageDir> {
+    if restart {
+        return StageDir::begin(&study.dir, Stage::Search.name());
+    }
+    if study.dir.join(".search.partial").is_dir() {
+        return StageDir::resume(&study.dir, Stage::Search.name());
+    }
+    let finished = study.stage_dir(Stage::Search);
+    let journal = finished.join(name);
+    let stage = StageDir::begin(&study.dir, Stage::Search.name())?;
+    if finished.join(Stage::Search.done_marker()).is_file() && journal.is_file() {
+        let contents =
+            crate::trial::journal::read::<serde_json::Value, serde_json::Value>(&journal, true)?;
+        if contents.header.is_some_and(|h| h["plan"] == plan) {
+            let bytes = std::fs::read(&journal)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", journal.display()))?;
+            fsx::write_atomic(&stage.path.join(name), &bytes)?;
+            if finished.join("trials").is_dir() {
+                fsx::link_tree(&finished.join("trials"), &stage.path.join("trials"))?;
+            }
+        }
+    }
+    Ok(stage)
 }
 
 /// Opens (or creates) the search journal `name` in `dir` (see [`Journal::open`]), refusing

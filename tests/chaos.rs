@@ -1,0 +1,233 @@
+//! A study under abuse: two writers at once, settings changed under finished stages, raised
+//! budgets, and kill -9 at random moments of `collect` and of `search --over system`, each
+//! followed by a resume that must run every trial exactly once.
+
+mod common;
+
+use common::*;
+use rand::{RngExt, SeedableRng};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A study whose adapter is the simulator behind the shell protocol, sleeping `sleep`
+/// seconds first and counting its runs in `runs.log` next to the study.
+fn counted_study(dir: &Path, samples: u32, sleep: &str) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    let script = dir.join("sim.sh");
+    let log = dir.join("runs.log");
+    fs::write(
+        &script,
+        format!(
+            "echo \"$FLINKTUNE_TRIAL_DIR\" >> '{}'\nsleep {sleep}\nexec '{BIN}' sim-adapter\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let study = small_study(dir, Some(&format!("sh '{}'", script.display())));
+    edit_study(&study, &[("samples = 40", &format!("samples = {samples}"))]);
+    study
+}
+
+/// Adapter runs so far.
+fn runs(study: &Path) -> usize {
+    let log = study.parent().unwrap().join("runs.log");
+    fs::read_to_string(log)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+fn journal(path: &Path) -> Vec<serde_json::Value> {
+    json_lines(path).into_iter().skip(1).collect()
+}
+
+#[test]
+fn a_second_writer_is_refused_at_once_and_readers_never_wait() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = counted_study(tmp.path(), 4, "0.3");
+    ok(&["generate", s(&study)]);
+    let mut first = Command::new(BIN)
+        .args(["collect", s(&study)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let busy = format!("study is busy: `collect` (pid {}) since ", first.id());
+    for writer in [
+        vec!["search", s(&study), "--over", "system"],
+        vec!["generate", s(&study)],
+        vec!["model", s(&study)],
+        vec!["tune", s(&study)],
+    ] {
+        let e = fails(&writer);
+        assert!(e.contains(&busy), "{writer:?}: {e}");
+    }
+    assert!(ok(&["status", s(&study)]).contains("collect: interrupted"));
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn stale_stages_are_marked_and_refused_and_finished_trials_never_rerun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = counted_study(tmp.path(), 6, "0");
+    ok(&["generate", s(&study)]);
+    ok(&["collect", s(&study)]);
+    let first = runs(&study);
+    assert!(first > 0 && first <= 12, "{first}");
+    // A finished, fresh collect runs nothing again.
+    assert!(ok(&["collect", s(&study)]).contains("already finished, reused"));
+    assert_eq!(runs(&study), first);
+
+    // A third rate: collect is stale, and model refuses it, naming it and the command.
+    edit_study(
+        &study,
+        &[("rates = [16000, 80000]", "rates = [16000, 80000, 40000]")],
+    );
+    let status = ok(&["status", s(&study)]);
+    assert!(
+        status.contains("collect: STALE (settings changed): run `flinktune collect"),
+        "{status}"
+    );
+    let e = fails(&["model", s(&study)]);
+    assert!(
+        e.contains("the collect stage in") && e.contains("is stale"),
+        "{e}"
+    );
+    // Collecting again runs only the new rate's trials.
+    ok(&["collect", s(&study)]);
+    let second = runs(&study) - first;
+    assert!(
+        second > 0 && second <= 6,
+        "{second} runs for one new rate of 6 configurations"
+    );
+    let trials = journal(&study.join("collect/journal.jsonl"));
+    assert_eq!(trials.len(), 18);
+
+    let out = ok(&["status", s(&study)]);
+    assert!(!out.contains("collect: STALE"), "{out}");
+}
+
+#[test]
+fn raising_a_finished_search_budget_runs_only_the_new_evaluations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = counted_study(tmp.path(), 4, "0");
+    edit_study(
+        &study,
+        &[
+            ("budget = 30", "budget = 8"),
+            ("initial = 10", "initial = 5"),
+        ],
+    );
+    ok(&["search", s(&study), "--over", "system"]);
+    let path = study.join("search/journal.jsonl");
+    let ran = |steps: &[serde_json::Value]| {
+        steps
+            .iter()
+            .filter(|s| s["evaluation"]["status"] != "skipped")
+            .count()
+    };
+    let before = journal(&path);
+    assert_eq!(before.len(), 8);
+    assert_eq!(runs(&study), ran(&before));
+    edit_study(&study, &[("budget = 8", "budget = 11")]);
+    assert!(ok(&["status", s(&study)]).contains("search: STALE (settings changed)"));
+    ok(&["search", s(&study), "--over", "system"]);
+    let after = journal(&path);
+    assert_eq!(after.len(), 11);
+    assert_eq!(
+        after[..8],
+        before[..],
+        "the finished evaluations were kept as they were"
+    );
+    assert_eq!(runs(&study), ran(&after), "only the 3 new evaluations ran");
+    // Another objective is another plan: its search starts afresh rather than replay.
+    edit_study(
+        &study,
+        &[("objective = \"ratio\"", "objective = \"throughput\"")],
+    );
+    ok(&["search", s(&study), "--over", "system"]);
+    assert_eq!(runs(&study), ran(&after) + ran(&journal(&path)));
+}
+
+/// Runs `args` again and again, each killed (SIGKILL) at a seeded random moment, until it
+/// finishes on its own or `kills` kills have landed; returns the kills that landed.
+fn kill_repeatedly(args: &[&str], done: &Path, kills: usize, seed: u64, ms: (u64, u64)) -> usize {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut landed = 0;
+    while landed < kills && !done.exists() {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(ms.0..ms.1)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            landed += 1;
+        }
+        child.wait().unwrap();
+    }
+    if !done.exists() {
+        ok(args);
+    }
+    landed
+}
+
+fn trial_dirs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn kill_9_at_a_hundred_random_moments_then_resume_runs_every_trial_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = counted_study(&tmp.path().join("collect"), 30, "0.01");
+    ok(&["generate", s(&study)]);
+    let done = study.join("collect/summary.json");
+    let collect_kills = kill_repeatedly(&["collect", s(&study)], &done, 60, 15, (5, 60));
+    let trials = journal(&study.join("collect/journal.jsonl"));
+    let mut ids: Vec<String> = trials.iter().map(|t| t["trial"].to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (trials.len(), ids.len()),
+        (60, 60),
+        "a trial lost or journaled twice"
+    );
+    let ran = trials.iter().filter(|t| t["status"] != "skipped").count();
+    assert_eq!(trial_dirs(&study.join("collect/trials")).len(), ran);
+
+    let study = counted_study(&tmp.path().join("search"), 4, "0.01");
+    edit_study(
+        &study,
+        &[
+            ("budget = 30", "budget = 24"),
+            ("initial = 10", "initial = 6"),
+        ],
+    );
+    let done = study.join("search/summary.json");
+    let args = ["search", s(&study), "--over", "system"];
+    let search_kills = kill_repeatedly(&args, &done, 50, 16, (20, 200));
+    let steps = journal(&study.join("search/journal.jsonl"));
+    assert_eq!(steps.len(), 24, "every evaluation journaled once");
+    let ran: Vec<String> = (0..steps.len())
+        .filter(|&i| steps[i]["evaluation"]["status"] != "skipped")
+        .map(|i| format!("e{i:04}-r16000-k0"))
+        .collect();
+    // A step killed in flight may leave its directory behind only to be run again under
+    // the same id; none lies beyond the budget.
+    let dirs = trial_dirs(&study.join("search/trials"));
+    assert!(ran.iter().all(|t| dirs.contains(t)), "{dirs:?}");
+    assert!(dirs.iter().all(|d| d.as_str() < "e0024"), "{dirs:?}");
+    assert!(
+        collect_kills + search_kills >= 100,
+        "{collect_kills} + {search_kills} kills landed mid-run"
+    );
+}
