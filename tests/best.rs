@@ -25,7 +25,10 @@ fn searched(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
         ],
     );
     let out = ok(&["search", s(&study)]);
-    assert!(out.contains(&format!("flinktune best {}", study.display())), "{out}");
+    assert!(
+        out.contains(&format!("flinktune best {}", study.display())),
+        "{out}"
+    );
     let out = ok(&["validate", s(&study)]);
     assert!(out.contains("search/best/conf/"), "{out}");
     study
@@ -71,7 +74,10 @@ fn same_value(a: &str, b: &str) -> bool {
 }
 
 fn assert_same_conf(got: &FlatConf, want: &FlatConf) {
-    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
     for (k, v) in want {
         assert!(same_value(&got[k], v), "{k}: {} vs {v}", got[k]);
     }
@@ -91,8 +97,13 @@ fn best_prints_only_the_changed_keys_in_every_format() {
     assert_eq!(parse_flat(&text, "best").unwrap(), want, "{text}");
     assert!(text.contains("measured by validate"), "{text}");
     for (k, v) in &want {
-        let default = default.get(k).map_or("Flink's built-in default", String::as_str);
-        assert!(text.contains(&format!("{k}: {v}  # default: {default}\n")), "{text}");
+        let default = default
+            .get(k)
+            .map_or("Flink's built-in default", String::as_str);
+        assert!(
+            text.contains(&format!("{k}: {v}  # default: {default}\n")),
+            "{text}"
+        );
     }
     let yaml = ok(&["best", s(&study), "--format", "yaml"]);
     assert_same_conf(&parse_yaml(&yaml, "best").unwrap(), &want);
@@ -155,7 +166,10 @@ fn a_flink_deployment_takes_resources_and_replicas_from_the_configuration() {
     assert_eq!(tm["replicas"].as_u64(), Some(replicas));
     let conf = as_conf(&spec["flinkConfiguration"]);
     assert!(!conf.contains_key("taskmanager.memory.process.size"));
-    assert_eq!(conf["taskmanager.numberOfTaskSlots"], best["taskmanager.numberOfTaskSlots"]);
+    assert_eq!(
+        conf["taskmanager.numberOfTaskSlots"],
+        best["taskmanager.numberOfTaskSlots"]
+    );
 }
 
 /// `best --format flink-deployment`, parsed and checked against the operator's schema.
@@ -193,8 +207,14 @@ fn crd_schema() -> Value {
     close(&mut schema);
     let props = schema["properties"].as_object_mut().unwrap();
     // The object's own envelope (not in a CRD's schema, which covers spec and status).
-    props.insert("apiVersion".into(), serde_json::json!({"const": "flink.apache.org/v1beta1"}));
-    props.insert("kind".into(), serde_json::json!({"const": "FlinkDeployment"}));
+    props.insert(
+        "apiVersion".into(),
+        serde_json::json!({"const": "flink.apache.org/v1beta1"}),
+    );
+    props.insert(
+        "kind".into(),
+        serde_json::json!({"const": "FlinkDeployment"}),
+    );
     schema
 }
 
@@ -223,14 +243,27 @@ fn an_adapter_beside_the_study_file_is_found() {
     let tmp = tempfile::tempdir().unwrap();
     let study = small_study(tmp.path(), Some("./my-adapter.sh --noise 0"));
     let script = study.join("my-adapter.sh");
-    fs::write(&script, format!("#!/bin/sh\nexec '{BIN}' sim-adapter \"$@\"\n")).unwrap();
+    fs::write(
+        &script,
+        format!("#!/bin/sh\nexec '{BIN}' sim-adapter \"$@\"\n"),
+    )
+    .unwrap();
     fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    edit_study(&study, &[("samples = 40", "samples = 3"), ("rates = [", "rates = [8000] #")]);
+    edit_study(
+        &study,
+        &[
+            ("samples = 40", "samples = 3"),
+            ("rates = [", "rates = [8000] #"),
+        ],
+    );
     ok(&["generate", s(&study)]);
     let out = ok(&["collect", s(&study)]);
     assert!(out.contains("3 pass"), "{out}");
     // `{study}` is the study directory, wherever the command names it.
-    edit_study(&study, &[("\"./my-adapter.sh", "\"sh {study}/my-adapter.sh")]);
+    edit_study(
+        &study,
+        &[("\"./my-adapter.sh", "\"sh {study}/my-adapter.sh")],
+    );
     let out = ok(&["collect", s(&study), "--restart"]);
     assert!(out.contains("3 pass"), "{out}");
 }
@@ -239,7 +272,13 @@ fn an_adapter_beside_the_study_file_is_found() {
 fn a_missing_adapter_stops_the_stage_after_three_trials_which_stay_journaled() {
     let tmp = tempfile::tempdir().unwrap();
     let study = small_study(tmp.path(), Some("./no-such-adapter --x"));
-    edit_study(&study, &[("samples = 40", "samples = 10"), ("rates = [", "rates = [8000] #")]);
+    edit_study(
+        &study,
+        &[
+            ("samples = 40", "samples = 10"),
+            ("rates = [", "rates = [8000] #"),
+        ],
+    );
     ok(&["generate", s(&study)]);
     let err = fails(&["collect", s(&study)]);
     for needle in ["first 3 trials", "./no-such-adapter --x", "not found"] {

@@ -126,7 +126,10 @@ pub fn comments(b: &Best) -> Vec<String> {
     let s = &b.search;
     let mut out = vec![format!(
         "flinktune best: {} key(s) differ from the default; complete file: {}",
-        b.entries.iter().filter(|e| e.default.as_ref() != Some(&e.value)).count(),
+        b.entries
+            .iter()
+            .filter(|e| e.default.as_ref() != Some(&e.value))
+            .count(),
         b.file.display()
     )];
     let x = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}x"));
@@ -156,7 +159,9 @@ pub fn comments(b: &Best) -> Vec<String> {
         )),
     }
     for (k, v) in &b.removed {
-        out.push(format!("remove {k} (default {v}): the best sizes this another way"));
+        out.push(format!(
+            "remove {k} (default {v}): the best sizes this another way"
+        ));
     }
     out
 }
@@ -247,7 +252,10 @@ fn render_deployment(b: &Best) -> Result<String> {
     ));
     for e in &b.entries {
         let default = e.default.as_deref().unwrap_or("Flink's built-in default");
-        out.push_str(&format!("#   {}: {} (default: {default})\n", e.key, e.value));
+        out.push_str(&format!(
+            "#   {}: {} (default: {default})\n",
+            e.key, e.value
+        ));
     }
     out.push_str(&body);
     Ok(out)
@@ -256,7 +264,11 @@ fn render_deployment(b: &Best) -> Result<String> {
 /// The FlinkDeployment field the operator derives an entry's key from, with its value.
 fn operator_field(e: &Entry) -> Option<(&'static [&'static str], Value)> {
     let text = e.value.trim();
-    let cpu = || text.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0);
+    let cpu = || {
+        text.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+    };
     let count = || text.parse::<u64>().ok().filter(|&n| n > 0);
     Some(match e.key.as_str() {
         "taskmanager.memory.process.size" => (&["taskManager", "resource", "memory"], json!(text)),
@@ -287,4 +299,3 @@ fn insert(map: &mut Map<String, Value>, path: &[&str], value: Value) {
     }
     at.insert(last.to_string(), value);
 }
-

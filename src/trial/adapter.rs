@@ -523,11 +523,23 @@ mod tests {
         let abs = study.canonicalize().unwrap();
         let q = |p: &Path| format!("'{}'", p.display());
         let r = |c: &str| resolve_command(c, &study);
-        assert_eq!(r("./run.sh --x 1"), format!("{} --x 1", q(&abs.join("./run.sh"))));
+        assert_eq!(
+            r("./run.sh --x 1"),
+            format!("{} --x 1", q(&abs.join("./run.sh")))
+        );
         assert_eq!(r("bin/a"), q(&abs.join("bin/a")));
-        assert_eq!(r("python3 {study}/x.py"), format!("python3 {}/x.py", q(&abs)));
+        assert_eq!(
+            r("python3 {study}/x.py"),
+            format!("python3 {}/x.py", q(&abs))
+        );
         // Absolute, $PATH and trial-relative commands run as written.
-        for c in ["/bin/true", "python3 run.sh", "../../x/adapter", "./missing.sh", "'./run.sh'"] {
+        for c in [
+            "/bin/true",
+            "python3 run.sh",
+            "../../x/adapter",
+            "./missing.sh",
+            "'./run.sh'",
+        ] {
             assert_eq!(r(c), c);
         }
     }
