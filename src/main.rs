@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use flink::sim;
 use flinktune::adapt::{self, trace};
-use flinktune::stages::validate;
+use flinktune::stages::{best, validate};
 use flinktune::stages::{collect, compare, determine, generate, model, search, status, tune};
 use flinktune::study::Study;
 use flinktune::study::lock::StudyLock;
@@ -58,6 +58,9 @@ enum Command {
     Search(SearchArgs),
     /// Measure the best configuration against Flink's default through the adapter.
     Validate(ValidateArgs),
+    /// Print the search's best configuration to apply: the keys that differ from the
+    /// default, each with its default, headed by the measured effect (read-only).
+    Best(BestArgs),
     /// Keep a running job's configuration matched to its input rate (Demeter): forecast
     /// the rate, pick the cheapest configuration that meets the latency and recovery
     /// targets, and switch when it pays. `--trace` replays a rate history on the simulator
@@ -201,6 +204,23 @@ struct SearchArgs {
 struct ValidateArgs {
     /// The study directory.
     study: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct BestArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// yaml (config.yaml) | flink-conf (flink-conf.yaml) | dynamic-properties (-D lines)
+    /// | flink-deployment (the Kubernetes operator's resource). Default: the syntax of the
+    /// study's Flink version.
+    #[arg(long, value_enum)]
+    format: Option<best::Format>,
+    /// Every key of the configuration, not only the changed ones.
+    #[arg(long)]
+    all: bool,
+    /// Print the keys, defaults and measurements as JSON.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -351,7 +371,9 @@ fn run(command: Command) -> Result<()> {
         Command::Init(a) => init(a),
         Command::Tune(a) => {
             let (study, _lock) = open_for_writing(&a.study, "tune")?;
-            tune::run(&study, a.trials.options(false), |s| print!("{s}"))
+            tune::run(&study, a.trials.options(false), |s| print!("{s}"))?;
+            print!("{}", best::pointer(&study));
+            Ok(())
         }
         Command::Determine(a) => {
             let (study, _lock) = open_for_writing(&a.study, "determine")?;
@@ -381,8 +403,10 @@ fn run(command: Command) -> Result<()> {
         Command::Validate(a) => {
             let (study, _lock) = open_for_writing(&a.study, "validate")?;
             print!("{}", validate::describe(&validate::run(&study)?));
+            print!("{}", best::pointer(&study));
             Ok(())
         }
+        Command::Best(a) => best_(a),
         Command::Adapt(a) => adapt_(a),
         Command::Trace(a) => trace_(a),
         Command::Forecast(a) => forecast_(a),
@@ -475,6 +499,27 @@ fn search_(a: SearchArgs) -> Result<()> {
     opts.batch = a.batch.map(usize::from).unwrap_or(opts.batch);
     opts.restart = a.restart;
     print!("{}", search::describe(&search::run(&study, opts)?));
+    print!("{}", best::pointer(&study));
+    Ok(())
+}
+
+fn best_(a: BestArgs) -> Result<()> {
+    let study = Study::load(&a.study)?;
+    let found = best::read(&study, a.all)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+        return Ok(());
+    }
+    let format = a
+        .format
+        .unwrap_or(best::Format::of_version(study.file.flink_version));
+    // -D lines stay pure arguments; what they achieve goes to stderr.
+    if format == best::Format::DynamicProperties {
+        for line in best::comments(&found) {
+            eprintln!("{line}");
+        }
+    }
+    print!("{}", best::render(&found, format)?);
     Ok(())
 }
 

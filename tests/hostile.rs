@@ -1,5 +1,6 @@
 //! Hostile adapters: every way a shell adapter can misbehave ends as a recorded failed trial
-//! with a reason (never a tuner error: `collect` exits 0), its logs stay bounded, and nothing
+//! with a reason (never a tuner error: with fail-fast off `collect` exits 0; `tests/best.rs`
+//! has the stop), its logs stay bounded, and nothing
 //! it started outlives the trial (checked in the process table).
 
 mod common;
@@ -42,7 +43,8 @@ struct Run {
 }
 
 /// A study running `command` on `samples` configurations at one rate, once each, with a
-/// `timeout_s` limit, 1 s of kill grace and no retries: generated and collected.
+/// `timeout_s` limit, 1 s of kill grace, no retries and no fail-fast stop (every trial is to
+/// be recorded): generated and collected.
 fn collect(command: &str, samples: u32, timeout_s: u32) -> Run {
     collect_with_grace(command, samples, timeout_s, 1)
 }
@@ -60,6 +62,7 @@ fn collect_with_grace(command: &str, samples: u32, timeout_s: u32, grace_s: u32)
         ("timeout_s", timeout_s.to_string()),
         ("kill_grace_s", grace_s.to_string()),
         ("retries", "0".into()),
+        ("fail_fast", "0".into()),
     ] {
         text = set(&text, key, &value);
     }

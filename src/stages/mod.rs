@@ -1,5 +1,6 @@
 //! One module per stage of a study, named as its CLI verb.
 
+pub mod best;
 pub mod collect;
 pub mod compare;
 pub mod determine;

@@ -228,7 +228,9 @@ pub struct ModelSection {
 pub struct AdapterSection {
     /// `sim` for the built-in simulator, or `command` for a shell command.
     pub kind: AdapterKind,
-    /// The shell command (kind = "command"), run with `sh -c` in the trial directory.
+    /// The shell command (kind = "command"), run with `sh -c` in the trial directory; a
+    /// relative program path is resolved against the study directory, `{study}` expands
+    /// to it (`trial::adapter::resolve_command`).
     #[serde(default)]
     pub command: Option<String>,
     /// Wall-clock limit of one trial, seconds.
@@ -241,6 +243,12 @@ pub struct AdapterSection {
     /// any result) before it counts as failed.
     #[serde(default = "one")]
     pub retries: u64,
+    /// A stage stops when its first this many trials all end in an adapter error (not a
+    /// FailConf): a missing or broken adapter would otherwise run the whole plan. 0 = off.
+    // Left out of the serialised section when default, so the collect plan's fingerprint
+    // of existing studies stays the same; it changes no trial's result.
+    #[serde(default = "three", skip_serializing_if = "is_three")]
+    pub fail_fast: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -447,6 +455,9 @@ fn one() -> u64 {
 }
 fn three() -> u64 {
     3
+}
+fn is_three(n: &u64) -> bool {
+    *n == 3
 }
 fn sixty() -> u64 {
     60

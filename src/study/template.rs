@@ -5,7 +5,7 @@
 pub fn template(adapter_command: Option<&str>) -> String {
     let adapter = match adapter_command {
         Some(cmd) => format!(
-            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; see the adapter protocol in the README.\ncommand = {}\n",
+            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; a relative program path (./my-adapter.sh)\n# is found next to this file, and {{study}} is this file's directory. See the adapter protocol in the README.\ncommand = {}\n",
             toml::Value::String(cmd.to_string())
         ),
         None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
@@ -41,6 +41,8 @@ timeout_s = 900
 kill_grace_s = 5
 # Extra attempts for failures that look transient (timeout, exit without a result).
 retries = 1
+# Stop the stage when its first this many trials all fail with an adapter error (0 = off).
+fail_fast = 3
 
 [sim]
 # identity | repartition | wordcount | fixwindow

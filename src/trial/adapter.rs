@@ -27,7 +27,10 @@ pub const RESULT_FILE: &str = "result.json";
 /// How much of an adapter's stderr a failure reason quotes.
 const REASON_TAIL: usize = 600;
 const STDOUT_LOG: &str = "stdout.log";
-const STDERR_LOG: &str = "stderr.log";
+/// Where a shell adapter's stderr is kept in its trial directory.
+pub const STDERR_LOG: &str = "stderr.log";
+/// What separates a failure's reason from the end of the adapter's stderr it quotes.
+pub const STDERR_TAIL_MARK: &str = "; stderr ends: ";
 
 /// One trial to run.
 #[derive(Clone, Debug)]
@@ -235,6 +238,31 @@ pub fn simulate(conf: &conf::FlatConf, cluster: &Cluster, job: &SimJob) -> Outco
     }
 }
 
+/// A study's adapter command as it runs from a trial directory: `{study}` expands to the
+/// study directory, and a relative program path (its first word, e.g. `./my-adapter.sh`)
+/// that exists there is made absolute, so an adapter beside the study file is found. Other
+/// commands (absolute, on `$PATH`, or relative to the trial directory) run unchanged.
+pub fn resolve_command(command: &str, study_dir: &Path) -> String {
+    let dir = study_dir
+        .canonicalize()
+        .unwrap_or_else(|_| study_dir.to_path_buf());
+    let quoted = |p: &Path| {
+        let text = p.to_string_lossy();
+        shlex::try_quote(&text).map_or_else(|_| text.to_string(), |q| q.into_owned())
+    };
+    let command = command.replace("{study}", &quoted(&dir));
+    let rest = command.trim_start();
+    let program = rest.split_whitespace().next().unwrap_or_default();
+    // Only a plain word: a quoted or variable one is the shell's to read.
+    let plain = !program.contains(['\'', '"', '$', '`', '\\', '=', '~']);
+    let relative = program.contains('/') && !program.starts_with('/');
+    if plain && relative && dir.join(program).exists() {
+        format!("{}{}", quoted(&dir.join(program)), &rest[program.len()..])
+    } else {
+        command
+    }
+}
+
 /// Runs a shell adapter on a prepared trial directory.
 fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Duration) -> Outcome {
     let dir = match spec.dir.canonicalize() {
@@ -308,9 +336,11 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
     let wrote_result = dir.join(RESULT_FILE).exists();
     if !status.success() {
         let how = describe_exit(status);
+        // sh's codes for a command it cannot find or run: a retry finds it no better.
+        let not_runnable = matches!(status.code(), Some(126 | 127));
         return Outcome::Error {
             reason: with_tail(format!("adapter failed ({how})"), &stderr),
-            transient: !wrote_result,
+            transient: !wrote_result && !not_runnable,
         };
     }
     match read_result(&dir.join(RESULT_FILE)) {
@@ -329,7 +359,7 @@ fn with_tail(reason: String, stderr: &[u8]) -> String {
     if tail.is_empty() {
         reason
     } else {
-        format!("{reason}; stderr ends: {}", tail.replace('\n', " | "))
+        format!("{reason}{STDERR_TAIL_MARK}{}", tail.replace('\n', " | "))
     }
 }
 
@@ -481,6 +511,37 @@ mod tests {
         assert_eq!(r, "r; stderr ends: a\u{fffd}\u{fffd} | b");
         let long = vec![b'x'; 10 * REASON_TAIL];
         assert!(with_tail("r".into(), &long).len() < 2 * REASON_TAIL);
+    }
+
+    #[test]
+    fn commands_resolve_against_the_study_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let study = d.path().join("my study");
+        fs::create_dir_all(study.join("bin")).unwrap();
+        fs::write(study.join("run.sh"), "").unwrap();
+        fs::write(study.join("bin/a"), "").unwrap();
+        let abs = study.canonicalize().unwrap();
+        let q = |p: &Path| format!("'{}'", p.display());
+        let r = |c: &str| resolve_command(c, &study);
+        assert_eq!(
+            r("./run.sh --x 1"),
+            format!("{} --x 1", q(&abs.join("./run.sh")))
+        );
+        assert_eq!(r("bin/a"), q(&abs.join("bin/a")));
+        assert_eq!(
+            r("python3 {study}/x.py"),
+            format!("python3 {}/x.py", q(&abs))
+        );
+        // Absolute, $PATH and trial-relative commands run as written.
+        for c in [
+            "/bin/true",
+            "python3 run.sh",
+            "../../x/adapter",
+            "./missing.sh",
+            "'./run.sh'",
+        ] {
+            assert_eq!(r(c), c);
+        }
     }
 
     #[test]

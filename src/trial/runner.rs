@@ -1,15 +1,24 @@
 //! The one way a trial runs, for every stage: prepare its directory from a configuration,
 //! run the study's adapter on it (retrying transient failures up to `[adapter] retries`),
-//! and record the outcome.
+//! and record the outcome. When the first trials (`[adapter] fail_fast`) all end in an
+//! adapter error, the next trial is refused with an error naming the command and the start
+//! of its stderr: a missing or broken adapter stops the stage instead of failing every
+//! trial of its plan. The failed trials were handed back, so the stage has journaled them.
 
 use crate::study::{AdapterKind, Study};
-use crate::trial::adapter::{Adapter, Outcome, TrialSpec};
+use crate::trial::adapter::{
+    Adapter, Outcome, STDERR_LOG, STDERR_TAIL_MARK, TrialSpec, resolve_command,
+};
 use crate::trial::record::{TrialRecord, trial_id};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use flink::space::Config;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// How many lines of the first failed trial's stderr the fail-fast error quotes.
+const STDERR_LINES: usize = 8;
 
 /// The adapter a study names.
 pub fn adapter_of(study: &Study) -> Adapter {
@@ -20,7 +29,10 @@ pub fn adapter_of(study: &Study) -> Adapter {
             noise: study.file.sim.noise,
         },
         AdapterKind::Command => Adapter::Command {
-            command: study.file.adapter.command.clone().unwrap_or_default(),
+            command: resolve_command(
+                study.file.adapter.command.as_deref().unwrap_or_default(),
+                &study.dir,
+            ),
             timeout: Duration::from_secs(study.file.adapter.timeout_s),
             grace: Duration::from_secs(study.file.adapter.kill_grace_s),
         },
@@ -43,6 +55,9 @@ pub struct Runner<'a> {
     pub adapter: Adapter,
     /// Where the trial directories go.
     pub trials_dir: PathBuf,
+    /// The trial directories of the first trials to end, each with its adapter error's
+    /// reason (None: no adapter error), up to `[adapter] fail_fast` of them.
+    first: Mutex<Vec<(PathBuf, Option<String>)>>,
 }
 
 impl<'a> Runner<'a> {
@@ -52,6 +67,7 @@ impl<'a> Runner<'a> {
             study,
             adapter: adapter_of(study),
             trials_dir,
+            first: Mutex::new(vec![]),
         }
     }
 
@@ -64,6 +80,7 @@ impl<'a> Runner<'a> {
     /// [`Runner::run`], also returning the adapter's full outcome (with every extra field
     /// of its result, which the multi-objective search reads).
     pub fn run_outcome(&self, trial: Trial<'_>, worker: usize) -> Result<(TrialRecord, Outcome)> {
+        self.check_fail_fast()?;
         let id = trial_id(trial.config_id, trial.rate, trial.repeat);
         let dir = self.trials_dir.join(&id);
         let started = Instant::now();
@@ -87,9 +104,57 @@ impl<'a> Runner<'a> {
                 break outcome;
             }
         };
+        self.note_first(&dir, &outcome);
         let mut rec = record(id, trial, &outcome, attempts, worker, started.elapsed());
         rec.key = self.study.trial_key(trial.config, trial.rate, trial.repeat);
         Ok((rec, outcome))
+    }
+
+    /// Counts a finished trial among the first ones (a cancelled one says nothing).
+    fn note_first(&self, dir: &Path, outcome: &Outcome) {
+        let limit = self.study.file.adapter.fail_fast as usize;
+        if crate::trial::process::cancelled() {
+            return;
+        }
+        if let Ok(mut first) = self.first.lock()
+            && first.len() < limit
+        {
+            let error = matches!(outcome, Outcome::Error { .. }).then(|| outcome.reason());
+            first.push((dir.to_path_buf(), error.map(str::to_string)));
+        }
+    }
+
+    /// Refuses to run another trial when the first `fail_fast` all ended in an adapter
+    /// error, saying which command failed and how its first trial's stderr begins.
+    fn check_fail_fast(&self) -> Result<()> {
+        let limit = self.study.file.adapter.fail_fast as usize;
+        let first = self.first.lock().map(|f| f.clone()).unwrap_or_default();
+        if limit == 0 || first.len() < limit || first.iter().any(|(_, e)| e.is_none()) {
+            return Ok(());
+        }
+        let (dir, reason) = &first[0];
+        // The reason ends with the end of stderr; its beginning is quoted below instead.
+        let reason = reason.as_deref().unwrap_or_default();
+        let reason = reason.split(STDERR_TAIL_MARK).next().unwrap_or(reason);
+        let stderr = fs::read(dir.join(STDERR_LOG)).unwrap_or_default();
+        let head: Vec<String> = String::from_utf8_lossy(&stderr)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(STDERR_LINES)
+            .map(|l| format!("  | {l}"))
+            .collect();
+        let mut msg = format!(
+            "stopped: the first {limit} trials all failed with an adapter error \
+             (they are journaled; `[adapter] fail_fast = 0` runs on regardless)\n\
+             adapter: {}\nfirst trial: {}",
+            self.adapter.describe(),
+            dir.display()
+        );
+        msg.push_str(&format!("\nits reason: {reason}"));
+        if !head.is_empty() {
+            msg.push_str(&format!("\nits stderr begins:\n{}", head.join("\n")));
+        }
+        bail!(msg)
     }
 
     /// A fresh trial directory holding the configuration as a Flink conf directory.

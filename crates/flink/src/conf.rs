@@ -211,6 +211,13 @@ pub fn render_yaml(conf: &FlatConf, header: &str) -> Result<String> {
     Ok(out)
 }
 
+/// A Flink text value as the typed YAML scalar `config.yaml` holds (`4` a number, `1 gb` a
+/// string, quoted where YAML needs it), for a flat dotted-key line `key: <scalar>`.
+pub fn yaml_scalar(text: &str) -> Result<String> {
+    let out = serde_saphyr::to_string(&Node::scalar(text)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(out.trim_end().to_string())
+}
+
 fn insert_path(map: &mut BTreeMap<String, Node>, path: &[&str], value: Node) -> Result<()> {
     let (first, rest) = path.split_first().context("empty key")?;
     if rest.is_empty() {
