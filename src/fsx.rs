@@ -26,16 +26,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Serialises `value` as pretty JSON into `path`, atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
+    let mut text = serde_json::to_string_pretty(value)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
 
 /// Reads a JSON artifact, naming the file on failure.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_text(path)?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// Reads a text file that must be a regular file: opened without blocking (a named pipe
+/// put in its place would wait for a writer forever), its type checked on the open handle.
+pub fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read = || -> std::io::Result<String> {
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        Ok(text)
+    };
+    read().with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// A stage's artifact folder under construction.
@@ -52,9 +72,10 @@ impl StageDir {
         let dest = study_dir.join(name);
         let old = study_dir.join(format!(".{name}.old"));
         if !dest.exists() && old.exists() {
-            fs::rename(&old, &dest)?;
+            fs::rename(&old, &dest)
+                .with_context(|| format!("cannot restore {}", dest.display()))?;
         } else if old.exists() {
-            fs::remove_dir_all(&old)?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot clear {}", old.display()))?;
         }
         let path = study_dir.join(format!(".{name}.partial"));
         if path.exists() {
@@ -84,12 +105,13 @@ impl StageDir {
         let name = self.dest.file_name().context("no name")?.to_string_lossy();
         let old = parent.join(format!(".{name}.old"));
         if self.dest.exists() {
-            fs::rename(&self.dest, &old)?;
+            fs::rename(&self.dest, &old)
+                .with_context(|| format!("cannot move {} aside", self.dest.display()))?;
         }
         fs::rename(&self.path, &self.dest)
             .with_context(|| format!("cannot move results into {}", self.dest.display()))?;
         if old.exists() {
-            fs::remove_dir_all(&old)?;
+            fs::remove_dir_all(&old).with_context(|| format!("cannot clear {}", old.display()))?;
         }
         if let Ok(d) = fs::File::open(parent) {
             let _ = d.sync_all();

@@ -15,6 +15,19 @@ use flinktune::trial::adapter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use flinktune::progress;
+
+/// `print!` that neither panics on a closed or full stdout (see [`progress::print`]) nor
+/// hides the failure: it returns it from the enclosing function.
+macro_rules! out {
+    ($($t:tt)*) => { progress::print(format_args!($($t)*))? };
+}
+
+/// `println!`, the same way as [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => { progress::print(format_args!("{}\n", format_args!($($t)*)))? };
+}
+
 /// Automatic resource-configuration tuning for Apache Flink streaming jobs.
 ///
 /// A study directory holds a study file (flinktune.toml) and one folder of artifacts
@@ -324,10 +337,10 @@ fn run(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
         Command::Tune(a) => tune::run(&Study::load(&a.study)?, a.trials.options(false), |s| {
-            print!("{s}")
+            progress::print_or_exit(format_args!("{s}"))
         }),
         Command::Determine(a) => {
-            print!(
+            out!(
                 "{}",
                 determine::describe(&determine::run(&Study::load(&a.study)?)?)
             );
@@ -336,23 +349,23 @@ fn run(command: Command) -> Result<()> {
         Command::Generate(a) => generate_(a),
         Command::Collect(a) => {
             let s = collect::run(&Study::load(&a.study)?, a.trials.options(a.restart))?;
-            print!("{}", collect::describe(&s));
+            out!("{}", collect::describe(&s));
             Ok(())
         }
         Command::Compare(a) => {
             let study = Study::load(&a.study)?;
             let s = compare::run(&study, a.over, a.budget as usize, a.seeds)?;
-            print!("{}", compare::describe(&s));
+            out!("{}", compare::describe(&s));
             Ok(())
         }
         Command::Status(a) => status_(a),
         Command::Model(a) => {
-            print!("{}", model::describe(&model::run(&Study::load(&a.study)?)?));
+            out!("{}", model::describe(&model::run(&Study::load(&a.study)?)?));
             Ok(())
         }
         Command::Search(a) => search_(a),
         Command::Validate(a) => {
-            print!(
+            out!(
                 "{}",
                 validate::describe(&validate::run(&Study::load(&a.study)?)?)
             );
@@ -374,7 +387,7 @@ fn run(command: Command) -> Result<()> {
 
 fn init(a: InitArgs) -> Result<()> {
     let path = flinktune::study::init(&a.study, a.adapter_command.as_deref(), a.force)?;
-    println!(
+    outln!(
         "wrote {}; run `flinktune tune {}`",
         path.display(),
         a.study.display()
@@ -387,16 +400,16 @@ fn generate_(a: GenerateArgs) -> Result<()> {
         keep_predicted_failures: a.keep_predicted_failures,
     };
     let s = generate::run(&Study::load(&a.study)?, opts)?;
-    print!("{}", generate::describe(&s));
+    out!("{}", generate::describe(&s));
     Ok(())
 }
 
 fn status_(a: StatusArgs) -> Result<()> {
     let report = status::report(&Study::load(&a.study)?)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", status::describe(&report));
+        out!("{}", status::describe(&report));
     }
     Ok(())
 }
@@ -412,7 +425,7 @@ fn search_(a: SearchArgs) -> Result<()> {
     opts.over = a.over.unwrap_or(opts.over);
     opts.batch = a.batch.map(usize::from).unwrap_or(opts.batch);
     opts.restart = a.restart;
-    print!("{}", search::describe(&search::run(&study, opts)?));
+    out!("{}", search::describe(&search::run(&study, opts)?));
     Ok(())
 }
 
@@ -429,9 +442,9 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
             a.policy
         };
         let s = adapt::run::replay_trace(&study, &trace, &kinds, a.replay_days)?;
-        print!("{}", adapt::run::table(&s));
+        out!("{}", adapt::run::table(&s));
         let dir = study.dir.join("adapt");
-        println!("wrote {} ({:.1} s)", dir.display(), s.seconds);
+        outln!("wrote {} ({:.1} s)", dir.display(), s.seconds);
         return Ok(());
     }
     let policy = match a.policy.as_slice() {
@@ -451,7 +464,7 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
     };
     let records = adapt::run::live(&study, &opts)?;
     let log = study.dir.join("adapt-live/decisions.jsonl");
-    println!("{} intervals logged in {}", records.len(), log.display());
+    outln!("{} intervals logged in {}", records.len(), log.display());
     Ok(())
 }
 
@@ -467,7 +480,7 @@ fn trace_(a: TraceArgs) -> Result<()> {
     };
     let h = trace::generate(&spec)?;
     trace::write(&a.output, &h)?;
-    println!(
+    outln!(
         "wrote {}: {} steps of {} s, {}–{} records/s",
         a.output.display(),
         h.rates.len(),
@@ -487,8 +500,8 @@ fn forecast_(a: ForecastArgs) -> Result<()> {
         step_s: None,
     };
     let (text, dir) = adapt::forecast::run_command(&a.history, &opts, a.output.as_deref())?;
-    print!("{text}");
-    println!(
+    out!("{text}");
+    outln!(
         "wrote {}/forecast.csv, evaluation.json, forecast.svg",
         dir.display()
     );
