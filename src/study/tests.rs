@@ -40,7 +40,7 @@ fn errors_name_file_line_key_and_why() {
         e.contains("flinktune.toml:") && e.contains("`samples`"),
         "{e}"
     );
-    assert!(e.contains("at least 1"), "{e}");
+    assert!(e.contains("from 1 to 100000"), "{e}");
 
     let e = err_of(&t.replace("budget = 100", "budget = \"lots\""));
     assert!(e.contains("`search.budget`"), "{e}");

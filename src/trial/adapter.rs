@@ -655,7 +655,7 @@ mod tests {
             ),
             (
                 r#"{"status":"pass","throughput":1e308,"latency_p99_ms":1e-300}"#,
-                "\"throughput\" in result.json is invalid: 1e308",
+                "\"throughput\" in result.json is invalid: 1e+308",
             ),
             (
                 r#"{"status":"pass","throughput":0,"latency_p99_ms":5}"#,
