@@ -66,16 +66,36 @@ pub fn link_tree(from: &Path, to: &Path) -> Result<()> {
 
 /// Serialises `value` as pretty JSON into `path`, atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
+    let mut text = serde_json::to_string_pretty(value)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
 
 /// Reads a JSON artifact, naming the file on failure.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_text(path)?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// Reads a text file that must be a regular file: opened without blocking (a named pipe
+/// put in its place would wait for a writer forever), its type checked on the open handle.
+pub fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read = || -> std::io::Result<String> {
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        Ok(text)
+    };
+    read().with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// A stage's artifact folder under construction.

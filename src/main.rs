@@ -16,6 +16,19 @@ use flinktune::trial::adapter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use flinktune::progress;
+
+/// `print!` that neither panics on a closed or full stdout (see [`progress::print`]) nor
+/// hides the failure: it returns it from the enclosing function.
+macro_rules! out {
+    ($($t:tt)*) => { progress::print(format_args!($($t)*))? };
+}
+
+/// `println!`, the same way as [`out!`].
+macro_rules! outln {
+    ($($t:tt)*) => { progress::print(format_args!("{}\n", format_args!($($t)*)))? };
+}
+
 /// Automatic resource-configuration tuning for Apache Flink streaming jobs.
 ///
 /// A study directory holds a study file (flinktune.toml) and one folder of artifacts
@@ -371,39 +384,41 @@ fn run(command: Command) -> Result<()> {
         Command::Init(a) => init(a),
         Command::Tune(a) => {
             let (study, _lock) = open_for_writing(&a.study, "tune")?;
-            tune::run(&study, a.trials.options(false), |s| print!("{s}"))?;
-            print!("{}", best::pointer(&study));
+            tune::run(&study, a.trials.options(false), |s| {
+                progress::print_or_exit(format_args!("{s}"))
+            })?;
+            out!("{}", best::pointer(&study));
             Ok(())
         }
         Command::Determine(a) => {
             let (study, _lock) = open_for_writing(&a.study, "determine")?;
-            print!("{}", determine::describe(&determine::run(&study)?));
+            out!("{}", determine::describe(&determine::run(&study)?));
             Ok(())
         }
         Command::Generate(a) => generate_(a),
         Command::Collect(a) => {
             let (study, _lock) = open_for_writing(&a.study, "collect")?;
             let s = collect::run(&study, a.trials.options(a.restart))?;
-            print!("{}", collect::describe(&s));
+            out!("{}", collect::describe(&s));
             Ok(())
         }
         Command::Compare(a) => {
             let (study, _lock) = open_for_writing(&a.study, "compare")?;
             let s = compare::run(&study, a.over, a.budget as usize, a.seeds)?;
-            print!("{}", compare::describe(&s));
+            out!("{}", compare::describe(&s));
             Ok(())
         }
         Command::Status(a) => status_(a),
         Command::Model(a) => {
             let (study, _lock) = open_for_writing(&a.study, "model")?;
-            print!("{}", model::describe(&model::run(&study)?));
+            out!("{}", model::describe(&model::run(&study)?));
             Ok(())
         }
         Command::Search(a) => search_(a),
         Command::Validate(a) => {
             let (study, _lock) = open_for_writing(&a.study, "validate")?;
-            print!("{}", validate::describe(&validate::run(&study)?));
-            print!("{}", best::pointer(&study));
+            out!("{}", validate::describe(&validate::run(&study)?));
+            out!("{}", best::pointer(&study));
             Ok(())
         }
         Command::Best(a) => best_(a),
@@ -439,7 +454,7 @@ fn open_for_writing(dir: &std::path::Path, command: &str) -> Result<(Study, Stud
 
 fn init(a: InitArgs) -> Result<()> {
     let path = flinktune::study::init(&a.study, a.adapter_command.as_deref(), a.force)?;
-    println!(
+    outln!(
         "wrote {}; run `flinktune tune {}`",
         path.display(),
         a.study.display()
@@ -453,7 +468,7 @@ fn generate_(a: GenerateArgs) -> Result<()> {
     };
     let (study, _lock) = open_for_writing(&a.study, "generate")?;
     let s = generate::run(&study, opts)?;
-    print!("{}", generate::describe(&s));
+    out!("{}", generate::describe(&s));
     Ok(())
 }
 
@@ -465,9 +480,9 @@ fn memory_(a: MemoryArgs) -> Result<()> {
     };
     let report = flink::memory::report(&conf, a.flink_version);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        outln!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
-        print!("{}", report.describe());
+        out!("{}", report.describe());
     }
     Ok(())
 }
@@ -475,9 +490,9 @@ fn memory_(a: MemoryArgs) -> Result<()> {
 fn status_(a: StatusArgs) -> Result<()> {
     let report = status::report(&Study::load(&a.study)?)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", status::describe(&report));
+        out!("{}", status::describe(&report));
     }
     Ok(())
 }
@@ -498,8 +513,8 @@ fn search_(a: SearchArgs) -> Result<()> {
     opts.over = a.over.unwrap_or(opts.over);
     opts.batch = a.batch.map(usize::from).unwrap_or(opts.batch);
     opts.restart = a.restart;
-    print!("{}", search::describe(&search::run(&study, opts)?));
-    print!("{}", best::pointer(&study));
+    out!("{}", search::describe(&search::run(&study, opts)?));
+    out!("{}", best::pointer(&study));
     Ok(())
 }
 
@@ -507,7 +522,7 @@ fn best_(a: BestArgs) -> Result<()> {
     let study = Study::load(&a.study)?;
     let found = best::read(&study, a.all)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
+        outln!("{}", serde_json::to_string_pretty(&found)?);
         return Ok(());
     }
     let format = a
@@ -519,7 +534,7 @@ fn best_(a: BestArgs) -> Result<()> {
             eprintln!("{line}");
         }
     }
-    print!("{}", best::render(&found, format)?);
+    out!("{}", best::render(&found, format)?);
     Ok(())
 }
 
@@ -536,9 +551,9 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
             a.policy
         };
         let s = adapt::run::replay_trace(&study, &trace, &kinds, a.replay_days)?;
-        print!("{}", adapt::run::table(&s));
+        out!("{}", adapt::run::table(&s));
         let dir = study.dir.join("adapt");
-        println!("wrote {} ({:.1} s)", dir.display(), s.seconds);
+        outln!("wrote {} ({:.1} s)", dir.display(), s.seconds);
         return Ok(());
     }
     let policy = match a.policy.as_slice() {
@@ -558,7 +573,7 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
     };
     let records = adapt::run::live(&study, &opts)?;
     let log = study.dir.join("adapt-live/decisions.jsonl");
-    println!("{} intervals logged in {}", records.len(), log.display());
+    outln!("{} intervals logged in {}", records.len(), log.display());
     Ok(())
 }
 
@@ -574,7 +589,7 @@ fn trace_(a: TraceArgs) -> Result<()> {
     };
     let h = trace::generate(&spec)?;
     trace::write(&a.output, &h)?;
-    println!(
+    outln!(
         "wrote {}: {} steps of {} s, {}–{} records/s",
         a.output.display(),
         h.rates.len(),
@@ -594,8 +609,8 @@ fn forecast_(a: ForecastArgs) -> Result<()> {
         step_s: None,
     };
     let (text, dir) = adapt::forecast::run_command(&a.history, &opts, a.output.as_deref())?;
-    print!("{text}");
-    println!(
+    out!("{text}");
+    outln!(
         "wrote {}/forecast.csv, evaluation.json, forecast.svg",
         dir.display()
     );

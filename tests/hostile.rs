@@ -385,6 +385,7 @@ fn parameter_values_reach_the_adapter_only_through_files_and_variables() {
             "FLINKTUNE_DURATION_S",
             "FLINKTUNE_RATE",
             "FLINKTUNE_REPEAT",
+            "FLINKTUNE_RUN",
             "FLINKTUNE_SEED",
             "FLINKTUNE_TRIAL_DIR",
             "FLINKTUNE_WORKER",

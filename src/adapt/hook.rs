@@ -149,7 +149,7 @@ impl Hook {
             cmd.env("FLINKTUNE_TASKMANAGERS", n.to_string());
         }
         // Its working directory is the logs folder, not the state dir: a cluster it starts
-        // keeps the state dir, and a timed-out hook's strays are looked for by directory.
+        // keeps the state dir.
         let ran = crate::trial::process::run_group(
             cmd,
             &self.state_dir.join("logs"),
@@ -157,6 +157,7 @@ impl Hook {
             self.timeout,
             self.grace,
             true,
+            None,
         )
         .map_err(|(why, _)| anyhow::anyhow!("hook {}: {why}", action.name()))?;
         let tail = || {

@@ -175,7 +175,7 @@ impl<'a> LiveRun<'a> {
             }
             n += 1;
             let rec = self.interval(n, started)?;
-            println!("{}", progress(&rec));
+            crate::progress::print(format_args!("{}\n", progress(&rec)))?;
             crate::trial::journal::append_json_line(&mut self.log, &rec)?;
             self.records.push(rec);
         }

@@ -191,14 +191,12 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
         plan: plan_fingerprint(study, &opts)?,
         trials: planned.len(),
     };
+    // What a killed run left running must not write into trials that run again.
+    crate::trial::runner::end_orphans(study);
     let stage = open_stage(study, &header, opts.restart)?;
     let (journal, done) = open_journal(&stage.path, &header)?;
     let resumed = done.len();
     let trials_dir = stage.path.join("trials");
-    // What a killed tuner left running must not write into trials that run again.
-    if trials_dir.exists() {
-        crate::trial::process::kill_strays(&trials_dir);
-    }
     let mut book = Book::open(&stage.path, journal, done)?;
     let reused = match opts.restart {
         true => 0,

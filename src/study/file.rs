@@ -25,15 +25,15 @@ pub struct StudyFile {
     #[serde(deserialize_with = "rates")]
     pub rates: Vec<u64>,
     /// Repetitions of every (configuration, rate) trial.
-    #[serde(default = "one", deserialize_with = "positive")]
+    #[serde(default = "one", deserialize_with = "within::<1, 1000, _>")]
     pub repeats: u64,
     /// How long the measured part of each trial lasts, seconds.
-    #[serde(default = "sixty", deserialize_with = "positive")]
+    #[serde(default = "sixty", deserialize_with = "within::<1, 604_800, _>")]
     pub duration_s: u64,
     #[serde(default)]
     pub objective: Objective,
     /// How many configurations `generate` samples.
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "within::<1, 100_000, _>")]
     pub samples: u64,
     /// Seed of every random choice of the study.
     #[serde(default)]
@@ -76,10 +76,10 @@ pub struct AdaptSection {
     #[serde(deserialize_with = "fraction")]
     pub latency_slack: f64,
     /// Evaluations of the profiling search at each new rate.
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "within::<1, 10_000, _>")]
     pub profile_budget: u64,
     /// Profiled rates are rounded up to a multiple of this, records/s.
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "within::<1, 1_000_000_000_000, _>")]
     pub rate_step: u64,
     /// Downtime of a reconfiguration (savepoint + restart) in a replay, seconds.
     #[serde(deserialize_with = "non_negative_f64")]
@@ -95,7 +95,7 @@ pub struct AdaptSection {
     pub profiler: ProfileMethod,
     /// Runs behind each profiling measurement, combined by their median: one run's p99
     /// outlier would otherwise set a rate's latency target or trigger a switch.
-    #[serde(deserialize_with = "positive")]
+    #[serde(deserialize_with = "within::<1, 100, _>")]
     pub profile_repeats: u64,
     /// Choose configurations that checkpoint at most every 2 × (`restart_s` − `rescale_s`):
     /// a rescale reprocesses what came since the last checkpoint, so beyond that interval it
@@ -171,26 +171,26 @@ pub struct DetermineSection {
     #[serde(default = "oat")]
     pub method: ScreeningMethod,
     /// Values per parameter in the one-at-a-time sweep (evenly spread on its scale).
-    #[serde(default = "five", deserialize_with = "at_least_two")]
+    #[serde(default = "five", deserialize_with = "within::<2, 1000, _>")]
     pub levels: u64,
     /// Morris trajectories (each costs parameters + 1 configurations).
-    #[serde(default = "ten", deserialize_with = "positive")]
+    #[serde(default = "ten", deserialize_with = "within::<1, 10_000, _>")]
     pub trajectories: u64,
     /// Random (Latin hypercube) configurations for the forest's permutation importance.
-    #[serde(default = "two_hundred", deserialize_with = "at_least_two")]
+    #[serde(default = "two_hundred", deserialize_with = "within::<2, 100_000, _>")]
     pub samples: u64,
     /// Runs of every screening configuration; their median is used (robust to outliers).
-    #[serde(default = "three", deserialize_with = "positive")]
+    #[serde(default = "three", deserialize_with = "within::<1, 1000, _>")]
     pub repeats: u64,
     /// A parameter is selected when its importance is at least this share of the top
     /// parameter's (and above the noise floor).
     #[serde(default = "threshold_default", deserialize_with = "fraction")]
     pub threshold: f64,
     /// Select the k most important parameters (above the noise floor) instead.
-    #[serde(default, deserialize_with = "positive_opt")]
+    #[serde(default, deserialize_with = "within_opt::<1, 10_000, _>")]
     pub top_k: Option<u64>,
     /// The input rate of the screening trials; absent: the search rate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "within_opt::<1, 1_000_000_000_000, _>")]
     pub rate: Option<u64>,
 }
 
@@ -218,7 +218,7 @@ pub struct ModelSection {
     #[serde(default)]
     pub regressor: SavedRegressor,
     /// Folds of the cross-validation (by configuration).
-    #[serde(default, deserialize_with = "at_least_two_opt")]
+    #[serde(default, deserialize_with = "within_opt::<2, 1000, _>")]
     pub folds: Option<u64>,
 }
 
@@ -234,14 +234,17 @@ pub struct AdapterSection {
     #[serde(default)]
     pub command: Option<String>,
     /// Wall-clock limit of one trial, seconds.
-    #[serde(default = "timeout_default", deserialize_with = "positive")]
+    #[serde(
+        default = "timeout_default",
+        deserialize_with = "within::<1, 604_800, _>"
+    )]
     pub timeout_s: u64,
-    /// Seconds between SIGTERM and SIGKILL when an adapter's process group is stopped.
-    #[serde(default = "grace_default")]
+    /// Seconds between SIGTERM and SIGKILL when an adapter's processes are stopped (0 to 3600).
+    #[serde(default = "grace_default", deserialize_with = "within::<0, 3600, _>")]
     pub kill_grace_s: u64,
     /// Extra attempts of a trial whose failure looks transient (a timeout, an exit without
     /// any result) before it counts as failed.
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "within::<0, 100, _>")]
     pub retries: u64,
     /// A stage stops when its first this many trials all end in an adapter error (not a
     /// FailConf): a missing or broken adapter would otherwise run the whole plan. 0 = off.
@@ -277,7 +280,7 @@ pub struct SimSection {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "positive_opt"
+        deserialize_with = "within_opt::<1, 10_000, _>"
     )]
     pub max_taskmanagers: Option<u64>,
     /// (kubernetes) Seconds until a replacement pod runs a registered TaskManager; default 12.
@@ -329,7 +332,10 @@ fn is_fixed(mode: &ClusterMode) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct SearchSection {
     /// Evaluations of the model in total, including the initial design.
-    #[serde(default = "budget_default", deserialize_with = "positive")]
+    #[serde(
+        default = "budget_default",
+        deserialize_with = "within::<1, 100_000, _>"
+    )]
     pub budget: u64,
     /// Space-filling evaluations before the Gaussian process takes over (enqueued
     /// configurations included); absent: `Study::search_initial`'s rule.
@@ -341,7 +347,7 @@ pub struct SearchSection {
     #[serde(default)]
     pub enqueue: Vec<String>,
     /// The input rate to tune for; absent: the first of `rates`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "within_opt::<1, 1_000_000_000_000, _>")]
     pub rate: Option<u64>,
     /// What the search evaluates: the fitted model, or the system itself (the adapter).
     #[serde(default)]
@@ -351,10 +357,13 @@ pub struct SearchSection {
     pub acquisition: AcquisitionKind,
     /// Suggestions evaluated at once (kriging believer); with `over = "system"` they run
     /// in parallel, each on its own worker.
-    #[serde(default = "one", deserialize_with = "positive")]
+    #[serde(default = "one", deserialize_with = "within::<1, 1000, _>")]
     pub batch: u64,
     /// Random candidates scored per suggestion before local refinement.
-    #[serde(default = "candidates_default", deserialize_with = "positive")]
+    #[serde(
+        default = "candidates_default",
+        deserialize_with = "within::<1, 1_000_000, _>"
+    )]
     pub candidates: u64,
     /// Earlier studies (paths relative to this study's directory) whose searches and
     /// collected data at other rates seed this search (RGPE transfer).
@@ -362,7 +371,10 @@ pub struct SearchSection {
     pub transfer_from: Vec<String>,
     /// Space-filling evaluations before the ensemble takes over when transferring
     /// (replaces `initial` then: the base models already know the space).
-    #[serde(default = "transfer_initial_default")]
+    #[serde(
+        default = "transfer_initial_default",
+        deserialize_with = "within::<0, 100_000, _>"
+    )]
     pub transfer_initial: u64,
     /// Two or more `"<metric>:min|max"` entries make the search multi-objective
     /// (`crate::stages::search::multi`, over the system): result fields such as `latency_p99_ms`,
@@ -440,7 +452,7 @@ pub enum AcquisitionKind {
 #[serde(deny_unknown_fields)]
 pub struct ValidateSection {
     /// Repetitions of the best and of the default configuration.
-    #[serde(default = "three", deserialize_with = "positive")]
+    #[serde(default = "three", deserialize_with = "within::<1, 1000, _>")]
     pub repeats: u64,
 }
 
@@ -499,28 +511,22 @@ fn wordcount() -> Workload {
     Workload::Wordcount
 }
 
-fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+/// A whole number from `LO` to `HI`, checked as it is read: nothing is sized or counted
+/// by a setting before it is known to be in its range.
+fn within<'de, const LO: u64, const HI: u64, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let v = u64::deserialize(d)?;
-    if v == 0 {
-        return Err(serde::de::Error::custom("must be at least 1"));
+    if !(LO..=HI).contains(&v) {
+        return Err(serde::de::Error::custom(format!(
+            "must be a whole number from {LO} to {HI}"
+        )));
     }
     Ok(v)
 }
 
-fn at_least_two<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let v = u64::deserialize(d)?;
-    if v < 2 {
-        return Err(serde::de::Error::custom("must be at least 2"));
-    }
-    Ok(v)
-}
-
-fn at_least_two_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    at_least_two(d).map(Some)
-}
-
-fn positive_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    positive(d).map(Some)
+fn within_opt<'de, const LO: u64, const HI: u64, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    within::<LO, HI, D>(d).map(Some)
 }
 
 fn seconds_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -541,18 +547,26 @@ fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(v)
 }
 
+/// The longest span a seconds setting may name: a year (the run-time loop counts its
+/// intervals and horizons by them).
+const YEAR_S: f64 = 31_536_000.0;
+
 fn positive_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(serde::de::Error::custom("must be a positive number"));
+    if !(v > 0.0 && v <= YEAR_S) {
+        return Err(serde::de::Error::custom(
+            "must be a positive number of seconds, at most 31536000 (a year)",
+        ));
     }
     Ok(v)
 }
 
 fn non_negative_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
-    if !(v.is_finite() && v >= 0.0) {
-        return Err(serde::de::Error::custom("must be a number of at least 0"));
+    if !(0.0..=YEAR_S).contains(&v) {
+        return Err(serde::de::Error::custom(
+            "must be a number of seconds from 0 to 31536000 (a year)",
+        ));
     }
     Ok(v)
 }
@@ -567,11 +581,14 @@ fn non_negative_or_inf<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error>
     Ok(v)
 }
 
+/// The highest input rate, records/s (as a trial's measured throughput).
+const MAX_RATE: u64 = 1_000_000_000_000;
+
 fn rates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
     let v = Vec::<u64>::deserialize(d)?;
-    if v.is_empty() || v.contains(&0) {
+    if v.is_empty() || v.len() > 1000 || v.iter().any(|r| !(1..=MAX_RATE).contains(r)) {
         return Err(serde::de::Error::custom(
-            "must list at least one rate, each at least 1 record/s",
+            "must list 1 to 1000 rates, each from 1 to 10^12 records/s",
         ));
     }
     let mut sorted = v.clone();

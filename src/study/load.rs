@@ -67,7 +67,7 @@ fn read_study_file(dir: &Path) -> Result<(String, String)> {
             dir.display()
         );
     }
-    let text = std::fs::read_to_string(&path).with_context(|| {
+    let text = crate::fsx::read_text(&path).with_context(|| {
         format!(
             "cannot read {}: is {} a study directory? (`flinktune init` writes one)",
             path.display(),

@@ -35,8 +35,8 @@ samples = 200
 seed = 42
 
 [adapter]
-{adapter}# Wall-clock limit of one trial, seconds; then the adapter's process group gets SIGTERM,
-# and SIGKILL kill_grace_s later.
+{adapter}# Wall-clock limit of one trial, seconds; then every process the adapter started gets
+# SIGTERM, and SIGKILL kill_grace_s later.
 timeout_s = 900
 kill_grace_s = 5
 # Extra attempts for failures that look transient (timeout, exit without a result).

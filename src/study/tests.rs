@@ -40,7 +40,7 @@ fn errors_name_file_line_key_and_why() {
         e.contains("flinktune.toml:") && e.contains("`samples`"),
         "{e}"
     );
-    assert!(e.contains("at least 1"), "{e}");
+    assert!(e.contains("from 1 to 100000"), "{e}");
 
     let e = err_of(&t.replace("budget = 100", "budget = \"lots\""));
     assert!(e.contains("`search.budget`"), "{e}");
@@ -76,7 +76,7 @@ fn errors_name_file_line_key_and_why() {
         "[determine]\nlevels = 1",
     ));
     assert!(
-        e.contains("`determine.levels`") && e.contains("at least 2"),
+        e.contains("`determine.levels`") && e.contains("from 2 to 1000"),
         "{e}"
     );
     let e = err_of(&t.replace(
@@ -150,4 +150,31 @@ fn a_missing_study_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     let e = format!("{:#}", Study::load(&dir.path().join("nope")).unwrap_err());
     assert!(e.contains("flinktune init"), "{e}");
+}
+
+#[test]
+fn every_count_has_a_range_checked_before_anything_is_sized_by_it() {
+    let t = template(None);
+    for (from, to, key) in [
+        ("samples = 200", "samples = 1000000000", "`samples`"),
+        (
+            "samples = 200",
+            "samples = 18446744073709551615",
+            "`samples`",
+        ),
+        ("repeats = 1", "repeats = 10000000", "`repeats`"),
+        ("budget = 100", "budget = 100000000", "`search.budget`"),
+        (
+            "kill_grace_s = 5",
+            "kill_grace_s = 18446744073709551615",
+            "kill_grace_s",
+        ),
+        ("retries = 1", "retries = 1000000", "retries"),
+        ("timeout_s = 900", "timeout_s = 99999999999", "timeout_s"),
+        ("rates = [", "rates = [1000000000001, ", "`rates`"),
+    ] {
+        assert!(t.contains(from), "{from}");
+        let e = err_of(&t.replacen(from, to, 1));
+        assert!(e.contains(key) && e.contains("from "), "{to}: {e}");
+    }
 }

@@ -4,7 +4,8 @@
 //! reads `result.json`. The built-in simulator runs in-process but leaves the same files
 //! behind, so every trial directory looks alike whatever ran it. A shell adapter runs with
 //! `sh -c` in its own process group, stdin closed, with the protocol's variables, under a
-//! wall-clock limit after which the whole group is terminated; anything it does wrong
+//! wall-clock limit; at its end, whatever it started is terminated, wherever it went
+//! (see [`crate::trial::tree`]); anything it does wrong
 //! becomes a failed trial with a reason, never an error of the tuner. Its stdout and stderr
 //! are read through pipes by two threads that keep only the last [`OUTPUT_CAP`] bytes of
 //! each, written to the trial's logs when it ends.
@@ -134,12 +135,14 @@ pub enum Adapter {
         workload: Workload,
         noise: f64,
     },
-    /// A shell command speaking the protocol, with its wall-clock limit and the grace
-    /// period between SIGTERM and SIGKILL for its process group.
+    /// A shell command speaking the protocol, with its wall-clock limit, the grace period
+    /// between SIGTERM and SIGKILL for its processes, and the directory where the processes
+    /// of running trials are recorded (see [`crate::trial::tree::end_orphans`]).
     Command {
         command: String,
         timeout: Duration,
         grace: Duration,
+        ledger: PathBuf,
     },
 }
 
@@ -185,7 +188,8 @@ impl Adapter {
                 command,
                 timeout,
                 grace,
-            } => run_command(spec, command, *timeout, *grace),
+                ledger,
+            } => run_command(spec, command, (*timeout, *grace), ledger),
         }
     }
 }
@@ -263,8 +267,13 @@ pub fn resolve_command(command: &str, study_dir: &Path) -> String {
     }
 }
 
-/// Runs a shell adapter on a prepared trial directory.
-fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Duration) -> Outcome {
+/// Runs a shell adapter on a prepared trial directory, with its (timeout, kill grace).
+fn run_command(
+    spec: &TrialSpec,
+    command: &str,
+    (timeout, grace): (Duration, Duration),
+    ledger: &Path,
+) -> Outcome {
     let dir = match spec.dir.canonicalize() {
         Ok(d) => d,
         Err(e) => {
@@ -300,7 +309,7 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
         .env("FLINKTUNE_REPEAT", spec.repeat.to_string())
         .env("FLINKTUNE_SEED", spec.seed.to_string())
         .env("FLINKTUNE_WORKER", spec.worker.to_string());
-    let ran = match run_group(cmd, &dir, logs, timeout, grace, false) {
+    let ran = match run_group(cmd, &dir, logs, timeout, grace, false, Some(ledger)) {
         Ok(ran) => ran,
         Err((reason, transient)) => {
             return Outcome::Error {
@@ -333,7 +342,7 @@ fn run_command(spec: &TrialSpec, command: &str, timeout: Duration, grace: Durati
     };
     // An adapter that left no result at all may have met a passing problem (a cluster that
     // was slow to come up, a lost connection); one that wrote a wrong result will again.
-    let wrote_result = dir.join(RESULT_FILE).exists();
+    let wrote_result = dir.join(RESULT_FILE).symlink_metadata().is_ok();
     if !status.success() {
         let how = describe_exit(status);
         // sh's codes for a command it cannot find or run: a retry finds it no better.
@@ -363,12 +372,17 @@ fn with_tail(reason: String, stderr: &[u8]) -> String {
     }
 }
 
+/// The largest result.json read: far more than any result, far less than memory.
+const RESULT_CAP: u64 = 16 << 20;
+/// A pass's throughput, records/s: above 0, at most 10¹².
+const THROUGHPUT_MAX: f64 = 1e12;
+/// A pass's p99 latency, ms: from 1 µs to 1 day. With the throughput's bounds, every
+/// objective (ratio, latency, throughput) and its log score are finite.
+const P99_RANGE_MS: std::ops::RangeInclusive<f64> = 1e-3..=86_400_000.0;
+
 /// Reads and checks a `result.json`; the error is the reason the trial failed.
 pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
-        Err(_) => return Err("the adapter exited 0 but wrote no result.json".into()),
-    };
+    let text = read_capped(path)?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err("result.json is empty".into());
     }
@@ -380,20 +394,30 @@ pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
     let status = obj.remove("status");
     match status.as_ref().and_then(Value::as_str) {
         Some("pass") => {
-            let mut number = |key: &str, positive: bool| -> std::result::Result<f64, String> {
+            let mut number = |key: &str, ok: &dyn Fn(f64) -> bool, range: &str| {
                 let v = obj
                     .remove(key)
                     .ok_or_else(|| format!("result.json lacks \"{key}\""))?;
                 let x = v
                     .as_f64()
                     .ok_or_else(|| format!("\"{key}\" in result.json is not a number: {v}"))?;
-                if !x.is_finite() || x < 0.0 || (positive && x == 0.0) {
-                    return Err(format!("\"{key}\" in result.json is invalid: {x}"));
+                if !x.is_finite() || !ok(x) {
+                    return Err(format!(
+                        "\"{key}\" in result.json is invalid: {v} (must be {range})"
+                    ));
                 }
                 Ok(x)
             };
-            let throughput = number("throughput", false)?;
-            let latency_p99_ms = number("latency_p99_ms", true)?;
+            let throughput = number(
+                "throughput",
+                &|x| x > 0.0 && x <= THROUGHPUT_MAX,
+                "above 0 and at most 1e12 records/s",
+            )?;
+            let latency_p99_ms = number(
+                "latency_p99_ms",
+                &|x| P99_RANGE_MS.contains(&x),
+                "from 0.001 ms (1 µs) to 86400000 ms (1 day)",
+            )?;
             let mut metrics = Metrics {
                 throughput,
                 latency_p99_ms,
@@ -420,18 +444,79 @@ pub fn read_result(path: &Path) -> std::result::Result<Outcome, String> {
     }
 }
 
+/// The bytes of a result file, read only if it is a regular file of at most
+/// [`RESULT_CAP`] bytes: opened without blocking (a named pipe would wait for a writer
+/// forever), then checked by its open handle (no swap between check and read), then read
+/// no further than the cap (a link to /dev/zero never ends).
+fn read_capped(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|_| "the adapter exited 0 but wrote no result.json".to_string())?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot inspect result.json: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "result.json is not a regular file ({})",
+            describe_type(&meta.file_type())
+        ));
+    }
+    if meta.len() > RESULT_CAP {
+        return Err(format!(
+            "result.json is too large: {} bytes (at most {RESULT_CAP})",
+            meta.len()
+        ));
+    }
+    let mut text = Vec::new();
+    file.take(RESULT_CAP + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("cannot read result.json: {e}"))?;
+    if text.len() as u64 > RESULT_CAP {
+        return Err(format!("result.json grew beyond {RESULT_CAP} bytes"));
+    }
+    Ok(text)
+}
+
+/// What a file that is not a regular one is, in words.
+fn describe_type(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        _ if t.is_dir() => "a directory",
+        _ if t.is_fifo() => "a named pipe",
+        _ if t.is_char_device() => "a character device",
+        _ if t.is_block_device() => "a block device",
+        _ if t.is_socket() => "a socket",
+        _ => "not a file",
+    }
+}
+
 /// Moves the numeric fields of a passing result (and `backpressured`) into `metrics`;
-/// returns the others. A number must be finite and not negative.
+/// returns the others. A metric the protocol names must be finite and not negative; any
+/// other field is the adapter's own and kept whatever its value (a non-finite number, which
+/// no metric can hold, as a note).
 fn typed_fields(
     fields: Map<String, Value>,
     metrics: &mut Metrics,
 ) -> std::result::Result<Map<String, Value>, String> {
     let mut notes = Map::new();
     for (k, v) in fields {
+        let metric = Metric::named(&k);
+        let known = !matches!(metric, Metric::Other(_));
         match (&v, k.as_str()) {
             (Value::Number(n), _) => match n.as_f64() {
-                Some(x) if x.is_finite() && x >= 0.0 => metrics.set(&Metric::named(&k), x),
-                _ => return Err(format!("\"{k}\" in result.json is invalid: {n}")),
+                Some(x) if x.is_finite() && (x >= 0.0 || !known) => metrics.set(&metric, x),
+                _ if known => {
+                    return Err(format!(
+                        "\"{k}\" in result.json is invalid: {n} (must be finite and not negative)"
+                    ));
+                }
+                _ => {
+                    notes.insert(k, v);
+                }
             },
             (Value::Bool(b), "backpressured") => metrics.backpressured = Some(*b),
             _ => {
@@ -505,6 +590,65 @@ mod tests {
     }
 
     #[test]
+    fn the_ranges_edges_pass_and_give_finite_objectives() {
+        use flink::objective::Objective;
+        for (t, p99) in [(1e12, 1e-3), (1e-300, 86_400_000.0)] {
+            let text =
+                format!(r#"{{"status":"pass","throughput":{t:e},"latency_p99_ms":{p99:e}}}"#);
+            let m = result_of(&text).unwrap().measurement().unwrap();
+            for o in [Objective::Ratio, Objective::Latency, Objective::Throughput] {
+                let v = o.run_value(&m);
+                assert!(v.is_finite() && o.score(v).is_finite(), "{text}: {o}");
+            }
+        }
+    }
+
+    #[test]
+    fn extra_fields_are_kept_whatever_their_value() {
+        let o = result_of(
+            r#"{"status":"pass","throughput":9,"latency_p99_ms":2,"skew_ms":-0.3,
+                "huge":1e300,"bignum":1e999999999999999999999,"list":[-1]}"#,
+        );
+        // serde_json refuses a number beyond f64 as a whole: that one is not JSON.
+        assert!(o.unwrap_err().contains("not JSON"));
+        let o = result_of(
+            r#"{"status":"pass","throughput":9,"latency_p99_ms":2,"skew_ms":-0.3,
+                "huge":-1e300,"list":[-1],"node":null}"#,
+        )
+        .unwrap();
+        assert_eq!(o.metric("skew_ms"), Some(-0.3));
+        assert_eq!(o.metric("huge"), Some(-1e300));
+        let Outcome::Pass { notes, .. } = &o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(notes["list"], serde_json::json!([-1]));
+        assert!(notes["node"].is_null());
+    }
+
+    #[test]
+    fn only_a_regular_result_file_of_bounded_size_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(RESULT_FILE);
+        // A named pipe nobody writes to: opening it must not wait.
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_result(&p).unwrap_err();
+        assert!(e.contains("not a regular file (a named pipe)"), "{e}");
+        fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let e = read_result(&p).unwrap_err();
+        assert!(e.contains("a character device"), "{e}");
+        fs::remove_file(&p).unwrap();
+        fs::create_dir(&p).unwrap();
+        assert!(read_result(&p).unwrap_err().contains("a directory"));
+        fs::remove_dir(&p).unwrap();
+        let f = fs::File::create(&p).unwrap();
+        f.set_len(RESULT_CAP + 1).unwrap();
+        assert!(read_result(&p).unwrap_err().contains("too large"));
+    }
+
+    #[test]
     fn reasons_quote_the_end_of_stderr_whatever_its_bytes() {
         assert_eq!(with_tail("r".into(), b" \n"), "r");
         let r = with_tail("r".into(), b"a\xff\xfe\nb\n");
@@ -569,6 +713,26 @@ mod tests {
             (
                 r#"{"status":"pass","throughput":5,"latency_p99_ms":1e999}"#,
                 "not JSON",
+            ),
+            (
+                r#"{"status":"pass","throughput":1e308,"latency_p99_ms":1e-300}"#,
+                "\"throughput\" in result.json is invalid: 1e+308",
+            ),
+            (
+                r#"{"status":"pass","throughput":0,"latency_p99_ms":5}"#,
+                "\"throughput\" in result.json is invalid: 0",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":1e-300}"#,
+                "\"latency_p99_ms\" in result.json is invalid: 1e-300",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":86400001}"#,
+                "\"latency_p99_ms\" in result.json is invalid: 86400001",
+            ),
+            (
+                r#"{"status":"pass","throughput":5,"latency_p99_ms":1,"cpu_cores":-1}"#,
+                "\"cpu_cores\" in result.json is invalid: -1",
             ),
             (r#"{"status":"maybe"}"#, "no valid \"status\""),
         ] {

@@ -1,9 +1,10 @@
 //! Running a command the way a trial runs its adapter: `sh -c` in its own process group,
 //! stdin closed, under a wall-clock limit after which the whole group is terminated (TERM,
 //! then KILL after a grace period), its stdout and stderr read through pipes by two threads
-//! that keep only the last [`OUTPUT_CAP`] bytes of each. The reconfiguration hook runs the
-//! same way; `kill_strays` ends what a killed tuner left running in a trials folder.
+//! that keep only the last [`OUTPUT_CAP`] bytes of each. Whatever it starts is followed
+//! and ended with it ([`Tree`]). The reconfiguration hook runs the same way.
 
+use crate::trial::tree::{self, Tree};
 use std::collections::VecDeque;
 use std::fs;
 use std::io::{Read, Write};
@@ -31,8 +32,9 @@ pub fn cancelled() -> bool {
 /// How much of each of an adapter's stdout and stderr a trial keeps: the last bytes, in
 /// `stdout.log` and `stderr.log`, after a line saying how many earlier bytes were dropped.
 pub const OUTPUT_CAP: usize = 256 * 1024;
-/// How long the adapter's output is still read once its process group is gone. The pipes
-/// close with the group; only a process that left the group can hold them open longer.
+/// How long the adapter's output is still read once its process tree is gone. The pipes
+/// close with the tree; only a process that escaped it (cleared its environment after
+/// double-forking) can hold them open longer.
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
 
 /// How a command run by [`run_group`] ended.
@@ -52,10 +54,12 @@ pub struct Ran {
 
 /// Runs `cmd` (its working directory `dir`) in its own process group with its output
 /// drained into `logs` (`[stdout, stderr]`), until it exits, `timeout` passes or a stop is
-/// requested; then nothing it started is left running — not its group, nor what left the
-/// group but still runs in `dir` — except, with `keep_after_exit`, what a command that
-/// exited by itself left behind on purpose (a hook that starts a cluster). The error says why it could not run at all, and whether
-/// that may pass (its output could not be read) or not (it could not be started).
+/// requested; then nothing it started is left running — its whole process tree, wherever
+/// it went, is ended (see [`Tree`]) — except, with `keep_after_exit`, what a command that
+/// exited by itself left behind on purpose (a hook that starts a cluster). While it runs,
+/// its processes are recorded in `ledger` (a directory) for [`tree::end_orphans`]. The
+/// error says why it could not run at all, and whether that may pass (its output could not
+/// be read) or not (it could not be started).
 pub fn run_group(
     mut cmd: Command,
     dir: &Path,
@@ -63,8 +67,12 @@ pub fn run_group(
     timeout: Duration,
     grace: Duration,
     keep_after_exit: bool,
+    ledger: Option<&Path>,
 ) -> std::result::Result<Ran, (String, bool)> {
+    tree::become_subreaper();
+    let mut tree = Tree::new(ledger);
     cmd.current_dir(dir)
+        .env(tree::RUN_VAR, tree.token())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,7 +80,7 @@ pub fn run_group(
     let mut child = cmd
         .spawn()
         .map_err(|e| (format!("cannot start: {e}"), false))?;
-    let started = Instant::now();
+    tree.started(child.id());
     // Both pipes are read while it runs, or a chatty command would block on a full pipe.
     let drains = match (
         child.stdout.take().map(Drain::start),
@@ -80,8 +88,7 @@ pub fn run_group(
     ) {
         (Some(Ok(o)), Some(Ok(e))) => [o, e],
         (o, e) => {
-            terminate_group(&mut child, Duration::ZERO);
-            let _ = child.wait();
+            end_tree(tree, &mut child, Duration::ZERO);
             let why = [o, e]
                 .into_iter()
                 .find_map(|d| match d {
@@ -92,24 +99,13 @@ pub fn run_group(
             return Err((format!("cannot read its output: {why}"), true));
         }
     };
-    let waited = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Waited::Exited(status),
-            Ok(None) if cancelled() => break Waited::Cancelled,
-            Ok(None) if started.elapsed() >= timeout => break Waited::TimedOut,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => break Waited::Lost(e),
-        }
-    };
+    let waited = wait(&mut child, &mut tree, timeout);
     // Unless it exited and may leave things behind, nothing it started may outlive it.
     // Once they are gone, so are the pipes' writers, and the drains end.
-    let exited = matches!(waited, Waited::Exited(_));
-    if !(exited && keep_after_exit) {
-        terminate_group(&mut child, grace);
-        kill_strays(dir);
-    }
-    if !exited {
-        let _ = child.wait();
+    if matches!(waited, Waited::Exited(_)) && keep_after_exit {
+        tree.forget();
+    } else {
+        end_tree(tree, &mut child, grace);
     }
     let [stdout, stderr] = write_logs(logs, drains, Instant::now() + DRAIN_WAIT);
     Ok(Ran {
@@ -117,6 +113,40 @@ pub fn run_group(
         stdout,
         stderr,
     })
+}
+
+/// Waits for the command to exit, `timeout` to pass or a stop to be requested, following
+/// its process tree as it grows.
+fn wait(child: &mut Child, tree: &mut Tree, timeout: Duration) -> Waited {
+    let started = Instant::now();
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        match child.try_wait() {
+            Ok(Some(status)) => return Waited::Exited(status),
+            Ok(None) if cancelled() => return Waited::Cancelled,
+            Ok(None) if started.elapsed() >= timeout => return Waited::TimedOut,
+            Ok(None) => {}
+            Err(e) => return Waited::Lost(e),
+        }
+        // Reading /proc costs more than a wait: the tree is followed every 100 ms.
+        if round % 5 == 1 {
+            tree.follow();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ends the command's whole tree, reaps the command, and drops the tree's ledger once
+/// nothing of it runs (what survives a SIGKILL stays recorded for the next run).
+fn end_tree(mut tree: Tree, child: &mut Child, grace: Duration) {
+    let gone = tree.end(grace, || {
+        let _ = child.try_wait();
+    });
+    let _ = child.wait();
+    if gone {
+        tree.forget();
+    }
 }
 
 /// An exit status in words, with sh's meaning of 126 and 127.
@@ -128,98 +158,6 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
         (None, Some(s)) => format!("killed by signal {s}"),
         (None, None) => "killed by a signal".to_string(),
     }
-}
-
-/// Kills every process whose working directory lies under `dir`, with its process group:
-/// what an adapter started and moved out of its group (`setsid`), or what a killed tuner
-/// left behind, still runs where the adapter ran. Linux (/proc); elsewhere it does nothing.
-pub fn kill_strays(dir: &Path) {
-    let Ok(root) = dir.canonicalize() else {
-        return;
-    };
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return;
-    };
-    let me = std::process::id() as i32;
-    // SAFETY: getpgid/kill take plain integers; no memory is shared.
-    let my_group = unsafe { libc::getpgid(0) };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let inside =
-            fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
-        if !inside || pid == me {
-            continue;
-        }
-        let pgid = unsafe { libc::getpgid(pid) };
-        if pgid > 0 && pgid != my_group {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        }
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
-}
-
-/// SIGTERM to the process group of `child`, a grace period while anything in it still runs,
-/// then SIGKILL to what is left.
-fn terminate_group(child: &mut Child, grace: Duration) {
-    let pgid = child.id() as i32;
-    if !group_exists(pgid) {
-        return;
-    }
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
-    let deadline = Instant::now() + grace;
-    loop {
-        // Reap the adapter as soon as it exits: a zombie still counts as a group member.
-        let _ = child.try_wait();
-        if !group_runs(pgid) || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if group_exists(pgid) {
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
-}
-
-/// Whether the process group has any member, zombies included.
-fn group_exists(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the group exists.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
-
-/// Whether a process of the group still runs. kill(2) counts zombies too, and orphans that
-/// died wait for init to reap them, which can take a while; on Linux /proc tells them apart.
-/// Anywhere else, or if /proc cannot be read, every member counts as running.
-fn group_runs(pgid: i32) -> bool {
-    if !group_exists(pgid) {
-        return false;
-    }
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return true;
-    };
-    if !Path::new("/proc/self/stat").exists() {
-        return true;
-    }
-    let pgid = pgid.to_string();
-    entries.flatten().any(|e| {
-        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
-            return false;
-        };
-        // `pid (comm) state ppid pgrp ...`, where comm may hold anything, parentheses too.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("");
-        let pgrp = fields.nth(1).unwrap_or("");
-        pgrp == pgid && !matches!(state, "Z" | "X")
-    })
 }
 
 /// The last bytes of a stream, and how many there were in all.

@@ -34,8 +34,30 @@ pub fn adapter_of(study: &Study) -> Adapter {
                 &study.dir,
             ),
             timeout: Duration::from_secs(study.file.adapter.timeout_s),
-            grace: Duration::from_secs(study.file.adapter.kill_grace_s),
+            grace: kill_grace(study),
+            ledger: ledger_dir(&study.dir),
         },
+    }
+}
+
+/// Where a study's running adapters are recorded: in the study folder, not a stage's, so
+/// that a stage started afresh (which clears its folder) still finds what a killed run of
+/// it left running.
+pub fn ledger_dir(study_dir: &Path) -> PathBuf {
+    study_dir.join(".running")
+}
+
+fn kill_grace(study: &Study) -> Duration {
+    Duration::from_secs(study.file.adapter.kill_grace_s)
+}
+
+/// Ends the adapters (and all they started) that a killed earlier run of any stage left
+/// running in this study, so none of them writes into a trial directory about to be
+/// reused. A study has one writer at a time, so what a dead run recorded is no one's.
+pub fn end_orphans(study: &Study) {
+    let ended = crate::trial::tree::end_orphans(&ledger_dir(&study.dir), kill_grace(study));
+    if ended > 0 {
+        eprintln!("ended {ended} processes a killed earlier run left running");
     }
 }
 
@@ -61,8 +83,10 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    /// A runner through the study's adapter.
+    /// A runner through the study's adapter, once what a killed earlier run left running
+    /// is ended.
     pub fn new(study: &'a Study, trials_dir: PathBuf) -> Runner<'a> {
+        end_orphans(study);
         Runner {
             study,
             adapter: adapter_of(study),

@@ -280,6 +280,12 @@ impl BaseConf {
 
 /// Reads a configuration file, choosing the parser from its name.
 pub fn read_conf_file(path: &Path) -> Result<FlatConf> {
+    // Only a regular file: reading a named pipe would wait for a writer forever.
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let origin = path.display().to_string();

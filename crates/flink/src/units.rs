@@ -24,7 +24,12 @@ pub fn parse_memory_bytes(text: &str) -> Result<f64> {
         "t" | "tb" | "tebibytes" => KIB * KIB * KIB * KIB,
         other => bail!("cannot read memory size from '{text}': unknown unit '{other}'"),
     };
-    Ok(value * factor)
+    let bytes = value * factor;
+    // Flink holds a size as a 64-bit count of bytes.
+    if bytes > i64::MAX as f64 {
+        bail!("memory size '{text}' does not fit a 64-bit count of bytes");
+    }
+    Ok(bytes)
 }
 
 /// Parses a Flink memory size into mebibytes.
@@ -52,7 +57,12 @@ pub fn parse_duration_ms(text: &str) -> Result<f64> {
         "d" | "day" | "days" => 86_400e3,
         other => bail!("cannot read duration from '{text}': unknown unit '{other}'"),
     };
-    Ok(value * factor)
+    let ms = value * factor;
+    // Flink holds a duration as a 64-bit count of milliseconds (or finer).
+    if ms.abs() > i64::MAX as f64 {
+        bail!("duration '{text}' does not fit a 64-bit count of milliseconds");
+    }
+    Ok(ms)
 }
 
 /// Writes a size in mebibytes as Flink writes it in its shipped configs (`1728m`).
@@ -74,6 +84,8 @@ mod tests {
         assert_eq!(parse_memory_bytes("100").unwrap(), 100.0);
         assert!(parse_memory_mb("lots").is_err());
         assert!(parse_memory_mb("12 parsecs").is_err());
+        assert!(parse_memory_bytes("9007199254740993t").is_err());
+        assert!(parse_memory_bytes(&"9".repeat(400)).is_err());
     }
 
     #[test]
@@ -84,5 +96,6 @@ mod tests {
         assert_eq!(parse_duration_ms("2min").unwrap(), 120_000.0);
         assert_eq!(parse_duration_ms("-1").unwrap(), -1.0);
         assert!(parse_duration_ms("soon").is_err());
+        assert!(parse_duration_ms("99999999999999999999 d").is_err());
     }
 }

@@ -11,6 +11,7 @@
 //! Artifacts (`model/`): `model.json` (both forests, reloaded by `search`),
 //! `test_predictions.csv`, `report.md` and `summary.json`.
 
+mod check;
 mod dataset;
 mod forest;
 mod perf;

@@ -2,6 +2,7 @@
 //! estimates whether a configuration runs, as the search reloads them.
 
 use crate::fsx;
+use crate::stages::model::check;
 use crate::stages::model::dataset::Dataset;
 use crate::stages::model::forest::{Forest, fit_forest, predict_forest};
 use crate::stages::model::regressors::{self, Fitted};
@@ -139,16 +140,19 @@ impl PerfModel {
         fsx::write_json(path, self)
     }
 
-    /// Loads a saved model, refusing one written by another layout.
+    /// Loads a saved model, refusing one written by another layout and a damaged one
+    /// (see [`check::structure`]), naming the file.
     pub fn load(path: &Path) -> Result<PerfModel> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = fsx::read_text(path)?;
+        let damaged = || format!("{} is damaged", path.display());
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(damaged)?;
         #[derive(Deserialize)]
         struct Header {
             format: u32,
             smartcore: String,
+            features: Vec<String>,
         }
-        let h: Header = serde_json::from_str(&text)
+        let h = Header::deserialize(&value)
             .with_context(|| format!("{} is not a flinktune model", path.display()))?;
         if h.format != MODEL_FORMAT || h.smartcore != SMARTCORE_VERSION {
             bail!(
@@ -158,6 +162,16 @@ impl PerfModel {
                 h.smartcore
             );
         }
-        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+        check::structure(&value, h.features.len())
+            .map_err(|why| anyhow::anyhow!("{}: {why}", damaged()))?;
+        let model: PerfModel = serde_json::from_value(value).with_context(damaged)?;
+        // One prediction proves what the checks cannot see (e.g. a row count smartcore
+        // stores apart from its rows).
+        let row = vec![vec![0.5; h.features.len()]];
+        model
+            .predict_search_score(&row)
+            .and_then(|_| model.predict_pass(&row))
+            .with_context(damaged)?;
+        Ok(model)
     }
 }

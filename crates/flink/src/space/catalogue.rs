@@ -59,6 +59,10 @@ impl Space {
 
     /// Reads a catalogue file.
     pub fn load(path: &Path) -> Result<(Catalogue, Space)> {
+        // Only a regular file: reading a named pipe would wait for a writer forever.
+        if !path.is_file() {
+            bail!("catalogue {} is not a regular file", path.display());
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read catalogue {}", path.display()))?;
         Space::from_catalogue_text(&text, &path.display().to_string())

@@ -292,8 +292,12 @@ impl Param {
     pub fn format_value(&self, value: &Value) -> String {
         match (self.format, value) {
             (Format::Memory, Value::Int(i)) => format!("{i}{}", self.unit.memory_suffix()),
-            (Format::Bytes, Value::Int(i)) => (i * self.unit.bytes()).to_string(),
-            (Format::BytesSuffix, Value::Int(i)) => format!("{}b", i * self.unit.bytes()),
+            // In range, the product fits (checked in `validate`); saturating only guards a
+            // value that skipped `check_value`.
+            (Format::Bytes, Value::Int(i)) => i.saturating_mul(self.unit.bytes()).to_string(),
+            (Format::BytesSuffix, Value::Int(i)) => {
+                format!("{}b", i.saturating_mul(self.unit.bytes()))
+            }
             _ => value.to_string(),
         }
     }
@@ -348,6 +352,24 @@ impl Param {
     }
 
     pub(super) fn validate(&self) -> Result<()> {
+        for key in std::iter::once(&self.name).chain(&self.replaces) {
+            check_key(key)?;
+        }
+        for v in &self.values {
+            if v.is_empty() || v.contains('#') || v.chars().any(char::is_control) {
+                bail!("value {v:?} is empty or holds `#` or a control character");
+            }
+        }
+        self.check_bounds()?;
+        for v in self.default.iter().chain(self.effective.iter()) {
+            self.check_value(v).context("bad default")?;
+        }
+        // Checks the syntax of `versions`.
+        self.exists_in(FlinkVersion { major: 1, minor: 0 })?;
+        Ok(())
+    }
+
+    fn check_bounds(&self) -> Result<()> {
         match self.kind {
             Kind::Int | Kind::Float => {
                 let (Some(lo), Some(hi)) = (self.min, self.max) else {
@@ -369,13 +391,38 @@ impl Param {
             Kind::Enum if self.values.len() < 2 => bail!("an enum needs at least two values"),
             _ => {}
         }
-        for v in self.default.iter().chain(self.effective.iter()) {
-            self.check_value(v).context("bad default")?;
+        let (lo, hi) = self.bounds();
+        if self.kind == Kind::Int && (lo.abs() > MAX_EXACT || hi.abs() > MAX_EXACT) {
+            bail!("an int parameter's min and max must lie within ±2^53 (exact as numbers)");
         }
-        // Checks the syntax of `versions`.
-        self.exists_in(FlinkVersion { major: 1, minor: 0 })?;
+        if self.format != Format::Plain {
+            // Flink reads a size as a 64-bit count of bytes: the largest value times its
+            // unit must fit, and no size is negative.
+            let unit = self.unit.bytes() as f64;
+            if lo < 0.0 || hi * unit > i64::MAX as f64 {
+                bail!(
+                    "a {:?} size must lie from 0 to {} {:?} (a 64-bit count of bytes)",
+                    self.format,
+                    i64::MAX / self.unit.bytes(),
+                    self.unit
+                );
+            }
+        }
         Ok(())
     }
+}
+
+/// The largest integer an f64 holds exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// A Flink configuration key: non-empty, letters, digits, `.`, `-` and `_` only — anything
+/// else (a `#`, a `:`, a newline) would change the configuration file's meaning.
+pub fn check_key(key: &str) -> Result<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    if key.is_empty() || key.len() > 200 || !key.chars().all(ok) {
+        bail!("{key:?} is not a Flink key (1 to 200 letters, digits, `.`, `-` or `_`)");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -110,3 +110,45 @@ fn versions_say_where_a_key_exists() {
         assert!(p.validate().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn names_follow_flinks_key_grammar() {
+    let ok = int("taskmanager.memory.network-fraction_x9", 1.0, 2.0, false);
+    assert!(ok.validate().is_ok());
+    for bad in [
+        "",
+        "a#b",
+        "a\nb: 1",
+        "a b",
+        "key:",
+        "ключ",
+        &"k".repeat(201),
+    ] {
+        let e = int(bad, 1.0, 2.0, false).validate().unwrap_err();
+        assert!(
+            format!("{e:#}").contains("is not a Flink key"),
+            "{bad:?}: {e:#}"
+        );
+    }
+    let mut p = int("a.b", 1.0, 2.0, false);
+    p.replaces = vec!["c\nd".into()];
+    assert!(p.validate().is_err());
+    let mut e = int("a.b", 1.0, 2.0, false);
+    e.kind = Kind::Enum;
+    e.values = vec!["x".into(), "y # z".into()];
+    assert!(e.validate().is_err());
+}
+
+#[test]
+fn sizes_must_fit_a_64_bit_count_of_bytes() {
+    let mut p = int("a.b", 1.0, 1e13, false);
+    p.unit = Unit::Mb;
+    p.format = Format::Memory;
+    let e = p.validate().unwrap_err();
+    assert!(format!("{e:#}").contains("64-bit count of bytes"), "{e:#}");
+    p.max = Some(1e12);
+    assert!(p.validate().is_ok());
+    p.min = Some(-1.0);
+    assert!(p.validate().is_err());
+    assert!(int("a.b", 0.0, 1e17, false).validate().is_err());
+}
