@@ -34,7 +34,10 @@ fn case(m: usize, n: usize, seed: u64) -> Case {
     let front = (0..n).map(|_| on_sphere(&mut rng, m, 1.0)).collect();
     let point = on_sphere(&mut rng, m, 0.97);
     let draws = (0..64)
-        .map(|_| on_sphere(&mut rng, m, 0.9 + 0.2 * rng.random::<f64>()))
+        .map(|_| {
+            let radius = 0.9 + 0.2 * rng.random::<f64>();
+            on_sphere(&mut rng, m, radius)
+        })
         .collect();
     Case {
         m,

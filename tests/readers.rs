@@ -159,6 +159,7 @@ fn the_journal_reader_never_panics() {
         attempts: 1,
         worker: 0,
         seconds: 0.5,
+        key: String::new(),
     };
     let mut text = "{\"journal\":1,\"plan\":\"abc\",\"trials\":4}\n".to_string();
     for i in 0..4 {

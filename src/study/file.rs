@@ -339,7 +339,7 @@ pub struct SearchSection {
     pub budget: u64,
     /// Space-filling evaluations before the Gaussian process takes over (enqueued
     /// configurations included); absent: `Study::search_initial`'s rule.
-    #[serde(default, deserialize_with = "positive_opt")]
+    #[serde(default, deserialize_with = "within_opt::<1, 100_000, _>")]
     pub initial: Option<u64>,
     /// Known configurations evaluated first, in order (files relative to the study
     /// directory: TOML of `"key" = value`, or a search's `config.json`), as Optuna's
