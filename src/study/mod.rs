@@ -4,6 +4,7 @@
 
 pub mod encoding;
 mod file;
+mod keycheck;
 mod load;
 pub mod objectives;
 pub mod regressor;
@@ -17,7 +18,7 @@ pub use file::{
     ModelSection, Over, ProfileMethod, ScreeningMethod, SearchSection, SimSection, StudyFile,
     ValidateSection,
 };
-pub use template::{init, template};
+pub use template::{init, template, template_for};
 
 use anyhow::{Context, Result, bail};
 use flink::conf::{self, BaseConf, FlatConf, FlinkVersion};
