@@ -84,8 +84,14 @@ mod tests {
             rename("taskmanager.network.memory.fraction", v111, v20),
             "taskmanager.memory.network.fraction"
         );
+        // 1.20 still reads the old name, as a deprecated key of the new option: the new
+        // name is written.
         assert_eq!(
             rename("taskmanager.network.memory.fraction", v111, v120),
+            "taskmanager.memory.network.fraction"
+        );
+        assert_eq!(
+            rename("taskmanager.network.memory.fraction", v111, v111),
             "taskmanager.network.memory.fraction"
         );
         assert_eq!(

