@@ -45,6 +45,9 @@ struct Cli {
 enum Command {
     /// Write a new study directory with a commented study file, ready to run.
     Init(InitArgs),
+    /// The built-in catalogues: `list` them, or `show NAME` as TOML to start a custom one.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
     /// Run every stage: generate, collect, model, search, validate.
     Tune(TuneArgs),
     /// Screening experiments through the adapter (one at a time, Morris elementary effects,
@@ -97,10 +100,25 @@ enum Command {
     SimAdapter(SimAdapterArgs),
 }
 
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Every built-in catalogue: name, Flink versions, parameter count.
+    List,
+    /// Print a built-in catalogue as TOML (save it, edit it, name the file in a study).
+    Show {
+        /// The catalogue's name (see `flinktune catalogue list`).
+        name: String,
+    },
+}
+
 #[derive(clap::Args)]
 struct InitArgs {
     /// The study directory to create.
     study: PathBuf,
+    /// The Flink version to tune (1.11, 1.18, 1.19, 1.20, 2.0 … 2.3): picks its built-in
+    /// catalogue and base configuration. Default: 1.11, the quick start's.
+    #[arg(long, value_name = "VERSION")]
+    flink_version: Option<flink::conf::FlinkVersion>,
     /// Use this shell command as the adapter instead of the built-in simulator.
     #[arg(long, value_name = "COMMAND")]
     adapter_command: Option<String>,
@@ -382,6 +400,14 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Init(a) => init(a),
+        Command::Catalogue(CatalogueCommand::List) => {
+            out!("{}", flink::catalogue::describe_builtins()?);
+            Ok(())
+        }
+        Command::Catalogue(CatalogueCommand::Show { name }) => {
+            out!("{}", flink::catalogue::builtin_text(&name)?);
+            Ok(())
+        }
         Command::Tune(a) => {
             let (study, _lock) = open_for_writing(&a.study, "tune")?;
             tune::run(&study, a.trials.options(false), |s| {
@@ -453,7 +479,12 @@ fn open_for_writing(dir: &std::path::Path, command: &str) -> Result<(Study, Stud
 }
 
 fn init(a: InitArgs) -> Result<()> {
-    let path = flinktune::study::init(&a.study, a.adapter_command.as_deref(), a.force)?;
+    let path = flinktune::study::init(
+        &a.study,
+        a.adapter_command.as_deref(),
+        a.flink_version,
+        a.force,
+    )?;
     outln!(
         "wrote {}; run `flinktune tune {}`",
         path.display(),

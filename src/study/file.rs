@@ -21,6 +21,10 @@ pub struct StudyFile {
     /// absent: the configuration Flink ships for `flink_version`.
     #[serde(default)]
     pub base_conf: Option<String>,
+    /// Keys Flink's own key set lacks that a user's plugins read: exact keys, or prefixes
+    /// ending in `.` or `.*` (`"my.plugin.*"`); they are written without a check.
+    #[serde(default)]
+    pub allow_unknown_keys: Vec<String>,
     /// Input rates to measure every configuration at, records/s.
     #[serde(deserialize_with = "rates")]
     pub rates: Vec<u64>,

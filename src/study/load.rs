@@ -3,6 +3,7 @@
 //! error names the file, the line and the key at fault.
 
 use crate::study::file::{AdapterKind, StudyFile};
+use crate::study::keycheck::{self, Source};
 use crate::study::{STUDY_FILE, Study, objectives};
 use anyhow::{Context, Result, bail};
 use flink::catalogue;
@@ -17,15 +18,17 @@ impl Study {
     pub fn load(dir: &Path) -> Result<Study> {
         let (origin, text) = read_study_file(dir)?;
         let file: StudyFile = toml::from_str(&text).map_err(|e| toml_error(&origin, &text, &e))?;
-        let fail = |key: &str, why: String| -> anyhow::Error {
+        // `file:line: key `k``, where the study file sets `k`.
+        let at = |key: &str| -> String {
             let line = line_of_key(&text, key)
                 .map(|n| format!(":{n}"))
                 .unwrap_or_default();
-            anyhow::anyhow!("{origin}{line}: key `{key}`: {why}")
+            format!("{origin}{line}: key `{key}`")
         };
+        let fail = |key: &str, why: String| anyhow::anyhow!("{}: {why}", at(key));
         check_adapter_and_cluster(&file).map_err(|(key, why)| fail(key, why))?;
         check_search_and_rates(&file).map_err(|(key, why)| fail(key, why))?;
-        let (catalogue, space) = load_catalogue(dir, &file.catalogue)
+        let (catalogue, space, catalogue_source) = load_catalogue(dir, &file.catalogue)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
         let (space, absent) = for_version(space, file.flink_version)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
@@ -33,15 +36,21 @@ impl Study {
             .flink_version
             .parse()
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
-        check_translatable(&file, &space, catalogue_version)
-            .map_err(|why| fail("flink_version", why))?;
-        let base = match &file.base_conf {
-            Some(p) => {
-                BaseConf::load(&dir.join(p)).map_err(|e| fail("base_conf", format!("{e:#}")))?
-            }
-            None => catalogue::builtin_base(file.flink_version)
-                .map_err(|e| fail("flink_version", format!("{e:#}")))?,
-        };
+        let (base, base_source) = load_base(dir, &file).map_err(|(key, e)| fail(key, e))?;
+        let warnings = keycheck::check(&keycheck::Keys {
+            version: file.flink_version,
+            catalogue_version,
+            catalogue_name: &file.catalogue,
+            catalogue: &catalogue_source,
+            space: &space,
+            base: &base,
+            base_source: &base_source,
+            allowed: &file.allow_unknown_keys,
+            flink_version_at: at("flink_version"),
+        })?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
         Ok(Study {
             dir: dir.to_path_buf(),
             file,
@@ -136,34 +145,6 @@ fn check_search_and_rates(file: &StudyFile) -> std::result::Result<(), Refusal> 
     objectives::validate(&file.search)
 }
 
-/// A catalogue of another version is translated key by key when configurations are
-/// written; parameters the target version does not have are refused, since Flink would
-/// silently ignore them.
-fn check_translatable(
-    file: &StudyFile,
-    space: &Space,
-    catalogue_version: FlinkVersion,
-) -> std::result::Result<(), String> {
-    let missing: Vec<String> = space
-        .params
-        .iter()
-        .filter_map(|p| {
-            flink::versions::missing(&p.name, catalogue_version, file.flink_version)
-                .map(|why| format!("{} ({why})", p.name))
-        })
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "the catalogue '{}' (Flink {catalogue_version}) has parameters that do not exist in \
-         Flink {}: {}; use a copy of the catalogue without them",
-        file.catalogue,
-        file.flink_version,
-        missing.join(", ")
-    ))
-}
-
 /// Keeps the parameters that exist in `version`; returns the rest's names.
 fn for_version(space: Space, version: FlinkVersion) -> Result<(Space, Vec<String>)> {
     let mut keep = Vec::new();
@@ -181,9 +162,13 @@ fn for_version(space: Space, version: FlinkVersion) -> Result<(Space, Vec<String
     Ok((Space::new(keep)?, absent))
 }
 
-fn load_catalogue(dir: &Path, name: &str) -> Result<(Catalogue, Space)> {
-    if let Some(builtin) = catalogue::builtin_catalogue(name) {
-        return builtin;
+/// The catalogue `name` (a built-in or a file), its space, and its text for locating keys.
+fn load_catalogue(dir: &Path, name: &str) -> Result<(Catalogue, Space, Source)> {
+    if let Some(builtin) = catalogue::builtin(name) {
+        let origin = catalogue::builtin_origin(name);
+        let (cat, space) = Space::from_catalogue_text(builtin.text, &origin)?;
+        let text = builtin.text.to_string();
+        return Ok((cat, space, Source { origin, text }));
     }
     let path = dir.join(name);
     if !path.is_file() {
@@ -193,5 +178,37 @@ fn load_catalogue(dir: &Path, name: &str) -> Result<(Catalogue, Space)> {
             path.display()
         );
     }
-    Space::load(&path)
+    let (cat, space) = Space::load(&path)?;
+    let text = std::fs::read_to_string(&path)?;
+    let origin = path.display().to_string();
+    Ok((cat, space, Source { origin, text }))
+}
+
+/// The base configuration (the study's, or the one Flink ships) and its text for locating
+/// keys; an error names the study-file key at fault.
+fn load_base(dir: &Path, file: &StudyFile) -> std::result::Result<(BaseConf, Source), Refusal> {
+    let version = file.flink_version;
+    let Some(p) = &file.base_conf else {
+        let base =
+            catalogue::builtin_base(version).map_err(|e| ("flink_version", format!("{e:#}")))?;
+        let source = Source {
+            origin: format!("built-in Flink {version} config"),
+            text: catalogue::builtin_base_text(version)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        return Ok((base, source));
+    };
+    let base = BaseConf::load(&dir.join(p)).map_err(|e| ("base_conf", format!("{e:#}")))?;
+    let source = match &base.source {
+        Some(path) => Source {
+            origin: path.display().to_string(),
+            text: std::fs::read_to_string(path).unwrap_or_default(),
+        },
+        None => Source {
+            origin: p.clone(),
+            text: String::new(),
+        },
+    };
+    Ok((base, source))
 }

@@ -5,6 +5,7 @@
 pub mod encoding;
 mod file;
 pub mod fingerprint;
+mod keycheck;
 mod load;
 pub mod lock;
 pub mod objectives;
@@ -19,7 +20,7 @@ pub use file::{
     ModelSection, Over, ProfileMethod, ScreeningMethod, SearchSection, SimSection, StudyFile,
     ValidateSection,
 };
-pub use template::{init, template};
+pub use template::{init, template, template_for};
 
 use anyhow::{Context, Result, bail};
 use flink::conf::{self, BaseConf, FlatConf, FlinkVersion};

@@ -1,8 +1,37 @@
 //! The commented study file `flinktune init` writes: every setting with its default, so a
 //! new user reads what can be set where it is set.
 
-/// The commented study file `flinktune init` writes.
+use anyhow::{Result, bail};
+use flink::catalogue;
+use flink::conf::FlinkVersion;
+
+/// The Flink version a new study starts with: the paper's, as the quick start uses it.
+const DEFAULT_VERSION: FlinkVersion = FlinkVersion {
+    major: 1,
+    minor: 11,
+};
+
+/// The commented study file `flinktune init` writes by default (the quick start's).
 pub fn template(adapter_command: Option<&str>) -> String {
+    template_for(adapter_command, DEFAULT_VERSION)
+        .expect("the default Flink version has a built-in catalogue")
+}
+
+/// The commented study file for Flink `version`, with the built-in key-parameter catalogue
+/// written for that version.
+pub fn template_for(adapter_command: Option<&str>, version: FlinkVersion) -> Result<String> {
+    let Some(builtin) = catalogue::key_params_for(version) else {
+        let have: Vec<&str> = catalogue::BUILTIN_CATALOGUES
+            .iter()
+            .filter(|b| b.name.ends_with("-key-params"))
+            .flat_map(|b| b.versions.iter().copied())
+            .collect();
+        bail!(
+            "no built-in catalogue for Flink {version} (have: {})",
+            have.join(", ")
+        );
+    };
+    let catalogue = builtin.name;
     let adapter = match adapter_command {
         Some(cmd) => format!(
             "kind = \"command\"\n# Run with `sh -c` in each trial's directory; a relative program path (./my-adapter.sh)\n# is found next to this file, and {{study}} is this file's directory. See the adapter protocol in the README.\ncommand = {}\n",
@@ -10,17 +39,21 @@ pub fn template(adapter_command: Option<&str>) -> String {
         ),
         None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
     };
-    format!(
+    Ok(format!(
         r#"# A flinktune study. Every stage reads this file; see `flinktune --help`.
 
 # Flink version: decides the config file (flink-conf.yaml up to 1.18, config.yaml from 1.19)
 # and must match the catalogue's key names.
-flink_version = "1.11"
-# The parameters to tune: a built-in catalogue or a path relative to this directory.
-catalogue = "flink-1.11-key-params"
+flink_version = "{version}"
+# The parameters to tune: a built-in catalogue (`flinktune catalogue list`) or a path relative
+# to this directory (`flinktune catalogue show NAME > my.toml` starts one).
+catalogue = "{catalogue}"
 # Base configuration the tuned values are applied on (file or conf dir, relative to this
-# directory). Absent: the flink-conf.yaml that Flink ships.
+# directory). Absent: the configuration file that Flink ships.
 # base_conf = "conf"
+# Every key of the catalogue and the base configuration must exist in this Flink version;
+# list here the options of your own plugins (exact keys, or prefixes like "my.plugin.*").
+# allow_unknown_keys = ["my.plugin.option"]
 
 # Input rates (records/s) every configuration is measured at.
 rates = [16000, 80000]
@@ -99,7 +132,7 @@ repeats = 3
 # regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp
 # folds = 5              # cross-validation folds (by configuration)
 "#
-    )
+    ))
 }
 
 /// Writes a new study directory `dir` with the commented study file (refusing to replace
@@ -108,6 +141,7 @@ repeats = 3
 pub fn init(
     dir: &std::path::Path,
     adapter_command: Option<&str>,
+    version: Option<FlinkVersion>,
     force: bool,
 ) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context;
@@ -118,8 +152,9 @@ pub fn init(
             path.display()
         );
     }
+    let text = template_for(adapter_command, version.unwrap_or(DEFAULT_VERSION))?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    crate::fsx::write_atomic(&path, template(adapter_command).as_bytes())?;
+    crate::fsx::write_atomic(&path, text.as_bytes())?;
     crate::study::Study::load(dir)?;
     Ok(path)
 }

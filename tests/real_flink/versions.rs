@@ -231,3 +231,123 @@ retries = 0
     );
     assert_no_jvm(&study);
 }
+
+/// The built-in catalogue `init --flink-version` picked, narrowed to what one machine runs (a
+/// TaskManager or two of at most 1.5 GiB), so a real trial starts in seconds.
+fn narrowed_builtin(study: &Path) {
+    let text = fs::read_to_string(study.join("flinktune.toml")).unwrap();
+    let file: toml::Table = text.parse().unwrap();
+    let name = file["catalogue"].as_str().unwrap();
+    let mut cat: toml::Table = ok(&["catalogue", "show", name]).parse().unwrap();
+    let narrow = [
+        ("parallelism.default", 1, 2),
+        ("taskmanager.numberOfTaskSlots", 1, 2),
+        ("taskmanager.memory.flink.size", 1024, 1536),
+        ("jobmanager.memory.flink.size", 1024, 1280),
+        ("taskmanager.memory.jvm-metaspace.size", 256, 512),
+        ("jobmanager.memory.jvm-metaspace.size", 256, 512),
+        ("taskmanager.memory.jvm-overhead.max", 512, 1024),
+        ("jobmanager.memory.jvm-overhead.max", 512, 1024),
+        ("taskmanager.memory.network.min", 16, 64),
+        ("execution.checkpointing.interval", 1000, 600000),
+        ("pekko.framesize", 1, 100),
+    ];
+    for p in cat["param"].as_array_mut().unwrap() {
+        let p = p.as_table_mut().unwrap();
+        let key = p["name"].as_str().unwrap().to_string();
+        if let Some((_, min, max)) = narrow.iter().find(|(k, _, _)| *k == key) {
+            p.insert("min".into(), toml::Value::Integer(*min));
+            p.insert("max".into(), toml::Value::Integer(*max));
+            if let Some(toml::Value::Integer(d)) = p.get("default")
+                && !(*min..=*max).contains(d)
+            {
+                p.insert("default".into(), toml::Value::Integer(*min));
+            }
+        }
+    }
+    fs::write(study.join("narrowed.toml"), toml::to_string(&cat).unwrap()).unwrap();
+    edit_study(
+        study,
+        &[(
+            &format!("catalogue = \"{name}\""),
+            "catalogue = \"narrowed.toml\"",
+        )],
+    );
+}
+
+/// A short study from `init --flink-version` on a real distribution: every key written exists
+/// in that release's key set, and Flink runs each configuration (or says why not).
+fn init_study_runs_on(home: &Path, version: &str, release: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("study");
+    let command = format!(
+        "FLINK_HOME={} {} --flink-version {version}",
+        home.display(),
+        adapter("identity")
+    );
+    ok(&[
+        "init",
+        s(&study),
+        "--flink-version",
+        version,
+        "--adapter-command",
+        &command,
+    ]);
+    edit_study(
+        &study,
+        &[
+            ("samples = 200", "samples = 2"),
+            ("rates = [16000, 80000]", "rates = [5000]"),
+            ("duration_s = 60", "duration_s = 4"),
+            ("retries = 1", "retries = 0"),
+            ("timeout_s = 900", "timeout_s = 150"),
+        ],
+    );
+    narrowed_builtin(&study);
+    let t = Instant::now();
+    ok(&["generate", s(&study)]);
+    ok(&["collect", s(&study)]);
+    eprintln!(
+        "Flink {release} init study: {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let set = flink::keys::key_set(version.parse().unwrap()).unwrap();
+    assert_eq!(set.release, release);
+    for entry in fs::read_dir(study.join("generate/configs")).unwrap() {
+        let conf = flink::conf::read_conf_dir(&entry.unwrap().path().join("conf")).unwrap();
+        for key in conf.keys() {
+            assert_eq!(
+                set.check(key),
+                flink::keys::Status::Known,
+                "{key} written for Flink {release}"
+            );
+        }
+    }
+    let passed = check_trials(&study.join("collect/trials.csv"), 5000.0);
+    assert!(passed >= 1, "no configuration ran on Flink {release}");
+    for entry in fs::read_dir(study.join("collect/trials")).unwrap() {
+        let result: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(entry.unwrap().path().join("result.json")).unwrap(),
+        )
+        .unwrap();
+        if result["status"] == "pass" {
+            assert_eq!(result["flink_version"], release, "{result}");
+        }
+    }
+    assert_no_jvm(&study);
+}
+
+#[test]
+fn a_study_from_init_for_flink_1_20_writes_only_its_keys_and_runs() {
+    let Some(home) = flink_home() else { return };
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    init_study_runs_on(Path::new(&home), "1.20", "1.20.5");
+}
+
+#[test]
+fn a_study_from_init_for_flink_2_3_writes_only_its_keys_and_runs() {
+    let Some(home) = flink_2_home() else { return };
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    init_study_runs_on(&home, "2.3", "2.3.0");
+}

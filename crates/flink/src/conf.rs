@@ -239,6 +239,8 @@ fn insert_path(map: &mut BTreeMap<String, Node>, path: &[&str], value: Node) -> 
 pub struct BaseConf {
     pub conf: FlatConf,
     pub extra_files: Vec<std::path::PathBuf>,
+    /// The file the keys were read from (None: built in), so a key can be located there.
+    pub source: Option<std::path::PathBuf>,
 }
 
 impl BaseConf {
@@ -257,6 +259,7 @@ impl BaseConf {
                 let name = entry.file_name().to_string_lossy().to_string();
                 if (name == YAML_FILE || name == LEGACY_FILE) && !found {
                     base.conf = read_conf_file(&p)?;
+                    base.source = Some(p);
                     found = true;
                 } else if p.is_file() && name != YAML_FILE && name != LEGACY_FILE {
                     base.extra_files.push(p);
@@ -273,9 +276,37 @@ impl BaseConf {
             Ok(BaseConf {
                 conf: read_conf_file(path)?,
                 extra_files: vec![],
+                source: Some(path.to_path_buf()),
             })
         }
     }
+}
+
+/// The 1-based line of a configuration file's text that sets the dotted `key`, whether the
+/// file writes it flat (`a.b.c: 1`, both formats) or nested under parent keys (`config.yaml`).
+pub fn line_of_conf_key(text: &str, key: &str) -> Option<usize> {
+    // The open parent keys: (indentation, dotted name so far).
+    let mut parents: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("");
+        let Some((name, _)) = line.trim().split_once(':') else {
+            continue;
+        };
+        let indent = line.len() - line.trim_start().len();
+        while parents.last().is_some_and(|(at, _)| *at >= indent) {
+            parents.pop();
+        }
+        let name = name.trim().trim_matches(|c| c == '"' || c == '\'');
+        let path = match parents.last() {
+            Some((_, parent)) => format!("{parent}.{name}"),
+            None => name.to_string(),
+        };
+        if path == key {
+            return Some(i + 1);
+        }
+        parents.push((indent, path));
+    }
+    None
 }
 
 /// Reads a configuration file, choosing the parser from its name.
@@ -417,6 +448,22 @@ mod tests {
         );
         assert!("eleven".parse::<FlinkVersion>().is_err());
         assert!("3.0".parse::<FlinkVersion>().is_err());
+    }
+
+    #[test]
+    fn keys_are_located_flat_and_nested() {
+        let text = "# c\na.b: 1\ntaskmanager:\n  memory:\n    process.size: 1g\n  numberOfTaskSlots: 2\nx: 3\n";
+        assert_eq!(line_of_conf_key(text, "a.b"), Some(2));
+        assert_eq!(
+            line_of_conf_key(text, "taskmanager.memory.process.size"),
+            Some(5)
+        );
+        assert_eq!(
+            line_of_conf_key(text, "taskmanager.numberOfTaskSlots"),
+            Some(6)
+        );
+        assert_eq!(line_of_conf_key(text, "x"), Some(7));
+        assert_eq!(line_of_conf_key(text, "memory.process.size"), None);
     }
 
     #[test]

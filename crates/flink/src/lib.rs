@@ -3,6 +3,7 @@
 //! - [`catalogue`]: the built-in catalogues and base configurations;
 //! - [`conf`]: configuration files per version (`flink-conf.yaml`, nested `config.yaml`);
 //! - [`units`]: Flink's memory-size and duration formats;
+//! - [`keys`]: every configuration key each supported Flink release reads (its key set);
 //! - [`versions`]: key names and value formats across Flink versions;
 //! - [`space`]: the parameters a study tunes (kinds, ranges, scales, catalogues);
 //! - [`memory`]: Flink's process memory model and its start-up rules;
@@ -17,6 +18,7 @@
 
 pub mod catalogue;
 pub mod conf;
+pub mod keys;
 pub mod memory;
 pub mod metrics;
 pub mod objective;

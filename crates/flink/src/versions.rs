@@ -2,107 +2,44 @@
 //! catalogue written for one version has in another, and which parameters no longer exist.
 //!
 //! Flink silently ignores keys it does not know, so a study that tunes a removed key tunes a
-//! knob that does nothing; [`missing`] lets the study refuse it up front. The table follows
-//! Flink's release notes and sources (see `shared/design/flink-facts.md`):
-//! - 1.18: Akka → Pekko, `akka.*` → `pekko.*` (same value formats, e.g.
-//!   `pekko.framesize: 10485760b`); `akka.transport.threshold` has no Pekko successor;
-//! - 1.18 (FLINK-32023): `execution.buffer-timeout` → `execution.buffer-timeout.interval`,
-//!   and −1 (flush only full buffers) → `execution.buffer-timeout.enabled: false`;
-//! - 2.0: `taskmanager.network.netty.*`, `taskmanager.network.numberOfBuffers`,
-//!   `taskmanager.network.blocking-shuffle.*`, `taskmanager.network.memory.buffers-per-channel`
-//!   and `…floating-buffers-per-gate` are gone; `taskmanager.network.memory.{fraction,min,max}`
-//!   are `taskmanager.memory.network.{fraction,min,max}`.
+//! knob that does nothing; [`missing`] lets the study refuse it up front. Names come from the
+//! releases' key sets ([`crate::keys`]): a key the target release reads only as a deprecated
+//! or fallback key is renamed to the option Flink maps it to (`akka.*` → `pekko.*` in 1.18,
+//! `taskmanager.network.memory.fraction` → `taskmanager.memory.network.fraction`, …), and a
+//! key the target release does not read at all is missing there. What the key sets cannot
+//! say is a change of value format; the one such change is FLINK-32023 (1.18):
+//! `execution.buffer-timeout` −1 (flush only full buffers) became
+//! `execution.buffer-timeout.enabled: false`. A target release without a key set gets the
+//! key unchanged and unchecked.
 
 use crate::conf::FlinkVersion;
+use crate::keys::key_set;
 
 const fn v(major: u32, minor: u32) -> FlinkVersion {
     FlinkVersion { major, minor }
 }
 
-/// Keys (exact, or prefixes ending in '.') that do not exist from a version on.
-const REMOVED: &[(&str, FlinkVersion, &str)] = &[
-    (
-        "akka.transport.threshold",
-        v(1, 18),
-        "removed with Akka in Flink 1.18 (Pekko has no transport threshold)",
-    ),
-    (
-        "taskmanager.network.netty.",
-        v(2, 0),
-        "Netty options removed in Flink 2.0",
-    ),
-    (
-        "taskmanager.network.numberOfBuffers",
-        v(2, 0),
-        "legacy network buffer count removed in Flink 2.0 (use taskmanager.memory.network.*)",
-    ),
-    (
-        "taskmanager.network.blocking-shuffle.",
-        v(2, 0),
-        "blocking-shuffle options removed in Flink 2.0",
-    ),
-    (
-        "taskmanager.network.memory.buffers-per-channel",
-        v(2, 0),
-        "removed in Flink 2.0",
-    ),
-    (
-        "taskmanager.network.memory.floating-buffers-per-gate",
-        v(2, 0),
-        "removed in Flink 2.0",
-    ),
-    (
-        "taskmanager.heap.size",
-        v(2, 0),
-        "removed in Flink 2.0 (use taskmanager.memory.*)",
-    ),
-];
-
-/// Key prefix renames: (old prefix, new prefix, from version).
-const RENAMED: &[(&str, &str, FlinkVersion)] = &[
-    ("akka.", "pekko.", v(1, 18)),
-    (
-        "taskmanager.network.memory.fraction",
-        "taskmanager.memory.network.fraction",
-        v(2, 0),
-    ),
-    (
-        "taskmanager.network.memory.min",
-        "taskmanager.memory.network.min",
-        v(2, 0),
-    ),
-    (
-        "taskmanager.network.memory.max",
-        "taskmanager.memory.network.max",
-        v(2, 0),
-    ),
-];
-
-fn matches(key: &str, pattern: &str) -> bool {
-    if pattern.ends_with('.') {
-        key.starts_with(pattern)
-    } else {
-        key == pattern
-    }
-}
-
 /// Why `key` (a key of version `from`) does not exist in version `to`, if it does not.
-pub fn missing(key: &str, from: FlinkVersion, to: FlinkVersion) -> Option<&'static str> {
-    REMOVED
-        .iter()
-        .find(|(pat, since, _)| matches(key, pat) && from < *since && to >= *since)
-        .map(|(_, _, why)| *why)
+pub fn missing(key: &str, from: FlinkVersion, to: FlinkVersion) -> Option<String> {
+    if from == to {
+        return None;
+    }
+    let set = key_set(to)?;
+    let renamed = rename(key, from, to);
+    (!set.contains(&renamed)).then(|| format!("Flink {} does not read it", set.release))
 }
 
 /// The name `key` (of version `from`) has in version `to` (itself when unchanged).
 pub fn rename(key: &str, from: FlinkVersion, to: FlinkVersion) -> String {
-    let mut key = key.to_string();
-    for (old, new, since) in RENAMED {
-        if from < *since && to >= *since && matches(&key, old) {
-            key = format!("{new}{}", &key[old.len()..]);
-        }
+    let Some(set) = key_set(to).filter(|_| from != to) else {
+        return key.to_string();
+    };
+    match set.check(key) {
+        crate::keys::Status::Deprecated {
+            successor: Some(new),
+        } => new,
+        _ => key.to_string(),
     }
-    key
 }
 
 /// The entries `key: value` (written for version `from`) become in version `to`; `None`
@@ -147,8 +84,14 @@ mod tests {
             rename("taskmanager.network.memory.fraction", v111, v20),
             "taskmanager.memory.network.fraction"
         );
+        // 1.20 still reads the old name, as a deprecated key of the new option: the new
+        // name is written.
         assert_eq!(
             rename("taskmanager.network.memory.fraction", v111, v120),
+            "taskmanager.memory.network.fraction"
+        );
+        assert_eq!(
+            rename("taskmanager.network.memory.fraction", v111, v111),
             "taskmanager.network.memory.fraction"
         );
         assert_eq!(
@@ -188,7 +131,14 @@ mod tests {
         assert!(missing("taskmanager.network.numberOfBuffers", v111, v20).is_some());
         assert!(translate("taskmanager.network.numberOfBuffers", "4096", v111, v20).is_none());
         assert!(missing("parallelism.default", v111, v20).is_none());
-        // A catalogue already written for 2.0 is not second-guessed.
-        assert!(missing("taskmanager.network.netty.transport", v20, v(2, 1)).is_none());
+        assert!(
+            missing("akka.transport.threshold", v111, v120)
+                .unwrap()
+                .contains("1.20.5")
+        );
+        // Within one release line nothing is second-guessed (the key check does that).
+        assert!(missing("taskmanager.network.netty.transport", v20, v20).is_none());
+        // A release without a key set: unchecked.
+        assert!(missing("taskmanager.network.netty.transport", v111, v(1, 15)).is_none());
     }
 }

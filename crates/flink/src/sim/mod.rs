@@ -215,7 +215,12 @@
 //! partition-request back-off (only while the job starts) and the JobManager's memory sizes
 //! (the JobManager does not process records; a JobManager configuration that Flink rejects still
 //! fails, so vary them with the JobManager sized by `jobmanager.memory.flink.size`, as the
-//! catalogue does, not next to an explicit `jobmanager.memory.process.size`).
+//! catalogue does, not next to an explicit `jobmanager.memory.process.size`) The
+//! built-in catalogues of Flink 1.18 and later add knobs the model does not represent, and
+//! they are inert here too: buffer debloating (the model's in-flight data is fixed by the
+//! buffer counts), the checkpointing mode, pauses, timeouts and unaligned checkpoints (the
+//! model's checkpoints are aligned and never time out), the state backend and RocksDB's
+//! memory split (state is modelled on the heap, see above) and object reuse.
 //!
 //! ## Measurement noise
 //!

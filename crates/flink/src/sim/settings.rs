@@ -28,6 +28,20 @@ pub const IGNORED_KEYS: &[&str] = &[
     "jobmanager.memory.jvm-metaspace.size",
     "jobmanager.memory.jvm-overhead.min",
     "jobmanager.memory.jvm-overhead.max",
+    // Today's knobs the model does not represent (see the module documentation).
+    "taskmanager.network.memory.buffer-debloat.enabled",
+    "taskmanager.network.memory.buffer-debloat.target",
+    "execution.checkpointing.mode",
+    "execution.checkpointing.min-pause",
+    "execution.checkpointing.timeout",
+    "execution.checkpointing.unaligned",
+    "execution.checkpointing.unaligned.enabled",
+    "execution.checkpointing.aligned-checkpoint-timeout",
+    "state.backend.type",
+    "state.backend.rocksdb.memory.managed",
+    "state.backend.rocksdb.memory.write-buffer-ratio",
+    "state.backend.rocksdb.memory.high-prio-pool-ratio",
+    "pipeline.object-reuse",
 ];
 
 #[derive(Clone, Copy, PartialEq, Debug)]

@@ -156,6 +156,19 @@ fn catalogue_values(key: &str) -> Vec<String> {
         "jobmanager.memory.jvm-metaspace.size" => &["64m", "256m", "4096m"],
         "jobmanager.memory.jvm-overhead.min" => &["64m", "192m", "512m"],
         "jobmanager.memory.jvm-overhead.max" => &["512m", "1024m", "4096m"],
+        "taskmanager.network.memory.buffer-debloat.enabled"
+        | "execution.checkpointing.unaligned"
+        | "execution.checkpointing.unaligned.enabled"
+        | "state.backend.rocksdb.memory.managed"
+        | "pipeline.object-reuse" => &["false", "true"],
+        "taskmanager.network.memory.buffer-debloat.target" => &["50", "1000", "5000"],
+        "execution.checkpointing.mode" => &["EXACTLY_ONCE", "AT_LEAST_ONCE"],
+        "execution.checkpointing.min-pause" => &["0", "60000"],
+        "execution.checkpointing.timeout" => &["10000", "1800000"],
+        "execution.checkpointing.aligned-checkpoint-timeout" => &["0", "60000"],
+        "state.backend.type" => &["hashmap", "rocksdb"],
+        "state.backend.rocksdb.memory.write-buffer-ratio" => &["0.1", "0.7"],
+        "state.backend.rocksdb.memory.high-prio-pool-ratio" => &["0.05", "0.3"],
         other => panic!("no catalogue values for {other}"),
     };
     v.iter().map(|s| s.to_string()).collect()
