@@ -71,7 +71,7 @@ fn a_replay_compares_demeter_with_the_baselines() {
     let (study, trace) = demeter_study(tmp.path());
     let out = ok(&["adapt", s(&study), "--trace", s(&trace)]);
     assert!(
-        out.contains("| demeter |") && out.contains("| ds2 |"),
+        out.contains("| demeter |") && out.contains("| autoscaler |") && out.contains("| ds2 |"),
         "{out}"
     );
     let dir = study.join("adapt");
@@ -88,14 +88,16 @@ fn a_replay_compares_demeter_with_the_baselines() {
     let num = |k: &str, f: &str| p[k][f].as_f64().unwrap();
     // One replayed day of 15-minute steps, every policy.
     let steps = csv_rows(&dir.join("steps.csv"));
-    assert_eq!(steps.len(), 4 * 96);
+    assert_eq!(steps.len(), 5 * 96);
     assert_eq!(num("static", "steps"), 96.0);
     // The static maximum requests 24 cores for 24 hours and never reconfigures.
     assert!((num("static", "cpu_core_hours") - 576.0).abs() < 1e-6);
     assert_eq!(num("static", "reconfigurations"), 0.0);
     assert!((num("static", "near_optimal_pct") - 100.0).abs() < 1e-9);
     // Demeter uses clearly fewer resources than the static maximum, keeps every recovery
-    // under the limit, and keeps latency far closer to it than the reactive baselines.
+    // under the limit, and keeps latency closer to it than every baseline on this trace
+    // (95.8 % of near-optimal against the operator's autoscaler's 69.3 %, the HPA's 73.1 %
+    // and DS2's 5.0 %) — though each baseline requests fewer cores than Demeter does.
     // What Demeter minimises: cores + GiB / 8 (`demeter::cost`); C_max asks 24 + 96 / 8.
     let cost = |k: &str| num(k, "mean_cpu_requested") + num(k, "mean_memory_requested_gb") / 8.0;
     assert!(cost("demeter") < 0.9 * cost("static"), "{:?}", p["demeter"]);
@@ -106,16 +108,18 @@ fn a_replay_compares_demeter_with_the_baselines() {
         "{:?}",
         p["demeter"]
     );
-    for baseline in ["reactive", "ds2"] {
+    for baseline in ["autoscaler", "reactive", "ds2"] {
         assert!(
             num("demeter", "near_optimal_pct") > num(baseline, "near_optimal_pct"),
             "{baseline}: {:?} vs {:?}",
             p["demeter"],
             p[baseline]
         );
+        // Scaling down to follow the rate, each runs recoveries past the limit.
+        assert!(num(baseline, "recovery_violations") > 0.0, "{baseline}");
     }
-    // Running near capacity, DS2 misses the recovery limit.
-    assert!(num("ds2", "recovery_violations") > 0.0);
+    // The operator's autoscaler keeps the headroom DS2 goes without: it saturates far less.
+    assert!(num("autoscaler", "saturated_steps") < num("ds2", "saturated_steps"));
     // Every switch is logged with its kind and why.
     let decisions = csv_rows(&dir.join("decisions.csv"));
     assert!(decisions.iter().any(|r| &r[0] == "demeter"));
@@ -125,7 +129,7 @@ fn a_replay_compares_demeter_with_the_baselines() {
             .all(|r| matches!(&r[4][..], "rescale" | "restart") && !r[5].is_empty())
     );
     // The baselines only change the scale-out: every switch of theirs is a rescale.
-    for baseline in ["reactive", "ds2"] {
+    for baseline in ["autoscaler", "reactive", "ds2"] {
         assert_eq!(num(baseline, "rescales"), num(baseline, "reconfigurations"));
     }
 }

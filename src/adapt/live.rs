@@ -74,7 +74,10 @@ fn check(opts: &LiveOptions) -> Result<()> {
     if opts.hook.is_none() && !opts.dry_run {
         bail!("without --hook nothing can apply a configuration: add --dry-run");
     }
-    if matches!(opts.policy, PolicyKind::Reactive | PolicyKind::Ds2) {
+    if matches!(
+        opts.policy,
+        PolicyKind::Autoscaler | PolicyKind::Reactive | PolicyKind::Ds2
+    ) {
         bail!(
             "the {:?} policy needs the job's CPU metrics, which a live run does not read; use \
              demeter or static",

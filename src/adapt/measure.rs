@@ -69,7 +69,13 @@ impl Measure for SimMeasure {
             noise: self.noise,
         };
         let conf = self.study.effective_conf(config);
-        Ok(Metrics::of(&adapter::simulate(&conf, &self.cluster, &job)))
+        let Some(mut m) = Metrics::of(&adapter::simulate(&conf, &self.cluster, &job)) else {
+            return Ok(None);
+        };
+        // The bottleneck's busy time, as Flink reports it: the share of its capacity in use.
+        let capacity = self.capacity(config)?;
+        m.busy = (capacity > 0.0).then(|| (m.throughput / capacity).min(1.0));
+        Ok(Some(m))
     }
 
     fn capacity(&mut self, config: &Config) -> Result<f64> {

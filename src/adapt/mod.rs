@@ -4,12 +4,14 @@
 //!
 //! Imports point one way — each module uses only those listed before it: `trace`,
 //! `forecast` (the rates); `schedule` (when to switch, over an oracle); `policy` (the
-//! `Policy` trait, the baselines, `Metrics` and their `cost`); `measure` and `profiler` (what
+//! `Policy` trait, `Metrics` and their `cost`, the static maximum); `baseline` (the operator's
+//! autoscaler, the HPA, DS2); `measure` and `profiler` (what
 //! measures a configuration: for a replay's steps, for Demeter's profiles); `hook` (the live
 //! cluster); `demeter` (the policy itself); `replay` (a trace against a policy);
 //! `policy_kind` (a policy by name, with its profiler); `replay_cmd` and `live` (the two ways
 //! to run `adapt`); `run` (the command's face).
 
+pub mod baseline;
 pub mod demeter;
 pub mod forecast;
 pub mod hook;

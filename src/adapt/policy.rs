@@ -1,11 +1,8 @@
 //! Run-time scaling policies for `flinktune adapt`: what configuration a running job should
-//! have next. Demeter's baselines live here — a static maximum, reactive threshold scaling
-//! (Kubernetes' horizontal pod autoscaler rule) and a DS2-style rate-based policy — next to
-//! the forecasting, model-based policy (`crate::adapt::demeter`).
-//!
-//! The baselines only change the scale-out (`flinktune.taskmanagers`); the other parameters
-//! stay at the catalogue's defaults, as in Demeter's evaluation (1 slot, 1 core, 4096 MiB,
-//! 10 s checkpoints for Static, Reactive and DS2).
+//! have next — the `Policy` trait, what a policy sees and answers, the scale-out helpers every
+//! policy shares, the kinds of change and what a stop costs, and the simplest policy, the
+//! static maximum. The scaling baselines live in `crate::adapt::baseline`, the forecasting,
+//! model-based policy in `crate::adapt::demeter`.
 
 use crate::trial::adapter::Outcome;
 use anyhow::{Result, bail};
@@ -31,6 +28,11 @@ pub struct Metrics {
     pub memory_requested_mb: f64,
     pub recovery_time_s: f64,
     pub backpressured: bool,
+    /// Busy-time fraction of the busiest vertex (Flink's `busyTimeMsPerSecond` / 1000, at most
+    /// 1): what the operator's autoscaler and DS2 derive true processing rates from. None
+    /// where nothing reports it; CPU utilisation stands in then.
+    #[serde(default)]
+    pub busy: Option<f64>,
 }
 
 impl Metrics {
@@ -48,6 +50,7 @@ impl Metrics {
             memory_requested_mb: or_0(m.memory_requested_mb),
             recovery_time_s: or_0(m.recovery_time_s),
             backpressured: m.backpressured.unwrap_or(false),
+            busy: None,
         })
     }
 }
@@ -90,6 +93,12 @@ pub trait Policy {
     fn initial(&mut self) -> Result<Config>;
     /// A new configuration, or None to keep the running one.
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>>;
+    /// Whether the policy is asked at every observation rather than at the study's decision
+    /// interval: autoscalers watch their metrics continuously and pace themselves with their
+    /// own windows and delays.
+    fn continuous(&self) -> bool {
+        false
+    }
 }
 
 /// The value of the scale-out parameter in a configuration.
@@ -119,7 +128,7 @@ pub fn with_taskmanagers(space: &Space, config: &Config, n: u32) -> Result<Confi
 
 /// The catalogue's defaults (Demeter's C_max), which every policy starts from; an error when
 /// the space cannot scale out.
-fn start(space: &Space) -> Result<Config> {
+pub(crate) fn start(space: &Space) -> Result<Config> {
     let config = space.default_config();
     taskmanagers(space, &config)?;
     Ok(config)
@@ -127,7 +136,7 @@ fn start(space: &Space) -> Result<Config> {
 
 /// The decision to run `n` TaskManagers (clamped to the range), or None when that many
 /// already run; `why(from, to)` says why.
-fn scale_to(
+pub(crate) fn scale_to(
     space: &Space,
     running: &Config,
     n: u32,
@@ -258,125 +267,12 @@ impl Policy for Static {
     }
 }
 
-/// Threshold scaling on CPU utilisation, by the Kubernetes horizontal pod autoscaler's rule:
-/// `desired = ceil(current × utilisation / target)`, no change within a tolerance band, and a
-/// scale-down only to the highest recommendation of a stabilisation window.
-pub struct Reactive {
-    space: Space,
-    start: Config,
-    /// Target CPU utilisation (busy / requested).
-    pub target: f64,
-    /// No change while |utilisation / target − 1| is within this.
-    pub tolerance: f64,
-    /// Recommendations (in decisions) a scale-down must agree with.
-    pub window: usize,
-    recent: Vec<u32>,
-}
-
-impl Reactive {
-    pub fn new(space: &Space) -> Result<Reactive> {
-        Ok(Reactive {
-            space: space.clone(),
-            start: start(space)?,
-            target: 0.7,
-            tolerance: 0.1,
-            window: 3,
-            recent: Vec::new(),
-        })
-    }
-}
-
-impl Policy for Reactive {
-    fn name(&self) -> &str {
-        "reactive"
-    }
-    fn initial(&mut self) -> Result<Config> {
-        Ok(self.start.clone())
-    }
-    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
-        let current = taskmanagers(&self.space, s.current)?;
-        let Some(m) = s.last.filter(|m| m.cpu_requested > 0.0) else {
-            return Ok(None);
-        };
-        let utilisation = (m.cpu_busy / m.cpu_requested).min(1.0);
-        let ratio = utilisation / self.target;
-        let desired = if (ratio - 1.0).abs() <= self.tolerance {
-            current
-        } else {
-            ((current as f64 * ratio).ceil() as u32).max(1)
-        };
-        self.recent.push(desired);
-        if self.recent.len() > self.window {
-            self.recent.remove(0);
-        }
-        // Up at once; down only as far as the window's highest recommendation.
-        let next = if desired > current {
-            desired
-        } else {
-            *self.recent.iter().max().unwrap_or(&current)
-        };
-        let target = self.target;
-        scale_to(&self.space, s.current, next, |from, to| {
-            format!(
-                "CPU utilisation {:.0}% vs target {:.0}%: {from} → {to} TaskManagers",
-                utilisation * 100.0,
-                target * 100.0
-            )
-        })
-    }
-}
-
-/// DS2 (Kalavri et al., OSDI 2018): the scale-out that the observed input rate needs at each
-/// instance's *true* processing rate — records per unit of busy time — with no headroom
-/// and no forecast.
-pub struct Ds2 {
-    space: Space,
-    start: Config,
-}
-
-impl Ds2 {
-    pub fn new(space: &Space) -> Result<Ds2> {
-        Ok(Ds2 {
-            space: space.clone(),
-            start: start(space)?,
-        })
-    }
-}
-
-impl Policy for Ds2 {
-    fn name(&self) -> &str {
-        "ds2"
-    }
-    fn initial(&mut self) -> Result<Config> {
-        Ok(self.start.clone())
-    }
-    fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
-        let (Some(m), Some(&rate)) = (s.last, s.history.last()) else {
-            return Ok(None);
-        };
-        if m.cpu_busy <= 0.0 || m.throughput <= 0.0 || m.taskmanagers <= 0.0 {
-            return Ok(None);
-        }
-        // True rate of one TaskManager: what it processes per second of busy CPU, times
-        // the cores it has.
-        let cores_per_tm = m.cpu_requested / m.taskmanagers;
-        let true_rate = m.throughput / m.cpu_busy * cores_per_tm;
-        let optimal = ((rate / true_rate).ceil() as u32).max(1);
-        scale_to(&self.space, s.current, optimal, |from, to| {
-            format!(
-                "input {rate:.0}/s at a true rate of {true_rate:.0}/s per TaskManager: \
-                 {from} → {to}"
-            )
-        })
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use flink::space::Space;
 
-    fn space() -> Space {
+    pub(crate) fn space() -> Space {
         let text = r#"
 flink_version = "1.20"
 [[param]]
@@ -395,7 +291,7 @@ default = 1
         Space::from_catalogue_text(text, "test").unwrap().1
     }
 
-    fn metrics(busy: f64, tms: f64, throughput: f64) -> Metrics {
+    pub(crate) fn metrics(busy: f64, tms: f64, throughput: f64) -> Metrics {
         Metrics {
             throughput,
             latency_p99_ms: 10.0,
@@ -405,6 +301,7 @@ default = 1
             memory_requested_mb: tms * 4096.0,
             recovery_time_s: 30.0,
             backpressured: false,
+            busy: None,
         }
     }
 
@@ -420,49 +317,6 @@ default = 1
         p.decide(&s)
             .unwrap()
             .map(|d| taskmanagers(&space(), &d.config).unwrap())
-    }
-
-    #[test]
-    fn reactive_follows_the_hpa_rule() {
-        let sp = space();
-        let mut p = Reactive::new(&sp).unwrap();
-        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
-        // 35% busy at a 70% target: half the TaskManagers — but a scale-down waits for
-        // the window's highest recommendation, which is this one.
-        assert_eq!(decide(&mut p, &c10, &metrics(3.5, 10.0, 1.0), 1.0), Some(5));
-        // Within the 10% tolerance: no change.
-        let mut p = Reactive::new(&sp).unwrap();
-        assert_eq!(decide(&mut p, &c10, &metrics(7.4, 10.0, 1.0), 1.0), None);
-        // Saturated: up at once, by 1/0.7.
-        assert_eq!(
-            decide(&mut p, &c10, &metrics(10.0, 10.0, 1.0), 1.0),
-            Some(15)
-        );
-        // A dip right after a rise does not scale down below the window's highest.
-        let c15 = with_taskmanagers(&sp, &sp.default_config(), 15).unwrap();
-        assert_eq!(decide(&mut p, &c15, &metrics(5.0, 15.0, 1.0), 1.0), None);
-    }
-
-    #[test]
-    fn ds2_sizes_to_the_true_rate_and_clamps() {
-        let sp = space();
-        let mut p = Ds2::new(&sp).unwrap();
-        let c10 = with_taskmanagers(&sp, &sp.default_config(), 10).unwrap();
-        // 40 000/s over 5 busy cores: 8 000/s per TaskManager; 100 000/s needs 13.
-        assert_eq!(
-            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 100_000.0),
-            Some(13)
-        );
-        // Far beyond the range: clamped to 24.
-        assert_eq!(
-            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 1e7),
-            Some(24)
-        );
-        // Exactly what runs: no decision.
-        assert_eq!(
-            decide(&mut p, &c10, &metrics(5.0, 10.0, 40_000.0), 80_000.0),
-            None
-        );
     }
 
     #[test]

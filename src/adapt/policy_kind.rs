@@ -1,15 +1,18 @@
 //! The policies `flinktune adapt --policy` names ([`PolicyKind`]) and building one for a
-//! study: the baselines from `crate::adapt::policy`, Demeter with the profiler that fits the
+//! study: the static maximum from `crate::adapt::policy`, the baselines from
+//! `crate::adapt::baseline`, Demeter with the profiler that fits the
 //! run — the simulator in a replay, the study's adapter in a live run.
 //!
 //! Between Demeter and the two ways of running it (`crate::adapt::replay_cmd`,
 //! `crate::adapt::live`), which both build their policies here.
 
+use crate::adapt::baseline::{self, autoscaler, ds2, hpa};
 use crate::adapt::demeter::Demeter;
 use crate::adapt::policy::{self, Policy};
 use crate::adapt::profiler::{AdapterProfiler, Profiler, SimProfiler};
 use crate::study::Study;
 use anyhow::Result;
+use flink::sim::Workload;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -22,9 +25,12 @@ pub enum PolicyKind {
     Demeter,
     /// The catalogue's defaults, Demeter's static maximum, all the time.
     Static,
-    /// Kubernetes' horizontal-pod-autoscaler rule on CPU utilisation.
+    /// The Flink Kubernetes Operator's autoscaler: target utilisation, catch-up capacity,
+    /// restart time, scale-down delay.
+    Autoscaler,
+    /// Kubernetes' horizontal pod autoscaler on CPU utilisation, with its default behaviour.
     Reactive,
-    /// DS2: scale-out from the instances' true processing rate.
+    /// DS2: scale-out from the instances' true processing rate, no headroom.
     Ds2,
 }
 
@@ -33,6 +39,7 @@ impl PolicyKind {
         vec![
             PolicyKind::Static,
             PolicyKind::Demeter,
+            PolicyKind::Autoscaler,
             PolicyKind::Reactive,
             PolicyKind::Ds2,
         ]
@@ -49,8 +56,15 @@ pub fn make_policy(
 ) -> Result<Box<dyn Policy>> {
     Ok(match kind {
         PolicyKind::Static => Box::new(policy::Static::new(&study.space)?),
-        PolicyKind::Reactive => Box::new(policy::Reactive::new(&study.space)?),
-        PolicyKind::Ds2 => Box::new(policy::Ds2::new(&study.space)?),
+        PolicyKind::Autoscaler => Box::new(baseline::Autoscaler::new(
+            &study.space,
+            autoscaler_settings(study),
+        )?),
+        PolicyKind::Reactive => Box::new(baseline::Reactive::new(
+            &study.space,
+            hpa::Settings::default(),
+        )?),
+        PolicyKind::Ds2 => Box::new(baseline::Ds2::new(&study.space, ds2::Settings::default())?),
         PolicyKind::Demeter => {
             let profiler: Box<dyn Profiler> = match live_dir {
                 None => Box::new(SimProfiler::new(study)?),
@@ -59,4 +73,18 @@ pub fn make_policy(
             Box::new(Demeter::new(study, step_s, profiler)?)
         }
     })
+}
+
+/// The operator's defaults, with key-group alignment only for a job that has a keyed exchange
+/// (the simulator's wordcount and window jobs do; identity and repartition do not).
+fn autoscaler_settings(study: &Study) -> autoscaler::Settings {
+    let keyed = matches!(
+        study.file.sim.workload,
+        Workload::Wordcount | Workload::Fixwindow
+    );
+    let defaults = autoscaler::Settings::default();
+    autoscaler::Settings {
+        key_groups: defaults.key_groups.filter(|_| keyed),
+        ..defaults
+    }
 }

@@ -4,7 +4,8 @@
 //! simulator for `adapt --dry-run`).
 //!
 //! Time is simulated: each trace step the running configuration is measured at the step's
-//! rate; every `decide_every` steps the policy may switch. Two kinds of disruption are
+//! rate; every `decide_every` steps the policy may switch (every step for a policy that
+//! watches continuously, `Policy::continuous`). Two kinds of disruption are
 //! charged to the latency, with one queueing argument: the job stops for `D` seconds while
 //! records keep arriving at `λ`, then drains the backlog at its capacity `μ`, so the
 //! disruption lasts `T = D / (1 − λ/μ)` and the wait of a record arriving in it falls
@@ -130,7 +131,7 @@ pub fn replay(
         let time_s = k as f64 * opts.step_s;
         let rate = trace[i];
         let mut switched = None;
-        if k > 0 && k.is_multiple_of(opts.decide_every.max(1)) {
+        if k > 0 && (policy.continuous() || k.is_multiple_of(opts.decide_every.max(1))) {
             let situation = Situation {
                 time_s,
                 step_s: opts.step_s,
@@ -352,6 +353,7 @@ mod tests {
                 memory_requested_mb: 1024.0 * tms,
                 recovery_time_s: 60.0 / (1.0 - rho).max(0.01),
                 backpressured: rho >= 1.0,
+                busy: Some(rho),
             }))
         }
         fn capacity(&mut self, c: &Config) -> Result<f64> {

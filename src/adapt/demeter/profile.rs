@@ -189,5 +189,9 @@ pub(super) fn combine(all: &[Option<Metrics>]) -> Option<Metrics> {
         memory_requested_mb: median(|m| m.memory_requested_mb),
         recovery_time_s: median(|m| m.recovery_time_s),
         backpressured: 2 * runs.iter().filter(|m| m.backpressured).count() > runs.len(),
+        busy: runs
+            .iter()
+            .all(|m| m.busy.is_some())
+            .then(|| median(|m| m.busy.unwrap_or(0.0))),
     })
 }

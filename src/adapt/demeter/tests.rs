@@ -42,6 +42,7 @@ impl Profiler for Toy {
             memory_requested_mb: tms * self.num(config, "taskmanager.memory.process.size"),
             recovery_time_s: 60.0 / (1.0 - rho).max(0.01),
             backpressured: rho >= 1.0,
+            busy: None,
         }))
     }
 }
@@ -91,6 +92,7 @@ fn run(p99: f64) -> Metrics {
         memory_requested_mb: 4096.0,
         recovery_time_s: p99 / 10.0,
         backpressured: p99 > 1000.0,
+        busy: None,
     }
 }
 
