@@ -200,7 +200,7 @@ pub fn read_configs(study: &Study) -> Result<Vec<Generated>> {
 pub fn read_configs_csv(study: &Study, path: &std::path::Path) -> Result<Vec<Generated>> {
     let origin = path.display().to_string();
     let mut reader =
-        csv::Reader::from_path(&path).with_context(|| format!("cannot read {origin}"))?;
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {origin}"))?;
     let header = reader.headers()?.clone();
     let names: Vec<&str> = header.iter().skip(1).collect();
     let mut expected: Vec<&str> = study.space.params.iter().map(|p| p.name.as_str()).collect();

@@ -236,12 +236,12 @@ fn align(p: u32, wanted: u32, groups: u32, lower: u32, upper: u32) -> u32 {
     } else {
         p.min(groups.min(upper))
     };
-    if let Some(d) = (wanted..=ceiling).find(|d| groups % d == 0) {
+    if let Some(d) = (wanted..=ceiling).find(|d| groups.is_multiple_of(*d)) {
         return d;
     }
     let per_task = groups / wanted;
     let q = match (1..=wanted).rev().find(|q| groups / q > per_task) {
-        Some(q) if groups % q != 0 => q + 1,
+        Some(q) if !groups.is_multiple_of(q) => q + 1,
         Some(q) => q,
         None => 0,
     }
