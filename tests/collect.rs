@@ -248,13 +248,20 @@ fn transient_failures_are_retried_and_lying_adapters_are_not() {
     }
 
     // With no retries the same flakiness is a failed trial that quotes stderr.
-    edit_study(&study, &[("retries = 1", "retries = 0")]);
+    edit_study(
+        &study,
+        &[
+            ("retries = 1", "retries = 0"),
+            ("fail_fast = 3", "fail_fast = 0"),
+        ],
+    );
     for f in fs::read_dir(tmp.path()).unwrap().flatten() {
         if f.file_name().to_string_lossy().starts_with("attempt-") {
             fs::remove_file(f.path()).unwrap();
         }
     }
-    ok(&["collect", s(&study)]);
+    // Finished trials are reused unless discarded: run them again.
+    ok(&["collect", s(&study), "--restart"]);
     let rows = csv_rows(&path);
     let reasons = column(&h, &rows, "reason");
     assert!(

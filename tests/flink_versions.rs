@@ -18,7 +18,7 @@ fn version_study(dir: &Path, version: &str) -> PathBuf {
         &[
             ("samples = 200", "samples = 24"),
             ("budget = 100", "budget = 14"),
-            ("initial = 20", "initial = 8"),
+            ("# initial = 25", "initial = 8"),
             ("repeats = 3", "repeats = 1"),
         ],
     );

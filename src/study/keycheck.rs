@@ -17,6 +17,13 @@ pub(super) struct Source {
 }
 
 impl Source {
+    /// A catalogue or base configuration shipped in the binary: its deprecated keys are
+    /// deliberate (the paper's 1.11 parameter set names some) and nothing a user can change,
+    /// so they are not warned about on every command.
+    fn built_in(&self) -> bool {
+        self.origin.starts_with("built-in")
+    }
+
     /// `origin:line` of a catalogue parameter `name = "key"`.
     fn param_at(&self, key: &str) -> String {
         let line = self.text.lines().position(|l| {
@@ -74,7 +81,8 @@ pub(super) fn check(k: &Keys) -> Result<Vec<String>> {
         let line = format!("{}: {}", k.base_source.conf_at(f.key()), f.message(set));
         match f {
             Finding::Unknown { .. } => unknown.push(line),
-            Finding::Deprecated { .. } => warnings.push(line),
+            Finding::Deprecated { .. } if !k.base_source.built_in() => warnings.push(line),
+            Finding::Deprecated { .. } => {}
         }
     }
     if !unknown.is_empty() {
@@ -130,6 +138,9 @@ fn check_catalogue(k: &Keys, set: &KeySet) -> Result<()> {
 
 /// Warnings for the catalogue's keys that the study's version reads but deprecates.
 fn deprecations(k: &Keys, set: &KeySet) -> Vec<String> {
+    if k.catalogue.built_in() {
+        return Vec::new();
+    }
     k.space
         .params
         .iter()

@@ -157,11 +157,7 @@ fn every_count_has_a_range_checked_before_anything_is_sized_by_it() {
     let t = template(None);
     for (from, to, key) in [
         ("samples = 200", "samples = 1000000000", "`samples`"),
-        (
-            "samples = 200",
-            "samples = 18446744073709551615",
-            "`samples`",
-        ),
+        ("samples = 200", "samples = 18446744073709551615", "samples"),
         ("repeats = 1", "repeats = 10000000", "`repeats`"),
         ("budget = 100", "budget = 100000000", "`search.budget`"),
         (

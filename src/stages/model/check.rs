@@ -13,7 +13,11 @@ pub fn structure(v: &Value, features: usize) -> Result<(), String> {
             if let Some(nodes) = map.get("nodes") {
                 tree(nodes, features)?;
             }
-            if let Some(i) = map.get("split_feature_idx") {
+            // The boosted trees mark a leaf with usize::MAX: no split to check.
+            if let Some(i) = map
+                .get("split_feature_idx")
+                .filter(|i| i.as_u64() != Some(u64::MAX))
+            {
                 index(i, features, "split_feature_idx")?;
             }
             if let (Some(x), Some(y), Some(h)) = (map.get("x"), map.get("y"), map.get("hyper")) {
