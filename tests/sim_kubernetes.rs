@@ -323,7 +323,7 @@ fn sim_section_errors_name_the_key() {
     );
     let e = err("max_taskmanagers = 24", "max_taskmanagers = 0");
     assert!(
-        e.contains("`sim.max_taskmanagers`") && e.contains("at least 1"),
+        e.contains("`sim.max_taskmanagers`") && e.contains("from 1 to"),
         "{e}"
     );
     let e = err("pod_startup_s = 12", "pod_startup_s = -3");

@@ -21,7 +21,9 @@ const fn v(major: u32, minor: u32) -> FlinkVersion {
 
 /// Why `key` (a key of version `from`) does not exist in version `to`, if it does not.
 pub fn missing(key: &str, from: FlinkVersion, to: FlinkVersion) -> Option<String> {
-    if from == to {
+    // flinktune's own keys (the TaskManager count, …) are read by its adapters, not by Flink:
+    // every version keeps them.
+    if from == to || key.starts_with("flinktune.") {
         return None;
     }
     let set = key_set(to)?;
