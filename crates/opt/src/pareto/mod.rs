@@ -113,12 +113,14 @@ pub fn constrained_best(points: &[Vec<f64>], violation: &[f64]) -> Option<usize>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
 
-    fn random_points(rng: &mut StdRng, n: usize, m: usize) -> Vec<Vec<f64>> {
+    /// Points with coarse coordinates, so ties and duplicates occur (the hypervolume's
+    /// tests share them).
+    pub(crate) fn random_points(rng: &mut StdRng, n: usize, m: usize) -> Vec<Vec<f64>> {
         (0..n)
             .map(|_| {
                 (0..m)

@@ -1,4 +1,5 @@
 use super::*;
+use crate::pareto::tests::random_points;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -38,17 +39,6 @@ fn grid_count(points: &[Vec<f64>], k: usize, m: usize) -> f64 {
                 .any(|p| p.iter().zip(&corner).all(|(a, b)| a <= b))
         })
         .count() as f64
-}
-
-fn random_points(rng: &mut StdRng, n: usize, m: usize) -> Vec<Vec<f64>> {
-    (0..n)
-        .map(|_| {
-            (0..m)
-                // Coarse values so ties and duplicates occur.
-                .map(|_| (rng.random::<f64>() * 8.0).floor() / 8.0)
-                .collect()
-        })
-        .collect()
 }
 
 /// Integer points near the plane Σ = k·m/2 (many mutually non-dominated, as fronts are),
