@@ -56,6 +56,7 @@ fn a_second_writer_is_refused_at_once_and_readers_never_wait() {
     std::thread::sleep(Duration::from_millis(400));
     let busy = format!("study is busy: `collect` (pid {}) since ", first.id());
     for writer in [
+        vec!["collect", s(&study)],
         vec!["search", s(&study), "--over", "system"],
         vec!["generate", s(&study)],
         vec!["model", s(&study)],

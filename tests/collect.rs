@@ -366,20 +366,3 @@ fn status_reports_every_stage() {
         0
     );
 }
-
-#[test]
-fn two_collects_cannot_share_a_study() {
-    let tmp = tempfile::tempdir().unwrap();
-    let study = slow_sim_study(tmp.path(), 4, "0.3");
-    ok(&["generate", s(&study)]);
-    let mut first = Command::new(BIN)
-        .args(["collect", s(&study)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let e = fails(&["collect", s(&study)]);
-    assert!(e.contains("study is busy: `collect` (pid "), "{e}");
-    assert!(first.wait().unwrap().success());
-}
