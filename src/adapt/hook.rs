@@ -1,7 +1,7 @@
 //! The reconfiguration hook of `flinktune adapt`: a user's shell command that starts the
 //! job, applies a new configuration (stop with a savepoint, restart from it), rescales the
 //! running job in place, reports the current input rate and stops everything. Its contract
-//! (README, "Adapting at run time"): it runs with `sh -c` in its own process group with
+//! (docs/adapt.md, "The hook"): it runs with `sh -c` in its own process group with
 //! `FLINKTUNE_ACTION` = start | apply | rescale | rate | stop, `FLINKTUNE_STATE_DIR`, for
 //! start/apply/rescale `FLINKTUNE_CONF_DIR` and `FLINKTUNE_RATE`, and for rescale
 //! `FLINKTUNE_TASKMANAGERS` (the new TaskManager count: only the scale-out changes, the job is

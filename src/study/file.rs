@@ -103,7 +103,7 @@ pub struct AdaptSection {
     pub profile_repeats: u64,
     /// Choose configurations that checkpoint at most every 2 × (`restart_s` − `rescale_s`):
     /// a rescale reprocesses what came since the last checkpoint, so beyond that interval it
-    /// can stop the job longer than a restart (on by default: see the README's replays).
+    /// can stop the job longer than a restart (on by default: see docs/adapt.md).
     pub checkpoint_cap: bool,
     /// Confirm a running configuration's latency or throughput miss on one measurement with
     /// two more runs (their median) before switching for it; a recovery miss counts at once

@@ -34,7 +34,7 @@ pub fn template_for(adapter_command: Option<&str>, version: FlinkVersion) -> Res
     let catalogue = builtin.name;
     let adapter = match adapter_command {
         Some(cmd) => format!(
-            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; a relative program path (./my-adapter.sh)\n# is found next to this file, and {{study}} is this file's directory. See the adapter protocol in the README.\ncommand = {}\n",
+            "kind = \"command\"\n# Run with `sh -c` in each trial's directory; a relative program path (./my-adapter.sh)\n# is found next to this file, and {{study}} is this file's directory. See docs/adapters.md for the protocol.\ncommand = {}\n",
             toml::Value::String(cmd.to_string())
         ),
         None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
@@ -83,7 +83,7 @@ workload = "wordcount"
 # Relative measurement noise of the simulator.
 noise = 0.03
 # fixed (4 TaskManagers on 8-core nodes) | kubernetes (TaskManager pods sized by each
-# configuration, reactive mode; see the README)
+# configuration, reactive mode; see docs/simulator.md)
 # cluster = "kubernetes"
 # max_taskmanagers = 24
 

@@ -1,4 +1,4 @@
-//! Running one trial: the adapter protocol (v1, see the README).
+//! Running one trial: the adapter protocol (v1, see docs/adapters.md).
 //!
 //! The tuner prepares a trial directory (`conf/`, `config.json`), runs the adapter and
 //! reads `result.json`. The built-in simulator runs in-process but leaves the same files
