@@ -444,7 +444,10 @@ print(2000)
     assert_eq!(r["change"], "restart", "{r}");
     assert_eq!(r["applied_by"], "apply", "{r}");
     assert_eq!(r["config"], small, "{r}");
-    assert!(r["savepoint"].as_str().is_some_and(|p| !p.is_empty()), "{r}");
+    assert!(
+        r["savepoint"].as_str().is_some_and(|p| !p.is_empty()),
+        "{r}"
+    );
     assert!(r["downtime_s"].as_f64().unwrap() > 0.0, "{r}");
     for r in &records[1..] {
         assert_eq!(r["action"], "keep", "{r}");
