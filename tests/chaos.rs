@@ -111,6 +111,44 @@ fn stale_stages_are_marked_and_refused_and_finished_trials_never_rerun() {
 }
 
 #[test]
+fn tune_on_a_finished_study_runs_nothing_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Enough configurations that at least five run (the model's least).
+    let study = counted_study(tmp.path(), 24, "0");
+    edit_study(&study, &[("budget = 30", "budget = 12")]);
+    ok(&["tune", s(&study)]);
+    let first = runs(&study);
+    assert!(first > 0, "the first tune ran no trial");
+    // What the stages leave: rewritten, a file would differ (times, order, fresh draws).
+    let journals = |study: &Path| {
+        [
+            "generate/configs.csv",
+            "collect/journal.jsonl",
+            "model/model.json",
+            "search/summary.json",
+            "validate/trials.csv",
+        ]
+        .map(|j| fs::read_to_string(study.join(j)).unwrap())
+    };
+    let before = journals(&study);
+    let out = ok(&["tune", s(&study)]);
+    for (step, stage) in [
+        ("1/5", "generate"),
+        ("2/5", "collect"),
+        ("3/5", "model"),
+        ("4/5", "search"),
+        ("5/5", "validate"),
+    ] {
+        assert!(
+            out.contains(&format!("[{step}] {stage}: up to date, nothing to run")),
+            "{stage} ran again: {out}"
+        );
+    }
+    assert_eq!(runs(&study), first, "a trial ran again");
+    assert!(journals(&study) == before, "a stage's files changed");
+}
+
+#[test]
 fn raising_a_finished_search_budget_runs_only_the_new_evaluations() {
     let tmp = tempfile::tempdir().unwrap();
     let study = counted_study(tmp.path(), 4, "0");

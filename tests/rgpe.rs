@@ -23,9 +23,9 @@ fn rate_study(root: &Path, name: &str, rate: u64, budget: u64, initial: u64) -> 
 }
 
 #[test]
-#[ignore = "with the paper's ranking loss RGPE's small-budget lead over a cold start is within \
-            the noise of three seeds (median 2404 vs 2648 the wrong way); to be re-measured on \
-            more seeds"]
+#[ignore = "not true on this problem as measured: over seeds 1-6 RGPE's mean best at 10 \
+            evaluations is 2455 against the cold start's 2597 (RGPE ahead at seeds 1, 3; far \
+            behind at seed 5: 1480), with the loss as the paper defines it"]
 fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -35,11 +35,11 @@ fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
     }
     // The same budget of 10 evaluations at a new rate, as in the README's experiment: cold
     // (its 5-point design) and with transfer (the ensemble after a short design; the study
-    // file names one source, the command line two more) — at three seeds, as one seed
-    // decides little at this budget.
+    // file names one source, the command line two more) — over several seeds, since the
+    // paper's claim is about the average: at one seed a budget of 10 decides little.
     let mut cold_best = Vec::new();
     let mut warm_best = Vec::new();
-    for seed in [1, 2, 3] {
+    for seed in SEEDS {
         let seeded = [("seed = 42", format!("seed = {seed}"))];
         let seeded: Vec<(&str, &str)> = seeded.iter().map(|(a, b)| (*a, b.as_str())).collect();
         let cold = rate_study(root, &format!("cold{seed}"), 24000, 10, 5);
@@ -85,21 +85,19 @@ fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
             assert!((2..=40).contains(&points), "{m}");
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (cold, warm) = (median(&mut cold_best), median(&mut warm_best));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (cold, warm) = (mean(&cold_best), mean(&warm_best));
     eprintln!("RGPE {warm_best:?} vs cold start {cold_best:?}");
     assert!(
         warm >= MARGIN * cold,
-        "median best: RGPE {warm:.1} vs cold start {cold:.1} ({warm_best:?} vs {cold_best:?})"
+        "mean best: RGPE {warm:.1} vs cold start {cold:.1} ({warm_best:?} vs {cold_best:?})"
     );
 }
 
-/// RGPE's median best at 10 evaluations over the cold start's, at least (measured at seeds
-/// 1–3: 3024.7 against 2914.4, 1.038; RGPE ahead at every seed).
-const MARGIN: f64 = 1.02;
+/// The seeds both searches run at.
+const SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];
+/// RGPE's mean best at 10 evaluations over the cold start's, at least.
+const MARGIN: f64 = 1.0;
 
 #[test]
 fn a_source_of_another_parameter_space_is_refused_by_name() {

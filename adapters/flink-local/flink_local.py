@@ -190,8 +190,10 @@ def deployment(conf):
     """(TaskManagers, slots per TaskManager, job parallelism) of a configuration.
 
     `flinktune.taskmanagers` (a flinktune key Flink ignores) asks for that many TaskManagers;
-    the job then runs as in reactive mode, parallelism = TaskManagers x slots. Without it: one
-    TaskManager and the configuration's parallelism.default, as before.
+    the job then runs as in reactive mode, parallelism = TaskManagers x slots. Without it: the
+    configuration's parallelism.default on as many TaskManagers as its slots need, as Flink's
+    active resource managers (YARN, native Kubernetes) start them; a fixed single TaskManager
+    would leave every configuration with more parallelism than slots waiting for slots.
     """
     def as_int(key, default):
         raw = conf.get(key)
@@ -208,7 +210,8 @@ def deployment(conf):
     if "flinktune.taskmanagers" in conf:
         tms = as_int("flinktune.taskmanagers", 1)
         return tms, slots, tms * slots
-    return 1, slots, as_int("parallelism.default", 1)
+    parallelism = as_int("parallelism.default", 1)
+    return -(-parallelism // slots), slots, parallelism
 
 
 def port_free(port):
@@ -490,9 +493,12 @@ def alive(pid):
 
 
 def wait_for_cluster(cl, procs, timeout_s):
-    """Waits until all the cluster's TaskManagers have registered; returns /overview."""
+    """Waits until all the cluster's TaskManagers have registered and offer their slots (a
+    TaskManager of Flink 2.x shows in /overview before its slots do, and a job submitted then
+    waits for them past its measured window); returns /overview."""
     t0 = time.time()
     want = 1 + cl.taskmanagers
+    tms, slots, _ = deployment(read_conf(cl.conf))
     while True:
         for p in procs:
             if p.poll() not in (None, 0):
@@ -508,7 +514,7 @@ def wait_for_cluster(cl, procs, timeout_s):
                     raise Fail(f"a Flink process died during start-up: {why or 'no reason in the logs'}")
         try:
             ov = cl.get("/overview", timeout=2)
-            if ov.get("taskmanagers", 0) >= cl.taskmanagers:
+            if ov.get("taskmanagers", 0) >= cl.taskmanagers and ov.get("slots-total", 0) >= tms * slots:
                 return ov
         except (OSError, ValueError):
             pass

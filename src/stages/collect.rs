@@ -202,7 +202,7 @@ pub fn run(study: &Study, opts: CollectOptions) -> Result<CollectSummary> {
         true => 0,
         false => book.reuse(study, &planned, &configs)?,
     };
-    let queue = book.skip_predicted(&planned, &configs, opts.run_predicted_failures)?;
+    let queue = book.skip_predicted(study, &planned, &configs, opts.run_predicted_failures)?;
     let runner = Runner::new(study, trials_dir);
     let workers = opts.workers.max(1).min(queue.len().max(1));
     let started = Instant::now();
@@ -340,9 +340,13 @@ impl Book {
     }
 
     /// Records the unfinished trials of configurations predicted to fail as skipped
-    /// (unless they are to run anyway); returns the trials left to run.
+    /// (unless they are to run anyway); returns the trials left to run. The prediction is
+    /// made again here, against the cluster this study runs on (`Study::predict_failure`):
+    /// the generated set does not depend on the adapter, so a set generated beside another
+    /// cluster (or none) is screened for this one.
     fn skip_predicted(
         &mut self,
+        study: &Study,
         planned: &[Planned],
         configs: &[Generated],
         run_predicted_failures: bool,
@@ -351,7 +355,11 @@ impl Book {
         let mut queue = VecDeque::new();
         for p in planned.iter().filter(|p| !finished.contains(&p.trial)) {
             let g = &configs[p.config];
-            match (&g.predicted_failure, run_predicted_failures) {
+            let predicted = g
+                .predicted_failure
+                .clone()
+                .or_else(|| study.predict_failure(&g.config));
+            match (&predicted, run_predicted_failures) {
                 (Some(why), false) => {
                     let reason = format!("predicted: {why}");
                     self.record(TrialRecord::skipped(&g.id, p.rate, p.repeat, reason))?

@@ -92,9 +92,13 @@ impl Study {
         let f = &self.file;
         match stage {
             Stage::Determine => json!({"determine": f.determine, "rates": f.rates}),
+            // A configuration is what the catalogue, the base configuration, the seed and
+            // the count make it, whatever runs it: the same generated set serves any adapter.
+            // The simulator's cluster only spares generate drawing configurations it cannot
+            // host; collect, whose inputs hold the adapter, judges them against the cluster
+            // it runs on.
             Stage::Generate => json!({
                 "samples": f.samples, "seed": f.seed, "version": f.flink_version,
-                "cluster": (f.adapter.kind == AdapterKind::Sim).then_some(&f.sim),
             }),
             Stage::Collect => json!({"rates": f.rates, "repeats": f.repeats}),
             Stage::Model => json!({"model": f.model, "objective": f.objective, "seed": f.seed}),

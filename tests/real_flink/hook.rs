@@ -340,28 +340,34 @@ fn the_hook_rescales_a_running_job_in_place() {
 }
 
 #[test]
-#[ignore = "the live adapt run now keeps its configuration at the first decision where it \
-            switched before; the cause is not yet found"]
-fn adapt_rescales_a_real_job_through_the_flink_local_hook() {
+fn adapt_reconfigures_a_real_job_through_the_flink_local_hook() {
     let Some(_home) = flink_home() else { return };
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let study = tmp.path().join("study");
     fs::create_dir_all(&study).unwrap();
-    // Demeter over the scale-out alone (1..2 TaskManagers, starting at 2), profiling on the
-    // simulator; the live job runs on real Flink through the hook. At 2000 records/s one
-    // TaskManager is enough, so its first decision is a scale-in: a rescale.
-    fs::write(study.join("scale-out.toml"), scale_out_catalogue(2)).unwrap();
+    // Demeter over the scale-out (1..2 TaskManagers) and the TaskManagers' memory (1024m or
+    // 2048m), starting from the static maximum (2 × 2048m), profiling on the simulator; the
+    // live job runs on real Flink through the hook. At 2000 records/s one small TaskManager
+    // is enough: the first decision changes the memory too, so it is a restart (stop with a
+    // savepoint, start the new configuration from it), and the next two keep it.
+    let catalogue = format!(
+        "{}\n[[param]]\nname = \"taskmanager.memory.process.size\"\nkind = \"int\"\nmin = 1024\n\
+         max = 2048\ndefault = 2048\npower_of_two = true\nunit = \"mb\"\nformat = \"memory\"\n",
+        scale_out_catalogue(2)
+    );
+    fs::write(study.join("resources.toml"), catalogue).unwrap();
     fs::write(
         study.join("base.yaml"),
         "jobmanager.memory.process.size: 1024m\ntaskmanager.memory.process.size: 1024m\n\
          taskmanager.numberOfTaskSlots: 1\nexecution.checkpointing.interval: 5s\n",
     )
     .unwrap();
+    // No latency budget: what a restart's delay costs is not what this test measures.
     fs::write(
         study.join("flinktune.toml"),
         r#"flink_version = "1.20"
-catalogue = "scale-out.toml"
+catalogue = "resources.toml"
 base_conf = "base.yaml"
 rates = [2000]
 repeats = 1
@@ -382,6 +388,7 @@ margin = 0.15
 min_gain = 0.05
 recovery_limit_s = 180
 latency_slack = 0.1
+latency_budget = inf
 profile_budget = 8
 rate_step = 1000
 restart_s = 17
@@ -389,15 +396,20 @@ mean_time_between_failures_s = 0
 "#,
     )
     .unwrap();
-    // The rate command also records what the cluster runs at the start of every interval.
+    // The rate command also records what the cluster runs at the start of every interval:
+    // its TaskManagers and their memory, the job, and what the job was restored from.
     fs::write(
         tmp.path().join("observe.py"),
         r#"import json, urllib.request
 s = json.load(open("hook-state/hook.json"))
 get = lambda p: json.load(urllib.request.urlopen("http://127.0.0.1:%d%s" % (s["rest_port"], p), timeout=10))
 j = get("/jobs/" + s["job_id"])
-rec = {"taskmanagers": get("/overview")["taskmanagers"], "job": s["job_id"], "state": j["state"],
-       "parallelism": sorted({v["parallelism"] for v in j["vertices"]})}
+restored = (get("/jobs/" + s["job_id"] + "/checkpoints").get("latest") or {}).get("restored")
+tms = get("/taskmanagers")["taskmanagers"]
+rec = {"taskmanagers": len(tms), "job": s["job_id"], "state": j["state"],
+       "memory": sorted({t["memoryConfiguration"]["totalProcessMemory"] for t in tms}),
+       "parallelism": sorted({v["parallelism"] for v in j["vertices"]}),
+       "from_savepoint": bool(restored and restored["is_savepoint"])}
 open("observed.jsonl", "a").write(json.dumps(rec) + "\n")
 print(2000)
 "#,
@@ -417,34 +429,58 @@ print(2000)
         "--rate-command",
         &rate,
         "--intervals",
-        "2",
+        "3",
         "--source-rate",
         "2000",
     ]);
     eprintln!("{out}adapt: {:.0} s", t.elapsed().as_secs_f64());
     let live = study.join("adapt-live");
     let records = json_lines(&live.join("decisions.jsonl"));
+    assert_eq!(records.len(), 3, "{records:?}");
+    let small = serde_json::json!({"flinktune.taskmanagers": 1,
+                                   "taskmanager.memory.process.size": 1024});
     let r = &records[0];
     assert_eq!(r["action"], "switch", "{r}");
-    assert_eq!(r["change"], "rescale", "{r}");
-    assert_eq!(r["applied_by"], "rescale", "{r}");
-    assert_eq!(r["config"]["flinktune.taskmanagers"], 1, "{r}");
+    assert_eq!(r["change"], "restart", "{r}");
+    assert_eq!(r["applied_by"], "apply", "{r}");
+    assert_eq!(r["config"], small, "{r}");
+    assert!(
+        r["savepoint"].as_str().is_some_and(|p| !p.is_empty()),
+        "{r}"
+    );
     assert!(r["downtime_s"].as_f64().unwrap() > 0.0, "{r}");
-    // Before the switch 2 TaskManagers at parallelism 2, after it 1 at 1: the same job.
+    for r in &records[1..] {
+        assert_eq!(r["action"], "keep", "{r}");
+        assert_eq!(r["config"], small, "{r}");
+    }
+    // Before the switch 2 TaskManagers of 2048m at parallelism 2; after it 1 of 1024m at 1,
+    // a new job restored from the savepoint, still running at the last interval.
     let seen = json_lines(&live.join("observed.jsonl"));
-    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let mib = |m: u64| serde_json::json!([m << 20]);
+    let shape = |o: &serde_json::Value| {
+        (
+            o["taskmanagers"].clone(),
+            o["memory"].clone(),
+            o["parallelism"].clone(),
+        )
+    };
     assert_eq!(
-        (&seen[0]["taskmanagers"], &seen[0]["parallelism"]),
-        (&2.into(), &serde_json::json!([2])),
+        shape(&seen[0]),
+        (2.into(), mib(2048), serde_json::json!([2])),
         "{seen:?}"
     );
-    assert_eq!(
-        (&seen[1]["taskmanagers"], &seen[1]["parallelism"]),
-        (&1.into(), &serde_json::json!([1])),
-        "{seen:?}"
-    );
-    assert_eq!(seen[0]["job"], seen[1]["job"], "{seen:?}");
-    assert_eq!(seen[1]["state"], "RUNNING", "{seen:?}");
+    for o in &seen[1..] {
+        assert_eq!(
+            shape(o),
+            (1.into(), mib(1024), serde_json::json!([1])),
+            "{seen:?}"
+        );
+        assert_eq!(o["state"], "RUNNING", "{seen:?}");
+        assert_eq!(o["from_savepoint"], true, "{seen:?}");
+    }
+    assert_ne!(seen[0]["job"], seen[1]["job"], "{seen:?}");
+    assert_eq!(seen[1]["job"], seen[2]["job"], "{seen:?}");
     // adapt stopped the job and the cluster at the end.
     assert_no_jvm(&live);
 }

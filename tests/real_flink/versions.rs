@@ -280,8 +280,10 @@ fn narrowed_builtin(study: &Path) {
 fn init_study_runs_on(home: &Path, version: &str, release: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let study = tmp.path().join("study");
+    // A generous deploy allowance, as for 1.11: a REST-submitted job's graph is built in the
+    // JobManager, slowly on a busy machine.
     let command = format!(
-        "FLINK_HOME={} {} --flink-version {version}",
+        "FLINK_HOME={} {} --flink-version {version} --deploy-allowance 8",
         home.display(),
         adapter("identity")
     );
@@ -325,7 +327,11 @@ fn init_study_runs_on(home: &Path, version: &str, release: &str) {
         }
     }
     let passed = check_trials(&study.join("collect/trials.csv"), 5000.0);
-    assert!(passed >= 1, "no configuration ran on Flink {release}");
+    assert!(
+        passed >= 1,
+        "no configuration ran on Flink {release}:\n{}",
+        fs::read_to_string(study.join("collect/trials.csv")).unwrap_or_default()
+    );
     for entry in fs::read_dir(study.join("collect/trials")).unwrap() {
         let result: serde_json::Value = serde_json::from_str(
             &fs::read_to_string(entry.unwrap().path().join("result.json")).unwrap(),
@@ -339,8 +345,9 @@ fn init_study_runs_on(home: &Path, version: &str, release: &str) {
 }
 
 #[test]
-#[ignore = "no trial of the narrowed built-in catalogue starts on a one-machine cluster yet \
-            (every configuration fails); the narrowing needs to fit flink-local"]
+#[ignore = "not yet seen to pass since flink-local sizes the cluster to the job's slots and \
+            waits for them: on a machine loaded far past its cores the trials' JVMs took over \
+            a minute to start (no TaskManager registered within 90 s); to be run on an idle one"]
 fn a_study_from_init_for_flink_1_20_writes_only_its_keys_and_runs() {
     let Some(home) = flink_home() else { return };
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -348,8 +355,9 @@ fn a_study_from_init_for_flink_1_20_writes_only_its_keys_and_runs() {
 }
 
 #[test]
-#[ignore = "no trial of the narrowed built-in catalogue starts on a one-machine cluster yet \
-            (every configuration fails); the narrowing needs to fit flink-local"]
+#[ignore = "not yet seen to pass since flink-local sizes the cluster to the job's slots and \
+            waits for them: on a machine loaded far past its cores the trials' JVMs took over \
+            a minute to start (no TaskManager registered within 90 s); to be run on an idle one"]
 fn a_study_from_init_for_flink_2_3_writes_only_its_keys_and_runs() {
     let Some(home) = flink_2_home() else { return };
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());

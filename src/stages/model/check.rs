@@ -13,12 +13,8 @@ pub fn structure(v: &Value, features: usize) -> Result<(), String> {
             if let Some(nodes) = map.get("nodes") {
                 tree(nodes, features)?;
             }
-            // The boosted trees mark a leaf with usize::MAX: no split to check.
-            if let Some(i) = map
-                .get("split_feature_idx")
-                .filter(|i| i.as_u64() != Some(u64::MAX))
-            {
-                index(i, features, "split_feature_idx")?;
+            if let Some(i) = map.get("split_feature_idx") {
+                boosted_node(map, i, features)?;
             }
             if let (Some(x), Some(y), Some(h)) = (map.get("x"), map.get("y"), map.get("hyper")) {
                 gp(x, y, h, features)?;
@@ -69,6 +65,24 @@ fn tree(nodes: &Value, features: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A node of smartcore's boosted trees (nested, so no cycle is possible): a node with a left
+/// child is a split, which reads its feature and then takes the left or the right child
+/// unchecked; a node without one is a leaf, whose feature (usize::MAX) is never read.
+fn boosted_node(
+    map: &serde_json::Map<String, Value>,
+    feature: &Value,
+    features: usize,
+) -> Result<(), String> {
+    let present = |key: &str| map.get(key).is_some_and(|c| !c.is_null());
+    if !present("left") {
+        return Ok(());
+    }
+    if !present("right") {
+        return Err("a boosted tree's split has no right child".into());
+    }
+    index(feature, features, "split_feature_idx").map(|_| ())
 }
 
 /// A saved GP: rows of `features` inputs, one target per row, one lengthscale per input.
