@@ -4,8 +4,8 @@
 //! It only parses arguments into validated values and calls the library: each command is
 //! one short function below.
 
-use anyhow::{Result, bail};
-use clap::{Parser, Subcommand};
+use anyhow::Result;
+use clap::{CommandFactory, Parser, Subcommand};
 use flink::sim;
 use flinktune::adapt::{self, trace};
 use flinktune::stages::{best, validate};
@@ -29,16 +29,51 @@ macro_rules! outln {
     ($($t:tt)*) => { progress::print(format_args!("{}\n", format_args!($($t)*)))? };
 }
 
+/// What `--help` ends with: the exit statuses (docs/cli.md lists the same).
+const EXIT_CODES: &str = "\
+Exit status:
+  0    success (also when a reader of stdout went away, as in `flinktune status | head`)
+  1    error: bad input, a failed stage, a study locked by another command, unwritable stdout
+  2    usage: unknown command or flag, missing or invalid argument
+  130  interrupted (Ctrl-C or SIGTERM; running trials were terminated)
+
+Results go to stdout; progress bars, logs and errors to stderr. NO_COLOR turns colour off.";
+
 /// Automatic resource-configuration tuning for Apache Flink streaming jobs.
 ///
 /// A study directory holds a study file (flinktune.toml) and one folder of artifacts
 /// per stage. `tune` runs every stage; each stage also runs alone, reading the previous
 /// stage's artifacts.
 #[derive(Parser)]
-#[command(name = "flinktune", version, about, long_about)]
+#[command(name = "flinktune", version, about, long_about, after_help = EXIT_CODES)]
 struct Cli {
+    /// No progress bars and no informational lines on stderr (warnings and errors still
+    /// are printed).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Summaries list every kind of failure reason, each whole (with the adapter's stderr
+    /// tail).
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A mistake in the command line found after parsing (exit status 2, as clap's own).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Fails with a usage error.
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
 }
 
 #[derive(Subcommand)]
@@ -48,13 +83,16 @@ enum Command {
     /// The built-in catalogues: `list` them, or `show NAME` as TOML to start a custom one.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
-    /// Run every stage: generate, collect, model, search, validate.
+    /// Run every stage: generate, collect, model, search, validate (a search over the
+    /// system skips generate, collect and model); a finished stage that still matches the
+    /// study is not run again.
     Tune(TuneArgs),
     /// Screening experiments through the adapter (one at a time, Morris elementary effects,
     /// forest permutation importance) that select the key parameters of the catalogue;
     /// writes determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
     Determine(DetermineArgs),
-    /// Sample configurations and write each as a Flink conf directory.
+    /// Sample configurations and write each as a Flink conf directory; configurations that
+    /// Flink's memory or slot rules reject are replaced by ones that pass.
     Generate(GenerateArgs),
     /// Run every (configuration, rate, repeat) trial through the adapter; resumes an
     /// interrupted run.
@@ -63,16 +101,18 @@ enum Command {
     /// and Flink's default at equal budgets and seeds; writes curves and a table.
     Compare(CompareArgs),
     /// Show where a study stands: stages done, trials done / failed / pending per rate,
-    /// failure reasons, time spent and expected.
+    /// every kind of failure reason with an example, time spent and expected, stale stages.
     Status(StatusArgs),
     /// Compare six regressors (forest, boosted trees, SVR, k-NN, ridge, GP) on the collected
     /// trials and save the most accurate savable one as the performance model (MAPE on
     /// held-out configurations).
     Model(ModelArgs),
-    /// Bayesian optimisation (GP + Expected Improvement) over the model or the system;
-    /// multi-objective (a Pareto front) when the study lists two or more objectives.
+    /// Bayesian optimisation (a Gaussian process and the study's acquisition, Expected
+    /// Improvement by default) over the model or the system; multi-objective (EHVI or
+    /// ParEGO, a Pareto front) when the study lists two or more objectives.
     Search(SearchArgs),
-    /// Measure the best configuration against Flink's default through the adapter.
+    /// Measure the search's best configuration and Flink's default through the adapter
+    /// (`[validate] repeats` each, at the search rate) and report the speedups.
     Validate(ValidateArgs),
     /// Print the search's best configuration to apply: the keys that differ from the
     /// default, each with its default, headed by the measured effect (read-only).
@@ -98,6 +138,13 @@ enum Command {
     /// Run the built-in simulator as a protocol adapter (reads the FLINKTUNE_* variables,
     /// writes result.json); for testing shell-adapter set-ups.
     SimAdapter(SimAdapterArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print flinktune's manual page (roff, every command in one page) to stdout.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -143,6 +190,10 @@ struct MemoryArgs {
 struct TuneArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print one JSON object (each stage's summary) instead of the summaries as text;
+    /// the summaries go to stderr as progress.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     trials: TrialArgs,
 }
@@ -151,12 +202,18 @@ struct TuneArgs {
 struct DetermineArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
 struct GenerateArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
     /// Keep configurations that Flink's memory rules reject (marked in configs.csv)
     /// instead of replacing them.
     #[arg(long)]
@@ -167,6 +224,9 @@ struct GenerateArgs {
 struct CollectArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     trials: TrialArgs,
     /// Discard an interrupted run's trials instead of resuming.
@@ -178,6 +238,9 @@ struct CollectArgs {
 struct CompareArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
     /// Evaluate the fitted model or the system (through the adapter).
     #[arg(long, value_enum, default_value = "model")]
     over: flinktune::study::Over,
@@ -202,12 +265,18 @@ struct StatusArgs {
 struct ModelArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
 struct SearchArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
     /// What to evaluate: the fitted model (the paper) or the system through the
     /// adapter (no collect needed; resumable). Default: the study's `[search] over`.
     #[arg(long, value_enum)]
@@ -235,6 +304,9 @@ struct SearchArgs {
 struct ValidateArgs {
     /// The study directory.
     study: PathBuf,
+    /// Print the summary as one JSON object (the stage's summary.json) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -259,17 +331,22 @@ struct AdaptArgs {
     /// The study directory (its catalogue must have flinktune.taskmanagers, e.g.
     /// catalogue = "demeter-resources").
     study: PathBuf,
+    /// Print one JSON object instead of the table: a replay's summary (adapt/summary.json)
+    /// or a live run's interval count and log.
+    #[arg(long)]
+    json: bool,
     /// Replay this rate history (CSV timestamp,records_per_s) on the simulator.
     #[arg(long, value_name = "CSV", conflicts_with_all = ["hook", "rate_command"])]
     trace: Option<PathBuf>,
     /// Days at the end of the trace to replay; the earlier ones are history.
-    #[arg(long, default_value_t = 1.0, requires = "trace")]
+    #[arg(long, default_value_t = 1.0, requires = "trace", value_parser = positive_days)]
     replay_days: f64,
     /// Policies to compare in a replay (default: all) or the one to run live
     /// (default: demeter).
     #[arg(long, value_enum, value_delimiter = ',')]
     policy: Vec<flinktune::adapt::run::PolicyKind>,
-    /// The reconfiguration hook (start | apply | rescale | rate | stop, see the README).
+    /// The reconfiguration hook: a command called with one action (start | apply | rescale
+    /// | rate | stop).
     #[arg(long, value_name = "COMMAND")]
     hook: Option<String>,
     /// A command printing the current input rate (records/s) instead of the hook's
@@ -379,6 +456,8 @@ impl TrialArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_quiet(cli.quiet);
+    progress::set_verbose(cli.verbose);
     // Ctrl-C (or SIGTERM): stop starting trials and terminate the running adapters'
     // process groups; a second one exits at once.
     let _ = ctrlc::set_handler(|| {
@@ -392,8 +471,30 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if flinktune::trial::process::cancelled() {
+                ExitCode::from(130)
+            } else if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
+    }
+}
+
+/// Prints `value` as one pretty JSON object on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    outln!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints a stage's summary: as JSON with `--json`, else as the stage describes it.
+fn summary<T: serde::Serialize>(json: bool, s: &T, describe: impl Fn(&T) -> String) -> Result<()> {
+    if json {
+        print_json(s)
+    } else {
+        out!("{}", describe(s));
+        Ok(())
     }
 }
 
@@ -408,44 +509,33 @@ fn run(command: Command) -> Result<()> {
             out!("{}", flink::catalogue::builtin_text(&name)?);
             Ok(())
         }
-        Command::Tune(a) => {
-            let (study, _lock) = open_for_writing(&a.study, "tune")?;
-            tune::run(&study, a.trials.options(false), |s| {
-                progress::print_or_exit(format_args!("{s}"))
-            })?;
-            out!("{}", best::pointer(&study));
-            Ok(())
-        }
+        Command::Tune(a) => tune_(a),
         Command::Determine(a) => {
             let (study, _lock) = open_for_writing(&a.study, "determine")?;
-            out!("{}", determine::describe(&determine::run(&study)?));
-            Ok(())
+            summary(a.json, &determine::run(&study)?, determine::describe)
         }
         Command::Generate(a) => generate_(a),
         Command::Collect(a) => {
             let (study, _lock) = open_for_writing(&a.study, "collect")?;
             let s = collect::run(&study, a.trials.options(a.restart))?;
-            out!("{}", collect::describe(&s));
-            Ok(())
+            summary(a.json, &s, collect::describe)
         }
         Command::Compare(a) => {
             let (study, _lock) = open_for_writing(&a.study, "compare")?;
             let s = compare::run(&study, a.over, a.budget as usize, a.seeds)?;
-            out!("{}", compare::describe(&s));
-            Ok(())
+            summary(a.json, &s, compare::describe)
         }
         Command::Status(a) => status_(a),
         Command::Model(a) => {
             let (study, _lock) = open_for_writing(&a.study, "model")?;
-            out!("{}", model::describe(&model::run(&study)?));
-            Ok(())
+            summary(a.json, &model::run(&study)?, model::describe)
         }
         Command::Search(a) => search_(a),
         Command::Validate(a) => {
             let (study, _lock) = open_for_writing(&a.study, "validate")?;
-            out!("{}", validate::describe(&validate::run(&study)?));
-            out!("{}", best::pointer(&study));
-            Ok(())
+            summary(a.json, &validate::run(&study)?, |s| {
+                validate::describe(s) + &best::pointer(&study)
+            })
         }
         Command::Best(a) => best_(a),
         Command::Adapt(a) => adapt_(a),
@@ -453,6 +543,43 @@ fn run(command: Command) -> Result<()> {
         Command::Forecast(a) => forecast_(a),
         Command::Memory(a) => memory_(a),
         Command::SimAdapter(a) => sim_adapter(a),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "flinktune", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            Ok(())
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            out!("{}", String::from_utf8_lossy(&page));
+            Ok(())
+        }
+    }
+}
+
+fn tune_(a: TuneArgs) -> Result<()> {
+    let (study, _lock) = open_for_writing(&a.study, "tune")?;
+    let s = tune::run(&study, a.trials.options(false), |s| {
+        // As text, the stages' summaries are the result; with --json, they are progress.
+        if a.json {
+            progress::info(format_args!("{}", s.trim_end()));
+        } else {
+            progress::print_or_exit(format_args!("{s}"));
+        }
+    })?;
+    if a.json {
+        return print_json(&s);
+    }
+    out!("{}", best::pointer(&study));
+    Ok(())
+}
+
+/// `--replay-days`: a positive, finite number of days.
+fn positive_days(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if d > 0.0 && d.is_finite() => Ok(d),
+        _ => Err(format!("'{s}' is not a positive number of days")),
     }
 }
 
@@ -498,9 +625,7 @@ fn generate_(a: GenerateArgs) -> Result<()> {
         keep_predicted_failures: a.keep_predicted_failures,
     };
     let (study, _lock) = open_for_writing(&a.study, "generate")?;
-    let s = generate::run(&study, opts)?;
-    out!("{}", generate::describe(&s));
-    Ok(())
+    summary(a.json, &generate::run(&study, opts)?, generate::describe)
 }
 
 fn memory_(a: MemoryArgs) -> Result<()> {
@@ -544,9 +669,9 @@ fn search_(a: SearchArgs) -> Result<()> {
     opts.over = a.over.unwrap_or(opts.over);
     opts.batch = a.batch.map(usize::from).unwrap_or(opts.batch);
     opts.restart = a.restart;
-    out!("{}", search::describe(&search::run(&study, opts)?));
-    out!("{}", best::pointer(&study));
-    Ok(())
+    summary(a.json, &search::run(&study, opts)?, |s| {
+        search::describe(s) + &best::pointer(&study)
+    })
 }
 
 fn best_(a: BestArgs) -> Result<()> {
@@ -562,7 +687,7 @@ fn best_(a: BestArgs) -> Result<()> {
     // -D lines stay pure arguments; what they achieve goes to stderr.
     if format == best::Format::DynamicProperties {
         for line in best::comments(&found) {
-            eprintln!("{line}");
+            progress::info(format_args!("{line}"));
         }
     }
     out!("{}", best::render(&found, format)?);
@@ -573,15 +698,15 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
     use flinktune::adapt::run::{LiveOptions, PolicyKind};
     let (study, _lock) = open_for_writing(&a.study, "adapt")?;
     if let Some(trace) = a.trace {
-        if !(a.replay_days > 0.0 && a.replay_days.is_finite()) {
-            bail!("--replay-days must be a positive number of days");
-        }
         let kinds = if a.policy.is_empty() {
             PolicyKind::all()
         } else {
             a.policy
         };
         let s = adapt::run::replay_trace(&study, &trace, &kinds, a.replay_days)?;
+        if a.json {
+            return print_json(&s);
+        }
         out!("{}", adapt::run::table(&s));
         let dir = study.dir.join("adapt");
         outln!("wrote {} ({:.1} s)", dir.display(), s.seconds);
@@ -590,7 +715,7 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
     let policy = match a.policy.as_slice() {
         [] => PolicyKind::Demeter,
         [one] => *one,
-        _ => bail!("a live run takes one --policy"),
+        _ => return Err(usage("a live run takes one --policy")),
     };
     let opts = LiveOptions {
         hook: a.hook,
@@ -604,12 +729,18 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
     };
     let records = adapt::run::live(&study, &opts)?;
     let log = study.dir.join("adapt-live/decisions.jsonl");
+    if a.json {
+        return print_json(&serde_json::json!({
+            "intervals": records.len(),
+            "decisions": log.display().to_string(),
+        }));
+    }
     outln!("{} intervals logged in {}", records.len(), log.display());
     Ok(())
 }
 
 fn trace_(a: TraceArgs) -> Result<()> {
-    let (start, _) = trace::parse_time(&a.start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+    let (start, _) = trace::parse_time(&a.start).map_err(|e| usage(format!("--start: {e}")))?;
     let spec = trace::TraceSpec {
         days: a.days,
         step_s: a.step_s,

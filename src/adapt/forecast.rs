@@ -36,65 +36,80 @@ pub fn write_report(dir: &Path, history: &RateHistory, o: &Outcome) -> Result<()
     });
     crate::fsx::write_json(&dir.join("evaluation.json"), &json)?;
 
-    // The figure, in hours relative to the end of the history.
+    figure(&dir.join("forecast.svg"), history, o)
+}
+
+/// The forecast figure, hours counted from the end of the history, in two panels at their
+/// own scales: how the chosen method did on the held-out tail (with a season of training
+/// history before it), and the forecast with its interval after the recent history (three
+/// horizons, at least a quarter season), so a short horizon is not a sliver of a long trace.
+fn figure(path: &Path, history: &RateHistory, o: &Outcome) -> Result<()> {
+    use crate::report::plot::{LinePanel, Series};
+    let n = history.rates.len();
     let hours = |k: usize| (k as f64 - (n - 1) as f64) * history.step_s / 3600.0;
     let ev = &o.evaluation;
     let split = ev.train_len;
-    let tail_from = split.saturating_sub(2 * o.season);
     let chosen = ev
         .methods
         .iter()
         .find(|e| e.method == ev.chosen)
         .expect("the chosen method was evaluated");
-    let line = |name: &str, pts: Vec<(f64, f64)>| crate::report::plot::Series {
-        name: name.to_string(),
-        points: pts,
+    let line = |name: String, points: Vec<(f64, f64)>| Series { name, points };
+    let rates = |from: usize, to: usize| -> Vec<(f64, f64)> {
+        (from..to).map(|k| (hours(k), history.rates[k])).collect()
     };
-    let lines = vec![
-        line(
-            "history (training)",
-            (tail_from..split)
-                .map(|k| (hours(k), history.rates[k]))
-                .collect(),
-        ),
-        line(
-            "held-out actual",
-            (split..n).map(|k| (hours(k), history.rates[k])).collect(),
-        ),
-        line(
-            &format!("held-out forecast ({})", ev.chosen.name()),
-            chosen
-                .points
-                .iter()
-                .map(|p| (hours(split - 1 + p.step), p.forecast))
-                .collect(),
-        ),
-        line(
-            "forecast",
-            o.points
-                .iter()
-                .map(|p| (hours(n - 1 + p.step), p.forecast))
-                .collect(),
-        ),
-    ];
+    let forecast = |pts: &[Point], off: usize| -> Vec<(f64, f64)> {
+        pts.iter()
+            .map(|p| (hours(off - 1 + p.step), p.forecast))
+            .collect()
+    };
     let band = |pts: &[Point], off: usize| -> Vec<(f64, f64, f64)> {
         pts.iter()
             .map(|p| (hours(off - 1 + p.step), p.lower, p.upper))
             .collect()
     };
-    let bands = vec![band(&chosen.points, split), band(&o.points, n)];
-    crate::report::plot::band_chart(
-        &dir.join("forecast.svg"),
+    let recent = (3 * o.points.len()).max(o.season / 4).clamp(1, n);
+    let panels = [
+        LinePanel {
+            title: format!(
+                "held-out check: the last {} steps forecast from the steps before",
+                ev.holdout
+            ),
+            y_label: "input rate (records/s)".into(),
+            series: vec![
+                line(
+                    "training history".into(),
+                    rates(split.saturating_sub(o.season), split),
+                ),
+                line("held-out actual".into(), rates(split, n)),
+                line(
+                    format!("held-out forecast ({})", ev.chosen.name()),
+                    forecast(&chosen.points, split),
+                ),
+            ],
+            bands: vec![band(&chosen.points, split)],
+        },
+        LinePanel {
+            title: format!("forecast: the next {} steps", o.points.len()),
+            y_label: "input rate (records/s)".into(),
+            series: vec![
+                line("recent history".into(), rates(n - recent, n)),
+                line("forecast".into(), forecast(&o.points, n)),
+            ],
+            bands: vec![band(&o.points, n)],
+        },
+    ];
+    crate::report::plot::stacked_lines(
+        path,
         &format!(
-            "rate forecast: {} (season {} steps, {:.0}% interval)",
+            "Input-rate forecast: {} (season {} steps of {} s)",
             ev.chosen.name(),
             o.season,
-            100.0 * ev.interval_level
+            history.step_s
         ),
         "hours from the end of the history",
-        "records/s",
-        &lines,
-        &bands,
+        &panels,
+        &format!("{:.0}% prediction interval", 100.0 * ev.interval_level),
     )
 }
 

@@ -102,46 +102,54 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     fsx::write_atomic(path, &w.into_inner()?)
 }
 
-/// Rate and requested cores over time, one line per policy.
+/// The input rate (top panel) and each policy's requested cores (bottom panel) over the
+/// replayed hours, each on its own axis.
 fn timeline(path: &Path, steps: &[Step]) -> Result<()> {
-    let mut series: Vec<plot::Series> = Vec::new();
     let hours = |s: &Step| s.time_s / 3600.0;
-    let max_rate = steps.iter().map(|s| s.rate).fold(0.0, f64::max);
-    let max_cpu = steps.iter().map(|s| s.cpu_requested).fold(0.0, f64::max);
+    let mut rate = Vec::new();
     if let Some(first) = steps.first() {
-        // The rate, scaled onto the cores' axis so both read on one chart.
-        let scale = if max_rate > 0.0 {
-            max_cpu / max_rate
-        } else {
-            1.0
-        };
-        series.push(plot::Series {
-            name: format!("input rate (× {:.2e} cores per record/s)", scale),
+        rate.push(plot::Series {
+            name: "input rate".into(),
             points: steps
                 .iter()
                 .filter(|s| s.policy == first.policy)
-                .map(|s| (hours(s), s.rate * scale))
+                .map(|s| (hours(s), s.rate))
                 .collect(),
         });
     }
     let mut names: Vec<&str> = steps.iter().map(|s| s.policy.as_str()).collect();
     names.dedup();
-    for name in names {
-        series.push(plot::Series {
+    let cores = names
+        .into_iter()
+        .map(|name| plot::Series {
             name: format!("{name}: cores requested"),
             points: steps
                 .iter()
                 .filter(|s| s.policy == name)
                 .map(|s| (hours(s), s.cpu_requested))
                 .collect(),
-        });
-    }
-    plot::line_chart(
+        })
+        .collect();
+    let panels = [
+        plot::LinePanel {
+            title: String::new(),
+            y_label: "input rate (records/s)".into(),
+            series: rate,
+            bands: Vec::new(),
+        },
+        plot::LinePanel {
+            title: String::new(),
+            y_label: "CPU cores requested".into(),
+            series: cores,
+            bands: Vec::new(),
+        },
+    ];
+    plot::stacked_lines(
         path,
-        "Requested CPU cores over the replayed trace",
-        "hours",
-        "CPU cores requested",
-        &series,
+        "Input rate and requested CPU cores over the replayed trace",
+        "time since the replay started (hours)",
+        &panels,
+        "",
     )
 }
 

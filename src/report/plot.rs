@@ -1,12 +1,16 @@
 //! Figures written into a study (SVG, drawn with `plotters`): horizontal bar charts of
-//! screening effects, line charts (learning curves) and measured-vs-predicted scatters.
-//! Each function writes one complete SVG file.
+//! screening effects, line charts (learning curves), measured-vs-predicted scatters, lines
+//! over prediction bands, panels stacked over one time axis, and Pareto scatters.
+//! Each function writes one complete SVG file: a title, axes named with their units by the
+//! caller, tick labels that do not run together, and the legend in a strip below the
+//! plot, never over the data.
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 const SELECTED: RGBColor = RGBColor(31, 119, 180);
@@ -51,7 +55,8 @@ fn frame<'a, 'p, X: AsRangedCoord, Y: AsRangedCoord>(
     }
     builder
         .margin(12)
-        .x_label_area_size(40)
+        .margin_right(24)
+        .x_label_area_size(44)
         .y_label_area_size(y_area)
         .build_cartesian_2d(x, y)
         .map_err(err)
@@ -70,25 +75,106 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(x_label).y_desc(y_label);
+    mesh.x_desc(x_label)
+        .y_desc(y_label)
+        .x_labels(8)
+        .y_labels(8)
+        .axis_desc_style(("sans-serif", 14))
+        .label_style(("sans-serif", 12));
     if numbers {
         mesh.x_label_formatter(&number).y_label_formatter(&number);
     }
     mesh.draw().map_err(err)
 }
 
-/// The legend of the labelled series, at `position`.
-fn legend<'a, 'p: 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'p>, CT>,
-    position: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+/// How a legend entry's sample is drawn.
+#[derive(Clone, Copy)]
+enum Swatch {
+    Line(RGBColor),
+    Dot(RGBColor, u32),
+    Cross(RGBColor),
+    Band,
+    Block(RGBColor),
+}
+
+/// Height of one row of the legend strip, px.
+const LEGEND_ROW: u32 = 22;
+
+/// Lays out `entries` in rows that fit `width`: each entry's width and the rows' entry
+/// indices. An entry is a 24 px sample, a gap and its name (about 7 px a character at 13 px).
+fn legend_rows(entries: &[(String, Swatch)], width: u32) -> (Vec<u32>, Vec<Vec<usize>>) {
+    let widths: Vec<u32> = entries
+        .iter()
+        .map(|(name, _)| 52 + 7 * name.chars().count() as u32)
+        .collect();
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut used = 0;
+    for (i, w) in widths.iter().enumerate() {
+        let row = rows.last_mut().expect("rows start with one");
+        if !row.is_empty() && used + w > width.saturating_sub(24) {
+            rows.push(vec![i]);
+            used = *w;
+        } else {
+            row.push(i);
+            used += w;
+        }
+    }
+    (widths, rows)
+}
+
+/// Splits a strip off the bottom of `root`, draws the legend `entries` in it (centred rows)
+/// and returns the area above it for the chart.
+fn legend_strip<'p>(root: &Area<'p>, entries: &[(String, Swatch)]) -> Result<Area<'p>> {
+    if entries.is_empty() {
+        return Ok(root.clone());
+    }
+    let (width, height) = root.dim_in_pixel();
+    let (widths, rows) = legend_rows(entries, width);
+    let strip = 10 + LEGEND_ROW * rows.len() as u32;
+    let (chart, below) = root.split_vertically(height.saturating_sub(strip));
+    let text = TextStyle::from(("sans-serif", 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (r, row) in rows.iter().enumerate() {
+        let total: u32 = row.iter().map(|&i| widths[i]).sum();
+        let mut x = (width.saturating_sub(total) / 2) as i32;
+        let y = (LEGEND_ROW * r as u32 + LEGEND_ROW / 2) as i32;
+        for &i in row {
+            let (name, swatch) = &entries[i];
+            draw_swatch(&below, *swatch, x, y)?;
+            below
+                .draw(&Text::new(name.as_str(), (x + 30, y), text.clone()))
+                .map_err(err)?;
+            x += widths[i] as i32;
+        }
+    }
+    Ok(chart)
+}
+
+/// A legend entry's sample, 24 px wide, centred on row `y`.
+fn draw_swatch(area: &Area<'_>, swatch: Swatch, x: i32, y: i32) -> Result<()> {
+    let drawn = match swatch {
+        Swatch::Line(c) => area.draw(&PathElement::new(
+            vec![(x, y), (x + 24, y)],
+            c.stroke_width(2),
+        )),
+        Swatch::Dot(c, r) => area.draw(&Circle::new((x + 12, y), r, c.filled())),
+        Swatch::Cross(c) => area.draw(&Cross::new((x + 12, y), 4, c.stroke_width(1))),
+        Swatch::Band => area.draw(&Rectangle::new(
+            [(x, y - 6), (x + 24, y + 6)],
+            OTHER.mix(0.45).filled(),
+        )),
+        Swatch::Block(c) => area.draw(&Rectangle::new([(x, y - 6), (x + 24, y + 6)], c.filled())),
+    };
+    drawn.map_err(err)
+}
+
+/// The legend entries of lines drawn in palette order.
+fn line_entries<'s>(series: impl Iterator<Item = &'s Series>) -> Vec<(String, Swatch)> {
+    series
+        .enumerate()
+        .map(|(k, s)| (s.name.clone(), Swatch::Line(PALETTE[k % PALETTE.len()])))
+        .collect()
 }
 
 /// One bar of a bar chart.
@@ -100,6 +186,18 @@ pub struct Bar {
     pub highlight: bool,
 }
 
+/// What a bar chart's marks mean, for its legend.
+pub struct BarLegend<'a> {
+    /// The highlighted bars.
+    pub highlight: &'a str,
+    /// The other bars.
+    pub other: &'a str,
+    /// The whiskers.
+    pub spread: &'a str,
+    /// The vertical rule.
+    pub rule: &'a str,
+}
+
 /// A horizontal bar chart, bars in the given order from the top; highlighted bars in
 /// colour, the others grey; an optional vertical rule (a selection threshold).
 pub fn bar_chart(
@@ -109,8 +207,37 @@ pub fn bar_chart(
     bars: &[Bar],
     rule: Option<f64>,
 ) -> Result<()> {
+    bar_chart_with_legend(path, title, x_label, bars, rule, None)
+}
+
+/// [`bar_chart`] with a legend strip naming the marks that appear.
+pub fn bar_chart_with_legend(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    bars: &[Bar],
+    rule: Option<f64>,
+    legend: Option<&BarLegend<'_>>,
+) -> Result<()> {
+    let mut entries = Vec::new();
+    if let Some(l) = legend {
+        let named = |name: &str, swatch| (name.to_string(), swatch);
+        if bars.iter().any(|b| b.highlight) {
+            entries.push(named(l.highlight, Swatch::Block(SELECTED)));
+        }
+        if bars.iter().any(|b| !b.highlight) {
+            entries.push(named(l.other, Swatch::Block(OTHER)));
+        }
+        if bars.iter().any(|b| b.spread.is_some()) {
+            entries.push(named(l.spread, Swatch::Line(WHISKER)));
+        }
+        if rule.is_some() {
+            entries.push(named(l.rule, Swatch::Line(RED)));
+        }
+    }
     let n = bars.len().max(1) as i32;
-    let height = (120 + 18 * n).max(240) as u32;
+    let strip = if entries.is_empty() { 0 } else { 40 };
+    let height = (120 + 18 * n).max(240) as u32 + strip;
     let top = bars
         .iter()
         .map(|b| b.value + b.spread.unwrap_or(0.0).max(0.0))
@@ -118,7 +245,8 @@ pub fn bar_chart(
         .fold(0.0_f64, f64::max);
     let x_max = if top > 0.0 { top * 1.05 } else { 1.0 };
     let root = canvas(path, (900, height))?;
-    let mut chart = frame(&root, Some(title), 330, 0.0..x_max, (0..n).into_segmented())?;
+    let area = legend_strip(&root, &entries)?;
+    let mut chart = frame(&area, Some(title), 330, 0.0..x_max, (0..n).into_segmented())?;
     let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
     chart
         .configure_mesh()
@@ -193,8 +321,9 @@ pub fn line_chart(
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (_, y1) = bounds(all().map(|p| p.1));
-    let root = canvas(path, (800, 500))?;
-    let mut chart = frame(&root, Some(title), 60, x0..x1, 0.0..y1 * 1.08)?;
+    let root = canvas(path, (860, 540))?;
+    let area = legend_strip(&root, &line_entries(series.iter()))?;
+    let mut chart = frame(&area, Some(title), 70, x0..x1, 0.0..y1 * 1.08)?;
     axes(&mut chart, x_label, y_label, true)?;
     draw_lines(&mut chart, series)?;
     root.present().map_err(err)
@@ -220,15 +349,16 @@ pub fn line_chart_log_y(
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (y0, y1) = bounds(all().map(|p| p.1));
     let (y0, y1) = if y0 > 0.0 { (y0, y1) } else { (1.0, 10.0) };
-    let root = canvas(path, (800, 500))?;
+    let root = canvas(path, (860, 540))?;
+    let area = legend_strip(&root, &line_entries(positive.iter()))?;
     let y = (y0 / 1.3..y1 * 1.3).log_scale();
-    let mut chart = frame(&root, Some(title), 60, x0..x1, y)?;
+    let mut chart = frame(&area, Some(title), 70, x0..x1, y)?;
     axes(&mut chart, x_label, y_label, true)?;
     draw_lines(&mut chart, &positive)?;
     root.present().map_err(err)
 }
 
-/// Draws series `k` in its palette colour, named in the legend; returns the colour.
+/// Draws series `k` in its palette colour (the legend strip names it); returns the colour.
 fn draw_line<X, Y>(chart: &mut Chart<'_, '_, X, Y>, k: usize, s: &Series) -> Result<RGBColor>
 where
     X: Ranged<ValueType = f64>,
@@ -237,13 +367,11 @@ where
     let c = PALETTE[k % PALETTE.len()];
     chart
         .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
-        .map_err(err)?
-        .label(s.name.as_str())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        .map_err(err)?;
     Ok(c)
 }
 
-/// Draws each series as a line with markers, and the legend.
+/// Draws each series as a line with markers.
 fn draw_lines<'a, 'p: 'a, Y: Ranged<ValueType = f64>>(
     chart: &mut Chart<'a, 'p, RangedCoordf64, Y>,
     series: &[Series],
@@ -254,7 +382,7 @@ fn draw_lines<'a, 'p: 'a, Y: Ranged<ValueType = f64>>(
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
             .map_err(err)?;
     }
-    legend(chart, SeriesLabelPosition::MiddleRight)
+    Ok(())
 }
 
 /// Measured (x) against predicted (y) on log axes, with the identity line.
@@ -293,7 +421,8 @@ pub fn scatter_log(
 }
 
 /// Lines without markers (long series) over shaded bands, each band a list of
-/// `(x, lower, upper)` (prediction intervals), with a legend for the lines.
+/// `(x, lower, upper)` (prediction intervals); the legend names the lines and, once, the
+/// bands (`band_name`).
 pub fn band_chart(
     path: &Path,
     title: &str,
@@ -301,6 +430,7 @@ pub fn band_chart(
     y_label: &str,
     lines: &[Series],
     bands: &[Vec<(f64, f64, f64)>],
+    band_name: &str,
 ) -> Result<()> {
     let xs = lines
         .iter()
@@ -312,26 +442,18 @@ pub fn band_chart(
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .chain(bands.iter().flatten().flat_map(|b| [b.1, b.2]));
     let (_, y1) = bounds(ys);
-    let root = canvas(path, (1000, 520))?;
-    let mut chart = frame(&root, Some(title), 70, x0..x1, 0.0..y1 * 1.05)?;
-    axes(&mut chart, x_label, y_label, false)?;
-    for band in bands.iter().filter(|b| !b.is_empty()) {
-        let outline: Vec<(f64, f64)> = band
-            .iter()
-            .map(|b| (b.0, b.2))
-            .chain(band.iter().rev().map(|b| (b.0, b.1)))
-            .collect();
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                outline,
-                OTHER.mix(0.45).filled(),
-            )))
-            .map_err(err)?;
+    let root = canvas(path, (1000, 560))?;
+    let mut entries = line_entries(lines.iter());
+    if bands.iter().any(|b| !b.is_empty()) {
+        entries.push((band_name.to_string(), Swatch::Band));
     }
+    let area = legend_strip(&root, &entries)?;
+    let mut chart = frame(&area, Some(title), 80, x0..x1, 0.0..y1 * 1.05)?;
+    axes(&mut chart, x_label, y_label, true)?;
+    draw_bands(&mut chart, bands)?;
     for (k, s) in lines.iter().enumerate() {
         draw_line(&mut chart, k, s)?;
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 
@@ -353,14 +475,23 @@ pub struct Panel {
     pub points: Vec<(f64, f64, Mark)>,
 }
 
-/// Pareto scatters side by side (one per pair of objectives). A panel whose values are all
-/// positive and span more than a decade on an axis uses a log scale there, so saturated
+/// Pareto scatters, one per pair of objectives, up to three a row, each with room for its
+/// own tick labels; one legend strip below them all. A panel whose values are all positive
+/// and span more than a decade on an axis uses a log scale there, so saturated
 /// configurations (p99 in seconds) do not squash the front (p99 in milliseconds).
 pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     let n = panels.len().max(1);
-    let root = canvas(path, (520 * n as u32, 520))?;
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    let root = canvas(path, (500 * cols as u32, 470 * rows as u32 + 70))?;
     let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
-    for (area, panel) in root.split_evenly((1, n)).iter().zip(panels) {
+    let entries = vec![
+        ("Pareto front".to_string(), Swatch::Dot(SELECTED, 5)),
+        ("dominated".to_string(), Swatch::Dot(OTHER, 3)),
+        ("violates a constraint".to_string(), Swatch::Cross(RED)),
+    ];
+    let grid = legend_strip(&root, &entries)?;
+    for (area, panel) in grid.split_evenly((rows, cols)).iter().zip(panels) {
         let finite: Vec<(f64, f64, Mark)> = panel
             .points
             .iter()
@@ -383,12 +514,98 @@ pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     root.present().map_err(err)
 }
 
+/// One panel of [`stacked_lines`].
+pub struct LinePanel {
+    /// The panel's own caption (empty: none).
+    pub title: String,
+    /// The panel's y axis, with its unit.
+    pub y_label: String,
+    pub series: Vec<Series>,
+    /// Shaded bands under the lines, each a list of `(x, lower, upper)`.
+    pub bands: Vec<Vec<(f64, f64, f64)>>,
+}
+
+/// Panels stacked one above the other, each with its own y axis from zero and the x range
+/// of its own data: for quantities of different units over the same time (an input rate
+/// and the resources that serve it) or different stretches of one series. Colours run on
+/// across the panels, so one legend strip below names every line (and the bands, as
+/// `band_name`).
+pub fn stacked_lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    panels: &[LinePanel],
+    band_name: &str,
+) -> Result<()> {
+    let root = canvas(path, (1000, 130 + 300 * panels.len().max(1) as u32))?;
+    let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
+    let mut entries = line_entries(panels.iter().flat_map(|p| &p.series));
+    if panels.iter().flat_map(|p| &p.bands).any(|b| !b.is_empty()) {
+        entries.push((band_name.to_string(), Swatch::Band));
+    }
+    let area = legend_strip(&root, &entries)?;
+    let mut k = 0;
+    for (part, panel) in area
+        .split_evenly((panels.len().max(1), 1))
+        .iter()
+        .zip(panels)
+    {
+        let lines = || panel.series.iter().flat_map(|s| s.points.iter().copied());
+        let bands = || panel.bands.iter().flatten();
+        let (x0, x1) = bounds(lines().map(|p| p.0).chain(bands().map(|b| b.0)));
+        let (_, y1) = bounds(lines().map(|p| p.1).chain(bands().map(|b| b.2)));
+        let caption = Some(panel.title.as_str()).filter(|t| !t.is_empty());
+        let mut chart = frame(part, caption, 80, x0..x1, 0.0..y1 * 1.08)?;
+        axes(&mut chart, x_label, &panel.y_label, true)?;
+        draw_bands(&mut chart, &panel.bands)?;
+        for s in &panel.series {
+            draw_line(&mut chart, k, s)?;
+            k += 1;
+        }
+    }
+    root.present().map_err(err)
+}
+
+/// Shades each band between its lower and upper bounds.
+fn draw_bands<Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'_, '_, RangedCoordf64, Y>,
+    bands: &[Vec<(f64, f64, f64)>],
+) -> Result<()> {
+    for band in bands.iter().filter(|b| !b.is_empty()) {
+        let outline: Vec<(f64, f64)> = band
+            .iter()
+            .map(|b| (b.0, b.2))
+            .chain(band.iter().rev().map(|b| (b.0, b.1)))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                OTHER.mix(0.45).filled(),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// A tick label: at most six decimals, without trailing zeros (10, 0.25, not 10.0 or
-/// 0.30000000000000004).
+/// 0.30000000000000004); from ten thousand on, in thousands or millions (25k, 1.5M), so a
+/// rate axis's labels stay short.
 fn number(v: &f64) -> String {
-    let s = format!("{v:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    let trim = |s: String| -> String {
+        let s = if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        };
+        if s == "-0" { "0".into() } else { s }
+    };
+    if v.abs() >= 1e6 {
+        format!("{}M", trim(format!("{:.2}", v / 1e6)))
+    } else if v.abs() >= 1e4 {
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
+    } else {
+        trim(format!("{v:.6}"))
+    }
 }
 
 fn draw_panel<X, Y>(
@@ -404,19 +621,26 @@ where
     X::CoordDescType: ValueFormatter<f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = frame(area, None, 60, x, y)?;
-    axes(&mut chart, &panel.x_label, &panel.y_label, false)?;
+    let mut chart = frame(area, None, 70, x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(&panel.x_label)
+        .y_desc(&panel.y_label)
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&number)
+        .y_label_formatter(&number)
+        .axis_desc_style(("sans-serif", 14))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
     let of = |m: Mark| points.iter().filter(move |p| p.2 == m).map(|p| (p.0, p.1));
     chart
         .draw_series(of(Mark::Feasible).map(|p| Circle::new(p, 3, OTHER.filled())))
-        .map_err(err)?
-        .label("dominated")
-        .legend(|(x, y)| Circle::new((x, y), 3, OTHER.filled()));
+        .map_err(err)?;
     chart
         .draw_series(of(Mark::Infeasible).map(|p| Cross::new(p, 4, RED.stroke_width(1))))
-        .map_err(err)?
-        .label("violates a constraint")
-        .legend(|(x, y)| Cross::new((x, y), 4, RED.stroke_width(1)));
+        .map_err(err)?;
     let mut front: Vec<(f64, f64)> = of(Mark::Front).collect();
     front.sort_by(|a, b| a.0.total_cmp(&b.0));
     chart
@@ -427,10 +651,8 @@ where
         .map_err(err)?;
     chart
         .draw_series(front.iter().map(|&p| Circle::new(p, 5, SELECTED.filled())))
-        .map_err(err)?
-        .label("Pareto front")
-        .legend(|(x, y)| Circle::new((x, y), 5, SELECTED.filled()));
-    legend(&mut chart, SeriesLabelPosition::MiddleRight)
+        .map_err(err)?;
+    Ok(())
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -490,7 +712,7 @@ mod tests {
 
         let p = d.path().join("band.svg");
         let band = vec![vec![(0.0, 1.0, 3.0), (1.0, 2.0, 5.0)]];
-        band_chart(&p, "t", "h", "rate", &s, &band).unwrap();
+        band_chart(&p, "t", "h", "rate", &s, &band, "interval").unwrap();
         let svg = std::fs::read_to_string(&p).unwrap();
         assert!(svg.contains("forest") && svg.contains("<polygon"));
         let p = d.path().join("log.svg");
@@ -505,6 +727,8 @@ mod tests {
         assert!(!svg.contains("1000.0"));
         assert_eq!(number(&0.30000000000000004), "0.3");
         assert_eq!(number(&20.0), "20");
+        assert_eq!(number(&25_000.0), "25k");
+        assert_eq!(number(&1_500_000.0), "1.5M");
         assert!(std::fs::read_to_string(&p).unwrap().contains("<circle"));
     }
 }

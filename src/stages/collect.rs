@@ -82,8 +82,8 @@ pub struct CollectSummary {
     pub error: usize,
     pub skipped: usize,
     pub per_rate: BTreeMap<u64, RateCounts>,
-    /// Failure reasons (numbers masked), with how many trials gave each.
-    pub reasons: Vec<(String, usize)>,
+    /// Failure reasons grouped by kind, with how many trials gave each.
+    pub reasons: Vec<precheck::ReasonGroup>,
     /// Adapter time summed over trials, and wall time of this run.
     pub trial_seconds: f64,
     pub seconds: f64,
@@ -654,12 +654,13 @@ pub fn describe(s: &CollectSummary) -> String {
         s.error,
         s.skipped
     );
-    out.push_str(&describe_rates(s));
+    out.push_str(&describe_rates(s, crate::progress::verbose()));
     out
 }
 
-/// Per-rate counts and the most common failure reasons.
-pub fn describe_rates(s: &CollectSummary) -> String {
+/// Per-rate counts and the failure reasons (`full`: every kind, each whole; see
+/// [`crate::stages::reasons::describe`]).
+pub fn describe_rates(s: &CollectSummary, full: bool) -> String {
     let mut out = String::new();
     for (rate, c) in &s.per_rate {
         out.push_str(&format!(
@@ -668,10 +669,8 @@ pub fn describe_rates(s: &CollectSummary) -> String {
         ));
     }
     if !s.reasons.is_empty() {
-        out.push_str("  most common failure reasons:\n");
-        for (reason, n) in s.reasons.iter().take(5) {
-            out.push_str(&format!("  {n:>6} × {reason}\n"));
-        }
+        out.push_str("  failure reasons:\n");
+        out.push_str(&crate::stages::reasons::describe(&s.reasons, full));
     }
     out
 }

@@ -58,7 +58,7 @@ pub struct GenerateSummary {
     /// How many of them were replaced (the rest are kept, marked).
     pub replaced: usize,
     /// Their reasons, grouped.
-    pub predicted_failure_reasons: Vec<(String, usize)>,
+    pub predicted_failure_reasons: Vec<precheck::ReasonGroup>,
 }
 
 /// The id of the i-th configuration.
@@ -183,9 +183,10 @@ pub fn describe(s: &GenerateSummary) -> String {
                 "kept, marked in configs.csv"
             }
         ));
-        for (reason, n) in s.predicted_failure_reasons.iter().take(5) {
-            out.push_str(&format!("  {n:>6} × {reason}\n"));
-        }
+        out.push_str(&crate::stages::reasons::describe(
+            &s.predicted_failure_reasons,
+            crate::progress::verbose(),
+        ));
     }
     out
 }

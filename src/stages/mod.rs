@@ -6,6 +6,7 @@ pub mod compare;
 pub mod determine;
 pub mod generate;
 pub mod model;
+pub mod reasons;
 pub mod search;
 pub mod status;
 pub mod tune;

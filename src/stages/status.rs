@@ -157,7 +157,7 @@ pub fn describe(r: &StatusReport) -> String {
                 duration(c.spent_s),
                 duration(c.remaining_s)
             ));
-            out.push_str(&collect::describe_rates(&c.counts));
+            out.push_str(&collect::describe_rates(&c.counts, true));
         }
         None => out.push_str(&not_run("collect")),
     }

@@ -3,30 +3,50 @@
 //! model, so those stages are skipped then. A stage whose finished folder still matches the
 //! study (`Study::freshness`) is not run again: tune on a finished, fresh study runs nothing.
 
-use crate::stages::collect::{self, CollectOptions};
-use crate::stages::search::{self, SearchOptions};
+use crate::stages::collect::{self, CollectOptions, CollectSummary};
+use crate::stages::generate::GenerateSummary;
+use crate::stages::model::ModelSummary;
+use crate::stages::search::{self, Found, SearchOptions};
+use crate::stages::validate::ValidateSummary;
 use crate::stages::{generate, model, validate};
 use crate::study::fingerprint::Freshness;
 use crate::study::{Over, Stage, Study};
 use anyhow::Result;
+use serde::Serialize;
+
+/// What one `tune` did (`--json`): the summary of each stage it ran; the stages it left
+/// alone are named in `up_to_date` (finished and fresh) or `skipped` (not needed).
+#[derive(Debug, Default, Serialize)]
+pub struct TuneSummary {
+    pub generate: Option<GenerateSummary>,
+    pub collect: Option<CollectSummary>,
+    pub model: Option<ModelSummary>,
+    pub search: Option<Found>,
+    pub validate: Option<ValidateSummary>,
+    pub up_to_date: Vec<String>,
+    pub skipped: Vec<String>,
+}
 
 /// Runs every stage, handing each stage's summary to `report` as it finishes.
 pub fn run(
     study: &Study,
     collect_options: CollectOptions,
     mut report: impl FnMut(&str),
-) -> Result<()> {
+) -> Result<TuneSummary> {
     let mut search_options = SearchOptions::of(study);
-    let fresh = |stage: Stage, step: &str, report: &mut dyn FnMut(&str)| -> Result<bool> {
+    let mut done = TuneSummary::default();
+    let mut fresh = |stage: Stage, step: &str, report: &mut dyn FnMut(&str)| -> Result<bool> {
         let fresh = study.freshness(stage)? == Freshness::Fresh;
         if fresh {
             report(&format!(
                 "[{step}] {}: up to date, nothing to run\n",
                 stage.name()
             ));
+            done.up_to_date.push(stage.name().into());
         }
         Ok(fresh)
     };
+    let (mut generated, mut collected, mut modelled) = (None, None, None);
     if search_options.over == Over::System {
         report("[1-3/5] generate, collect, model: skipped (the search measures the system)\n");
         // --workers N keeps N trials running: N suggestions per batch.
@@ -35,23 +55,38 @@ pub fn run(
         if !fresh(Stage::Generate, "1/5", &mut report)? {
             let g = generate::run(study, generate::GenerateOptions::default())?;
             report(&format!("[1/5] {}", generate::describe(&g)));
+            generated = Some(g);
         }
         if !fresh(Stage::Collect, "2/5", &mut report)? {
             let c = collect::run(study, collect_options)?;
             report(&format!("[2/5] {}", collect::describe(&c)));
+            collected = Some(c);
         }
         if !fresh(Stage::Model, "3/5", &mut report)? {
             let m = model::run(study)?;
             report(&format!("[3/5] model: {}", model::describe(&m)));
+            modelled = Some(m);
         }
     }
+    let mut found = None;
     if !fresh(Stage::Search, "4/5", &mut report)? {
-        let found = search::run(study, search_options)?;
-        report(&format!("[4/5] {}", search::describe(&found)));
+        let f = search::run(study, search_options)?;
+        report(&format!("[4/5] {}", search::describe(&f)));
+        found = Some(f);
     }
+    let mut validated = None;
     if !fresh(Stage::Validate, "5/5", &mut report)? {
         let v = validate::run(study)?;
         report(&format!("[5/5] validate:\n{}", validate::describe(&v)));
+        validated = Some(v);
     }
-    Ok(())
+    if search_options.over == Over::System {
+        done.skipped = ["generate", "collect", "model"].map(String::from).to_vec();
+    }
+    done.generate = generated;
+    done.collect = collected;
+    done.model = modelled;
+    done.search = found;
+    done.validate = validated;
+    Ok(done)
 }

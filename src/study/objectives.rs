@@ -44,6 +44,36 @@ impl fmt::Display for ObjectiveSpec {
     }
 }
 
+impl ObjectiveSpec {
+    /// The objective as a chart's axis names it: the result field, its unit where the
+    /// protocol's naming tells it, and which way is better
+    /// (`latency_p99_ms (ms, lower is better)`).
+    pub fn axis_label(&self) -> String {
+        let m = self.metric.as_str();
+        let unit = if m.ends_with("_ms") {
+            Some("ms")
+        } else if m.ends_with("_s") {
+            Some("s")
+        } else if m.ends_with("_mb") {
+            Some("MB")
+        } else if m.starts_with("cpu_") {
+            Some("cores")
+        } else if m == "throughput" {
+            Some("records/s")
+        } else {
+            None
+        };
+        let better = match self.sense {
+            Sense::Min => "lower is better",
+            Sense::Max => "higher is better",
+        };
+        match unit {
+            Some(u) => format!("{m} ({u}, {better})"),
+            None => format!("{m} ({better})"),
+        }
+    }
+}
+
 /// Which side of its bound a constrained metric must stay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Bound {

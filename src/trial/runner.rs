@@ -57,7 +57,9 @@ fn kill_grace(study: &Study) -> Duration {
 pub fn end_orphans(study: &Study) {
     let ended = crate::trial::tree::end_orphans(&ledger_dir(&study.dir), kill_grace(study));
     if ended > 0 {
-        eprintln!("ended {ended} processes a killed earlier run left running");
+        crate::progress::info(format_args!(
+            "ended {ended} processes a killed earlier run left running"
+        ));
     }
 }
 

@@ -74,19 +74,53 @@ pub fn cluster_failure(conf: &FlatConf, capacity: Capacity) -> Option<String> {
     }
 }
 
-/// Failure reasons grouped by kind (their numbers masked, cut to a line), most common
-/// first.
-pub fn group_reasons<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<(String, usize)> {
-    let mut groups: std::collections::BTreeMap<String, usize> = Default::default();
-    for r in reasons {
-        *groups.entry(reason_kind(r)).or_default() += 1;
-    }
-    let mut out: Vec<(String, usize)> = groups.into_iter().collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
+/// Alike failure reasons: how many there were and one of them, word for word.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "ReasonGroupFile")]
+pub struct ReasonGroup {
+    pub count: usize,
+    /// The first reason of the group, as the trial or the pre-check gave it.
+    pub example: String,
 }
 
-/// A failure reason without its numbers, so alike failures group together.
+/// A reason group as summary files hold it; older summaries held `[masked reason, count]`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum ReasonGroupFile {
+    Group { count: usize, example: String },
+    Masked(String, usize),
+}
+
+impl From<ReasonGroupFile> for ReasonGroup {
+    fn from(f: ReasonGroupFile) -> Self {
+        match f {
+            ReasonGroupFile::Group { count, example } => ReasonGroup { count, example },
+            ReasonGroupFile::Masked(example, count) => ReasonGroup { count, example },
+        }
+    }
+}
+
+/// Failure reasons grouped by kind (alike but for their numbers), most common first; each
+/// group keeps its first reason uncut. The kind is only the grouping key, never shown.
+pub fn group_reasons<'a>(reasons: impl Iterator<Item = &'a str>) -> Vec<ReasonGroup> {
+    let mut groups: std::collections::BTreeMap<String, ReasonGroup> = Default::default();
+    for r in reasons {
+        groups
+            .entry(reason_kind(r))
+            .or_insert_with(|| ReasonGroup {
+                count: 0,
+                example: r.to_string(),
+            })
+            .count += 1;
+    }
+    let mut out: Vec<(String, ReasonGroup)> = groups.into_iter().collect();
+    out.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+/// A failure reason without its numbers, so alike failures group together: its first line
+/// with every number masked, cut at 100 characters (past them, quoted output such as an
+/// adapter's stderr tail would tell alike failures apart).
 fn reason_kind(reason: &str) -> String {
     let first = reason.lines().next().unwrap_or("");
     let mut out = String::new();
@@ -144,11 +178,30 @@ mod tests {
             ]
             .into_iter(),
         );
-        assert_eq!(g[0].1, 2);
+        assert_eq!(g[0].count, 2);
+        // The first reason of the group, uncut and with its numbers.
         assert_eq!(
-            g[0].0,
-            "Insufficient number of network buffers: required #, but only #"
+            g[0].example,
+            "Insufficient number of network buffers: required 4096, but only 28"
         );
+        assert_eq!(g[1].count, 1);
+        assert_eq!(g[1].example, "other");
+    }
+
+    #[test]
+    fn summaries_with_masked_reason_pairs_still_read() {
+        let old: Vec<ReasonGroup> = serde_json::from_str(r#"[["x #", 3]]"#).unwrap();
+        assert_eq!(
+            old[0],
+            ReasonGroup {
+                count: 3,
+                example: "x #".into()
+            }
+        );
+        let g = group_reasons(["a 1"].into_iter());
+        let back: Vec<ReasonGroup> =
+            serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
     }
 
     #[test]

@@ -223,11 +223,7 @@ fn fail_score(measured: &Measurements, rate: u64) -> Result<f64> {
         let reasons = precheck::group_reasons(measured.all().map(|m| m.reason.as_str()));
         bail!(
             "no screening configuration ran at {rate} records/s; failure reasons: {}",
-            reasons
-                .iter()
-                .map(|(r, n)| format!("{r} ({n}×)"))
-                .collect::<Vec<_>>()
-                .join("; ")
+            crate::stages::reasons::one_line(&reasons)
         );
     }
     Ok(worst - FAIL_PENALTY)

@@ -67,12 +67,24 @@ pub(super) fn write_figure(
             highlight: rows[i].selected,
         })
         .collect();
-    plot::bar_chart(
+    // The method as the study file names it (`oat`, `morris`, …).
+    let name = format!("{method:?}").to_lowercase();
+    let legend = plot::BarLegend {
+        highlight: "selected",
+        other: "not selected",
+        spread: match method {
+            ScreeningMethod::Morris => "σ of the elementary effects",
+            _ => "spread over the base configurations",
+        },
+        rule: "selection threshold",
+    };
+    plot::bar_chart_with_legend(
         path,
-        &format!("Screening: importance relative to the top parameter ({method:?})"),
-        "relative importance",
+        &format!("Screening ({name}): importance relative to the top parameter"),
+        "relative importance (the top parameter = 1)",
         &bars,
         threshold,
+        Some(&legend),
     )
 }
 

@@ -124,6 +124,7 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
         &comparison,
         &curve,
         saved,
+        objective,
         &importance,
         &feature_names(&study.space),
         &actual,

@@ -16,6 +16,7 @@ pub fn write_comparison(
     comparison: &[Comparison],
     curve: &[CurvePoint],
     chosen: Regressor,
+    objective: flink::objective::Objective,
     importance: &[f64],
     names: &[String],
     actual: &[f64],
@@ -69,8 +70,8 @@ pub fn write_comparison(
         .collect();
     plot::bar_chart(
         &dir.join("importance.svg"),
-        &format!("Permutation importance ({chosen}): increase of test MSE of ln perf"),
-        "increase of the test MSE",
+        &format!("Permutation importance ({chosen}): what shuffling a feature costs"),
+        "increase of the test MSE of ln perf when the feature is shuffled",
         &bars,
         None,
     )?;
@@ -81,9 +82,9 @@ pub fn write_comparison(
         .collect();
     plot::scatter_log(
         &dir.join("predicted_vs_measured.svg"),
-        &format!("{chosen}: predicted vs measured perf (held-out configurations)"),
-        "measured",
-        "predicted",
+        &format!("{chosen}: predicted vs measured {objective} (held-out configurations)"),
+        &format!("measured {} (log scale)", objective.label()),
+        &format!("predicted {} (log scale)", objective.label()),
         &points,
     )
 }

@@ -16,7 +16,9 @@ pub use record::{SearchOptions, SearchSummary, read_best};
 use crate::study::Study;
 use anyhow::Result;
 
-/// What a search found.
+/// What a search found (as JSON: the stage's summary.json).
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
 pub enum Found {
     /// The best configuration at one rate (one objective).
     Single(Box<SearchSummary>),

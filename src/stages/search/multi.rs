@@ -605,8 +605,8 @@ fn plot_front(
         .map(|&(a, b)| {
             let (ma, mb) = (&problem.objectives[a].metric, &problem.objectives[b].metric);
             plot::Panel {
-                x_label: problem.objectives[a].to_string(),
-                y_label: problem.objectives[b].to_string(),
+                x_label: problem.objectives[a].axis_label(),
+                y_label: problem.objectives[b].axis_label(),
                 points: steps
                     .iter()
                     .enumerate()
