@@ -74,6 +74,13 @@ enum Command {
     Search(SearchArgs),
     /// Measure the best configuration against Flink's default through the adapter.
     Validate(ValidateArgs),
+    /// Write report.html: one self-contained page (no network) of where the study stands,
+    /// the best configuration against the default, convergence, parameter importance, model
+    /// accuracy, the Pareto front, failures by reason and the study file.
+    Report(ReportArgs),
+    /// Serve the same page live on a local port while collect, search or adapt run
+    /// (read-only: never takes the study's lock). Ctrl-C stops it.
+    Dashboard(DashboardArgs),
     /// Print the search's best configuration to apply: the keys that differ from the
     /// default, each with its default, headed by the measured effect (read-only).
     Best(BestArgs),
@@ -238,6 +245,27 @@ struct ValidateArgs {
 }
 
 #[derive(clap::Args)]
+struct ReportArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// Where to write the page. Default: report.html in the study directory.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DashboardArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8765)]
+    port: u16,
+    /// The address to listen on; the default serves this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+}
+
+#[derive(clap::Args)]
 struct BestArgs {
     /// The study directory.
     study: PathBuf,
@@ -379,13 +407,16 @@ impl TrialArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runs_trials = !matches!(cli.command, Command::Dashboard(_));
     // Ctrl-C (or SIGTERM): stop starting trials and terminate the running adapters'
     // process groups; a second one exits at once.
-    let _ = ctrlc::set_handler(|| {
+    let _ = ctrlc::set_handler(move || {
         if flinktune::trial::process::cancelled() {
             std::process::exit(130);
         }
-        eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
+        if runs_trials {
+            eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
+        }
         flinktune::trial::process::request_cancel();
     });
     match run(cli.command) {
@@ -447,6 +478,12 @@ fn run(command: Command) -> Result<()> {
             out!("{}", best::pointer(&study));
             Ok(())
         }
+        Command::Report(a) => {
+            let path = flinktune::view::report::write(&a.study, a.output.as_deref())?;
+            outln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Dashboard(a) => dashboard_(a),
         Command::Best(a) => best_(a),
         Command::Adapt(a) => adapt_(a),
         Command::Trace(a) => trace_(a),
@@ -546,6 +583,18 @@ fn search_(a: SearchArgs) -> Result<()> {
     opts.restart = a.restart;
     out!("{}", search::describe(&search::run(&study, opts)?));
     out!("{}", best::pointer(&study));
+    Ok(())
+}
+
+fn dashboard_(a: DashboardArgs) -> Result<()> {
+    let dashboard = flinktune::view::dashboard::Dashboard::bind(&a.study, a.bind, a.port)?;
+    outln!(
+        "dashboard of {}: {} (Ctrl-C stops it)",
+        a.study.display(),
+        dashboard.url()
+    );
+    dashboard.run()?;
+    outln!("dashboard stopped");
     Ok(())
 }
 
