@@ -281,7 +281,7 @@ fn failures(
         let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
         out.extend(reasons.into_iter().map(|(r, n)| ("search".into(), r, n)));
     }
-    out.sort_by(|a, b| b.2.cmp(&a.2));
+    out.sort_by_key(|f| std::cmp::Reverse(f.2));
     out
 }
 
