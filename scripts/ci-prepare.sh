@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: make a real Flink available to the tests. Source it before `cargo test`:
+# CI: make a real Flink (and a real browser) available to the tests. Source it before `cargo test`:
 #   . scripts/ci-prepare.sh        # installs Java 17 (apt, if missing) and Flink, exports FLINK_HOME
 # FLINKTUNE_FLINK_VERSION picks the version (default 1.20.5). The install is cached under
 # ${FLINKTUNE_CACHE:-$HOME/.cache/flinktune}, so a warm machine pays nothing.
@@ -46,5 +46,21 @@ fi
 FLINKTUNE_PROMETHEUS="$(command -v prometheus)"
 export FLINKTUNE_PROMETHEUS
 echo "ci-prepare: FLINKTUNE_PROMETHEUS=$FLINKTUNE_PROMETHEUS" >&2
+# A real browser for the test of the report and the dashboard (tests/browser.rs):
+# headless Chromium (FLINKTUNE_CHROMIUM: its binary), from Debian's packages.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "ci-prepare: no chromium on PATH: installing the Debian package" >&2
+  _ft_sudo=""
+  [ "$(id -u)" = 0 ] || _ft_sudo=sudo
+  { $_ft_sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $_ft_sudo apt-get install -y -qq --no-install-recommends chromium; } >&2 || {
+    echo "ci-prepare: installing chromium failed" >&2
+    return 1 2>/dev/null || exit 1
+  }
+  unset _ft_sudo
+fi
+FLINKTUNE_CHROMIUM="$(command -v chromium)"
+export FLINKTUNE_CHROMIUM
+echo "ci-prepare: FLINKTUNE_CHROMIUM=$FLINKTUNE_CHROMIUM" >&2
 unset -f _ft_also
 unset _ft_root

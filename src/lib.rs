@@ -11,7 +11,8 @@
 //! - [`stages`]: one module per CLI stage (determine, generate, collect, model, search,
 //!   validate, compare, status);
 //! - [`adapt`]: the run-time side (traces, forecasts, policies, Demeter, replay, hook);
-//! - [`report`]: the figures every stage draws.
+//! - [`report`]: the figures every stage draws;
+//! - [`view`]: the study as an HTML report and a live dashboard (read-only).
 
 pub mod adapt;
 pub mod fsx;
@@ -20,3 +21,4 @@ pub mod report;
 pub mod stages;
 pub mod study;
 pub mod trial;
+pub mod view;

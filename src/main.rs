@@ -114,6 +114,13 @@ enum Command {
     /// Measure the search's best configuration and Flink's default through the adapter
     /// (`[validate] repeats` each, at the search rate) and report the speedups.
     Validate(ValidateArgs),
+    /// Write report.html: one self-contained page (no network) of where the study stands,
+    /// the best configuration against the default, convergence, parameter importance, model
+    /// accuracy, the Pareto front, failures by reason and the study file.
+    Report(ReportArgs),
+    /// Serve the same page live on a local port while collect, search or adapt run
+    /// (read-only: never takes the study's lock). Ctrl-C stops it.
+    Dashboard(DashboardArgs),
     /// Print the search's best configuration to apply: the keys that differ from the
     /// default, each with its default, headed by the measured effect (read-only).
     Best(BestArgs),
@@ -310,6 +317,27 @@ struct ValidateArgs {
 }
 
 #[derive(clap::Args)]
+struct ReportArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// Where to write the page. Default: report.html in the study directory.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DashboardArgs {
+    /// The study directory.
+    study: PathBuf,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8765)]
+    port: u16,
+    /// The address to listen on; the default serves this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+}
+
+#[derive(clap::Args)]
 struct BestArgs {
     /// The study directory.
     study: PathBuf,
@@ -458,13 +486,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_quiet(cli.quiet);
     progress::set_verbose(cli.verbose);
+    let runs_trials = !matches!(cli.command, Command::Dashboard(_));
     // Ctrl-C (or SIGTERM): stop starting trials and terminate the running adapters'
     // process groups; a second one exits at once.
-    let _ = ctrlc::set_handler(|| {
+    let _ = ctrlc::set_handler(move || {
         if flinktune::trial::process::cancelled() {
             std::process::exit(130);
         }
-        eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
+        if runs_trials {
+            eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
+        }
         flinktune::trial::process::request_cancel();
     });
     match run(cli.command) {
@@ -537,6 +568,12 @@ fn run(command: Command) -> Result<()> {
                 validate::describe(s) + &best::pointer(&study)
             })
         }
+        Command::Report(a) => {
+            let path = flinktune::view::report::write(&a.study, a.output.as_deref())?;
+            outln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Dashboard(a) => dashboard_(a),
         Command::Best(a) => best_(a),
         Command::Adapt(a) => adapt_(a),
         Command::Trace(a) => trace_(a),
@@ -672,6 +709,18 @@ fn search_(a: SearchArgs) -> Result<()> {
     summary(a.json, &search::run(&study, opts)?, |s| {
         search::describe(s) + &best::pointer(&study)
     })
+}
+
+fn dashboard_(a: DashboardArgs) -> Result<()> {
+    let dashboard = flinktune::view::dashboard::Dashboard::bind(&a.study, a.bind, a.port)?;
+    outln!(
+        "dashboard of {}: {} (Ctrl-C stops it)",
+        a.study.display(),
+        dashboard.url()
+    );
+    dashboard.run()?;
+    outln!("dashboard stopped");
+    Ok(())
 }
 
 fn best_(a: BestArgs) -> Result<()> {

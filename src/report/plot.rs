@@ -318,10 +318,33 @@ pub fn line_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<()> {
+    draw_line_chart(canvas(path, (860, 540))?, title, x_label, y_label, series)
+}
+
+/// [`line_chart`] as the text of an SVG document, for pages that embed their figures.
+pub fn line_chart_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<String> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (860, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    draw_line_chart(root, title, x_label, y_label, series)?;
+    Ok(svg)
+}
+
+fn draw_line_chart(
+    root: Area<'_>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let (x0, x1) = bounds(all().map(|p| p.0));
     let (_, y1) = bounds(all().map(|p| p.1));
-    let root = canvas(path, (860, 540))?;
     let area = legend_strip(&root, &line_entries(series.iter()))?;
     let mut chart = frame(&area, Some(title), 70, x0..x1, 0.0..y1 * 1.08)?;
     axes(&mut chart, x_label, y_label, true)?;

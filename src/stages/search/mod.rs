@@ -6,6 +6,7 @@
 
 pub mod enqueue;
 pub mod multi;
+pub mod progress;
 pub mod record;
 pub mod single;
 pub mod system;

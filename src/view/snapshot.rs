@@ -1,0 +1,297 @@
+//! Everything the report and the dashboard show of a study, read at one moment through the
+//! stages' readers: where each stage stands, the trials and evaluations so far, the best
+//! configuration against the default, the model's accuracy, failures by reason, the
+//! stages' own figures and the study file. Read-only, and never the study's lock: a
+//! snapshot is taken while `collect`, `search` or `adapt` write the study. A section that
+//! cannot be read (a stale stage, a damaged file) becomes a note instead of failing the rest.
+
+use crate::stages::best::{self, Best};
+use crate::stages::collect;
+use crate::stages::model::ModelSummary;
+use crate::stages::search::progress::{self, EvaluationRow};
+use crate::stages::search::record::SearchSummary;
+use crate::study::fingerprint::Freshness;
+use crate::study::lock::LOCK_FILE;
+use crate::study::{Over, STUDY_FILE, Stage, Study};
+use crate::trial::record::{TrialRecord, TrialStatus};
+use anyhow::Result;
+use flink::objective::Objective;
+use serde::Serialize;
+use std::path::Path;
+
+/// The stages in the order a study runs them.
+const STAGES: [Stage; 6] = [
+    Stage::Determine,
+    Stage::Generate,
+    Stage::Collect,
+    Stage::Model,
+    Stage::Search,
+    Stage::Validate,
+];
+
+/// A study at one moment.
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub study: String,
+    pub flink_version: String,
+    pub objective: Objective,
+    pub adapter: String,
+    /// The command writing the study now, as its lock file names it, while that process lives.
+    pub writer: Option<String>,
+    pub stages: Vec<StageState>,
+    /// Trials run through the adapter so far (collect's, and the search's over the system).
+    pub trials: usize,
+    /// The search's evaluations so far.
+    pub evaluations: usize,
+    /// The best value of the objective the search found so far.
+    pub best: Option<f64>,
+    pub collect: Option<CollectView>,
+    pub search: Option<SearchView>,
+    #[serde(skip)]
+    pub best_config: Option<Best>,
+    #[serde(skip)]
+    pub model: Option<ModelSummary>,
+    /// Why trials and evaluations did not pass: (where, reason, count), most common first.
+    pub failures: Vec<(String, String, usize)>,
+    /// The stages' own figures, (title, SVG text).
+    #[serde(skip)]
+    pub figures: Vec<(String, String)>,
+    #[serde(skip)]
+    pub study_file: String,
+    /// What could not be read, and why.
+    pub notes: Vec<String>,
+}
+
+/// One stage: not run, running (or interrupted), finished or stale.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageState {
+    pub stage: String,
+    pub state: String,
+}
+
+/// The collect stage's trials.
+#[derive(Debug, Serialize)]
+pub struct CollectView {
+    pub finished: bool,
+    pub planned: usize,
+    #[serde(skip)]
+    pub records: Vec<TrialRecord>,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skipped: usize,
+}
+
+/// The search's evaluations.
+#[derive(Debug, Serialize)]
+pub struct SearchView {
+    pub finished: bool,
+    pub over: Over,
+    pub budget: usize,
+    #[serde(skip)]
+    pub rows: Vec<EvaluationRow>,
+    /// (evaluation number from 1, best value so far), from the first that passed.
+    #[serde(skip)]
+    pub convergence: Vec<(f64, f64)>,
+    #[serde(skip)]
+    pub summary: Option<SearchSummary>,
+}
+
+/// The figures the stages draw, by file, with their titles; shown when present.
+const FIGURES: [(&str, &str); 5] = [
+    ("model/importance.svg", "Parameter importance (model)"),
+    ("determine/effects.svg", "Parameter effects (screening)"),
+    (
+        "model/predicted_vs_measured.svg",
+        "Model: predicted vs measured",
+    ),
+    ("model/learning_curve.svg", "Model: learning curves"),
+    ("search/pareto.svg", "Pareto front"),
+];
+
+impl Snapshot {
+    /// Reads the study.
+    pub fn take(study: &Study) -> Snapshot {
+        let mut notes = Vec::new();
+        let mut note = |what: &str, e: anyhow::Error| notes.push(format!("{what}: {e:#}"));
+        let stages = stage_states(study).unwrap_or_else(|e| {
+            note("stages", e);
+            vec![]
+        });
+        let collect = collect_view(study).unwrap_or_else(|e| {
+            note("collect", e);
+            None
+        });
+        let search = search_view(study).unwrap_or_else(|e| {
+            note("search", e);
+            None
+        });
+        let best_config = match study.stage_dir(Stage::Search).join("best").is_dir() {
+            true => best::read(study, false).map_err(|e| note("best", e)).ok(),
+            false => None,
+        };
+        let model = study.summary(Stage::Model).unwrap_or_else(|e| {
+            note("model", e);
+            None
+        });
+        let study_file = crate::fsx::read_text(&study.dir.join(STUDY_FILE)).unwrap_or_default();
+        let objective = study.file.objective;
+        Snapshot {
+            study: study.dir.display().to_string(),
+            flink_version: study.file.flink_version.to_string(),
+            objective,
+            adapter: crate::trial::runner::adapter_of(study).describe(),
+            writer: writer(&study.dir),
+            stages,
+            trials: trials_run(study, collect.as_ref(), search.as_ref()),
+            evaluations: search.as_ref().map_or(0, |s| s.rows.len()),
+            best: search
+                .as_ref()
+                .and_then(|s| s.convergence.last())
+                .map(|p| p.1),
+            failures: failures(collect.as_ref(), search.as_ref()),
+            figures: figures(&study.dir),
+            collect,
+            search,
+            best_config,
+            model,
+            study_file,
+            notes,
+        }
+    }
+}
+
+/// The command holding the study's lock, read from the lock file's text (never by taking
+/// the lock, which would refuse a writer starting now), if its process still runs.
+fn writer(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    let text = text.trim();
+    let pid = text.split("(pid ").nth(1)?.split(')').next()?;
+    let pid: u32 = pid.trim().parse().ok()?;
+    Path::new(&format!("/proc/{pid}"))
+        .is_dir()
+        .then(|| text.to_string())
+}
+
+fn stage_states(study: &Study) -> Result<Vec<StageState>> {
+    let mut out = Vec::new();
+    for stage in STAGES {
+        let partial = study.dir.join(format!(".{}.partial", stage.name()));
+        let state = if partial.is_dir() {
+            "running or interrupted".to_string()
+        } else {
+            match study.freshness(stage)? {
+                Freshness::Stale(changed) => format!("stale ({})", changed.join(", ")),
+                _ if study.summary::<serde_json::Value>(stage)?.is_some() => "finished".into(),
+                _ => "not run".into(),
+            }
+        };
+        out.push(StageState {
+            stage: stage.name().into(),
+            state,
+        });
+    }
+    Ok(out)
+}
+
+fn collect_view(study: &Study) -> Result<Option<CollectView>> {
+    if study
+        .summary::<serde_json::Value>(Stage::Generate)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let Some(p) = collect::progress(study)? else {
+        return Ok(None);
+    };
+    Ok(Some(CollectView {
+        finished: p.finished,
+        planned: p.planned,
+        pass: p.summary.pass,
+        fail: p.summary.fail,
+        error: p.summary.error,
+        skipped: p.summary.skipped,
+        records: p.records,
+    }))
+}
+
+fn search_view(study: &Study) -> Result<Option<SearchView>> {
+    let Some(p) = progress::progress(study)? else {
+        return Ok(None);
+    };
+    let summary: Option<SearchSummary> = match p.finished {
+        true => study.summary(Stage::Search)?,
+        false => None,
+    };
+    Ok(Some(SearchView {
+        finished: p.finished,
+        over: p.over,
+        budget: study.file.search.budget as usize,
+        convergence: convergence(study.file.objective, &p.rows),
+        rows: p.rows,
+        summary,
+    }))
+}
+
+/// The best value so far after each evaluation, from the first that passed.
+pub fn convergence(objective: Objective, rows: &[EvaluationRow]) -> Vec<(f64, f64)> {
+    let mut best: Option<f64> = None;
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if let (TrialStatus::Pass, Some(perf)) = (r.status, r.perf) {
+            let better = best.is_none_or(|b| objective.score(perf) > objective.score(b));
+            if better {
+                best = Some(perf);
+            }
+        }
+        if let Some(b) = best {
+            out.push(((i + 1) as f64, b));
+        }
+    }
+    out
+}
+
+/// Trials run through the adapter: collect's that ran, and over the system the search's
+/// (each evaluation that was not skipped ran the study's repeats).
+fn trials_run(study: &Study, collect: Option<&CollectView>, search: Option<&SearchView>) -> usize {
+    let collected = collect.map_or(0, |c| c.records.len() - c.skipped);
+    let searched = match search {
+        Some(s) if s.over == Over::System => {
+            let ran = s.rows.iter().filter(|r| r.status != TrialStatus::Skipped);
+            ran.count() * study.file.repeats as usize
+        }
+        _ => 0,
+    };
+    collected + searched
+}
+
+/// Failure reasons grouped by kind (numbers masked), per stage.
+fn failures(
+    collect: Option<&CollectView>,
+    search: Option<&SearchView>,
+) -> Vec<(String, String, usize)> {
+    let mut out = Vec::new();
+    if let Some(c) = collect {
+        let failed = c.records.iter().filter(|r| !r.passed());
+        let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
+        out.extend(reasons.into_iter().map(|(r, n)| ("collect".into(), r, n)));
+    }
+    if let Some(s) = search {
+        let failed = s.rows.iter().filter(|r| r.status != TrialStatus::Pass);
+        let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
+        out.extend(reasons.into_iter().map(|(r, n)| ("search".into(), r, n)));
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.2));
+    out
+}
+
+/// The stages' figures that exist, as SVG text.
+fn figures(dir: &Path) -> Vec<(String, String)> {
+    FIGURES
+        .iter()
+        .filter_map(|(file, title)| {
+            let svg = std::fs::read_to_string(dir.join(file)).ok()?;
+            Some((title.to_string(), svg))
+        })
+        .collect()
+}

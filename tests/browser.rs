@@ -1,0 +1,227 @@
+//! The dashboard and report.html in a real browser (headless Chromium): the page a user
+//! opens shows the study's trial count and best value, and on the dashboard they grow while
+//! a `search` over the built-in simulator runs in the background. Chromium runs the page's
+//! own script and prints the resulting DOM (`--dump-dom`); screenshots are saved in the
+//! test's temporary directory (kept when FLINKTUNE_KEEP_SCREENSHOTS names a directory).
+//!
+//! Skipped, saying why, only when no Chromium is found and FLINKTUNE_CHROMIUM is unset
+//! (`scripts/ci-prepare.sh` installs Chromium and sets it).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The browser: FLINKTUNE_CHROMIUM, else the first Chromium on PATH.
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("FLINKTUNE_CHROMIUM") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.exists(),
+            "FLINKTUNE_CHROMIUM={} does not exist",
+            path.display()
+        );
+        return Some(path);
+    }
+    let names = ["chromium", "chromium-browser", "google-chrome"];
+    let dirs: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH")?).collect();
+    names
+        .iter()
+        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Runs headless Chromium on `url` with `args`; returns its stdout.
+fn browse(chromium: &Path, profile: &Path, args: &[&str], url: &str) -> String {
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium {args:?} {url} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The page's DOM after its scripts ran for `ms` milliseconds of virtual time.
+fn dom(chromium: &Path, profile: &Path, url: &str, ms: u32) -> String {
+    let budget = format!("--virtual-time-budget={ms}");
+    browse(chromium, profile, &[&budget, "--dump-dom"], url)
+}
+
+fn screenshot(chromium: &Path, profile: &Path, url: &str, png: &Path) {
+    let shot = format!("--screenshot={}", png.display());
+    let args = [
+        shot.as_str(),
+        "--window-size=1280,2400",
+        "--virtual-time-budget=3000",
+    ];
+    browse(chromium, profile, &args, url);
+    let bytes = std::fs::read(png).expect("chromium wrote the screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{}",
+        png.display()
+    );
+    if let Some(keep) = std::env::var_os("FLINKTUNE_KEEP_SCREENSHOTS") {
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(png, keep.join(png.file_name().unwrap())).unwrap();
+    }
+}
+
+/// The `data-value` of the element with `id` in a dumped DOM.
+fn value(dom: &str, id: &str) -> Option<String> {
+    let at = dom.find(&format!("id=\"{id}\""))?;
+    let tag_start = dom[..at].rfind('<')?;
+    let tag = &dom[tag_start..tag_start + dom[tag_start..].find('>')?];
+    let v = tag.split("data-value=\"").nth(1)?;
+    Some(v[..v.find('"')?].to_string())
+}
+
+fn number(dom: &str, id: &str) -> f64 {
+    let v = value(dom, id).unwrap_or_else(|| panic!("no #{id} in the page:\n{dom}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("#{id} is {v:?}, not a number"))
+}
+
+/// Lines of the running search's journal (the header and the evaluations so far).
+fn journal_lines(study: &Path) -> usize {
+    let path = study.join(".search.partial/journal.jsonl");
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running `flinktune` child, ended when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the dashboard on a free port; returns it with its URL (read from its stdout).
+fn start_dashboard(study: &Path) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args(["dashboard", s(study), "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (Running(child), url)
+}
+
+#[test]
+fn the_dashboard_and_the_report_show_a_running_search_in_chromium() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: no Chromium on PATH and FLINKTUNE_CHROMIUM is unset");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let study = small_study(tmp.path(), None);
+    edit_study(
+        &study,
+        &[
+            ("rates = [16000, 80000]", "rates = [16000]"),
+            ("budget = 30", "budget = 60"),
+            ("over = \"model\"", "over = \"system\""),
+        ],
+    );
+    let profile = tmp.path().join("chromium-profile");
+    // A study with no stage run yet: the page is there, with nothing counted.
+    let (dashboard, url) = start_dashboard(&study);
+    let empty = dom(&chromium, &profile, &url, 2000);
+    assert_eq!(number(&empty, "trials"), 0.0, "{empty}");
+    assert_eq!(value(&empty, "best").as_deref(), Some(""));
+
+    let mut search = Running(
+        Command::new(BIN)
+            .args(["search", s(&study)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the first evaluations", Duration::from_secs(120), || {
+        journal_lines(&study) >= 4
+    });
+    let first = dom(&chromium, &profile, &url, 2500);
+    let (trials1, best1) = (number(&first, "trials"), number(&first, "best"));
+    assert!(trials1 >= 3.0, "{trials1}");
+    assert!(first.contains("id=\"evaluation-table\""), "{first}");
+    screenshot(&chromium, &profile, &url, &tmp.path().join("dashboard.png"));
+    let seen = trials1 as usize + 1;
+    wait_for("more evaluations", Duration::from_secs(300), || {
+        journal_lines(&study) >= seen + 10
+    });
+    let later = dom(&chromium, &profile, &url, 2500);
+    let (trials2, best2) = (number(&later, "trials"), number(&later, "best"));
+    assert!(trials2 >= trials1 + 10.0, "{trials1} → {trials2}");
+    // The objective (ratio) is maximised: the best so far never drops.
+    assert!(best2 >= best1, "{best1} → {best2}");
+    // The page's own script polls the state: left open, it shows the search moving on.
+    let polled = dom(&chromium, &profile, &url, 6000);
+    let polls = polled
+        .split("data-polls=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next()?.parse::<u32>().ok());
+    assert!(polls >= Some(3), "{polls:?} polls");
+
+    assert!(search.0.wait().unwrap().success(), "the search failed");
+    drop(dashboard);
+    check_report(&chromium, &profile, &study, tmp.path());
+}
+
+/// The finished study's report.html, opened from disk: the counts of the finished search,
+/// its best as `search/summary.json` has it, the best configuration's changes.
+fn check_report(chromium: &Path, profile: &Path, study: &Path, tmp: &Path) {
+    ok(&["report", s(study)]);
+    let report = study.join("report.html");
+    let url = format!("file://{}", report.display());
+    let page = dom(chromium, profile, &url, 1000);
+    let summary = json(&study.join("search/summary.json"));
+    assert_eq!(number(&page, "evaluations"), 60.0);
+    assert_eq!(number(&page, "trials"), 60.0);
+    let best = summary["best_perf"].as_f64().unwrap();
+    assert!(
+        (number(&page, "best") - best).abs() <= 1e-9 * best,
+        "{best}"
+    );
+    assert!(page.contains("id=\"best-config\""), "{page}");
+    assert!(!page.contains("<script"), "a report runs no script");
+    screenshot(chromium, profile, &url, &tmp.join("report.png"));
+}
