@@ -50,9 +50,10 @@ enum Command {
     Catalogue(CatalogueCommand),
     /// Run every stage: generate, collect, model, search, validate.
     Tune(TuneArgs),
-    /// Screening experiments through the adapter (one at a time, Morris elementary effects,
-    /// forest permutation importance) that select the key parameters of the catalogue;
-    /// writes determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
+    /// Screening experiments through the adapter that select the key parameters of the
+    /// catalogue within `[determine] budget` trials (by default a space-filling design read
+    /// through a GP's Sobol' indices); resumes an interrupted run; writes
+    /// determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
     Determine(DetermineArgs),
     /// Sample configurations and write each as a Flink conf directory.
     Generate(GenerateArgs),
@@ -151,6 +152,12 @@ struct TuneArgs {
 struct DetermineArgs {
     /// The study directory.
     study: PathBuf,
+    /// Trials to run at once; each gets its own FLINKTUNE_WORKER index.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Discard an interrupted run's journal instead of resuming it.
+    #[arg(long)]
+    restart: bool,
 }
 
 #[derive(clap::Args)]
@@ -418,7 +425,11 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Determine(a) => {
             let (study, _lock) = open_for_writing(&a.study, "determine")?;
-            out!("{}", determine::describe(&determine::run(&study)?));
+            let opts = determine::DetermineOptions {
+                workers: usize::from(a.workers),
+                restart: a.restart,
+            };
+            out!("{}", determine::describe(&determine::run(&study, opts)?));
             Ok(())
         }
         Command::Generate(a) => generate_(a),
