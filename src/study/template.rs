@@ -128,7 +128,7 @@ repeats = 3
 # samples = 200          # forest: random configurations for its permutation importance
 # threshold = 0.05       # select parameters with at least this share of the top importance
 # top_k = 30             # ... or the k most important ones
-# rate = 16000           # the screening trials' input rate; absent: the search rate
+# rate = 8000            # the screening trials' input rate; absent: the search rate
 
 # [model]
 # regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp
