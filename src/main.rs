@@ -87,9 +87,10 @@ enum Command {
     /// system skips generate, collect and model); a finished stage that still matches the
     /// study is not run again.
     Tune(TuneArgs),
-    /// Screening experiments through the adapter (one at a time, Morris elementary effects,
-    /// forest permutation importance) that select the key parameters of the catalogue;
-    /// writes determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
+    /// Screening experiments through the adapter that select the key parameters of the
+    /// catalogue within `[determine] budget` trials (by default a space-filling design read
+    /// through a GP's Sobol' indices); resumes an interrupted run; writes
+    /// determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
     Determine(DetermineArgs),
     /// Sample configurations and write each as a Flink conf directory; configurations that
     /// Flink's memory or slot rules reject are replaced by ones that pass.
@@ -212,6 +213,12 @@ struct DetermineArgs {
     /// Print the summary as one JSON object (the stage's summary.json) instead of text.
     #[arg(long)]
     json: bool,
+    /// Trials to run at once; each gets its own FLINKTUNE_WORKER index.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    workers: u16,
+    /// Discard an interrupted run's journal instead of resuming it.
+    #[arg(long)]
+    restart: bool,
 }
 
 #[derive(clap::Args)]
@@ -543,7 +550,11 @@ fn run(command: Command) -> Result<()> {
         Command::Tune(a) => tune_(a),
         Command::Determine(a) => {
             let (study, _lock) = open_for_writing(&a.study, "determine")?;
-            summary(a.json, &determine::run(&study)?, determine::describe)
+            let opts = determine::DetermineOptions {
+                workers: usize::from(a.workers),
+                restart: a.restart,
+            };
+            summary(a.json, &determine::run(&study, opts)?, determine::describe)
         }
         Command::Generate(a) => generate_(a),
         Command::Collect(a) => {

@@ -158,6 +158,9 @@ impl Default for AdaptSection {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScreeningMethod {
+    /// A space-filling design in the runnable region, a GP with ARD fitted on it and each
+    /// key's total Sobol' index of the GP (the default).
+    Sobol,
     /// One at a time: each parameter swept over `levels` values, the rest at default.
     Oat,
     /// Morris elementary effects over `trajectories` random trajectories.
@@ -172,8 +175,15 @@ pub enum ScreeningMethod {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetermineSection {
-    #[serde(default = "oat")]
+    #[serde(default = "sobol")]
     pub method: ScreeningMethod,
+    /// Trials the screening may run, repeats included (sobol: its design is budget /
+    /// repeats configurations; the other methods refuse to start past it).
+    #[serde(
+        default = "three_hundred",
+        deserialize_with = "within::<1, 1_000_000, _>"
+    )]
+    pub budget: u64,
     /// Values per parameter in the one-at-a-time sweep (evenly spread on its scale).
     #[serde(default = "five", deserialize_with = "within::<2, 1000, _>")]
     pub levels: u64,
@@ -184,12 +194,15 @@ pub struct DetermineSection {
     #[serde(default = "two_hundred", deserialize_with = "within::<2, 100_000, _>")]
     pub samples: u64,
     /// Runs of every screening configuration; their median is used (robust to outliers).
-    #[serde(default = "three", deserialize_with = "within::<1, 1000, _>")]
+    /// The sobol method's GP averages the noise over the design, so one run each is its
+    /// best use of the budget.
+    #[serde(default = "one", deserialize_with = "within::<1, 1000, _>")]
     pub repeats: u64,
     /// A parameter is selected when its importance is at least this share of the top
-    /// parameter's (and above the noise floor).
-    #[serde(default = "threshold_default", deserialize_with = "fraction")]
-    pub threshold: f64,
+    /// parameter's (and above the noise floor); absent: 0 for sobol (its floor and the 1%
+    /// minimum effect decide), 0.05 for the others.
+    #[serde(default, deserialize_with = "fraction_opt")]
+    pub threshold: Option<f64>,
     /// Select the k most important parameters (above the noise floor) instead.
     #[serde(default, deserialize_with = "within_opt::<1, 10_000, _>")]
     pub top_k: Option<u64>,
@@ -201,12 +214,13 @@ pub struct DetermineSection {
 impl Default for DetermineSection {
     fn default() -> Self {
         DetermineSection {
-            method: oat(),
+            method: sobol(),
+            budget: three_hundred(),
             levels: five(),
             trajectories: ten(),
             samples: two_hundred(),
-            repeats: three(),
-            threshold: threshold_default(),
+            repeats: one(),
+            threshold: None,
             top_k: None,
             rate: None,
         }
@@ -505,11 +519,11 @@ fn ten() -> u64 {
 fn two_hundred() -> u64 {
     200
 }
-fn threshold_default() -> f64 {
-    0.05
+fn three_hundred() -> u64 {
+    300
 }
-fn oat() -> ScreeningMethod {
-    ScreeningMethod::Oat
+fn sobol() -> ScreeningMethod {
+    ScreeningMethod::Sobol
 }
 fn wordcount() -> Workload {
     Workload::Wordcount
@@ -549,6 +563,10 @@ fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         return Err(serde::de::Error::custom("must be in [0, 1)"));
     }
     Ok(v)
+}
+
+fn fraction_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    fraction(d).map(Some)
 }
 
 /// The longest span a seconds setting may name: a year (the run-time loop counts its

@@ -30,6 +30,9 @@ pub enum Purpose {
     ScreeningForest,
     /// `determine`: permutation importance of the forest.
     ScreeningImportance,
+    /// `determine`: the design of one phase of the sobol method (its Latin hypercube and
+    /// its random draws; phase 0 uses the forest's streams).
+    SobolPhase { phase: u64 },
     /// `adapt`: failures injected into a replay.
     Failures,
     /// `adapt`: the profiling runs at one rate (records/s).
@@ -55,6 +58,9 @@ impl Purpose {
             Purpose::ScreeningForest => 0x6665_6173,
             Purpose::ScreeningImportance => 0x7065_726d,
             Purpose::Failures => 0xfa11,
+            Purpose::SobolPhase { phase } => {
+                0x736f_626f_6c00 ^ phase.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            }
             Purpose::Profile { rate } => rate,
             // Fibonacci hashing spreads consecutive steps over the whole range.
             Purpose::ReplayStep { step } => step.wrapping_mul(0x9e37_79b9_7f4a_7c15),

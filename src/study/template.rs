@@ -120,13 +120,15 @@ repeats = 3
 # `flinktune determine`: screening experiments that pick the key parameters of a broad
 # catalogue (e.g. catalogue = "flink-1.11-candidates") and write them to determine/selected.toml.
 # [determine]
-# method = "oat"         # oat (one at a time) | morris | forest | all (selected by 2 of 3)
-# levels = 5             # values per parameter in the one-at-a-time sweep
-# trajectories = 10      # Morris trajectories, (parameters + 1) configurations each
-# samples = 200          # random configurations for the forest's permutation importance
-# repeats = 3            # runs per screening configuration (their median counts)
+# method = "sobol"       # sobol (space-filling design + GP + Sobol' indices) | oat | morris | forest | all
+# budget = 300           # trials the screening may run, repeats included
+# repeats = 1            # runs per screening configuration (their median counts)
+# levels = 5             # oat: values per parameter in the one-at-a-time sweep
+# trajectories = 10      # morris: trajectories, (parameters + 1) configurations each
+# samples = 200          # forest: random configurations for its permutation importance
 # threshold = 0.05       # select parameters with at least this share of the top importance
 # top_k = 30             # ... or the k most important ones
+# rate = 8000            # the screening trials' input rate; absent: the search rate
 
 # [model]
 # regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp

@@ -72,7 +72,7 @@ fn errors_name_file_line_key_and_why() {
     );
 
     let e = err_of(&t.replace(
-        "# [determine]\n# method = \"oat\"",
+        "# [determine]\n# method = \"sobol\"",
         "[determine]\nlevels = 1",
     ));
     assert!(

@@ -136,6 +136,46 @@ impl<'a> Runner<'a> {
         Ok((rec, outcome))
     }
 
+    /// Runs `trials` on `workers` threads, each its own adapter worker (`FLINKTUNE_WORKER`),
+    /// handing every finished trial to `done` on the calling thread, with its index in
+    /// `trials`, in the order they end (so `done` can journal each before the next is
+    /// handed on). An error — of a trial or of `done` — stops every worker; after Ctrl-C the
+    /// trials cut short are not handed on (they are to run again on resume).
+    pub fn run_parallel(
+        &self,
+        trials: &[Trial<'_>],
+        workers: usize,
+        mut done: impl FnMut(usize, TrialRecord) -> Result<()>,
+    ) -> Result<()> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<TrialRecord>)>();
+        std::thread::scope(|scope| {
+            for worker in 0..workers.clamp(1, trials.len().max(1)) {
+                let (tx, next) = (tx.clone(), &next);
+                scope.spawn(move || {
+                    while !crate::trial::process::cancelled() {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(trial) = trials.get(i) else { break };
+                        let rec = self.run(*trial, worker);
+                        let stop = rec.is_err();
+                        if tx.send((i, rec)).is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (i, rec) in rx {
+                let handed = rec.and_then(|rec| match crate::trial::process::cancelled() {
+                    true => Ok(()),
+                    false => done(i, rec),
+                });
+                handed.inspect_err(|_| crate::trial::process::request_cancel())?;
+            }
+            Ok(())
+        })
+    }
+
     /// Counts a finished trial among the first ones (a cancelled one says nothing).
     fn note_first(&self, dir: &Path, outcome: &Outcome) {
         let limit = self.study.file.adapter.fail_fast as usize;

@@ -13,6 +13,7 @@
 //! - [`rgpe`]: rank-weighted GP ensembles for transfer between tasks;
 //! - [`pareto`]: Pareto fronts and hypervolumes;
 //! - [`sample`]: space-filling designs over the unit cube (the [`sample::Sampler`] trait);
+//! - [`sensitivity`]: variance-based sensitivity (Sobol' first-order and total indices);
 //! - [`forecast`]: Holt-Winters and seasonal-naive forecasts with prediction intervals;
 //! - [`normal`]: the standard normal distribution, accurate in the tails;
 //! - [`stats`]: the median and accuracy measures;
@@ -29,5 +30,6 @@ pub mod normal;
 pub mod pareto;
 pub mod rgpe;
 pub mod sample;
+pub mod sensitivity;
 pub mod stats;
 pub mod surrogate;

@@ -10,7 +10,7 @@ use crate::study::Study;
 use crate::study::seed::{Purpose, derive};
 use anyhow::{Result, bail};
 use flink::space::sample_configs;
-use flink::space::{Config, Space};
+use flink::space::{Config, Space, Value};
 use ndarray::Array2;
 use opt::stats::{mean, std_dev};
 use rand::rngs::StdRng;
@@ -30,71 +30,102 @@ const PROBES: usize = 10;
 const FEASIBILITY_DRAWS: usize = 50;
 
 /// What the forest's design measured: its configurations and their measurements, in order.
+/// The design is shared with the sobol method, which reads it through a GP instead.
 pub(super) struct ForestRuns {
-    configs: Vec<Config>,
+    pub(super) configs: Vec<Config>,
+    /// How many of them, first, are the Latin hypercube half (with pre-check replacements).
+    pub(super) lhs: usize,
     pub(super) measured: Vec<Measured>,
 }
 
-/// Runs the forest's design of `samples` configurations: Latin hypercube configurations
-/// that pass the pre-check; then, with half of them measured, a forest fitted on ran /
-/// failed predicts which of further random pre-checked configurations would run, and only
-/// those likely to run are spent.
-pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<ForestRuns> {
+/// A space-filling design to run: how many configurations, their ids' tag, a salt for its
+/// random streams (0: the forest's own), and keys held at fixed values.
+pub(super) struct Design<'d> {
+    pub(super) samples: usize,
+    pub(super) tag: &'d str,
+    pub(super) salt: u64,
+    pub(super) fixed: &'d [(usize, Value)],
+}
+
+/// Runs a design of `samples` configurations: Latin hypercube configurations that pass the
+/// pre-check; then, with half of them measured, a forest fitted on ran / failed predicts
+/// which of further random pre-checked configurations would run, and only those likely to
+/// run are spent. The design's fixed keys are set before the pre-check.
+pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<ForestRuns> {
     let study = runner.study;
     let repeats = study.file.determine.repeats;
+    let (samples, tag) = (design.samples, design.tag);
     let first = samples.div_ceil(2);
-    let mut srng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Screening));
-    let mut runs = ForestRuns {
-        configs: first_half(study, first, &mut srng),
-        measured: Vec::new(),
+    let fix = |mut c: Config| {
+        for (i, v) in design.fixed {
+            c[*i] = Some(v.clone());
+        }
+        c
     };
-    for (n, c) in runs.configs.iter().enumerate() {
-        runs.measured
-            .push(runner.measure(&format!("rf-{n:04}"), c, repeats)?);
-    }
+    let seed = study.file.seed ^ design.salt;
+    let mut srng = StdRng::seed_from_u64(derive(seed, Purpose::Screening));
+    let configs = first_half(study, first, seed, &mut srng, &fix);
+    let ids = |from: usize, n: usize| (from..from + n).map(|i| format!("{tag}-{i:04}"));
+    let items: Vec<(String, Config)> = ids(0, first).zip(configs.iter().cloned()).collect();
+    let mut runs = ForestRuns {
+        measured: runner.measure_all(&items, repeats)?,
+        lhs: configs.len(),
+        configs,
+    };
     let ran: Vec<f64> = runs
         .measured
         .iter()
         .map(|m| if m.score.is_some() { 1.0 } else { 0.0 })
         .collect();
-    let feasibility = runs_predictor(&study.space, &runs.configs, &ran, study.file.seed)?;
-    for n in first..samples {
-        let Some(c) = likely_runnable(study, &mut srng, feasibility.as_ref()) else {
+    let feasibility = runs_predictor(&study.space, &runs.configs, &ran, seed)?;
+    let mut second = Vec::new();
+    for _ in first..samples {
+        let Some(c) = likely_runnable(study, &mut srng, feasibility.as_ref(), &fix) else {
             break;
         };
-        runs.measured
-            .push(runner.measure(&format!("rf-{n:04}"), &c, repeats)?);
-        runs.configs.push(c);
+        second.push(c);
     }
+    let items: Vec<(String, Config)> = ids(first, second.len())
+        .zip(second.iter().cloned())
+        .collect();
+    runs.measured.extend(runner.measure_all(&items, repeats)?);
+    runs.configs.extend(second);
     Ok(runs)
 }
 
-/// The design's first half: a Latin hypercube, each point that fails the pre-check
-/// replaced by a random one that passes (kept when none does).
-fn first_half(study: &Study, first: usize, srng: &mut StdRng) -> Vec<Config> {
-    sample_configs(
-        &study.space,
-        first,
-        derive(study.file.seed, Purpose::ScreeningSample),
-    )
-    .into_iter()
-    .map(|c| {
-        if passes_precheck(study, &c) {
-            c
-        } else {
-            random_runnable(study, srng).unwrap_or(c)
-        }
-    })
-    .collect()
+/// The design's first half: a Latin hypercube (seeded from `seed`), each point that fails
+/// the pre-check replaced by a random one that passes (kept when none does).
+fn first_half(
+    study: &Study,
+    first: usize,
+    seed: u64,
+    srng: &mut StdRng,
+    fix: &dyn Fn(Config) -> Config,
+) -> Vec<Config> {
+    sample_configs(&study.space, first, derive(seed, Purpose::ScreeningSample))
+        .into_iter()
+        .map(|c| {
+            let c = fix(c);
+            if passes_precheck(study, &c) {
+                c
+            } else {
+                random_runnable(study, srng, fix).unwrap_or(c)
+            }
+        })
+        .collect()
 }
 
 /// A random configuration that passes the pre-check (None after PRECHECK_DRAWS draws).
-fn random_runnable(study: &Study, rng: &mut StdRng) -> Option<Config> {
+fn random_runnable(
+    study: &Study,
+    rng: &mut StdRng,
+    fix: &dyn Fn(Config) -> Config,
+) -> Option<Config> {
     let k = study.space.len();
     (0..PRECHECK_DRAWS)
         .map(|_| {
             let u: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
-            study.space.from_unit(&u)
+            fix(study.space.from_unit(&u))
         })
         .find(|c| passes_precheck(study, c))
 }
@@ -105,10 +136,11 @@ fn likely_runnable(
     study: &Study,
     srng: &mut StdRng,
     feasibility: Option<&impl Fn(&Config) -> f64>,
+    fix: &dyn Fn(Config) -> Config,
 ) -> Option<Config> {
     let mut chosen = None;
     for _ in 0..FEASIBILITY_DRAWS {
-        let Some(c) = random_runnable(study, srng) else {
+        let Some(c) = random_runnable(study, srng, fix) else {
             break;
         };
         let likely = feasibility.is_none_or(|f| f(&c) >= 0.5);

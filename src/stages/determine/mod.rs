@@ -2,6 +2,10 @@
 //! catalogue matter, run through the study's adapter (the paper's "single variable"
 //! experiments and two more), and the selected key parameters written as a catalogue.
 //!
+//! Trials run on `--workers` adapter workers; each finished trial is journaled
+//! (`journal.jsonl`, fsynced) so a killed run resumes without running it again; a method
+//! never runs more than `[determine] budget` trials.
+//!
 //! Every screening configuration runs `[determine] repeats` times at one rate (the search
 //! rate unless `[determine] rate` says otherwise); its *score* is the median of the
 //! repeats' log-scale objective (`objective::Objective::score`), so a one-off p99 outlier
@@ -12,6 +16,13 @@
 //! ten times worse than the worst configuration that ran.
 //!
 //! The methods (`[determine] method`):
+//! - **sobol** (the default): the forest's space-filling design (below) of as many
+//!   configurations as `[determine] budget` pays for, a GP with one lengthscale per key
+//!   fitted on the scores of those that ran, and each key's effect √(12·V_Ti) from its
+//!   total Sobol' variance in the GP, with bootstrap refits for its uncertainty. Selected:
+//!   an effect above the largest effect of random probe columns and above 1%, in the full
+//!   fit and in the median refit. Run/fail influence per key is reported apart, and keys the
+//!   configurations that ran did not cover are reported as not judged.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
@@ -39,11 +50,12 @@
 //!
 //! Artifacts (`determine/`): `selected.toml` (a catalogue of the selected parameters,
 //! usable as a study's `catalogue`), `effects.csv`, `effects.svg`, `report.md`,
-//! `trials.csv`, `trials/<trial>/` (adapter protocol directories), `summary.json`.
+//! `trials.csv`, `journal.jsonl`, `trials/<trial>/` (adapter protocol directories),
+//! `summary.json`.
 //!
 //! Layout, in layers that point one way: `measure` runs screening configurations through
 //! the adapter; `summary` holds what the stage reports; `select` the noise floors and the
-//! selection rule; `oat`, `morris` and `forest` each one method's design (what runs) and
+//! selection rule; `oat`, `morris`, `forest` and `sobol` each one method's design (what runs) and
 //! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
 //! `run` uses the methods, and nothing uses `run`.
 
@@ -53,10 +65,11 @@ mod morris;
 mod oat;
 mod run;
 mod select;
+mod sobol;
 mod summary;
 mod write;
 
 pub use morris::morris_start;
 pub use oat::{reference_config, sweep_values};
-pub use run::run;
+pub use run::{DetermineOptions, run};
 pub use summary::{DetermineSummary, Effect, EffectRow, describe};

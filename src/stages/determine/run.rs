@@ -10,6 +10,7 @@ use crate::stages::determine::measure::{Measured, Runner};
 use crate::stages::determine::morris::{self, MorrisRuns};
 use crate::stages::determine::oat::{self, OAT_RANDOM_BASES, OatRuns};
 use crate::stages::determine::select::{self, MethodResult};
+use crate::stages::determine::sobol::{self, SobolRuns};
 use crate::stages::determine::summary::{DetermineSummary, EffectRow};
 use crate::stages::determine::write;
 use crate::study::seed::{Purpose, derive};
@@ -25,21 +26,47 @@ use std::time::Instant;
 const FAIL_PENALTY: f64 = std::f64::consts::LN_10;
 /// Runs of the reference configuration that measure the noise (at least).
 const NOISE_RUNS: u64 = 6;
+/// The smallest design the sobol method fits its GP on.
+const MIN_DESIGN: usize = 30;
 
-/// Runs the stage.
-pub fn run(study: &Study) -> Result<DetermineSummary> {
+/// Options of the stage.
+#[derive(Clone, Copy, Debug)]
+pub struct DetermineOptions {
+    /// Trials run at once, each with its own `FLINKTUNE_WORKER`.
+    pub workers: usize,
+    /// Discard an interrupted run instead of resuming it.
+    pub restart: bool,
+}
+
+impl Default for DetermineOptions {
+    fn default() -> Self {
+        DetermineOptions {
+            workers: 1,
+            restart: false,
+        }
+    }
+}
+
+/// Runs the stage: resumes an interrupted run (its journaled trials are not run again)
+/// unless `restart`.
+pub fn run(study: &Study, opts: DetermineOptions) -> Result<DetermineSummary> {
     let started = Instant::now();
     let cfg = &study.file.determine;
     let plan = Plan::of(study);
-    let stage = StageDir::begin(&study.dir, Stage::Determine.name())?;
-    let mut runner = Runner::new(study, &stage.path, plan.rate, plan.total(study))?;
+    plan.check_budget(cfg.budget)?;
+    let stage = match opts.restart {
+        true => StageDir::begin(&study.dir, Stage::Determine.name())?,
+        false => StageDir::resume(&study.dir, Stage::Determine.name())?,
+    };
+    let mut runner = Runner::new(study, &stage.path, plan.rate, plan.trials, opts.workers)?;
     let measured = measure(&mut runner, &plan)?;
     runner.bar.finish_and_clear();
     let fail_score = fail_score(&measured, plan.rate)?;
     let noise_sd = select::score_noise(&measured.noise_groups(), cfg.repeats);
     let (mut rows, results, floors) = effects(study, &plan, &measured, fail_score, noise_sd)?;
     let top_k = cfg.top_k.map(|k| k as usize);
-    let order = select::choose(&results, cfg.threshold, top_k, &mut rows);
+    let threshold = plan.threshold(cfg.threshold);
+    let order = select::choose(&results, threshold, top_k, &mut rows);
     if !rows.iter().any(|r| r.selected) {
         bail!(
             "no parameter's effect rose above the noise floor at {} records/s; \
@@ -48,13 +75,14 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
             stage.path.display()
         );
     }
-    let rule = select::rule_text(plan.method, cfg.threshold, top_k);
+    let rule = select::rule_text(plan.method, threshold, top_k);
 
     // Artifacts.
     let dir = &stage.path;
     write::write_tables(dir, &runner.records, &rows, &order)?;
     write::write_selected(study, &rows, &rule, &dir.join("selected.toml"))?;
-    let threshold_line = (top_k.is_none() && results.len() == 1).then_some(cfg.threshold);
+    let threshold_line =
+        (top_k.is_none() && results.len() == 1 && threshold > 0.0).then_some(threshold);
     let figure = dir.join("effects.svg");
     write::write_figure(
         &figure,
@@ -64,7 +92,8 @@ pub fn run(study: &Study) -> Result<DetermineSummary> {
         &results,
         threshold_line,
     )?;
-    let summary = summary(&runner, &plan, &measured, &rows, rule, &floors, started);
+    let mut summary = summary(&runner, &plan, &measured, &rows, rule, &floors, started);
+    summary.workers = opts.workers.max(1);
     std::fs::write(
         dir.join("report.md"),
         write::report_md(&summary, &rows, &order),
@@ -81,10 +110,17 @@ struct Plan {
     oat: bool,
     morris: bool,
     forest: bool,
+    sobol: bool,
     /// The screening rate: `[determine] rate`, else the search rate.
     rate: u64,
     /// Per parameter, the values of the one-at-a-time sweep.
     oat_values: Vec<Vec<Value>>,
+    /// Configurations of the space-filling design (forest: `samples`; sobol: as many as
+    /// the budget pays for).
+    design: usize,
+    /// The trials the plan runs (an estimate for the adaptive designs: OAT levels equal
+    /// to a base's value are not run, Morris steps are retried).
+    trials: u64,
 }
 
 impl Plan {
@@ -92,11 +128,12 @@ impl Plan {
         let cfg = &study.file.determine;
         let rate = cfg.rate.unwrap_or_else(|| study.search_rate());
         let method = cfg.method;
-        let (oat, morris, forest) = match method {
-            ScreeningMethod::Oat => (true, false, false),
-            ScreeningMethod::Morris => (false, true, false),
-            ScreeningMethod::Forest => (false, false, true),
-            ScreeningMethod::All => (true, true, true),
+        let (oat, morris, forest, sobol) = match method {
+            ScreeningMethod::Sobol => (false, false, false, true),
+            ScreeningMethod::Oat => (true, false, false, false),
+            ScreeningMethod::Morris => (false, true, false, false),
+            ScreeningMethod::Forest => (false, false, true, false),
+            ScreeningMethod::All => (true, true, true, false),
         };
         let levels = cfg.levels as usize;
         let oat_values = study
@@ -105,23 +142,34 @@ impl Plan {
             .iter()
             .map(|p| oat::sweep_values(p, levels))
             .collect();
-        Plan {
+        let design = match sobol {
+            true => (cfg.budget / cfg.repeats) as usize,
+            false => cfg.samples as usize,
+        };
+        let mut plan = Plan {
             method,
             oat,
             morris,
             forest,
+            sobol,
             rate,
             oat_values,
-        }
+            design,
+            trials: 0,
+        };
+        plan.trials = plan.estimate(study);
+        plan
     }
 
-    /// An estimate of the configurations to run, for the progress bar (levels equal to a
-    /// base's value are not run).
-    fn total(&self, study: &Study) -> usize {
+    /// The trials the plan runs: its configurations × repeats, and the reference's and
+    /// the OAT bases' noise runs.
+    fn estimate(&self, study: &Study) -> u64 {
         let cfg = &study.file.determine;
         let k = study.space.len();
+        let noise_runs = (2 * cfg.repeats).max(NOISE_RUNS) as usize;
         let bases = 1 + OAT_RANDOM_BASES;
-        1 + if self.oat {
+        let reference = if self.sobol { 0 } else { noise_runs };
+        let configs = if self.oat {
             bases * self.oat_values.iter().map(Vec::len).sum::<usize>()
         } else {
             0
@@ -129,17 +177,57 @@ impl Plan {
             cfg.trajectories as usize * (k + 1)
         } else {
             0
-        } + if self.forest { cfg.samples as usize } else { 0 }
+        } + if self.forest || self.sobol {
+            self.design
+        } else {
+            0
+        };
+        let bases = if self.oat {
+            OAT_RANDOM_BASES * noise_runs
+        } else {
+            0
+        };
+        (reference + bases + configs * cfg.repeats as usize) as u64
+    }
+
+    /// Refuses a plan the budget cannot pay for before anything runs.
+    fn check_budget(&self, budget: u64) -> Result<()> {
+        if self.sobol && self.design < MIN_DESIGN {
+            bail!(
+                "[determine] budget = {budget} with repeats = {} pays for {} configurations; \
+                 the sobol method needs at least {MIN_DESIGN}",
+                (budget / self.design.max(1) as u64).max(1),
+                self.design
+            );
+        }
+        if self.trials > budget {
+            bail!(
+                "the {:?} screening plans about {} trials, more than [determine] budget = \
+                 {budget}: raise the budget, or use method = \"sobol\", which fits its design \
+                 to the budget",
+                self.method,
+                self.trials
+            );
+        }
+        Ok(())
+    }
+
+    /// The selection's threshold: the study's, else 0 for sobol (its probe floor and the
+    /// 1% minimum effect decide) and 0.05 for the others.
+    fn threshold(&self, set: Option<f64>) -> f64 {
+        set.unwrap_or(if self.sobol { 0.0 } else { 0.05 })
     }
 }
 
 /// Everything the stage measured.
 struct Measurements {
-    /// The reference configuration, measured often enough to estimate the noise of one score.
-    reference: Measured,
+    /// The reference configuration, measured often enough to estimate the noise of one
+    /// score (not by sobol alone, whose probes give its floor).
+    reference: Option<Measured>,
     oat: Option<OatRuns>,
     morris: Option<MorrisRuns>,
     forest: Option<ForestRuns>,
+    sobol: Option<SobolRuns>,
     /// Configurations that cost runs but gave no effect (failed random starts and bases).
     spent: Vec<Measured>,
 }
@@ -149,7 +237,8 @@ impl Measurements {
     /// levels, the Morris points, the forest's design, the spent draws.
     fn all(&self) -> impl Iterator<Item = &Measured> {
         let oat = self.oat.iter();
-        std::iter::once(&self.reference)
+        self.reference
+            .iter()
             .chain(
                 oat.clone()
                     .flat_map(|o| o.bases.iter().skip(1).map(|(_, m)| m)),
@@ -157,13 +246,18 @@ impl Measurements {
             .chain(oat.flat_map(|o| o.levels.iter().flatten().flatten().map(|(_, m)| m)))
             .chain(self.morris.iter().flat_map(|r| r.measured.iter()))
             .chain(self.forest.iter().flat_map(|r| r.measured.iter()))
+            .chain(
+                self.sobol
+                    .iter()
+                    .flat_map(|r| r.phases.iter().flat_map(|p| p.runs.measured.iter())),
+            )
             .chain(self.spent.iter())
     }
 
     /// The repeated runs the noise is pooled over: the reference's and the random OAT
     /// bases'.
     fn noise_groups(&self) -> Vec<&[f64]> {
-        let mut groups: Vec<&[f64]> = vec![&self.reference.runs];
+        let mut groups: Vec<&[f64]> = self.reference.iter().map(|r| r.runs.as_slice()).collect();
         if let Some(o) = &self.oat {
             groups.extend(o.bases.iter().skip(1).map(|(_, m)| m.runs.as_slice()));
         }
@@ -171,7 +265,8 @@ impl Measurements {
     }
 }
 
-/// Measures the reference, then each method's design in the order oat, morris, forest.
+/// Measures the reference, then each method's design in the order oat, morris, forest
+/// (or sobol's, the same design).
 fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
     let study = runner.study;
     let cfg = &study.file.determine;
@@ -179,15 +274,19 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
     let mut spent: Vec<Measured> = Vec::new();
     let reference = oat::reference_config(&study.space);
     let noise_runs = (2 * cfg.repeats).max(NOISE_RUNS);
-    let ref_m = runner.measure("ref", &reference, noise_runs)?;
-    let oat = if plan.oat {
-        let values = &plan.oat_values;
-        let (reference, ref_m) = (&reference, &ref_m);
-        Some(oat::measure(
-            runner, values, reference, ref_m, noise_runs, &mut spent, &mut rng,
-        )?)
-    } else {
-        None
+    let ref_m = match plan.oat || plan.morris || plan.forest {
+        true => Some(runner.measure("ref", &reference, noise_runs)?),
+        false => None,
+    };
+    let oat = match (plan.oat, &ref_m) {
+        (true, Some(ref_m)) => {
+            let values = &plan.oat_values;
+            let reference = &reference;
+            Some(oat::measure(
+                runner, values, reference, ref_m, noise_runs, &mut spent, &mut rng,
+            )?)
+        }
+        _ => None,
     };
     let morris = if plan.morris {
         Some(morris::measure(
@@ -199,15 +298,26 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
         None
     };
     let forest = if plan.forest {
-        Some(forest::measure(runner, cfg.samples as usize)?)
+        let design = forest::Design {
+            samples: plan.design,
+            tag: "rf",
+            salt: 0,
+            fixed: &[],
+        };
+        Some(forest::measure(runner, &design)?)
     } else {
         None
+    };
+    let sobol = match plan.sobol {
+        true => Some(sobol::measure(runner, plan.design)?),
+        false => None,
     };
     Ok(Measurements {
         reference: ref_m,
         oat,
         morris,
         forest,
+        sobol,
         spent,
     })
 }
@@ -235,6 +345,7 @@ struct Floors {
     oat: Option<f64>,
     morris: Option<f64>,
     forest: Option<f64>,
+    sobol: Option<f64>,
 }
 
 /// Each measured method's effects, in the order oat, morris, forest: the rows (one per
@@ -262,6 +373,7 @@ fn effects(
         oat: None,
         morris: None,
         forest: None,
+        sobol: None,
     };
     if let Some(runs) = &measured.oat {
         let values = &plan.oat_values;
@@ -278,6 +390,11 @@ fn effects(
         let (r, floor) = forest::effects(runs, &study.space, study.file.seed, &mut rows)?;
         floors.forest = Some(floor);
         results.push(r);
+    }
+    if let Some(runs) = &measured.sobol {
+        let found = sobol::effects(study, runs, &mut rows)?;
+        floors.sobol = Some(found.floor);
+        results.push(found.result);
     }
     Ok((rows, results, floors))
 }
@@ -299,6 +416,12 @@ fn summary(
             .map(|r| r.param.clone())
             .collect()
     };
+    let flagged = |flag: fn(&EffectRow) -> bool| -> Vec<String> {
+        rows.iter()
+            .filter(|r| flag(r))
+            .map(|r| r.param.clone())
+            .collect()
+    };
     DetermineSummary {
         method: plan.method,
         objective: study.file.objective,
@@ -314,12 +437,19 @@ fn summary(
         failed_configurations: measured.all().filter(|m| m.score.is_none()).count(),
         reference_score: measured
             .reference
-            .first_repeats(study.file.determine.repeats),
+            .as_ref()
+            .and_then(|r| r.first_repeats(study.file.determine.repeats)),
         noise_sd: floors.noise_sd,
         oat_bases: measured.oat.as_ref().map(|o| o.bases.len()),
         noise_floor_oat: floors.oat,
         noise_floor_morris: floors.morris,
         noise_floor_forest: floors.forest,
+        noise_floor_sobol: floors.sobol,
+        not_judged: flagged(|r| r.judged == Some(false)),
+        decides_run: flagged(|r| r.decides_run == Some(true)),
+        budget: study.file.determine.budget,
+        workers: 1,
+        resumed: runner.resumed,
         seconds: started.elapsed().as_secs_f64(),
     }
 }

@@ -194,6 +194,11 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
         ),
     };
     match (method, top_k) {
+        (ScreeningMethod::Sobol, None) if threshold == 0.0 => {
+            "total Sobol' effect above the largest effect of a random probe and above 1%, \
+             in the full GP fit and in the median bootstrap refit"
+                .to_string()
+        }
         (ScreeningMethod::All, Some(k)) => format!(
             "above the noise floor in at least two of oat, morris and forest, and among the {k} \
              of highest mean relative importance"

@@ -45,6 +45,20 @@ pub struct EffectRow {
     /// Elementary effects measured (steps whose both ends ran).
     pub morris_effects: Option<usize>,
     pub forest_importance: Option<f64>,
+    /// sobol: the effect √(12·V_Ti) on the ln(perf) scale (the range of a linear effect
+    /// of the key's total Sobol' variance in the GP), its bootstrap standard deviation,
+    /// and the total and first-order indices (shares of the GP's variance).
+    pub sobol_effect: Option<f64>,
+    pub sobol_effect_sd: Option<f64>,
+    pub sobol_total_index: Option<f64>,
+    pub sobol_first_index: Option<f64>,
+    /// sobol: whether the configurations that ran covered both halves of the key's range
+    /// (false: it could not be judged, and is not selected).
+    pub judged: Option<bool>,
+    /// sobol: the failure share of the upper half of the key's range minus the lower half's
+    /// (design and pre-checked draws), and whether that difference is significant.
+    pub fail_influence: Option<f64>,
+    pub decides_run: Option<bool>,
 }
 
 /// What the stage found.
@@ -71,6 +85,23 @@ pub struct DetermineSummary {
     pub noise_floor_oat: Option<f64>,
     pub noise_floor_morris: Option<f64>,
     pub noise_floor_forest: Option<f64>,
+    /// sobol: the effect floor (the largest effect of a random probe, at least 1%).
+    #[serde(default)]
+    pub noise_floor_sobol: Option<f64>,
+    /// Keys the configurations that ran did not cover (not selected, not judged).
+    #[serde(default)]
+    pub not_judged: Vec<String>,
+    /// Keys whose value decides whether a configuration runs (reported apart).
+    #[serde(default)]
+    pub decides_run: Vec<String>,
+    /// The trial budget, the adapter workers, and the trials found finished in the journal
+    /// of an interrupted run.
+    #[serde(default)]
+    pub budget: u64,
+    #[serde(default)]
+    pub workers: usize,
+    #[serde(default)]
+    pub resumed: usize,
     pub seconds: f64,
 }
 
@@ -87,5 +118,19 @@ pub fn describe(s: &DetermineSummary) -> String {
         s.candidates,
         s.rule,
         s.selected.join("\n  ")
-    )
+    ) + &if s.decides_run.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "keys that decide whether a configuration runs: {}\n",
+            s.decides_run.join(", ")
+        )
+    } + &if s.not_judged.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "could not be judged (too few configurations ran across their range): {}\n",
+            s.not_judged.join(", ")
+        )
+    }
 }

@@ -56,6 +56,12 @@ pub(super) fn write_figure(
                         .morris_sigma
                         .map(|s| if top > 0.0 { s / top } else { 0.0 })
                 }
+                ScreeningMethod::Sobol => {
+                    let top = results[0].importance.iter().copied().fold(0.0, f64::max);
+                    rows[i]
+                        .sobol_effect_sd
+                        .map(|s| if top > 0.0 { s / top } else { 0.0 })
+                }
                 ScreeningMethod::Oat => {
                     let top = results[0].importance.iter().copied().fold(0.0, f64::max);
                     rows[i]
@@ -147,34 +153,50 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
         s.candidates,
         s.rule
     ));
-    out.push_str(&format!(
-        "Effects are changes of the score ln(perf) (0.1 ≈ 10%) among configurations that ran: \
-         importance measures performance; a level or step that could not run is counted apart \
-         (failed levels / steps) and, in the OAT column in brackets, as ten times worse than the \
-         worst configuration that ran. Noise of one score (from the \
-         reference measured repeatedly): {:.4}; noise floors: oat {}, morris {}, forest {}.\n\n",
-        s.noise_sd,
-        fmt_opt(s.noise_floor_oat),
-        fmt_opt(s.noise_floor_morris),
-        fmt_opt(s.noise_floor_forest)
-    ));
+    if s.method == ScreeningMethod::Sobol {
+        out.push_str(&sobol_text(s));
+    } else {
+        out.push_str(&format!(
+            "Effects are changes of the score ln(perf) (0.1 ≈ 10%) among configurations that \
+             ran: importance measures performance; a level or step that could not run is \
+             counted apart (failed levels / steps) and, in the OAT column in brackets, as ten \
+             times worse than the worst configuration that ran. Noise of one score (from the \
+             reference measured repeatedly): {:.4}; noise floors: oat {}, morris {}, forest \
+             {}.\n\n",
+            s.noise_sd,
+            fmt_opt(s.noise_floor_oat),
+            fmt_opt(s.noise_floor_morris),
+            fmt_opt(s.noise_floor_forest)
+        ));
+    }
     if !s.absent.is_empty() {
         out.push_str(&format!(
             "Not screened (the study's Flink version lacks them): {}.\n\n",
             s.absent.join(", ")
         ));
     }
-    out.push_str(
-        "| rank | parameter | selected | relative importance | OAT effect (with failures) | \
-         OAT spread | OAT failed levels | best OAT value (change) | Morris μ* | Morris σ | forest importance |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for &i in order {
-        out.push_str(&table_row(&rows[i]));
+    if s.method == ScreeningMethod::Sobol {
+        out.push_str(
+            "| rank | parameter | selected | effect | ± (bootstrap sd) | total index | \
+             first-order index | judged | run/fail influence | decides run/fail |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for &i in order {
+            out.push_str(&sobol_row(&rows[i]));
+        }
+    } else {
+        out.push_str(
+            "| rank | parameter | selected | relative importance | OAT effect (with failures) | \
+             OAT spread | OAT failed levels | best OAT value (change) | Morris μ* | Morris σ | forest importance |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for &i in order {
+            out.push_str(&table_row(&rows[i]));
+        }
     }
     out.push_str(
         "\nFiles: `selected.toml` (the selected catalogue), `effects.csv` (this table), \
-         `trials.csv` and `trials/` (every screening trial).\n",
+         `trials.csv`, `journal.jsonl` and `trials/` (every screening trial).\n",
     );
     out
 }
@@ -202,5 +224,71 @@ fn table_row(r: &EffectRow) -> String {
         r.forest_importance
             .map(|v| format!("{v:.4}"))
             .unwrap_or_else(|| "–".into()),
+    )
+}
+
+/// The sobol report's paragraph: what the effects are, the floor, and the keys reported
+/// apart.
+fn sobol_text(s: &DetermineSummary) -> String {
+    let mut out = format!(
+        "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
+         configurations that ran; a key's effect is √(12·V_T), V_T its total Sobol' variance \
+         in the GP (its main effect and all its interactions): the range of a linear effect \
+         of that variance, on the ln scale (0.1 ≈ 10%). ± is its standard deviation over \
+         bootstrap refits. Effect floor (the largest effect of a random probe column, at \
+         least 0.01): {}. Trials: {} of a budget of {} on {} worker(s){}.\n\n",
+        fmt_opt(s.noise_floor_sobol),
+        s.trials,
+        s.budget,
+        s.workers,
+        if s.resumed > 0 {
+            format!(
+                ", {} of them found finished in the journal of an interrupted run",
+                s.resumed
+            )
+        } else {
+            String::new()
+        }
+    );
+    out.push_str(&match s.decides_run.is_empty() {
+        true => "No key decides alone whether a configuration runs.\n\n".to_string(),
+        false => format!(
+            "Keys that decide whether a configuration runs (failure share differs between \
+             the lower and the upper half of their range; reported apart from the \
+             performance effect): {}.\n\n",
+            s.decides_run.join(", ")
+        ),
+    });
+    if !s.not_judged.is_empty() {
+        out.push_str(&format!(
+            "Could not be judged (too few configurations that ran in one half of their \
+             range), so not selected: {}.\n\n",
+            s.not_judged.join(", ")
+        ));
+    }
+    out
+}
+
+/// One parameter's line of the sobol report's table.
+fn sobol_row(r: &EffectRow) -> String {
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "–",
+    };
+    format!(
+        "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        r.rank,
+        r.param,
+        if r.selected { "**yes**" } else { "no" },
+        fmt_opt(r.sobol_effect),
+        fmt_opt(r.sobol_effect_sd),
+        fmt_opt(r.sobol_total_index),
+        fmt_opt(r.sobol_first_index),
+        yes_no(r.judged),
+        r.fail_influence
+            .map(|v| format!("{v:+.2}"))
+            .unwrap_or_else(|| "–".into()),
+        yes_no(r.decides_run),
     )
 }

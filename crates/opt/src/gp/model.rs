@@ -190,6 +190,27 @@ impl Gp {
         (mean, var_s * self.y_std * self.y_std)
     }
 
+    /// The posterior mean alone at `x`, in the original y units: O(n·d), without the
+    /// variance's triangular solve, for callers that predict at many points (a
+    /// variance-based sensitivity analysis reads the mean at thousands).
+    ///
+    /// # Panics
+    /// If `x.len()` differs from the training dimension.
+    pub fn mean(&self, x: &[f64]) -> f64 {
+        assert_eq!(x.len(), self.dim, "GP mean: wrong input dimension");
+        let mean_s: f64 = self
+            .x
+            .iter()
+            .zip(&self.alpha)
+            .map(|(xi, a)| a * self.signal_var * matern52(scaled_dist(xi, x, &self.inv_ls)))
+            .sum();
+        if mean_s.is_finite() {
+            self.y_mean + self.y_std * mean_s
+        } else {
+            self.y_mean
+        }
+    }
+
     /// Leave-one-out posterior means at the training points, in the original y units:
     /// entry `i` is what the GP conditioned on every point but `i` (same
     /// hyperparameters) predicts at `x_i`. Closed form (Rasmussen & Williams §5.4.2):
