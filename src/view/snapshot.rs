@@ -265,7 +265,7 @@ fn trials_run(study: &Study, collect: Option<&CollectView>, search: Option<&Sear
     collected + searched
 }
 
-/// Failure reasons grouped by kind (numbers masked), per stage.
+/// Failure reasons grouped by kind, per stage: one real reason of each kind and its count.
 fn failures(
     collect: Option<&CollectView>,
     search: Option<&SearchView>,
@@ -274,12 +274,12 @@ fn failures(
     if let Some(c) = collect {
         let failed = c.records.iter().filter(|r| !r.passed());
         let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
-        out.extend(reasons.into_iter().map(|(r, n)| ("collect".into(), r, n)));
+        out.extend(reasons.into_iter().map(|g| ("collect".into(), g.example, g.count)));
     }
     if let Some(s) = search {
         let failed = s.rows.iter().filter(|r| r.status != TrialStatus::Pass);
         let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
-        out.extend(reasons.into_iter().map(|(r, n)| ("search".into(), r, n)));
+        out.extend(reasons.into_iter().map(|g| ("search".into(), g.example, g.count)));
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.2));
     out
