@@ -20,12 +20,11 @@
 //! loss is blind to each task's scale, so a rate that shifts every latency still counts as
 //! similar when it orders configurations the same way):
 //!
-//! - the loss of a base model is the number of misranked ordered pairs of distinct
-//!   target observations, as the paper sums it (`(μ(xⱼ) < μ(xₖ)) ⊕ (yⱼ < yₖ)` on the
-//!   paper's minimised scale: a reversed pair counts twice, a tie in prediction once, and
-//!   two equal observations predicted apart once); the target model's own loss compares
-//!   its leave-one-out prediction at one point with the *observation* at the other
-//!   (`(μ₋ⱼ(xⱼ) < yₖ) ⊕ (yⱼ < yₖ)`), else it would rank its training data perfectly and
+//! - the loss of a base model is the number of misranked ordered pairs among the target
+//!   observations (`(μ(xᵢ) < μ(xⱼ)) ⊕ (yᵢ < yⱼ)`, so a reversed pair counts twice and a
+//!   tie in prediction once); the target model's own loss compares its leave-one-out
+//!   prediction at one point with the *observation* at the other
+//!   (`(μ₋ᵢ(xᵢ) < yⱼ) ⊕ (yᵢ < yⱼ)`), else it would rank its training data perfectly and
 //!   always win — as the paper and its authors' reference code
 //!   (automl/transfer-hpo-framework) define it;
 //! - over S bootstrap samples of the target observations, a model's weight is the share
@@ -144,22 +143,17 @@ pub struct Weights {
     pub discarded: Vec<bool>,
 }
 
-/// Misranked ordered pairs among the bootstrap sample `idx`: the paper's sum over ordered
-/// pairs of draws (a, b) of distinct points, of `better(i, j) ⊕ (yᵢ better than yⱼ)`.
-/// The paper minimises; scores here are maximised, so "better" is `>` (the paper's `<`
-/// on the negated scores: the same pairs). A base model's `better` compares its
-/// predictions at both points, so a reversed pair counts twice (once per order), a tie in
-/// prediction once, and two points observed equal once when predicted apart (the paper
-/// sums over every pair, ties in y included). The target's compares its leave-one-out
-/// prediction at i with the *observation* at j (the paper's target loss). A point drawn
-/// twice is no pair: the paper's j = k terms compare a leave-one-out prediction with its
-/// own point, which its exact form (posterior samples of the leave-one-out model at both
-/// points, as its authors' code and BoTorch's RGPE tutorial compute it) never counts.
-fn misranked(y: &[f64], idx: &[usize], better: impl Fn(usize, usize) -> bool) -> u64 {
+/// Misranked ordered pairs among the bootstrap sample `idx`: over pairs of distinct
+/// draws (i, j) with different observations, the count of `below(i, j) ⊕ (yᵢ < yⱼ)`.
+/// A base model's `below` compares its predictions at both points, so a reversed pair
+/// counts twice (once per order) and a tie in prediction once; the target's compares its
+/// leave-one-out prediction at i with the *observation* at j (the paper's target loss).
+/// Equal observations carry no order (a duplicate draw pairs with itself).
+fn misranked(y: &[f64], idx: &[usize], below: impl Fn(usize, usize) -> bool) -> u64 {
     let mut count = 0;
-    for &i in idx {
-        for &j in idx {
-            if i != j && better(i, j) != (y[i] > y[j]) {
+    for (a, &i) in idx.iter().enumerate() {
+        for (b, &j) in idx.iter().enumerate() {
+            if a != b && y[i] != y[j] && below(i, j) != (y[i] < y[j]) {
                 count += 1;
             }
         }
@@ -169,7 +163,7 @@ fn misranked(y: &[f64], idx: &[usize], better: impl Fn(usize, usize) -> bool) ->
 
 /// A base model's misranked ordered pairs: its predictions `pred` against `y`.
 fn base_loss(pred: &[f64], y: &[f64], idx: &[usize]) -> u64 {
-    misranked(y, idx, |i, j| pred[i] > pred[j])
+    misranked(y, idx, |i, j| pred[i] < pred[j])
 }
 
 /// The target model's misranked ordered pairs (Feurer, Letham & Bakshy 2018, eq. 3):
@@ -177,7 +171,7 @@ fn base_loss(pred: &[f64], y: &[f64], idx: &[usize]) -> u64 {
 /// observation at j — comparing two leave-one-out predictions would rank with models
 /// that each saw the other point.
 fn target_loss(loo: &[f64], y: &[f64], idx: &[usize]) -> u64 {
-    misranked(y, idx, |i, j| loo[i] > y[j])
+    misranked(y, idx, |i, j| loo[i] < y[j])
 }
 
 /// The `q`-th percentile (0–100) of `values`, interpolated linearly between the order
@@ -451,25 +445,18 @@ mod tests {
         assert_eq!(base_loss(&[1.0, 2.0, 3.0], &y, &all), 0);
         assert_eq!(base_loss(&[3.0, 2.0, 1.0], &y, &all), 6);
         assert_eq!(base_loss(&[1.0, 1.0, 3.0], &y, &all), 1);
-        // Equal observations predicted apart: one order of each pair is wrong (the
-        // paper's sum); a point drawn twice is no pair.
-        assert_eq!(base_loss(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all), 3);
-        assert_eq!(base_loss(&[1.0, 1.0, 1.0], &[1.0, 1.0, 1.0], &all), 0);
+        // Equal observations carry no order; a duplicate draw pairs with itself.
+        assert_eq!(base_loss(&[3.0, 2.0, 1.0], &[1.0, 1.0, 1.0], &all), 0);
         assert_eq!(base_loss(&[1.0, 2.0, 3.0], &y, &[2, 2]), 0);
         // The target: each leave-one-out prediction against the other observations. A
         // prediction of 2.5 at the first point (observed 1) ranks it above the second
-        // observation (2): one ordered pair wrong; the reversed order (2 vs 2.5 between two
-        // leave-one-out means) would not be seen, nor the prediction against its own point.
+        // observation (2): one ordered pair wrong; the reversed order (2 vs 2.5 between
+        // two leave-one-out means) would not be seen.
         assert_eq!(target_loss(&[1.0, 2.0, 3.0], &y, &all), 0);
         assert_eq!(target_loss(&[2.5, 2.0, 3.0], &y, &all), 1);
-        assert_eq!(target_loss(&[2.5, 2.0, 3.0], &y, &[0, 0]), 0);
         // The first and last predicted beyond both other observations (4 pairs wrong),
         // the middle one at its observation (right against both).
         assert_eq!(target_loss(&[3.5, 2.0, 0.5], &y, &all), 4);
-        // Observed equal: the prediction above the other's observation is the wrong order
-        // (the paper's `<` on its minimised scale), below it is right.
-        assert_eq!(target_loss(&[1.5, 1.0, 3.0], &[1.0, 1.0, 3.0], &all), 1);
-        assert_eq!(target_loss(&[0.5, 1.0, 3.0], &[1.0, 1.0, 3.0], &all), 0);
     }
 
     #[test]
