@@ -489,6 +489,10 @@ impl TrialArgs {
     }
 }
 
+/// Set by the Ctrl-C / SIGTERM handler only: a stage that stops its own trials (fail-fast)
+/// also cancels them, but that is an error (exit 1), not an interruption (130).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_quiet(cli.quiet);
@@ -500,6 +504,7 @@ fn main() -> ExitCode {
         if flinktune::trial::process::cancelled() {
             std::process::exit(130);
         }
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         if runs_trials {
             eprintln!("\nstopping: terminating running trials (Ctrl-C again to quit at once)");
         }
@@ -509,7 +514,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if flinktune::trial::process::cancelled() {
+            if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                 ExitCode::from(130)
             } else if e.downcast_ref::<Usage>().is_some() {
                 ExitCode::from(2)

@@ -146,7 +146,7 @@ fn ctrl_c_stops_the_adapters_and_the_run_resumes() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("interrupted") && stderr.contains("resume"),
         "{stderr}"

@@ -164,7 +164,7 @@ fn ctrl_c_ends_an_escaped_helper_and_a_resume_spares_a_process_in_a_trial_dir() 
     // SAFETY: a signal to the flinktune this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "interrupted collect exits 1");
+    assert_eq!(status.code(), Some(130), "an interrupted collect exits 130");
     assert_gone(&m);
 
     // Someone's process whose working directory is the trial's (a `less stdout.log`).
