@@ -345,7 +345,7 @@ fn constraints_bind_the_chosen_best_and_a_missing_metric_fails_the_trial() {
     // Three objectives: three pairwise panels.
     let svg = fs::read_to_string(dir.join("search/pareto.svg")).unwrap();
     assert_eq!(
-        svg.matches("recovery_time_s:min").count(),
+        svg.matches("recovery_time_s (s, lower is better)").count(),
         2,
         "two panels show it"
     );
