@@ -274,12 +274,20 @@ fn failures(
     if let Some(c) = collect {
         let failed = c.records.iter().filter(|r| !r.passed());
         let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
-        out.extend(reasons.into_iter().map(|g| ("collect".into(), g.example, g.count)));
+        out.extend(
+            reasons
+                .into_iter()
+                .map(|g| ("collect".into(), g.example, g.count)),
+        );
     }
     if let Some(s) = search {
         let failed = s.rows.iter().filter(|r| r.status != TrialStatus::Pass);
         let reasons = flink::precheck::group_reasons(failed.map(|r| r.reason.as_str()));
-        out.extend(reasons.into_iter().map(|g| ("search".into(), g.example, g.count)));
+        out.extend(
+            reasons
+                .into_iter()
+                .map(|g| ("search".into(), g.example, g.count)),
+        );
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.2));
     out
