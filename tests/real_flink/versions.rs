@@ -319,10 +319,16 @@ fn init_study_runs_on(home: &Path, version: &str, release: &str) {
     for entry in fs::read_dir(study.join("generate/configs")).unwrap() {
         let conf = flink::conf::read_conf_dir(&entry.unwrap().path().join("conf")).unwrap();
         for key in conf.keys() {
-            assert_eq!(
-                set.check(key),
-                flink::keys::Status::Known,
-                "{key} written for Flink {release}"
+            // Current keys only, and keys the release deprecates without a successor (1.20's
+            // buffers per channel and Netty threads: still read, no other way to set them).
+            let status = set.check(key);
+            assert!(
+                matches!(
+                    status,
+                    flink::keys::Status::Known
+                        | flink::keys::Status::Deprecated { successor: None }
+                ),
+                "{key} written for Flink {release}: {status:?}"
             );
         }
     }
@@ -345,9 +351,6 @@ fn init_study_runs_on(home: &Path, version: &str, release: &str) {
 }
 
 #[test]
-#[ignore = "not yet seen to pass since flink-local sizes the cluster to the job's slots and \
-            waits for them: on a machine loaded far past its cores the trials' JVMs took over \
-            a minute to start (no TaskManager registered within 90 s); to be run on an idle one"]
 fn a_study_from_init_for_flink_1_20_writes_only_its_keys_and_runs() {
     let Some(home) = flink_home() else { return };
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -355,9 +358,6 @@ fn a_study_from_init_for_flink_1_20_writes_only_its_keys_and_runs() {
 }
 
 #[test]
-#[ignore = "not yet seen to pass since flink-local sizes the cluster to the job's slots and \
-            waits for them: on a machine loaded far past its cores the trials' JVMs took over \
-            a minute to start (no TaskManager registered within 90 s); to be run on an idle one"]
 fn a_study_from_init_for_flink_2_3_writes_only_its_keys_and_runs() {
     let Some(home) = flink_2_home() else { return };
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
