@@ -238,10 +238,10 @@ fn mobo_finds_more_hypervolume_than_random_search_at_equal_budget() {
     );
 }
 
-/// The experiment behind the README's numbers: EHVI and ParEGO against random search over
+/// The experiment behind BENCHMARKS.md's numbers: EHVI and ParEGO against random search over
 /// several seeds. `cargo test --release --test mobo -- --ignored --nocapture`
 #[test]
-#[ignore]
+#[ignore = "the experiment behind BENCHMARKS.md's figures: minutes in a release build (cargo test --release --test mobo -- --ignored)"]
 fn mobo_against_random_over_seeds() {
     let tmp = tempfile::tempdir().unwrap();
     let mut table: Vec<(String, Vec<f64>)> = vec![];
