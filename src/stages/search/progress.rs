@@ -77,34 +77,47 @@ pub fn progress(study: &Study) -> Result<Option<SearchProgress>> {
 }
 
 fn read_journal_rows(path: &Path, multi: bool) -> Result<Vec<EvaluationRow>> {
-    let row = |iteration, initial, status, reason: &str, perf| EvaluationRow {
+    if multi {
+        journal_rows(path, |i, s: &MoStep| {
+            let e = &s.evaluation;
+            row(i, s.initial, e.status, &e.reason, e.perf)
+        })
+    } else {
+        journal_rows(path, |i, s: &Step| {
+            let e = &s.evaluation;
+            row(i, s.initial, e.status, &e.reason, e.perf)
+        })
+    }
+}
+
+fn row(
+    iteration: usize,
+    initial: bool,
+    status: TrialStatus,
+    reason: &str,
+    perf: Option<f64>,
+) -> EvaluationRow {
+    EvaluationRow {
         iteration,
         initial,
         status,
         reason: reason.to_string(),
         perf,
-    };
-    Ok(if multi {
-        let steps = journal::read::<serde_json::Value, MoStep>(path, true)?.entries;
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let e = &s.evaluation;
-                row(i, s.initial, e.status, &e.reason, e.perf)
-            })
-            .collect()
-    } else {
-        let steps = journal::read::<serde_json::Value, Step>(path, true)?.entries;
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let e = &s.evaluation;
-                row(i, s.initial, e.status, &e.reason, e.perf)
-            })
-            .collect()
-    })
+    }
+}
+
+/// The rows of a search journal of steps `S` (single- or multi-objective: their
+/// evaluations are of different types with the same fields a watcher reads).
+fn journal_rows<S: serde::de::DeserializeOwned>(
+    path: &Path,
+    to_row: impl Fn(usize, &S) -> EvaluationRow,
+) -> Result<Vec<EvaluationRow>> {
+    let steps = journal::read::<serde_json::Value, S>(path, true)?.entries;
+    Ok(steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| to_row(i, s))
+        .collect())
 }
 
 /// The columns of `history.csv` a watcher needs.
