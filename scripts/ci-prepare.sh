@@ -30,37 +30,26 @@ fi
 if [ "${FLINKTUNE_FLINK_2:-1}" != 0 ]; then
   _ft_also FLINK_2_HOME 2.3.0 || { return 1 2>/dev/null || exit 1; }
 fi
+# _ft_tool VAR PROGRAM: make PROGRAM available (the Debian package of that name when it is
+# not on PATH) and export its path as VAR.
+_ft_tool() {
+  if ! command -v "$2" >/dev/null 2>&1; then
+    echo "ci-prepare: no $2 on PATH: installing the Debian package" >&2
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    { $sudo apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$2"; } >&2 || {
+      echo "ci-prepare: installing $2 failed" >&2
+      return 1
+    }
+  fi
+  export "$1=$(command -v "$2")"
+  echo "ci-prepare: $1=$(command -v "$2")" >&2
+}
 # A real Prometheus server for the test of a user job measured through Prometheus
-# (FLINKTUNE_PROMETHEUS: the binary the flink-local adapter runs).
-if ! command -v prometheus >/dev/null 2>&1; then
-  echo "ci-prepare: no prometheus on PATH: installing the Debian package" >&2
-  _ft_sudo=""
-  [ "$(id -u)" = 0 ] || _ft_sudo=sudo
-  { $_ft_sudo apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $_ft_sudo apt-get install -y -qq --no-install-recommends prometheus; } >&2 || {
-    echo "ci-prepare: installing prometheus failed" >&2
-    return 1 2>/dev/null || exit 1
-  }
-  unset _ft_sudo
-fi
-FLINKTUNE_PROMETHEUS="$(command -v prometheus)"
-export FLINKTUNE_PROMETHEUS
-echo "ci-prepare: FLINKTUNE_PROMETHEUS=$FLINKTUNE_PROMETHEUS" >&2
-# A real browser for the test of the report and the dashboard (tests/browser.rs):
-# headless Chromium (FLINKTUNE_CHROMIUM: its binary), from Debian's packages.
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "ci-prepare: no chromium on PATH: installing the Debian package" >&2
-  _ft_sudo=""
-  [ "$(id -u)" = 0 ] || _ft_sudo=sudo
-  { $_ft_sudo apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $_ft_sudo apt-get install -y -qq --no-install-recommends chromium; } >&2 || {
-    echo "ci-prepare: installing chromium failed" >&2
-    return 1 2>/dev/null || exit 1
-  }
-  unset _ft_sudo
-fi
-FLINKTUNE_CHROMIUM="$(command -v chromium)"
-export FLINKTUNE_CHROMIUM
-echo "ci-prepare: FLINKTUNE_CHROMIUM=$FLINKTUNE_CHROMIUM" >&2
-unset -f _ft_also
+# (FLINKTUNE_PROMETHEUS: the binary the flink-local adapter runs), and a real browser for the
+# test of the report and the dashboard (tests/browser.rs: headless Chromium).
+_ft_tool FLINKTUNE_PROMETHEUS prometheus || { return 1 2>/dev/null || exit 1; }
+_ft_tool FLINKTUNE_CHROMIUM chromium || { return 1 2>/dev/null || exit 1; }
+unset -f _ft_also _ft_tool
 unset _ft_root
