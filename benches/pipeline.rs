@@ -32,6 +32,7 @@ fn job(repeat: u32) -> SimJob {
         repeat,
         seed: 1,
         noise: 0.03,
+        ..SimJob::default()
     }
 }
 

@@ -32,6 +32,7 @@ fn main() -> Result<()> {
         repeat: 0,
         seed: study.file.seed,
         noise: 0.0,
+        flink: study.file.flink_version,
     };
     let cluster = sim::Cluster::default();
     let score = |c: &flink::space::Config| -> Option<f64> {

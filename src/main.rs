@@ -466,6 +466,10 @@ struct SimAdapterArgs {
     /// configuration first (for searches that write only config.json, e.g. other tuners).
     #[arg(long, value_name = "DIR")]
     study: Option<PathBuf>,
+    /// The Flink release the simulated cluster runs (its memory rules); default: the study's
+    /// `flink_version` with --study, else 1.11.
+    #[arg(long, value_name = "VERSION")]
+    flink_version: Option<flink::conf::FlinkVersion>,
 }
 
 /// How trials are run.
@@ -637,17 +641,19 @@ fn positive_days(s: &str) -> std::result::Result<f64, String> {
 }
 
 fn sim_adapter(a: SimAdapterArgs) -> Result<()> {
+    let mut flink = a.flink_version.unwrap_or(flink::resources::SIMULATED_FLINK);
     if let Some(dir) = &a.study {
         let study = Study::load(dir)?;
         let trial = adapter::spec_from_env()?.dir;
         let config = study.read_config_json(&trial.join("config.json"))?;
         study.write_config_dir(&config, &trial, "flinktune sim-adapter: from config.json")?;
+        flink = a.flink_version.unwrap_or(study.file.flink_version);
     }
     let cluster = match a.cluster {
         sim::ClusterMode::Fixed => sim::Cluster::default(),
         sim::ClusterMode::Kubernetes => sim::Cluster::kubernetes(),
     };
-    adapter::sim_adapter_from_env(cluster, a.workload, a.noise)
+    adapter::sim_adapter_from_env(cluster, (a.workload, flink), a.noise)
 }
 
 /// Loads a study for a command that writes to it, holding the study's lock (one writer per

@@ -165,6 +165,7 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
         cluster,
         workload,
         noise,
+        flink,
     } = flinktune::trial::runner::adapter_of(&study)
     else {
         panic!("the study uses the simulator")
@@ -191,7 +192,8 @@ fn search_and_random_hypervolume(dir: &Path, seed: u64) -> (f64, f64) {
                     seed: study.file.seed,
                     worker: 0,
                 };
-                let outcome = flinktune::trial::adapter::run_sim(&spec, &cluster, workload, noise);
+                let outcome =
+                    flinktune::trial::adapter::run_sim(&spec, &cluster, (workload, flink), noise);
                 let Some(m) = outcome.measurement() else {
                     continue;
                 };

@@ -38,6 +38,7 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
         cluster,
         workload,
         noise,
+        flink,
     } = &adapter
     else {
         panic!("the study uses the simulator")
@@ -63,7 +64,8 @@ fn bo_over_the_system_gets_within_ten_percent_of_2000_random_evaluations() {
             seed: 42,
             worker: 0,
         };
-        let outcome = flinktune::trial::adapter::run_sim(&spec, cluster, *workload, *noise);
+        let outcome =
+            flinktune::trial::adapter::run_sim(&spec, cluster, (*workload, *flink), *noise);
         if let Some(m) = outcome.measurement() {
             reference = reference.max(m.throughput / m.latency_p99_ms);
         }

@@ -49,7 +49,13 @@ fn pass(conf: &FlatConf, j: &SimJob) -> SimMetrics {
 }
 
 fn cap(conf: &FlatConf) -> f64 {
-    sim::capacity(conf, &Cluster::kubernetes(), Workload::Wordcount).unwrap()
+    sim::capacity(
+        conf,
+        &Cluster::kubernetes(),
+        Workload::Wordcount,
+        flink::resources::SIMULATED_FLINK,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -195,6 +201,7 @@ fn without_spare_capacity_the_job_does_not_recover() {
         cluster: Cluster::kubernetes(),
         workload: Workload::Wordcount,
         noise: 0.0,
+        flink: flink::resources::SIMULATED_FLINK,
     };
     let outcome = a.run(&spec);
     assert_eq!(outcome.metric("recovery_time_s"), Some(GIVE_UP_S));
@@ -252,7 +259,9 @@ fn the_example_study_validates_and_defaults_to_the_static_maximum() {
     let peak = *study.file.rates.iter().max().unwrap() as f64;
     let trough = *study.file.rates.iter().min().unwrap() as f64;
     let cl = study.file.sim.cluster();
-    let capacity = |c: &FlatConf| sim::capacity(c, &cl, study.file.sim.workload).unwrap();
+    let capacity = |c: &FlatConf| {
+        sim::capacity(c, &cl, study.file.sim.workload, study.file.flink_version).unwrap()
+    };
     assert!(capacity(&conf) > 1.5 * peak);
     assert!(capacity(&pods(2, 1, "1", "4096m", 10_000)) > trough);
     assert!(capacity(&pods(1, 1, "1", "4096m", 10_000)) < trough);

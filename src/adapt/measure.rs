@@ -40,6 +40,7 @@ impl SimMeasure {
                 cluster,
                 workload,
                 noise,
+                ..
             } => Ok(SimMeasure {
                 study: study.clone(),
                 cluster,
@@ -67,6 +68,7 @@ impl Measure for SimMeasure {
                 Purpose::ReplayStep { step: step as u64 },
             ),
             noise: self.noise,
+            flink: self.study.file.flink_version,
         };
         let conf = self.study.effective_conf(config);
         let Some(mut m) = Metrics::of(&adapter::simulate(&conf, &self.cluster, &job)) else {
@@ -84,7 +86,13 @@ impl Measure for SimMeasure {
             return Ok(c);
         }
         let conf = self.study.effective_conf(config);
-        let c = flink::sim::capacity(&conf, &self.cluster, self.workload).unwrap_or(0.0);
+        let c = flink::sim::capacity(
+            &conf,
+            &self.cluster,
+            self.workload,
+            self.study.file.flink_version,
+        )
+        .unwrap_or(0.0);
         self.capacities.insert(key, c);
         Ok(c)
     }

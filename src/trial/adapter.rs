@@ -13,7 +13,7 @@
 use crate::trial::process::{Waited, describe_exit, run_group};
 use crate::trial::record::TrialStatus;
 use anyhow::Result;
-use flink::conf;
+use flink::conf::{self, FlinkVersion};
 use flink::metrics::{Metric, Metrics};
 use flink::objective::Measurement;
 use flink::sim::{self, Cluster, SimJob, SimOutcome, Workload};
@@ -134,6 +134,8 @@ pub enum Adapter {
         cluster: Cluster,
         workload: Workload,
         noise: f64,
+        /// The release the simulated cluster runs (its memory rules).
+        flink: FlinkVersion,
     },
     /// A shell command speaking the protocol, with its wall-clock limit, the grace period
     /// between SIGTERM and SIGKILL for its processes, and the directory where the processes
@@ -154,6 +156,7 @@ impl Adapter {
                 cluster,
                 workload,
                 noise,
+                ..
             } => match cluster.mode {
                 sim::ClusterMode::Fixed => format!("sim ({workload}, noise {noise})"),
                 sim::ClusterMode::Kubernetes => format!(
@@ -173,8 +176,9 @@ impl Adapter {
                 cluster,
                 workload,
                 noise,
+                flink,
             } => {
-                let outcome = run_sim(spec, cluster, *workload, *noise);
+                let outcome = run_sim(spec, cluster, (*workload, *flink), *noise);
                 let result = outcome.result_json();
                 if let Err(e) = crate::fsx::write_json(&spec.dir.join(RESULT_FILE), &result) {
                     return Outcome::Error {
@@ -196,7 +200,14 @@ impl Adapter {
 
 /// Runs the simulator on a prepared trial directory, reading its configuration file as
 /// Flink would.
-pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f64) -> Outcome {
+/// `job` is the workload and the Flink release the cluster runs.
+pub fn run_sim(
+    spec: &TrialSpec,
+    cluster: &Cluster,
+    job: (Workload, FlinkVersion),
+    noise: f64,
+) -> Outcome {
+    let (workload, flink) = job;
     let conf = match conf::read_conf_dir(&spec.dir.join("conf")) {
         Ok(c) => c,
         Err(e) => {
@@ -212,6 +223,7 @@ pub fn run_sim(spec: &TrialSpec, cluster: &Cluster, workload: Workload, noise: f
         repeat: spec.repeat as u32,
         seed: spec.seed,
         noise,
+        flink,
     };
     simulate(&conf, cluster, &job)
 }
@@ -549,15 +561,20 @@ pub fn spec_from_env() -> Result<TrialSpec> {
 
 /// The `sim-adapter` command: runs the trial the protocol's variables describe on the
 /// simulator, as a shell adapter would; an adapter error (not a FailConf) fails the command.
-pub fn sim_adapter_from_env(cluster: Cluster, workload: Workload, noise: f64) -> Result<()> {
+pub fn sim_adapter_from_env(
+    cluster: Cluster,
+    job: (Workload, FlinkVersion),
+    noise: f64,
+) -> Result<()> {
     if !(0.0..1.0).contains(&noise) {
         anyhow::bail!("--noise must be in [0, 1)");
     }
     let spec = spec_from_env()?;
     let adapter = Adapter::Sim {
         cluster,
-        workload,
+        workload: job.0,
         noise,
+        flink: job.1,
     };
     if let Outcome::Error { reason, .. } = adapter.run(&spec) {
         anyhow::bail!("{reason}");

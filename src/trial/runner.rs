@@ -27,6 +27,7 @@ pub fn adapter_of(study: &Study) -> Adapter {
             cluster: study.file.sim.cluster(),
             workload: study.file.sim.workload,
             noise: study.file.sim.noise,
+            flink: study.file.flink_version,
         },
         AdapterKind::Command => Adapter::Command {
             command: resolve_command(

@@ -17,8 +17,8 @@ use crate::memory::{self, lookup};
 use crate::metrics::Metrics;
 use serde::{Deserialize, Serialize};
 
-/// The Flink version the simulator models (the paper's), whose memory model sizes its
-/// TaskManagers.
+/// The Flink version whose cluster the simulator was calibrated on (the paper's): the default
+/// release of a simulated job, and the memory rules the resource helpers here size with.
 pub const SIMULATED_FLINK: FlinkVersion = FlinkVersion {
     major: 1,
     minor: 11,

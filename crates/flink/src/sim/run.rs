@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::conf::FlinkVersion;
 use crate::memory;
 use crate::recovery;
 use crate::resources::Resources;
@@ -24,8 +25,9 @@ pub fn capacity(
     conf: &BTreeMap<String, String>,
     cluster: &Cluster,
     workload: Workload,
+    flink: FlinkVersion,
 ) -> Result<f64, String> {
-    let s = read_settings(conf, cluster)?;
+    let s = read_settings(conf, cluster, flink)?;
     let m = Model::new(&s, cluster, workload);
     if let Some(reason) = deployment_failure(&m) {
         return Err(reason);
@@ -56,7 +58,7 @@ fn run(
     } else {
         60.0
     };
-    let s = read_settings(conf, cluster)?;
+    let s = read_settings(conf, cluster, job.flink)?;
     let m = Model::new(&s, cluster, job.workload);
     if let Some(reason) = deployment_failure(&m) {
         return Err(reason);

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::conf::FlinkVersion;
 use crate::memory::{self, JobManagerMemory, TaskManagerMemory, lookup};
-use crate::resources::SIMULATED_FLINK;
 use crate::sim::cluster::{Cluster, ClusterMode};
 use crate::sim::constants::{JM_METASPACE_NEED_MB, TM_METASPACE_NEED_MB};
 use crate::sim::topology::topology;
@@ -137,9 +137,10 @@ fn start_failure(component: &str, e: memory::MemoryError) -> String {
 pub(super) fn read_settings(
     conf: &BTreeMap<String, String>,
     cluster: &Cluster,
+    flink: FlinkVersion,
 ) -> Result<Settings, String> {
     // Cluster start-up: JobManager and TaskManagers derive their memory.
-    let (jm, tm, segment_bytes) = process_memory(conf, cluster)?;
+    let (jm, tm, segment_bytes) = process_memory(conf, cluster, flink)?;
     let slots = task_slots(conf)?;
     let (taskmanagers, cores) = topology(conf, cluster)?;
     let framesize_bytes = akka_framesize(conf)?;
@@ -182,12 +183,11 @@ pub(super) fn read_settings(
 fn process_memory(
     conf: &BTreeMap<String, String>,
     cluster: &Cluster,
+    flink: FlinkVersion,
 ) -> Result<(JobManagerMemory, TaskManagerMemory, f64), String> {
-    let jm =
-        memory::jobmanager(conf, SIMULATED_FLINK).map_err(|e| start_failure("JobManager", e))?;
-    let tm =
-        memory::taskmanager(conf, SIMULATED_FLINK).map_err(|e| start_failure("TaskManager", e))?;
-    let segment_bytes = memory::segment_size_bytes(conf, SIMULATED_FLINK)
+    let jm = memory::jobmanager(conf, flink).map_err(|e| start_failure("JobManager", e))?;
+    let tm = memory::taskmanager(conf, flink).map_err(|e| start_failure("TaskManager", e))?;
+    let segment_bytes = memory::segment_size_bytes(conf, flink)
         .map_err(|e| start_failure("TaskManager", e))? as f64;
     if memory::mib(jm.process) > cluster.master_memory_mb {
         return Err(format!(

@@ -3,6 +3,7 @@
 //! those of what it reads and how it fails. Apart from the code because they exercise the
 //! whole model and are as long as it. The helpers here serve both files.
 
+use crate::resources::SIMULATED_FLINK;
 use std::collections::BTreeMap;
 
 use super::*;
@@ -137,7 +138,7 @@ fn hand_tuned_config_beats_the_default() {
 fn p99_rises_steeply_towards_capacity() {
     let cl = Cluster::default();
     for w in Workload::ALL {
-        let cap = capacity(&flink_default(), &cl, w).unwrap();
+        let cap = capacity(&flink_default(), &cl, w, SIMULATED_FLINK).unwrap();
         let mut last = 0.0;
         let mut first = 0.0;
         for f in [0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999] {
@@ -187,8 +188,8 @@ fn buffer_timeout_zero_trades_capacity_for_latency() {
         let d = pass(&flink_default(), &cl, &job(w, 16_000.0));
         let z = pass(&zero, &cl, &job(w, 16_000.0));
         assert!(z.latency_p99_ms < d.latency_p99_ms, "{w}");
-        let cd = capacity(&flink_default(), &cl, w).unwrap();
-        let cz = capacity(&zero, &cl, w).unwrap();
+        let cd = capacity(&flink_default(), &cl, w, SIMULATED_FLINK).unwrap();
+        let cz = capacity(&zero, &cl, w, SIMULATED_FLINK).unwrap();
         assert!(cz < 0.9 * cd, "{w}: {cz} vs {cd}");
     }
 }
@@ -203,12 +204,12 @@ fn frequent_checkpoints_cost_latency_and_capacity() {
     assert!(o.latency_p99_ms > r.latency_p99_ms, "{o:?} vs {r:?}");
     assert!(o.cpu_cores > r.cpu_cores);
     for w in Workload::ALL {
-        let cr = capacity(&rare, &cl, w).unwrap();
-        let co = capacity(&often, &cl, w).unwrap();
+        let cr = capacity(&rare, &cl, w, SIMULATED_FLINK).unwrap();
+        let co = capacity(&often, &cl, w, SIMULATED_FLINK).unwrap();
         assert!(co < cr, "{w}: {co} vs {cr}");
     }
-    let cr = capacity(&rare, &cl, Workload::Wordcount).unwrap();
-    let co = capacity(&often, &cl, Workload::Wordcount).unwrap();
+    let cr = capacity(&rare, &cl, Workload::Wordcount, SIMULATED_FLINK).unwrap();
+    let co = capacity(&often, &cl, Workload::Wordcount, SIMULATED_FLINK).unwrap();
     assert!(co < 0.95 * cr, "{co} vs {cr}");
     // 10-minute checkpoints are as good as none
     let none = pass(&flink_default(), &cl, &job(Workload::Wordcount, 16_000.0));
@@ -304,7 +305,9 @@ fn small_knobs_have_small_mechanistic_effects() {
         c
     };
     let rp = |c: &BTreeMap<String, String>| pass(c, &cl, &job(Workload::Repartition, 160_000.0));
-    let cap = |c: &BTreeMap<String, String>| capacity(c, &cl, Workload::Repartition).unwrap();
+    let cap = |c: &BTreeMap<String, String>| {
+        capacity(c, &cl, Workload::Repartition, SIMULATED_FLINK).unwrap()
+    };
     // nio costs more CPU per buffer than epoll (`auto` is epoll on Linux)
     let epoll = conf_with(&[("taskmanager.network.netty.transport", "epoll")]);
     let nio = conf_with(&[("taskmanager.network.netty.transport", "nio")]);

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::resources::Resources;
+use crate::conf::FlinkVersion;
+use crate::resources::{Resources, SIMULATED_FLINK};
 use crate::sim::workload::Workload;
 
 /// One trial: a workload at an input rate.
@@ -20,6 +21,9 @@ pub struct SimJob {
     pub seed: u64,
     /// Relative measurement noise; 0 = deterministic.
     pub noise: f64,
+    /// The Flink release the cluster runs: its memory rules size the processes (the
+    /// performance model itself is the paper's, see docs/simulator.md).
+    pub flink: FlinkVersion,
 }
 
 impl Default for SimJob {
@@ -31,6 +35,7 @@ impl Default for SimJob {
             repeat: 0,
             seed: 0,
             noise: 0.03,
+            flink: SIMULATED_FLINK,
         }
     }
 }

@@ -260,3 +260,21 @@ fn workload_names() {
     assert_eq!("WC".parse::<Workload>().unwrap(), Workload::Wordcount);
     assert!("sort".parse::<Workload>().is_err());
 }
+
+#[test]
+fn the_processes_derive_their_memory_by_the_clusters_flink_release() {
+    // Flink 1.11 caps network memory at 1 GiB by default, so a 2 GiB minimum is inconsistent;
+    // 1.17 dropped the cap and 1.20 starts with it.
+    let c = with(&[
+        ("taskmanager.memory.process.size", "16g"),
+        ("taskmanager.memory.network.min", "2g"),
+    ]);
+    let cl = Cluster::default();
+    let old = job(Workload::Wordcount, 16_000.0);
+    assert!(fail(&c, &cl, &old).contains("Inconsistently configured"));
+    let new = SimJob {
+        flink: "1.20".parse().unwrap(),
+        ..old
+    };
+    pass(&c, &cl, &new);
+}
