@@ -347,6 +347,11 @@ fn init_study_runs_on(home: &Path, version: &str, release: &str) {
             assert_eq!(result["flink_version"], release, "{result}");
         }
     }
+    // The TaskManager memory Flink reports over REST is what `flinktune memory` derives.
+    assert_eq!(
+        assert_memory_as_flink_derives(&study.join("collect/trials")),
+        passed
+    );
     assert_no_jvm(&study);
 }
 
