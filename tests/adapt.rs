@@ -384,3 +384,42 @@ fn the_profiler_setting_parses_and_a_bad_one_names_its_line() {
     assert!(cost("demeter") < 0.9 * cost("static"), "{:?}", p["demeter"]);
     assert_eq!(num("demeter", "recovery_violations"), 0.0);
 }
+
+#[test]
+fn a_live_run_whose_profiling_adapter_is_missing_stops_after_three_trials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, _) = demeter_study(tmp.path());
+    edit_study(
+        &study,
+        &[
+            ("interval_s = 1800", "interval_s = 0.3"),
+            (
+                "kind = \"sim\"",
+                "kind = \"command\"\ncommand = \"./no-such-adapter.sh\"\nretries = 0",
+            ),
+        ],
+    );
+    fs::write(tmp.path().join("rate"), "90000").unwrap();
+    let hook = fake_hook(tmp.path());
+    let err = fails(&[
+        "adapt",
+        s(&study),
+        "--hook",
+        &hook,
+        "--intervals",
+        "3",
+        "--source-rate",
+        "5000",
+    ]);
+    assert!(
+        err.contains("the first 3 trials all failed with an adapter error")
+            && err.contains("no-such-adapter.sh"),
+        "{err}"
+    );
+    let live = study.join("adapt-live");
+    let profiles = live.join("profiles").read_dir().unwrap().count();
+    assert_eq!(profiles, 3, "profiling trials run before the stop");
+    // The job the hook started is stopped on the way out.
+    let actions = fs::read_to_string(live.join("hook-state/actions.log")).unwrap();
+    assert_eq!(actions.lines().last(), Some("stop"), "{actions}");
+}

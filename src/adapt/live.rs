@@ -11,6 +11,7 @@ use crate::adapt::policy::{self, Change, Decision, Policy, Situation};
 use crate::adapt::policy_kind::{PolicyKind, make_policy};
 use crate::adapt::trace;
 use crate::study::Study;
+use crate::trial::runner::AdapterFailing;
 use anyhow::{Context, Result, bail};
 use flink::space::Config;
 use serde::{Deserialize, Serialize};
@@ -218,6 +219,7 @@ impl<'a> LiveRun<'a> {
                 self.switch_to(n, &mut rec, config, reason)?;
             }
             Ok(_) => {}
+            Err(e) if AdapterFailing::caused(&e) => return Err(e),
             Err(e) => {
                 rec.action = "error".into();
                 rec.reason = format!("{e:#}");

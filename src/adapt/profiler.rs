@@ -9,7 +9,7 @@
 use crate::adapt::measure::{Measure, SimMeasure};
 use crate::adapt::policy::Metrics;
 use crate::study::Study;
-use crate::trial::runner::{Runner, Trial};
+use crate::trial::runner::{FirstTrials, Runner, Trial};
 use anyhow::Result;
 use flink::space::Config;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,8 @@ pub struct AdapterProfiler {
     study: Study,
     dir: PathBuf,
     runs: usize,
+    /// The first profiles' outcomes: an adapter failing from the start stops adapt.
+    first: FirstTrials,
 }
 
 impl AdapterProfiler {
@@ -56,6 +58,7 @@ impl AdapterProfiler {
             study: study.clone(),
             dir: dir.to_path_buf(),
             runs: 0,
+            first: FirstTrials::default(),
         }
     }
 }
@@ -63,7 +66,7 @@ impl AdapterProfiler {
 impl Profiler for AdapterProfiler {
     fn evaluate(&mut self, config: &Config, rate: f64) -> Result<Option<Metrics>> {
         self.runs += 1;
-        let runner = Runner::new(&self.study, self.dir.clone());
+        let runner = Runner::continuing(&self.study, self.dir.clone(), self.first.clone());
         let id = format!("p{:05}", self.runs);
         let trial = Trial {
             config_id: &id,

@@ -10,11 +10,11 @@ use crate::trial::adapter::{
     Adapter, Outcome, STDERR_LOG, STDERR_TAIL_MARK, TrialSpec, resolve_command,
 };
 use crate::trial::record::{TrialRecord, trial_id};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use flink::space::Config;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How many lines of the first failed trial's stderr the fail-fast error quotes.
@@ -80,21 +80,52 @@ pub struct Runner<'a> {
     pub adapter: Adapter,
     /// Where the trial directories go.
     pub trials_dir: PathBuf,
-    /// The trial directories of the first trials to end, each with its adapter error's
-    /// reason (None: no adapter error), up to `[adapter] fail_fast` of them.
-    first: Mutex<Vec<(PathBuf, Option<String>)>>,
+    first: FirstTrials,
 }
+
+/// The fail-fast stop: a stage's adapter failed its first trials, so every later one would
+/// fail too. A type of its own so that loops which outlive one failure (adapt's intervals)
+/// still stop for it.
+#[derive(Debug)]
+pub struct AdapterFailing(String);
+
+impl std::fmt::Display for AdapterFailing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AdapterFailing {}
+
+impl AdapterFailing {
+    /// Whether `e` is, or was caused by, a fail-fast stop.
+    pub fn caused(e: &anyhow::Error) -> bool {
+        e.chain().any(|c| c.is::<AdapterFailing>())
+    }
+}
+
+/// The trial directories of the first trials to end, each with its adapter error's reason
+/// (None: no adapter error), up to `[adapter] fail_fast` of them. Shared by the runners of
+/// one stage that makes a runner per trial (adapt's profiler), so fail-fast sees them all.
+#[derive(Clone, Default)]
+pub struct FirstTrials(Arc<Mutex<Vec<(PathBuf, Option<String>)>>>);
 
 impl<'a> Runner<'a> {
     /// A runner through the study's adapter, once what a killed earlier run left running
     /// is ended.
     pub fn new(study: &'a Study, trials_dir: PathBuf) -> Runner<'a> {
+        Self::continuing(study, trials_dir, FirstTrials::default())
+    }
+
+    /// [`Runner::new`], counting towards fail-fast the first trials other runners of the
+    /// same stage already ran.
+    pub fn continuing(study: &'a Study, trials_dir: PathBuf, first: FirstTrials) -> Runner<'a> {
         end_orphans(study);
         Runner {
             study,
             adapter: adapter_of(study),
             trials_dir,
-            first: Mutex::new(vec![]),
+            first,
         }
     }
 
@@ -183,7 +214,7 @@ impl<'a> Runner<'a> {
         if crate::trial::process::cancelled() {
             return;
         }
-        if let Ok(mut first) = self.first.lock()
+        if let Ok(mut first) = self.first.0.lock()
             && first.len() < limit
         {
             let error = matches!(outcome, Outcome::Error { .. }).then(|| outcome.reason());
@@ -195,7 +226,7 @@ impl<'a> Runner<'a> {
     /// error, saying which command failed and how its first trial's stderr begins.
     fn check_fail_fast(&self) -> Result<()> {
         let limit = self.study.file.adapter.fail_fast as usize;
-        let first = self.first.lock().map(|f| f.clone()).unwrap_or_default();
+        let first = self.first.0.lock().map(|f| f.clone()).unwrap_or_default();
         if limit == 0 || first.len() < limit || first.iter().any(|(_, e)| e.is_none()) {
             return Ok(());
         }
@@ -221,7 +252,7 @@ impl<'a> Runner<'a> {
         if !head.is_empty() {
             msg.push_str(&format!("\nits stderr begins:\n{}", head.join("\n")));
         }
-        bail!(msg)
+        Err(AdapterFailing(msg).into())
     }
 
     /// A fresh trial directory holding the configuration as a Flink conf directory.
