@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import remote  # noqa: E402
 fl = remote.fl
+import prometheus_metrics  # noqa: E402  (flink-local's, on the path remote put there)
 
 
 class Conf(unittest.TestCase):
@@ -86,9 +87,13 @@ class LocalSession(unittest.TestCase):
             with open(os.path.join(home, "conf", "config.yaml")) as f:
                 shipped = f.read()
             open(os.path.join(conf, "config.yaml"), "w").write(shipped.replace("numberOfTaskSlots: 1", "numberOfTaskSlots: 2"))
-            # A platform that reads metrics over REST refreshes them more often than Flink's 10 s.
-            cl = fl.Cluster(home, conf, os.path.join(d, "cluster"), 0,
-                            extra_props={"metrics.fetcher.update-interval": 1000})
+            # A platform that reads metrics over REST refreshes them more often than Flink's 10 s;
+            # one that runs Prometheus has the cluster's JVMs export to it.
+            props = {"metrics.fetcher.update-interval": 1000}
+            server = platform_prometheus(d)
+            if server:
+                props.update(prometheus_metrics.reporter_props(server.targets))
+            cl = fl.Cluster(home, conf, os.path.join(d, "cluster"), 0, extra_props=props)
             try:
                 fl.wait_for_cluster(cl, cl.start(), 240)  # a loaded 2-core machine took over 90 s
                 trial = os.path.join(d, "trial")
@@ -124,37 +129,76 @@ class LocalSession(unittest.TestCase):
                 self.assertTrue(all(j["state"] in ("CANCELED", "CANCELLING") for j in jobs), jobs)
                 print(f"remote trial on a local session: {r['throughput']} rec/s, p99 {r['latency_p99_ms']} ms, "
                       f"{time.time() - t:.0f} s", file=sys.stderr)
-                self.user_job_trial(home, d, env, cl)
+                jar = compile_user_job(home, d)
+                self.user_job_trial(jar, d, env, cl, [], "rest")
+                if server:
+                    self.user_job_trial(jar, d, env, cl, ["--metrics", "prometheus", "--prometheus-url", server.url],
+                                        "prometheus")
+                else:
+                    print("remote user job through Prometheus skipped: no `prometheus` binary", file=sys.stderr)
             finally:
                 cl.stop()
+                if server:
+                    server.stop()
 
-    def user_job_trial(self, home, d, env, cl):
-        """A user's job (tests/real_flink/userjob/KeyedCount.java, compiled here) on the same
-        session, measured over its REST API."""
-        src = os.path.join(HERE, "..", "..", "tests", "real_flink", "userjob", "KeyedCount.java")
-        classes = os.path.join(d, "classes")
-        subprocess.run(["javac", "--release", "11", "-nowarn", "-d", classes, "-cp", os.path.join(home, "lib", "*"),
-                        src], check=True, capture_output=True)
-        jar = os.path.join(d, "keyed-count.jar")
-        subprocess.run(["jar", "cf", jar, "-C", classes, "."], check=True)
-        trial = os.path.join(d, "user-trial")
+    def user_job_trial(self, jar, d, env, cl, metrics_args, source):
+        """A user's job (tests/real_flink/userjob/KeyedCount.java) on the same session,
+        measured over its REST API or through the platform's Prometheus."""
+        trial = os.path.join(d, f"user-trial-{source}")
         shutil.copytree(os.path.join(env["FLINKTUNE_TRIAL_DIR"], "conf"), os.path.join(trial, "conf"))
         env = dict(env, FLINKTUNE_TRIAL_DIR=trial, FLINKTUNE_CONF_DIR=os.path.join(trial, "conf"))
+        # Prometheus scrapes each second: a window of several scrapes.
+        if source == "prometheus":
+            env["FLINKTUNE_DURATION_S"] = "8"
         p = subprocess.run([os.path.join(HERE, "run.sh"), "--jar", jar, "--class", "example.KeyedCount",
-                            "--args", "--rate {rate}", "--warmup", "2"], env=env, capture_output=True, text=True,
-                           timeout=300)
+                            "--args", "--rate {rate}", "--warmup", "2", *metrics_args], env=env, capture_output=True,
+                           text=True, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
         r = json.load(open(os.path.join(trial, "result.json")))
-        self.assertEqual((r["status"], r["metrics_source"], r["parallelism"]), ("pass", "rest", 2), r)
+        self.assertEqual((r["status"], r["metrics_source"], r["parallelism"]), ("pass", source, 2), r)
         # The paced source catches up after a slow start: within a quarter of the rate.
         self.assertTrue(1500 <= r["throughput"] <= 2500, r)
-        self.assertTrue(0 < r["latency_p99_ms"] < 2000 and r["latency_histograms"] >= 2, r)
+        self.assertTrue(0 < r["latency_p99_ms"] < 2000, r)
+        if source == "rest":
+            self.assertTrue(r["latency_histograms"] >= 2, r)
+        else:
+            self.assertIn(r["job_id"], r["promql"]["latency_p99_ms"], r)
+        print(f"remote user job through {source}: {r['throughput']} rec/s, p99 {r['latency_p99_ms']} ms",
+              file=sys.stderr)
         cmd = open(os.path.join(trial, "flink-run.cmd")).read()
         self.assertIn("-Dmetrics.latency.interval=100 ms", cmd)
         self.assertIn("-c example.KeyedCount", cmd)
         self.assertTrue(cmd.rstrip().endswith("--rate 2000"), cmd)
         jobs = cl.get("/jobs/overview")["jobs"]
         self.assertTrue(all(j["state"] in ("CANCELED", "CANCELLING") for j in jobs), jobs)
+
+
+def compile_user_job(home, d):
+    """tests/real_flink/userjob/KeyedCount.java compiled against the distribution's lib/."""
+    src = os.path.join(HERE, "..", "..", "tests", "real_flink", "userjob", "KeyedCount.java")
+    classes = os.path.join(d, "classes")
+    subprocess.run(["javac", "--release", "11", "-nowarn", "-d", classes, "-cp", os.path.join(home, "lib", "*"),
+                    src], check=True, capture_output=True)
+    jar = os.path.join(d, "keyed-count.jar")
+    subprocess.run(["jar", "cf", jar, "-C", classes, "."], check=True)
+    return jar
+
+
+def platform_prometheus(d):
+    """A real Prometheus server standing in for the platform's, scraping ten reporter ports
+    (None without a `prometheus` binary)."""
+    base = int(os.environ.get("FLINKTUNE_REMOTE_TEST_PROMETHEUS_PORT", "19700"))
+    port = next((p for p in range(base, base + 10) if fl.port_free(p)), None)
+    if port is None:
+        raise OSError(f"no free port for Prometheus in {base}..{base + 9}")
+    targets = list(range(port + 1, port + 11))
+    try:
+        server = prometheus_metrics.Server(os.path.join(d, "prometheus"), port, targets)
+    except FileNotFoundError:
+        return None
+    server.targets = targets
+    server.start()
+    return server
 
 
 if __name__ == "__main__":

@@ -251,7 +251,10 @@ impl Finding {
                     "key `{key}` is deprecated in Flink {}: use `{s}`",
                     set.release
                 ),
-                None => format!("key `{key}` is deprecated in Flink {}", set.release),
+                None => format!(
+                    "key `{key}` is deprecated in Flink {} (no successor: Flink still reads it)",
+                    set.release
+                ),
             },
         }
     }
