@@ -1,8 +1,10 @@
 //! The `hibench`, `remote` and `flink-local` adapters (Python, standard library) run their own
 //! unit tests: the HiBench metrics parser on CSV files in the MetricsReader's format, the
 //! adapter's plumbing against a fake HiBench tree, the remote adapter's configuration parsing
-//! and — when `FLINK_HOME` is set — one trial through the remote adapter on a local session
-//! cluster standing in for the remote one (it prints its skip reason otherwise); the user job's
+//! and — when `FLINK_HOME` is set — trials through the remote adapter on a local session
+//! cluster standing in for the remote one: a built-in job, and a user's job measured over REST
+//! and through a real Prometheus server scraping the session (it prints its skip reason
+//! otherwise); the user job's
 //! argument templating, load command and metric readers, with PromQL on a real Prometheus
 //! server when the `prometheus` binary is installed.
 
