@@ -108,7 +108,10 @@ impl AdapterFailing {
 /// (None: no adapter error), up to `[adapter] fail_fast` of them. Shared by the runners of
 /// one stage that makes a runner per trial (adapt's profiler), so fail-fast sees them all.
 #[derive(Clone, Default)]
-pub struct FirstTrials(Arc<Mutex<Vec<(PathBuf, Option<String>)>>>);
+pub struct FirstTrials(Arc<Mutex<Vec<FirstTrial>>>);
+
+/// A first trial's directory and its adapter error's reason (None: no adapter error).
+type FirstTrial = (PathBuf, Option<String>);
 
 impl<'a> Runner<'a> {
     /// A runner through the study's adapter, once what a killed earlier run left running
