@@ -230,12 +230,12 @@ fn after_a_kill_9_the_next_run_ends_the_orphans_before_reusing_their_trial() {
         !done.join("ticks").exists(),
         "an orphan wrote into the journaled trial"
     );
-    assert!(
-        fs::read_dir(study.join(".running"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    let left: Vec<String> = fs::read_dir(study.join(".running"))
+        .unwrap()
+        .flatten()
+        .map(|e| fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(left.is_empty(), "ledgers left: {left:?}");
 }
 
 #[test]

@@ -112,24 +112,27 @@ impl Cgroup {
             .collect()
     }
 
-    /// Kills everything inside (`cgroup.kill`), waits for it to empty (`reap` reaps the
-    /// dead that were handed back to this process) and removes the cgroup. Returns how many
-    /// processes were still inside.
-    pub fn end(self, mut reap: impl FnMut(&[i32])) -> usize {
-        let left = self.members();
-        if !left.is_empty() {
+    /// Kills everything inside (`cgroup.kill`), waits for it to empty (`reap` reaps those
+    /// still listed that were handed back to this process and died) and removes the cgroup. Returns whether
+    /// it emptied and is gone.
+    pub fn end(self, mut reap: impl FnMut(&[i32])) -> bool {
+        let inside = self.members();
+        if !inside.is_empty() {
             let _ = fs::write(self.path.join("cgroup.kill"), "1");
         }
         let deadline = Instant::now() + EMPTY_WAIT;
         loop {
-            reap(&left);
+            // Dead processes handed back to this process may be listed until reaped.
+            reap(&self.members());
             // Removal fails (EBUSY) while a process is inside.
-            if fs::remove_dir(&self.path).is_ok() || Instant::now() >= deadline {
-                break;
+            if fs::remove_dir(&self.path).is_ok() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return !self.path.exists();
             }
             std::thread::sleep(POLL);
         }
-        left.len()
     }
 }
 

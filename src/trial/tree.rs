@@ -253,10 +253,10 @@ impl Tree {
         let walked = self.running().is_empty();
         // The guard behind the walk: whatever is still in the tree's cgroup is killed there.
         let root = self.root;
-        let escaped = self.cgroup.take().map_or(0, |cgroup| {
-            cgroup.end(|left| reap_zombies(left.iter().map(|&p| (p, None)), root))
+        let emptied = self.cgroup.take().is_none_or(|cgroup| {
+            cgroup.end(|inside| reap_zombies(inside.iter().map(|&p| (p, None)), root))
         });
-        walked && escaped == 0
+        walked && emptied
     }
 
     /// Removes the tree's ledger: nothing of it runs any more, or it was left on purpose.
