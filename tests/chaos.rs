@@ -224,38 +224,78 @@ fn trial_dirs(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A study for the kill test: the simulator behind a shell adapter that first writes its
+/// run's name (`FLINKTUNE_RUN`) into its trial directory, sleeps `marker` seconds (about
+/// 20 ms; the argument is unique to this test, to find strays by), then writes it again.
+fn kill_study(dir: &Path, samples: u32, marker: &str) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    let script = dir.join("sim.sh");
+    fs::write(
+        &script,
+        format!(
+            "w=\"$FLINKTUNE_TRIAL_DIR/writers\"\necho \"$FLINKTUNE_RUN\" >> \"$w\"\n\
+             sleep {marker}\necho \"$FLINKTUNE_RUN\" >> \"$w\"\nexec '{BIN}' sim-adapter\n"
+        ),
+    )
+    .unwrap();
+    let study = small_study(dir, Some(&format!("sh '{}'", script.display())));
+    edit_study(&study, &[("samples = 40", &format!("samples = {samples}"))]);
+    study
+}
+
+/// No process of the test is left (the adapters' `sleep MARKER`), and every trial directory
+/// under `trials` was written by one run only: an adapter a killed run left behind never
+/// wrote into the trial that ran again.
+fn assert_contained(trials: &Path, marker: &str) {
+    let left = wait_gone(marker, 3.0);
+    assert!(left.is_empty(), "left running: {left:?}");
+    for trial in trial_dirs(trials) {
+        let writers = trials.join(&trial).join("writers");
+        let text = fs::read_to_string(&writers).unwrap_or_default();
+        let mut runs: Vec<&str> = text.lines().collect();
+        runs.dedup();
+        assert!(runs.len() <= 1, "{trial} written by several runs: {runs:?}");
+    }
+}
+
+/// ≥ 100 kills land inside running `collect`s and ≥ 100 inside running `search --over
+/// system`s (a kill after a run already ended is not counted); each resume ends what the
+/// killed run left running, so every trial is journaled exactly once and written by one run.
 #[test]
 fn kill_9_at_a_hundred_random_moments_then_resume_runs_every_trial_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let study = counted_study(&tmp.path().join("collect"), 30, "0.01");
+    let marker = format!("0.02{:07}", std::process::id());
+    // 200 trials of about 30 ms: more than 100 short runs can finish.
+    let study = kill_study(&tmp.path().join("collect"), 100, &marker);
     ok(&["generate", s(&study)]);
     let done = study.join("collect/summary.json");
-    let collect_kills = kill_repeatedly(&["collect", s(&study)], &done, 60, 15, (5, 60));
+    let collect_kills = kill_repeatedly(&["collect", s(&study)], &done, 100, 15, (5, 60));
     let trials = journal(&study.join("collect/journal.jsonl"));
     let mut ids: Vec<String> = trials.iter().map(|t| t["trial"].to_string()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(
         (trials.len(), ids.len()),
-        (60, 60),
+        (200, 200),
         "a trial lost or journaled twice"
     );
     let ran = trials.iter().filter(|t| t["status"] != "skipped").count();
     assert_eq!(trial_dirs(&study.join("collect/trials")).len(), ran);
+    assert_contained(&study.join("collect/trials"), &marker);
 
-    let study = counted_study(&tmp.path().join("search"), 4, "0.01");
+    let study = kill_study(&tmp.path().join("search"), 4, &marker);
     edit_study(
         &study,
         &[
-            ("budget = 30", "budget = 24"),
+            ("budget = 30", "budget = 60"),
             ("initial = 10", "initial = 6"),
         ],
     );
     let done = study.join("search/summary.json");
     let args = ["search", s(&study), "--over", "system"];
-    let search_kills = kill_repeatedly(&args, &done, 50, 16, (20, 200));
+    let search_kills = kill_repeatedly(&args, &done, 100, 16, (10, 120));
     let steps = journal(&study.join("search/journal.jsonl"));
-    assert_eq!(steps.len(), 24, "every evaluation journaled once");
+    assert_eq!(steps.len(), 60, "every evaluation journaled once");
     let ran: Vec<String> = (0..steps.len())
         .filter(|&i| steps[i]["evaluation"]["status"] != "skipped")
         .map(|i| format!("e{i:04}-r16000-k0"))
@@ -264,11 +304,79 @@ fn kill_9_at_a_hundred_random_moments_then_resume_runs_every_trial_exactly_once(
     // the same id; none lies beyond the budget.
     let dirs = trial_dirs(&study.join("search/trials"));
     assert!(ran.iter().all(|t| dirs.contains(t)), "{dirs:?}");
-    assert!(dirs.iter().all(|d| d.as_str() < "e0024"), "{dirs:?}");
-    // A kill that lands after a run already ended is not counted: how many land mid-run
-    // depends on the machine's speed (82 of the attempts on a loaded 2-core machine).
+    assert!(dirs.iter().all(|d| d.as_str() < "e0060"), "{dirs:?}");
+    assert_contained(&study.join("search/trials"), &marker);
+    eprintln!("kills landed mid-run: {collect_kills} of collect, {search_kills} of search");
     assert!(
-        collect_kills + search_kills >= 50,
-        "{collect_kills} + {search_kills} kills landed mid-run"
+        collect_kills >= 100 && search_kills >= 100,
+        "{collect_kills} and {search_kills} kills landed mid-run"
+    );
+}
+
+/// compare and adapt record what they read like the stages do: `status` marks them stale
+/// with the command that runs them again as they ran (a changed objective; a changed trace).
+#[test]
+fn compare_and_adapt_are_marked_stale_with_the_command_that_refreshes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = counted_study(&tmp.path().join("compare"), 4, "0");
+    let args = ["--over", "system", "--budget", "6", "--seeds", "1"];
+    ok(&[&["compare", s(&study)][..], &args].concat());
+    assert!(study.join("compare/inputs.json").is_file());
+    assert!(!ok(&["status", s(&study)]).contains("STALE"));
+    edit_study(
+        &study,
+        &[("objective = \"ratio\"", "objective = \"throughput\"")],
+    );
+    let status = ok(&["status", s(&study)]);
+    let refresh = format!("flinktune compare {} {}", s(&study), args.join(" "));
+    assert!(
+        status.contains(&format!(
+            "compare: STALE (settings changed): run `{refresh}`"
+        )),
+        "{status}"
+    );
+
+    let study = tmp.path().join("adapt");
+    fs::create_dir_all(&study).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::copy(
+        root.join("examples/demeter/flinktune.toml"),
+        study.join("flinktune.toml"),
+    )
+    .unwrap();
+    let trace = tmp.path().join("rates.csv");
+    let write_trace = |seed: &str| {
+        let days = [
+            "--days",
+            "2",
+            "--step-s",
+            "3600",
+            "--seed",
+            seed,
+            "-o",
+            s(&trace),
+        ];
+        ok(&[&["trace"][..], &days].concat());
+    };
+    write_trace("3");
+    ok(&[
+        "adapt",
+        s(&study),
+        "--trace",
+        s(&trace),
+        "--policy",
+        "static",
+    ]);
+    assert!(!ok(&["status", s(&study)]).contains("STALE"));
+    write_trace("4");
+    let status = ok(&["status", s(&study)]);
+    let trace = fs::canonicalize(&trace).unwrap();
+    let t = trace.display();
+    assert!(
+        status.contains(&format!(
+            "adapt: STALE ({t} changed): run `flinktune adapt {} --trace {t} --replay-days 1`",
+            s(&study)
+        )),
+        "{status}"
     );
 }

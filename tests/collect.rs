@@ -366,3 +366,68 @@ fn status_reports_every_stage() {
         0
     );
 }
+
+/// Raising `samples` keeps the configurations already planned (generate's plan grows
+/// without moving), so collect runs only the new ones; generating again with the same
+/// settings changes nothing and collect runs nothing.
+#[test]
+fn a_grown_plan_runs_only_its_new_trials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let calls = tmp.path().join("calls");
+    let script = tmp.path().join("counting-sim.sh");
+    fs::create_dir_all(tmp.path()).unwrap();
+    fs::write(
+        &script,
+        format!(
+            "echo \"$FLINKTUNE_TRIAL_DIR\" >> '{}'\nexec '{BIN}' sim-adapter\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    let study = small_study(tmp.path(), Some(&format!("sh '{}'", script.display())));
+    edit_study(
+        &study,
+        &[
+            ("samples = 40", "samples = 8"),
+            ("rates = [16000, 80000]", "rates = [16000]"),
+        ],
+    );
+    let calls_now = || match fs::read_to_string(&calls) {
+        Ok(text) => text.lines().count(),
+        Err(_) => 0,
+    };
+    let configs = |study: &Path| -> Vec<Vec<String>> {
+        csv_rows(&study.join("generate/configs.csv"))
+            .iter()
+            .map(|r| r.iter().map(String::from).collect())
+            .collect()
+    };
+    ok(&["generate", s(&study)]);
+    ok(&["collect", s(&study)]);
+    assert_eq!(calls_now(), 8, "{}", fs::read_to_string(&calls).unwrap());
+    let first = configs(&study);
+    let measured = results(&study);
+
+    edit_study(&study, &[("samples = 8", "samples = 12")]);
+    ok(&["generate", s(&study)]);
+    let grown = configs(&study);
+    assert_eq!(grown.len(), 12);
+    assert_eq!(grown[..8], first[..], "the first 8 configurations moved");
+    ok(&["collect", s(&study)]);
+    assert_eq!(calls_now(), 12, "collect ran more than the 4 new trials");
+    let summary = json(&study.join("collect/summary.json"));
+    assert_eq!(summary["reused"], 8, "{summary}");
+    let now = results(&study);
+    assert_eq!(now.len(), 12);
+    for (trial, result) in &measured {
+        assert_eq!(&now[trial], result, "{trial} changed");
+    }
+
+    // The same settings again: the same plan, nothing to run.
+    ok(&["generate", s(&study)]);
+    assert_eq!(configs(&study), grown);
+    ok(&["collect", s(&study)]);
+    assert_eq!(calls_now(), 12, "collect ran finished trials again");
+    let out = ok(&["status", s(&study)]);
+    assert!(out.contains("12 of 12 trials done"), "{out}");
+}

@@ -230,12 +230,12 @@ fn after_a_kill_9_the_next_run_ends_the_orphans_before_reusing_their_trial() {
         !done.join("ticks").exists(),
         "an orphan wrote into the journaled trial"
     );
-    assert!(
-        fs::read_dir(study.join(".running"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    let left: Vec<String> = fs::read_dir(study.join(".running"))
+        .unwrap()
+        .flatten()
+        .map(|e| fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(left.is_empty(), "ledgers left: {left:?}");
 }
 
 #[test]
@@ -261,4 +261,90 @@ fn a_recorded_pid_that_names_another_process_now_is_not_signalled() {
     assert!(!ledger.join("dead.pids").exists());
     other.kill().unwrap();
     other.wait().unwrap();
+}
+
+/// The cgroup v2 directory this test process could make a child cgroup in, as flinktune
+/// looks for one (its own cgroup under the cgroup2 mount); None where none can be made.
+fn writable_cgroup() -> Option<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = own.lines().find_map(|l| l.strip_prefix("0::"))?.to_string();
+    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mounts.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        let f: Vec<&str> = before.split(' ').collect();
+        (after.starts_with("cgroup2 ") && f.get(3) == Some(&"/")).then(|| f[4].to_string())
+    })?;
+    let dir = Path::new(&mount).join(own.trim_start_matches('/'));
+    let probe = dir.join(format!("probe-{}", std::process::id()));
+    fs::create_dir(&probe).ok()?;
+    let kill = probe.join("cgroup.kill").is_file();
+    fs::remove_dir(&probe).unwrap();
+    kill.then_some(dir)
+}
+
+/// The cgroup v2 path (`0::` line) of process `pid`.
+fn cgroup_of(pid: &str) -> String {
+    let text = fs::read_to_string(format!("/proc/{}/cgroup", pid.trim())).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap()
+        .to_string()
+}
+
+/// Where a cgroup can be made, a trial's adapter and the helper it started run in the
+/// trial's own cgroup, which is gone once the trial ends — at its end, and after a kill -9
+/// of flinktune, with the next run.
+#[test]
+fn a_trials_cgroup_holds_its_helpers_and_goes_with_them() {
+    // Without cgroup v2 and a writable cgroup of our own (cgroup v1 only, a read-only
+    // /sys/fs/cgroup in a container, no delegation to this user) flinktune makes none and
+    // the /proc walk alone contains a trial, which the tests above check.
+    let Some(cgroups) = writable_cgroup() else {
+        eprintln!("no writable cgroup v2 here: nothing to check");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let m = marker(7);
+    let first = tmp.path().join("first");
+    fs::write(&first, "").unwrap();
+    // Each run records the adapter's cgroup and the helper's; the first then hangs.
+    let then = format!(
+        "cat /proc/self/cgroup > adapter.cgroup; cat /proc/$(cat helper.pid)/cgroup > helper.cgroup; \
+         if [ -e {f} ]; then rm {f}; sleep 30; else {PASS}; fi",
+        f = first.display()
+    );
+    let study = study(tmp.path(), &adapter(tmp.path(), &m, &then), 60);
+    let (mut child, trial) = collect_until_helper_runs(&study);
+    while !trial.join("helper.cgroup").exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let helper = fs::read_to_string(trial.join("helper.pid")).unwrap();
+    let killed_runs = cgroup_of(&helper);
+    assert!(killed_runs.contains("/flinktune-"), "{killed_runs}");
+    let killed_runs = cgroups.join(Path::new(&killed_runs).file_name().unwrap());
+    assert!(killed_runs.is_dir());
+    child.kill().unwrap(); // SIGKILL: the helper and its cgroup outlive it
+    child.wait().unwrap();
+    assert!(!running(&m).is_empty() && killed_runs.is_dir());
+
+    ok(&["collect", s(&study)]);
+    assert_eq!(outcome(&study).0, "pass");
+    assert_gone(&m);
+    assert!(!killed_runs.exists(), "the killed run's cgroup is left");
+    let done = study
+        .join("collect/trials")
+        .join(trial.file_name().unwrap());
+    let read = |f: &str| fs::read_to_string(done.join(f)).unwrap();
+    let (adapter_cg, helper_cg) = (read("adapter.cgroup"), read("helper.cgroup"));
+    assert_eq!(adapter_cg, helper_cg, "the helper left the trial's cgroup");
+    let name = helper_cg
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap();
+    assert!(name.contains("/flinktune-"), "{name}");
+    assert!(
+        !cgroups.join(Path::new(name).file_name().unwrap()).exists(),
+        "the trial's cgroup {name} is left"
+    );
 }

@@ -89,6 +89,7 @@ pub fn replay_trace(
         seconds: started.elapsed().as_secs_f64(),
     };
     fsx::write_atomic(&stage.path.join("report.md"), report(&summary).as_bytes())?;
+    study.record_inputs_reading(Stage::Adapt, None, &[trace_path], &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)

@@ -16,7 +16,7 @@ use crate::report::plot;
 use crate::stages::model;
 use crate::stages::search::single::{self, Evaluator};
 use crate::study::encoding;
-use crate::study::{Over, Study};
+use crate::study::{Over, Stage, Study};
 use anyhow::Result;
 use flink::objective::Objective;
 use flink::space::Config;
@@ -334,7 +334,7 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
         Over::Model => Some(model::load(study)?),
         Over::System => None,
     };
-    let stage = StageDir::begin(&study.dir, "compare")?;
+    let stage = StageDir::begin(&study.dir, Stage::Compare.name())?;
     let evaluator = Evaluator::new(study, model.as_ref(), rate, stage.path.join("trials"));
     let curves = run_all(study, &evaluator, budget, seeds)?;
     write_curves(&stage.path, objective, &curves)?;
@@ -353,6 +353,7 @@ pub fn run(study: &Study, over: Over, budget: usize, seeds: u64) -> Result<Compa
         median_evaluations_to_90,
         seconds: started.elapsed().as_secs_f64(),
     };
+    study.record_inputs(Stage::Compare, Some(over), &stage.path)?;
     std::fs::write(
         stage.path.join("report.md"),
         format!("{}\n![convergence](convergence.svg)\n", describe(&summary)),

@@ -1,5 +1,11 @@
-//! The generate stage: sample configurations inside the parameter ranges (a maximin Latin
-//! hypercube, seeded) and write each as a complete Flink conf directory, plus a table.
+//! The generate stage: sample configurations inside the parameter ranges (maximin Latin
+//! hypercube batches, seeded) and write each as a complete Flink conf directory, plus a table.
+//!
+//! The plan grows without moving: the configurations of `samples = n` are the first `n` of
+//! `samples = n + k` (same seed, catalogue and base configuration), every step that draws —
+//! the batches, the replacement of a configuration predicted to fail or repeated — depending
+//! only on the configurations before it. So raising `samples` keeps every configuration
+//! `collect` already ran, and running `generate` again with the same settings changes nothing.
 //!
 //! Configurations that Flink's memory rules reject (`precheck`), or that need more task slots
 //! than the study's cluster has (where its size is known, `Study::capacity`), are FailConfs
@@ -15,7 +21,7 @@ use crate::study::seed::{Purpose, derive};
 use crate::study::{Stage, Study};
 use anyhow::{Context, Result, bail};
 use flink::precheck;
-use flink::space::{Config, MAXIMIN_TRIES, sample_configs};
+use flink::space::{Config, MAXIMIN_TRIES, PLAN_BATCH, plan_configs};
 use opt::sample;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -67,15 +73,17 @@ pub fn config_id(i: usize) -> String {
 }
 
 /// Screens sampled configurations with the pre-check: returns them with their predicted
-/// failure, predicted FailConfs replaced by passing random draws unless kept.
+/// failure, predicted FailConfs replaced by passing random draws unless kept, and repeats
+/// (rounding can merge points of a small discrete space) replaced always. Each replacement
+/// depends only on the configurations before it, so the screened plan grows as the sampled
+/// one does.
 fn screen(
     study: &Study,
     configs: Vec<Config>,
     keep: bool,
 ) -> Result<(Vec<Generated>, Vec<String>)> {
-    let space = &study.space;
     let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Generate));
-    let mut seen: HashSet<String> = configs.iter().map(|c| format!("{c:?}")).collect();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut reasons = Vec::new();
     let mut out = Vec::with_capacity(configs.len());
     for (i, config) in configs.into_iter().enumerate() {
@@ -84,39 +92,51 @@ fn screen(
             config,
             predicted_failure: None,
         };
-        let Some(why) = study.predict_failure(&generated.config) else {
-            out.push(generated);
-            continue;
-        };
-        reasons.push(why.clone());
-        if keep {
-            generated.predicted_failure = Some(why);
-            out.push(generated);
-            continue;
+        let repeated = seen.contains(&format!("{:?}", generated.config));
+        let why = study.predict_failure(&generated.config);
+        if let Some(why) = &why {
+            reasons.push(why.clone());
         }
-        let replacement = (0..MAX_REDRAWS).find_map(|_| {
-            let p = sample::uniform(1, space.len(), &mut rng).remove(0);
-            let c = space.from_unit(&p);
-            let fresh = !seen.contains(&format!("{c:?}"));
-            (fresh && study.predict_failure(&c).is_none()).then_some(c)
-        });
-        let Some(c) = replacement else {
-            bail!(
-                "{MAX_REDRAWS} random configurations in a row break Flink's memory or slot rules \
-                 (last: {why}); check the catalogue's ranges and the base configuration"
-            );
-        };
-        seen.insert(format!("{c:?}"));
-        generated.config = c;
+        match why {
+            Some(why) if keep && !repeated => generated.predicted_failure = Some(why),
+            None if !repeated => {}
+            why => generated.config = replacement(study, &seen, &mut rng, why.as_deref())?,
+        }
+        seen.insert(format!("{:?}", generated.config));
         out.push(generated);
     }
     Ok((out, reasons))
 }
 
+/// A random configuration not in `seen` that the pre-check passes (`why`: what was wrong
+/// with the one it replaces, if the pre-check rejected it).
+fn replacement(
+    study: &Study,
+    seen: &HashSet<String>,
+    rng: &mut StdRng,
+    why: Option<&str>,
+) -> Result<Config> {
+    let space = &study.space;
+    let found = (0..MAX_REDRAWS).find_map(|_| {
+        let p = sample::uniform(1, space.len(), rng).remove(0);
+        let c = space.from_unit(&p);
+        let fresh = !seen.contains(&format!("{c:?}"));
+        (fresh && study.predict_failure(&c).is_none()).then_some(c)
+    });
+    found.with_context(|| {
+        format!(
+            "{MAX_REDRAWS} random configurations in a row break Flink's memory or slot rules \
+             or repeat one already drawn (last replaced: {}); check the catalogue's ranges and \
+             the base configuration",
+            why.unwrap_or("a repeat")
+        )
+    })
+}
+
 /// Runs the stage.
 pub fn run(study: &Study, opts: GenerateOptions) -> Result<GenerateSummary> {
     let n = study.file.samples as usize;
-    let sampled = sample_configs(&study.space, n, study.file.seed);
+    let sampled = plan_configs(&study.space, n, study.file.seed);
     let (configs, reasons) = screen(study, sampled, opts.keep_predicted_failures)?;
     let stage = StageDir::begin(&study.dir, Stage::Generate.name())?;
     let mut table = csv::Writer::from_path(stage.path.join(CONFIGS_CSV))?;
@@ -151,7 +171,9 @@ pub fn run(study: &Study, opts: GenerateOptions) -> Result<GenerateSummary> {
         parameters: study.space.len(),
         flink_version: study.file.flink_version.to_string(),
         conf_file: study.file.flink_version.conf_file().to_string(),
-        sampler: format!("maximin Latin hypercube (best of {MAXIMIN_TRIES})"),
+        sampler: format!(
+            "maximin Latin hypercubes of {PLAN_BATCH}, each the best of {MAXIMIN_TRIES}"
+        ),
         seed: study.file.seed,
         predicted_failures: reasons.len(),
         replaced: if opts.keep_predicted_failures {
@@ -243,7 +265,7 @@ pub fn read_configs_csv(study: &Study, path: &std::path::Path) -> Result<Vec<Gen
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flink::space::Space;
+    use flink::space::{Space, sample_configs};
 
     fn space() -> Space {
         let text = include_str!("../../configs/flink-1.11-key-params.toml");
@@ -263,6 +285,16 @@ mod tests {
                 p.check_value(v.as_ref().unwrap()).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn a_plan_grows_without_moving() {
+        let s = space();
+        let plan = plan_configs(&s, 75, 3);
+        assert_eq!(plan_configs(&s, 75, 3), plan);
+        assert_eq!(plan_configs(&s, 8, 3)[..], plan[..8]);
+        assert_eq!(plan_configs(&s, 40, 3)[..], plan[..40]);
+        assert_ne!(plan_configs(&s, 8, 4)[..], plan[..8]);
     }
 
     #[test]

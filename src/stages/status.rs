@@ -7,7 +7,7 @@ use crate::stages::generate::GenerateSummary;
 use crate::stages::model::ModelSummary;
 use crate::stages::search::record::SearchSummary;
 use crate::stages::validate::ValidateSummary;
-use crate::study::fingerprint::Freshness;
+use crate::study::fingerprint::{self, Freshness};
 use crate::study::{Stage, Study};
 use crate::trial::record::TrialStatus;
 use anyhow::Result;
@@ -47,6 +47,8 @@ fn stale(study: &Study) -> Result<Vec<StaleStage>> {
         Stage::Model,
         Stage::Search,
         Stage::Validate,
+        Stage::Compare,
+        Stage::Adapt,
     ];
     let mut out = Vec::new();
     for stage in stages {
@@ -54,11 +56,43 @@ fn stale(study: &Study) -> Result<Vec<StaleStage>> {
             out.push(StaleStage {
                 stage: stage.name().into(),
                 changed,
-                refresh: format!("flinktune {} {}", stage.name(), study.dir.display()),
+                refresh: refresh_command(study, stage)?,
             });
         }
     }
     Ok(out)
+}
+
+/// The command that runs `stage` again as it last ran: compare with its evaluator, budget
+/// and seeds, a replay with its trace and days (from the stages' summaries).
+fn refresh_command(study: &Study, stage: Stage) -> Result<String> {
+    let mut command = format!("flinktune {} {}", stage.name(), study.dir.display());
+    let summary: Option<serde_json::Value> = study.summary(stage)?;
+    let Some(summary) = summary else {
+        return Ok(command);
+    };
+    match stage {
+        Stage::Compare => {
+            let over = summary["over"].as_str().unwrap_or("model");
+            let (budget, seeds) = (&summary["budget"], &summary["seeds"]);
+            command.push_str(&format!(" --over {over} --budget {budget} --seeds {seeds}"));
+        }
+        Stage::Adapt => {
+            // The trace as recorded, absolute (the summary keeps it as it was given).
+            let path = study.stage_dir(stage).join(fingerprint::INPUTS_FILE);
+            let inputs: fingerprint::Inputs = crate::fsx::read_json(&path)?;
+            let trace = match inputs.files.keys().next() {
+                Some(trace) => trace.clone(),
+                None => summary["trace"].as_str().unwrap_or_default().to_string(),
+            };
+            let options = &summary["options"];
+            let steps = summary["policies"][0]["steps"].as_f64().unwrap_or_default();
+            let days = steps * options["step_s"].as_f64().unwrap_or_default() / 86_400.0;
+            command.push_str(&format!(" --trace {trace} --replay-days {days}"));
+        }
+        _ => {}
+    }
+    Ok(command)
 }
 
 #[derive(Debug, Serialize)]

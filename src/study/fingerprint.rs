@@ -10,7 +10,7 @@
 //! recognised wherever it reappears.
 
 use crate::study::{AdapterKind, Over, Stage, Study};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flink::space::Config;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -35,13 +35,18 @@ fn of_json(value: &impl Serialize) -> String {
     fingerprint(&[serde_json::to_string(value).unwrap_or_default().as_bytes()])
 }
 
-/// What a stage read: input name → fingerprint, and the run's options that choose which
-/// inputs apply (the search's `over`).
+/// What a stage read: input name → fingerprint, the run's options that choose which
+/// inputs apply (the search's and compare's `over`), and the files outside the study it was
+/// given on the command line (absolute path → fingerprint of the contents: `adapt`'s trace).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     pub inputs: BTreeMap<String, String>,
     #[serde(default)]
     pub over: Option<Over>,
+    // Left out when empty, so that the fingerprint of a stage that reads no such file stays
+    // what it was before files were recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
 }
 
 /// Whether a stage's finished folder still matches the study.
@@ -58,7 +63,7 @@ fn upstream(stage: Stage, over: Option<Over>) -> Option<Stage> {
     match stage {
         Stage::Collect => Some(Stage::Generate),
         Stage::Model => Some(Stage::Collect),
-        Stage::Search if over != Some(Over::System) => Some(Stage::Model),
+        Stage::Search | Stage::Compare if over != Some(Over::System) => Some(Stage::Model),
         Stage::Validate => Some(Stage::Search),
         _ => None,
     }
@@ -110,7 +115,13 @@ impl Study {
             }
             Stage::Validate => json!({"validate": f.validate, "objective": f.objective,
                                       "rate": self.search_rate()}),
-            Stage::Adapt => json!({"adapt": f.adapt}),
+            // compare runs the search's optimiser (and its rivals) at the search's rate.
+            Stage::Compare => json!({"search": f.search, "objective": f.objective,
+                                     "rate": self.search_rate(), "repeats": f.repeats,
+                                     "seed": f.seed}),
+            // A replay runs the policies on the study's simulator.
+            Stage::Adapt => json!({"adapt": f.adapt, "sim": f.sim, "seed": f.seed,
+                                   "duration_s": f.duration_s, "objective": f.objective}),
         }
     }
 
@@ -118,14 +129,14 @@ impl Study {
     pub fn inputs(&self, stage: Stage, over: Option<Over>) -> Result<Inputs> {
         let mut inputs = BTreeMap::new();
         inputs.insert("settings".to_string(), of_json(&self.settings(stage)));
-        let reads_space = matches!(stage, Stage::Determine | Stage::Generate | Stage::Search);
+        let reads_space = !matches!(stage, Stage::Collect | Stage::Model | Stage::Validate);
         if reads_space {
             let space = json!({"catalogue": self.catalogue, "version": self.file.flink_version});
             inputs.insert("catalogue".into(), of_json(&space));
             inputs.insert("base configuration".into(), of_json(&self.base.conf));
         }
         let runs_trials = match stage {
-            Stage::Search => over == Some(Over::System),
+            Stage::Search | Stage::Compare => over == Some(Over::System),
             s => matches!(s, Stage::Determine | Stage::Collect | Stage::Validate),
         };
         if runs_trials {
@@ -135,12 +146,34 @@ impl Study {
             let fp = self.stage_fingerprint(up)?.unwrap_or_default();
             inputs.insert(up.name().to_string(), fp);
         }
-        Ok(Inputs { inputs, over })
+        Ok(Inputs {
+            inputs,
+            over,
+            files: BTreeMap::new(),
+        })
     }
 
     /// Writes what `stage` read into its folder under construction `dir`.
     pub fn record_inputs(&self, stage: Stage, over: Option<Over>, dir: &Path) -> Result<()> {
-        crate::fsx::write_json(&dir.join(INPUTS_FILE), &self.inputs(stage, over)?)
+        self.record_inputs_reading(stage, over, &[], dir)
+    }
+
+    /// Writes what `stage` read into `dir`, with the files outside the study it read.
+    pub fn record_inputs_reading(
+        &self,
+        stage: Stage,
+        over: Option<Over>,
+        files: &[&Path],
+        dir: &Path,
+    ) -> Result<()> {
+        let mut inputs = self.inputs(stage, over)?;
+        for file in files {
+            let path = std::path::absolute(file)
+                .with_context(|| format!("cannot resolve {}", file.display()))?;
+            let fp = file_fingerprint(&path)?;
+            inputs.files.insert(path.display().to_string(), fp);
+        }
+        crate::fsx::write_json(&dir.join(INPUTS_FILE), &inputs)
     }
 
     /// What a finished stage recorded it read (None: not finished, or recorded nothing).
@@ -174,6 +207,13 @@ impl Study {
             .filter(|(k, v)| recorded.inputs.get(*k) != Some(v))
             .map(|(k, _)| format!("{k} changed"))
             .collect();
+        for (path, recorded_fp) in &recorded.files {
+            match file_fingerprint(Path::new(path)) {
+                Ok(fp) if &fp == recorded_fp => {}
+                Ok(_) => changed.push(format!("{path} changed")),
+                Err(_) => changed.push(format!("{path} cannot be read")),
+            }
+        }
         if let Some(up) = upstream(stage, recorded.over)
             && changed.is_empty()
             && self.freshness(up)? != Freshness::Fresh
@@ -185,6 +225,12 @@ impl Study {
             false => Freshness::Stale(changed),
         })
     }
+}
+
+/// The fingerprint of a text file's contents (read as a regular file only: a named pipe in
+/// its place must not hang `status`).
+fn file_fingerprint(path: &Path) -> Result<String> {
+    Ok(fingerprint(&[crate::fsx::read_text(path)?.as_bytes()]))
 }
 
 #[cfg(test)]

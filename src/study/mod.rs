@@ -211,6 +211,7 @@ pub enum Stage {
     Validate,
     Determine,
     Adapt,
+    Compare,
 }
 
 impl Stage {
@@ -223,6 +224,7 @@ impl Stage {
             Stage::Search => "search",
             Stage::Validate => "validate",
             Stage::Adapt => "adapt",
+            Stage::Compare => "compare",
         }
     }
 

@@ -7,9 +7,11 @@
 //!   ledger by which a later run ends what a killed one left;
 //! - [`runner`]: the one way every stage runs a trial;
 //! - [`record`]: what a trial left behind (its status and measurement);
-//! - [`journal`]: the one fsynced journal of finished work.
+//! - [`journal`]: the one fsynced journal of finished work;
+//! - [`cgroup`]: a command's own cgroup, where one can be made (the guard behind `tree`).
 
 pub mod adapter;
+pub mod cgroup;
 pub mod journal;
 pub mod process;
 pub mod record;

@@ -2,7 +2,7 @@
 //! stdin closed, under a wall-clock limit after which the whole group is terminated (TERM,
 //! then KILL after a grace period), its stdout and stderr read through pipes by two threads
 //! that keep only the last [`OUTPUT_CAP`] bytes of each. Whatever it starts is followed
-//! and ended with it ([`Tree`]). The reconfiguration hook runs the same way.
+//! and ended with it ([`Tree`], in a cgroup of its own where one can be made). The reconfiguration hook runs the same way.
 
 use crate::trial::tree::{self, Tree};
 use std::collections::VecDeque;
@@ -71,6 +71,16 @@ pub fn run_group(
 ) -> std::result::Result<Ran, (String, bool)> {
     tree::become_subreaper();
     let mut tree = Tree::new(ledger);
+    // A command that may leave things running on purpose gets no cgroup to be killed with.
+    if let Some(procs) = (!keep_after_exit).then(|| tree.contain()).flatten() {
+        // SAFETY: the hook only makes open, write and close system calls.
+        unsafe {
+            cmd.pre_exec(move || {
+                crate::trial::cgroup::Cgroup::enter(&procs);
+                Ok(())
+            });
+        }
+    }
     cmd.current_dir(dir)
         .env(tree::RUN_VAR, tree.token())
         .stdin(Stdio::null())

@@ -7,10 +7,13 @@
 //! every descendant inherits; it ends them all (SIGTERM, a grace period, SIGKILL) and keeps
 //! a ledger of them — pid and start time (/proc/PID/stat field 22) — so that the next run
 //! ends what a killed flinktune left behind. A process is signalled only when its start
-//! time matches the recorded one: a recycled pid is never hit. Linux only: elsewhere there
-//! is no /proc and a tree holds only the command itself.
+//! time matches the recorded one: a recycled pid is never hit. Where a cgroup can be made,
+//! the tree also has its own ([`Cgroup`]), killed after the walk and removed. Linux only:
+//! elsewhere there is no /proc and a tree holds only the command itself.
 
+use crate::trial::cgroup::Cgroup;
 use std::collections::BTreeMap;
+use std::ffi::CString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -114,6 +117,8 @@ pub struct Tree {
     /// Where the members are recorded, and how many were when last written.
     ledger: Option<PathBuf>,
     recorded: usize,
+    /// The tree's own cgroup, where one could be made.
+    cgroup: Option<Cgroup>,
 }
 
 impl Tree {
@@ -128,11 +133,25 @@ impl Tree {
             scan_all: false,
             members: BTreeMap::new(),
             recorded: 0,
+            cgroup: None,
         }
     }
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Gives the tree a cgroup of its own if one can be made; returns the `cgroup.procs`
+    /// path the command must enter before it executes (see [`Cgroup::enter`]).
+    pub fn contain(&mut self) -> Option<CString> {
+        self.cgroup = Cgroup::create(&self.token);
+        self.record();
+        self.cgroup.as_ref().map(Cgroup::procs)
+    }
+
+    /// The tree's cgroup, if it has one.
+    pub fn cgroup(&self) -> Option<&Path> {
+        self.cgroup.as_ref().map(Cgroup::path)
     }
 
     /// The command started as `pid`.
@@ -148,6 +167,11 @@ impl Tree {
     pub fn follow(&mut self) {
         let procs = snapshot();
         let me = this_pid();
+        for pid in self.cgroup.iter().flat_map(Cgroup::members) {
+            if let Some(p) = procs.get(&pid) {
+                self.members.entry(pid).or_insert(p.start);
+            }
+        }
         loop {
             let mut grew = false;
             for (&pid, p) in &procs {
@@ -190,14 +214,7 @@ impl Tree {
     /// Reaps the members handed back to this process once they die (the root is left to
     /// its `Child`): as a subreaper, nobody else will.
     fn reap(&self) {
-        let me = this_pid();
-        for (&pid, &start) in &self.members {
-            let ours = stat(pid).is_some_and(|p| p.start == start && p.zombie && p.ppid == me);
-            if ours && Some(pid) != self.root {
-                // SAFETY: waitpid on one pid that is a zombie child of this process.
-                unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-            }
-        }
+        reap_zombies(self.members.iter().map(|(&p, &s)| (p, Some(s))), self.root);
     }
 
     /// Ends every member: SIGTERM, up to `grace` for them to go (`reap_root` reaps the
@@ -233,7 +250,13 @@ impl Tree {
             self.reap();
         }
         self.reap();
-        self.running().is_empty()
+        let walked = self.running().is_empty();
+        // The guard behind the walk: whatever is still in the tree's cgroup is killed there.
+        let root = self.root;
+        let emptied = self.cgroup.take().is_none_or(|cgroup| {
+            cgroup.end(|inside| reap_zombies(inside.iter().map(|&p| (p, None)), root))
+        });
+        walked && emptied
     }
 
     /// Removes the tree's ledger: nothing of it runs any more, or it was left on purpose.
@@ -243,12 +266,15 @@ impl Tree {
         }
     }
 
-    /// Writes the ledger: `owner <pid> <start>`, `token <name>`, then `<pid> <start>` per
-    /// member. A ledger that cannot be written leaves the tree contained for this run only.
+    /// Writes the ledger: `owner <pid> <start>`, `token <name>`, `cgroup <path>` if it has
+    /// one, then `<pid> <start>` per member. A ledger that cannot be written leaves the tree contained for this run only.
     fn record(&mut self) {
         let Some(path) = &self.ledger else { return };
         let (pid, start) = owner();
         let mut text = format!("owner {pid} {start}\ntoken {}\n", self.token);
+        if let Some(cgroup) = self.cgroup() {
+            text.push_str(&format!("cgroup {}\n", cgroup.display()));
+        }
         for (pid, start) in &self.members {
             text.push_str(&format!("{pid} {start}\n"));
         }
@@ -290,6 +316,20 @@ pub fn end_orphans(dir: &Path, grace: Duration) -> usize {
     ended
 }
 
+/// Reaps those of `procs` (pid, and start time if known) that are zombie children of this
+/// process, except `root` (left to its `Child`).
+fn reap_zombies(procs: impl Iterator<Item = (i32, Option<u64>)>, root: Option<i32>) {
+    let me = this_pid();
+    for (pid, start) in procs {
+        let ours = stat(pid)
+            .is_some_and(|p| start.is_none_or(|s| s == p.start) && p.zombie && p.ppid == me);
+        if ours && Some(pid) != root {
+            // SAFETY: waitpid on one pid that is a zombie child of this process.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        }
+    }
+}
+
 /// Whether the process (pid, start time) still runs.
 fn runs((pid, start): (i32, u64)) -> bool {
     stat(pid).is_some_and(|p| p.start == start && !p.zombie)
@@ -304,6 +344,14 @@ fn parse_ledger(text: &str) -> Option<((i32, u64), Tree)> {
     if token.is_empty() {
         return None;
     }
+    let mut lines = lines.peekable();
+    let cgroup = match lines.peek().and_then(|l| l.strip_prefix("cgroup ")) {
+        Some(path) => {
+            lines.next();
+            Cgroup::of_ledger(Path::new(path))
+        }
+        None => None,
+    };
     let mut members = BTreeMap::new();
     for line in lines {
         let (pid, start) = line.split_once(' ')?;
@@ -320,6 +368,7 @@ fn parse_ledger(text: &str) -> Option<((i32, u64), Tree)> {
         members,
         ledger: None,
         recorded: 0,
+        cgroup,
     };
     Some((owner, tree))
 }

@@ -6,7 +6,9 @@
 //!   clumps;
 //! - [`Uniform`]: independent uniform draws (the baseline a Latin hypercube improves on);
 //! - [`BoLatinHypercube`]: the Bayesian optimiser's initial design, a Latin hypercube drawn
-//!   in its own order.
+//!   in its own order;
+//! - [`GrowingMaximin`]: a design that grows without moving: the points of `n` are the first
+//!   `n` of the design of any larger size, drawn as maximin Latin hypercube batches.
 //!
 //! The functions of the same names are the designs with a generic random source.
 
@@ -118,6 +120,94 @@ pub fn maximin_latin_hypercube<R: Rng + ?Sized>(
     best
 }
 
+/// The first `n` points of an endless design drawn batch by batch (see [`growing_maximin`]).
+#[derive(Clone, Copy, Debug)]
+pub struct GrowingMaximin {
+    /// Points per batch (at least one).
+    pub batch: usize,
+    /// Latin hypercubes each batch is chosen from.
+    pub tries: usize,
+}
+
+impl Sampler for GrowingMaximin {
+    fn sample(&self, n: usize, d: usize, rng: &mut dyn Rng) -> Vec<Vec<f64>> {
+        growing_maximin(n, d, self.batch, self.tries, rng)
+    }
+}
+
+/// The first `n` points of an endless design: batches of `batch` points, each the Latin
+/// hypercube (of `tries`) whose points lie farthest from each other and from the batches
+/// before it, its points ordered farthest-first. A batch depends only on the ones before it
+/// and on `rng`, so the design of `n` points is the start of the design of `n + k` from the
+/// same random source: a plan grows without redrawing what it holds, and the farthest-first
+/// order keeps a partial last batch spread out.
+pub fn growing_maximin<R: Rng + ?Sized>(
+    n: usize,
+    d: usize,
+    batch: usize,
+    tries: usize,
+    rng: &mut R,
+) -> Vec<Vec<f64>> {
+    let batch = batch.max(1);
+    let mut points: Vec<Vec<f64>> = Vec::with_capacity(n.div_ceil(batch) * batch);
+    while points.len() < n {
+        let mut best = latin_hypercube(batch, d, rng);
+        let mut best_score = min_distance2(&best).min(min_cross_distance2(&best, &points));
+        for _ in 1..tries {
+            let candidate = latin_hypercube(batch, d, rng);
+            let score = min_distance2(&candidate).min(min_cross_distance2(&candidate, &points));
+            if score > best_score {
+                best = candidate;
+                best_score = score;
+            }
+        }
+        farthest_first(best, &mut points);
+    }
+    points.truncate(n);
+    points
+}
+
+fn distance2(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// The smallest squared distance from a point of `a` to a point of `b` (infinite if either
+/// is empty).
+fn min_cross_distance2(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    a.iter()
+        .flat_map(|p| b.iter().map(move |q| distance2(p, q)))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Appends `batch` to `points` one by one, each time the point farthest from all points
+/// placed so far (the batch's first point when nothing is placed yet).
+fn farthest_first(mut batch: Vec<Vec<f64>>, points: &mut Vec<Vec<f64>>) {
+    // Each remaining point's squared distance to its nearest placed point.
+    let mut nearest: Vec<f64> = batch
+        .iter()
+        .map(|p| {
+            points
+                .iter()
+                .map(|q| distance2(p, q))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    while !batch.is_empty() {
+        let mut pick = 0;
+        for (i, &d) in nearest.iter().enumerate() {
+            if d > nearest[pick] {
+                pick = i;
+            }
+        }
+        let p = batch.swap_remove(pick);
+        nearest.swap_remove(pick);
+        for (q, d) in batch.iter().zip(nearest.iter_mut()) {
+            *d = d.min(distance2(&p, q));
+        }
+        points.push(p);
+    }
+}
+
 /// `n` points drawn uniformly at random (see [`uniform`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Uniform;
@@ -156,6 +246,35 @@ mod tests {
                 assert!(pts.iter().all(|p| (0.0..1.0).contains(&p[j])));
             }
         }
+    }
+
+    #[test]
+    fn a_growing_design_keeps_its_points_and_stays_spread() {
+        let draw = |n| growing_maximin(n, 4, 16, 8, &mut StdRng::seed_from_u64(5));
+        let (small, large) = (draw(8), draw(41));
+        assert_eq!(small[..], large[..8], "the first 8 points do not move");
+        assert_eq!(draw(40)[..], large[..40]);
+        assert_eq!(large.len(), 41);
+        // Each full batch is a Latin hypercube.
+        for batch in large[..32].chunks(16) {
+            for j in 0..4 {
+                let mut strata: Vec<usize> = batch.iter().map(|p| (p[j] * 16.0) as usize).collect();
+                strata.sort_unstable();
+                assert_eq!(strata, (0..16).collect::<Vec<_>>());
+            }
+        }
+        // Farthest-first: a partial batch spreads better than uniform draws do.
+        let mut worse = 0;
+        for seed in 0..10 {
+            let u = uniform(8, 4, &mut StdRng::seed_from_u64(100 + seed));
+            if min_distance2(&u) >= min_distance2(&small) {
+                worse += 1;
+            }
+        }
+        assert!(
+            worse <= 2,
+            "uniform beat the first 8 points {worse} times in 10"
+        );
     }
 
     #[test]

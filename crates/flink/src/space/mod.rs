@@ -17,4 +17,4 @@ mod sampling;
 
 pub use catalogue::{Catalogue, Config, Space};
 pub use param::{Format, Kind, Param, Unit, Value};
-pub use sampling::{MAXIMIN_TRIES, sample_configs};
+pub use sampling::{MAXIMIN_TRIES, PLAN_BATCH, plan_configs, sample_configs};
