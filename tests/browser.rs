@@ -232,7 +232,8 @@ fn adapt_lines(study: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
-/// The shipped Demeter example with a three-day trace (two of history, one replayed) and
+/// The shipped Demeter example with a five-day trace (two of history, three replayed, so the
+/// replay is still running when the page is first read) and
 /// cheaper profiling, as tests/adapt.rs sets it up.
 fn demeter_study(tmp: &Path) -> (PathBuf, PathBuf) {
     let study = tmp.join("demeter");
@@ -244,7 +245,7 @@ fn demeter_study(tmp: &Path) -> (PathBuf, PathBuf) {
         .replace("rate_step = 25000", "rate_step = 50000");
     std::fs::write(study.join("flinktune.toml"), text).unwrap();
     let trace = tmp.join("rates.csv");
-    let days = ["--days", "3", "--step-s", "900", "--min", "80000"];
+    let days = ["--days", "5", "--step-s", "900", "--min", "80000"];
     let rest = ["--max", "700000", "--seed", "3", "-o", s(&trace)];
     ok(&[&["trace"][..], &days, &rest].concat());
     (study, trace)
@@ -262,7 +263,14 @@ fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
     let (dashboard, url) = start_dashboard(&study);
     let mut adapt = Running(
         Command::new(BIN)
-            .args(["adapt", s(&study), "--trace", s(&trace)])
+            .args([
+                "adapt",
+                s(&study),
+                "--trace",
+                s(&trace),
+                "--replay-days",
+                "3",
+            ])
             .args(["--policy", "demeter", "--policy", "static"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -222,29 +222,7 @@ pub fn replay_with(
                     forecast: None,
                 }
             }
-            None => Step {
-                policy: name.clone(),
-                step: k,
-                time_s,
-                rate,
-                taskmanagers: 0.0,
-                cpu_requested: 0.0,
-                memory_requested_mb: 0.0,
-                latency_p99_ms: 0.0,
-                // Down for the whole step: the records wait half of it on average.
-                disruption_ms: opts.step_s * 500.0,
-                latency_ms: opts.step_s * 500.0,
-                failure_ms: 0.0,
-                saturated: true,
-                throughput: 0.0,
-                recovery_time_s: 0.0,
-                reconfigured: switched.is_some(),
-                rescaled: switched == Some(Change::Rescale),
-                failure: false,
-                failed: true,
-                decided: false,
-                forecast: None,
-            },
+            None => failed_step(&name, k, time_s, rate, switched, opts),
         };
         step.decided = decided;
         step.forecast = policy.forecast();
@@ -253,6 +231,40 @@ pub fn replay_with(
         last = m;
     }
     Ok((steps, decisions))
+}
+
+/// A step whose configuration could not run.
+fn failed_step(
+    name: &str,
+    k: usize,
+    time_s: f64,
+    rate: f64,
+    switched: Option<Change>,
+    opts: &ReplayOptions,
+) -> Step {
+    Step {
+        policy: name.to_string(),
+        step: k,
+        time_s,
+        rate,
+        taskmanagers: 0.0,
+        cpu_requested: 0.0,
+        memory_requested_mb: 0.0,
+        latency_p99_ms: 0.0,
+        // Down for the whole step: the records wait half of it on average.
+        disruption_ms: opts.step_s * 500.0,
+        latency_ms: opts.step_s * 500.0,
+        failure_ms: 0.0,
+        saturated: true,
+        throughput: 0.0,
+        recovery_time_s: 0.0,
+        reconfigured: switched.is_some(),
+        rescaled: switched == Some(Change::Rescale),
+        failure: false,
+        failed: true,
+        decided: false,
+        forecast: None,
+    }
 }
 
 /// Mean added delay over a step of `step_s` from a stop of `down_s` seconds at arrival rate
