@@ -232,6 +232,13 @@ fn adapt_lines(study: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
+/// Steps the running replay has logged whole (a line being written is not one yet).
+fn adapt_steps(study: &Path) -> usize {
+    let path = study.join(".adapt.partial/journal.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.matches('\n').count().saturating_sub(1)
+}
+
 /// The shipped Demeter example with a five-day trace (two of history, three replayed, so the
 /// replay is still running when the page is first read) and
 /// cheaper profiling, as tests/adapt.rs sets it up.
@@ -277,32 +284,46 @@ fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
             .spawn()
             .unwrap(),
     );
+    // The replay is paused (SIGSTOP) while the page is read, so the page is read while it
+    // runs however fast this machine replays, and must show exactly the steps logged.
+    let pid = adapt.0.id().to_string();
+    let signal = |sig: &str| {
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    };
     wait_for("the first replayed steps", Duration::from_secs(120), || {
         adapt_lines(&study) >= 10
     });
+    signal("-STOP");
+    let logged1 = adapt_steps(&study);
     let first = dom(&chromium, &profile, &url, 2500);
     let (steps1, decisions1) = (
         number(&first, "adapt-steps"),
         number(&first, "adapt-decisions"),
     );
-    assert!(steps1 >= 9.0 && decisions1 >= 1.0, "{steps1} {decisions1}");
+    assert_eq!(steps1, logged1 as f64, "{first}");
+    assert!(decisions1 >= 1.0, "{decisions1}");
     assert!(first.contains("id=\"adapt-policies\""), "{first}");
+    assert!(first.contains("in progress or interrupted"), "{first}");
     screenshot(
         &chromium,
         &profile,
         &url,
         &tmp.path().join("dashboard-adapt.png"),
     );
-    let seen = steps1 as usize + 1;
+    signal("-CONT");
     wait_for("more replayed steps", Duration::from_secs(300), || {
-        adapt_lines(&study) >= seen + 30 || !study.join(".adapt.partial").exists()
+        adapt_steps(&study) >= logged1 + 30
     });
+    signal("-STOP");
+    let logged2 = adapt_steps(&study);
     let later = dom(&chromium, &profile, &url, 2500);
+    signal("-CONT");
     let (steps2, decisions2) = (
         number(&later, "adapt-steps"),
         number(&later, "adapt-decisions"),
     );
-    assert!(steps2 >= steps1 + 30.0, "{steps1} → {steps2}");
+    assert_eq!(steps2, logged2 as f64);
     assert!(decisions2 > decisions1, "{decisions1} → {decisions2}");
 
     assert!(adapt.0.wait().unwrap().success(), "the replay failed");
