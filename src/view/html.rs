@@ -136,7 +136,7 @@ fn best_section(b: &Best) -> String {
     let effect = match (&b.validated, s.predicted_speedup) {
         (Some(v), _) => match v.speedup_objective {
             Some(sp) => format!(
-                "Measured by <code>validate</code> at {} rec/s, {} run(s) each: \
+                "Measured by <code>validate</code> at {} rec/s, {} trial(s) each: \
                  <strong id=\"speedup\" data-value=\"{sp}\">{}</strong> the default's {}.",
                 v.rate,
                 v.repeats,
