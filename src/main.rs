@@ -356,7 +356,7 @@ struct BestArgs {
     /// Every key of the configuration, not only the changed ones.
     #[arg(long)]
     all: bool,
-    /// Print the keys, defaults and measurements as JSON.
+    /// Print the keys, defaults and what was measured of the configuration as JSON.
     #[arg(long, conflicts_with = "format")]
     json: bool,
 }

@@ -225,3 +225,124 @@ fn check_report(chromium: &Path, profile: &Path, study: &Path, tmp: &Path) {
     assert!(!page.contains("<script"), "a report runs no script");
     screenshot(chromium, profile, &url, &tmp.join("report.png"));
 }
+
+/// Lines of the running replay's log (the header and the steps so far).
+fn adapt_lines(study: &Path) -> usize {
+    let path = study.join(".adapt.partial/journal.jsonl");
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Steps the running replay has logged whole (a line being written is not one yet).
+fn adapt_steps(study: &Path) -> usize {
+    let path = study.join(".adapt.partial/journal.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.matches('\n').count().saturating_sub(1)
+}
+
+/// The shipped Demeter example with a five-day trace (two of history, three replayed, so the
+/// replay is still running when the page is first read) and
+/// cheaper profiling, as tests/adapt.rs sets it up.
+fn demeter_study(tmp: &Path) -> (PathBuf, PathBuf) {
+    let study = tmp.join("demeter");
+    std::fs::create_dir_all(&study).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/demeter/flinktune.toml"))
+        .unwrap()
+        .replace("profile_budget = 30", "profile_budget = 16")
+        .replace("rate_step = 25000", "rate_step = 50000");
+    std::fs::write(study.join("flinktune.toml"), text).unwrap();
+    let trace = tmp.join("rates.csv");
+    let days = ["--days", "5", "--step-s", "900", "--min", "80000"];
+    let rest = ["--max", "700000", "--seed", "3", "-o", s(&trace)];
+    ok(&[&["trace"][..], &days, &rest].concat());
+    (study, trace)
+}
+
+#[test]
+fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: no Chromium on PATH and FLINKTUNE_CHROMIUM is unset");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, trace) = demeter_study(tmp.path());
+    let profile = tmp.path().join("chromium-profile");
+    let (dashboard, url) = start_dashboard(&study);
+    let mut adapt = Running(
+        Command::new(BIN)
+            .args([
+                "adapt",
+                s(&study),
+                "--trace",
+                s(&trace),
+                "--replay-days",
+                "3",
+            ])
+            .args(["--policy", "demeter", "--policy", "static"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The replay is paused (SIGSTOP) while the page is read, so the page is read while it
+    // runs however fast this machine replays, and must show exactly the steps logged.
+    let pid = adapt.0.id().to_string();
+    let signal = |sig: &str| {
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    wait_for("the first replayed steps", Duration::from_secs(120), || {
+        adapt_lines(&study) >= 10
+    });
+    signal("-STOP");
+    let logged1 = adapt_steps(&study);
+    let first = dom(&chromium, &profile, &url, 2500);
+    let (steps1, decisions1) = (
+        number(&first, "adapt-steps"),
+        number(&first, "adapt-decisions"),
+    );
+    assert_eq!(steps1, logged1 as f64, "{first}");
+    assert!(decisions1 >= 1.0, "{decisions1}");
+    assert!(first.contains("id=\"adapt-policies\""), "{first}");
+    assert!(first.contains("in progress or interrupted"), "{first}");
+    screenshot(
+        &chromium,
+        &profile,
+        &url,
+        &tmp.path().join("dashboard-adapt.png"),
+    );
+    signal("-CONT");
+    wait_for("more replayed steps", Duration::from_secs(300), || {
+        adapt_steps(&study) >= logged1 + 30
+    });
+    signal("-STOP");
+    let logged2 = adapt_steps(&study);
+    let later = dom(&chromium, &profile, &url, 2500);
+    signal("-CONT");
+    let (steps2, decisions2) = (
+        number(&later, "adapt-steps"),
+        number(&later, "adapt-decisions"),
+    );
+    assert_eq!(steps2, logged2 as f64);
+    assert!(decisions2 > decisions1, "{decisions1} → {decisions2}");
+
+    assert!(adapt.0.wait().unwrap().success(), "the replay failed");
+    drop(dashboard);
+    // The finished replay in report.html: every decision steps.csv records, the comparison.
+    ok(&["report", s(&study)]);
+    let url = format!("file://{}", study.join("report.html").display());
+    let page = dom(&chromium, &profile, &url, 1000);
+    let rows = csv_rows(&study.join("adapt/steps.csv"));
+    let header = csv_header(&study.join("adapt/steps.csv"));
+    let decided = header.iter().position(|h| h == "decided").unwrap();
+    let want = rows.iter().filter(|r| &r[decided] == "true").count();
+    assert_eq!(number(&page, "adapt-decisions"), want as f64);
+    assert_eq!(number(&page, "adapt-steps"), rows.len() as f64);
+    assert!(page.contains("id=\"adapt-comparison\""), "{page}");
+    screenshot(
+        &chromium,
+        &profile,
+        &url,
+        &tmp.path().join("report-adapt.png"),
+    );
+}

@@ -88,6 +88,7 @@ fn figure(path: &Path, history: &RateHistory, o: &Outcome) -> Result<()> {
                 ),
             ],
             bands: vec![band(&chosen.points, split)],
+            marks: Vec::new(),
         },
         LinePanel {
             title: format!("forecast: the next {} steps", o.points.len()),
@@ -97,6 +98,7 @@ fn figure(path: &Path, history: &RateHistory, o: &Outcome) -> Result<()> {
                 line("forecast".into(), forecast(&o.points, n)),
             ],
             bands: vec![band(&o.points, n)],
+            marks: Vec::new(),
         },
     ];
     crate::report::plot::stacked_lines(

@@ -8,7 +8,8 @@
 //! autoscaler, the HPA, DS2); `measure` and `profiler` (what
 //! measures a configuration: for a replay's steps, for Demeter's profiles); `hook` (the live
 //! cluster); `demeter` (the policy itself); `replay` (a trace against a policy);
-//! `policy_kind` (a policy by name, with its profiler); `replay_cmd` and `live` (the two ways
+//! `timeline` (a replay's figure over time, from its steps);
+//! `policy_kind` (a policy by name, with its profiler); `replay_cmd` (with its log and the reader watchers use) and `live` (the two ways
 //! to run `adapt`); `run` (the command's face).
 
 pub mod baseline;
@@ -24,4 +25,5 @@ pub mod replay;
 pub mod replay_cmd;
 pub mod run;
 pub mod schedule;
+pub mod timeline;
 pub mod trace;

@@ -99,6 +99,11 @@ pub trait Policy {
     fn continuous(&self) -> bool {
         false
     }
+    /// The input rate the policy's last decision forecast at its peak over the horizon it
+    /// plans for; None for a policy that does not forecast.
+    fn forecast(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The value of the scale-out parameter in a configuration.

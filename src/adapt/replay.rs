@@ -98,6 +98,13 @@ pub struct Step {
     pub failure: bool,
     /// The configuration could not run (its whole step counts as one disruption).
     pub failed: bool,
+    /// The policy was asked at this step (a decision: keep, rescale or restart).
+    #[serde(default)]
+    pub decided: bool,
+    /// The rate the policy's last forecast expects at its peak over the horizon (Demeter's;
+    /// None for a policy that does not forecast).
+    #[serde(default)]
+    pub forecast: Option<f64>,
 }
 
 /// A decision the policy made, with when.
@@ -120,6 +127,19 @@ pub fn replay(
     opts: &ReplayOptions,
     measure: &mut dyn Measure,
 ) -> Result<(Vec<Step>, Vec<DecisionRecord>)> {
+    replay_with(space, policy, trace, opts, measure, &mut |_, _| Ok(()))
+}
+
+/// [`replay`], handing each step (and the switch made at it, if any) to `on_step` as soon
+/// as it is measured, for a log that watchers read while the replay runs.
+pub fn replay_with(
+    space: &Space,
+    policy: &mut dyn Policy,
+    trace: &[f64],
+    opts: &ReplayOptions,
+    measure: &mut dyn Measure,
+    on_step: &mut dyn FnMut(&Step, Option<&DecisionRecord>) -> Result<()>,
+) -> Result<(Vec<Step>, Vec<DecisionRecord>)> {
     let name = policy.name().to_string();
     let failures = failure_steps(trace.len(), opts);
     let mut current = policy.initial()?;
@@ -131,7 +151,9 @@ pub fn replay(
         let time_s = k as f64 * opts.step_s;
         let rate = trace[i];
         let mut switched = None;
-        if k > 0 && (policy.continuous() || k.is_multiple_of(opts.decide_every.max(1))) {
+        let decided = k > 0 && (policy.continuous() || k.is_multiple_of(opts.decide_every.max(1)));
+        let decisions_before = decisions.len();
+        if decided {
             let situation = Situation {
                 time_s,
                 step_s: opts.step_s,
@@ -156,7 +178,7 @@ pub fn replay(
             }
         }
         let m = measure.measure(&current, rate, i)?;
-        let step = match &m {
+        let mut step = match &m {
             Some(m) => {
                 let capacity = measure.capacity(&current)?;
                 let down_s = switched.map_or(0.0, |change| {
@@ -196,34 +218,53 @@ pub fn replay(
                     rescaled: switched == Some(Change::Rescale),
                     failure,
                     failed: false,
+                    decided: false,
+                    forecast: None,
                 }
             }
-            None => Step {
-                policy: name.clone(),
-                step: k,
-                time_s,
-                rate,
-                taskmanagers: 0.0,
-                cpu_requested: 0.0,
-                memory_requested_mb: 0.0,
-                latency_p99_ms: 0.0,
-                // Down for the whole step: the records wait half of it on average.
-                disruption_ms: opts.step_s * 500.0,
-                latency_ms: opts.step_s * 500.0,
-                failure_ms: 0.0,
-                saturated: true,
-                throughput: 0.0,
-                recovery_time_s: 0.0,
-                reconfigured: switched.is_some(),
-                rescaled: switched == Some(Change::Rescale),
-                failure: false,
-                failed: true,
-            },
+            None => failed_step(&name, k, time_s, rate, switched, opts),
         };
+        step.decided = decided;
+        step.forecast = policy.forecast();
+        on_step(&step, decisions[decisions_before..].first())?;
         steps.push(step);
         last = m;
     }
     Ok((steps, decisions))
+}
+
+/// A step whose configuration could not run.
+fn failed_step(
+    name: &str,
+    k: usize,
+    time_s: f64,
+    rate: f64,
+    switched: Option<Change>,
+    opts: &ReplayOptions,
+) -> Step {
+    Step {
+        policy: name.to_string(),
+        step: k,
+        time_s,
+        rate,
+        taskmanagers: 0.0,
+        cpu_requested: 0.0,
+        memory_requested_mb: 0.0,
+        latency_p99_ms: 0.0,
+        // Down for the whole step: the records wait half of it on average.
+        disruption_ms: opts.step_s * 500.0,
+        latency_ms: opts.step_s * 500.0,
+        failure_ms: 0.0,
+        saturated: true,
+        throughput: 0.0,
+        recovery_time_s: 0.0,
+        reconfigured: switched.is_some(),
+        rescaled: switched == Some(Change::Rescale),
+        failure: false,
+        failed: true,
+        decided: false,
+        forecast: None,
+    }
 }
 
 /// Mean added delay over a step of `step_s` from a stop of `down_s` seconds at arrival rate

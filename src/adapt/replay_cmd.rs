@@ -2,20 +2,45 @@
 //! study's simulator, for one or several policies, and their latency, resources,
 //! reconfigurations and recoveries compared (the replay itself is `crate::adapt::replay`).
 //! Writes the `adapt/` stage folder atomically: every step and decision, the comparison, a
-//! timeline chart and a report.
+//! timeline chart and a report. While it runs, every step is also appended to
+//! `.adapt.partial/journal.jsonl`, which [`progress`] reads for watchers (the dashboard).
 
 use crate::adapt::measure::SimMeasure;
 use crate::adapt::policy_kind::{PolicyKind, make_policy};
 use crate::adapt::replay::{self, DecisionRecord, ReplayOptions, Step, Summary};
-use crate::adapt::trace;
+use crate::adapt::{timeline, trace};
 use crate::fsx;
-use crate::report::plot;
 use crate::study::{Stage, Study};
+use crate::trial::journal;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
+
+/// The running replay's log in `.adapt.partial/`.
+pub const JOURNAL: &str = "journal.jsonl";
+
+/// The first line of the log: what is being replayed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JournalHeader {
+    /// Format version of the log.
+    pub adapt_journal: u32,
+    pub trace: String,
+    /// The policies, in the order they are replayed.
+    pub policies: Vec<String>,
+    /// Steps each policy replays.
+    pub steps_per_policy: usize,
+    pub options: ReplayOptions,
+}
+
+/// One line of the log: a step, with the switch made at it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub step: Step,
+    pub decision: Option<DecisionRecord>,
+}
 
 /// What `adapt --trace` wrote.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,23 +90,50 @@ pub fn replay_trace(
     let opts = replay_options(study, step_s, tr.rates.len() - replay_steps);
     let mut measure = SimMeasure::new(study)?;
     let stage = fsx::StageDir::begin(&study.dir, Stage::Adapt.name())?;
+    let mut policies = Vec::new();
+    for &kind in kinds {
+        policies.push((kind, make_policy(study, kind, step_s, None)?));
+    }
+    let header = JournalHeader {
+        adapt_journal: 1,
+        trace: trace_path.display().to_string(),
+        policies: policies.iter().map(|(_, p)| p.name().to_string()).collect(),
+        steps_per_policy: replay_steps,
+        options: opts.clone(),
+    };
+    let mut log = open_journal(&stage.path.join(JOURNAL), &header)?;
     let mut all_steps: Vec<Step> = Vec::new();
     let mut all_decisions: Vec<DecisionRecord> = Vec::new();
     let mut summaries = Vec::new();
-    for &kind in kinds {
-        let mut p = make_policy(study, kind, step_s, None)?;
-        let (steps, decisions) =
-            replay::replay(&study.space, p.as_mut(), &tr.rates, &opts, &mut measure)
-                .with_context(|| format!("replaying the {kind:?} policy"))?;
+    for (kind, mut p) in policies {
+        let mut on_step = |step: &Step, decision: Option<&DecisionRecord>| {
+            let entry = JournalEntry {
+                step: step.clone(),
+                decision: decision.cloned(),
+            };
+            journal::write_json_line(&mut log, &entry)
+        };
+        let (steps, decisions) = replay::replay_with(
+            &study.space,
+            p.as_mut(),
+            &tr.rates,
+            &opts,
+            &mut measure,
+            &mut on_step,
+        )
+        .with_context(|| format!("replaying the {kind:?} policy"))?;
         summaries.push(replay::summarise(&steps, &opts));
         all_steps.extend(steps);
         all_decisions.extend(decisions);
     }
+    drop(log);
+    std::fs::remove_file(stage.path.join(JOURNAL))?;
     replay::relate(&mut summaries, "static");
     write_csv(&stage.path.join("steps.csv"), &all_steps)?;
     write_csv(&stage.path.join("decisions.csv"), &all_decisions)?;
     write_csv(&stage.path.join("comparison.csv"), &summaries)?;
-    timeline(&stage.path.join("timeline.svg"), &all_steps)?;
+    let figure = timeline::svg(&all_steps, opts.recovery_limit_s)?;
+    fsx::write_atomic(&stage.path.join("timeline.svg"), figure.as_bytes())?;
     let summary = ReplaySummary {
         trace: trace_path.display().to_string(),
         options: opts,
@@ -95,63 +147,21 @@ pub fn replay_trace(
     Ok(summary)
 }
 
+/// The log, its header written; each step is appended in one write, not synced: a replay
+/// is not resumed, so its log only needs to be readable while it runs.
+fn open_journal(path: &Path, header: &JournalHeader) -> Result<File> {
+    let mut file =
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    journal::write_json_line(&mut file, header)?;
+    Ok(file)
+}
+
 fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
     }
     fsx::write_atomic(path, &w.into_inner()?)
-}
-
-/// The input rate (top panel) and each policy's requested cores (bottom panel) over the
-/// replayed hours, each on its own axis.
-fn timeline(path: &Path, steps: &[Step]) -> Result<()> {
-    let hours = |s: &Step| s.time_s / 3600.0;
-    let mut rate = Vec::new();
-    if let Some(first) = steps.first() {
-        rate.push(plot::Series {
-            name: "input rate".into(),
-            points: steps
-                .iter()
-                .filter(|s| s.policy == first.policy)
-                .map(|s| (hours(s), s.rate))
-                .collect(),
-        });
-    }
-    let mut names: Vec<&str> = steps.iter().map(|s| s.policy.as_str()).collect();
-    names.dedup();
-    let cores = names
-        .into_iter()
-        .map(|name| plot::Series {
-            name: format!("{name}: cores requested"),
-            points: steps
-                .iter()
-                .filter(|s| s.policy == name)
-                .map(|s| (hours(s), s.cpu_requested))
-                .collect(),
-        })
-        .collect();
-    let panels = [
-        plot::LinePanel {
-            title: String::new(),
-            y_label: "input rate (records/s)".into(),
-            series: rate,
-            bands: Vec::new(),
-        },
-        plot::LinePanel {
-            title: String::new(),
-            y_label: "CPU cores requested".into(),
-            series: cores,
-            bands: Vec::new(),
-        },
-    ];
-    plot::stacked_lines(
-        path,
-        "Input rate and requested CPU cores over the replayed trace",
-        "time since the replay started (hours)",
-        &panels,
-        "",
-    )
 }
 
 /// The comparison table as Markdown.
@@ -211,4 +221,98 @@ fn report(summary: &ReplaySummary) -> String {
         o.decide_every,
         o.step_s
     )
+}
+
+/// Where a replay stands, for watchers (the dashboard, `report.html`): the steps and
+/// switches so far and the summaries of the policies done.
+#[derive(Debug)]
+pub struct ReplayProgress {
+    /// `adapt/` is finished and no new replay has begun.
+    pub finished: bool,
+    pub trace: String,
+    /// Every policy of the replay, in order.
+    pub policies: Vec<String>,
+    pub steps_per_policy: usize,
+    pub options: ReplayOptions,
+    pub steps: Vec<Step>,
+    /// The switches (a keep is a step with `decided` and not `reconfigured`).
+    pub decisions: Vec<DecisionRecord>,
+    /// The policies replayed to the end.
+    pub summaries: Vec<Summary>,
+}
+
+/// Reads the running replay's log (`.adapt.partial/`, a line being appended not yet read)
+/// or else the finished `adapt/`; None when no replay has begun. Read-only: no lock taken.
+pub fn progress(study: &Study) -> Result<Option<ReplayProgress>> {
+    let running = study
+        .dir
+        .join(format!(".{}.partial", Stage::Adapt.name()))
+        .join(JOURNAL);
+    if running.is_file() {
+        return running_progress(&running).map(Some);
+    }
+    let dir = study.stage_dir(Stage::Adapt);
+    let summary_path = dir.join("summary.json");
+    if !summary_path.is_file() {
+        return Ok(None);
+    }
+    let summary: ReplaySummary = fsx::read_json(&summary_path)?;
+    let steps: Vec<Step> = read_csv(&dir.join("steps.csv"))?;
+    let policies: Vec<String> = summary.policies.iter().map(|p| p.policy.clone()).collect();
+    Ok(Some(ReplayProgress {
+        finished: true,
+        trace: summary.trace,
+        steps_per_policy: steps.len() / policies.len().max(1),
+        policies,
+        options: summary.options,
+        decisions: read_csv(&dir.join("decisions.csv"))?,
+        steps,
+        summaries: summary.policies,
+    }))
+}
+
+fn running_progress(path: &Path) -> Result<ReplayProgress> {
+    let contents = journal::read::<JournalHeader, JournalEntry>(path, true)?;
+    let Some(header) = contents.header else {
+        bail!("{}: no header line yet", path.display());
+    };
+    let (steps, decisions): (Vec<Step>, Vec<Option<DecisionRecord>>) = contents
+        .entries
+        .into_iter()
+        .map(|e| (e.step, e.decision))
+        .unzip();
+    let mut summaries: Vec<Summary> = header
+        .policies
+        .iter()
+        .map(|name| {
+            let of: Vec<Step> = steps
+                .iter()
+                .filter(|s| &s.policy == name)
+                .cloned()
+                .collect();
+            (of.len() >= header.steps_per_policy).then(|| replay::summarise(&of, &header.options))
+        })
+        .map_while(|s| s)
+        .collect();
+    replay::relate(&mut summaries, "static");
+    Ok(ReplayProgress {
+        finished: false,
+        trace: header.trace,
+        policies: header.policies,
+        steps_per_policy: header.steps_per_policy,
+        options: header.options,
+        steps,
+        decisions: decisions.into_iter().flatten().collect(),
+        summaries,
+    })
+}
+
+fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, r)| r.with_context(|| format!("{}: row {}", path.display(), i + 2)))
+        .collect()
 }

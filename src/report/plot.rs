@@ -39,6 +39,22 @@ fn canvas(path: &Path, size: (u32, u32)) -> Result<Area<'_>> {
     Ok(root)
 }
 
+/// The SVG text `draw` makes on a white canvas of `size` pixels, for pages that embed
+/// their figures and for files written whole.
+fn svg_text(size: (u32, u32), draw: impl FnOnce(Area<'_>) -> Result<()>) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(root)?;
+    }
+    Ok(svg)
+}
+
+fn write_svg(path: &Path, svg: &str) -> Result<()> {
+    std::fs::write(path, svg).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))
+}
+
 /// The frame every chart shares: its caption (none for a panel under a common title), a
 /// 12 px margin, 40 px below for the x axis and `y_area` px left for the y axis (wide enough
 /// for that chart's tick labels).
@@ -95,6 +111,8 @@ enum Swatch {
     Cross(RGBColor),
     Band,
     Block(RGBColor),
+    Triangle(RGBColor),
+    Square(RGBColor),
 }
 
 /// Height of one row of the legend strip, px.
@@ -165,6 +183,11 @@ fn draw_swatch(area: &Area<'_>, swatch: Swatch, x: i32, y: i32) -> Result<()> {
             OTHER.mix(0.45).filled(),
         )),
         Swatch::Block(c) => area.draw(&Rectangle::new([(x, y - 6), (x + 24, y + 6)], c.filled())),
+        Swatch::Triangle(c) => area.draw(&TriangleMarker::new((x + 12, y), 6, c.filled())),
+        Swatch::Square(c) => area.draw(&Rectangle::new(
+            [(x + 6, y - 6), (x + 18, y + 6)],
+            c.stroke_width(2),
+        )),
     };
     drawn.map_err(err)
 }
@@ -328,11 +351,9 @@ pub fn line_chart_svg(
     y_label: &str,
     series: &[Series],
 ) -> Result<String> {
-    let mut svg = String::new();
-    let root = SVGBackend::with_string(&mut svg, (860, 540)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    draw_line_chart(root, title, x_label, y_label, series)?;
-    Ok(svg)
+    svg_text((860, 540), |root| {
+        draw_line_chart(root, title, x_label, y_label, series)
+    })
 }
 
 fn draw_line_chart(
@@ -503,10 +524,27 @@ pub struct Panel {
 /// and span more than a decade on an axis uses a log scale there, so saturated
 /// configurations (p99 in seconds) do not squash the front (p99 in milliseconds).
 pub fn pareto_panels(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
+    write_svg(path, &pareto_panels_svg(title, panels)?)
+}
+
+/// [`pareto_panels`] as the text of an SVG document.
+pub fn pareto_panels_svg(title: &str, panels: &[Panel]) -> Result<String> {
     let n = panels.len().max(1);
     let cols = n.min(3);
     let rows = n.div_ceil(cols);
-    let root = canvas(path, (500 * cols as u32, 470 * rows as u32 + 70))?;
+    let size = (500 * cols as u32, 470 * rows as u32 + 70);
+    svg_text(size, |root| {
+        draw_pareto_panels(root, title, panels, rows, cols)
+    })
+}
+
+fn draw_pareto_panels(
+    root: Area<'_>,
+    title: &str,
+    panels: &[Panel],
+    rows: usize,
+    cols: usize,
+) -> Result<()> {
     let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
     let entries = vec![
         ("Pareto front".to_string(), Swatch::Dot(SELECTED, 5)),
@@ -546,6 +584,61 @@ pub struct LinePanel {
     pub series: Vec<Series>,
     /// Shaded bands under the lines, each a list of `(x, lower, upper)`.
     pub bands: Vec<Vec<(f64, f64, f64)>>,
+    /// Events marked on the lines (a decision, a violation), drawn over them.
+    pub marks: Vec<Marks>,
+}
+
+/// How an event is marked: each shape has its own colour, apart from the lines'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    /// A small dark dot.
+    Dot,
+    /// An upward triangle, green.
+    Triangle,
+    /// A cross, red.
+    Cross,
+    /// An open square, purple.
+    Square,
+}
+
+/// Events of one kind, named in the legend.
+pub struct Marks {
+    pub name: String,
+    pub marker: Marker,
+    pub points: Vec<(f64, f64)>,
+}
+
+const TRIANGLE: RGBColor = RGBColor(0, 140, 70);
+const SQUARE: RGBColor = RGBColor(120, 40, 160);
+
+impl Marker {
+    fn swatch(self) -> Swatch {
+        match self {
+            Marker::Dot => Swatch::Dot(WHISKER, 3),
+            Marker::Triangle => Swatch::Triangle(TRIANGLE),
+            Marker::Cross => Swatch::Cross(RED),
+            Marker::Square => Swatch::Square(SQUARE),
+        }
+    }
+}
+
+/// Draws the marks of one kind.
+fn draw_marks<Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'_, '_, RangedCoordf64, Y>,
+    marks: &Marks,
+) -> Result<()> {
+    let pts = marks.points.iter().copied();
+    let drawn = match marks.marker {
+        Marker::Dot => chart.draw_series(pts.map(|p| Circle::new(p, 3, WHISKER.filled()))),
+        Marker::Triangle => {
+            chart.draw_series(pts.map(|p| TriangleMarker::new(p, 6, TRIANGLE.filled())))
+        }
+        Marker::Cross => chart.draw_series(pts.map(|p| Cross::new(p, 6, RED.stroke_width(2)))),
+        Marker::Square => chart.draw_series(pts.map(|p| {
+            EmptyElement::at(p) + Rectangle::new([(-6, -6), (6, 6)], SQUARE.stroke_width(2))
+        })),
+    };
+    drawn.map(|_| ()).map_err(err)
 }
 
 /// Panels stacked one above the other, each with its own y axis from zero and the x range
@@ -560,11 +653,38 @@ pub fn stacked_lines(
     panels: &[LinePanel],
     band_name: &str,
 ) -> Result<()> {
-    let root = canvas(path, (1000, 130 + 300 * panels.len().max(1) as u32))?;
+    write_svg(path, &stacked_lines_svg(title, x_label, panels, band_name)?)
+}
+
+/// [`stacked_lines`] as the text of an SVG document.
+pub fn stacked_lines_svg(
+    title: &str,
+    x_label: &str,
+    panels: &[LinePanel],
+    band_name: &str,
+) -> Result<String> {
+    let size = (1000, 130 + 300 * panels.len().max(1) as u32);
+    svg_text(size, |root| {
+        draw_stacked_lines(root, title, x_label, panels, band_name)
+    })
+}
+
+fn draw_stacked_lines(
+    root: Area<'_>,
+    title: &str,
+    x_label: &str,
+    panels: &[LinePanel],
+    band_name: &str,
+) -> Result<()> {
     let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
     let mut entries = line_entries(panels.iter().flat_map(|p| &p.series));
     if panels.iter().flat_map(|p| &p.bands).any(|b| !b.is_empty()) {
         entries.push((band_name.to_string(), Swatch::Band));
+    }
+    for m in panels.iter().flat_map(|p| &p.marks) {
+        if !m.points.is_empty() {
+            entries.push((m.name.clone(), m.marker.swatch()));
+        }
     }
     let area = legend_strip(&root, &entries)?;
     let mut k = 0;
@@ -584,6 +704,9 @@ pub fn stacked_lines(
         for s in &panel.series {
             draw_line(&mut chart, k, s)?;
             k += 1;
+        }
+        for m in &panel.marks {
+            draw_marks(&mut chart, m)?;
         }
     }
     root.present().map_err(err)

@@ -135,7 +135,7 @@ pub fn comments(b: &Best) -> Vec<String> {
     let x = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}x"));
     match (&b.validated, s.over) {
         (Some(v), _) => out.push(format!(
-            "measured by validate at {} rec/s, {} run(s) each: {} {} vs the default \
+            "measured by validate at {} rec/s, {} trial(s) each: {} {} vs the default \
              (p99 latency {}, throughput {})",
             v.rate,
             v.repeats,

@@ -191,10 +191,18 @@ pub fn json_lines<T: DeserializeOwned>(bytes: &[u8]) -> Lines<T> {
 /// Appends one JSON line to a file and makes it durable before returning: one write of the
 /// whole line, then fsync, so a crash leaves at most a torn last line.
 pub fn append_json_line<T: Serialize>(file: &mut File, value: &T) -> Result<()> {
+    write_json_line(file, value)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// Appends one JSON line to a file in one write, not synced: for a log that watchers read
+/// while it grows (a reader sees whole lines, or a last one without its newline yet) but
+/// that nothing resumes from.
+pub fn write_json_line<T: Serialize>(file: &mut File, value: &T) -> Result<()> {
     let mut line = serde_json::to_string(value)?;
     line.push('\n');
     file.write_all(line.as_bytes())?;
-    file.sync_data()?;
     Ok(())
 }
 

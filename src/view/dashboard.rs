@@ -223,4 +223,72 @@ mod tests {
         let page = html::sections(&Snapshot::take(&study));
         assert!(page.contains("&lt;too much&gt;") && !page.contains("<too much>"));
     }
+
+    /// A step of a multi-objective search as its journal holds it.
+    fn mo_step(study: &Study, latency: f64, cores: f64) -> String {
+        use crate::stages::search::multi::{MoEvaluation, MoStep};
+        let metrics = [("latency_p99_ms", latency), ("cpu_cores", cores)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let step = MoStep {
+            x: vec![],
+            config: study.space.default_config(),
+            initial: true,
+            acquisition: None,
+            evaluation: MoEvaluation {
+                status: TrialStatus::Pass,
+                reason: String::new(),
+                metrics,
+                perf: Some(1.0),
+            },
+        };
+        serde_json::to_string(&step).unwrap() + "\n"
+    }
+
+    #[test]
+    fn a_running_multi_objective_search_shows_its_front_as_it_grows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("study");
+        crate::study::init(&dir, None, None, false).unwrap();
+        let file = dir.join(crate::study::STUDY_FILE);
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace(
+                "# objectives = [\"latency_p99_ms:min\", \"cpu_cores:min\"]",
+                "objectives = [\"latency_p99_ms:min\", \"cpu_cores:min\"]",
+            )
+            .replace("over = \"model\"", "over = \"system\"");
+        std::fs::write(&file, text).unwrap();
+        let study = Study::load(&dir).unwrap();
+        let running = dir.join(".search.partial");
+        std::fs::create_dir_all(&running).unwrap();
+        let path = running.join(crate::stages::search::multi::JOURNAL);
+        // Two configurations on the front, one dominated by both; a fourth being appended.
+        let mut journal = String::from("{\"search_journal\":1,\"plan\":\"p\"}\n");
+        journal += &mo_step(&study, 100.0, 4.0);
+        journal += &mo_step(&study, 50.0, 8.0);
+        journal += &mo_step(&study, 120.0, 9.0);
+        let torn = mo_step(&study, 10.0, 1.0);
+        std::fs::write(&path, journal.clone() + &torn[..torn.len() / 2]).unwrap();
+        let s = state(&study);
+        let front = &s["search"]["front"];
+        assert_eq!(
+            (&front["ran"], &front["size"]),
+            (&3.into(), &2.into()),
+            "{s}"
+        );
+        let page = html::sections(&Snapshot::take(&study));
+        assert!(
+            page.contains("id=\"front-size\" data-value=\"2\""),
+            "{page}"
+        );
+        assert!(page.contains("alt=\"Pareto front\""), "{page}");
+        // The fourth evaluation completes and dominates the rest: the front shrinks to it.
+        std::fs::write(&path, journal + &torn).unwrap();
+        let later = state(&study);
+        let front = &later["search"]["front"];
+        assert_eq!((&front["ran"], &front["size"]), (&4.into(), &1.into()));
+        assert_ne!(later["revision"], s["revision"]);
+    }
 }

@@ -2,7 +2,8 @@
 //! embedded as a `data:` image (an image cannot run script or fetch anything), no request
 //! to anywhere. The same sections make `report.html` and the dashboard's page; the
 //! dashboard's adds a small inline script that polls its JSON endpoint and swaps the
-//! sections in when the study moved on. Every string from the study goes through [`escape`].
+//! sections in when the study moved on. Every string from the study goes through
+//! `markup::escape`.
 //!
 //! The figures the page reads back (trial and evaluation counts, the best value) carry
 //! stable ids and `data-value` attributes, for scripts and tests that read the page.
@@ -13,28 +14,9 @@ use crate::stages::model::ModelSummary;
 use crate::stages::search::progress::EvaluationRow;
 use crate::study::Over;
 use crate::trial::record::TrialRecord;
+use crate::view::markup::{MAX_ROWS, escape, figure, li, more, num, opt_num, section, tile};
 use crate::view::snapshot::{CollectView, SearchView, Snapshot};
-use base64::Engine;
 use std::fmt::Write;
-
-/// Rows of a table shown at most, newest first; the rest are in the stage's files.
-const MAX_ROWS: usize = 300;
-
-/// Text made safe for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// Which page: the file to keep, or the dashboard's, which refreshes itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +63,9 @@ pub fn sections(s: &Snapshot) -> String {
     if let Some(c) = &s.collect {
         out += &collect_section(c);
     }
+    if let Some(a) = &s.adapt {
+        out += &crate::view::adapt::section_html(a);
+    }
     if let Some(m) = &s.model {
         out += &model_section(m);
     }
@@ -92,39 +77,6 @@ pub fn sections(s: &Snapshot) -> String {
     }
     let file = format!("<pre>{}</pre>", escape(&s.study_file));
     out + &section("study-file", "Study file (flinktune.toml)", &file)
-}
-
-fn section(id: &str, title: &str, body: &str) -> String {
-    format!("<section id=\"{id}\">\n<h2>{title}</h2>\n{body}\n</section>\n")
-}
-
-fn li(html: &str) -> String {
-    format!("<li>{html}</li>")
-}
-
-/// A number as the page shows it: four decimals below 1000, none above.
-fn num(v: f64) -> String {
-    if !v.is_finite() {
-        "n/a".into()
-    } else if v.abs() >= 1000.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-fn opt_num(v: Option<f64>) -> String {
-    v.map(num).unwrap_or_default()
-}
-
-/// A headline figure with a stable id; `value` goes into `data-value` unrounded.
-fn tile(id: &str, label: &str, shown: &str, value: &str) -> String {
-    format!(
-        "<div class=\"tile\"><div class=\"label\">{label}</div>\
-         <div class=\"value\" id=\"{id}\" data-value=\"{}\">{}</div></div>",
-        escape(value),
-        escape(shown)
-    )
 }
 
 /// Where the study stands: the headline figures and each stage's state.
@@ -147,6 +99,13 @@ fn standing(s: &Snapshot) -> String {
         &s.evaluations.to_string(),
     );
     body += &tile("best", &best_label, &opt_num(s.best), &best);
+    if let Some(f) = s.search.as_ref().and_then(|x| x.front.as_ref()) {
+        let n = f.size.to_string();
+        body += &tile("front-size", "configurations on the Pareto front", &n, &n);
+    }
+    if let Some(a) = &s.adapt {
+        body += &crate::view::adapt::tiles(a);
+    }
     body += "</div>\n";
     let writer = match &s.writer {
         Some(w) => format!("writing now: {}", escape(w)),
@@ -177,7 +136,7 @@ fn best_section(b: &Best) -> String {
     let effect = match (&b.validated, s.predicted_speedup) {
         (Some(v), _) => match v.speedup_objective {
             Some(sp) => format!(
-                "Measured by <code>validate</code> at {} rec/s, {} run(s) each: \
+                "Measured by <code>validate</code> at {} rec/s, {} trial(s) each: \
                  <strong id=\"speedup\" data-value=\"{sp}\">{}</strong> the default's {}.",
                 v.rate,
                 v.repeats,
@@ -247,6 +206,18 @@ fn search_section(s: &Snapshot, search: &SearchView) -> String {
         search.rows.len(),
         search.budget
     );
+    if let Some(f) = &search.front {
+        let _ = writeln!(
+            body,
+            "<p>Objectives {}: {} evaluations ran, {} met the constraints, \
+             <strong>{}</strong> on the front.</p>",
+            escape(&f.objectives.join(", ")),
+            f.ran,
+            f.feasible,
+            f.size
+        );
+        body += &figure("Pareto front", &f.svg);
+    }
     if !search.convergence.is_empty() {
         let series = [plot::Series {
             name: format!("best {} so far", s.objective),
@@ -280,15 +251,6 @@ fn evaluation_table(rows: &[EvaluationRow]) -> String {
         );
     }
     out + "</tbody></table>" + &more(rows.len(), "search/history.csv")
-}
-
-fn more(n: usize, file: &str) -> String {
-    match n > MAX_ROWS {
-        true => format!(
-            "<p class=\"meta\">The {MAX_ROWS} newest of {n} rows; all of them in <code>{file}</code>.</p>"
-        ),
-        false => String::new(),
-    }
 }
 
 /// Collect's trials, newest first.
@@ -366,26 +328,12 @@ fn model_section(m: &ModelSummary) -> String {
     section("model", "Model accuracy", &body)
 }
 
-/// An SVG document as an image: embedded as data, so it can neither run script nor load
-/// anything.
-fn figure(title: &str, svg: &str) -> String {
-    let data = base64::engine::general_purpose::STANDARD.encode(svg.as_bytes());
-    format!(
-        "<figure><img alt=\"{t}\" src=\"data:image/svg+xml;base64,{data}\"></figure>\n",
-        t = escape(title)
-    )
-}
-
 fn figures_section(figures: &[(String, String)]) -> String {
     if figures.is_empty() {
         return String::new();
     }
     let body: String = figures.iter().map(|(t, svg)| figure(t, svg)).collect();
-    section(
-        "figures",
-        "Parameter importance, model accuracy, Pareto front",
-        &body,
-    )
+    section("figures", "Parameter importance and model accuracy", &body)
 }
 
 fn failures_section(failures: &[(String, String, usize)]) -> String {
@@ -467,29 +415,3 @@ const LIVE_SCRIPT: &str = r#"
   setInterval(poll, 1000);
 })();
 "#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_markup_character_is_escaped() {
-        assert_eq!(
-            escape(r#"<script>alert("x&y's")</script>"#),
-            "&lt;script&gt;alert(&quot;x&amp;y&#39;s&quot;)&lt;/script&gt;"
-        );
-        assert_eq!(
-            escape("taskmanager.memory.process.size"),
-            "taskmanager.memory.process.size"
-        );
-        assert_eq!(escape("Ünïcode 1 → 2"), "Ünïcode 1 → 2");
-    }
-
-    #[test]
-    fn a_figure_is_an_image_of_data_and_its_title_escaped() {
-        let f = figure("a <b>", "<svg><script>x()</script></svg>");
-        assert!(f.contains("alt=\"a &lt;b&gt;\""), "{f}");
-        assert!(f.contains("src=\"data:image/svg+xml;base64,"), "{f}");
-        assert!(!f.contains("<script>") && !f.contains("<svg"), "{f}");
-    }
-}

@@ -5,10 +5,11 @@
 //! snapshot is taken while `collect`, `search` or `adapt` write the study. A section that
 //! cannot be read (a stale stage, a damaged file) becomes a note instead of failing the rest.
 
+use crate::adapt::replay_cmd::{self, ReplayProgress};
 use crate::stages::best::{self, Best};
 use crate::stages::collect;
 use crate::stages::model::ModelSummary;
-use crate::stages::search::progress::{self, EvaluationRow};
+use crate::stages::search::progress::{self, EvaluationRow, FrontView};
 use crate::stages::search::record::SearchSummary;
 use crate::study::fingerprint::Freshness;
 use crate::study::lock::LOCK_FILE;
@@ -47,6 +48,8 @@ pub struct Snapshot {
     pub best: Option<f64>,
     pub collect: Option<CollectView>,
     pub search: Option<SearchView>,
+    /// A replay of `adapt --trace`, running or finished.
+    pub adapt: Option<AdaptView>,
     #[serde(skip)]
     pub best_config: Option<Best>,
     #[serde(skip)]
@@ -95,10 +98,59 @@ pub struct SearchView {
     pub convergence: Vec<(f64, f64)>,
     #[serde(skip)]
     pub summary: Option<SearchSummary>,
+    /// A multi-objective search's front over the evaluations so far.
+    pub front: Option<FrontView>,
 }
 
-/// The figures the stages draw, by file, with their titles; shown when present.
-const FIGURES: [(&str, &str); 5] = [
+/// A replay of `adapt --trace`: its steps and decisions so far, and the policies done.
+#[derive(Debug, Serialize)]
+pub struct AdaptView {
+    pub finished: bool,
+    pub trace: String,
+    pub policies: Vec<String>,
+    /// Steps replayed so far (every policy's), and planned.
+    pub steps: usize,
+    pub planned_steps: usize,
+    /// Times a policy was asked so far: it kept the running configuration, rescaled it in
+    /// place or restarted with another.
+    pub decisions: usize,
+    pub keeps: usize,
+    pub rescales: usize,
+    pub restarts: usize,
+    /// Injected failures, and those whose recovery took longer than the limit.
+    pub failures: usize,
+    pub recovery_violations: usize,
+    #[serde(skip)]
+    pub replay: ReplayProgress,
+}
+
+impl AdaptView {
+    fn of(replay: ReplayProgress) -> AdaptView {
+        let st = &replay.steps;
+        let count =
+            |f: &dyn Fn(&crate::adapt::replay::Step) -> bool| st.iter().filter(|s| f(s)).count();
+        let limit = replay.options.recovery_limit_s;
+        AdaptView {
+            finished: replay.finished,
+            trace: replay.trace.clone(),
+            policies: replay.policies.clone(),
+            steps: st.len(),
+            planned_steps: replay.steps_per_policy * replay.policies.len(),
+            decisions: count(&|s| s.decided),
+            keeps: count(&|s| s.decided && !s.reconfigured),
+            rescales: count(&|s| s.rescaled),
+            restarts: count(&|s| s.reconfigured && !s.rescaled),
+            failures: count(&|s| s.failure),
+            recovery_violations: count(&|s| s.failure && s.recovery_time_s > limit),
+            replay,
+        }
+    }
+}
+
+/// The figures the stages draw, by file, with their titles; shown when present. (The
+/// Pareto front and the adapt timeline are drawn from the evaluations and steps so far, in
+/// their own sections.)
+const FIGURES: [(&str, &str); 4] = [
     ("model/importance.svg", "Parameter importance (model)"),
     ("determine/effects.svg", "Parameter effects (screening)"),
     (
@@ -106,7 +158,6 @@ const FIGURES: [(&str, &str); 5] = [
         "Model: predicted vs measured",
     ),
     ("model/learning_curve.svg", "Model: learning curves"),
-    ("search/pareto.svg", "Pareto front"),
 ];
 
 impl Snapshot {
@@ -124,6 +175,10 @@ impl Snapshot {
         });
         let search = search_view(study).unwrap_or_else(|e| {
             note("search", e);
+            None
+        });
+        let adapt = replay_cmd::progress(study).unwrap_or_else(|e| {
+            note("adapt", e);
             None
         });
         let best_config = match study.stage_dir(Stage::Search).join("best").is_dir() {
@@ -153,6 +208,7 @@ impl Snapshot {
             figures: figures(&study.dir),
             collect,
             search,
+            adapt: adapt.map(AdaptView::of),
             best_config,
             model,
             study_file,
@@ -230,6 +286,7 @@ fn search_view(study: &Study) -> Result<Option<SearchView>> {
         convergence: convergence(study.file.objective, &p.rows),
         rows: p.rows,
         summary,
+        front: p.front,
     }))
 }
 

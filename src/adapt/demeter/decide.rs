@@ -199,6 +199,10 @@ impl Policy for Demeter {
         "demeter"
     }
 
+    fn forecast(&self) -> Option<f64> {
+        self.forecast
+    }
+
     fn initial(&mut self) -> Result<Config> {
         // Demeter starts from the static maximum.
         let cmax = self.study.space.default_config();
@@ -210,6 +214,7 @@ impl Policy for Demeter {
 
     fn decide(&mut self, s: &Situation) -> Result<Option<Decision>> {
         let point = self.demand_point(s.history);
+        self.forecast = Some(point.forecast);
         let since = s.time_s - self.time_now;
         self.rate_now = s.history.last().copied().unwrap_or(0.0);
         self.time_now = s.time_s;

@@ -30,6 +30,8 @@ pub struct Demeter {
     pub(super) missed: String,
     /// The demand rate of the last decision (forecast peak × (1 + margin)).
     pub(super) demand: Option<f64>,
+    /// The forecast peak of the last decision.
+    pub(super) forecast: Option<f64>,
     /// The current rate and time (s) of the decision being made.
     pub(super) rate_now: f64,
     pub(super) time_now: f64,
@@ -63,6 +65,7 @@ impl Demeter {
             scheduler,
             missed: String::new(),
             demand: None,
+            forecast: None,
             rate_now: 0.0,
             time_now: 0.0,
             spent: VecDeque::new(),

@@ -384,9 +384,11 @@ fn finish(
     started: Instant,
 ) -> Result<MoSummary> {
     let space = &study.space;
-    let ran: Vec<usize> = (0..steps.len())
-        .filter(|&i| steps[i].metrics().is_some())
-        .collect();
+    let Front {
+        ran,
+        feasible,
+        front,
+    } = front(problem, steps);
     if ran.is_empty() {
         bail!(
             "no evaluated configuration ran: widen the space, check the adapter, or raise the budget"
@@ -399,13 +401,6 @@ fn finish(
         .collect();
     let violation: Vec<f64> = metrics.iter().map(|m| problem.violation(m)).collect();
     let norm = normalised_objectives(problem, &metrics);
-    // The front: non-dominated among the evaluations that ran and met the constraints.
-    let feasible: Vec<usize> = (0..ran.len()).filter(|&j| violation[j] <= 0.0).collect();
-    let feasible_raw: Vec<Vec<f64>> = feasible.iter().map(|&j| raw[j].clone()).collect();
-    let front: Vec<usize> = pareto::non_dominated(&feasible_raw)
-        .into_iter()
-        .map(|k| feasible[k])
-        .collect();
     // The knee on the scale the search works on (log where positive), so one saturated
     // configuration with a p99 of seconds does not decide what "balanced" means.
     let front_norm: Vec<Vec<f64>> = front.iter().map(|&j| norm[j].clone()).collect();
@@ -440,7 +435,8 @@ fn finish(
         knee.map(|j| ran[j]),
         ran[best],
     )?;
-    plot_front(&dir.join("pareto.svg"), problem, steps, &on_front)?;
+    let figure = front_svg(problem, steps, &on_front)?;
+    fsx::write_atomic(&dir.join("pareto.svg"), figure.as_bytes())?;
     let objectives: Vec<String> = problem.objectives.iter().map(|o| o.to_string()).collect();
     study.write_config_dir(
         &best_step.config,
@@ -588,13 +584,46 @@ fn write_front(
     Ok(())
 }
 
-/// The front in pairwise scatters of the objectives (one panel for two objectives).
-fn plot_front(
-    path: &Path,
+/// The evaluations that ran (indices into the steps) and, as indices into those, the ones
+/// that met the constraints and the non-dominated ones among them: the front.
+pub struct Front {
+    pub ran: Vec<usize>,
+    pub feasible: Vec<usize>,
+    pub front: Vec<usize>,
+}
+
+/// The front of the evaluations so far (of a finished search, or of a running one's
+/// journal).
+pub fn front(problem: &Problem, steps: &[MoStep]) -> Front {
+    let ran: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].metrics().is_some())
+        .collect();
+    let metrics: Vec<&Metrics> = ran.iter().filter_map(|&i| steps[i].metrics()).collect();
+    let feasible: Vec<usize> = (0..ran.len())
+        .filter(|&j| problem.violation(metrics[j]) <= 0.0)
+        .collect();
+    let feasible_raw: Vec<Vec<f64>> = feasible
+        .iter()
+        .map(|&j| problem.minimised(metrics[j]).unwrap_or_default())
+        .collect();
+    let front = pareto::non_dominated(&feasible_raw)
+        .into_iter()
+        .map(|k| feasible[k])
+        .collect();
+    Front {
+        ran,
+        feasible,
+        front,
+    }
+}
+
+/// The front in pairwise scatters of the objectives (one panel for two objectives), as SVG
+/// text; `on_front` holds step indices.
+pub fn front_svg(
     problem: &Problem,
     steps: &[MoStep],
     on_front: &BTreeSet<usize>,
-) -> Result<()> {
+) -> Result<String> {
     let m = problem.objectives.len();
     let pairs: Vec<(usize, usize)> = (0..m)
         .flat_map(|a| (a + 1..m).map(move |b| (a, b)))
@@ -625,7 +654,7 @@ fn plot_front(
             }
         })
         .collect();
-    plot::pareto_panels(path, "Pareto front (evaluations that ran)", &panels)
+    plot::pareto_panels_svg("Pareto front (evaluations that ran)", &panels)
 }
 
 fn report_md(s: &MoSummary, problem: &Problem) -> String {

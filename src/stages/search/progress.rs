@@ -11,6 +11,7 @@ use crate::trial::journal;
 use crate::trial::record::TrialStatus;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One evaluation as a watcher shows it.
@@ -36,6 +37,22 @@ pub struct SearchProgress {
     /// What it evaluates: a journal is kept over the system only.
     pub over: Over,
     pub rows: Vec<EvaluationRow>,
+    /// A multi-objective search's Pareto front over the evaluations so far.
+    pub front: Option<FrontView>,
+}
+
+/// The Pareto front of a multi-objective search's evaluations so far.
+#[derive(Clone, Debug, Serialize)]
+pub struct FrontView {
+    /// The objectives, as the study file names them (`latency_p99_ms:min`, …).
+    pub objectives: Vec<String>,
+    /// Evaluations that ran, of those that met the constraints, and on the front.
+    pub ran: usize,
+    pub feasible: usize,
+    pub size: usize,
+    /// The figure the finished search writes as `pareto.svg`, of the evaluations so far.
+    #[serde(skip)]
+    pub svg: String,
 }
 
 /// The folder a search runs in until it finishes.
@@ -61,33 +78,50 @@ pub fn progress(study: &Study) -> Result<Option<SearchProgress>> {
     } else {
         return Ok(None);
     };
-    let (over, rows) = if path.is_file() {
-        (Over::System, read_journal_rows(&path, multi)?)
-    } else {
+    let (over, rows, front) = if !path.is_file() {
         // A finished search over the model keeps no journal, only its history.
         let history = read_history(&finished_dir.join("history.csv"))?;
-        (Over::Model, history)
+        (Over::Model, history, None)
+    } else if multi {
+        let steps = journal::read::<serde_json::Value, MoStep>(&path, true)?.entries;
+        let rows = journal_rows(&steps, |i, s: &MoStep| {
+            let e = &s.evaluation;
+            row(i, s.initial, e.status, &e.reason, e.perf)
+        });
+        (Over::System, rows, front(study, &steps)?)
+    } else {
+        let steps = journal::read::<serde_json::Value, Step>(&path, true)?.entries;
+        let rows = journal_rows(&steps, |i, s: &Step| {
+            let e = &s.evaluation;
+            row(i, s.initial, e.status, &e.reason, e.perf)
+        });
+        (Over::System, rows, None)
     };
     Ok(Some(SearchProgress {
         finished,
         multi,
         over,
         rows,
+        front,
     }))
 }
 
-fn read_journal_rows(path: &Path, multi: bool) -> Result<Vec<EvaluationRow>> {
-    if multi {
-        journal_rows(path, |i, s: &MoStep| {
-            let e = &s.evaluation;
-            row(i, s.initial, e.status, &e.reason, e.perf)
-        })
-    } else {
-        journal_rows(path, |i, s: &Step| {
-            let e = &s.evaluation;
-            row(i, s.initial, e.status, &e.reason, e.perf)
-        })
+/// The front of the evaluations so far, drawn as the finished search draws it; None until
+/// one ran.
+fn front(study: &Study, steps: &[MoStep]) -> Result<Option<FrontView>> {
+    let problem = multi::Problem::of(study)?;
+    let f = multi::front(&problem, steps);
+    if f.ran.is_empty() {
+        return Ok(None);
     }
+    let on_front: BTreeSet<usize> = f.front.iter().map(|&j| f.ran[j]).collect();
+    Ok(Some(FrontView {
+        objectives: problem.objectives.iter().map(|o| o.to_string()).collect(),
+        ran: f.ran.len(),
+        feasible: f.feasible.len(),
+        size: f.front.len(),
+        svg: multi::front_svg(&problem, steps, &on_front)?,
+    }))
 }
 
 fn row(
@@ -106,18 +140,14 @@ fn row(
     }
 }
 
-/// The rows of a search journal of steps `S` (single- or multi-objective: their
+/// The rows of a search journal's steps `S` (single- or multi-objective: their
 /// evaluations are of different types with the same fields a watcher reads).
-fn journal_rows<S: serde::de::DeserializeOwned>(
-    path: &Path,
-    to_row: impl Fn(usize, &S) -> EvaluationRow,
-) -> Result<Vec<EvaluationRow>> {
-    let steps = journal::read::<serde_json::Value, S>(path, true)?.entries;
-    Ok(steps
+fn journal_rows<S>(steps: &[S], to_row: impl Fn(usize, &S) -> EvaluationRow) -> Vec<EvaluationRow> {
+    steps
         .iter()
         .enumerate()
         .map(|(i, s)| to_row(i, s))
-        .collect())
+        .collect()
 }
 
 /// The columns of `history.csv` a watcher needs.

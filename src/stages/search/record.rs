@@ -256,7 +256,7 @@ pub fn describe(s: &SearchSummary) -> String {
         ));
         for m in &s.transfer {
             out.push_str(&format!(
-                "  {:.2}  {} ({} points){}\n",
+                "  {:.2}  {} ({} evaluations){}\n",
                 m.weight,
                 m.name,
                 m.points,

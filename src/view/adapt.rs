@@ -1,0 +1,167 @@
+//! The page's section of an `adapt --trace` replay, running or finished: how far it is, how
+//! often each policy was asked and what it did (kept the running configuration, rescaled it
+//! in place, restarted with another), the failures whose recovery broke the limit, the
+//! timeline so far (drawn as the finished replay draws `adapt/timeline.svg`), the policies'
+//! comparison once each is done, and the switches with their reasons, newest first.
+
+use crate::adapt::replay::{Step, Summary};
+use crate::adapt::timeline;
+use crate::view::markup::{MAX_ROWS, escape, figure, more, num, section, tile};
+use crate::view::snapshot::AdaptView;
+use std::fmt::Write;
+
+/// The headline figures: steps replayed and decisions made so far.
+pub fn tiles(a: &AdaptView) -> String {
+    let steps = format!("{} of {}", a.steps, a.planned_steps);
+    tile(
+        "adapt-steps",
+        "adapt: steps replayed",
+        &steps,
+        &a.steps.to_string(),
+    ) + &tile(
+        "adapt-decisions",
+        "adapt: decisions",
+        &a.decisions.to_string(),
+        &a.decisions.to_string(),
+    )
+}
+
+/// The section.
+pub fn section_html(a: &AdaptView) -> String {
+    let r = &a.replay;
+    let state = if a.finished {
+        "finished"
+    } else {
+        "in progress or interrupted"
+    };
+    let mut body = format!(
+        "<p>Replay of <code>{}</code> on the simulator, {state}: {} of {} steps \
+         ({} policies, a step is {} s). {} decisions: <span id=\"adapt-keeps\">{}</span> \
+         kept the running configuration, {} rescaled it in place, {} restarted with another. \
+         {} injected failures, {} recovered in more than the limit of {} s.</p>\n",
+        escape(&a.trace),
+        a.steps,
+        a.planned_steps,
+        a.policies.len(),
+        r.options.step_s,
+        a.decisions,
+        a.keeps,
+        a.rescales,
+        a.restarts,
+        a.failures,
+        a.recovery_violations,
+        r.options.recovery_limit_s
+    );
+    body += &per_policy(a);
+    if !r.steps.is_empty() {
+        match timeline::svg(&r.steps, r.options.recovery_limit_s) {
+            Ok(svg) => body += &figure(timeline::TITLE, &svg),
+            Err(e) => body += &format!("<p>{}</p>", escape(&format!("{e:#}"))),
+        }
+    }
+    if !r.summaries.is_empty() {
+        body += &comparison(&r.summaries);
+    }
+    body += &switches(a);
+    section("adapt", "Adapt: replayed policies", &body)
+}
+
+/// Each policy's steps so far and what its decisions did.
+fn per_policy(a: &AdaptView) -> String {
+    let limit = a.replay.options.recovery_limit_s;
+    let mut out = String::from(
+        "<table id=\"adapt-policies\"><thead><tr><th>policy</th><th>steps</th>\
+         <th>decisions</th><th>keep</th><th>rescale</th><th>restart</th><th>failures</th>\
+         <th>recovery &gt; limit</th></tr></thead><tbody>",
+    );
+    for name in &a.policies {
+        let steps: Vec<&Step> = a
+            .replay
+            .steps
+            .iter()
+            .filter(|s| &s.policy == name)
+            .collect();
+        let count = |f: &dyn Fn(&Step) -> bool| steps.iter().filter(|s| f(s)).count();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{} of {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td></tr>",
+            escape(name),
+            steps.len(),
+            a.replay.steps_per_policy,
+            count(&|s| s.decided),
+            count(&|s| s.decided && !s.reconfigured),
+            count(&|s| s.rescaled),
+            count(&|s| s.reconfigured && !s.rescaled),
+            count(&|s| s.failure),
+            count(&|s| s.failure && s.recovery_time_s > limit),
+        );
+    }
+    out + "</tbody></table>\n"
+}
+
+/// The comparison of the policies replayed to the end (`adapt/comparison.csv`).
+fn comparison(summaries: &[Summary]) -> String {
+    let mut out = String::from(
+        "<h3>Comparison of the policies replayed to the end</h3>\
+         <table id=\"adapt-comparison\"><thead><tr><th>policy</th><th>mean latency (ms)</th>\
+         <th>% of near-optimal</th><th>with failures (ms)</th><th>mean cores</th>\
+         <th>mean memory (GiB)</th><th>core-hours</th><th>reconfigurations (rescales)</th>\
+         <th>failures</th><th>mean recovery (s)</th><th>recovery &gt; limit</th>\
+         <th>saturated steps</th></tr></thead><tbody>",
+    );
+    for s in summaries {
+        let near = match s.near_optimal_pct.is_finite() {
+            true => format!("{:.1}%", s.near_optimal_pct),
+            false => "–".into(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:.1}</td><td>{near}</td><td>{:.1}</td><td>{:.1}</td>\
+             <td>{:.1}</td><td>{:.1}</td><td>{} ({})</td><td>{}</td><td>{:.0}</td><td>{}</td>\
+             <td>{}</td></tr>",
+            escape(&s.policy),
+            s.mean_latency_ms,
+            s.mean_latency_with_failures_ms,
+            s.mean_cpu_requested,
+            s.mean_memory_requested_gb,
+            s.cpu_core_hours,
+            s.reconfigurations,
+            s.rescales,
+            s.failures,
+            s.mean_recovery_s,
+            s.recovery_violations,
+            s.saturated_steps
+        );
+    }
+    out + "</tbody></table>\n"
+}
+
+/// The switches, newest first, with why.
+fn switches(a: &AdaptView) -> String {
+    let d = &a.replay.decisions;
+    if d.is_empty() {
+        return "<p>No switch so far.</p>".into();
+    }
+    let mut out = String::from(
+        "<h3>Switches, newest first</h3><table id=\"adapt-switches\"><thead><tr>\
+         <th>policy</th><th>hour</th><th>rate (records/s)</th><th>change</th><th>reason</th>\
+         </tr></thead><tbody>",
+    );
+    for r in d.iter().rev().take(MAX_ROWS) {
+        let change = serde_json::to_value(r.change)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&r.policy),
+            r.time_s / 3600.0,
+            num(r.rate),
+            escape(&change),
+            escape(&r.reason)
+        );
+    }
+    out + "</tbody></table>" + &more(d.len(), "adapt/decisions.csv")
+}
