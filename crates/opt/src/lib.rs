@@ -28,6 +28,7 @@ pub mod hash;
 pub mod mobo;
 pub mod normal;
 pub mod pareto;
+pub mod regression;
 pub mod rgpe;
 pub mod sample;
 pub mod sensitivity;

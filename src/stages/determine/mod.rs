@@ -59,6 +59,7 @@
 //! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
 //! `run` uses the methods, and nothing uses `run`.
 
+mod factorial;
 mod forest;
 mod measure;
 mod morris;
