@@ -98,11 +98,11 @@ mod tests {
             }
         }
         let f = ols(&x, &y).unwrap();
-        assert!((f.intercept - 1.0).abs() < 1e-9);
-        assert!((f.coef[0] - 2.0).abs() < 1e-9 && (f.coef[1] + 0.5).abs() < 1e-9);
+        assert!((f.intercept - 1.0).abs() < 1e-6);
+        assert!((f.coef[0] - 2.0).abs() < 1e-6 && (f.coef[1] + 0.5).abs() < 1e-6);
         // σ̂² = 16 · 0.01 / 13; (XᵀX)⁻¹ = 1/16 on the diagonal.
         let se = (0.01 * 16.0 / 13.0 / 16.0_f64).sqrt();
-        assert!((f.se[0] - se).abs() < 1e-9, "{}", f.se[0]);
+        assert!((f.se[0] - se).abs() < 1e-6, "{}", f.se[0]);
         assert_eq!(f.dof, 13);
         assert!(ols(&x[..3], &y[..3]).is_none());
         // Two identical columns: the fit exists, and neither coefficient is told apart.
