@@ -11,9 +11,9 @@
 //! effects free of two-key interactions and of curvature; pairs that act only together
 //! (no main effect) are found afterwards among the residuals.
 
+use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::forest::ForestRuns;
 use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, z_bonferroni};
-use crate::stages::determine::sobol::{Analysis, MIN_RAN, judged};
 use crate::study::Study;
 use anyhow::{Result, bail};
 use opt::regression::{Ols, ols};

@@ -64,6 +64,7 @@
 //! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
 //! `run` uses the methods, and nothing uses `run`.
 
+mod analysis;
 mod factorial;
 mod forest;
 mod measure;

@@ -25,6 +25,7 @@
 //! upper half of its range (the design's and many free pre-checked draws), by a
 //! two-proportion z-test at a family-wise 5%.
 
+use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
@@ -60,11 +61,6 @@ const SOBOL_POINTS: usize = 256;
 const PRECHECK_SAMPLE: usize = 2000;
 /// The smallest difference of failure shares between a key's halves that counts.
 const MIN_FAIL_SHIFT: f64 = 0.05;
-/// Fewest configurations that ran for the GP to be fitted.
-pub(super) const MIN_RAN: usize = 12;
-/// A key is judged when at least this share of the configurations that ran lies in each
-/// half of its range.
-const JUDGED_SHARE: f64 = 0.1;
 
 /// Keys selected in the first phase with at least this effect are held fixed in the second.
 const DOMINANT: f64 = 0.1;
@@ -133,25 +129,6 @@ fn dominant(study: &Study, a: &Analysis) -> Vec<(usize, Value)> {
         .filter(|&(j, _)| a.selected[j] && a.effect[j] >= DOMINANT)
         .filter_map(|(_, &i)| reference[i].clone().map(|v| (i, v)))
         .collect()
-}
-
-/// One analysis: per free key (in `free` order) its effect, the effect's bootstrap sd, its
-/// indices, whether it was judged and selected; and the floor.
-pub(super) struct Analysis {
-    pub(super) free: Vec<usize>,
-    pub(super) effect: Vec<f64>,
-    /// The smaller of the full fit's effect and the median refit's (0 when not judged):
-    /// what the floor is compared with.
-    pub(super) robust: Vec<f64>,
-    pub(super) sd: Vec<f64>,
-    pub(super) total_index: Vec<f64>,
-    pub(super) first_index: Vec<f64>,
-    pub(super) judged: Vec<bool>,
-    pub(super) selected: Vec<bool>,
-    /// Per free key, the smallest effect it is selected with (at least MIN_EFFECT).
-    pub(super) floor_of: Vec<f64>,
-    /// The largest of the floors.
-    pub(super) floor: f64,
 }
 
 /// How a design is drawn and read: a space-filling design through a GP's Sobol' indices,
@@ -421,17 +398,6 @@ fn probe_floors(full: &Sensitivity, boot: &[Sensitivity], k: usize) -> Vec<f64> 
                 .chain(boot)
                 .flat_map(|s| s.effect[range.clone()].iter().copied())
                 .fold(0.0_f64, f64::max)
-        })
-        .collect()
-}
-
-/// Per key, whether the configurations that ran cover both halves of its range.
-pub(super) fn judged(x: &[Vec<f64>], k: usize) -> Vec<bool> {
-    let n = x.len() as f64;
-    (0..k)
-        .map(|i| {
-            let low = x.iter().filter(|u| u[i] < 0.5).count() as f64;
-            low / n >= JUDGED_SHARE && (n - low) / n >= JUDGED_SHARE
         })
         .collect()
 }
