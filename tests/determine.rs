@@ -394,3 +394,40 @@ fn a_synthetic_objective_gets_exactly_its_active_keys() {
         ]
     );
 }
+
+#[test]
+#[ignore = "fails: with 160 trials the factorial method selects parallelism.default and \
+            taskmanager.numberOfTaskSlots only (no inert key), missing the buffer timeout and \
+            the segment size's pair: 80 configurations per phase leave ~20 residual degrees \
+            of freedom for 59 keys"]
+fn the_factorial_method_gets_exactly_the_active_keys_of_a_synthetic_objective() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("synthetic.py");
+    fs::write(&script, SYNTHETIC).unwrap();
+    let catalogue = format!(
+        "{}/configs/flink-1.11-candidates.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cmd = format!("CATALOGUE='{catalogue}' python3 '{}'", script.display());
+    let study = candidates_study(d.path(), Some(&cmd), "method = \"factorial\"\nbudget = 160");
+    edit_study(
+        &study,
+        &[("objective = \"ratio\"", "objective = \"latency\"")],
+    );
+    ok(&["determine", s(&study), "--workers", "2"]);
+    let (mut sel, _) = selected(&study);
+    sel.sort();
+    // An inert key selected or an active one missed fails: the pair acts only together.
+    assert_eq!(
+        sel,
+        [
+            "execution.buffer-timeout",
+            "parallelism.default",
+            "taskmanager.memory.segment-size",
+            "taskmanager.numberOfTaskSlots",
+        ]
+    );
+    let summary = json(&study.join("determine/summary.json"));
+    assert_eq!(summary["method"], "factorial");
+    assert!(summary["trials"].as_u64().unwrap() <= 160);
+}

@@ -169,6 +169,9 @@ pub enum ScreeningMethod {
     Forest,
     /// All three; a parameter is selected when at least two of them select it.
     All,
+    /// A two-level design in foldover pairs in the runnable region, read by least squares
+    /// (main effects and the pairs that act together).
+    Factorial,
 }
 
 /// Settings of the determine stage.

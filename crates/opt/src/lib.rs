@@ -14,6 +14,7 @@
 //! - [`pareto`]: Pareto fronts and hypervolumes;
 //! - [`sample`]: space-filling designs over the unit cube (the [`sample::Sampler`] trait);
 //! - [`sensitivity`]: variance-based sensitivity (Sobol' first-order and total indices);
+//! - [`regression`]: least squares with standard errors (screening designs);
 //! - [`forecast`]: Holt-Winters and seasonal-naive forecasts with prediction intervals;
 //! - [`normal`]: the standard normal distribution, accurate in the tails;
 //! - [`stats`]: the median and accuracy measures;
@@ -28,6 +29,7 @@ pub mod hash;
 pub mod mobo;
 pub mod normal;
 pub mod pareto;
+pub mod regression;
 pub mod rgpe;
 pub mod sample;
 pub mod sensitivity;

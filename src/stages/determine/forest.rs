@@ -28,6 +28,10 @@ const PROBES: usize = 10;
 /// Random pre-checked configurations the forest's run/fail predictor looks at per sample
 /// of the design's second half.
 const FEASIBILITY_DRAWS: usize = 50;
+/// The low level of a two-level design on a key's unit scale (the high one is 1 minus it):
+/// inside the range, since with every key at an end of its range at once most
+/// configurations break Flink's memory rules or the cluster's slots.
+const TWO_LEVEL_LOW: f64 = 0.2;
 
 /// What the forest's design measured: its configurations and their measurements, in order.
 /// The design is shared with the sobol method, which reads it through a GP instead.
@@ -45,6 +49,9 @@ pub(super) struct Design<'d> {
     pub(super) tag: &'d str,
     pub(super) salt: u64,
     pub(super) fixed: &'d [(usize, Value)],
+    /// Every key at one end of its range (a two-level screening design, drawn in foldover
+    /// pairs) instead of anywhere in it.
+    pub(super) two_level: bool,
 }
 
 /// Runs a design of `samples` configurations: Latin hypercube configurations that pass the
@@ -64,7 +71,13 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
     };
     let seed = study.file.seed ^ design.salt;
     let mut srng = StdRng::seed_from_u64(derive(seed, Purpose::Screening));
-    let configs = first_half(study, first, seed, &mut srng, &fix);
+    let levels = design
+        .two_level
+        .then(|| runnable_levels(study, &mut srng, &fix));
+    let configs = match &levels {
+        Some(l) => foldover_pairs(study, first, &mut srng, l, &fix),
+        None => first_half(study, first, seed, &mut srng, &fix),
+    };
     let ids = |from: usize, n: usize| (from..from + n).map(|i| format!("{tag}-{i:04}"));
     let items: Vec<(String, Config)> = ids(0, first).zip(configs.iter().cloned()).collect();
     let mut runs = ForestRuns {
@@ -80,7 +93,8 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
     let feasibility = runs_predictor(&study.space, &runs.configs, &ran, seed)?;
     let mut second = Vec::new();
     for _ in first..samples {
-        let Some(c) = likely_runnable(study, &mut srng, feasibility.as_ref(), &fix) else {
+        let draw: Draw<'_> = (levels.as_deref(), &fix);
+        let Some(c) = likely_runnable(study, &mut srng, feasibility.as_ref(), draw) else {
             break;
         };
         second.push(c);
@@ -109,25 +123,101 @@ fn first_half(
             if passes_precheck(study, &c) {
                 c
             } else {
-                random_runnable(study, srng, fix).unwrap_or(c)
+                random_runnable(study, srng, (None, fix)).unwrap_or(c)
             }
         })
         .collect()
 }
 
-/// A random configuration that passes the pre-check (None after PRECHECK_DRAWS draws).
-fn random_runnable(
+/// How a random configuration is drawn: whether at the ends of the keys' ranges only
+/// (two-level), and the keys the design holds.
+type Draw<'f> = (Option<&'f [(f64, f64)]>, &'f dyn Fn(Config) -> Config);
+
+/// A random point of the unit cube, or with `levels`, each key at one of its two levels.
+fn unit_point(rng: &mut StdRng, k: usize, levels: Option<&[(f64, f64)]>) -> Vec<f64> {
+    (0..k)
+        .map(|i| match levels {
+            Some(l) if rng.random::<bool>() => l[i].1,
+            Some(l) => l[i].0,
+            None => rng.random::<f64>(),
+        })
+        .collect()
+}
+
+/// Each key's two levels on its unit scale: for a number, the TWO_LEVEL_LOW and 1 −
+/// TWO_LEVEL_LOW quantiles of its values among random configurations that pass the
+/// pre-check (the runnable region: with the parallelism at 80% of its range most
+/// configurations need more slots than the cluster has); for a bool or an enum, its ends.
+fn runnable_levels(
     study: &Study,
     rng: &mut StdRng,
     fix: &dyn Fn(Config) -> Config,
-) -> Option<Config> {
+) -> Vec<(f64, f64)> {
+    let k = study.space.len();
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for _ in 0..PRECHECK_DRAWS {
+        let u = unit_point(rng, k, None);
+        if passes_precheck(study, &fix(study.space.from_unit(&u))) {
+            for (col, v) in cols.iter_mut().zip(&u) {
+                col.push(*v);
+            }
+        }
+    }
+    let ends = (TWO_LEVEL_LOW, 1.0 - TWO_LEVEL_LOW);
+    let quantile = |col: &[f64], q: f64| col[((col.len() - 1) as f64 * q).round() as usize];
+    study
+        .space
+        .params
+        .iter()
+        .zip(cols.iter_mut())
+        .map(|(p, col)| match p.kind {
+            flink::space::Kind::Int | flink::space::Kind::Float if col.len() >= 10 => {
+                col.sort_by(f64::total_cmp);
+                (quantile(col, ends.0), quantile(col, ends.1))
+            }
+            _ => ends,
+        })
+        .collect()
+}
+
+/// A random configuration that passes the pre-check (None after PRECHECK_DRAWS draws).
+fn random_runnable(study: &Study, rng: &mut StdRng, (levels, fix): Draw<'_>) -> Option<Config> {
     let k = study.space.len();
     (0..PRECHECK_DRAWS)
-        .map(|_| {
-            let u: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
-            fix(study.space.from_unit(&u))
-        })
+        .map(|_| fix(study.space.from_unit(&unit_point(rng, k, levels))))
         .find(|c| passes_precheck(study, c))
+}
+
+/// A two-level design of `n` configurations that pass the pre-check, in foldover pairs: a
+/// random corner of the cube and its mirror (every key at its other end), so that in the
+/// pairs every key's main effect is free of all two-key interactions and of curvature. A
+/// corner whose mirror the pre-check refuses is kept alone.
+fn foldover_pairs(
+    study: &Study,
+    n: usize,
+    rng: &mut StdRng,
+    levels: &[(f64, f64)],
+    fix: &dyn Fn(Config) -> Config,
+) -> Vec<Config> {
+    let k = study.space.len();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n * PRECHECK_DRAWS {
+        if out.len() >= n {
+            break;
+        }
+        let u = unit_point(rng, k, Some(levels));
+        let c = fix(study.space.from_unit(&u));
+        if !passes_precheck(study, &c) {
+            continue;
+        }
+        let mirror: Vec<f64> = u.iter().zip(levels).map(|(x, l)| l.0 + l.1 - x).collect();
+        let m = fix(study.space.from_unit(&mirror));
+        out.push(c);
+        if out.len() < n && passes_precheck(study, &m) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 /// A configuration of the design's second half: the first of FEASIBILITY_DRAWS random
@@ -136,11 +226,11 @@ fn likely_runnable(
     study: &Study,
     srng: &mut StdRng,
     feasibility: Option<&impl Fn(&Config) -> f64>,
-    fix: &dyn Fn(Config) -> Config,
+    draw: Draw<'_>,
 ) -> Option<Config> {
     let mut chosen = None;
     for _ in 0..FEASIBILITY_DRAWS {
-        let Some(c) = random_runnable(study, srng, fix) else {
+        let Some(c) = random_runnable(study, srng, draw) else {
             break;
         };
         let likely = feasibility.is_none_or(|f| f(&c) >= 0.5);

@@ -23,6 +23,11 @@
 //!   an effect above the largest effect of random probe columns and above 1%, in the full
 //!   fit and in the median refit. Run/fail influence per key is reported apart, and keys the
 //!   configurations that ran did not cover are reported as not judged.
+//! - **factorial**: the same two phases over a two-level design (each numeric key at the
+//!   20% or 80% quantile of its values in the runnable region, a bool or an enum at its
+//!   ends; foldover pairs, then levels the run/fail forest predicts to run), read by least
+//!   squares on every key and the pairs found to act together (`factorial`). Selected: an
+//!   effect above 1% whose t statistic passes a Bonferroni bound over the keys.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
@@ -59,6 +64,8 @@
 //! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
 //! `run` uses the methods, and nothing uses `run`.
 
+mod analysis;
+mod factorial;
 mod forest;
 mod measure;
 mod morris;

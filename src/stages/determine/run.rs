@@ -134,6 +134,7 @@ impl Plan {
             ScreeningMethod::Morris => (false, true, false, false),
             ScreeningMethod::Forest => (false, false, true, false),
             ScreeningMethod::All => (true, true, true, false),
+            ScreeningMethod::Factorial => (false, false, false, true),
         };
         let levels = cfg.levels as usize;
         let oat_values = study
@@ -303,13 +304,20 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
             tag: "rf",
             salt: 0,
             fixed: &[],
+            two_level: false,
         };
         Some(forest::measure(runner, &design)?)
     } else {
         None
     };
     let sobol = match plan.sobol {
-        true => Some(sobol::measure(runner, plan.design)?),
+        true => {
+            let reading = match plan.method {
+                ScreeningMethod::Factorial => sobol::Reading::Regression,
+                _ => sobol::Reading::Gp,
+            };
+            Some(sobol::measure(runner, plan.design, reading)?)
+        }
         false => None,
     };
     Ok(Measurements {

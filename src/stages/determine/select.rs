@@ -199,6 +199,11 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
              in the full GP fit and in the median bootstrap refit"
                 .to_string()
         }
+        (ScreeningMethod::Factorial, None) if threshold == 0.0 => {
+            "least-squares effect (main, or of a pair acting together) above 1% with its t \
+             statistic above a Bonferroni bound over the keys (family-wise 5%)"
+                .to_string()
+        }
         (ScreeningMethod::All, Some(k)) => format!(
             "above the noise floor in at least two of oat, morris and forest, and among the {k} \
              of highest mean relative importance"

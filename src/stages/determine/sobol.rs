@@ -25,6 +25,8 @@
 //! upper half of its range (the design's and many free pre-checked draws), by a
 //! two-proportion z-test at a family-wise 5%.
 
+use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
+use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
 use crate::stages::determine::oat;
@@ -59,11 +61,6 @@ const SOBOL_POINTS: usize = 256;
 const PRECHECK_SAMPLE: usize = 2000;
 /// The smallest difference of failure shares between a key's halves that counts.
 const MIN_FAIL_SHIFT: f64 = 0.05;
-/// Fewest configurations that ran for the GP to be fitted.
-const MIN_RAN: usize = 12;
-/// A key is judged when at least this share of the configurations that ran lies in each
-/// half of its range.
-const JUDGED_SHARE: f64 = 0.1;
 
 /// Keys selected in the first phase with at least this effect are held fixed in the second.
 const DOMINANT: f64 = 0.1;
@@ -78,10 +75,15 @@ pub(super) struct Phase {
 pub(super) struct SobolRuns {
     pub(super) phases: Vec<Phase>,
     first: Analysis,
+    reading: Reading,
 }
 
 /// Runs the two phases of a design of `samples` configurations.
-pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
+pub(super) fn measure(
+    runner: &mut Runner<'_>,
+    samples: usize,
+    reading: Reading,
+) -> Result<SobolRuns> {
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
     let n0 = samples.div_ceil(2);
@@ -93,11 +95,16 @@ pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRu
             p => derive(0, Purpose::SobolPhase { phase: p }),
         },
         fixed,
+        two_level: reading == Reading::Regression,
     };
-    let p0 = forest::measure(runner, &design(n0, "sb0", 0, &[]))?;
-    let first = analyse(study, &[&p0], &all, 0)?;
+    let tag = |phase| match reading {
+        Reading::Gp => ["sb0", "sb1"][phase],
+        Reading::Regression => ["ff0", "ff1"][phase],
+    };
+    let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
+    let first = analyse(study, &[&p0], &all, 0, reading)?;
     let fixed = dominant(study, &first);
-    let p1 = forest::measure(runner, &design(samples - n0, "sb1", 1, &fixed))?;
+    let p1 = forest::measure(runner, &design(samples - n0, tag(1), 1, &fixed))?;
     Ok(SobolRuns {
         phases: vec![
             Phase {
@@ -107,6 +114,7 @@ pub(super) fn measure(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRu
             Phase { runs: p1, fixed },
         ],
         first,
+        reading,
     })
 }
 
@@ -123,23 +131,12 @@ fn dominant(study: &Study, a: &Analysis) -> Vec<(usize, Value)> {
         .collect()
 }
 
-/// One analysis: per free key (in `free` order) its effect, the effect's bootstrap sd, its
-/// indices, whether it was judged and selected; and the floor.
-struct Analysis {
-    free: Vec<usize>,
-    effect: Vec<f64>,
-    /// The smaller of the full fit's effect and the median refit's (0 when not judged):
-    /// what the floor is compared with.
-    robust: Vec<f64>,
-    sd: Vec<f64>,
-    total_index: Vec<f64>,
-    first_index: Vec<f64>,
-    judged: Vec<bool>,
-    selected: Vec<bool>,
-    /// Per free key, the floor of its kind of probe (at least MIN_EFFECT).
-    floor_of: Vec<f64>,
-    /// The largest of the floors.
-    floor: f64,
+/// How a design is drawn and read: a space-filling design through a GP's Sobol' indices,
+/// or a two-level design through least squares (`factorial`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reading {
+    Gp,
+    Regression,
 }
 
 /// What the method found, per key and overall.
@@ -163,11 +160,17 @@ pub(super) fn effects(
     let last = match held.is_empty() {
         true => {
             let all: Vec<usize> = (0..k).collect();
-            analyse(study, &[&runs.phases[0].runs, &second.runs], &all, 1)?
+            analyse(
+                study,
+                &[&runs.phases[0].runs, &second.runs],
+                &all,
+                1,
+                runs.reading,
+            )?
         }
         false => {
             let free: Vec<usize> = (0..k).filter(|i| !held.contains(i)).collect();
-            analyse(study, &[&second.runs], &free, 1)?
+            analyse(study, &[&second.runs], &free, 1, runs.reading)?
         }
     };
     let fail = fail_influence(study, runs);
@@ -204,7 +207,26 @@ pub(super) fn effects(
 /// Fits the GP on the configurations of `phases` that ran, over the keys `free` and the
 /// probes, and reads it through the Sobol' estimators. `salt` keeps the analyses' random
 /// streams apart. Fails when fewer than MIN_RAN configurations ran.
-fn analyse(study: &Study, phases: &[&ForestRuns], free: &[usize], salt: u64) -> Result<Analysis> {
+fn analyse(
+    study: &Study,
+    phases: &[&ForestRuns],
+    free: &[usize],
+    salt: u64,
+    reading: Reading,
+) -> Result<Analysis> {
+    match reading {
+        Reading::Gp => analyse_gp(study, phases, free, salt),
+        Reading::Regression => factorial::analyse(study, phases, free),
+    }
+}
+
+/// The GP's analysis (see `analyse`).
+fn analyse_gp(
+    study: &Study,
+    phases: &[&ForestRuns],
+    free: &[usize],
+    salt: u64,
+) -> Result<Analysis> {
     let space = &study.space;
     let seed = derive(study.file.seed, Purpose::ScreeningImportance) ^ salt;
     let mut rng = StdRng::seed_from_u64(seed);
@@ -376,17 +398,6 @@ fn probe_floors(full: &Sensitivity, boot: &[Sensitivity], k: usize) -> Vec<f64> 
                 .chain(boot)
                 .flat_map(|s| s.effect[range.clone()].iter().copied())
                 .fold(0.0_f64, f64::max)
-        })
-        .collect()
-}
-
-/// Per key, whether the configurations that ran cover both halves of its range.
-fn judged(x: &[Vec<f64>], k: usize) -> Vec<bool> {
-    let n = x.len() as f64;
-    (0..k)
-        .map(|i| {
-            let low = x.iter().filter(|u| u[i] < 0.5).count() as f64;
-            low / n >= JUDGED_SHARE && (n - low) / n >= JUDGED_SHARE
         })
         .collect()
 }

@@ -56,7 +56,7 @@ pub(super) fn write_figure(
                         .morris_sigma
                         .map(|s| if top > 0.0 { s / top } else { 0.0 })
                 }
-                ScreeningMethod::Sobol => {
+                ScreeningMethod::Sobol | ScreeningMethod::Factorial => {
                     let top = results[0].importance.iter().copied().fold(0.0, f64::max);
                     rows[i]
                         .sobol_effect_sd
@@ -153,7 +153,10 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
         s.candidates,
         s.rule
     ));
-    if s.method == ScreeningMethod::Sobol {
+    if matches!(
+        s.method,
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+    ) {
         out.push_str(&sobol_text(s));
     } else {
         out.push_str(&format!(
@@ -175,9 +178,12 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
             s.absent.join(", ")
         ));
     }
-    if s.method == ScreeningMethod::Sobol {
+    if matches!(
+        s.method,
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+    ) {
         out.push_str(
-            "| rank | parameter | selected | effect | ± (bootstrap sd) | total index | \
+            "| rank | parameter | selected | effect | ± (sd) | total index | \
              first-order index | judged | run/fail influence | decides run/fail |\n\
              |---|---|---|---|---|---|---|---|---|---|\n",
         );
@@ -230,13 +236,30 @@ fn table_row(r: &EffectRow) -> String {
 /// The sobol report's paragraph: what the effects are, the floor, and the keys reported
 /// apart.
 fn sobol_text(s: &DetermineSummary) -> String {
+    let reading = match s.method {
+        ScreeningMethod::Factorial => {
+            "Every key was set to one end of its range or the other (a two-level design in \
+             foldover pairs, in the runnable region) and the scores ln(perf) of the \
+             configurations that ran were fitted by least squares on every key and on the \
+             pairs of keys found to act together; a key's effect is the change of the score \
+             from the low to the high end of its range (its main effect, or its pair's if \
+             larger), on the ln scale (0.1 ≈ 10%), and ± its standard error. Keys the first \
+             half of the budget found with an effect of at least 0.1 were held at Flink's \
+             default in the second half, whose fit judged the others. A key is selected when \
+             its effect exceeds 1% and its t statistic a Bonferroni bound over the keys \
+             (family-wise 5%). The largest effect a key needed to be selected"
+        }
+        _ => {
+            "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
+             configurations that ran; a key's effect is √(12·V_T), V_T its total Sobol' \
+             variance in the GP (its main effect and all its interactions): the range of a \
+             linear effect of that variance, on the ln scale (0.1 ≈ 10%). ± is its standard \
+             deviation over bootstrap refits. Effect floor (the largest effect of a random \
+             probe column, at least 0.01)"
+        }
+    };
     let mut out = format!(
-        "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
-         configurations that ran; a key's effect is √(12·V_T), V_T its total Sobol' variance \
-         in the GP (its main effect and all its interactions): the range of a linear effect \
-         of that variance, on the ln scale (0.1 ≈ 10%). ± is its standard deviation over \
-         bootstrap refits. Effect floor (the largest effect of a random probe column, at \
-         least 0.01): {}. Trials: {} of a budget of {} on {} worker(s){}.\n\n",
+        "{reading}: {}. Trials: {} of a budget of {} on {} worker(s){}.\n\n",
         fmt_opt(s.noise_floor_sobol),
         s.trials,
         s.budget,
