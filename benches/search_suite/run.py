@@ -101,23 +101,54 @@ def run_skopt(problem, command, work, seed, budget):
 
 def run_flinktune(problem, command, work, seed, budget):
     study = work / "study"
-    if study.exists():
-        shutil.rmtree(study)
-    study.mkdir(parents=True)
-    (study / "flinktune.toml").write_text(P.study_text(problem, command, budget, seed))
-    subprocess.run([P.flinktune_bin(), "search", str(study), "--over", "system"], check=True,
-                   stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    text = P.study_text(problem, command, budget, seed)
+    finished = (study / "search" / "summary.json").exists() and \
+        (study / "flinktune.toml").read_text() == text
+    if not finished:
+        # A finished search of the same study (results.jsonl lost) is read again, not rerun.
+        if study.exists():
+            shutil.rmtree(study)
+        study.mkdir(parents=True)
+        (study / "flinktune.toml").write_text(text)
+        cpu = run_measuring_cpu([P.flinktune_bin(), "search", str(study), "--over", "system"])
     values = []
     with open(study / "search" / "journal.jsonl") as f:
         for line in f:
             step = json.loads(line)
+            if "evaluation" not in step:
+                continue  # the journal's header
             trial = step_trial_dir(study, len(values))
             result = json.loads((trial / "result.json").read_text())
             if result.get("status") != "pass":
                 values.append(None)
             else:
                 values.append(result.get("true_latency_p99_ms", result["latency_p99_ms"]))
+    if not finished:
+        OVERHEAD[(problem, seed)] = cpu / max(1, len(values))
     return values
+
+
+def run_measuring_cpu(argv):
+    """Runs argv and returns its own CPU time (user + system, s), its adapters' excluded:
+    the optimiser's overhead. Read from /proc/PID/stat while it runs (the last reading
+    misses at most the final poll interval, when only the outputs are written)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = 0.0
+    while proc.poll() is None:
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.2)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return cpu
+
+
+# The optimiser's CPU seconds per evaluation of each flinktune run (problem, seed).
+OVERHEAD = {}
 
 
 def step_trial_dir(study, i):
@@ -188,15 +219,25 @@ def main():
                 vals = RUNNERS[m](prob, command, work / prob / m / f"seed-{seed}", seed, budget)
                 secs = time.time() - t0
                 results[(prob, m, seed)] = vals
+                row = {"problem": prob, "method": m, "seed": seed, "values": vals,
+                       "seconds": secs}
+                if (prob, seed) in OVERHEAD and m == "flinktune":
+                    row["cpu_per_evaluation"] = OVERHEAD[(prob, seed)]
                 with open(work / "results.jsonl", "a") as f:
-                    f.write(json.dumps({"problem": prob, "method": m, "seed": seed,
-                                        "values": vals, "seconds": secs}) + "\n")
+                    f.write(json.dumps(row) + "\n")
                 print(f"{prob} {m} seed {seed}: {len(vals)} evaluations in {secs:.1f} s",
                       file=sys.stderr)
     optima = {p: optimum(p, results) for p in problems}
     for name, seeds in (("tuning seeds", tuning), ("held-out seeds", heldout)):
+        if not seeds:
+            continue
         print(f"\nMedian simple regret (p99 latency, ms; runs in brackets), {name} {seeds[0]}..{seeds[-1]}:\n")
         print(table(results, problems, methods, seeds, optima))
+    cpu = load_overhead(work / "results.jsonl", problems)
+    if cpu:
+        print(f"\nflinktune's own CPU time per evaluation (adapters excluded), median of "
+              f"{len(cpu)} runs: {1000 * statistics.median(cpu):.1f} ms, max "
+              f"{1000 * max(cpu):.1f} ms")
 
 
 def optimum(prob, results):
@@ -205,6 +246,13 @@ def optimum(prob, results):
         return P.optimum(prob)
     vals = [v for (p, _, _), vs in results.items() if p == prob for v in vs if v is not None]
     return min(vals)
+
+
+def load_overhead(path, problems):
+    """Every recorded flinktune run's CPU seconds per evaluation on `problems`."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r["cpu_per_evaluation"] for r in rows
+            if r["problem"] in problems and "cpu_per_evaluation" in r]
 
 
 def seed_range(text):
