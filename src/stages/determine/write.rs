@@ -139,7 +139,7 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
     let mut out = String::new();
     out.push_str("# Key parameters (determine)\n\n![Screening effects](effects.svg)\n\n");
     out.push_str(&format!(
-        "Screening by **{:?}** at {} records/s, `{}` objective, median of {} run(s) per \
+        "Screening by **{:?}** at {} records/s, `{}` objective, median of {} trial(s) per \
          configuration: {} configurations, {} trials, {} configurations could not run. \
          **{} of {} parameters selected**: {}.\n\n",
         s.method,
