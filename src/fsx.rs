@@ -159,6 +159,17 @@ impl StageDir {
     }
 }
 
+/// Reads a CSV file with a header into rows of `T`; an error names the file and the row's line.
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, r)| r.with_context(|| format!("{}: row {}", path.display(), i + 2)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

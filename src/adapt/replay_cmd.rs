@@ -164,38 +164,55 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     fsx::write_atomic(path, &w.into_inner()?)
 }
 
+/// The comparison's columns, for the Markdown table here and the report's HTML one.
+pub const COMPARISON_COLUMNS: [&str; 12] = [
+    "policy",
+    "mean latency (ms)",
+    "% of near-optimal",
+    "with failures (ms)",
+    "mean cores",
+    "mean memory (GiB)",
+    "core-hours",
+    "reconfigurations (rescales)",
+    "failures",
+    "mean recovery (s)",
+    "recovery > limit",
+    "saturated steps",
+];
+
+/// One policy's cells under [`COMPARISON_COLUMNS`].
+pub fn comparison_cells(s: &Summary) -> [String; 12] {
+    // Without the static maximum in the replay there is nothing to relate to.
+    let near = if s.near_optimal_pct.is_finite() {
+        format!("{:.1}%", s.near_optimal_pct)
+    } else {
+        "–".to_string()
+    };
+    [
+        s.policy.clone(),
+        format!("{:.1}", s.mean_latency_ms),
+        near,
+        format!("{:.1}", s.mean_latency_with_failures_ms),
+        format!("{:.1}", s.mean_cpu_requested),
+        format!("{:.1}", s.mean_memory_requested_gb),
+        format!("{:.1}", s.cpu_core_hours),
+        format!("{} ({})", s.reconfigurations, s.rescales),
+        s.failures.to_string(),
+        format!("{:.0}", s.mean_recovery_s),
+        s.recovery_violations.to_string(),
+        s.saturated_steps.to_string(),
+    ]
+}
+
 /// The comparison table as Markdown.
 pub fn table(summary: &ReplaySummary) -> String {
-    let mut t = String::from(
-        "| policy | mean latency (ms) | % of near-optimal | with failures (ms) | mean cores | \
-         mean memory (GiB) | core-hours | reconfigurations (rescales) | failures | mean recovery (s) | \
-         recovery > limit | saturated steps |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    let mut t = format!(
+        "| {} |\n|---|{}\n",
+        COMPARISON_COLUMNS.join(" | "),
+        "---:|".repeat(COMPARISON_COLUMNS.len() - 1)
     );
     for s in &summary.policies {
-        // Without the static maximum in the replay there is nothing to relate to.
-        let near = if s.near_optimal_pct.is_finite() {
-            format!("{:.1}%", s.near_optimal_pct)
-        } else {
-            "–".to_string()
-        };
-        let _ = writeln!(
-            t,
-            "| {} | {:.1} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} ({}) | {} | {:.0} | {} | {} |",
-            s.policy,
-            s.mean_latency_ms,
-            near,
-            s.mean_latency_with_failures_ms,
-            s.mean_cpu_requested,
-            s.mean_memory_requested_gb,
-            s.cpu_core_hours,
-            s.reconfigurations,
-            s.rescales,
-            s.failures,
-            s.mean_recovery_s,
-            s.recovery_violations,
-            s.saturated_steps
-        );
+        let _ = writeln!(t, "| {} |", comparison_cells(s).join(" | "));
     }
     t
 }
@@ -257,7 +274,7 @@ pub fn progress(study: &Study) -> Result<Option<ReplayProgress>> {
         return Ok(None);
     }
     let summary: ReplaySummary = fsx::read_json(&summary_path)?;
-    let steps: Vec<Step> = read_csv(&dir.join("steps.csv"))?;
+    let steps: Vec<Step> = fsx::read_csv(&dir.join("steps.csv"))?;
     let policies: Vec<String> = summary.policies.iter().map(|p| p.policy.clone()).collect();
     Ok(Some(ReplayProgress {
         finished: true,
@@ -265,7 +282,7 @@ pub fn progress(study: &Study) -> Result<Option<ReplayProgress>> {
         steps_per_policy: steps.len() / policies.len().max(1),
         policies,
         options: summary.options,
-        decisions: read_csv(&dir.join("decisions.csv"))?,
+        decisions: fsx::read_csv(&dir.join("decisions.csv"))?,
         steps,
         summaries: summary.policies,
     }))
@@ -305,14 +322,4 @@ fn running_progress(path: &Path) -> Result<ReplayProgress> {
         decisions: decisions.into_iter().flatten().collect(),
         summaries,
     })
-}
-
-fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, r)| r.with_context(|| format!("{}: row {}", path.display(), i + 2)))
-        .collect()
 }

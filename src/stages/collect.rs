@@ -585,13 +585,7 @@ pub fn read_trials(study: &Study) -> Result<Vec<TrialRecord>> {
 
 /// Reads a trials table.
 pub fn read_trials_csv(path: &Path) -> Result<Vec<TrialRecord>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    reader
-        .deserialize()
-        .enumerate()
-        .map(|(i, r)| r.with_context(|| format!("{}: row {}", path.display(), i + 2)))
-        .collect()
+    crate::fsx::read_csv(path)
 }
 
 /// Where collecting stands, finished or interrupted.

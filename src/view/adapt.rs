@@ -5,6 +5,7 @@
 //! comparison once each is done, and the switches with their reasons, newest first.
 
 use crate::adapt::replay::{Step, Summary};
+use crate::adapt::replay_cmd::{COMPARISON_COLUMNS, comparison_cells};
 use crate::adapt::timeline;
 use crate::view::markup::{MAX_ROWS, escape, figure, more, num, section, tile};
 use crate::view::snapshot::AdaptView;
@@ -102,37 +103,20 @@ fn per_policy(a: &AdaptView) -> String {
 
 /// The comparison of the policies replayed to the end (`adapt/comparison.csv`).
 fn comparison(summaries: &[Summary]) -> String {
-    let mut out = String::from(
+    let head: String = COMPARISON_COLUMNS
+        .iter()
+        .map(|c| format!("<th>{}</th>", escape(c)))
+        .collect();
+    let mut out = format!(
         "<h3>Comparison of the policies replayed to the end</h3>\
-         <table id=\"adapt-comparison\"><thead><tr><th>policy</th><th>mean latency (ms)</th>\
-         <th>% of near-optimal</th><th>with failures (ms)</th><th>mean cores</th>\
-         <th>mean memory (GiB)</th><th>core-hours</th><th>reconfigurations (rescales)</th>\
-         <th>failures</th><th>mean recovery (s)</th><th>recovery &gt; limit</th>\
-         <th>saturated steps</th></tr></thead><tbody>",
+         <table id=\"adapt-comparison\"><thead><tr>{head}</tr></thead><tbody>"
     );
     for s in summaries {
-        let near = match s.near_optimal_pct.is_finite() {
-            true => format!("{:.1}%", s.near_optimal_pct),
-            false => "–".into(),
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{:.1}</td><td>{near}</td><td>{:.1}</td><td>{:.1}</td>\
-             <td>{:.1}</td><td>{:.1}</td><td>{} ({})</td><td>{}</td><td>{:.0}</td><td>{}</td>\
-             <td>{}</td></tr>",
-            escape(&s.policy),
-            s.mean_latency_ms,
-            s.mean_latency_with_failures_ms,
-            s.mean_cpu_requested,
-            s.mean_memory_requested_gb,
-            s.cpu_core_hours,
-            s.reconfigurations,
-            s.rescales,
-            s.failures,
-            s.mean_recovery_s,
-            s.recovery_violations,
-            s.saturated_steps
-        );
+        let cells: String = comparison_cells(s)
+            .iter()
+            .map(|c| format!("<td>{}</td>", escape(c)))
+            .collect();
+        let _ = write!(out, "<tr>{cells}</tr>");
     }
     out + "</tbody></table>\n"
 }
