@@ -10,6 +10,7 @@
 //! - [`precheck`]: predicting configurations that fail before running them;
 //! - [`resources`]: the TaskManagers, cores and memory a configuration requests;
 //! - [`recovery`]: recovery time after a TaskManager failure;
+//! - [`rpc`]: the RPC system's frame size rule;
 //! - [`metrics`]: what a passing trial measured, typed;
 //! - [`objective`]: the measured metrics and the objective a study optimises;
 //! - [`sim`]: the built-in simulated Flink job.
@@ -25,6 +26,7 @@ pub mod objective;
 pub mod precheck;
 pub mod recovery;
 pub mod resources;
+pub mod rpc;
 pub mod sim;
 pub mod space;
 pub mod toml_error;

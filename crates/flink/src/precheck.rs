@@ -6,11 +6,15 @@
 use crate::conf::{FlatConf, FlinkVersion};
 use crate::memory::{self, lookup};
 use crate::resources;
+use crate::rpc;
 
-/// Why Flink `version` would refuse to start with `conf` (its memory rules, and the
-/// TaskManager's memory segment size), or None when they pass.
+/// Why Flink `version` would refuse to start with `conf` (its memory rules, the RPC frame
+/// size and the TaskManager's memory segment size), or None when they pass.
 pub fn predict_failure(conf: &FlatConf, version: FlinkVersion) -> Option<String> {
-    if let Err(e) = memory::jobmanager(conf, version) {
+    let jobmanager = memory::jobmanager(conf, version)
+        .map_err(|e| e.to_string())
+        .and_then(|_| rpc::framesize_bytes(conf));
+    if let Err(e) = jobmanager {
         return Some(format!("JobManager would not start: {e}"));
     }
     let taskmanager =
@@ -218,6 +222,17 @@ mod tests {
         ] {
             assert_eq!(predict_failure(&conf(&changes), V1_11), None, "{changes:?}");
         }
+    }
+
+    #[test]
+    fn a_frame_size_the_rpc_system_refuses_is_predicted() {
+        rejects(
+            &[("akka.framesize", Some("2147483648b"))],
+            "JobManager would not start: IllegalArgumentException",
+        );
+        rejects(&[("akka.framesize", Some("16kb"))], "maximum-frame-size");
+        let near_max = conf(&[("akka.framesize", Some("2146435072b"))]);
+        assert_eq!(predict_failure(&near_max, V1_11), None);
     }
 
     // The rules of flink-facts.md, one by one.

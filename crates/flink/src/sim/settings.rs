@@ -219,19 +219,9 @@ fn task_slots(conf: &BTreeMap<String, String>) -> Result<u32, String> {
 
 /// `akka.framesize` in bytes, as the actor system checks it when it starts.
 fn akka_framesize(conf: &BTreeMap<String, String>) -> Result<f64, String> {
-    let framesize_text = lookup(conf, "akka.framesize").unwrap_or("10485760b");
-    let framesize_bytes = crate::units::parse_memory_bytes(framesize_text).map_err(|_| {
-        format!(
-            "JobManager could not start: cannot parse akka.framesize '{framesize_text}' as a size"
-        )
-    })?;
-    if !(32_000.0..2_147_483_648.0).contains(&framesize_bytes) {
-        return Err(format!(
-            "JobManager could not start: IllegalArgumentException: requirement failed: Setting 'maximum-frame-size' must be at least 32000 bytes (akka.framesize: {framesize_text}, as a 32-bit frame size: {})",
-            framesize_bytes as i64 as i32
-        ));
-    }
-    Ok(framesize_bytes)
+    crate::rpc::framesize_bytes(conf)
+        .map(|bytes| bytes as f64)
+        .map_err(|e| format!("JobManager could not start: {e}"))
 }
 
 /// The TaskManager's Netty settings.
