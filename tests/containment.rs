@@ -126,6 +126,16 @@ fn collect_until_helper_runs(study: &Path) -> (Child, PathBuf) {
     }
 }
 
+/// Waits until the adapter has removed `first`, that is, taken its hanging branch: ended
+/// before that, it would leave `first`, and the resumed trial would hang instead of passing.
+fn wait_for_hanging_branch(first: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while first.exists() {
+        assert!(Instant::now() < deadline, "the adapter never reached its sleep");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn an_escaped_helper_is_ended_at_the_trials_end() {
     let tmp = tempfile::tempdir().unwrap();
@@ -161,6 +171,7 @@ fn ctrl_c_ends_an_escaped_helper_and_a_resume_spares_a_process_in_a_trial_dir() 
     );
     let study = study(tmp.path(), &adapter(tmp.path(), &m, &then), 60);
     let (mut child, trial) = collect_until_helper_runs(&study);
+    wait_for_hanging_branch(&first);
     // SAFETY: a signal to the flinktune this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -315,10 +326,7 @@ fn a_trials_cgroup_holds_its_helpers_and_goes_with_them() {
     );
     let study = study(tmp.path(), &adapter(tmp.path(), &m, &then), 60);
     let (mut child, trial) = collect_until_helper_runs(&study);
-    while !trial.join("helper.cgroup").exists() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(50));
+    wait_for_hanging_branch(&first);
     let helper = fs::read_to_string(trial.join("helper.pid")).unwrap();
     let killed_runs = cgroup_of(&helper);
     assert!(killed_runs.contains("/flinktune-"), "{killed_runs}");
