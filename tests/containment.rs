@@ -131,7 +131,10 @@ fn collect_until_helper_runs(study: &Path) -> (Child, PathBuf) {
 fn wait_for_hanging_branch(first: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while first.exists() {
-        assert!(Instant::now() < deadline, "the adapter never reached its sleep");
+        assert!(
+            Instant::now() < deadline,
+            "the adapter never reached its sleep"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -44,23 +44,31 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// A fresh cgroup named after the tree `token`, beside nothing else flinktune made, or
-    /// None where none can be made here.
-    pub fn create(token: &str) -> Option<Cgroup> {
+    /// The cgroup a tree `token` would have, not made yet, or None where cgroups cannot be
+    /// made here. The tree records it in its ledger before [`Cgroup::make`], so a kill -9
+    /// between the two cannot leave a cgroup that no ledger names.
+    pub fn planned(token: &str) -> Option<Cgroup> {
         let path = own_dir()?.join(format!("{PREFIX}{token}"));
-        fs::create_dir(&path).ok()?;
         let procs = CString::new(
             path.join("cgroup.procs")
                 .into_os_string()
                 .into_encoded_bytes(),
         );
-        match procs {
-            Ok(procs) if path.join("cgroup.kill").is_file() => Some(Cgroup { path, procs }),
-            // Without cgroup.kill (Linux before 5.14) it would guard nothing the walk misses.
-            _ => {
-                let _ = fs::remove_dir(&path);
-                None
-            }
+        Some(Cgroup {
+            path,
+            procs: procs.ok()?,
+        })
+    }
+
+    /// Makes the planned cgroup; false where it cannot be made or would guard nothing.
+    pub fn make(&self) -> bool {
+        if fs::create_dir(&self.path).is_err() {
+            return false;
+        }
+        // Without cgroup.kill (Linux before 5.14) it would guard nothing the walk misses.
+        self.path.join("cgroup.kill").is_file() || {
+            let _ = fs::remove_dir(&self.path);
+            false
         }
     }
 

@@ -144,8 +144,12 @@ impl Tree {
     /// Gives the tree a cgroup of its own if one can be made; returns the `cgroup.procs`
     /// path the command must enter before it executes (see [`Cgroup::enter`]).
     pub fn contain(&mut self) -> Option<CString> {
-        self.cgroup = Cgroup::create(&self.token);
+        self.cgroup = Cgroup::planned(&self.token);
         self.record();
+        if self.cgroup.as_ref().is_some_and(|c| !c.make()) {
+            self.cgroup = None;
+            self.record();
+        }
         self.cgroup.as_ref().map(Cgroup::procs)
     }
 
