@@ -799,7 +799,7 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
         hook_timeout: std::time::Duration::from_secs(a.hook_timeout_s),
     };
     let records = adapt::run::live(&study, &opts)?;
-    let log = study.dir.join("adapt-live/decisions.jsonl");
+    let log = adapt::live::log_path(&study.dir);
     if a.json {
         return print_json(&serde_json::json!({
             "intervals": records.len(),
