@@ -192,12 +192,14 @@ pub fn live_section_html(l: &LiveView) -> String {
         n => format!(" The log holds {} earlier runs; this is the last.", n - 1),
     };
     let mut body = format!(
-        "<p>Live run, {state}; {how}. {} intervals, each a decision of the policy: {} \
-         switches, {} failed.{earlier}</p>\n",
+        "<p>Live run, {state}; {how}. {} intervals, each a decision of the policy (keep the \
+         configuration, or switch): {} switched, {} failed.{earlier}</p>\n",
         l.intervals, l.switches, l.errors
     );
-    if let Some(r) = l.log.running() {
-        body += &running_config(r);
+    // A dry run applies nothing: what runs is not in its log.
+    if let (Some(r), false) = (l.log.running(), l.dry_run) {
+        let switched = l.log.records.iter().rev().find(|r| r.action == "switch");
+        body += &running_config(r, switched.map(|s| s.interval));
     }
     if !l.log.points.is_empty() {
         let title = "Input rate and requested CPU cores during the live run";
@@ -216,8 +218,9 @@ pub fn live_section_html(l: &LiveView) -> String {
     section("adapt-live", "Adapt: the live run", &body)
 }
 
-/// The configuration the job runs: the tuned keys as the log has them.
-fn running_config(r: &LiveRecord) -> String {
+/// The configuration the job runs (switched to at interval `since`, else started with): the
+/// tuned keys as the log has them.
+fn running_config(r: &LiveRecord, since: Option<u64>) -> String {
     let Some(map) = r.config.as_object() else {
         return String::new();
     };
@@ -232,9 +235,11 @@ fn running_config(r: &LiveRecord) -> String {
         );
     }
     format!(
-        "<h3>Configuration running (since interval {})</h3><table id=\"live-config\">\
+        "<h3>Configuration running ({})</h3><table id=\"live-config\">\
          <thead><tr><th>key</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>\n",
-        r.interval
+        since.map_or("since the run started".into(), |n| format!(
+            "switched to at interval {n}"
+        ))
     )
 }
 
