@@ -117,7 +117,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Write report.html: one self-contained page (no network) of where the study stands,
     /// the best configuration against the default, convergence, parameter importance, model
-    /// accuracy, the Pareto front, failures by reason and the study file.
+    /// accuracy, the Pareto front, adapt's replay and live run, failures by reason and the
+    /// study file.
     Report(ReportArgs),
     /// Serve the same page live on a local port while collect, search or adapt run
     /// (read-only: never takes the study's lock). Ctrl-C stops it.
