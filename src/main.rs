@@ -117,7 +117,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Write report.html: one self-contained page (no network) of where the study stands,
     /// the best configuration against the default, convergence, parameter importance, model
-    /// accuracy, the Pareto front, failures by reason and the study file.
+    /// accuracy, the Pareto front, adapt's replay and live run, failures by reason and the
+    /// study file.
     Report(ReportArgs),
     /// Serve the same page live on a local port while collect, search or adapt run
     /// (read-only: never takes the study's lock). Ctrl-C stops it.
@@ -799,7 +800,7 @@ fn adapt_(a: AdaptArgs) -> Result<()> {
         hook_timeout: std::time::Duration::from_secs(a.hook_timeout_s),
     };
     let records = adapt::run::live(&study, &opts)?;
-    let log = study.dir.join("adapt-live/decisions.jsonl");
+    let log = adapt::live::log_path(&study.dir);
     if a.json {
         return print_json(&serde_json::json!({
             "intervals": records.len(),

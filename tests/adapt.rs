@@ -181,33 +181,6 @@ fn a_replay_needs_the_scale_out_parameter_and_the_simulator() {
     );
 }
 
-/// A hook standing in for a cluster: logs every action with its conf dir's scale-out and
-/// answers the contract; the rate comes from a file.
-fn fake_hook(dir: &Path) -> String {
-    let hook = dir.join("hook.sh");
-    fs::write(
-        &hook,
-        r#"#!/bin/sh
-log="$FLINKTUNE_STATE_DIR/actions.log"
-case "$FLINKTUNE_ACTION" in
-  start|apply)
-    tms=$(grep '^flinktune.taskmanagers' "$FLINKTUNE_CONF_DIR/flink-conf.yaml" | cut -d' ' -f2)
-    echo "$FLINKTUNE_ACTION $tms $FLINKTUNE_RATE" >> "$log"
-    echo '{"status":"ok","savepoint":"/tmp/sp","downtime_s":1.5}' ;;
-  rescale)
-    if [ -n "$NO_RESCALE" ]; then echo '{"status":"fail","reason":"rescale unsupported"}'; exit 0; fi
-    tms=$(grep '^flinktune.taskmanagers' "$FLINKTUNE_CONF_DIR/flink-conf.yaml" | cut -d' ' -f2)
-    echo "rescale $tms $FLINKTUNE_TASKMANAGERS $FLINKTUNE_RATE" >> "$log"
-    echo '{"status":"ok","downtime_s":0.5,"interrupted_s":0.25}' ;;
-  rate) echo "rate" >> "$log"; echo "{\"status\":\"ok\",\"rate\":$(cat "$RATE_FILE")}" ;;
-  stop) echo "stop" >> "$log"; echo '{"status":"ok"}' ;;
-esac
-"#,
-    )
-    .unwrap();
-    format!("RATE_FILE={} sh {}", s(&dir.join("rate")), s(&hook))
-}
-
 #[test]
 fn the_live_loop_applies_through_the_hook_and_logs_every_interval() {
     let tmp = tempfile::tempdir().unwrap();

@@ -346,3 +346,85 @@ fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
         &tmp.path().join("report-adapt.png"),
     );
 }
+
+/// Intervals the live loop has logged whole (a line being written is not one yet).
+fn live_intervals(study: &Path) -> usize {
+    let path = study.join("adapt-live/decisions.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.matches('\n').count()
+}
+
+#[test]
+fn the_dashboard_shows_a_running_live_adapt_in_chromium() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: no Chromium on PATH and FLINKTUNE_CHROMIUM is unset");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (study, _) = demeter_study(tmp.path());
+    edit_study(&study, &[("interval_s = 1800", "interval_s = 0.5")]);
+    // A low rate: Demeter scales the static maximum it starts with down.
+    std::fs::write(tmp.path().join("rate"), "90000").unwrap();
+    let hook = fake_hook(tmp.path());
+    let profile = tmp.path().join("chromium-profile");
+    let (dashboard, url) = start_dashboard(&study);
+    let mut adapt = Running(
+        Command::new(BIN)
+            .args(["adapt", s(&study), "--hook", &hook, "--intervals", "40"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Paused (SIGSTOP) while the page is read, so it must show exactly the intervals logged.
+    let pid = adapt.0.id().to_string();
+    let signal = |sig: &str| {
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    wait_for("the first intervals", Duration::from_secs(180), || {
+        live_intervals(&study) >= 3
+    });
+    signal("-STOP");
+    let logged1 = live_intervals(&study);
+    let first = dom(&chromium, &profile, &url, 2500);
+    assert_eq!(number(&first, "live-decisions"), logged1 as f64, "{first}");
+    assert!(number(&first, "live-switches") >= 1.0, "{first}");
+    // Scaled down from the 24 TaskManagers it started with.
+    assert!(number(&first, "live-taskmanagers") < 24.0, "{first}");
+    assert!(first.contains("id=\"live-decisions-table\""), "{first}");
+    assert!(first.contains("Live run, running"), "{first}");
+    assert!(first.contains("alt=\"Input rate and requested CPU cores during the live run\""));
+    screenshot(
+        &chromium,
+        &profile,
+        &url,
+        &tmp.path().join("dashboard-live.png"),
+    );
+    signal("-CONT");
+    wait_for("more intervals", Duration::from_secs(120), || {
+        live_intervals(&study) >= logged1 + 5
+    });
+    signal("-STOP");
+    let logged2 = live_intervals(&study);
+    let later = dom(&chromium, &profile, &url, 2500);
+    signal("-CONT");
+    let decisions2 = number(&later, "live-decisions");
+    assert_eq!(decisions2, logged2 as f64);
+    assert!(decisions2 > logged1 as f64, "{logged1} → {decisions2}");
+
+    assert!(adapt.0.wait().unwrap().success(), "the live run failed");
+    drop(dashboard);
+    // The stopped run in report.html: all 40 intervals, no longer running.
+    ok(&["report", s(&study)]);
+    let url = format!("file://{}", study.join("report.html").display());
+    let page = dom(&chromium, &profile, &url, 1000);
+    assert_eq!(number(&page, "live-decisions"), 40.0);
+    assert!(page.contains("not running now"), "{page}");
+    screenshot(
+        &chromium,
+        &profile,
+        &url,
+        &tmp.path().join("report-live.png"),
+    );
+}

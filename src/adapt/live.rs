@@ -34,10 +34,27 @@ pub struct LiveOptions {
     pub hook_timeout: Duration,
 }
 
+/// The live loop's folder in the study.
+pub const DIR: &str = "adapt-live";
+/// Its log in that folder: one line per interval, every run appended.
+pub const LOG: &str = "decisions.jsonl";
+
+/// The live loop's log in the study at `study_dir`.
+pub fn log_path(study_dir: &Path) -> PathBuf {
+    study_dir.join(DIR).join(LOG)
+}
+
 /// One interval of a live run, as logged.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LiveRecord {
+    /// From 1 in each run (a new run's first interval starts a new stretch of the log).
     pub interval: u64,
+    /// The policy deciding (empty in logs written before it was recorded).
+    #[serde(default)]
+    pub policy: String,
+    /// A dry run: switches are decided and logged, never applied.
+    #[serde(default)]
+    pub dry_run: bool,
     pub unix_time_s: f64,
     pub rate: f64,
     /// "keep", "switch" (applied), "would-switch" (dry run) or "error".
@@ -110,7 +127,7 @@ impl<'a> LiveRun<'a> {
     /// configuration to start with), and opens the decision log for appending.
     fn open(study: &'a Study, opts: &'a LiveOptions) -> Result<LiveRun<'a>> {
         let a = &study.file.adapt;
-        let dir = study.dir.join("adapt-live");
+        let dir = study.dir.join(DIR);
         std::fs::create_dir_all(dir.join("configs"))?;
         let hook = match &opts.hook {
             Some(cmd) => Some(Hook::new(cmd, &dir.join("hook-state"), opts.hook_timeout)?),
@@ -125,7 +142,7 @@ impl<'a> LiveRun<'a> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join("decisions.jsonl"))?;
+            .open(dir.join(LOG))?;
         Ok(LiveRun {
             study,
             opts,
@@ -202,6 +219,8 @@ impl<'a> LiveRun<'a> {
         };
         let mut rec = LiveRecord {
             interval: n,
+            policy: self.policy.name().to_string(),
+            dry_run: self.opts.dry_run,
             unix_time_s: unix_now(),
             rate,
             action: "keep".into(),

@@ -9,14 +9,16 @@
 //! measures a configuration: for a replay's steps, for Demeter's profiles); `hook` (the live
 //! cluster); `demeter` (the policy itself); `replay` (a trace against a policy);
 //! `timeline` (a replay's figure over time, from its steps);
-//! `policy_kind` (a policy by name, with its profiler); `replay_cmd` (with its log and the reader watchers use) and `live` (the two ways
-//! to run `adapt`); `run` (the command's face).
+//! `policy_kind` (a policy by name, with its profiler); `replay_cmd` (with its log and the
+//! reader watchers use) and `live` (the two ways to run `adapt`); `live_log` (the live
+//! loop's log as watchers read it); `run` (the command's face).
 
 pub mod baseline;
 pub mod demeter;
 pub mod forecast;
 pub mod hook;
 pub mod live;
+pub mod live_log;
 pub mod measure;
 pub mod policy;
 pub mod policy_kind;

@@ -16,13 +16,18 @@ use std::path::Path;
 const SELECTED: RGBColor = RGBColor(31, 119, 180);
 const OTHER: RGBColor = RGBColor(190, 190, 190);
 const WHISKER: RGBColor = RGBColor(60, 60, 60);
-const PALETTE: [RGBColor; 6] = [
+/// Nine line colours, so a figure with as many lines (a replay of five policies: the rate,
+/// a forecast and five cores lines) repeats none.
+const PALETTE: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
@@ -395,11 +400,37 @@ pub fn line_chart_log_y(
     let (y0, y1) = if y0 > 0.0 { (y0, y1) } else { (1.0, 10.0) };
     let root = canvas(path, (860, 540))?;
     let area = legend_strip(&root, &line_entries(positive.iter()))?;
-    let y = (y0 / 1.3..y1 * 1.3).log_scale();
+    let (lo, hi) = (y0 / 1.3, y1 * 1.3);
+    let (ticks, grid) = log_ticks(lo, hi);
+    let y = (lo..hi)
+        .log_scale()
+        .with_key_points(ticks)
+        .with_light_points(grid);
     let mut chart = frame(&area, Some(title), 70, x0..x1, y)?;
     axes(&mut chart, x_label, y_label, true)?;
     draw_lines(&mut chart, &positive)?;
     root.present().map_err(err)
+}
+
+/// Labelled ticks of a logarithmic axis from `lo` to `hi` — 1, 2 and 5 of each decade when
+/// it spans less than three (powers of ten alone would label one value or none), else the
+/// powers of ten — and the minor grid (every 1..9 of each decade).
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let within = |v: &f64| (lo..=hi).contains(v);
+    let decades = (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32);
+    let steps: &[f64] = if hi / lo < 1000.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let at = |ms: &[f64]| -> Vec<f64> {
+        let each = decades
+            .clone()
+            .flat_map(|d| ms.iter().map(move |m| m * 10f64.powi(d)));
+        each.filter(within).collect()
+    };
+    let minor: Vec<f64> = (1..10).map(f64::from).collect();
+    (at(steps), at(&minor))
 }
 
 /// Draws series `k` in its palette colour (the legend strip names it); returns the colour.
@@ -820,6 +851,15 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_axis_of_less_than_three_decades_is_labelled_at_1_2_and_5() {
+        assert_eq!(log_ticks(15.0, 700.0).0, [20.0, 50.0, 100.0, 200.0, 500.0]);
+        assert_eq!(
+            log_ticks(0.5, 20000.0).0,
+            [1.0, 10.0, 100.0, 1000.0, 10000.0]
+        );
+    }
 
     #[test]
     fn figures_are_svg_with_their_labels() {

@@ -152,7 +152,7 @@ fn fmt_speedup(x: Option<f64>) -> String {
 
 fn report_md(s: &ValidateSummary) -> String {
     let mut out = format!(
-        "# Validation at {} rec/s ({} runs each)\n\n\
+        "# Validation at {} rec/s ({} trials of each configuration)\n\n\
          | | default | best | speedup |\n|---|---|---|---|\n\
          | p99 latency (ms) | {} | {} | {} |\n\
          | throughput (rec/s) | {} | {} | {} |\n\

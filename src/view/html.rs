@@ -63,6 +63,9 @@ pub fn sections(s: &Snapshot) -> String {
     if let Some(c) = &s.collect {
         out += &collect_section(c);
     }
+    if let Some(l) = &s.live {
+        out += &crate::view::adapt::live_section_html(l);
+    }
     if let Some(a) = &s.adapt {
         out += &crate::view::adapt::section_html(a);
     }
@@ -105,6 +108,9 @@ fn standing(s: &Snapshot) -> String {
     }
     if let Some(a) = &s.adapt {
         body += &crate::view::adapt::tiles(a);
+    }
+    if let Some(l) = &s.live {
+        body += &crate::view::adapt::live_tiles(l);
     }
     body += "</div>\n";
     let writer = match &s.writer {

@@ -5,6 +5,7 @@
 //! snapshot is taken while `collect`, `search` or `adapt` write the study. A section that
 //! cannot be read (a stale stage, a damaged file) becomes a note instead of failing the rest.
 
+use crate::adapt::live_log::{self, LiveProgress};
 use crate::adapt::replay_cmd::{self, ReplayProgress};
 use crate::stages::best::{self, Best};
 use crate::stages::collect;
@@ -50,6 +51,8 @@ pub struct Snapshot {
     pub search: Option<SearchView>,
     /// A replay of `adapt --trace`, running or finished.
     pub adapt: Option<AdaptView>,
+    /// The live loop (`adapt --hook`, or a dry run), running or stopped: its last run.
+    pub live: Option<LiveView>,
     #[serde(skip)]
     pub best_config: Option<Best>,
     #[serde(skip)]
@@ -147,6 +150,52 @@ impl AdaptView {
     }
 }
 
+/// The live loop's last run: its intervals so far and what they decided.
+#[derive(Debug, Serialize)]
+pub struct LiveView {
+    /// An `adapt` command holds the study and no replay is under way: the live run goes on.
+    pub running: bool,
+    pub dry_run: bool,
+    /// Runs in the log; the figures are of the last.
+    pub runs: usize,
+    /// Intervals logged: each is one decision of the policy (keep, or switch).
+    pub intervals: usize,
+    /// Switches applied (in a dry run: decided), and those that failed.
+    pub switches: usize,
+    pub errors: usize,
+    /// The scale-out the job runs now (in a dry run: the last decided), if the catalogue
+    /// has it.
+    pub taskmanagers: Option<u64>,
+    pub last_action: String,
+    pub last_reason: String,
+    #[serde(skip)]
+    pub log: LiveProgress,
+}
+
+impl LiveView {
+    fn of(log: LiveProgress, running: bool) -> LiveView {
+        let dry_run = log.dry_run();
+        let count = |action: &str| log.records.iter().filter(|r| r.action == action).count();
+        let now = match dry_run {
+            true => log.records.last(),
+            false => log.running(),
+        };
+        let last = log.records.last();
+        LiveView {
+            running,
+            dry_run,
+            runs: log.runs,
+            intervals: log.records.len(),
+            switches: count("switch") + count("would-switch"),
+            errors: count("error"),
+            taskmanagers: now.and_then(|r| r.config[flink::resources::TASKMANAGERS_KEY].as_u64()),
+            last_action: last.map(|r| r.action.clone()).unwrap_or_default(),
+            last_reason: last.map(|r| r.reason.clone()).unwrap_or_default(),
+            log,
+        }
+    }
+}
+
 /// The figures the stages draw, by file, with their titles; shown when present. (The
 /// Pareto front and the adapt timeline are drawn from the evaluations and steps so far, in
 /// their own sections.)
@@ -181,6 +230,10 @@ impl Snapshot {
             note("adapt", e);
             None
         });
+        let live = live_log::progress(study).unwrap_or_else(|e| {
+            note("adapt (live)", e);
+            None
+        });
         let best_config = match study.stage_dir(Stage::Search).join("best").is_dir() {
             true => best::read(study, false).map_err(|e| note("best", e)).ok(),
             false => None,
@@ -208,6 +261,7 @@ impl Snapshot {
             figures: figures(&study.dir),
             collect,
             search,
+            live: live.map(|l| LiveView::of(l, live_running(study, adapt.is_some()))),
             adapt: adapt.map(AdaptView::of),
             best_config,
             model,
@@ -227,6 +281,14 @@ fn writer(dir: &Path) -> Option<String> {
     Path::new(&format!("/proc/{pid}"))
         .is_dir()
         .then(|| text.to_string())
+}
+
+/// Whether a live run is writing the study now: an `adapt` command holds its lock and no
+/// replay is under way (a replay writes `.adapt.partial/`).
+fn live_running(study: &Study, replay: bool) -> bool {
+    let replaying = replay && study.dir.join(".adapt.partial").is_dir();
+    let adapt = writer(&study.dir).is_some_and(|w| w.starts_with("`adapt`"));
+    adapt && !replaying
 }
 
 fn stage_states(study: &Study) -> Result<Vec<StageState>> {
