@@ -461,9 +461,6 @@ fn tune_screens_first_when_the_study_asks_and_tunes_the_selected_keys() {
     }
     // Run again, every stage is fresh: determine is not run again.
     let again = ok(&["tune", s(&study)]);
-    assert!(
-        again.contains("[0/5] determine: up to date"),
-        "{again}"
-    );
+    assert!(again.contains("[0/5] determine: up to date"), "{again}");
     assert!(!again.contains("selected"), "{again}");
 }

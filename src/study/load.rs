@@ -64,9 +64,8 @@ impl Study {
         let fail = |key: &str, why: String| anyhow::anyhow!("{}: {why}", at(key));
         check_adapter_and_cluster(&file).map_err(|(key, why)| fail(key, why))?;
         check_search_and_rates(&file).map_err(|(key, why)| fail(key, why))?;
-        let selected = file.determine.before_tune
-            && !screening
-            && dir.join(SELECTED_CATALOGUE).is_file();
+        let selected =
+            file.determine.before_tune && !screening && dir.join(SELECTED_CATALOGUE).is_file();
         let catalogue_name = match selected {
             true => SELECTED_CATALOGUE.to_string(),
             false => file.catalogue.clone(),
