@@ -559,7 +559,8 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Tune(a) => tune_(a),
         Command::Determine(a) => {
-            let (study, _lock) = open_for_writing(&a.study, "determine")?;
+            let study = Study::load_for_screening(&a.study)?;
+            let _lock = StudyLock::take(&study.dir, "determine")?;
             let opts = determine::DetermineOptions {
                 workers: usize::from(a.workers),
                 restart: a.restart,
@@ -629,7 +630,8 @@ fn tune_(a: TuneArgs) -> Result<()> {
     if a.json {
         return print_json(&s);
     }
-    out!("{}", best::pointer(&study));
+    // Reloaded: a study that screens before tuning tunes determine/selected.toml.
+    out!("{}", best::pointer(&Study::load(&study.dir)?));
     Ok(())
 }
 
@@ -644,7 +646,9 @@ fn positive_days(s: &str) -> std::result::Result<f64, String> {
 fn sim_adapter(a: SimAdapterArgs) -> Result<()> {
     let mut flink = a.flink_version.unwrap_or(flink::resources::SIMULATED_FLINK);
     if let Some(dir) = &a.study {
-        let study = Study::load(dir)?;
+        // The screened catalogue: a superset of determine/selected.toml, so it reads the
+        // configurations of every stage (a key left out stays at the base's value).
+        let study = Study::load_for_screening(dir)?;
         let trial = adapter::spec_from_env()?.dir;
         let config = study.read_config_json(&trial.join("config.json"))?;
         study.write_config_dir(&config, &trial, "flinktune sim-adapter: from config.json")?;

@@ -431,3 +431,36 @@ fn the_factorial_method_gets_exactly_the_active_keys_of_a_synthetic_objective() 
     assert_eq!(summary["method"], "factorial");
     assert!(summary["trials"].as_u64().unwrap() <= 160);
 }
+
+#[test]
+fn tune_screens_first_when_the_study_asks_and_tunes_the_selected_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let study = candidates_study(d.path(), None, "budget = 120\nbefore_tune = true");
+    // Before the screening, generate refuses: it would tune the broad catalogue.
+    let e = fails(&["generate", s(&study)]);
+    assert!(
+        e.contains("before_tune") && e.contains("determine/selected.toml"),
+        "{e}"
+    );
+    assert!(!study.join("generate").exists());
+    let out = ok(&["tune", s(&study), "--workers", "2"]);
+    assert!(out.contains("[0/5] determine"), "{out}");
+    let (sel, unsel) = selected(&study);
+    assert_eq!(sel.len() + unsel.len(), 59);
+    // generate sampled exactly the selected keys; the search's best names no other key.
+    let gh = csv_header(&study.join("generate/configs.csv"));
+    for p in &sel {
+        assert!(gh.contains(p), "{p} not in {gh:?}");
+    }
+    for p in &unsel {
+        assert!(!gh.contains(p), "{p} (not selected) in {gh:?}");
+    }
+    let best = fs::read_to_string(study.join("search/best/config.json")).unwrap();
+    for p in &unsel {
+        assert!(!best.contains(&format!("\"{p}\"")), "{p} in {best}");
+    }
+    // Run again, every stage is fresh: determine is not run again.
+    let again = ok(&["tune", s(&study)]);
+    assert!(again.contains("[0/5] determine: up to date"), "{again}");
+    assert!(!again.contains("selected"), "{again}");
+}

@@ -135,6 +135,7 @@ fn replacement(
 
 /// Runs the stage.
 pub fn run(study: &Study, opts: GenerateOptions) -> Result<GenerateSummary> {
+    study.require_screened("generate")?;
     let n = study.file.samples as usize;
     let sampled = plan_configs(&study.space, n, study.file.seed);
     let (configs, reasons) = screen(study, sampled, opts.keep_predicted_failures)?;

@@ -2,8 +2,11 @@
 //! each summarised as it finishes. A search over the system needs no collected data and no
 //! model, so those stages are skipped then. A stage whose finished folder still matches the
 //! study (`Study::freshness`) is not run again: tune on a finished, fresh study runs nothing.
+//! With `[determine] before_tune = true`, `determine` runs first (screening the catalogue the
+//! study file names), and the stages after it tune `determine/selected.toml`.
 
 use crate::stages::collect::{self, CollectOptions, CollectSummary};
+use crate::stages::determine::{self, DetermineOptions, DetermineSummary};
 use crate::stages::generate::GenerateSummary;
 use crate::stages::model::ModelSummary;
 use crate::stages::search::{self, Found, SearchOptions};
@@ -18,6 +21,8 @@ use serde::Serialize;
 /// alone are named in `up_to_date` (finished and fresh) or `skipped` (not needed).
 #[derive(Debug, Default, Serialize)]
 pub struct TuneSummary {
+    /// Run first when the study says `[determine] before_tune = true`.
+    pub determine: Option<DetermineSummary>,
     pub generate: Option<GenerateSummary>,
     pub collect: Option<CollectSummary>,
     pub model: Option<ModelSummary>,
@@ -27,14 +32,44 @@ pub struct TuneSummary {
     pub skipped: Vec<String>,
 }
 
+/// With `[determine] before_tune = true`: runs `determine` unless its finished folder is
+/// fresh, and returns its summary (if it ran) and the study reloaded with its selected
+/// catalogue. Otherwise the study as it is.
+fn screen_first(
+    study: &Study,
+    workers: usize,
+    done: &mut TuneSummary,
+    report: &mut dyn FnMut(&str),
+) -> Result<Study> {
+    if !study.file.determine.before_tune {
+        return Ok(study.clone());
+    }
+    let screening = Study::load_for_screening(&study.dir)?;
+    if screening.freshness(Stage::Determine)? == Freshness::Fresh {
+        report("[0/5] determine: up to date, nothing to run\n");
+        done.up_to_date.push(Stage::Determine.name().into());
+    } else {
+        let opts = DetermineOptions {
+            workers,
+            restart: false,
+        };
+        let d = determine::run(&screening, opts)?;
+        report(&format!("[0/5] {}", determine::describe(&d)));
+        done.determine = Some(d);
+    }
+    Study::load(&study.dir)
+}
+
 /// Runs every stage, handing each stage's summary to `report` as it finishes.
 pub fn run(
     study: &Study,
     collect_options: CollectOptions,
     mut report: impl FnMut(&str),
 ) -> Result<TuneSummary> {
-    let mut search_options = SearchOptions::of(study);
     let mut done = TuneSummary::default();
+    let tuned = screen_first(study, collect_options.workers, &mut done, &mut report)?;
+    let study = &tuned;
+    let mut search_options = SearchOptions::of(study);
     let mut fresh = |stage: Stage, step: &str, report: &mut dyn FnMut(&str)| -> Result<bool> {
         let fresh = study.freshness(stage)? == Freshness::Fresh;
         if fresh {

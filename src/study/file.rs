@@ -212,6 +212,11 @@ pub struct DetermineSection {
     /// The input rate of the screening trials; absent: the search rate.
     #[serde(default, deserialize_with = "within_opt::<1, 1_000_000_000_000, _>")]
     pub rate: Option<u64>,
+    /// `tune` runs `determine` first, and every stage after it (`generate`, `collect`,
+    /// `model`, `search`, `validate`) takes `determine/selected.toml` as the catalogue;
+    /// `determine` itself screens `catalogue`.
+    #[serde(default)]
+    pub before_tune: bool,
 }
 
 impl Default for DetermineSection {
@@ -226,6 +231,7 @@ impl Default for DetermineSection {
             threshold: None,
             top_k: None,
             rate: None,
+            before_tune: false,
         }
     }
 }

@@ -96,7 +96,14 @@ impl Study {
     fn settings(&self, stage: Stage) -> serde_json::Value {
         let f = &self.file;
         match stage {
-            Stage::Determine => json!({"determine": f.determine, "rates": f.rates}),
+            // `before_tune` says what reads determine's result, not what it measures.
+            Stage::Determine => {
+                let mut d = serde_json::to_value(&f.determine).unwrap_or_default();
+                if let Some(o) = d.as_object_mut() {
+                    o.remove("before_tune");
+                }
+                json!({"determine": d, "rates": f.rates})
+            }
             // A configuration is what the catalogue, the base configuration, the seed and
             // the count make it, whatever runs it: the same generated set serves any adapter.
             // The simulator's cluster only spares generate drawing configurations it cannot
@@ -127,6 +134,10 @@ impl Study {
 
     /// What `stage` would read now (`over`: the search's choice).
     pub fn inputs(&self, stage: Stage, over: Option<Over>) -> Result<Inputs> {
+        // determine read the catalogue the study file names, whichever this study tunes.
+        if stage == Stage::Determine && self.tunes_selected {
+            return Study::load_for_screening(&self.dir)?.inputs(stage, over);
+        }
         let mut inputs = BTreeMap::new();
         inputs.insert("settings".to_string(), of_json(&self.settings(stage)));
         let reads_space = !matches!(stage, Stage::Collect | Stage::Model | Stage::Validate);

@@ -13,9 +13,45 @@ use flink::space::{Catalogue, Space};
 use flink::toml_error::{line_of_key, toml_error};
 use std::path::Path;
 
+/// Where `determine` writes its catalogue, relative to the study directory.
+pub const SELECTED_CATALOGUE: &str = "determine/selected.toml";
+
 impl Study {
-    /// Loads and checks the study in `dir`.
+    /// Loads and checks the study in `dir`. With `[determine] before_tune = true` and a
+    /// finished `determine`, the catalogue is `determine/selected.toml` (what every stage
+    /// after `determine` tunes); `load_for_screening` gives the catalogue `determine`
+    /// screens.
     pub fn load(dir: &Path) -> Result<Study> {
+        Study::load_as(dir, false)
+    }
+
+    /// Loads and checks the study in `dir` with the catalogue the study file names (the
+    /// one `determine` screens), whatever `[determine] before_tune` says.
+    pub fn load_for_screening(dir: &Path) -> Result<Study> {
+        Study::load_as(dir, true)
+    }
+
+    /// Whether the study asks `tune` to screen first and `determine` has not written its
+    /// catalogue yet: the stages after it refuse to start then (they would tune the broad
+    /// catalogue).
+    pub fn awaits_screening(&self) -> bool {
+        self.file.determine.before_tune && !self.dir.join(SELECTED_CATALOGUE).is_file()
+    }
+
+    /// Refuses to start a tuning stage of a study that awaits its screening.
+    pub fn require_screened(&self, stage: &str) -> Result<()> {
+        if self.awaits_screening() {
+            bail!(
+                "{}: [determine] before_tune = true, but {} does not exist yet: run `flinktune determine {}` (or `flinktune tune`) before {stage}",
+                self.dir.join(STUDY_FILE).display(),
+                SELECTED_CATALOGUE,
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn load_as(dir: &Path, screening: bool) -> Result<Study> {
         let (origin, text) = read_study_file(dir)?;
         let file: StudyFile = toml::from_str(&text).map_err(|e| toml_error(&origin, &text, &e))?;
         // `file:line: key `k``, where the study file sets `k`.
@@ -28,7 +64,13 @@ impl Study {
         let fail = |key: &str, why: String| anyhow::anyhow!("{}: {why}", at(key));
         check_adapter_and_cluster(&file).map_err(|(key, why)| fail(key, why))?;
         check_search_and_rates(&file).map_err(|(key, why)| fail(key, why))?;
-        let (catalogue, space, catalogue_source) = load_catalogue(dir, &file.catalogue)
+        let selected =
+            file.determine.before_tune && !screening && dir.join(SELECTED_CATALOGUE).is_file();
+        let catalogue_name = match selected {
+            true => SELECTED_CATALOGUE.to_string(),
+            false => file.catalogue.clone(),
+        };
+        let (catalogue, space, catalogue_source) = load_catalogue(dir, &catalogue_name)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
         let (space, absent) = for_version(space, file.flink_version)
             .map_err(|e| fail("catalogue", format!("{e:#}")))?;
@@ -40,7 +82,7 @@ impl Study {
         let warnings = keycheck::check(&keycheck::Keys {
             version: file.flink_version,
             catalogue_version,
-            catalogue_name: &file.catalogue,
+            catalogue_name: &catalogue_name,
             catalogue: &catalogue_source,
             space: &space,
             base: &base,
@@ -59,6 +101,7 @@ impl Study {
             base,
             catalogue_version,
             absent,
+            tunes_selected: selected,
         })
     }
 }

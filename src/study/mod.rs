@@ -20,6 +20,7 @@ pub use file::{
     ModelSection, Over, ProfileMethod, ScreeningMethod, SearchSection, SimSection, StudyFile,
     ValidateSection,
 };
+pub use load::SELECTED_CATALOGUE;
 pub use template::{init, template, template_for};
 
 use anyhow::{Context, Result, bail};
@@ -45,6 +46,9 @@ pub struct Study {
     /// Catalogue parameters left out of `space` because the study's Flink version lacks
     /// them (their `versions`).
     pub absent: Vec<String>,
+    /// Whether `catalogue` is `determine/selected.toml` in place of the catalogue the study
+    /// file names (`[determine] before_tune`).
+    pub tunes_selected: bool,
 }
 
 impl Study {

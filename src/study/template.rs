@@ -129,6 +129,7 @@ repeats = 3
 # threshold = 0.05       # select parameters with at least this share of the top importance
 # top_k = 30             # ... or the k most important ones
 # rate = 8000            # the screening trials' input rate; absent: the search rate
+# before_tune = true     # `tune` runs determine first; later stages tune determine/selected.toml
 
 # [model]
 # regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp

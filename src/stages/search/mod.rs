@@ -30,6 +30,7 @@ pub enum Found {
 /// Runs the stage: the multi-objective search when the study lists two or more
 /// objectives, else the single-objective one.
 pub fn run(study: &Study, opts: SearchOptions) -> Result<Found> {
+    study.require_screened("search")?;
     Ok(if study.file.search.objectives.len() >= 2 {
         Found::Multi(Box::new(multi::run(study, opts)?))
     } else {
