@@ -95,8 +95,16 @@ def run_skopt(problem, command, work, seed, budget):
         seen.append(math.log(out[0]))
         return seen[-1]
 
-    gp_minimize(objective, space, n_calls=budget, random_state=seed)
+    # Sampling 1 000 points per suggestion (the default for a space with categoricals, at a
+    # tenth of its default 10 000) halves gp_minimize's time per evaluation; its GP fit is
+    # the rest.
+    gp_minimize(objective, space, n_calls=budget, random_state=seed,
+                acq_optimizer="sampling", n_points=SKOPT_POINTS)
     return values
+
+
+# Points gp_minimize samples to maximise its acquisition per suggestion (default 10 000).
+SKOPT_POINTS = 1000
 
 
 def run_flinktune(problem, command, work, seed, budget):
@@ -209,7 +217,8 @@ def main():
     for prob in problems:
         study_dir = P.sim_study(prob, work) if prob in P.SIM else None
         command = P.adapter_command(prob, study_dir)
-        for seed in tuning + heldout:
+        # Tuning and held-out seeds alternate, so a run cut short has both sets in step.
+        for seed in interleave(tuning, heldout):
             for m in methods:
                 budget = args.skopt_budget if (m == "skopt" and args.skopt_budget) else args.budget
                 have = results.get((prob, m, seed))
@@ -253,6 +262,13 @@ def load_overhead(path, problems):
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [r["cpu_per_evaluation"] for r in rows
             if r["problem"] in problems and "cpu_per_evaluation" in r]
+
+
+def interleave(a, b):
+    out = []
+    for i in range(max(len(a), len(b))):
+        out += a[i:i + 1] + b[i:i + 1]
+    return out
 
 
 def seed_range(text):
