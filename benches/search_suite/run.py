@@ -207,6 +207,8 @@ def main():
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--skopt-budget", type=int, default=None,
                     help="gp_minimize's budget (it is slow at 60 in 30 dimensions)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="print the tables from WORK/results.jsonl without running anything")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -222,7 +224,7 @@ def main():
             for m in methods:
                 budget = args.skopt_budget if (m == "skopt" and args.skopt_budget) else args.budget
                 have = results.get((prob, m, seed))
-                if have is not None and len(have) >= budget:
+                if args.report_only or (have is not None and len(have) >= budget):
                     continue
                 t0 = time.time()
                 vals = RUNNERS[m](prob, command, work / prob / m / f"seed-{seed}", seed, budget)
@@ -237,6 +239,7 @@ def main():
                 print(f"{prob} {m} seed {seed}: {len(vals)} evaluations in {secs:.1f} s",
                       file=sys.stderr)
     optima = {p: optimum(p, results) for p in problems}
+    problems = [p for p in problems if optima[p] is not None]  # a simulator problem not run yet
     for name, seeds in (("tuning seeds", tuning), ("held-out seeds", heldout)):
         if not seeds:
             continue
@@ -254,7 +257,7 @@ def optimum(prob, results):
     if prob in P.SYNTHETIC:
         return P.optimum(prob)
     vals = [v for (p, _, _), vs in results.items() if p == prob for v in vs if v is not None]
-    return min(vals)
+    return min(vals, default=None)
 
 
 def load_overhead(path, problems):
