@@ -22,5 +22,9 @@ else
     cargo build --bin flinktune
 fi
 export FLINKTUNE_BIN="$PWD/target/$profile/flinktune"
+# One BLAS thread per process: on a small shared machine numpy's default thread pool
+# oversubscribes the cores, and scikit-optimize's GP fit spends most of its wall time
+# waiting on them.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 cd benches/search_suite
 exec "../../$venv/bin/python" run.py "$@"
