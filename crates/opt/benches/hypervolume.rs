@@ -15,7 +15,7 @@
 use opt::mobo::mc_samples;
 use opt::pareto::{hypervolume, improvement};
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use std::process::Command;
 use std::time::Instant;
 
