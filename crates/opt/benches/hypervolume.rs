@@ -4,15 +4,16 @@
 //! hypervolume next to pymoo's `HV` on the same front (`scripts/hypervolume_pymoo.py`, which
 //! installs pymoo in a venv under target/), of one improvement (a point just inside the
 //! front), and of one EHVI evaluation of a candidate whose posterior is centred there
-//! (standard deviation 0.1 per objective): `opt::mobo::mc_samples(m)` improvements, with the
-//! estimate's relative error against 4096 draws (root mean square over 64 evaluations).
+//! (standard deviation 0.1 per objective): the search's draws (`opt::mobo::mc_draws`), with
+//! the estimate's relative error against 4096 independent draws (root mean square over 64
+//! suggestions' draws).
 //! Values are checked against pymoo's too.
 //!
 //! Run with `cargo --config 'profile.dev.package.flinktune-opt.opt-level=3' bench --profile
 //! dev -p flinktune-opt --bench hypervolume` (the numeric core at opt-level 3, as the dev
 //! profile already builds every dependency).
 
-use opt::mobo::mc_samples;
+use opt::mobo::{mc_draws, mc_samples};
 use opt::pareto::{hypervolume, improvement};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -121,12 +122,28 @@ fn ehvi(c: &Case, draws: &[Vec<f64>], r: &[f64]) -> f64 {
         / draws.len() as f64
 }
 
-/// Relative root-mean-square error of the `mc_samples(m)`-draw estimate against all the
-/// case's draws, over the 64 disjoint batches the draws hold.
+/// One suggestion's draws of the candidate's objectives, as the search makes them.
+fn search_draws(c: &Case, rng: &mut StdRng) -> Vec<Vec<f64>> {
+    mc_draws(c.m, rng)
+        .iter()
+        .map(|e| {
+            c.point
+                .iter()
+                .zip(e)
+                .map(|(mu, z)| mu + CANDIDATE_SD * z)
+                .collect()
+        })
+        .collect()
+}
+
+/// Relative root-mean-square error of the search's estimate against the case's
+/// `REFERENCE_DRAWS` independent draws, over 64 suggestions' draws.
 fn ehvi_error(c: &Case, r: &[f64]) -> f64 {
     let exact = ehvi(c, &c.draws, r);
-    let s = mc_samples(c.m);
-    let batches: Vec<f64> = c.draws.chunks_exact(s).take(64).map(|b| ehvi(c, b, r)).collect();
+    let mut rng = StdRng::seed_from_u64(c.m as u64 * 1000 + c.front.len() as u64);
+    let batches: Vec<f64> = (0..64)
+        .map(|_| ehvi(c, &search_draws(c, &mut rng), r))
+        .collect();
     let mse = batches.iter().map(|e| (e - exact).powi(2)).sum::<f64>() / batches.len() as f64;
     mse.sqrt() / exact
 }
@@ -149,7 +166,8 @@ fn main() {
         let hv = timed(|| hypervolume(&c.front, r));
         let inc = timed(|| improvement(&c.front, &c.point, r));
         let s = mc_samples(c.m);
-        let candidate = timed(|| ehvi(c, &c.draws[..s], r));
+        let draws = search_draws(c, &mut StdRng::seed_from_u64(1));
+        let candidate = timed(|| ehvi(c, &draws, r));
         let (theirs_s, ratio, delta) = match theirs.as_ref().and_then(|t| t.get(i)) {
             Some(&(value, secs, with_point)) => {
                 let ours = hypervolume(&c.front, r);

@@ -13,10 +13,11 @@
 //! common to every candidate of a suggestion, so candidates are compared on the same draws.
 
 use anyhow::Result;
+use rand::rngs::StdRng;
 
 use super::criterion::{Context, Infill, MoCriterion};
 use super::problem::REFERENCE;
-use crate::pareto;
+use crate::{normal, pareto};
 
 /// Monte Carlo draws of the objectives per EHVI evaluation with `objectives` objectives:
 /// 64 up to 3, 32 for 4, 16 from 5 (see the module's notes).
@@ -26,6 +27,26 @@ pub fn mc_samples(objectives: usize) -> usize {
         4 => 32,
         _ => 16,
     }
+}
+
+/// The standard normal draws of one suggestion's EHVI ([`mc_samples`] of them), from
+/// `rng`. From 4 objectives, where the draws are fewer, they come in antithetic pairs
+/// (ε, −ε): a draw's improvement falls in every coordinate of ε, so the pair's two values
+/// are negatively correlated and their mean varies less than two independent draws'.
+pub fn mc_draws(objectives: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {
+    let samples = mc_samples(objectives);
+    let mut draw =
+        |_| -> Vec<f64> { (0..objectives).map(|_| normal::sample_complement(rng)).collect() };
+    if objectives < 4 {
+        return (0..samples).map(&mut draw).collect();
+    }
+    (0..samples / 2)
+        .map(&mut draw)
+        .flat_map(|e| {
+            let mirrored = e.iter().map(|v| -v).collect();
+            [e, mirrored]
+        })
+        .collect()
 }
 
 /// Expected hypervolume improvement.
@@ -46,14 +67,8 @@ impl MoCriterion for Ehvi {
         let keep = pareto::non_dominated(&front);
         let front: Vec<Vec<f64>> = keep.into_iter().map(|k| front[k].clone()).collect();
         let reference = vec![REFERENCE; m];
-        let samples = mc_samples(m);
-        let draws: Vec<Vec<f64>> = (0..samples)
-            .map(|_| {
-                (0..m)
-                    .map(|_| crate::normal::sample_complement(ctx.rng))
-                    .collect()
-            })
-            .collect();
+        let draws = mc_draws(m, ctx.rng);
+        let samples = draws.len();
         let gain = move |x: &[f64]| {
             let post: Vec<(f64, f64)> = models
                 .objectives

@@ -39,7 +39,7 @@ mod parego;
 mod problem;
 
 pub use criterion::{Context, Gain, Infill, MoCriterion};
-pub use ehvi::{Ehvi, mc_samples};
+pub use ehvi::{Ehvi, mc_draws, mc_samples};
 pub use models::{Fitter, ModelKey, Models, Prior};
 pub use optimiser::{Method, MoOptions, Mobo};
 pub use parego::ParEgo;
