@@ -9,7 +9,7 @@
 //! costs one WFG volume of the front limited by the draw, mostly a handful of points. The
 //! draws per candidate fall with the objectives ([`mc_samples`]) so a candidate's cost
 //! stays bounded as each improvement grows dearer; the estimate's relative error (against
-//! 4096 draws) is measured by `benches/hypervolume.rs` (BENCHMARKS.md), and the draws are
+//! 4096 draws) is measured by the crate's `benches/hypervolume.rs` (BENCHMARKS.md), and the draws are
 //! common to every candidate of a suggestion, so candidates are compared on the same draws.
 
 use anyhow::Result;
