@@ -383,7 +383,12 @@ fn bad_objectives_and_constraints_name_the_file_line_and_key() {
 #[test]
 fn a_four_objective_search_of_60_evaluations_on_the_simulator() {
     let tmp = tempfile::tempdir().unwrap();
-    let names = ["latency_p99_ms", "cpu_cores", "memory_mb", "recovery_time_s"];
+    let names = [
+        "latency_p99_ms",
+        "cpu_cores",
+        "memory_mb",
+        "recovery_time_s",
+    ];
     let objectives: Vec<String> = names.iter().map(|n| format!("\"{n}:min\"")).collect();
     let dir = mo_study(
         tmp.path(),
@@ -420,6 +425,14 @@ fn a_four_objective_search_of_60_evaluations_on_the_simulator() {
         .collect();
     let hv = multi::common_hypervolumes(&problem, &[runs[..8].to_vec(), runs[..30].to_vec(), runs]);
     assert!(hv[0] > 0.0, "{hv:?}");
-    assert!(hv[1] >= hv[0] && hv[2] > hv[0], "hypervolume after 8, 30, 60: {hv:?}");
-    assert!(json(&dir.join("search/summary.json"))["hypervolume"].as_f64().unwrap() > 0.0);
+    assert!(
+        hv[1] >= hv[0] && hv[2] > hv[0],
+        "hypervolume after 8, 30, 60: {hv:?}"
+    );
+    assert!(
+        json(&dir.join("search/summary.json"))["hypervolume"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 }

@@ -15,8 +15,8 @@
 
 use opt::mobo::{mc_draws, mc_samples};
 use opt::pareto::{hypervolume, improvement};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 use std::process::Command;
 use std::time::Instant;
 

@@ -35,8 +35,11 @@ pub fn mc_samples(objectives: usize) -> usize {
 /// are negatively correlated and their mean varies less than two independent draws'.
 pub fn mc_draws(objectives: usize, rng: &mut StdRng) -> Vec<Vec<f64>> {
     let samples = mc_samples(objectives);
-    let mut draw =
-        |_| -> Vec<f64> { (0..objectives).map(|_| normal::sample_complement(rng)).collect() };
+    let mut draw = |_| -> Vec<f64> {
+        (0..objectives)
+            .map(|_| normal::sample_complement(rng))
+            .collect()
+    };
     if objectives < 4 {
         return (0..samples).map(&mut draw).collect();
     }

@@ -71,7 +71,11 @@ fn box_volume(p: &[f64], reference: &[f64]) -> f64 {
 }
 
 /// The points of a flat buffer (`m` coordinates each) in the order of `key`.
-fn sorted_by(points: &[f64], m: usize, key: impl Fn(&[f64], &[f64]) -> std::cmp::Ordering) -> Vec<f64> {
+fn sorted_by(
+    points: &[f64],
+    m: usize,
+    key: impl Fn(&[f64], &[f64]) -> std::cmp::Ordering,
+) -> Vec<f64> {
     let mut order: Vec<&[f64]> = points.chunks_exact(m).collect();
     order.sort_by(|a, b| key(a, b));
     order.concat()
@@ -84,7 +88,9 @@ fn sorted_by(points: &[f64], m: usize, key: impl Fn(&[f64], &[f64]) -> std::cmp:
 fn keep_non_dominated(points: &mut Vec<f64>, m: usize) {
     let sum = |p: &[f64]| p.iter().sum::<f64>();
     let sorted = sorted_by(points, m, |a, b| {
-        sum(a).total_cmp(&sum(b)).then_with(|| super::lexicographic(a, b))
+        sum(a)
+            .total_cmp(&sum(b))
+            .then_with(|| super::lexicographic(a, b))
     });
     points.clear();
     for p in sorted.chunks_exact(m) {
@@ -121,7 +127,7 @@ fn volume(points: &mut Vec<f64>, reference: &[f64]) -> f64 {
 /// 2-D: ascending in the first objective, each point lower than all before it adds the
 /// strip between its second objective and the lowest before it.
 fn area_2d(points: &[f64], reference: &[f64]) -> f64 {
-    let sorted = sorted_by(points, 2, |a, b| super::lexicographic(a, b));
+    let sorted = sorted_by(points, 2, super::lexicographic);
     let mut floor = reference[1];
     let mut area = 0.0;
     for p in sorted.chunks_exact(2) {
