@@ -1,4 +1,4 @@
-"""Times pymoo's exact hypervolume on the fronts `cargo bench --bench hypervolume` writes,
+"""Times pymoo's exact hypervolume on the fronts `crates/opt/benches/hypervolume.rs` writes,
 for the same run's comparison. Creates target/venv-pymoo with pymoo on first use.
 
     python3 scripts/hypervolume_pymoo.py FRONTS.json   # prints one JSON line per front

@@ -25,7 +25,8 @@ fn rate_study(root: &Path, name: &str, rate: u64, budget: u64, initial: u64) -> 
 #[test]
 #[ignore = "not true on this problem as measured: over seeds 1-6 RGPE's mean best at 10 \
             evaluations is 2455 against the cold start's 2597 (RGPE ahead at seeds 1, 3; far \
-            behind at seed 5: 1480), with the loss as the paper defines it"]
+            behind at seed 5: 1480), with the loss as the paper defines it, equal \
+            observations counted or not (the same bests at every seed)"]
 fn transfer_from_other_rates_beats_a_cold_start_at_a_small_budget() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

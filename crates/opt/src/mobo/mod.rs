@@ -10,7 +10,7 @@
 //! Two criteria ([`MoCriterion`], chosen by [`Method`]):
 //! - [`Ehvi`] (default): expected hypervolume improvement over the front of the evaluations
 //!   that met the constraints, by Monte Carlo over the objectives' independent GP
-//!   posteriors, on objectives normalised to [0, 1] over the evaluations that ran,
+//!   posteriors ([`mc_samples`] draws: fewer as the objectives grow), on objectives normalised to [0, 1] over the evaluations that ran,
 //!   reference point [`REFERENCE`];
 //! - [`ParEgo`] (Knowles 2006): per suggestion a random weight vector from the simplex, the
 //!   augmented Chebyshev scalarisation of the normalised objectives, one GP on it, and
@@ -39,7 +39,7 @@ mod parego;
 mod problem;
 
 pub use criterion::{Context, Gain, Infill, MoCriterion};
-pub use ehvi::Ehvi;
+pub use ehvi::{Ehvi, mc_draws, mc_samples};
 pub use models::{Fitter, ModelKey, Models, Prior};
 pub use optimiser::{Method, MoOptions, Mobo};
 pub use parego::ParEgo;

@@ -1,23 +1,35 @@
-//! Exact hypervolume for 4–6 objectives against pymoo's, in the same run: fronts of 20 to
-//! 100 mutually non-dominated points (uniform on the unit sphere's positive orthant,
-//! reference 1.1 in every objective), the time of one hypervolume, of one improvement (a
-//! point just inside the front) and of one EHVI evaluation's 64 improvements (draws
-//! scattered around the front, as the Monte Carlo makes them), next to pymoo's
-//! `HV` on the same front (`scripts/hypervolume_pymoo.py`, which installs pymoo in a venv
-//! under target/). Values are checked against pymoo's too.
+//! Exact hypervolume for 4–6 objectives against pymoo's, in the same run, and what one EHVI
+//! evaluation costs: fronts of 20 to 100 mutually non-dominated points (uniform on the unit
+//! sphere's positive orthant, reference 1.1 in every objective); per front the time of one
+//! hypervolume next to pymoo's `HV` on the same front (`scripts/hypervolume_pymoo.py`, which
+//! installs pymoo in a venv under target/), of one improvement (a point just inside the
+//! front), and of one EHVI evaluation of a candidate whose posterior is centred there
+//! (standard deviation 0.1 per objective): the search's draws (`opt::mobo::mc_draws`), with
+//! the estimate's relative error against 4096 independent draws (root mean square over 64
+//! suggestions' draws).
+//! Values are checked against pymoo's too.
 //!
-//! Run with `cargo bench --bench hypervolume`.
+//! Run with `cargo --config 'profile.dev.package.flinktune-opt.opt-level=3' bench --profile
+//! dev -p flinktune-opt --bench hypervolume` (the numeric core at opt-level 3, as the dev
+//! profile already builds every dependency).
 
+use opt::mobo::{mc_draws, mc_samples};
 use opt::pareto::{hypervolume, improvement};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use std::process::Command;
 use std::time::Instant;
+
+/// Draws behind the reference EHVI value the estimate's error is measured against.
+const REFERENCE_DRAWS: usize = 4096;
+/// Posterior standard deviation of the candidate in every (normalised) objective.
+const CANDIDATE_SD: f64 = 0.1;
 
 struct Case {
     m: usize,
     front: Vec<Vec<f64>>,
     point: Vec<f64>,
+    /// The candidate's posterior draws: `REFERENCE_DRAWS` of them.
     draws: Vec<Vec<f64>>,
 }
 
@@ -33,10 +45,12 @@ fn case(m: usize, n: usize, seed: u64) -> Case {
     let mut rng = StdRng::seed_from_u64(seed);
     let front = (0..n).map(|_| on_sphere(&mut rng, m, 1.0)).collect();
     let point = on_sphere(&mut rng, m, 0.97);
-    let draws = (0..64)
+    let draws = (0..REFERENCE_DRAWS)
         .map(|_| {
-            let radius = 0.9 + 0.2 * rng.random::<f64>();
-            on_sphere(&mut rng, m, radius)
+            point
+                .iter()
+                .map(|mu| mu + CANDIDATE_SD * opt::normal::sample(&mut rng))
+                .collect()
         })
         .collect();
     Case {
@@ -71,7 +85,10 @@ fn pymoo(cases: &[Case], reference: &[Vec<f64>]) -> Option<Vec<(f64, f64, f64)>>
         .collect();
     let path = std::env::temp_dir().join(format!("flinktune-hv-{}.json", std::process::id()));
     std::fs::write(&path, serde_json::to_string(&json).ok()?).ok()?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/hypervolume_pymoo.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/hypervolume_pymoo.py"
+    );
     let out = Command::new("python3")
         .arg(script)
         .arg(&path)
@@ -96,6 +113,41 @@ fn pymoo(cases: &[Case], reference: &[Vec<f64>]) -> Option<Vec<(f64, f64, f64)>>
         .collect()
 }
 
+/// The EHVI estimate from the draws `draws`.
+fn ehvi(c: &Case, draws: &[Vec<f64>], r: &[f64]) -> f64 {
+    draws
+        .iter()
+        .map(|d| improvement(&c.front, d, r))
+        .sum::<f64>()
+        / draws.len() as f64
+}
+
+/// One suggestion's draws of the candidate's objectives, as the search makes them.
+fn search_draws(c: &Case, rng: &mut StdRng) -> Vec<Vec<f64>> {
+    mc_draws(c.m, rng)
+        .iter()
+        .map(|e| {
+            c.point
+                .iter()
+                .zip(e)
+                .map(|(mu, z)| mu + CANDIDATE_SD * z)
+                .collect()
+        })
+        .collect()
+}
+
+/// Relative root-mean-square error of the search's estimate against the case's
+/// `REFERENCE_DRAWS` independent draws, over 64 suggestions' draws.
+fn ehvi_error(c: &Case, r: &[f64]) -> f64 {
+    let exact = ehvi(c, &c.draws, r);
+    let mut rng = StdRng::seed_from_u64(c.m as u64 * 1000 + c.front.len() as u64);
+    let batches: Vec<f64> = (0..64)
+        .map(|_| ehvi(c, &search_draws(c, &mut rng), r))
+        .collect();
+    let mse = batches.iter().map(|e| (e - exact).powi(2)).sum::<f64>() / batches.len() as f64;
+    mse.sqrt() / exact
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -107,13 +159,15 @@ fn main() {
     let references: Vec<Vec<f64>> = cases.iter().map(|c| vec![1.1; c.m]).collect();
     let theirs = pymoo(&cases, &references);
     println!(
-        "{:>2} {:>4} {:>12} {:>14} {:>16} {:>12} {:>10} {:>10}",
-        "m", "n", "HV (µs)", "improvement", "EHVI: 64 impr.", "pymoo HV", "HV ratio", "max |Δ|"
+        "{:>2} {:>4} {:>10} {:>10} {:>7} {:>13} {:>13} {:>9} {:>8}",
+        "m", "n", "HV (µs)", "pymoo (µs)", "ratio", "HVI (µs)", "EHVI (µs)", "EHVI err", "max |Δ|"
     );
     for (i, (c, r)) in cases.iter().zip(&references).enumerate() {
         let hv = timed(|| hypervolume(&c.front, r));
         let inc = timed(|| improvement(&c.front, &c.point, r));
-        let ehvi = timed(|| c.draws.iter().map(|d| improvement(&c.front, d, r)).sum());
+        let s = mc_samples(c.m);
+        let draws = search_draws(c, &mut StdRng::seed_from_u64(1));
+        let candidate = timed(|| ehvi(c, &draws, r));
         let (theirs_s, ratio, delta) = match theirs.as_ref().and_then(|t| t.get(i)) {
             Some(&(value, secs, with_point)) => {
                 let ours = hypervolume(&c.front, r);
@@ -123,23 +177,27 @@ fn main() {
                     .max((improvement(&c.front, &c.point, r) - gain).abs());
                 (
                     format!("{:.1}", secs * 1e6),
-                    format!("{:.1}x", secs / hv),
+                    format!("{:.2}x", secs / hv),
                     format!("{delta:.1e}"),
                 )
             }
             None => ("-".into(), "-".into(), "-".into()),
         };
         println!(
-            "{:>2} {:>4} {:>12.1} {:>14.1} {:>16.1} {:>12} {:>10} {:>10}",
+            "{:>2} {:>4} {:>10.1} {:>10} {:>7} {:>13.1} {:>13} {:>8.1}% {:>8}",
             c.m,
             c.front.len(),
             hv * 1e6,
-            inc * 1e6,
-            ehvi * 1e6,
             theirs_s,
             ratio,
+            inc * 1e6,
+            format!("{:.1} ({s})", candidate * 1e6),
+            100.0 * ehvi_error(c, r),
             delta
         );
     }
-    println!("times are medians; ratio = pymoo's time / ours (above 1: ours is faster)");
+    println!(
+        "times are medians; ratio = pymoo's time / ours (above 1: ours is faster); \
+         EHVI: one candidate's draws (their number in brackets)"
+    );
 }
