@@ -9,9 +9,8 @@
 //! suggestions' draws).
 //! Values are checked against pymoo's too.
 //!
-//! Run with `cargo --config 'profile.dev.package.flinktune-opt.opt-level=3' bench --profile
-//! dev -p flinktune-opt --bench hypervolume` (the numeric core at opt-level 3, as the dev
-//! profile already builds every dependency).
+//! Run with `cargo bench --profile dev -p flinktune-opt --bench hypervolume` (the dev
+//! profile builds the numeric core at opt-level 3, as every dependency).
 
 use opt::mobo::{mc_draws, mc_samples};
 use opt::pareto::{hypervolume, improvement};
