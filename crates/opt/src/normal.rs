@@ -23,7 +23,7 @@ pub fn sample<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
 }
 
 /// A standard normal draw by Box–Muller from `1 − u` (a uniform in (0, 1]): the optimisers'
-/// candidate steps, EHVI's Monte Carlo draws and compare's mutations. The same distribution
+/// candidate steps and compare's mutations. The same distribution
 /// as [`sample`] but another stream; it is kept because the optimisers' results at a fixed
 /// seed are these draws (moving them to [`sample`] changed the quick start's best
 /// configuration and, at budget 10, RGPE's lead over a cold start in tests/rgpe.rs).
