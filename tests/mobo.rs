@@ -310,8 +310,15 @@ fn constraints_bind_the_chosen_best_and_a_missing_metric_fails_the_trial() {
         Some(&adapter),
         20,
         "objectives = [\"latency_p99_ms:min\", \"cpu_cores:min\", \"recovery_time_s:min\"]\n\
-         constraints = [\"recovery_time_s <= 180\"]",
+         constraints = [\"recovery_time_s <= 180\"]\n\
+         enqueue = [\"tight-checkpoints.toml\"]",
     );
+    // Enqueued first: a configuration whose result lacks the recovery time.
+    fs::write(
+        dir.join("tight-checkpoints.toml"),
+        "\"execution.checkpointing.interval\" = 50\n",
+    )
+    .unwrap();
     ok(&["search", s(&dir)]);
     let h = History::read(&dir.join("search/history.csv"));
     let (recovery, feasible, status, reason) = (
@@ -330,7 +337,7 @@ fn constraints_bind_the_chosen_best_and_a_missing_metric_fails_the_trial() {
     let named: Vec<usize> = (0..h.rows.len())
         .filter(|&i| reason[i].contains("`recovery_time_s`"))
         .collect();
-    assert!(!named.is_empty(), "no trial lacked the field");
+    assert!(named.contains(&0), "the enqueued trial did not come first");
     for i in 0..h.rows.len() {
         if interval[i].unwrap() < 100.0 {
             assert_ne!(status[i], "pass", "row {i}");

@@ -18,8 +18,8 @@
 
 use crate::fsx;
 use crate::report::plot;
-use crate::stages::search::record;
 use crate::stages::search::system::{self, Journal, SystemRunner};
+use crate::stages::search::{enqueue, record};
 use crate::study::encoding;
 use crate::study::{MoMethod, Over, Stage, Study};
 use crate::trial::adapter::Outcome;
@@ -158,8 +158,9 @@ impl MoStep {
     }
 }
 
-/// Runs the optimiser for `budget` evaluations in batches of `batch`, continuing from
-/// `replayed` steps (`opt::ask_tell::run`, the loop of the single-objective search too);
+/// Runs the optimiser for `budget` evaluations in batches of `batch`, `enqueued`
+/// configurations first, continuing from `replayed` steps (`opt::ask_tell::run`, the loop
+/// of the single-objective search too);
 /// `evaluate` measures a batch (ids name the trials); `on_step` sees (and may journal) each
 /// new step.
 #[allow(clippy::too_many_arguments)]
@@ -168,6 +169,7 @@ pub fn optimise(
     problem: &Problem,
     opts: MoOptions,
     prior: Option<Prior>,
+    enqueued: &[Config],
     budget: usize,
     batch: usize,
     replayed: Vec<MoStep>,
@@ -178,6 +180,9 @@ pub fn optimise(
     let mut mobo = Mobo::new(domain.clone(), problem.clone(), opts)?;
     if let Some(p) = prior {
         mobo.set_prior(p);
+    }
+    for config in enqueued {
+        mobo.enqueue(&encoding::encode(space, &domain, config))?;
     }
     let budget = Budget {
         evaluations: budget,
@@ -336,6 +341,7 @@ pub fn run(study: &Study, opts: record::SearchOptions) -> Result<MoSummary> {
         parameters: space.params.iter().map(|p| p.name.clone()).collect(),
         plan: system::plan_fingerprint(study, &problem),
     };
+    let enqueued = enqueue::load(study, &enqueue::files(study))?;
     let stage = system::open_stage(study, JOURNAL, &header.plan, opts.restart)?;
     let (mut journal, replayed) = open_journal(&stage.path, &header, space)?;
     let runner = SystemRunner::new(study, rate, stage.path.join("trials"));
@@ -352,6 +358,7 @@ pub fn run(study: &Study, opts: record::SearchOptions) -> Result<MoSummary> {
         &problem,
         mo_options(study),
         Some(memory_rules_prior(study)),
+        &enqueued,
         budget,
         opts.batch,
         replayed,

@@ -206,15 +206,8 @@ impl BayesOpt {
     /// a finite domain has no unseen point left, this returns an error.
     pub fn ask(&mut self) -> Result<Suggestion> {
         self.check_not_exhausted()?;
-        if let Some(x) = self.next_enqueued() {
-            let s = Suggestion {
-                x,
-                acquisition: None,
-                mean: None,
-                std: None,
-                initial: true,
-            };
-            return Ok(self.record_asked(s));
+        if let Some(s) = self.enqueued_suggestion() {
+            return Ok(s);
         }
         // A single GP needs two observations; an ensemble can start from its base models.
         let too_few = self.obs.ys.len() < 2 && self.transfer.is_empty();
@@ -239,6 +232,9 @@ impl BayesOpt {
         anchors: &[Vec<f64>],
     ) -> Result<Suggestion> {
         self.check_not_exhausted()?;
+        if let Some(s) = self.enqueued_suggestion() {
+            return Ok(s);
+        }
         let s = match score {
             Some(score) if self.asked >= self.opts.initial => {
                 let x = match self.maximiser().maximise(&Whole(score), anchors) {
@@ -346,6 +342,19 @@ impl BayesOpt {
     }
 
     /// The next enqueued point not evaluated yet.
+    /// The next enqueued point not yet seen, as a suggestion of the design (asked).
+    fn enqueued_suggestion(&mut self) -> Option<Suggestion> {
+        let x = self.next_enqueued()?;
+        let s = Suggestion {
+            x,
+            acquisition: None,
+            mean: None,
+            std: None,
+            initial: true,
+        };
+        Some(self.record_asked(s))
+    }
+
     fn next_enqueued(&mut self) -> Option<Vec<f64>> {
         while let Some(x) = self.enqueued.pop_front() {
             if !self.seen.contains(&key(&x)) {

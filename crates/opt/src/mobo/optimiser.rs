@@ -122,6 +122,12 @@ impl Mobo {
         self.prior = Some(f);
     }
 
+    /// Queues a known point to be suggested before any other (see `BayesOpt::enqueue`):
+    /// it counts towards the initial design.
+    pub fn enqueue(&mut self, x: &[f64]) -> Result<()> {
+        self.bo.enqueue(x)
+    }
+
     /// Records the evaluation of a suggested point: its metric values, or None if it did
     /// not run.
     pub fn tell(&mut self, x: &[f64], metrics: Option<Vec<f64>>) -> Result<()> {

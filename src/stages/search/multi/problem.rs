@@ -180,6 +180,11 @@ impl Mobo {
         self.inner.set_prior(f);
     }
 
+    /// Queues a known point (encoded) to be suggested first.
+    pub fn enqueue(&mut self, x: &[f64]) -> Result<()> {
+        self.inner.enqueue(x)
+    }
+
     /// Records the evaluation of a suggested point: its metrics, or None if it did not run.
     pub fn tell(&mut self, x: &[f64], metrics: Option<Metrics>) -> Result<()> {
         let outcome = self.problem.outcome(metrics.as_ref());
