@@ -241,9 +241,9 @@ fn mobo_finds_more_hypervolume_than_random_search_at_equal_budget() {
 }
 
 /// The experiment behind BENCHMARKS.md's numbers: EHVI and ParEGO against random search over
-/// several seeds. `cargo test --release --test mobo -- --ignored --nocapture`
+/// several seeds. `cargo test --test mobo -- --ignored --nocapture`
 #[test]
-#[ignore = "the experiment behind BENCHMARKS.md's figures: minutes in a release build (cargo test --release --test mobo -- --ignored)"]
+#[ignore = "the experiment behind BENCHMARKS.md's figures: about a minute (cargo test --test mobo -- --ignored --nocapture)"]
 fn mobo_against_random_over_seeds() {
     let tmp = tempfile::tempdir().unwrap();
     let mut table: Vec<(String, Vec<f64>)> = vec![];
