@@ -536,3 +536,41 @@ fn the_default_design_is_a_quarter_of_the_budget_within_5_and_dimension_plus_1()
     assert_eq!(default_initial(100, 3), 5);
     assert_eq!(default_initial(4, 30), 3);
 }
+
+/// The first model-based suggestion after `xs` (told with `f`) under `exploit_every`, the
+/// acquisition an exploring UCB (β = 100).
+fn first_model_suggestion(xs: &[f64], f: impl Fn(f64) -> f64, exploit_every: usize) -> Suggestion {
+    let mut opt = BayesOpt::new(
+        Domain::new(vec![Var::Continuous]),
+        BoOptions {
+            acquisition: crate::acquisition::Acquisition::Ucb { beta: 100.0 },
+            initial: 0,
+            exploit_every,
+            seed: 5,
+            ..BoOptions::default()
+        },
+    )
+    .unwrap();
+    for &x in xs {
+        opt.tell(vec![x], f(x)).unwrap();
+    }
+    let s = opt.ask().unwrap();
+    assert!(!s.initial);
+    s
+}
+
+#[test]
+fn a_posterior_mean_step_stays_by_the_best_where_the_acquisition_explores() {
+    // Observed only on [0, 0.2], peaking at 0.1: the exploring acquisition looks into the
+    // unobserved rest, the posterior mean's maximum is by the peak.
+    let xs = [0.0, 0.04, 0.08, 0.12, 0.16, 0.2];
+    let f = |x: f64| -(x - 0.1).powi(2) * 100.0;
+    let explore = first_model_suggestion(&xs, f, 0);
+    assert!(explore.x[0] > 0.25, "UCB suggested {:?}", explore.x);
+    let exploit = first_model_suggestion(&xs, f, 3);
+    assert!(
+        (exploit.x[0] - 0.1).abs() < 0.05,
+        "the mean step suggested {:?}",
+        exploit.x
+    );
+}
