@@ -41,12 +41,6 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Every third model-based suggestion (the first after the initial design, the fourth, …)
-/// goes to the best of the GP's posterior mean: on the simulator's time-to-quality proxy
-/// (`scripts/time_to_quality.sh`, 40 seeds) it reached a better p99 than the acquisition
-/// alone after 20 evaluations on 25 seeds and a worse one on 6 (see BENCHMARKS.md).
-const EXPLOIT_EVERY: usize = 3;
-
 /// The optimiser's options for a study.
 pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
     let s = &study.file.search;
@@ -59,7 +53,6 @@ pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
         },
         initial: study.search_initial(),
         candidates: s.candidates as usize,
-        exploit_every: EXPLOIT_EVERY,
         seed,
         ..BoOptions::default()
     }

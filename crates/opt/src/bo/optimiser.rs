@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail, ensure};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::acquisition::{Acquisition, Infill};
+use crate::acquisition::Infill;
 use crate::ask_tell::{AskTell, Suggestion};
 use crate::gp::{self, FitOptions, Gp, Hyper};
 use crate::rgpe::{BaseModel, Task, Weights};
@@ -484,17 +484,6 @@ impl BayesOpt {
         Some(model)
     }
 
-    /// What model-based suggestion number `ask` (from 0) maximises: the posterior mean (UCB
-    /// with β = 0) every [`BoOptions::exploit_every`]-th, the acquisition otherwise.
-    fn criterion(&self, ask: u64) -> Acquisition {
-        let every = self.opts.exploit_every as u64;
-        if every > 0 && ask.is_multiple_of(every) {
-            Acquisition::Ucb { beta: 0.0 }
-        } else {
-            self.opts.acquisition.clone()
-        }
-    }
-
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
@@ -532,10 +521,9 @@ impl BayesOpt {
         let best_s = surrogate.incumbent(&self.obs.xs, &self.obs.ys);
         let anchors = self.obs.best_observed(ANCHORS);
         let feasibility = self.feasibility.take();
-        let criterion = self.criterion(ask);
         let scorer = Scorer {
             surrogate,
-            acquisition: &criterion,
+            acquisition: &self.opts.acquisition,
             best: best_s,
             feasibility: feasibility.as_ref(),
             pass_model,

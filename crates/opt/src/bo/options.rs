@@ -32,13 +32,6 @@ pub struct BoOptions {
     /// [`PassModel`](super::PassModel)). Off when the caller's feasibility weight already is such
     /// a model.
     pub learn_feasibility: bool,
-    /// Every `exploit_every`-th model-based suggestion, from the first, maximises the
-    /// posterior mean instead of the acquisition (weighted alike by the probability of
-    /// success): a step onto what the model already believes best, between the acquisition's
-    /// steps. With a few observations in many dimensions the GP's variance is large nearly
-    /// everywhere, so EI alone spends a small budget far from the best points. 0: never.
-    #[serde(default)]
-    pub exploit_every: usize,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
 }
@@ -47,7 +40,7 @@ impl Default for BoOptions {
     /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
     /// exploration), 10 initial points, 2000 candidates, 5 local searches of
     /// 50 steps, full refit every 5 model-based suggestions, feasibility
-    /// learnt from failures, no posterior-mean steps.
+    /// learnt from failures.
     fn default() -> Self {
         BoOptions {
             acquisition: Acquisition::Ei { xi: 0.01 },
@@ -58,7 +51,6 @@ impl Default for BoOptions {
             fit: FitOptions::default(),
             refit_every: 5,
             learn_feasibility: true,
-            exploit_every: 0,
             seed: 0,
         }
     }
