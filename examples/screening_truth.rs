@@ -2,7 +2,13 @@
 //! the largest |change of ln perf| its one-at-a-time levels make, noise-free, at the
 //! reference configuration and at random configurations that pass Flink's memory rules
 //! (both ends running), and how often a level flips run/fail. `determine`'s selections are
-//! judged against it (scripts/screening_quality.py computes precision and recall).
+//! judged against it (`benches/screening.rs` computes precision and recall).
+//!
+//! Columns: `max_effect` (the truth: active when ≥ 0.01), `reference_effect`, `flips`,
+//! `bases_over_1pct` (at how many of the bases some level moves ln perf by ≥ 1%: a key
+//! active at one base only is active around that configuration alone), `median_effect`
+//! (over the bases) and `max_at_level` (the sweep level of the largest effect, of the
+//! last: 0 is the low end of the range).
 //!
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
 
