@@ -260,6 +260,9 @@ struct Grade {
     trials: usize,
     /// Of the run/fail-only keys, how many were found among the keys that decide run/fail.
     fail_found: Option<(usize, usize)>,
+    /// The active keys not selected, and the inert keys selected.
+    missed: Vec<String>,
+    wrong: Vec<String>,
 }
 
 fn run_one(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Grade> {
@@ -300,6 +303,8 @@ fn run_one(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Grade>
         strict: ratio(tp, sel.len()),
         recall: ratio(tp, active.len()),
         trials: s.trials,
+        missed: active.difference(&sel).cloned().collect(),
+        wrong: sel.intersection(&inert).cloned().collect(),
         fail_found: (!fail_only.is_empty())
             .then(|| (decides.intersection(&fail_only).count(), fail_only.len())),
     })
@@ -348,8 +353,8 @@ fn main() -> Result<()> {
                 let g = run_one(root.path(), problem, method, seed)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
-                    "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials",
-                    g.selected, g.precision, g.strict, g.recall, g.trials
+                    "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials; missed {:?}; inert selected {:?}",
+                    g.selected, g.precision, g.strict, g.recall, g.trials, g.missed, g.wrong
                 );
                 grades.push(g);
             }

@@ -2,7 +2,13 @@
 //! the largest |change of ln perf| its one-at-a-time levels make, noise-free, at the
 //! reference configuration and at random configurations that pass Flink's memory rules
 //! (both ends running), and how often a level flips run/fail. `determine`'s selections are
-//! judged against it (scripts/screening_quality.py computes precision and recall).
+//! judged against it (`benches/screening.rs` computes precision and recall).
+//!
+//! Columns: `max_effect` (the truth: active when ≥ 0.01), `reference_effect`, `flips`,
+//! `bases_over_1pct` (at how many of the bases some level moves ln perf by ≥ 1%: a key
+//! active at one base only is active around that configuration alone), `median_effect`
+//! (over the bases) and `max_at_level` (the sweep level of the largest effect, of the
+//! last: 0 is the low end of the range).
 //!
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
 
@@ -56,28 +62,46 @@ fn main() -> Result<()> {
             base_configs.push(c);
         }
     }
-    println!("param,max_effect,reference_effect,flips");
+    println!("param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level");
     for (i, p) in space.params.iter().enumerate() {
         let (mut max, mut at_ref, mut flips) = (0.0_f64, 0.0_f64, 0usize);
+        // Per base: its largest effect; and the level (index in the sweep) of the overall max.
+        let (mut per_base, mut max_level) = (Vec::new(), 0usize);
+        let levels = sweep_values(p, study.file.determine.levels as usize);
         for (b, base) in base_configs.iter().enumerate() {
             let s0 = score(base);
-            for v in sweep_values(p, study.file.determine.levels as usize) {
+            let mut here = None::<f64>;
+            for (l, v) in levels.iter().enumerate() {
                 let mut c = base.clone();
-                c[i] = Some(v);
-                let s = score(&c);
-                match (s0, s) {
+                c[i] = Some(v.clone());
+                match (s0, score(&c)) {
                     (Some(a), Some(x)) => {
-                        max = max.max((x - a).abs());
+                        let e = (x - a).abs();
+                        if e > max {
+                            max_level = l;
+                        }
+                        max = max.max(e);
+                        here = Some(here.unwrap_or(0.0).max(e));
                         if b == 0 {
-                            at_ref = at_ref.max((x - a).abs());
+                            at_ref = at_ref.max(e);
                         }
                     }
                     (Some(_), None) | (None, Some(_)) => flips += 1,
                     (None, None) => {}
                 }
             }
+            per_base.extend(here);
         }
-        println!("{},{max:.5},{at_ref:.5},{flips}", p.name);
+        let over = per_base.iter().filter(|&&e| e >= 0.01).count();
+        let median = match per_base.is_empty() {
+            true => 0.0,
+            false => opt::stats::median(&per_base),
+        };
+        println!(
+            "{},{max:.5},{at_ref:.5},{flips},{over},{median:.5},{max_level}/{}",
+            p.name,
+            levels.len().saturating_sub(1)
+        );
     }
     Ok(())
 }

@@ -396,10 +396,10 @@ fn a_synthetic_objective_gets_exactly_its_active_keys() {
 }
 
 #[test]
-#[ignore = "fails: with 160 trials the factorial method selects parallelism.default and \
-            taskmanager.numberOfTaskSlots only (no inert key), missing the buffer timeout and \
-            the segment size's pair: 80 configurations per phase leave ~20 residual degrees \
-            of freedom for 59 keys"]
+#[ignore = "fails: with 160 trials the factorial method selects the buffer timeout, \
+            parallelism.default and taskmanager.numberOfTaskSlots (no inert key), missing \
+            the segment size, whose effect is only its pair's: 80 configurations per phase \
+            leave ~20 residual degrees of freedom for 59 keys and their pairs"]
 fn the_factorial_method_gets_exactly_the_active_keys_of_a_synthetic_objective() {
     let d = tempfile::tempdir().unwrap();
     let script = d.path().join("synthetic.py");

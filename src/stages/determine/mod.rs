@@ -25,9 +25,10 @@
 //!   configurations that ran did not cover are reported as not judged.
 //! - **factorial**: the same two phases over a two-level design (each numeric key at the
 //!   20% or 80% quantile of its values in the runnable region, a bool or an enum at its
-//!   ends; foldover pairs, then levels the run/fail forest predicts to run), read by least
-//!   squares on every key and the pairs found to act together (`factorial`). Selected: an
-//!   effect above 1% whose t statistic passes a Bonferroni bound over the keys.
+//!   ends; foldover pairs, then levels the run/fail forest predicts to run), read by a Huber
+//!   regression on every key and the pairs found to act together (`factorial`); its second
+//!   phase holds the dominant keys in the better half of their range. Selected: an effect
+//!   above 1% whose t statistic passes a Bonferroni bound over the keys.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
