@@ -96,6 +96,14 @@ pub fn encode(space: &Space, domain: &Domain, config: &Config) -> Vec<f64> {
     domain.project(&z)
 }
 
+/// The optimiser's canonical form of a point: the encoding of the configuration it decodes
+/// to. Wide integer ranges are continuous to the optimiser but round to whole values, so
+/// points a hair apart can be one configuration; the optimiser must not measure it twice.
+pub fn canonical(space: &Space) -> opt::bo::Canonical {
+    let (space, domain) = (space.clone(), domain(space));
+    Box::new(move |z: &[f64]| encode(&space, &domain, &decode(&space, &domain, z)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +126,25 @@ mod tests {
                 p.check_value(v.as_ref().unwrap()).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn points_that_round_to_one_configuration_share_a_canonical_form() {
+        let s = space();
+        let d = domain(&s);
+        let canonical = canonical(&s);
+        let param = s.index_of("taskmanager.memory.flink.size").unwrap();
+        assert!(matches!(d.vars[param], Var::Continuous));
+        let mem: usize = d.vars[..param].iter().map(Var::dims).sum();
+        let z = d.project(&vec![0.5; d.dims()]);
+        let mut near = z.clone();
+        near[mem] += 1e-6; // ~0.02 MB at 6.5 GB on this log scale: the same whole MB
+        assert_ne!(z, near);
+        assert_eq!(decode(&s, &d, &z), decode(&s, &d, &near));
+        assert_eq!(canonical(&z), canonical(&near));
+        let mut far = z.clone();
+        far[mem] += 0.05;
+        assert_ne!(canonical(&z), canonical(&far));
     }
 
     #[test]

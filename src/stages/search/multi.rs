@@ -178,6 +178,7 @@ pub fn optimise(
 ) -> Result<Vec<MoStep>> {
     let domain = encoding::domain(space);
     let mut mobo = Mobo::new(domain.clone(), problem.clone(), opts)?;
+    mobo.set_canonical(encoding::canonical(space))?;
     if let Some(p) = prior {
         mobo.set_prior(p);
     }

@@ -256,6 +256,7 @@ fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Resul
     let mut bo = BayesOpt::new(domain.clone(), opts)?;
     let study = evaluator.study();
     bo.set_precheck(precheck(study));
+    bo.set_canonical(encoding::canonical(space))?;
     if let Evaluator::Model { model, study, rate } = evaluator
         && let Some(f) = feasibility(model, study, *rate)
     {

@@ -1,14 +1,13 @@
 //! Where the acquisition maximiser looks: random candidates, half of them near the anchors
 //! (the best observations), and a random unseen point when nothing better is found.
 
-use std::collections::HashSet;
-
 use anyhow::{Result, bail, ensure};
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::domain::{Domain, key};
+use super::domain::Domain;
 use super::feasibility::Precheck;
+use super::seen::Seen;
 
 /// Discrete domains with at most this many points are enumerated exhaustively
 /// when random search cannot find an unseen point.
@@ -73,7 +72,7 @@ pub(super) fn candidates(
 pub(super) fn random_unseen(
     domain: &Domain,
     rng: &mut StdRng,
-    seen: &HashSet<Vec<u64>>,
+    seen: &Seen,
     precheck: Option<&Precheck>,
     rejected: &mut usize,
 ) -> Result<Vec<f64>> {
@@ -86,7 +85,7 @@ pub(super) fn random_unseen(
     let before = *rejected;
     for _ in 0..tries {
         let p = domain.random_point(rng);
-        if seen.contains(&key(&p)) {
+        if seen.contains(&p) {
             continue;
         }
         if admits(&p) {
@@ -102,7 +101,7 @@ pub(super) fn random_unseen(
             let unseen: Vec<Vec<f64>> = domain
                 .enumerate()
                 .into_iter()
-                .filter(|p| !seen.contains(&key(p)) && admits(p))
+                .filter(|p| !seen.contains(p) && admits(p))
                 .collect();
             ensure!(
                 !unseen.is_empty(),

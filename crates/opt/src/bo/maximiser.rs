@@ -4,8 +4,6 @@
 //! [`BayesOpt::ask`](super::BayesOpt::ask) (the surrogate's acquisition) and
 //! [`BayesOpt::ask_scored`](super::BayesOpt::ask_scored) (a caller's score).
 
-use std::collections::HashSet;
-
 use rand::RngExt;
 use rand::rngs::StdRng;
 
@@ -14,13 +12,14 @@ use super::domain::{Domain, Var, key, nearest};
 use super::feasibility::Precheck;
 use super::options::BoOptions;
 use super::scoring::Scoring;
+use super::seen::Seen;
 
 /// Candidates whose probability of success is evaluated at once.
 const BATCH: usize = 64;
 
 /// Best-scoring point not yet asked or told that the precheck admits.
 struct Incumbent<'a> {
-    seen: &'a HashSet<Vec<u64>>,
+    seen: &'a Seen,
     precheck: Option<&'a Precheck>,
     best: Option<(f64, Vec<f64>)>,
 }
@@ -36,7 +35,7 @@ impl Incumbent<'_> {
             return;
         }
         // The precheck is asked last, and only of a would-be incumbent: it may be costly.
-        if !self.seen.contains(&key(p)) && self.precheck.is_none_or(|f| f(p)) {
+        if !self.seen.contains(p) && self.precheck.is_none_or(|f| f(p)) {
             self.best = Some((score, p.to_vec()));
         }
     }
@@ -52,7 +51,7 @@ impl Incumbent<'_> {
 pub(super) struct Maximiser<'a> {
     pub(super) domain: &'a Domain,
     pub(super) rng: &'a mut StdRng,
-    pub(super) seen: &'a HashSet<Vec<u64>>,
+    pub(super) seen: &'a Seen,
     pub(super) precheck: Option<&'a Precheck>,
     pub(super) opts: &'a BoOptions,
 }

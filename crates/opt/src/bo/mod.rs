@@ -25,7 +25,8 @@
 //! - `scoring`: what the maximiser ranks points by (the weighted acquisition, or a caller's
 //!   score for [`BayesOpt::ask_scored`]);
 //! - `maximiser` and `candidates`: the acquisition maximiser (enumeration, random
-//!   candidates around the best points, hill-climbing).
+//!   candidates around the best points, hill-climbing);
+//! - `seen`: the points never suggested again, in the caller's canonical form if any.
 
 mod candidates;
 mod domain;
@@ -35,6 +36,7 @@ mod observations;
 mod optimiser;
 mod options;
 mod scoring;
+mod seen;
 mod transfer;
 
 pub use crate::ask_tell::Suggestion;
@@ -43,6 +45,7 @@ pub use feasibility::{Feasibility, PassModel, Precheck};
 pub use optimiser::BayesOpt;
 pub use options::{BoOptions, default_initial};
 pub use scoring::Score;
+pub use seen::Canonical;
 
 #[cfg(test)]
 mod tests;

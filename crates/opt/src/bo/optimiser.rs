@@ -3,7 +3,7 @@
 //! ensemble with earlier tasks), weighted by the probability of success; batches by the
 //! kriging believer.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use anyhow::{Context, Result, bail, ensure};
 use rand::SeedableRng;
@@ -17,12 +17,13 @@ use crate::sample::{BoLatinHypercube, Sampler};
 use crate::surrogate::Surrogate;
 
 use super::candidates::{nearly_all_rejected, random_unseen};
-use super::domain::{Domain, key};
+use super::domain::Domain;
 use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
 use super::scoring::{Score, Scorer, Whole};
+use super::seen::{Canonical, Seen};
 use super::transfer::{ensemble, fit_bases};
 
 /// Best observations whose neighbourhoods the candidate search examines.
@@ -41,7 +42,7 @@ pub struct BayesOpt {
     model_asks: usize,
     obs: Observations,
     /// Keys of every point ever asked or told: never suggested again.
-    seen: HashSet<Vec<u64>>,
+    seen: Seen,
     hyper: Option<Hyper>,
     last: Option<Suggestion>,
     feasibility: Option<Feasibility>,
@@ -83,7 +84,7 @@ impl BayesOpt {
             asked: 0,
             model_asks: 0,
             obs: Observations::default(),
-            seen: HashSet::new(),
+            seen: Seen::default(),
             hyper: None,
             last: None,
             feasibility: None,
@@ -127,6 +128,17 @@ impl BayesOpt {
     /// from admitted points, and the acquisition is maximised over them.
     pub fn set_precheck(&mut self, precheck: Precheck) {
         self.precheck = Some(precheck);
+    }
+
+    /// Points the caller evaluates alike share `canonical`'s form, and once one is seen the
+    /// others are never suggested (see [`Canonical`]). Set it before the first ask or tell;
+    /// after that it fails.
+    pub fn set_canonical(&mut self, canonical: Canonical) -> Result<()> {
+        ensure!(
+            self.seen.set_canonical(canonical),
+            "set_canonical: points were already seen"
+        );
+        Ok(())
     }
 
     /// Points drawn for the design or at random that the precheck rejected (they were
@@ -185,7 +197,7 @@ impl BayesOpt {
             "tell_failure: wrong dimension"
         );
         let p = self.domain.project(x);
-        self.seen.insert(key(&p));
+        self.seen.insert(&p);
         self.obs.failures.push(p);
         Ok(())
     }
@@ -269,7 +281,7 @@ impl BayesOpt {
     /// it (its caller models the outcome).
     pub fn tell_seen(&mut self, x: &[f64]) -> Result<()> {
         ensure!(x.len() == self.domain.dims(), "tell_seen: wrong dimension");
-        self.seen.insert(key(&self.domain.project(x)));
+        self.seen.insert(&self.domain.project(x));
         Ok(())
     }
 
@@ -288,7 +300,7 @@ impl BayesOpt {
         );
         ensure!(x.iter().all(|v| v.is_finite()), "tell: point is not finite");
         let p = self.domain.project(&x);
-        self.seen.insert(key(&p));
+        self.seen.insert(&p);
         ensure!(y.is_finite(), "tell: objective value {y} is not finite");
         self.obs.push(p, y);
         Ok(())
@@ -357,7 +369,7 @@ impl BayesOpt {
 
     fn next_enqueued(&mut self) -> Option<Vec<f64>> {
         while let Some(x) = self.enqueued.pop_front() {
-            if !self.seen.contains(&key(&x)) {
+            if !self.seen.contains(&x) {
                 return Some(x);
             }
         }
@@ -377,7 +389,7 @@ impl BayesOpt {
 
     /// Counts a suggestion as asked (never suggested again) and returns it.
     fn record_asked(&mut self, s: Suggestion) -> Suggestion {
-        self.seen.insert(key(&s.x));
+        self.seen.insert(&s.x);
         self.asked += 1;
         self.last = Some(s.clone());
         s
@@ -412,7 +424,7 @@ impl BayesOpt {
             self.design = self.admitted_design(self.opts.initial)?;
         }
         if let Some(p) = self.design.get(self.asked)
-            && !self.seen.contains(&key(p))
+            && !self.seen.contains(p)
         {
             return Ok(p.clone());
         }

@@ -536,3 +536,31 @@ fn the_default_design_is_a_quarter_of_the_budget_within_5_and_dimension_plus_1()
     assert_eq!(default_initial(100, 3), 5);
     assert_eq!(default_initial(4, 30), 3);
 }
+
+#[test]
+fn a_point_whose_canonical_form_was_seen_is_never_suggested() {
+    // The caller evaluates [0, 1] in three classes; after three suggestions every class
+    // has been seen, so a fourth cannot be found (a continuous domain never runs out).
+    let classes = |x: &[f64]| vec![(x[0] * 3.0).floor().min(2.0)];
+    let mut opt = BayesOpt::new(
+        Domain::new(vec![Var::Continuous]),
+        BoOptions {
+            initial: 2,
+            seed: 1,
+            ..BoOptions::default()
+        },
+    )
+    .unwrap();
+    opt.set_canonical(Box::new(classes)).unwrap();
+    let mut seen = HashSet::new();
+    for _ in 0..3 {
+        let s = opt.ask().unwrap();
+        assert!(seen.insert(key(&classes(&s.x))), "class suggested twice");
+        opt.tell(s.x.clone(), -(s.x[0] - 0.5).powi(2)).unwrap();
+    }
+    assert!(opt.ask().is_err());
+    assert!(
+        opt.set_canonical(Box::new(classes)).is_err(),
+        "set after points were seen"
+    );
+}

@@ -122,6 +122,12 @@ impl Mobo {
         self.prior = Some(f);
     }
 
+    /// Points the caller evaluates alike (see `BayesOpt::set_canonical`); before the first
+    /// ask or tell.
+    pub fn set_canonical(&mut self, canonical: crate::bo::Canonical) -> Result<()> {
+        self.bo.set_canonical(canonical)
+    }
+
     /// Queues a known point to be suggested before any other (see `BayesOpt::enqueue`):
     /// it counts towards the initial design.
     pub fn enqueue(&mut self, x: &[f64]) -> Result<()> {

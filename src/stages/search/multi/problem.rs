@@ -180,6 +180,11 @@ impl Mobo {
         self.inner.set_prior(f);
     }
 
+    /// Points that decode to one configuration (see `encoding::canonical`).
+    pub fn set_canonical(&mut self, canonical: opt::bo::Canonical) -> Result<()> {
+        self.inner.set_canonical(canonical)
+    }
+
     /// Queues a known point (encoded) to be suggested first.
     pub fn enqueue(&mut self, x: &[f64]) -> Result<()> {
         self.inner.enqueue(x)
