@@ -118,6 +118,34 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 /// A running `flinktune` child, ended when dropped.
 struct Running(Child);
 
+impl Running {
+    /// `flinktune ARGS`, its output discarded.
+    fn quiet(args: &[&str]) -> Running {
+        let child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Running(child)
+    }
+
+    /// `read`'s result, read while the child is paused (SIGSTOP): what it has logged cannot
+    /// move on meanwhile, however fast this machine runs it.
+    fn paused<T>(&self, read: impl FnOnce() -> T) -> T {
+        self.signal("-STOP");
+        let out = read();
+        self.signal("-CONT");
+        out
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.0.id().to_string();
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -168,14 +196,7 @@ fn the_dashboard_and_the_report_show_a_running_search_in_chromium() {
     assert_eq!(number(&empty, "trials"), 0.0, "{empty}");
     assert_eq!(value(&empty, "best").as_deref(), Some(""));
 
-    let mut search = Running(
-        Command::new(BIN)
-            .args(["search", s(&study)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut search = Running::quiet(&["search", s(&study)]);
     wait_for("the first evaluations", Duration::from_secs(120), || {
         journal_lines(&study) >= 4
     });
@@ -268,35 +289,28 @@ fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
     let (study, trace) = demeter_study(tmp.path());
     let profile = tmp.path().join("chromium-profile");
     let (dashboard, url) = start_dashboard(&study);
-    let mut adapt = Running(
-        Command::new(BIN)
-            .args([
-                "adapt",
-                s(&study),
-                "--trace",
-                s(&trace),
-                "--replay-days",
-                "3",
-            ])
-            .args(["--policy", "demeter", "--policy", "static"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // The replay is paused (SIGSTOP) while the page is read, so the page is read while it
-    // runs however fast this machine replays, and must show exactly the steps logged.
-    let pid = adapt.0.id().to_string();
-    let signal = |sig: &str| {
-        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
-        assert!(status.success(), "kill {sig} {pid}");
-    };
+    let mut adapt = Running::quiet(&[
+        "adapt",
+        s(&study),
+        "--trace",
+        s(&trace),
+        "--replay-days",
+        "3",
+        "--policy",
+        "demeter",
+        "--policy",
+        "static",
+    ]);
+    // The page is read while the replay is paused, so it must show exactly the steps logged.
     wait_for("the first replayed steps", Duration::from_secs(120), || {
         adapt_lines(&study) >= 10
     });
-    signal("-STOP");
-    let logged1 = adapt_steps(&study);
-    let first = dom(&chromium, &profile, &url, 2500);
+    let (logged1, first) = adapt.paused(|| {
+        let read = (adapt_steps(&study), dom(&chromium, &profile, &url, 2500));
+        let shot = tmp.path().join("dashboard-adapt.png");
+        screenshot(&chromium, &profile, &url, &shot);
+        read
+    });
     let (steps1, decisions1) = (
         number(&first, "adapt-steps"),
         number(&first, "adapt-decisions"),
@@ -305,20 +319,11 @@ fn the_dashboard_shows_a_running_adapt_replay_in_chromium() {
     assert!(decisions1 >= 1.0, "{decisions1}");
     assert!(first.contains("id=\"adapt-policies\""), "{first}");
     assert!(first.contains("in progress or interrupted"), "{first}");
-    screenshot(
-        &chromium,
-        &profile,
-        &url,
-        &tmp.path().join("dashboard-adapt.png"),
-    );
-    signal("-CONT");
     wait_for("more replayed steps", Duration::from_secs(300), || {
         adapt_steps(&study) >= logged1 + 30
     });
-    signal("-STOP");
-    let logged2 = adapt_steps(&study);
-    let later = dom(&chromium, &profile, &url, 2500);
-    signal("-CONT");
+    let (logged2, later) =
+        adapt.paused(|| (adapt_steps(&study), dom(&chromium, &profile, &url, 2500)));
     let (steps2, decisions2) = (
         number(&later, "adapt-steps"),
         number(&later, "adapt-decisions"),
@@ -368,26 +373,17 @@ fn the_dashboard_shows_a_running_live_adapt_in_chromium() {
     let hook = fake_hook(tmp.path());
     let profile = tmp.path().join("chromium-profile");
     let (dashboard, url) = start_dashboard(&study);
-    let mut adapt = Running(
-        Command::new(BIN)
-            .args(["adapt", s(&study), "--hook", &hook, "--intervals", "40"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // Paused (SIGSTOP) while the page is read, so it must show exactly the intervals logged.
-    let pid = adapt.0.id().to_string();
-    let signal = |sig: &str| {
-        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
-        assert!(status.success(), "kill {sig} {pid}");
-    };
+    let mut adapt = Running::quiet(&["adapt", s(&study), "--hook", &hook, "--intervals", "40"]);
+    // Read while paused, so the page must show exactly the intervals logged.
     wait_for("the first intervals", Duration::from_secs(180), || {
         live_intervals(&study) >= 3
     });
-    signal("-STOP");
-    let logged1 = live_intervals(&study);
-    let first = dom(&chromium, &profile, &url, 2500);
+    let (logged1, first) = adapt.paused(|| {
+        let read = (live_intervals(&study), dom(&chromium, &profile, &url, 2500));
+        let shot = tmp.path().join("dashboard-live.png");
+        screenshot(&chromium, &profile, &url, &shot);
+        read
+    });
     assert_eq!(number(&first, "live-decisions"), logged1 as f64, "{first}");
     assert!(number(&first, "live-switches") >= 1.0, "{first}");
     // Scaled down from the 24 TaskManagers it started with.
@@ -395,20 +391,11 @@ fn the_dashboard_shows_a_running_live_adapt_in_chromium() {
     assert!(first.contains("id=\"live-decisions-table\""), "{first}");
     assert!(first.contains("Live run, running"), "{first}");
     assert!(first.contains("alt=\"Input rate and requested CPU cores during the live run\""));
-    screenshot(
-        &chromium,
-        &profile,
-        &url,
-        &tmp.path().join("dashboard-live.png"),
-    );
-    signal("-CONT");
     wait_for("more intervals", Duration::from_secs(120), || {
         live_intervals(&study) >= logged1 + 5
     });
-    signal("-STOP");
-    let logged2 = live_intervals(&study);
-    let later = dom(&chromium, &profile, &url, 2500);
-    signal("-CONT");
+    let (logged2, later) =
+        adapt.paused(|| (live_intervals(&study), dom(&chromium, &profile, &url, 2500)));
     let decisions2 = number(&later, "live-decisions");
     assert_eq!(decisions2, logged2 as f64);
     assert!(decisions2 > logged1 as f64, "{logged1} → {decisions2}");
