@@ -235,22 +235,29 @@ def adapter_command(problem, study_dir):
 def study_text(problem, command, budget=60, seed=0):
     rate = SIM.get(problem, 16000)
     adapter = 'kind = "sim"' if command is None else f"kind = \"command\"\ncommand = {json.dumps(command)}"
-    return f"""flink_version = "1.11"
-catalogue = "flink-1.11-key-params"
+    return search_study(rate, adapter, budget, seed)
+
+
+def search_study(rate, adapter, budget, seed, version="1.11", catalogue="flink-1.11-key-params",
+                 duration_s=60, sections="", search=""):
+    """A study file for a search over the system: `adapter` is the [adapter] table's body,
+    `sections` more tables before [search], `search` more lines of it."""
+    return f"""flink_version = "{version}"
+catalogue = "{catalogue}"
 rates = [{rate}]
 repeats = 1
-duration_s = 60
+duration_s = {duration_s}
 objective = "latency"
 samples = 10
 seed = {seed}
 
 [adapter]
 {adapter}
-
+{sections}
 [search]
 over = "system"
 budget = {budget}
-"""
+{search}"""
 
 
 def adapt(problem):

@@ -21,31 +21,17 @@ import sys
 import time
 from pathlib import Path
 
+import problems as P
+
 ROOT = Path(__file__).resolve().parents[2]
 GOAL = 0.9
 
 
 def study_text(seed, budget, rate, catalogue, version):
-    return f"""flink_version = "{version}"
-catalogue = "{catalogue}"
-rates = [{rate}]
-repeats = 1
-duration_s = 10
-objective = "latency"
-samples = 10
-seed = {seed}
-
-[adapter]
-kind = "sim"
-
-[sim]
-workload = "wordcount"
-
-[search]
-over = "system"
-budget = {budget}
-enqueue = ["default.toml"]
-"""
+    return P.search_study(rate, 'kind = "sim"', budget, seed, version=version,
+                          catalogue=catalogue, duration_s=10,
+                          sections='\n[sim]\nworkload = "wordcount"\n',
+                          search='enqueue = ["default.toml"]\n')
 
 
 def run(args, seed):
