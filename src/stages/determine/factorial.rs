@@ -15,7 +15,7 @@
 
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::forest::ForestRuns;
-use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, z_bonferroni};
+use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, t_bonferroni};
 use crate::study::Study;
 use anyhow::{Result, bail};
 use opt::regression::{Ols, ols};
@@ -196,20 +196,6 @@ fn huber(model: &Model, x: &[Vec<f64>], y: &[f64]) -> Result<(Ols, Vec<f64>)> {
     Ok((fit, y_star))
 }
 
-/// The Bonferroni bound of `z_bonferroni` for a t statistic with `dof` residual degrees of
-/// freedom: the normal quantile widened by the Cornish–Fisher expansion of Student's t
-/// (Abramowitz & Stegun 26.7.5). Why: a design of 150 runs over 59 keys leaves some 20–90
-/// degrees of freedom, where the normal bound lets a t of noise through several times as
-/// often as it claims.
-fn t_bonferroni(alpha: f64, comparisons: usize, dof: usize) -> f64 {
-    let z = z_bonferroni(alpha, comparisons);
-    let v = dof.max(1) as f64;
-    let (z3, z5, z7) = (z.powi(3), z.powi(5), z.powi(7));
-    z + (z3 + z) / (4.0 * v)
-        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * v * v)
-        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * v * v * v)
-}
-
 /// Adds, one at a time, the pair of main-effect keys whose product best explains what the
 /// model leaves, while its t statistic passes a Bonferroni bound over all pairs.
 fn add_pairs(model: &mut Model, x: &[Vec<f64>], y: &[f64]) -> Result<()> {
@@ -364,14 +350,6 @@ mod tests {
         let bt = at("execution.buffer-timeout");
         assert!(fit.coef[bt] < 0.0);
         assert!((0..k).all(|j| j == bt || fit.t(j).abs() < fit.t(bt).abs()));
-    }
-
-    #[test]
-    fn the_t_bound_is_wider_than_the_normal_one_at_few_degrees_of_freedom() {
-        // Student's t: P(|T_10| > 2.228) = 0.05, P(|T_30| > 2.042) = 0.05.
-        assert!((t_bonferroni(0.05, 1, 10) - 2.228).abs() < 0.01);
-        assert!((t_bonferroni(0.05, 1, 30) - 2.042).abs() < 0.005);
-        assert!((t_bonferroni(0.05, 8, 100_000) - z_bonferroni(0.05, 8)).abs() < 1e-3);
     }
 
     #[test]
