@@ -52,6 +52,19 @@ impl Var {
     }
 }
 
+/// The choice a categorical's relaxed block stands for: its largest coordinate (clamped
+/// to `[0,1]`, NaN as 0), the first on ties.
+pub(super) fn chosen(block: &[f64]) -> usize {
+    let clamp = |v: f64| if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+    let mut arg = 0;
+    for (j, v) in block.iter().enumerate() {
+        if clamp(*v) > clamp(block[arg]) {
+            arg = j;
+        }
+    }
+    arg
+}
+
 /// The index of the grid point nearest to `v` (0 for an empty grid).
 pub(super) fn nearest(points: &[f64], v: f64) -> usize {
     let i = points.partition_point(|&p| p < v);
@@ -126,14 +139,8 @@ impl Domain {
                     out.push(grid_value(points, nearest(points, clamp(z[i]))));
                 }
                 Var::Categorical { choices } => {
-                    let block = &z[i..i + *choices as usize];
-                    let mut arg = 0;
-                    for (j, v) in block.iter().enumerate() {
-                        if clamp(*v) > clamp(block[arg]) {
-                            arg = j;
-                        }
-                    }
-                    out.extend((0..block.len()).map(|j| if j == arg { 1.0 } else { 0.0 }));
+                    let arg = chosen(&z[i..i + *choices as usize]);
+                    out.extend((0..*choices as usize).map(|j| if j == arg { 1.0 } else { 0.0 }));
                 }
             }
             i += var.dims();

@@ -94,8 +94,8 @@ impl Maximiser<'_> {
     /// start set or beat the incumbent even with probability 1. The result is the same
     /// as scoring every candidate in full.
     fn search(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>], inc: &mut Incumbent<'_>) {
-        let n = self.opts.candidates;
-        let zs = candidates(self.domain, self.rng, anchors, n);
+        let zs = candidates(self.domain, self.rng, anchors, self.opts.candidates);
+        let n = zs.len();
         let points: Vec<Vec<f64>> = zs.iter().map(|z| self.domain.project(z)).collect();
         let bases: Vec<f64> = points.iter().map(|p| scorer.base(p)).collect();
         let mut by_base: Vec<usize> = (0..n).collect();

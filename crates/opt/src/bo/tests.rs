@@ -201,6 +201,37 @@ fn project_dims_and_random_point() {
 }
 
 #[test]
+fn the_incumbents_discrete_neighbours_change_one_variable_by_one_step() {
+    let d = Domain::new(vec![
+        Var::Continuous,
+        Var::integer(5),
+        Var::Categorical { choices: 3 },
+        Var::integer(1),
+    ]);
+    let z = vec![0.3, 0.25, 0.0, 1.0, 0.0, 0.0];
+    let ns = super::candidates::neighbours(&d, &z);
+    // Level 1 of 0..4 has two neighbours; the categorical's other two choices; nothing
+    // for the continuous variable or the one-level grid.
+    assert_eq!(
+        ns,
+        vec![
+            vec![0.3, 0.0, 0.0, 1.0, 0.0, 0.0],
+            vec![0.3, 0.5, 0.0, 1.0, 0.0, 0.0],
+            vec![0.3, 0.25, 1.0, 0.0, 0.0, 0.0],
+            vec![0.3, 0.25, 0.0, 0.0, 1.0, 0.0],
+        ]
+    );
+    for n in &ns {
+        assert_eq!(d.project(n), *n, "a neighbour is a valid point: {n:?}");
+    }
+    // At the ends of a grid only the inward step exists.
+    let top = vec![0.3, 1.0, 1.0, 0.0, 0.0, 0.0];
+    let ns = super::candidates::neighbours(&d, &top);
+    assert_eq!(ns.len(), 3);
+    assert_eq!(ns[0][1], 0.75);
+}
+
+#[test]
 fn bo_beats_random_search_on_branin() {
     let evals = 30;
     let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
