@@ -246,10 +246,13 @@ pub fn optimise(
 
 /// The optimiser for an evaluator. Over the model its feasibility forest is the
 /// probability of success; over the system the optimiser learns one from the failures it
-/// is told about.
+/// is told about, and steps to the incumbent's discrete neighbours (a wrong step there is
+/// measured and corrected; over the model nothing would correct it).
 fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
+    let measured = matches!(evaluator, Evaluator::System(_));
     let opts = BoOptions {
-        learn_feasibility: matches!(evaluator, Evaluator::System(_)),
+        learn_feasibility: measured,
+        discrete_neighbours: measured,
         ..opts
     };
     let domain = encoding::domain(space);

@@ -22,11 +22,11 @@ const RANDOM_TRIES: usize = 1_000;
 /// in 2 000 configurations pass is refused rather than searched.
 const PRECHECK_TRIES: usize = 20_000;
 
-/// `n` relaxed candidates, then the incumbent's discrete neighbours ([`neighbours`]). Of
-/// the `n`, half are uniform; half perturb the anchors (the best observations, best
+/// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best observations, best
 /// first), each moving a few coordinates by a step of random size (as trust-region methods
 /// do in high dimensions, where moving every coordinate at once is a jump, not a step), so
-/// the incumbent's neighbourhood is examined at several scales.
+/// the incumbent's neighbourhood is examined at several scales. The incumbent's discrete
+/// neighbours are [`neighbours`].
 pub(super) fn candidates(
     domain: &Domain,
     rng: &mut StdRng,
@@ -63,9 +63,6 @@ pub(super) fn candidates(
             (0..dims).map(|_| rng.random::<f64>()).collect()
         };
         zs.push(z);
-    }
-    if let Some(best) = anchors.first() {
-        zs.extend(neighbours(domain, best));
     }
     zs
 }

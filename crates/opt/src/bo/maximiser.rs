@@ -7,7 +7,7 @@
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::candidates::candidates;
+use super::candidates::{candidates, neighbours};
 use super::domain::{Domain, Var, key, nearest};
 use super::feasibility::Precheck;
 use super::options::BoOptions;
@@ -94,7 +94,12 @@ impl Maximiser<'_> {
     /// start set or beat the incumbent even with probability 1. The result is the same
     /// as scoring every candidate in full.
     fn search(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>], inc: &mut Incumbent<'_>) {
-        let zs = candidates(self.domain, self.rng, anchors, self.opts.candidates);
+        let mut zs = candidates(self.domain, self.rng, anchors, self.opts.candidates);
+        if self.opts.discrete_neighbours
+            && let Some(best) = anchors.first()
+        {
+            zs.extend(neighbours(self.domain, best));
+        }
         let n = zs.len();
         let points: Vec<Vec<f64>> = zs.iter().map(|z| self.domain.project(z)).collect();
         let bases: Vec<f64> = points.iter().map(|p| scorer.base(p)).collect();

@@ -32,6 +32,12 @@ pub struct BoOptions {
     /// [`PassModel`](super::PassModel)). Off when the caller's feasibility weight already is such
     /// a model.
     pub learn_feasibility: bool,
+    /// Also score every one-step discrete neighbour of the incumbent (see the maximiser's
+    /// candidates). Off where no measurement corrects a step the model gets wrong: one
+    /// level at a time, such steps walk along a discrete axis to the edge of what was
+    /// measured, where a learnt run/fail model is least reliable.
+    #[serde(default = "neighbours_default")]
+    pub discrete_neighbours: bool,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
 }
@@ -40,7 +46,7 @@ impl Default for BoOptions {
     /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
     /// exploration), 10 initial points, 2000 candidates, 5 local searches of
     /// 50 steps, full refit every 5 model-based suggestions, feasibility
-    /// learnt from failures.
+    /// learnt from failures, the incumbent's discrete neighbours scored.
     fn default() -> Self {
         BoOptions {
             acquisition: Acquisition::Ei { xi: 0.01 },
@@ -51,6 +57,7 @@ impl Default for BoOptions {
             fit: FitOptions::default(),
             refit_every: 5,
             learn_feasibility: true,
+            discrete_neighbours: true,
             seed: 0,
         }
     }
@@ -66,4 +73,8 @@ pub fn default_initial(budget: usize, params: usize) -> usize {
         .min(params + 1)
         .max(5)
         .min(budget.saturating_sub(1).max(1))
+}
+
+fn neighbours_default() -> bool {
+    true
 }
