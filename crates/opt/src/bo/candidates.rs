@@ -16,6 +16,9 @@ const ENUMERATION_LIMIT: u128 = 100_000;
 const LOCAL_MOVES: f64 = 4.0;
 /// Step sizes of local candidates (relaxed scale).
 const LOCAL_SIGMAS: [f64; 4] = [0.02, 0.05, 0.1, 0.25];
+/// The smallest step (relaxed scale) to a grid neighbour that [`neighbours`] offers: a
+/// twentieth of the range (a power-of-two size, a few slots, one to two threads).
+const MIN_NEIGHBOUR_GAP: f64 = 0.05;
 /// Random draws tried before falling back to enumeration.
 const RANDOM_TRIES: usize = 1_000;
 /// Random draws tried when a precheck may reject them: a space where fewer than about 1
@@ -67,14 +70,17 @@ pub(super) fn candidates(
     zs
 }
 
-/// The one-step discrete neighbours of `z`: each grid variable a level up and a level
-/// down, each categorical at each of its other choices, the rest of `z` unchanged.
+/// The one-step discrete neighbours of `z`: each categorical at each of its other
+/// choices, each coarse grid variable a level up and a level down (a level at least
+/// [`MIN_NEIGHBOUR_GAP`] away), the rest of `z` unchanged.
 ///
 /// Why: a Gaussian step in the relaxed cube rarely lands on another choice of a one-hot
-/// categorical or on the next value of a coarse grid (a power-of-two size, an enum of
-/// three), so the random candidates leave the incumbent's discrete alternatives
-/// untried; scoring all of them (a few dozen in a 30-parameter space) costs little and
-/// finds a better choice next to the incumbent as soon as the model sees it.
+/// categorical, so the random candidates leave the incumbent's alternatives untried;
+/// scoring all of them (a few dozen in a 30-parameter space) costs little and finds a
+/// better choice next to the incumbent as soon as the model sees it. The next level of a
+/// fine grid (one MiB more of a memory size) is a near copy of the incumbent: under
+/// noise, the model rates it as high as the incumbent's lucky measurement, and the search
+/// would spend its evaluations re-measuring that.
 pub(super) fn neighbours(domain: &Domain, z: &[f64]) -> Vec<Vec<f64>> {
     let mut out = Vec::new();
     for (var, o) in domain.vars.iter().zip(domain.offsets()) {
@@ -82,7 +88,9 @@ pub(super) fn neighbours(domain: &Domain, z: &[f64]) -> Vec<Vec<f64>> {
             Var::Grid { points } if points.len() > 1 => {
                 let k = nearest(points, z[o].clamp(0.0, 1.0));
                 for level in [k.checked_sub(1), Some(k + 1)].into_iter().flatten() {
-                    if let Some(&p) = points.get(level) {
+                    if let Some(&p) = points.get(level)
+                        && (p - points[k]).abs() >= MIN_NEIGHBOUR_GAP
+                    {
                         let mut n = z.to_vec();
                         n[o] = p;
                         out.push(n);

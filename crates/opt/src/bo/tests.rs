@@ -207,25 +207,27 @@ fn the_incumbents_discrete_neighbours_change_one_variable_by_one_step() {
         Var::integer(5),
         Var::Categorical { choices: 3 },
         Var::integer(1),
+        Var::integer(101),
     ]);
-    let z = vec![0.3, 0.25, 0.0, 1.0, 0.0, 0.0];
+    let z = vec![0.3, 0.25, 0.0, 1.0, 0.0, 0.0, 0.5];
     let ns = super::candidates::neighbours(&d, &z);
     // Level 1 of 0..4 has two neighbours; the categorical's other two choices; nothing
-    // for the continuous variable or the one-level grid.
+    // for the continuous variable, the one-level grid or the fine grid (its next level,
+    // 0.01 away, is a near copy of the incumbent).
     assert_eq!(
         ns,
         vec![
-            vec![0.3, 0.0, 0.0, 1.0, 0.0, 0.0],
-            vec![0.3, 0.5, 0.0, 1.0, 0.0, 0.0],
-            vec![0.3, 0.25, 1.0, 0.0, 0.0, 0.0],
-            vec![0.3, 0.25, 0.0, 0.0, 1.0, 0.0],
+            vec![0.3, 0.0, 0.0, 1.0, 0.0, 0.0, 0.5],
+            vec![0.3, 0.5, 0.0, 1.0, 0.0, 0.0, 0.5],
+            vec![0.3, 0.25, 1.0, 0.0, 0.0, 0.0, 0.5],
+            vec![0.3, 0.25, 0.0, 0.0, 1.0, 0.0, 0.5],
         ]
     );
     for n in &ns {
         assert_eq!(d.project(n), *n, "a neighbour is a valid point: {n:?}");
     }
     // At the ends of a grid only the inward step exists.
-    let top = vec![0.3, 1.0, 1.0, 0.0, 0.0, 0.0];
+    let top = vec![0.3, 1.0, 1.0, 0.0, 0.0, 0.0, 0.5];
     let ns = super::candidates::neighbours(&d, &top);
     assert_eq!(ns.len(), 3);
     assert_eq!(ns[0][1], 0.75);
