@@ -508,3 +508,31 @@ fn fail_influence(study: &Study, runs: &SobolRuns) -> Vec<(f64, bool)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates_study(dir: &std::path::Path) -> Study {
+        let text = crate::study::template(None)
+            .replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
+        std::fs::write(dir.join("flinktune.toml"), text).unwrap();
+        Study::load(dir).unwrap()
+    }
+
+    #[test]
+    fn holds_the_pre_check_cannot_meet_are_told_apart_from_those_it_can() {
+        let d = tempfile::tempdir().unwrap();
+        let study = candidates_study(d.path());
+        let at = |name: &str| study.space.index_of(name).unwrap();
+        let (p, slots) = (
+            at("parallelism.default"),
+            at("taskmanager.numberOfTaskSlots"),
+        );
+        assert!(holdable(&study, &[]));
+        assert!(holdable(&study, &[(p, Value::Int(1))]));
+        // 200 parallel tasks in one slot per TaskManager: more than the cluster offers.
+        let over = [(p, Value::Int(200)), (slots, Value::Int(1))];
+        assert!(!holdable(&study, &over));
+    }
+}
