@@ -28,7 +28,7 @@
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
-use crate::stages::determine::measure::{Runner, passes_precheck};
+use crate::stages::determine::measure::{PRECHECK_DRAWS, Runner, passes_precheck};
 use crate::stages::determine::oat;
 use crate::stages::determine::select::{
     FLOOR_ALPHA, MIN_EFFECT, MethodResult, perf_share, z_bonferroni,
@@ -103,7 +103,10 @@ pub(super) fn measure(
     };
     let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
-    let fixed = dominant(study, &first, &p0, reading);
+    let mut fixed = dominant(study, &first, &p0, reading);
+    while !fixed.is_empty() && !holdable(study, &fixed) {
+        fixed.pop();
+    }
     let p1 = forest::measure(runner, &design(samples - n0, tag(1), 1, &fixed))?;
     Ok(SobolRuns {
         phases: vec![
@@ -118,7 +121,25 @@ pub(super) fn measure(
     })
 }
 
-/// The first phase's selected keys with an effect of at least DOMINANT, each held, for the
+/// Whether some random configuration with the keys `fixed` held passes the pre-check: the
+/// values a first phase picks for several keys can together leave no runnable
+/// configuration (a parallelism above what the held slots give), and a second phase drawn
+/// under them would run nothing.
+fn holdable(study: &Study, fixed: &[(usize, Value)]) -> bool {
+    let space = &study.space;
+    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Screening));
+    (0..PRECHECK_DRAWS).any(|_| {
+        let u: Vec<f64> = (0..space.len()).map(|_| rng.random::<f64>()).collect();
+        let mut c = space.from_unit(&u);
+        for (i, v) in fixed {
+            c[*i] = Some(v.clone());
+        }
+        passes_precheck(study, &c)
+    })
+}
+
+/// The first phase's selected keys with an effect of at least DOMINANT (strongest first,
+/// so that a hold the pre-check cannot meet drops the weakest), each held, for the
 /// factorial reading, at the median of its values among the configurations that ran in the
 /// better half of its range (the half with the higher mean score); for the GP's, at its
 /// value in the one-at-a-time reference (Flink's default).
@@ -146,11 +167,14 @@ fn dominant(
         .zip(&runs.measured)
         .filter_map(|(c, m)| m.score.map(|s| (space.to_unit(c), s)))
         .collect();
-    a.free
-        .iter()
-        .enumerate()
-        .filter(|&(j, _)| a.selected[j] && a.effect[j] >= DOMINANT)
-        .filter_map(|(_, &i)| {
+    let mut order: Vec<usize> = (0..a.free.len())
+        .filter(|&j| a.selected[j] && a.effect[j] >= DOMINANT)
+        .collect();
+    order.sort_by(|&x, &y| a.effect[y].total_cmp(&a.effect[x]));
+    order
+        .into_iter()
+        .map(|j| a.free[j])
+        .filter_map(|i| {
             let half = |high: bool| -> Vec<&(Vec<f64>, f64)> {
                 ran.iter().filter(|r| (r.0[i] >= 0.5) == high).collect()
             };
@@ -483,4 +507,32 @@ fn fail_influence(study: &Study, runs: &SobolRuns) -> Vec<(f64, bool)> {
             (p1 - p0, decides)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates_study(dir: &std::path::Path) -> Study {
+        let text = crate::study::template(None)
+            .replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
+        std::fs::write(dir.join("flinktune.toml"), text).unwrap();
+        Study::load(dir).unwrap()
+    }
+
+    #[test]
+    fn holds_the_pre_check_cannot_meet_are_told_apart_from_those_it_can() {
+        let d = tempfile::tempdir().unwrap();
+        let study = candidates_study(d.path());
+        let at = |name: &str| study.space.index_of(name).unwrap();
+        let (p, slots) = (
+            at("parallelism.default"),
+            at("taskmanager.numberOfTaskSlots"),
+        );
+        assert!(holdable(&study, &[]));
+        assert!(holdable(&study, &[(p, Value::Int(1))]));
+        // 200 parallel tasks in one slot per TaskManager: more than the cluster offers.
+        let over = [(p, Value::Int(200)), (slots, Value::Int(1))];
+        assert!(!holdable(&study, &over));
+    }
 }
