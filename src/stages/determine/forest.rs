@@ -63,12 +63,7 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
     let repeats = study.file.determine.repeats;
     let (samples, tag) = (design.samples, design.tag);
     let first = samples.div_ceil(2);
-    let fix = |mut c: Config| {
-        for (i, v) in design.fixed {
-            c[*i] = Some(v.clone());
-        }
-        c
-    };
+    let fix = |c: Config| with_held(design.fixed, c);
     let seed = study.file.seed ^ design.salt;
     let mut srng = StdRng::seed_from_u64(derive(seed, Purpose::Screening));
     let levels = design
@@ -178,6 +173,24 @@ fn runnable_levels(
             _ => ends,
         })
         .collect()
+}
+
+/// `c` with the keys `fixed` at their held values.
+fn with_held(fixed: &[(usize, Value)], mut c: Config) -> Config {
+    for (i, v) in fixed {
+        c[*i] = Some(v.clone());
+    }
+    c
+}
+
+/// Whether some random configuration with the keys `fixed` held passes the pre-check: the
+/// values a first phase picks for several keys can together leave no runnable
+/// configuration (a parallelism above what the held slots give), and a phase drawn under
+/// them would run nothing.
+pub(super) fn holdable(study: &Study, fixed: &[(usize, Value)]) -> bool {
+    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Screening));
+    let fix = |c: Config| with_held(fixed, c);
+    random_runnable(study, &mut rng, (None, &fix)).is_some()
 }
 
 /// A random configuration that passes the pre-check (None after PRECHECK_DRAWS draws).

@@ -28,7 +28,7 @@
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
-use crate::stages::determine::measure::{PRECHECK_DRAWS, Runner, passes_precheck};
+use crate::stages::determine::measure::{Runner, passes_precheck};
 use crate::stages::determine::oat;
 use crate::stages::determine::select::{
     FLOOR_ALPHA, MIN_EFFECT, MethodResult, perf_share, z_bonferroni,
@@ -104,7 +104,7 @@ pub(super) fn measure(
     let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
     let mut fixed = dominant(study, &first, &p0, reading);
-    while !fixed.is_empty() && !holdable(study, &fixed) {
+    while !fixed.is_empty() && !forest::holdable(study, &fixed) {
         fixed.pop();
     }
     let p1 = forest::measure(runner, &design(samples - n0, tag(1), 1, &fixed))?;
@@ -118,23 +118,6 @@ pub(super) fn measure(
         ],
         first,
         reading,
-    })
-}
-
-/// Whether some random configuration with the keys `fixed` held passes the pre-check: the
-/// values a first phase picks for several keys can together leave no runnable
-/// configuration (a parallelism above what the held slots give), and a second phase drawn
-/// under them would run nothing.
-fn holdable(study: &Study, fixed: &[(usize, Value)]) -> bool {
-    let space = &study.space;
-    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::Screening));
-    (0..PRECHECK_DRAWS).any(|_| {
-        let u: Vec<f64> = (0..space.len()).map(|_| rng.random::<f64>()).collect();
-        let mut c = space.from_unit(&u);
-        for (i, v) in fixed {
-            c[*i] = Some(v.clone());
-        }
-        passes_precheck(study, &c)
     })
 }
 
@@ -529,10 +512,10 @@ mod tests {
             at("parallelism.default"),
             at("taskmanager.numberOfTaskSlots"),
         );
-        assert!(holdable(&study, &[]));
-        assert!(holdable(&study, &[(p, Value::Int(1))]));
+        assert!(forest::holdable(&study, &[]));
+        assert!(forest::holdable(&study, &[(p, Value::Int(1))]));
         // 200 parallel tasks in one slot per TaskManager: more than the cluster offers.
         let over = [(p, Value::Int(200)), (slots, Value::Int(1))];
-        assert!(!holdable(&study, &over));
+        assert!(!forest::holdable(&study, &over));
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{Result, bail, ensure};
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::domain::{Domain, Var, chosen, nearest};
+use super::domain::{Domain, Var, choose, chosen, nearest};
 use super::feasibility::Precheck;
 use super::seen::Seen;
 
@@ -25,11 +25,11 @@ const RANDOM_TRIES: usize = 1_000;
 /// in 2 000 configurations pass is refused rather than searched.
 const PRECHECK_TRIES: usize = 20_000;
 
-/// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best observations, best
-/// first), each moving a few coordinates by a step of random size (as trust-region methods
-/// do in high dimensions, where moving every coordinate at once is a jump, not a step), so
-/// the incumbent's neighbourhood is examined at several scales. The incumbent's discrete
-/// neighbours are [`neighbours`].
+/// `n` relaxed candidates. Half are uniform; half perturb the anchors (the best
+/// observations, best first), each moving a few coordinates by a step of random size (as
+/// trust-region methods do in high dimensions, where moving every coordinate at once is a
+/// jump, not a step), so the incumbent's neighbourhood is examined at several scales. The
+/// incumbent's discrete neighbours are [`neighbours`].
 pub(super) fn candidates(
     domain: &Domain,
     rng: &mut StdRng,
@@ -99,13 +99,11 @@ pub(super) fn neighbours(domain: &Domain, z: &[f64]) -> Vec<Vec<f64>> {
             }
             Var::Continuous | Var::Grid { .. } => {}
             Var::Categorical { choices } => {
-                let block = &z[o..o + *choices as usize];
-                let current = chosen(block);
-                for c in (0..block.len()).filter(|&c| c != current) {
+                let block = o..o + *choices as usize;
+                let current = chosen(&z[block.clone()]);
+                for c in (0..*choices as usize).filter(|&c| c != current) {
                     let mut n = z.to_vec();
-                    for (j, v) in n[o..o + block.len()].iter_mut().enumerate() {
-                        *v = if j == c { 1.0 } else { 0.0 };
-                    }
+                    choose(&mut n[block.clone()], c);
                     out.push(n);
                 }
             }

@@ -65,6 +65,13 @@ pub(super) fn chosen(block: &[f64]) -> usize {
     arg
 }
 
+/// Sets a categorical's relaxed block to the one-hot of choice `c`.
+pub(super) fn choose(block: &mut [f64], c: usize) {
+    for (j, v) in block.iter_mut().enumerate() {
+        *v = if j == c { 1.0 } else { 0.0 };
+    }
+}
+
 /// The index of the grid point nearest to `v` (0 for an empty grid).
 pub(super) fn nearest(points: &[f64], v: f64) -> usize {
     let i = points.partition_point(|&p| p < v);

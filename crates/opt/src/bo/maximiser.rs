@@ -8,7 +8,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use super::candidates::{candidates, neighbours};
-use super::domain::{Domain, Var, key, nearest};
+use super::domain::{Domain, Var, choose, key, nearest};
 use super::feasibility::Precheck;
 use super::options::BoOptions;
 use super::scoring::Scoring;
@@ -214,11 +214,9 @@ impl Maximiser<'_> {
                 }
             }
             Var::Categorical { choices } => {
-                let choices = *choices;
-                let c = self.rng.random_range(0..choices as usize);
-                for j in 0..choices as usize {
-                    zn[o + j] = if j == c { 1.0 } else { 0.0 };
-                }
+                let n = *choices as usize;
+                let c = self.rng.random_range(0..n);
+                choose(&mut zn[o..o + n], c);
             }
         }
         zn

@@ -36,7 +36,6 @@ pub struct BoOptions {
     /// candidates). Off where no measurement corrects a step the model gets wrong: one
     /// level at a time, such steps walk along a discrete axis to the edge of what was
     /// measured, where a learnt run/fail model is least reliable.
-    #[serde(default = "neighbours_default")]
     pub discrete_neighbours: bool,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
@@ -73,8 +72,4 @@ pub fn default_initial(budget: usize, params: usize) -> usize {
         .min(params + 1)
         .max(5)
         .min(budget.saturating_sub(1).max(1))
-}
-
-fn neighbours_default() -> bool {
-    true
 }
