@@ -375,6 +375,7 @@ fn total_effects(x: &[Vec<f64>], y: &[f64], seed: u64) -> Result<(Sensitivity, V
         restarts: 2,
         max_iters: 80,
         seed,
+        ..FitOptions::default()
     };
     let first = gp::fit(x, y, &opts, None)?;
     let y = &without_outliers(&first, y);
@@ -385,6 +386,7 @@ fn total_effects(x: &[Vec<f64>], y: &[f64], seed: u64) -> Result<(Sensitivity, V
         restarts: 0,
         max_iters: 30,
         seed,
+        ..FitOptions::default()
     };
     let mut boot = Vec::with_capacity(BOOTSTRAPS);
     for b in 0..BOOTSTRAPS {

@@ -106,6 +106,7 @@ pub fn fit(regressor: Regressor, x: &Array2<f64>, y: &[f64], seed: u64) -> Resul
                 restarts: 1,
                 max_iters: 60,
                 seed,
+                ..gp::FitOptions::default()
             };
             let g = gp::fit(&xs, &ys, &opts, None)?;
             let hyper = g.hyper().clone();

@@ -325,6 +325,7 @@ fn suggestions_are_valid_projected_and_new_property() {
                 restarts: 1,
                 max_iters: 20,
                 seed: case,
+                ..FitOptions::default()
             },
             seed: case,
             ..BoOptions::default()

@@ -69,6 +69,10 @@ pub struct FitOptions {
     pub max_iters: u64,
     /// Seed for the random starts.
     pub seed: u64,
+    /// The shortest length-scale the fit may choose (inputs on `[0,1]`, clamped into the
+    /// box): the box's own lower bound, 0.01, unless the caller wants a smoother model.
+    #[serde(default = "shortest_lengthscale")]
+    pub min_lengthscale: f64,
 }
 
 impl Default for FitOptions {
@@ -77,13 +81,19 @@ impl Default for FitOptions {
             restarts: 3,
             max_iters: 100,
             seed: 0,
+            min_lengthscale: LS_BOUNDS.0,
         }
     }
 }
 
-/// Lower/upper bounds on θ for `d` input dimensions.
-pub(super) fn theta_bounds(d: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut lo = vec![LS_BOUNDS.0.ln(); d];
+fn shortest_lengthscale() -> f64 {
+    LS_BOUNDS.0
+}
+
+/// Lower/upper bounds on θ for `d` input dimensions, the length-scales at least `min_ls`.
+pub(super) fn theta_bounds(d: usize, min_ls: f64) -> (Vec<f64>, Vec<f64>) {
+    let min_ls = min_ls.clamp(LS_BOUNDS.0, LS_BOUNDS.1);
+    let mut lo = vec![min_ls.ln(); d];
     let mut hi = vec![LS_BOUNDS.1.ln(); d];
     lo.push(SIGNAL_BOUNDS.0.ln());
     hi.push(SIGNAL_BOUNDS.1.ln());

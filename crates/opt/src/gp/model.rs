@@ -84,7 +84,7 @@ pub(super) fn standardise(y: &[f64]) -> (f64, f64, Vec<f64>) {
 pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -> Result<Gp> {
     let d = check_data(x, y)?;
     let (_, _, ys) = standardise(y);
-    let (lo, hi) = theta_bounds(d);
+    let (lo, hi) = theta_bounds(d, opts.min_lengthscale);
     let mut rng = StdRng::seed_from_u64(opts.seed);
 
     let mut starts: Vec<Vec<f64>> = Vec::new();
