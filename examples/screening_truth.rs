@@ -7,8 +7,10 @@
 //! Columns: `max_effect` (the truth: active when ≥ 0.01), `reference_effect`, `flips`,
 //! `bases_over_1pct` (at how many of the bases some level moves ln perf by ≥ 1%: a key
 //! active at one base only is active around that configuration alone), `median_effect`
-//! (over the bases) and `max_at_level` (the sweep level of the largest effect, of the
-//! last: 0 is the low end of the range).
+//! (over the bases), `max_at_level` (the sweep level of the largest effect, of the
+//! last: 0 is the low end of the range) and `reference_at_level` (the same at the
+//! reference). Levels compare with the base, so `reference_effect` is what a move of the
+//! key alone from Flink's default to that level changes, noise-free.
 //!
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
 
@@ -62,11 +64,14 @@ fn main() -> Result<()> {
             base_configs.push(c);
         }
     }
-    println!("param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level");
+    println!(
+        "param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level,\
+         reference_at_level"
+    );
     for (i, p) in space.params.iter().enumerate() {
         let (mut max, mut at_ref, mut flips) = (0.0_f64, 0.0_f64, 0usize);
         // Per base: its largest effect; and the level (index in the sweep) of the overall max.
-        let (mut per_base, mut max_level) = (Vec::new(), 0usize);
+        let (mut per_base, mut max_level, mut ref_level) = (Vec::new(), 0usize, 0usize);
         let levels = sweep_values(p, study.file.determine.levels as usize);
         for (b, base) in base_configs.iter().enumerate() {
             let s0 = score(base);
@@ -82,8 +87,9 @@ fn main() -> Result<()> {
                         }
                         max = max.max(e);
                         here = Some(here.unwrap_or(0.0).max(e));
-                        if b == 0 {
-                            at_ref = at_ref.max(e);
+                        if b == 0 && e > at_ref {
+                            at_ref = e;
+                            ref_level = l;
                         }
                     }
                     (Some(_), None) | (None, Some(_)) => flips += 1,
@@ -92,15 +98,15 @@ fn main() -> Result<()> {
             }
             per_base.extend(here);
         }
+        let last = levels.len().saturating_sub(1);
         let over = per_base.iter().filter(|&&e| e >= 0.01).count();
         let median = match per_base.is_empty() {
             true => 0.0,
             false => opt::stats::median(&per_base),
         };
         println!(
-            "{},{max:.5},{at_ref:.5},{flips},{over},{median:.5},{max_level}/{}",
+            "{},{max:.5},{at_ref:.5},{flips},{over},{median:.5},{max_level}/{last},{ref_level}/{last}",
             p.name,
-            levels.len().saturating_sub(1)
         );
     }
     Ok(())
