@@ -48,9 +48,21 @@ struct Proc {
     zombie: bool,
 }
 
-/// One process's stat line, parsed; `None` once it is gone.
+/// One process's stat line, parsed; `None` once it is gone. A process whose main thread has
+/// exited shows as a zombie while its other threads still run (a JVM does this while it
+/// shuts down): it counts as a zombie only once it is its last thread, or the tree would be
+/// judged gone and the process, dying later, never reaped.
 fn stat(pid: i32) -> Option<Proc> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    let mut p = parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    if p.zombie && threads(pid) > 1 {
+        p.zombie = false;
+    }
+    Some(p)
+}
+
+/// How many threads /proc lists for `pid` (a zombie main thread among them).
+fn threads(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
 }
 
 /// `pid (comm) state ppid pgrp ... starttime ...`, where comm may hold anything,
@@ -260,6 +272,8 @@ impl Tree {
         let emptied = self.cgroup.take().is_none_or(|cgroup| {
             cgroup.end(|inside| reap_zombies(inside.iter().map(|&p| (p, None)), root))
         });
+        // A member that died inside the cgroup's end has left its list unreaped.
+        self.reap();
         walked && emptied
     }
 
@@ -388,6 +402,46 @@ mod tests {
         assert_eq!((p.ppid, p.start, p.zombie), (7, 98765, false));
         assert!(parse_stat("42 (x) Z 7").is_none());
         assert!(stat(this_pid()).is_some_and(|p| p.start > 0));
+    }
+
+    #[test]
+    fn a_process_whose_main_thread_exited_runs_until_its_last_thread_does() {
+        // The main thread leaves with pthread_exit; another thread sleeps on.
+        let script = "import ctypes, threading, time\n\
+                      threading.Thread(target=time.sleep, args=(30,)).start()\n\
+                      ctypes.CDLL(None).pthread_exit(None)\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .spawn()
+            .expect("python3");
+        let pid = child.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let leader_exited = || {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|l| parse_stat(&l))
+                .is_some_and(|p| p.zombie)
+        };
+        while !leader_exited() {
+            assert!(Instant::now() < deadline, "the main thread never exited");
+            std::thread::sleep(POLL);
+        }
+        let start = stat(pid).unwrap().start;
+        assert!(
+            runs((pid, start)),
+            "a process with a live thread counts as running"
+        );
+        child.kill().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while threads(pid) > 1 {
+            assert!(Instant::now() < deadline, "the thread outlived SIGKILL");
+            std::thread::sleep(POLL);
+        }
+        assert!(
+            !runs((pid, start)),
+            "dead but not reaped: a zombie, not running"
+        );
+        child.wait().unwrap();
     }
 
     #[test]
