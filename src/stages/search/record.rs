@@ -245,7 +245,7 @@ pub fn describe(s: &SearchSummary) -> String {
     out.push('\n');
     if s.precheck_rejected > 0 {
         out.push_str(&format!(
-            "the pre-check rejected {} configuration{} before they ran (not counted in the budget)\n",
+            "{} configuration{} rejected by the pre-check, never run (not counted in the budget)\n",
             s.precheck_rejected,
             if s.precheck_rejected == 1 { "" } else { "s" }
         ));
