@@ -63,7 +63,12 @@ fn a_budget_of_n_runs_n_adapter_evaluations_when_the_precheck_rejects_most() {
     assert_eq!(summary["initial"], 5);
     let rejected = summary["precheck_rejected"].as_u64().unwrap();
     assert!(rejected >= 20, "{summary}");
-    assert!(out.contains("pre-check rejected"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{rejected} configurations rejected by the pre-check"
+        )),
+        "{out}"
+    );
     let rows = csv_rows(&dir.join("search/history.csv"));
     assert_eq!(rows.len(), 12);
     assert!(
