@@ -463,22 +463,22 @@ impl BayesOpt {
         FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
             seed: self.opts.fit.seed.wrapping_add(self.model_asks as u64),
-            min_lengthscale: self.min_lengthscale(),
-            ..self.opts.fit.clone()
+            ..self.target_fit()
         }
     }
 
-    /// The length-scale floor of the target's models. The floor keeps a model alone on a
-    /// few dozen points from explaining noise with a spike; under a transfer the sources'
-    /// base models carry the shape, and a floor on the target lost most of the warm start:
-    /// on the 2-D Branin transfer of `bo::tests` (12 seeds, 8 evaluations) the warm start's
-    /// median regret was 0.44 without it and 1.1 with it.
-    fn min_lengthscale(&self) -> f64 {
-        if self.transfer.is_empty() {
-            self.opts.fit.min_lengthscale
-        } else {
-            FitOptions::default().min_lengthscale
+    /// The options' fit for the target's models, without the length-scale floor under a
+    /// transfer. The floor keeps a model alone on a few dozen points from explaining noise
+    /// with a spike; under a transfer the sources' base models carry the shape, and a floor
+    /// on the target lost most of the warm start: on the 2-D Branin transfer of `bo::tests`
+    /// (12 seeds, 8 evaluations) the warm start's median regret was 0.44 without it and 1.1
+    /// with it.
+    fn target_fit(&self) -> FitOptions {
+        let mut fit = self.opts.fit.clone();
+        if !self.transfer.is_empty() {
+            fit.min_lengthscale = FitOptions::default().min_lengthscale;
         }
+        fit
     }
 
     /// Fits the target GP (warm-started) on the observations and the failures at the floor.
@@ -492,11 +492,7 @@ impl BayesOpt {
             Ok(gp) => gp,
             // A bad warm start should not end the run: retry cold.
             Err(_) if warm.is_some() => {
-                let cold = FitOptions {
-                    min_lengthscale: self.min_lengthscale(),
-                    ..self.opts.fit.clone()
-                };
-                gp::fit(&xs, &ys, &cold, None).context("fitting the GP surrogate")?
+                gp::fit(&xs, &ys, &self.target_fit(), None).context("fitting the GP surrogate")?
             }
             Err(e) => return Err(e.context("fitting the GP surrogate")),
         };

@@ -71,7 +71,6 @@ pub struct FitOptions {
     pub seed: u64,
     /// The shortest length-scale the fit may choose (inputs on `[0,1]`, clamped into the
     /// box): the box's own lower bound, 0.01, unless the caller wants a smoother model.
-    #[serde(default = "shortest_lengthscale")]
     pub min_lengthscale: f64,
 }
 
@@ -84,10 +83,6 @@ impl Default for FitOptions {
             min_lengthscale: LS_BOUNDS.0,
         }
     }
-}
-
-fn shortest_lengthscale() -> f64 {
-    LS_BOUNDS.0
 }
 
 /// Lower/upper bounds on θ for `d` input dimensions, the length-scales at least `min_ls`.
