@@ -131,6 +131,31 @@ impl Hook {
             fs::File::create(stem.with_extension("stdout.log"))?,
             fs::File::create(stem.with_extension("stderr.log"))?,
         ];
+        let cmd = self.command_for(action, conf_dir, rate)?;
+        // Its working directory is the logs folder, not the state dir: a cluster it starts
+        // keeps the state dir.
+        let ran = crate::trial::process::run_group(
+            cmd,
+            &self.state_dir.join("logs"),
+            logs,
+            self.timeout,
+            self.grace,
+            true,
+            None,
+        )
+        .map_err(|(why, _)| anyhow::anyhow!("hook {}: {why}", action.name()))?;
+        let tail = stderr_tail(&ran.stderr);
+        self.check_exit(action, &ran.waited, &tail)?;
+        parse_reply(action, &String::from_utf8_lossy(&ran.stdout), &tail)
+    }
+
+    /// The hook's command line and environment for one action.
+    fn command_for(
+        &self,
+        action: Action,
+        conf_dir: Option<&Path>,
+        rate: Option<f64>,
+    ) -> Result<Command> {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(&self.command)
@@ -148,85 +173,83 @@ impl Hook {
         if let Action::Rescale(n) = action {
             cmd.env("FLINKTUNE_TASKMANAGERS", n.to_string());
         }
-        // Its working directory is the logs folder, not the state dir: a cluster it starts
-        // keeps the state dir.
-        let ran = crate::trial::process::run_group(
-            cmd,
-            &self.state_dir.join("logs"),
-            logs,
-            self.timeout,
-            self.grace,
-            true,
-            None,
-        )
-        .map_err(|(why, _)| anyhow::anyhow!("hook {}: {why}", action.name()))?;
-        let tail = || {
-            let t = String::from_utf8_lossy(&ran.stderr[ran.stderr.len().saturating_sub(400)..])
-                .trim()
-                .replace('\n', " | ");
-            if t.is_empty() {
-                String::new()
-            } else {
-                format!("; stderr ends: {t}")
-            }
-        };
-        match ran.waited {
-            Waited::Exited(s) if s.success() => {}
+        Ok(cmd)
+    }
+
+    /// An error unless the hook exited successfully; `tail` ends the message.
+    fn check_exit(&self, action: Action, waited: &Waited, tail: &str) -> Result<()> {
+        match waited {
+            Waited::Exited(s) if s.success() => Ok(()),
             Waited::Exited(s) => bail!(
-                "hook {} failed ({}){}",
+                "hook {} failed ({}){tail}",
                 action.name(),
-                crate::trial::process::describe_exit(s),
-                tail()
+                crate::trial::process::describe_exit(*s),
             ),
             Waited::TimedOut => bail!(
-                "hook {} timed out after {} s{}",
+                "hook {} timed out after {} s{tail}",
                 action.name(),
                 self.timeout.as_secs(),
-                tail()
             ),
             Waited::Cancelled => bail!("hook {} cancelled", action.name()),
             Waited::Lost(e) => bail!("hook {}: lost track of it: {e}", action.name()),
         }
-        let stdout = String::from_utf8_lossy(&ran.stdout);
-        let Some(last) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
-            bail!("hook {} printed nothing{}", action.name(), tail());
-        };
-        let reply: Reply = serde_json::from_str(last.trim()).with_context(|| {
-            format!(
-                "hook {}: its last stdout line is not the contract's JSON object: {last}",
-                action.name()
-            )
-        })?;
-        match reply.status.as_str() {
-            "ok" => {}
-            "fail" => {
-                return Err(Refused {
-                    action: action.name(),
-                    reason: reply.reason.unwrap_or_else(|| "(no reason)".into()),
-                }
-                .into());
-            }
-            other => bail!("hook {}: unknown status {other:?}", action.name()),
-        }
-        if action == Action::Rate {
-            match reply.rate {
-                Some(r) if r.is_finite() && r >= 0.0 => {}
-                other => bail!("hook rate: no valid \"rate\" in its answer ({other:?})"),
-            }
-        }
-        for (name, v) in [
-            ("downtime_s", reply.downtime_s),
-            ("interrupted_s", reply.interrupted_s),
-            ("caught_up_s", reply.caught_up_s),
-        ] {
-            if let Some(d) = v
-                && !(d.is_finite() && d >= 0.0)
-            {
-                bail!("hook {}: invalid {name} {d}", action.name());
-            }
-        }
-        Ok(reply)
     }
+}
+
+/// "; stderr ends: …" with the last 400 bytes of a hook's stderr on one line, or nothing.
+fn stderr_tail(stderr: &[u8]) -> String {
+    let t = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(400)..])
+        .trim()
+        .replace('\n', " | ");
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!("; stderr ends: {t}")
+    }
+}
+
+/// The reply on the last non-empty line of a hook's stdout, checked against the contract:
+/// a refusal (`"status": "fail"`) is a [`Refused`] error, and the times and the rate must
+/// be valid numbers.
+fn parse_reply(action: Action, stdout: &str, tail: &str) -> Result<Reply> {
+    let Some(last) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
+        bail!("hook {} printed nothing{tail}", action.name());
+    };
+    let reply: Reply = serde_json::from_str(last.trim()).with_context(|| {
+        format!(
+            "hook {}: its last stdout line is not the contract's JSON object: {last}",
+            action.name()
+        )
+    })?;
+    match reply.status.as_str() {
+        "ok" => {}
+        "fail" => {
+            return Err(Refused {
+                action: action.name(),
+                reason: reply.reason.unwrap_or_else(|| "(no reason)".into()),
+            }
+            .into());
+        }
+        other => bail!("hook {}: unknown status {other:?}", action.name()),
+    }
+    if action == Action::Rate {
+        match reply.rate {
+            Some(r) if r.is_finite() && r >= 0.0 => {}
+            other => bail!("hook rate: no valid \"rate\" in its answer ({other:?})"),
+        }
+    }
+    for (name, v) in [
+        ("downtime_s", reply.downtime_s),
+        ("interrupted_s", reply.interrupted_s),
+        ("caught_up_s", reply.caught_up_s),
+    ] {
+        if let Some(d) = v
+            && !(d.is_finite() && d >= 0.0)
+        {
+            bail!("hook {}: invalid {name} {d}", action.name());
+        }
+    }
+    Ok(reply)
 }
 
 #[cfg(test)]

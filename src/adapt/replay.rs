@@ -28,7 +28,7 @@ use crate::adapt::measure::Measure;
 use crate::adapt::policy::{self, Change, Decision, Metrics, Policy, Situation};
 use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
-use flink::space::Space;
+use flink::space::{Config, Space};
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -148,14 +148,19 @@ pub fn replay_with(
     let mut last: Option<Metrics> = None;
     for i in opts.warmup_steps..trace.len() {
         let k = i - opts.warmup_steps;
-        let time_s = k as f64 * opts.step_s;
-        let rate = trace[i];
-        let mut switched = None;
+        let mut at = At {
+            policy: &name,
+            step: k,
+            time_s: k as f64 * opts.step_s,
+            rate: trace[i],
+            switched: None,
+            failure: failures.contains(&i),
+        };
         let decided = k > 0 && (policy.continuous() || k.is_multiple_of(opts.decide_every.max(1)));
         let decisions_before = decisions.len();
         if decided {
             let situation = Situation {
-                time_s,
+                time_s: at.time_s,
                 step_s: opts.step_s,
                 history: &trace[..i],
                 current: &current,
@@ -165,64 +170,15 @@ pub fn replay_with(
                 && config != current
             {
                 let change = policy::change(space, &current, &config);
-                decisions.push(DecisionRecord {
-                    policy: name.clone(),
-                    step: k,
-                    time_s,
-                    rate,
-                    change,
-                    reason,
-                });
+                decisions.push(at.record(change, reason));
                 current = config;
-                switched = Some(change);
+                at.switched = Some(change);
             }
         }
-        let m = measure.measure(&current, rate, i)?;
+        let m = measure.measure(&current, at.rate, i)?;
         let mut step = match &m {
-            Some(m) => {
-                let capacity = measure.capacity(&current)?;
-                let down_s = switched.map_or(0.0, |change| {
-                    let interval_s = policy::checkpoint_interval_s(space, &current).unwrap_or(0.0);
-                    policy::stop_s(
-                        change,
-                        opts.restart_s,
-                        opts.rescale_s,
-                        interval_s,
-                        rate / capacity,
-                    )
-                });
-                let wait_s = mean_wait(down_s, rate, capacity, opts.step_s);
-                let failure = failures.contains(&i);
-                let failure_s = if failure {
-                    let down = m.recovery_time_s * (1.0 - rate / capacity).max(0.0);
-                    mean_wait(down, rate, capacity, opts.step_s)
-                } else {
-                    0.0
-                };
-                Step {
-                    policy: name.clone(),
-                    step: k,
-                    time_s,
-                    rate,
-                    taskmanagers: m.taskmanagers,
-                    cpu_requested: m.cpu_requested,
-                    memory_requested_mb: m.memory_requested_mb,
-                    latency_p99_ms: m.latency_p99_ms,
-                    disruption_ms: wait_s * 1000.0,
-                    latency_ms: m.latency_p99_ms + wait_s * 1000.0,
-                    failure_ms: failure_s * 1000.0,
-                    saturated: rate >= capacity,
-                    throughput: m.throughput,
-                    recovery_time_s: m.recovery_time_s,
-                    reconfigured: switched.is_some(),
-                    rescaled: switched == Some(Change::Rescale),
-                    failure,
-                    failed: false,
-                    decided: false,
-                    forecast: None,
-                }
-            }
-            None => failed_step(&name, k, time_s, rate, switched, opts),
+            Some(m) => measured_step(space, &current, m, measure.capacity(&current)?, &at, opts),
+            None => failed_step(&at, opts),
         };
         step.decided = decided;
         step.forecast = policy.forecast();
@@ -233,20 +189,90 @@ pub fn replay_with(
     Ok((steps, decisions))
 }
 
-/// A step whose configuration could not run.
-fn failed_step(
-    name: &str,
-    k: usize,
+/// Where a replay is: the policy, the step and its time and rate, the switch made at it
+/// and whether a TaskManager fails in it.
+struct At<'a> {
+    policy: &'a str,
+    step: usize,
     time_s: f64,
     rate: f64,
     switched: Option<Change>,
+    failure: bool,
+}
+
+impl At<'_> {
+    /// The record of a switch made here.
+    fn record(&self, change: Change, reason: String) -> DecisionRecord {
+        DecisionRecord {
+            policy: self.policy.to_string(),
+            step: self.step,
+            time_s: self.time_s,
+            rate: self.rate,
+            change,
+            reason,
+        }
+    }
+}
+
+/// A step that ran `current` with metrics `m` at `capacity` records/s: its latency plus
+/// the mean wait a switch made at it or a TaskManager failure adds.
+fn measured_step(
+    space: &Space,
+    current: &Config,
+    m: &Metrics,
+    capacity: f64,
+    at: &At,
     opts: &ReplayOptions,
 ) -> Step {
+    let rate = at.rate;
+    let down_s = at.switched.map_or(0.0, |change| {
+        let interval_s = policy::checkpoint_interval_s(space, current).unwrap_or(0.0);
+        policy::stop_s(
+            change,
+            opts.restart_s,
+            opts.rescale_s,
+            interval_s,
+            rate / capacity,
+        )
+    });
+    let wait_s = mean_wait(down_s, rate, capacity, opts.step_s);
+    let failure_s = if at.failure {
+        let down = m.recovery_time_s * (1.0 - rate / capacity).max(0.0);
+        mean_wait(down, rate, capacity, opts.step_s)
+    } else {
+        0.0
+    };
     Step {
-        policy: name.to_string(),
-        step: k,
-        time_s,
+        policy: at.policy.to_string(),
+        step: at.step,
+        time_s: at.time_s,
         rate,
+        taskmanagers: m.taskmanagers,
+        cpu_requested: m.cpu_requested,
+        memory_requested_mb: m.memory_requested_mb,
+        latency_p99_ms: m.latency_p99_ms,
+        disruption_ms: wait_s * 1000.0,
+        latency_ms: m.latency_p99_ms + wait_s * 1000.0,
+        failure_ms: failure_s * 1000.0,
+        saturated: rate >= capacity,
+        throughput: m.throughput,
+        recovery_time_s: m.recovery_time_s,
+        reconfigured: at.switched.is_some(),
+        rescaled: at.switched == Some(Change::Rescale),
+        failure: at.failure,
+        failed: false,
+        decided: false,
+        forecast: None,
+    }
+}
+
+/// A step whose configuration could not run.
+fn failed_step(at: &At, opts: &ReplayOptions) -> Step {
+    Step {
+        policy: at.policy.to_string(),
+        step: at.step,
+        time_s: at.time_s,
+        rate: at.rate,
         taskmanagers: 0.0,
         cpu_requested: 0.0,
         memory_requested_mb: 0.0,
@@ -258,8 +284,8 @@ fn failed_step(
         saturated: true,
         throughput: 0.0,
         recovery_time_s: 0.0,
-        reconfigured: switched.is_some(),
-        rescaled: switched == Some(Change::Rescale),
+        reconfigured: at.switched.is_some(),
+        rescaled: at.switched == Some(Change::Rescale),
         failure: false,
         failed: true,
         decided: false,

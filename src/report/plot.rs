@@ -238,6 +238,33 @@ pub fn bar_chart(
     bar_chart_with_legend(path, title, x_label, bars, rule, None)
 }
 
+/// The legend's entries for the marks a bar chart draws.
+fn bar_legend_entries(l: &BarLegend<'_>, bars: &[Bar], rule: Option<f64>) -> Vec<(String, Swatch)> {
+    let marks = [
+        (
+            bars.iter().any(|b| b.highlight),
+            l.highlight,
+            Swatch::Block(SELECTED),
+        ),
+        (
+            bars.iter().any(|b| !b.highlight),
+            l.other,
+            Swatch::Block(OTHER),
+        ),
+        (
+            bars.iter().any(|b| b.spread.is_some()),
+            l.spread,
+            Swatch::Line(WHISKER),
+        ),
+        (rule.is_some(), l.rule, Swatch::Line(RED)),
+    ];
+    marks
+        .into_iter()
+        .filter(|(drawn, ..)| *drawn)
+        .map(|(_, name, swatch)| (name.to_string(), swatch))
+        .collect()
+}
+
 /// [`bar_chart`] with a legend strip naming the marks that appear.
 pub fn bar_chart_with_legend(
     path: &Path,
@@ -247,22 +274,7 @@ pub fn bar_chart_with_legend(
     rule: Option<f64>,
     legend: Option<&BarLegend<'_>>,
 ) -> Result<()> {
-    let mut entries = Vec::new();
-    if let Some(l) = legend {
-        let named = |name: &str, swatch| (name.to_string(), swatch);
-        if bars.iter().any(|b| b.highlight) {
-            entries.push(named(l.highlight, Swatch::Block(SELECTED)));
-        }
-        if bars.iter().any(|b| !b.highlight) {
-            entries.push(named(l.other, Swatch::Block(OTHER)));
-        }
-        if bars.iter().any(|b| b.spread.is_some()) {
-            entries.push(named(l.spread, Swatch::Line(WHISKER)));
-        }
-        if rule.is_some() {
-            entries.push(named(l.rule, Swatch::Line(RED)));
-        }
-    }
+    let entries = legend.map_or_else(Vec::new, |l| bar_legend_entries(l, bars, rule));
     let n = bars.len().max(1) as i32;
     let strip = if entries.is_empty() { 0 } else { 40 };
     let height = (120 + 18 * n).max(240) as u32 + strip;

@@ -17,6 +17,10 @@ pub fn template(adapter_command: Option<&str>) -> String {
         .expect("the default Flink version has a built-in catalogue")
 }
 
+/// The commented study file, with `@VERSION@`, `@CATALOGUE@` and `@ADAPTER@` (the
+/// `[adapter]` table's first lines) to fill in.
+const TEMPLATE: &str = include_str!("template.toml");
+
 /// The commented study file for Flink `version`, with the built-in key-parameter catalogue
 /// written for that version.
 pub fn template_for(adapter_command: Option<&str>, version: FlinkVersion) -> Result<String> {
@@ -39,103 +43,11 @@ pub fn template_for(adapter_command: Option<&str>, version: FlinkVersion) -> Res
         ),
         None => "kind = \"sim\"          # the built-in simulated Flink job; or \"command\" with command = \"...\"\n".to_string(),
     };
-    Ok(format!(
-        r#"# A flinktune study. Every stage reads this file; see `flinktune --help`.
-
-# Flink version: decides the config file (flink-conf.yaml up to 1.18, config.yaml from 1.19)
-# and must match the catalogue's key names.
-flink_version = "{version}"
-# The parameters to tune: a built-in catalogue (`flinktune catalogue list`) or a path relative
-# to this directory (`flinktune catalogue show NAME > my.toml` starts one).
-catalogue = "{catalogue}"
-# Base configuration the tuned values are applied on (file or conf dir, relative to this
-# directory). Absent: the configuration file that Flink ships.
-# base_conf = "conf"
-# Every key of the catalogue and the base configuration must exist in this Flink version;
-# list here the options of your own plugins (exact keys, or prefixes like "my.plugin.*").
-# allow_unknown_keys = ["my.plugin.option"]
-
-# Input rates (records/s) every configuration is measured at.
-rates = [16000, 80000]
-# Repetitions of each (configuration, rate) trial; the objective averages them.
-repeats = 1
-# Measured duration of one trial, seconds.
-duration_s = 60
-# ratio = mean of throughput / p99 latency (the paper's), latency = p99, throughput.
-objective = "ratio"
-# Configurations `generate` samples (Latin hypercube).
-samples = 200
-seed = 42
-
-[adapter]
-{adapter}# Wall-clock limit of one trial, seconds; then every process the adapter started gets
-# SIGTERM, and SIGKILL kill_grace_s later.
-timeout_s = 900
-kill_grace_s = 5
-# Extra attempts for failures that look transient (timeout, exit without a result).
-retries = 1
-# Stop the stage when its first this many trials all fail with an adapter error (0 = off).
-fail_fast = 3
-
-[sim]
-# identity | repartition | wordcount | fixwindow
-workload = "wordcount"
-# Relative measurement noise of the simulator.
-noise = 0.03
-# fixed (4 TaskManagers on 8-core nodes) | kubernetes (TaskManager pods sized by each
-# configuration, reactive mode; see docs/simulator.md)
-# cluster = "kubernetes"
-# max_taskmanagers = 24
-
-[search]
-# Model evaluations in total, including `initial` space-filling ones.
-budget = 100
-# Space-filling evaluations first; default: a quarter of the budget, 5 to parameters + 1.
-# initial = 25
-# Known configurations evaluated first (TOML of "key" = value, or a config.json; an empty
-# file is Flink's default), e.g. production's:
-# enqueue = ["production.toml"]
-# The input rate to tune for (one of `rates`); absent: the first.
-# rate = 16000
-# model = BO over the fitted model (the paper); system = BO on the adapter directly.
-over = "model"
-# ei | logei | pi | ucb
-acquisition = "ei"
-# Suggestions evaluated at once (run in parallel with over = "system").
-batch = 1
-# Earlier studies (other rates, other clusters) to transfer from (RGPE), relative to this
-# directory; their search journals and collected data become base models.
-# transfer_from = ["../study-8k", "../study-16k"]
-# transfer_initial = 2   # space-filling evaluations before the ensemble takes over
-# Multi-objective search (needs over = "system"): two or more result fields to minimise or
-# maximise, optional outcome constraints, and ehvi | parego.
-# objectives = ["latency_p99_ms:min", "cpu_cores:min"]
-# constraints = ["recovery_time_s <= 180"]
-# multi_objective = "ehvi"
-
-[validate]
-# Runs of the best and of the default configuration.
-repeats = 3
-
-# `flinktune determine`: screening experiments that pick the key parameters of a broad
-# catalogue (e.g. catalogue = "flink-1.11-candidates") and write them to determine/selected.toml.
-# [determine]
-# method = "sobol"       # sobol (space-filling design + GP + Sobol' indices) | oat | morris | forest | all
-# budget = 300           # trials the screening may run, repeats included
-# repeats = 1            # runs per screening configuration (their median counts)
-# levels = 5             # oat: values per parameter in the one-at-a-time sweep
-# trajectories = 10      # morris: trajectories, (parameters + 1) configurations each
-# samples = 200          # forest: random configurations for its permutation importance
-# threshold = 0.05       # select parameters with at least this share of the top importance
-# top_k = 30             # ... or the k most important ones
-# rate = 8000            # the screening trials' input rate; absent: the search rate
-# before_tune = true     # `tune` runs determine first; later stages tune determine/selected.toml
-
-# [model]
-# regressor = "best"     # the saved model: best (lowest CV MAPE) | forest | gbrt | gp
-# folds = 5              # cross-validation folds (by configuration)
-"#
-    ))
+    // The file's text is `template.toml` with three placeholders filled in.
+    Ok(TEMPLATE
+        .replace("@VERSION@", &version.to_string())
+        .replace("@CATALOGUE@", catalogue)
+        .replace("@ADAPTER@", &adapter))
 }
 
 /// Writes a new study directory `dir` with the commented study file (refusing to replace

@@ -286,34 +286,43 @@ fn run_command(
     (timeout, grace): (Duration, Duration),
     ledger: &Path,
 ) -> Outcome {
-    let dir = match spec.dir.canonicalize() {
-        Ok(d) => d,
-        Err(e) => {
-            return Outcome::Error {
-                reason: format!("trial directory: {e}"),
-                transient: false,
-            };
-        }
+    let error = |reason: String, transient: bool| Outcome::Error { reason, transient };
+    let (dir, logs) = match open_trial_dir(spec) {
+        Ok(opened) => opened,
+        Err(reason) => return error(reason, false),
     };
+    let cmd = adapter_command(command, spec, &dir);
+    match run_group(cmd, &dir, logs, timeout, grace, false, Some(ledger)) {
+        Ok(ran) => judge(&dir, ran.waited, &ran.stderr, timeout),
+        Err((reason, transient)) => error(format!("`sh -c {command}`: {reason}"), transient),
+    }
+}
+
+/// The trial directory's absolute path and its fresh log files, with no result file left
+/// from before; why not, if the directory cannot be resolved or written.
+fn open_trial_dir(spec: &TrialSpec) -> std::result::Result<(PathBuf, [fs::File; 2]), String> {
+    let dir = spec
+        .dir
+        .canonicalize()
+        .map_err(|e| format!("trial directory: {e}"))?;
     let _ = fs::remove_file(dir.join(RESULT_FILE));
     // The logs are written when the trial ends; creating them now finds an unwritable
     // trial directory before anything runs.
-    let logs = match (
+    match (
         fs::File::create(dir.join(STDOUT_LOG)),
         fs::File::create(dir.join(STDERR_LOG)),
     ) {
-        (Ok(o), Ok(e)) => [o, e],
-        (Err(e), _) | (_, Err(e)) => {
-            return Outcome::Error {
-                reason: format!("cannot create the log files: {e}"),
-                transient: false,
-            };
-        }
-    };
+        (Ok(o), Ok(e)) => Ok((dir, [o, e])),
+        (Err(e), _) | (_, Err(e)) => Err(format!("cannot create the log files: {e}")),
+    }
+}
+
+/// The adapter's command line and the protocol's environment for one trial.
+fn adapter_command(command: &str, spec: &TrialSpec, dir: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
-        .env("FLINKTUNE_TRIAL_DIR", &dir)
+        .env("FLINKTUNE_TRIAL_DIR", dir)
         .env("FLINKTUNE_CONF_DIR", dir.join("conf"))
         .env("FLINKTUNE_CONFIG_JSON", dir.join("config.json"))
         .env("FLINKTUNE_RATE", spec.rate.to_string())
@@ -321,35 +330,25 @@ fn run_command(
         .env("FLINKTUNE_REPEAT", spec.repeat.to_string())
         .env("FLINKTUNE_SEED", spec.seed.to_string())
         .env("FLINKTUNE_WORKER", spec.worker.to_string());
-    let ran = match run_group(cmd, &dir, logs, timeout, grace, false, Some(ledger)) {
-        Ok(ran) => ran,
-        Err((reason, transient)) => {
-            return Outcome::Error {
-                reason: format!("`sh -c {command}`: {reason}"),
-                transient,
-            };
-        }
-    };
-    let stderr = ran.stderr;
-    let status = match ran.waited {
+    cmd
+}
+
+/// The outcome of an adapter that ended as `waited`: its result, or why there is none
+/// (with the end of its stderr) and whether running it again may help.
+fn judge(dir: &Path, waited: Waited, stderr: &[u8], timeout: Duration) -> Outcome {
+    let error = |reason: String, transient: bool| Outcome::Error { reason, transient };
+    let status = match waited {
         Waited::Exited(status) => status,
-        Waited::Cancelled => {
-            return Outcome::Error {
-                reason: "cancelled".into(),
-                transient: true,
-            };
-        }
+        Waited::Cancelled => return error("cancelled".into(), true),
         Waited::TimedOut => {
-            return Outcome::Error {
-                reason: with_tail(format!("timed out after {} s", timeout.as_secs()), &stderr),
-                transient: true,
-            };
+            let why = format!("timed out after {} s", timeout.as_secs());
+            return error(with_tail(why, stderr), true);
         }
         Waited::Lost(e) => {
-            return Outcome::Error {
-                reason: with_tail(format!("lost track of the adapter: {e}"), &stderr),
-                transient: true,
-            };
+            return error(
+                with_tail(format!("lost track of the adapter: {e}"), stderr),
+                true,
+            );
         }
     };
     // An adapter that left no result at all may have met a passing problem (a cluster that
@@ -359,17 +358,12 @@ fn run_command(
         let how = describe_exit(status);
         // sh's codes for a command it cannot find or run: a retry finds it no better.
         let not_runnable = matches!(status.code(), Some(126 | 127));
-        return Outcome::Error {
-            reason: with_tail(format!("adapter failed ({how})"), &stderr),
-            transient: !wrote_result && !not_runnable,
-        };
+        let why = with_tail(format!("adapter failed ({how})"), stderr);
+        return error(why, !wrote_result && !not_runnable);
     }
     match read_result(&dir.join(RESULT_FILE)) {
         Ok(outcome) => outcome,
-        Err(why) => Outcome::Error {
-            reason: with_tail(why, &stderr),
-            transient: !wrote_result,
-        },
+        Err(why) => error(with_tail(why, stderr), !wrote_result),
     }
 }
 

@@ -28,9 +28,11 @@ pub use summary::{ModelSummary, choose_saved};
 use crate::fsx::{self, StageDir};
 use crate::stages::collect::{self};
 use crate::stages::generate;
+use crate::study::regressor::Regressor;
 use crate::study::{Stage, Study};
 use anyhow::{Result, bail};
 use std::collections::BTreeSet;
+use std::path::Path;
 
 /// Fewer configurations that ran than this cannot make a model.
 const MIN_CONFIGS: usize = 5;
@@ -55,14 +57,7 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     let folds = study.file.model.folds.unwrap_or(5) as usize;
     let comparison = regressors::compare(&data, objective, &train, &test, folds, seed)?;
     let (saved, why) = choose_saved(&comparison, study.file.model.regressor);
-    // The most accurate of all (also those that cannot be saved) shows its importance
-    // and scatter.
-    let chosen = comparison
-        .iter()
-        .filter(|c| c.cv_mape_percent.is_finite())
-        .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent))
-        .map(|c| c.regressor)
-        .unwrap_or(saved);
+    let chosen = most_accurate(&comparison).unwrap_or(saved);
     let (_, _, predicted) = regressors::evaluate(saved, &data, objective, &train, &test, seed)?;
     let actual: Vec<f64> = test
         .iter()
@@ -72,17 +67,13 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     let model = PerfModel::fit(&data, objective, feature_names(&study.space), seed, saved)?;
     let stage = StageDir::begin(&study.dir, Stage::Model.name())?;
     model.save(&stage.path.join("model.json"))?;
-    let mut table = csv::Writer::from_path(stage.path.join("test_predictions.csv"))?;
-    table.write_record(["config", "rate", "measured", "predicted"])?;
-    for ((&i, a), p) in test.iter().zip(&actual).zip(&predicted) {
-        table.write_record([
-            data.configs[i].clone(),
-            data.rates[i].to_string(),
-            a.to_string(),
-            p.to_string(),
-        ])?;
-    }
-    table.flush()?;
+    write_test_predictions(
+        &stage.path.join("test_predictions.csv"),
+        &data,
+        &test,
+        &actual,
+        &predicted,
+    )?;
     let distinct = |rows: &[usize]| {
         rows.iter()
             .map(|&i| &data.configs[i])
@@ -108,20 +99,19 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
             "accuracy of the saved regressor ({saved}) fitted on 80% of the configurations \
              and tested on the other 20%; the saved model is refitted on all of them"
         ),
-        comparison: vec![],
+        comparison,
         chosen,
         saved,
         saved_because: why,
         pessimistic_search: model.is_pessimistic(),
-        folds: 0,
+        folds,
     };
-    let mut summary = summary;
     let curve = regressors::learning_curve(&data, objective, &train, &test, seed)?;
     let importance =
         regressors::permutation_importance(saved, &data, objective, &train, &test, seed)?;
     report::write_comparison(
         &stage.path,
-        &comparison,
+        &summary.comparison,
         &curve,
         saved,
         objective,
@@ -130,13 +120,43 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
         &actual,
         &predicted,
     )?;
-    summary.comparison = comparison;
-    summary.folds = folds;
     std::fs::write(stage.path.join("report.md"), report::report_md(&summary))?;
     study.record_inputs(Stage::Model, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// The regressor with the lowest cross-validated error, also one that cannot be saved: it
+/// shows its importance and scatter.
+fn most_accurate(comparison: &[regressors::Comparison]) -> Option<Regressor> {
+    comparison
+        .iter()
+        .filter(|c| c.cv_mape_percent.is_finite())
+        .min_by(|a, b| a.cv_mape_percent.total_cmp(&b.cv_mape_percent))
+        .map(|c| c.regressor)
+}
+
+/// `test_predictions.csv`: each held-out row's measured and predicted perf.
+fn write_test_predictions(
+    path: &Path,
+    data: &Dataset,
+    test: &[usize],
+    actual: &[f64],
+    predicted: &[f64],
+) -> Result<()> {
+    let mut table = csv::Writer::from_path(path)?;
+    table.write_record(["config", "rate", "measured", "predicted"])?;
+    for ((&i, a), p) in test.iter().zip(actual).zip(predicted) {
+        table.write_record([
+            data.configs[i].clone(),
+            data.rates[i].to_string(),
+            a.to_string(),
+            p.to_string(),
+        ])?;
+    }
+    table.flush()?;
+    Ok(())
 }
 
 /// Loads the model of the finished model stage.

@@ -391,40 +391,80 @@ fn finish(
     rate: u64,
     started: Instant,
 ) -> Result<MoSummary> {
-    let space = &study.space;
-    let Front {
-        ran,
-        feasible,
-        front,
-    } = front(problem, steps);
-    if ran.is_empty() {
-        bail!(
-            "no evaluated configuration ran: widen the space, check the adapter, or raise the budget"
-        );
-    }
-    let metrics: Vec<&Metrics> = ran.iter().filter_map(|&i| steps[i].metrics()).collect();
-    let raw: Vec<Vec<f64>> = metrics
-        .iter()
-        .map(|m| problem.minimised(m).unwrap_or_default())
-        .collect();
-    let violation: Vec<f64> = metrics.iter().map(|m| problem.violation(m)).collect();
-    let norm = normalised_objectives(problem, &metrics);
-    // The knee on the scale the search works on (log where positive), so one saturated
-    // configuration with a p99 of seconds does not decide what "balanced" means.
-    let front_norm: Vec<Vec<f64>> = front.iter().map(|&j| norm[j].clone()).collect();
-    let knee = pareto::knee(&front_norm).map(|k| front[k]);
-    let best = pareto::constrained_best(&raw, &violation).context("no evaluation ran")?;
-    let reference = vec![REFERENCE; problem.objectives.len()];
-    let hypervolume = pareto::hypervolume(&front_norm, &reference);
-    let point = |j: usize| Point {
-        iteration: ran[j],
-        metrics: steps[ran[j]].evaluation.metrics.clone(),
-        config: space.to_json(&steps[ran[j]].config),
-    };
-    let best_step = &steps[ran[best]];
-    let constraints_met = violation[best] <= 0.0;
+    let reading = Reading::of(problem, steps)?;
+    write_tables(study, problem, dir, steps, &reading)?;
+    write_best(study, problem, dir, &steps[reading.best], rate)?;
+    let summary = mo_summary(study, problem, steps, &reading, rate, started);
+    std::fs::write(dir.join("report.md"), report_md(&summary, problem))?;
+    study.record_inputs(Stage::Search, Some(Over::System), dir)?;
+    fsx::write_json(&dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
 
-    let on_front: BTreeSet<usize> = front.iter().map(|&j| ran[j]).collect();
+/// What a finished search found, as indices into its steps.
+struct Reading {
+    /// The steps that ran.
+    ran: Vec<usize>,
+    /// How many of them met the constraints.
+    feasible: usize,
+    /// The non-dominated steps, in the order of the front.
+    front: Vec<usize>,
+    /// The front's knee (on the normalised objectives), if it has one.
+    knee: Option<usize>,
+    /// The constrained best by the first objective.
+    best: usize,
+    /// Whether the best meets every constraint.
+    constraints_met: bool,
+    hypervolume: f64,
+}
+
+impl Reading {
+    fn of(problem: &Problem, steps: &[MoStep]) -> Result<Self> {
+        let Front {
+            ran,
+            feasible,
+            front,
+        } = front(problem, steps);
+        if ran.is_empty() {
+            bail!(
+                "no evaluated configuration ran: widen the space, check the adapter, or raise the budget"
+            );
+        }
+        let metrics: Vec<&Metrics> = ran.iter().filter_map(|&i| steps[i].metrics()).collect();
+        let raw: Vec<Vec<f64>> = metrics
+            .iter()
+            .map(|m| problem.minimised(m).unwrap_or_default())
+            .collect();
+        let violation: Vec<f64> = metrics.iter().map(|m| problem.violation(m)).collect();
+        let norm = normalised_objectives(problem, &metrics);
+        // The knee on the scale the search works on (log where positive), so one saturated
+        // configuration with a p99 of seconds does not decide what "balanced" means.
+        let front_norm: Vec<Vec<f64>> = front.iter().map(|&j| norm[j].clone()).collect();
+        let knee = pareto::knee(&front_norm).map(|k| ran[front[k]]);
+        let best = pareto::constrained_best(&raw, &violation).context("no evaluation ran")?;
+        let reference = vec![REFERENCE; problem.objectives.len()];
+        Ok(Reading {
+            feasible: feasible.len(),
+            front: front.iter().map(|&j| ran[j]).collect(),
+            knee,
+            best: ran[best],
+            constraints_met: violation[best] <= 0.0,
+            hypervolume: pareto::hypervolume(&front_norm, &reference),
+            ran,
+        })
+    }
+}
+
+/// `history.csv`, `pareto.csv` and `pareto.svg`.
+fn write_tables(
+    study: &Study,
+    problem: &Problem,
+    dir: &Path,
+    steps: &[MoStep],
+    reading: &Reading,
+) -> Result<()> {
+    let space = &study.space;
+    let on_front: BTreeSet<usize> = reading.front.iter().copied().collect();
     let columns = metric_columns(problem, steps);
     write_history(
         &dir.join("history.csv"),
@@ -439,30 +479,54 @@ fn finish(
         space,
         steps,
         &columns,
-        &front.iter().map(|&j| ran[j]).collect::<Vec<_>>(),
-        knee.map(|j| ran[j]),
-        ran[best],
+        &reading.front,
+        reading.knee,
+        reading.best,
     )?;
     let figure = front_svg(problem, steps, &on_front)?;
-    fsx::write_atomic(&dir.join("pareto.svg"), figure.as_bytes())?;
-    let objectives: Vec<String> = problem.objectives.iter().map(|o| o.to_string()).collect();
+    fsx::write_atomic(&dir.join("pareto.svg"), figure.as_bytes())
+}
+
+/// The constrained best's configuration directory, `best/`.
+fn write_best(
+    study: &Study,
+    problem: &Problem,
+    dir: &Path,
+    best: &MoStep,
+    rate: u64,
+) -> Result<()> {
+    let values = problem
+        .objectives
+        .iter()
+        .map(|o| format!("{} = {:.4}", o.metric, best.evaluation.metrics[&o.metric]))
+        .collect::<Vec<_>>()
+        .join(", ");
     study.write_config_dir(
-        &best_step.config,
+        &best.config,
         &dir.join("best"),
         &format!(
-            "flinktune: constrained best of a multi-objective search at {rate} rec/s ({})",
-            problem
-                .objectives
-                .iter()
-                .map(|o| format!(
-                    "{} = {:.4}",
-                    o.metric, best_step.evaluation.metrics[&o.metric]
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "flinktune: constrained best of a multi-objective search at {rate} rec/s ({values})"
         ),
-    )?;
-    let summary = MoSummary {
+    )
+}
+
+/// The stage's summary of a finished search.
+fn mo_summary(
+    study: &Study,
+    problem: &Problem,
+    steps: &[MoStep],
+    reading: &Reading,
+    rate: u64,
+    started: Instant,
+) -> MoSummary {
+    let space = &study.space;
+    let point = |i: usize| Point {
+        iteration: i,
+        metrics: steps[i].evaluation.metrics.clone(),
+        config: space.to_json(&steps[i].config),
+    };
+    let best = &steps[reading.best];
+    MoSummary {
         search: record::SearchSummary {
             objective: study.file.objective,
             over: Over::System,
@@ -470,31 +534,27 @@ fn finish(
             budget: study.file.search.budget as usize,
             initial: study.search_initial(),
             evaluations: steps.len(),
-            failed_evaluations: steps.len() - ran.len(),
-            best_iteration: ran[best],
-            best_perf: best_step.evaluation.perf.unwrap_or(f64::NAN),
+            failed_evaluations: steps.len() - reading.ran.len(),
+            best_iteration: reading.best,
+            best_perf: best.evaluation.perf.unwrap_or(f64::NAN),
             predicted_default: None,
             predicted_speedup: None,
-            best: space.to_json(&best_step.config),
+            best: space.to_json(&best.config),
             seconds: started.elapsed().as_secs_f64(),
             transfer: vec![],
             target_weight: None,
             precheck_rejected: 0,
         },
         multi_objective: study.file.search.multi_objective,
-        objectives,
+        objectives: problem.objectives.iter().map(|o| o.to_string()).collect(),
         constraints: problem.constraints.iter().map(|c| c.to_string()).collect(),
-        feasible_evaluations: feasible.len(),
-        constraints_met,
-        best_metrics: best_step.evaluation.metrics.clone(),
-        front: front.iter().map(|&j| point(j)).collect(),
-        knee: knee.map(point),
-        hypervolume,
-    };
-    std::fs::write(dir.join("report.md"), report_md(&summary, problem))?;
-    study.record_inputs(Stage::Search, Some(Over::System), dir)?;
-    fsx::write_json(&dir.join("summary.json"), &summary)?;
-    Ok(summary)
+        feasible_evaluations: reading.feasible,
+        constraints_met: reading.constraints_met,
+        best_metrics: best.evaluation.metrics.clone(),
+        front: reading.front.iter().map(|&i| point(i)).collect(),
+        knee: reading.knee.map(point),
+        hypervolume: reading.hypervolume,
+    }
 }
 
 /// Metric columns of the tables: objectives, constrained metrics, then every other field
