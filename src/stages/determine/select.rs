@@ -214,8 +214,8 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
                 .to_string()
         }
         (ScreeningMethod::Factorial, None) if threshold == 0.0 => {
-            "least-squares effect (main, or of a pair acting together) above 1% with its t \
-             statistic above a Bonferroni bound over the keys (family-wise 5%)"
+            "robust (Huber) regression effect (main, or of a pair acting together) above 1% \
+             with its t statistic above a Bonferroni bound over the keys (family-wise 5%)"
                 .to_string()
         }
         (ScreeningMethod::All, Some(k)) => format!(

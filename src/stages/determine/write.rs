@@ -240,12 +240,14 @@ fn sobol_text(s: &DetermineSummary) -> String {
         ScreeningMethod::Factorial => {
             "Every key was set to one end of its range or the other (a two-level design in \
              foldover pairs, in the runnable region) and the scores ln(perf) of the \
-             configurations that ran were fitted by least squares on every key and on the \
-             pairs of keys found to act together; a key's effect is the change of the score \
-             from the low to the high end of its range (its main effect, or its pair's if \
-             larger), on the ln scale (0.1 ≈ 10%), and ± its standard error. Keys the first \
-             half of the budget found with an effect of at least 0.1 were held at Flink's \
-             default in the second half, whose fit judged the others. A key is selected when \
+             configurations that ran were fitted by a robust (Huber) regression on every key \
+             and on the pairs of keys found to act together; a key's effect is the change of \
+             the score from the low to the high end of its range (its main effect, or its \
+             pair's if larger), on the ln scale (0.1 ≈ 10%), and ± its standard error. Keys \
+             the first half of the budget found with an effect of at least 0.1 were held in \
+             the better half of their range (at the median of their values among the \
+             configurations that ran there) in the second half, whose fit judged the others. \
+             A key is selected when \
              its effect exceeds 1% and its t statistic a Bonferroni bound over the keys \
              (family-wise 5%). The largest effect a key needed to be selected"
         }
