@@ -15,7 +15,9 @@
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
 
 use anyhow::{Context, Result};
+use flink::objective::Measurement;
 use flink::sim::{self, SimJob, SimOutcome};
+use flink::space::{Config, Value};
 use flinktune::stages::determine::{reference_config, sweep_values};
 use flinktune::study::Study;
 use rand::{RngExt, SeedableRng};
@@ -27,7 +29,43 @@ fn main() -> Result<()> {
         .context("usage: screening_truth STUDY [BASES]")?;
     let bases: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(40);
     let study = Study::load(std::path::Path::new(dir))?;
-    let space = &study.space;
+    let score = sim_score(&study);
+    // The reference and random runnable configurations.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(study.file.seed);
+    let mut base_configs = vec![reference_config(&study.space)];
+    while base_configs.len() < bases + 1 {
+        let u: Vec<f64> = (0..study.space.len())
+            .map(|_| rng.random::<f64>())
+            .collect();
+        let c = study.space.from_unit(&u);
+        if score(&c).is_some() {
+            base_configs.push(c);
+        }
+    }
+    println!(
+        "param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level,\
+         reference_at_level"
+    );
+    for (i, p) in study.space.params.iter().enumerate() {
+        let levels = sweep_values(p, study.file.determine.levels as usize);
+        let t = key_truth(i, &levels, &base_configs, &score);
+        let last = levels.len().saturating_sub(1);
+        let over = t.per_base.iter().filter(|&&e| e >= 0.01).count();
+        let median = match t.per_base.is_empty() {
+            true => 0.0,
+            false => opt::stats::median(&t.per_base),
+        };
+        println!(
+            "{},{:.5},{:.5},{},{over},{median:.5},{}/{last},{}/{last}",
+            p.name, t.max, t.at_ref, t.flips, t.max_level, t.ref_level,
+        );
+    }
+    Ok(())
+}
+
+/// The study's objective score of a configuration on the simulator, noise-free (None: it
+/// fails).
+fn sim_score(study: &Study) -> impl Fn(&Config) -> Option<f64> + '_ {
     let objective = study.file.objective;
     let job = SimJob {
         workload: study.file.sim.workload,
@@ -43,71 +81,67 @@ fn main() -> Result<()> {
         flink: study.file.flink_version,
     };
     let cluster = sim::Cluster::default();
-    let score = |c: &flink::space::Config| -> Option<f64> {
-        match sim::simulate(&study.effective_conf(c), &cluster, &job) {
-            SimOutcome::Pass(m) => Some(objective.score(objective.run_value(
-                &flink::objective::Measurement {
-                    throughput: m.throughput,
-                    latency_p99_ms: m.latency_p99_ms,
-                },
-            ))),
-            SimOutcome::Fail { .. } => None,
-        }
+    move |c: &Config| match sim::simulate(&study.effective_conf(c), &cluster, &job) {
+        SimOutcome::Pass(m) => Some(objective.score(objective.run_value(&Measurement {
+            throughput: m.throughput,
+            latency_p99_ms: m.latency_p99_ms,
+        }))),
+        SimOutcome::Fail { .. } => None,
+    }
+}
+
+/// What one key's sweep does across the bases (the first is the reference).
+struct KeyTruth {
+    /// The largest |change| anywhere, and at the reference.
+    max: f64,
+    at_ref: f64,
+    /// Levels that flip run/fail.
+    flips: usize,
+    /// Each base's largest change (bases where something ran).
+    per_base: Vec<f64>,
+    /// The sweep level of the largest change, anywhere and at the reference.
+    max_level: usize,
+    ref_level: usize,
+}
+
+fn key_truth(
+    i: usize,
+    levels: &[Value],
+    bases: &[Config],
+    score: &impl Fn(&Config) -> Option<f64>,
+) -> KeyTruth {
+    let mut t = KeyTruth {
+        max: 0.0,
+        at_ref: 0.0,
+        flips: 0,
+        per_base: Vec::new(),
+        max_level: 0,
+        ref_level: 0,
     };
-    // The reference and random runnable configurations.
-    let mut rng = rand::rngs::StdRng::seed_from_u64(study.file.seed);
-    let mut base_configs = vec![reference_config(space)];
-    while base_configs.len() < bases + 1 {
-        let u: Vec<f64> = (0..space.len()).map(|_| rng.random::<f64>()).collect();
-        let c = space.from_unit(&u);
-        if score(&c).is_some() {
-            base_configs.push(c);
-        }
-    }
-    println!(
-        "param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level,\
-         reference_at_level"
-    );
-    for (i, p) in space.params.iter().enumerate() {
-        let (mut max, mut at_ref, mut flips) = (0.0_f64, 0.0_f64, 0usize);
-        // Per base: its largest effect; and the level (index in the sweep) of the overall max.
-        let (mut per_base, mut max_level, mut ref_level) = (Vec::new(), 0usize, 0usize);
-        let levels = sweep_values(p, study.file.determine.levels as usize);
-        for (b, base) in base_configs.iter().enumerate() {
-            let s0 = score(base);
-            let mut here = None::<f64>;
-            for (l, v) in levels.iter().enumerate() {
-                let mut c = base.clone();
-                c[i] = Some(v.clone());
-                match (s0, score(&c)) {
-                    (Some(a), Some(x)) => {
-                        let e = (x - a).abs();
-                        if e > max {
-                            max_level = l;
-                        }
-                        max = max.max(e);
-                        here = Some(here.unwrap_or(0.0).max(e));
-                        if b == 0 && e > at_ref {
-                            at_ref = e;
-                            ref_level = l;
-                        }
+    for (b, base) in bases.iter().enumerate() {
+        let s0 = score(base);
+        let mut here = None::<f64>;
+        for (l, v) in levels.iter().enumerate() {
+            let mut c = base.clone();
+            c[i] = Some(v.clone());
+            match (s0, score(&c)) {
+                (Some(a), Some(x)) => {
+                    let e = (x - a).abs();
+                    if e > t.max {
+                        t.max_level = l;
                     }
-                    (Some(_), None) | (None, Some(_)) => flips += 1,
-                    (None, None) => {}
+                    t.max = t.max.max(e);
+                    here = Some(here.unwrap_or(0.0).max(e));
+                    if b == 0 && e > t.at_ref {
+                        t.at_ref = e;
+                        t.ref_level = l;
+                    }
                 }
+                (Some(_), None) | (None, Some(_)) => t.flips += 1,
+                (None, None) => {}
             }
-            per_base.extend(here);
         }
-        let last = levels.len().saturating_sub(1);
-        let over = per_base.iter().filter(|&&e| e >= 0.01).count();
-        let median = match per_base.is_empty() {
-            true => 0.0,
-            false => opt::stats::median(&per_base),
-        };
-        println!(
-            "{},{max:.5},{at_ref:.5},{flips},{over},{median:.5},{max_level}/{last},{ref_level}/{last}",
-            p.name,
-        );
+        t.per_base.extend(here);
     }
-    Ok(())
+    t
 }

@@ -39,19 +39,8 @@ const MIN_CONFIGS: usize = 5;
 
 /// Runs the stage.
 pub fn run(study: &Study) -> Result<ModelSummary> {
-    let trials = collect::read_trials(study)?;
-    let configs = generate::read_configs(study)?;
     let objective = study.file.objective;
-    let data = Dataset::build(&study.space, objective, &configs, &trials)?;
-    let pass = data.passing();
-    let passing_configs: BTreeSet<&String> = pass.iter().map(|&i| &data.configs[i]).collect();
-    if passing_configs.len() < MIN_CONFIGS {
-        bail!(
-            "only {} configurations ran successfully; a model needs at least {MIN_CONFIGS} \
-             (see collect/summary.json for why trials failed)",
-            passing_configs.len()
-        );
-    }
+    let (data, pass) = dataset(study)?;
     let seed = study.file.seed;
     let (train, test) = split_by_config(&data.configs, &pass, seed);
     let folds = study.file.model.folds.unwrap_or(5) as usize;
@@ -125,6 +114,24 @@ pub fn run(study: &Study) -> Result<ModelSummary> {
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
     stage.commit()?;
     Ok(summary)
+}
+
+/// The collected trials as the model's rows, and the rows that ran; an error when fewer
+/// than [`MIN_CONFIGS`] configurations ran.
+fn dataset(study: &Study) -> Result<(Dataset, Vec<usize>)> {
+    let trials = collect::read_trials(study)?;
+    let configs = generate::read_configs(study)?;
+    let data = Dataset::build(&study.space, study.file.objective, &configs, &trials)?;
+    let pass = data.passing();
+    let passing_configs: BTreeSet<&String> = pass.iter().map(|&i| &data.configs[i]).collect();
+    if passing_configs.len() < MIN_CONFIGS {
+        bail!(
+            "only {} configurations ran successfully; a model needs at least {MIN_CONFIGS} \
+             (see collect/summary.json for why trials failed)",
+            passing_configs.len()
+        );
+    }
+    Ok((data, pass))
 }
 
 /// The regressor with the lowest cross-validated error, also one that cannot be saved: it
