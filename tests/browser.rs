@@ -206,12 +206,17 @@ fn the_dashboard_and_the_report_show_a_running_search_in_chromium() {
     assert!(first.contains("id=\"evaluation-table\""), "{first}");
     screenshot(&chromium, &profile, &url, &tmp.path().join("dashboard.png"));
     let seen = trials1 as usize + 1;
+    // Ten more, or the whole budget: a search already past its 50th evaluation here ends
+    // first, and its journal then leaves `.search.partial`.
     wait_for("more evaluations", Duration::from_secs(300), || {
-        journal_lines(&study) >= seen + 10
+        journal_lines(&study) >= seen + 10 || study.join("search/summary.json").exists()
     });
     let later = dom(&chromium, &profile, &url, 2500);
     let (trials2, best2) = (number(&later, "trials"), number(&later, "best"));
-    assert!(trials2 >= trials1 + 10.0, "{trials1} → {trials2}");
+    assert!(
+        trials2 >= (trials1 + 10.0).min(60.0),
+        "{trials1} → {trials2}"
+    );
     // The objective (ratio) is maximised: the best so far never drops.
     assert!(best2 >= best1, "{best1} → {best2}");
     // The page's own script polls the state: left open, it shows the search moving on.
