@@ -11,6 +11,7 @@
 //! applies instead. Unlike an adapter, a hook that exits may leave its cluster running — that
 //! is what `start` is for; one that hangs is killed with its group.
 
+use crate::trial::adapter::with_tail;
 use crate::trial::process::Waited;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -144,9 +145,8 @@ impl Hook {
             None,
         )
         .map_err(|(why, _)| anyhow::anyhow!("hook {}: {why}", action.name()))?;
-        let tail = stderr_tail(&ran.stderr);
-        self.check_exit(action, &ran.waited, &tail)?;
-        parse_reply(action, &String::from_utf8_lossy(&ran.stdout), &tail)
+        self.check_exit(action, &ran.waited, &ran.stderr)?;
+        parse_reply(action, &String::from_utf8_lossy(&ran.stdout), &ran.stderr)
     }
 
     /// The hook's command line and environment for one action.
@@ -176,44 +176,36 @@ impl Hook {
         Ok(cmd)
     }
 
-    /// An error unless the hook exited successfully; `tail` ends the message.
-    fn check_exit(&self, action: Action, waited: &Waited, tail: &str) -> Result<()> {
-        match waited {
-            Waited::Exited(s) if s.success() => Ok(()),
-            Waited::Exited(s) => bail!(
-                "hook {} failed ({}){tail}",
+    /// An error unless the hook exited successfully, with the end of its stderr.
+    fn check_exit(&self, action: Action, waited: &Waited, stderr: &[u8]) -> Result<()> {
+        let why = match waited {
+            Waited::Exited(s) if s.success() => return Ok(()),
+            Waited::Exited(s) => format!(
+                "hook {} failed ({})",
                 action.name(),
-                crate::trial::process::describe_exit(*s),
+                crate::trial::process::describe_exit(*s)
             ),
-            Waited::TimedOut => bail!(
-                "hook {} timed out after {} s{tail}",
+            Waited::TimedOut => format!(
+                "hook {} timed out after {} s",
                 action.name(),
-                self.timeout.as_secs(),
+                self.timeout.as_secs()
             ),
             Waited::Cancelled => bail!("hook {} cancelled", action.name()),
             Waited::Lost(e) => bail!("hook {}: lost track of it: {e}", action.name()),
-        }
-    }
-}
-
-/// "; stderr ends: …" with the last 400 bytes of a hook's stderr on one line, or nothing.
-fn stderr_tail(stderr: &[u8]) -> String {
-    let t = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(400)..])
-        .trim()
-        .replace('\n', " | ");
-    if t.is_empty() {
-        String::new()
-    } else {
-        format!("; stderr ends: {t}")
+        };
+        bail!("{}", with_tail(why, stderr))
     }
 }
 
 /// The reply on the last non-empty line of a hook's stdout, checked against the contract:
 /// a refusal (`"status": "fail"`) is a [`Refused`] error, and the times and the rate must
 /// be valid numbers.
-fn parse_reply(action: Action, stdout: &str, tail: &str) -> Result<Reply> {
+fn parse_reply(action: Action, stdout: &str, stderr: &[u8]) -> Result<Reply> {
     let Some(last) = stdout.lines().rev().find(|l| !l.trim().is_empty()) else {
-        bail!("hook {} printed nothing{tail}", action.name());
+        bail!(
+            "{}",
+            with_tail(format!("hook {} printed nothing", action.name()), stderr)
+        );
     };
     let reply: Reply = serde_json::from_str(last.trim()).with_context(|| {
         format!(

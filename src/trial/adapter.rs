@@ -367,8 +367,9 @@ fn judge(dir: &Path, waited: Waited, stderr: &[u8], timeout: Duration) -> Outcom
     }
 }
 
-/// A reason followed by the end of the adapter's stderr (invalid UTF-8 replaced).
-fn with_tail(reason: String, stderr: &[u8]) -> String {
+/// A reason followed by the end of a command's stderr on one line (invalid UTF-8
+/// replaced): the adapter's here, the reconfiguration hook's too.
+pub(crate) fn with_tail(reason: String, stderr: &[u8]) -> String {
     let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(REASON_TAIL)..]);
     let tail = tail.trim();
     if tail.is_empty() {

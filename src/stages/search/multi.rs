@@ -403,8 +403,8 @@ fn finish(
 
 /// What a finished search found, as indices into its steps.
 struct Reading {
-    /// The steps that ran.
-    ran: Vec<usize>,
+    /// How many steps ran.
+    ran: usize,
     /// How many of them met the constraints.
     feasible: usize,
     /// The non-dominated steps, in the order of the front.
@@ -450,7 +450,7 @@ impl Reading {
             best: ran[best],
             constraints_met: violation[best] <= 0.0,
             hypervolume: pareto::hypervolume(&front_norm, &reference),
-            ran,
+            ran: ran.len(),
         })
     }
 }
@@ -534,7 +534,7 @@ fn mo_summary(
             budget: study.file.search.budget as usize,
             initial: study.search_initial(),
             evaluations: steps.len(),
-            failed_evaluations: steps.len() - reading.ran.len(),
+            failed_evaluations: steps.len() - reading.ran,
             best_iteration: reading.best,
             best_perf: best.evaluation.perf.unwrap_or(f64::NAN),
             predicted_default: None,
