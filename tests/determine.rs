@@ -205,6 +205,85 @@ fn a_killed_determine_resumes_without_running_a_finished_trial_again() {
     assert_eq!(lines.lines().count(), 60);
 }
 
+/// A shell adapter (the simulator) that logs each trial it runs to `log`.
+fn logging_adapter(dir: &Path, log: &Path) -> String {
+    let script = dir.join("logging.sh");
+    fs::write(
+        &script,
+        format!(
+            "sleep 0.02\necho \"$(basename \"$FLINKTUNE_TRIAL_DIR\")\" >> '{}'\nexec '{BIN}' sim-adapter\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    format!("sh '{}'", script.display())
+}
+
+/// The trials a finished screening ran: (trial id, status, p99) in order.
+fn trial_rows(study: &Path) -> Vec<(String, String, String)> {
+    let path = study.join("determine/trials.csv");
+    let (h, rows) = (csv_header(&path), csv_rows(&path));
+    (0..rows.len())
+        .map(|i| {
+            let col = |n: &str| column(&h, &rows, n)[i].to_string();
+            (col("trial"), col("status"), col("latency_p99_ms"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_bifurcation_screening_resumes_to_the_trials_and_selection_of_one_run() {
+    let d = tempfile::tempdir().unwrap();
+    let settings = "method = \"bifurcation\"\nbudget = 200";
+    let run = |name: &str| {
+        let dir = d.path().join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("ran.log");
+        let study = candidates_study(&dir, Some(&logging_adapter(&dir, &log)), settings);
+        (study, log)
+    };
+    let (whole, _) = run("whole");
+    ok(&["determine", s(&whole)]);
+    let (study, log) = run("killed");
+    let journal = study.join(".determine.partial/journal.jsonl");
+    let mut child = std::process::Command::new(BIN)
+        .args(["determine", s(&study)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL) inside the group screening: the design takes the first 100 trials.
+    let journaled = || fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+    let start = std::time::Instant::now();
+    while journaled() < 130 && start.elapsed().as_secs() < 180 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = journaled();
+    assert!((130..200).contains(&before), "{before} journaled");
+    ok(&["determine", s(&study)]);
+    let summary = json(&study.join("determine/summary.json"));
+    assert_eq!(summary["resumed"].as_u64().unwrap() as usize, before);
+    assert_eq!(summary["method"], "bifurcation");
+    // The same trials, measurements and selection as the run that was not interrupted:
+    // the groups are a deterministic function of the seed and the results before them.
+    assert_eq!(trial_rows(&study), trial_rows(&whole));
+    assert_eq!(selected(&study), selected(&whole));
+    assert!(!selected(&study).0.is_empty());
+    // Each trial ran once, but the one the kill interrupted.
+    let ran = fs::read_to_string(&log).unwrap();
+    let mut ids: Vec<&str> = ran.lines().collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert!(
+        all <= ids.len() + 1,
+        "{all} adapter runs for {} trials",
+        ids.len()
+    );
+}
+
 #[test]
 fn the_budget_bounds_every_method() {
     let d = tempfile::tempdir().unwrap();

@@ -172,6 +172,10 @@ pub enum ScreeningMethod {
     /// A two-level design in foldover pairs in the runnable region, read by least squares
     /// (main effects and the pairs that act together).
     Factorial,
+    /// The factorial method's first phase, then groups of keys moved to the ends of their
+    /// ranges around Flink's default and the best configuration, split while they act
+    /// (sequential bifurcation).
+    Bifurcation,
 }
 
 /// Settings of the determine stage.

@@ -29,6 +29,11 @@
 //!   regression on every key and the pairs found to act together (`factorial`); its second
 //!   phase holds the dominant keys in the better half of their range. Selected: an effect
 //!   above 1% whose t statistic passes a Bonferroni bound over the keys.
+//! - **bifurcation**: the factorial method's first phase (half the budget), then the keys
+//!   it did not select moved to the ends of their ranges in groups around Flink's default
+//!   and the design's best configuration, a group split while its change passes a
+//!   screening threshold and a single move confirmed by fresh runs (`groups`); what the
+//!   groups leave of the budget extends the two-level design.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
@@ -62,12 +67,14 @@
 //! Layout, in layers that point one way: `measure` runs screening configurations through
 //! the adapter; `summary` holds what the stage reports; `select` the noise floors and the
 //! selection rule; `oat`, `morris`, `forest` and `sobol` each one method's design (what runs) and
-//! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
-//! `run` uses the methods, and nothing uses `run`.
+//! its effects (`factorial`, the regression reading, and `groups`, the group screening,
+//! serve `sobol`); `write` the artifacts; `run` the stage as a sequence of those steps.
+//! Only `run` uses the methods, and nothing uses `run`.
 
 mod analysis;
 mod factorial;
 mod forest;
+mod groups;
 mod measure;
 mod morris;
 mod oat;

@@ -134,7 +134,9 @@ impl Plan {
             ScreeningMethod::Morris => (false, true, false, false),
             ScreeningMethod::Forest => (false, false, true, false),
             ScreeningMethod::All => (true, true, true, false),
-            ScreeningMethod::Factorial => (false, false, false, true),
+            ScreeningMethod::Factorial | ScreeningMethod::Bifurcation => {
+                (false, false, false, true)
+            }
         };
         let levels = cfg.levels as usize;
         let oat_values = study
@@ -252,6 +254,12 @@ impl Measurements {
                     .iter()
                     .flat_map(|r| r.phases.iter().flat_map(|p| p.runs.measured.iter())),
             )
+            .chain(self.sobol.iter().flat_map(|r| {
+                r.groups.iter().flat_map(|g| {
+                    let bases = g.bases.iter().map(|b| &b.1);
+                    bases.chain(g.tests.iter().map(|t| &t.m))
+                })
+            }))
             .chain(self.spent.iter())
     }
 
@@ -313,10 +321,13 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
     let sobol = match plan.sobol {
         true => {
             let reading = match plan.method {
-                ScreeningMethod::Factorial => sobol::Reading::Regression,
+                ScreeningMethod::Factorial | ScreeningMethod::Bifurcation => {
+                    sobol::Reading::Regression
+                }
                 _ => sobol::Reading::Gp,
             };
-            Some(sobol::measure(runner, plan.design, reading)?)
+            let bifurcation = plan.method == ScreeningMethod::Bifurcation;
+            Some(sobol::measure(runner, plan.design, reading, bifurcation)?)
         }
         false => None,
     };

@@ -28,6 +28,7 @@
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
+use crate::stages::determine::groups::{self, GroupRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
 use crate::stages::determine::oat;
 use crate::stages::determine::select::{
@@ -62,6 +63,10 @@ const PRECHECK_SAMPLE: usize = 2000;
 /// The smallest difference of failure shares between a key's halves that counts.
 const MIN_FAIL_SHIFT: f64 = 0.05;
 
+/// The fewest configurations the bifurcation method adds to its two-level design with the
+/// budget the group screening left.
+const MIN_EXTENSION: usize = 10;
+
 /// Keys selected in the first phase with at least this effect are held fixed in the second.
 const DOMINANT: f64 = 0.1;
 
@@ -76,13 +81,18 @@ pub(super) struct SobolRuns {
     pub(super) phases: Vec<Phase>,
     first: Analysis,
     reading: Reading,
+    /// The bifurcation method's group screening, in place of the second phase.
+    pub(super) groups: Option<GroupRuns>,
 }
 
-/// Runs the two phases of a design of `samples` configurations.
+/// Runs the two phases of a design of `samples` configurations; with `bifurcation`, the
+/// first phase and then the group screening of end moves (`groups`) with what is left of
+/// the budget.
 pub(super) fn measure(
     runner: &mut Runner<'_>,
     samples: usize,
     reading: Reading,
+    bifurcation: bool,
 ) -> Result<SobolRuns> {
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
@@ -103,6 +113,31 @@ pub(super) fn measure(
     };
     let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
+    if bifurcation {
+        // The first analysis covers every key, in catalogue order.
+        let skip: Vec<usize> = all.iter().copied().filter(|&i| first.selected[i]).collect();
+        let groups = Some(groups::measure(runner, &p0, &skip)?);
+        let mut phases = vec![Phase {
+            runs: p0,
+            fixed: vec![],
+        }];
+        // What the groups left of the budget extends the two-level design, read pooled
+        // with the first phase (`effects`: a second phase that held no key).
+        let extra = (groups::left(runner) / study.file.determine.repeats) as usize;
+        if extra >= MIN_EXTENSION {
+            let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
+            phases.push(Phase {
+                runs,
+                fixed: vec![],
+            });
+        }
+        return Ok(SobolRuns {
+            phases,
+            first,
+            reading,
+            groups,
+        });
+    }
     let mut fixed = dominant(study, &first, &p0, reading);
     while !fixed.is_empty() && !forest::holdable(study, &fixed) {
         fixed.pop();
@@ -118,6 +153,7 @@ pub(super) fn measure(
         ],
         first,
         reading,
+        groups: None,
     })
 }
 
@@ -197,30 +233,18 @@ pub(super) fn effects(
     rows: &mut [EffectRow],
 ) -> Result<SobolFound> {
     let k = study.space.len();
-    let second = &runs.phases[1];
-    let held: Vec<usize> = second.fixed.iter().map(|f| f.0).collect();
-    let last = match held.is_empty() {
-        true => {
-            let all: Vec<usize> = (0..k).collect();
-            analyse(
-                study,
-                &[&runs.phases[0].runs, &second.runs],
-                &all,
-                1,
-                runs.reading,
-            )?
-        }
-        false => {
-            let free: Vec<usize> = (0..k).filter(|i| !held.contains(i)).collect();
-            analyse(study, &[&second.runs], &free, 1, runs.reading)?
-        }
-    };
+    let held: Vec<usize> = runs
+        .phases
+        .get(1)
+        .map_or(vec![], |p| p.fixed.iter().map(|f| f.0).collect());
+    let last = last_analysis(study, runs, &held)?;
+    let last = last.as_ref().unwrap_or(&runs.first);
     let fail = fail_influence(study, runs);
     let (mut importance, mut floor) = (vec![0.0; k], vec![0.0; k]);
     for (i, row) in rows.iter_mut().enumerate() {
         // The first analysis covers every key, in catalogue order.
         let (a, j) = match last.free.iter().position(|&f| f == i) {
-            Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (&last, j),
+            Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (last, j),
             _ => (&runs.first, i),
         };
         row.sobol_effect = Some(a.effect[j]);
@@ -235,6 +259,9 @@ pub(super) fn effects(
         row.fail_influence = Some(fail[i].0);
         row.decides_run = Some(fail[i].1);
     }
+    if let Some(g) = &runs.groups {
+        add_groups(g, rows, &mut importance, &mut floor);
+    }
     let result = MethodResult {
         share: importance.iter().map(|&v| perf_share(v)).collect(),
         floor,
@@ -244,6 +271,44 @@ pub(super) fn effects(
         result,
         floor: last.floor,
     })
+}
+
+/// The second phase's analysis: on its own over the keys it did not hold (`held`), or
+/// pooled with the first when it held none; None without a second phase.
+fn last_analysis(study: &Study, runs: &SobolRuns, held: &[usize]) -> Result<Option<Analysis>> {
+    let k = study.space.len();
+    let Some(second) = runs.phases.get(1) else {
+        return Ok(None);
+    };
+    let (phases, free): (Vec<&ForestRuns>, Vec<usize>) = match held.is_empty() {
+        true => (vec![&runs.phases[0].runs, &second.runs], (0..k).collect()),
+        false => (
+            vec![&second.runs],
+            (0..k).filter(|i| !held.contains(i)).collect(),
+        ),
+    };
+    analyse(study, &phases, &free, 1, runs.reading).map(Some)
+}
+
+/// The group screening's effects into the rows' one-at-a-time columns (a key's largest
+/// change by a single move, against its base); a key the groups select and the factorial
+/// phase did not is judged by that change and its bound.
+fn add_groups(g: &GroupRuns, rows: &mut [EffectRow], importance: &mut [f64], floor: &mut [f64]) {
+    let found = groups::effects(g, rows.len());
+    for (i, (row, f)) in rows.iter_mut().zip(found).enumerate() {
+        if let Some((value, change)) = &f.best {
+            row.oat_effect = Some(change.abs());
+            row.oat_best_value = Some(value.to_string());
+            row.oat_best_change = Some(*change);
+        }
+        if f.failed > 0 {
+            row.oat_failed_levels = Some(f.failed);
+        }
+        if f.selected && importance[i] <= floor[i] {
+            importance[i] = f.best.as_ref().map_or(0.0, |b| b.1.abs());
+            floor[i] = f.bound;
+        }
+    }
 }
 
 /// Fits the GP on the configurations of `phases` that ran, over the keys `free` and the

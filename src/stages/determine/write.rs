@@ -56,7 +56,9 @@ pub(super) fn write_figure(
                         .morris_sigma
                         .map(|s| if top > 0.0 { s / top } else { 0.0 })
                 }
-                ScreeningMethod::Sobol | ScreeningMethod::Factorial => {
+                ScreeningMethod::Sobol
+                | ScreeningMethod::Factorial
+                | ScreeningMethod::Bifurcation => {
                     let top = results[0].importance.iter().copied().fold(0.0, f64::max);
                     rows[i]
                         .sobol_effect_sd
@@ -155,7 +157,7 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
     ));
     if matches!(
         s.method,
-        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial | ScreeningMethod::Bifurcation
     ) {
         out.push_str(&sobol_text(s));
     } else {
@@ -180,7 +182,7 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
     }
     if matches!(
         s.method,
-        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial | ScreeningMethod::Bifurcation
     ) {
         out.push_str(
             "| rank | parameter | selected | effect | ± (sd) | total index | \
@@ -250,6 +252,17 @@ fn sobol_text(s: &DetermineSummary) -> String {
              A key is selected when \
              its effect exceeds 1% and its t statistic a Bonferroni bound over the keys \
              (family-wise 5%). The largest effect a key needed to be selected"
+        }
+        ScreeningMethod::Bifurcation => {
+            "Half of the budget went to a two-level design (as the factorial method's first \
+             phase; a key's effect is the change of the score ln(perf) from the low to the high \
+             end of its range, ± its standard error, selected when above 1% with its t \
+             statistic above a Bonferroni bound over the keys). The rest moved the other keys \
+             to the ends of their ranges in groups, around Flink's default and the best \
+             configuration of the design, splitting a group while its change passed a bound \
+             (hierarchical Bonferroni, family-wise 5%); a key selected that way has its \
+             largest single-move change (the one-at-a-time columns of effects.csv), confirmed \
+             by repeated runs. The largest effect a key needed to be selected in the design"
         }
         _ => {
             "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
