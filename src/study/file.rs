@@ -173,8 +173,8 @@ pub enum ScreeningMethod {
     /// (main effects and the pairs that act together).
     Factorial,
     /// The factorial method's first phase, then groups of keys moved to the ends of their
-    /// ranges around Flink's default and the best configuration, split while they act
-    /// (sequential bifurcation).
+    /// ranges from many bases (Flink's default and the design's configurations), split
+    /// while they act (sequential bifurcation). Experimental.
     Bifurcation,
 }
 

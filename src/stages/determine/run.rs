@@ -255,10 +255,8 @@ impl Measurements {
                     .flat_map(|r| r.phases.iter().flat_map(|p| p.runs.measured.iter())),
             )
             .chain(self.sobol.iter().flat_map(|r| {
-                r.groups.iter().flat_map(|g| {
-                    let bases = g.bases.iter().map(|b| &b.1);
-                    bases.chain(g.tests.iter().map(|t| &t.m))
-                })
+                // The bases are the first phase's configurations, counted there.
+                r.groups.iter().flat_map(|g| g.tests.iter().map(|t| &t.m))
             }))
             .chain(self.spent.iter())
     }

@@ -220,9 +220,9 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
         }
         (ScreeningMethod::Bifurcation, None) if threshold == 0.0 => {
             "least-squares effect above 1% with its t statistic above a Bonferroni bound over \
-             the keys, or a key's move to an end of its range, found by splitting groups of \
-             moves, changing the score beyond a hierarchical Bonferroni bound over the moves \
-             (family-wise 5%) on repeated runs"
+             the keys, or a key's move from a base, found by splitting groups of moves, \
+             changing the score on fresh runs beyond Student's t bound, Bonferroni over the \
+             confirmations (family-wise 5%)"
                 .to_string()
         }
         (ScreeningMethod::All, Some(k)) => format!(

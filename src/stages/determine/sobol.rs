@@ -67,6 +67,14 @@ const MIN_FAIL_SHIFT: f64 = 0.05;
 /// budget the group screening left.
 const MIN_EXTENSION: usize = 10;
 
+/// The bifurcation method's first phase grows to half the budget when fewer of its
+/// configurations than this ran (the regression over ~60 keys needs the degrees of freedom).
+const FIRST_RAN: usize = 90;
+
+/// The bifurcation method's first phase has at least this many configurations (or half
+/// the budget): fewer leave the regression over ~60 keys without degrees of freedom.
+const FIRST_MIN: usize = 100;
+
 /// Keys selected in the first phase with at least this effect are held fixed in the second.
 const DOMINANT: f64 = 0.1;
 
@@ -96,7 +104,15 @@ pub(super) fn measure(
 ) -> Result<SobolRuns> {
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
-    let n0 = samples.div_ceil(2);
+    // The bifurcation method's first phase: 110 of 300 configurations (enough for the
+    // regression to find the dominant keys; the rest visits more bases in groups), at
+    // least FIRST_MIN (or half the budget).
+    let n0 = match bifurcation {
+        true => (samples * 11)
+            .div_ceil(30)
+            .max(FIRST_MIN.min(samples.div_ceil(2))),
+        false => samples.div_ceil(2),
+    };
     let design = |samples, tag, phase, fixed| Design {
         samples,
         tag,
@@ -114,17 +130,41 @@ pub(super) fn measure(
     let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
     if bifurcation {
-        // The first analysis covers every key, in catalogue order.
-        let skip: Vec<usize> = all.iter().copied().filter(|&i| first.selected[i]).collect();
-        let groups = Some(groups::measure(runner, &p0, &skip)?);
         let mut phases = vec![Phase {
             runs: p0,
             fixed: vec![],
         }];
+        // Too few of the first phase's configurations ran for a regression over every key:
+        // the design grows to half the budget first (its analysis pooled, as `effects`
+        // reads a second phase that held no key).
+        let ran = phases[0]
+            .runs
+            .measured
+            .iter()
+            .filter(|m| m.score.is_some())
+            .count();
+        let mut first = first;
+        if ran < FIRST_RAN {
+            let extra = samples.div_ceil(2).saturating_sub(n0);
+            let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
+            phases.push(Phase {
+                runs,
+                fixed: vec![],
+            });
+            first = analyse(study, &[&phases[0].runs, &phases[1].runs], &all, 1, reading)?;
+        }
+        // The first analysis covers every key, in catalogue order.
+        let skip: Vec<usize> = all.iter().copied().filter(|&i| first.selected[i]).collect();
+        let dominant: Vec<usize> = skip
+            .iter()
+            .copied()
+            .filter(|&i| first.effect[i].abs() >= DOMINANT)
+            .collect();
+        let groups = Some(groups::measure(runner, &phases[0].runs, &skip, &dominant)?);
         // What the groups left of the budget extends the two-level design, read pooled
         // with the first phase (`effects`: a second phase that held no key).
         let extra = (groups::left(runner) / study.file.determine.repeats) as usize;
-        if extra >= MIN_EXTENSION {
+        if extra >= MIN_EXTENSION && phases.len() == 1 {
             let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
             phases.push(Phase {
                 runs,

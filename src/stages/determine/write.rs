@@ -254,15 +254,17 @@ fn sobol_text(s: &DetermineSummary) -> String {
              (family-wise 5%). The largest effect a key needed to be selected"
         }
         ScreeningMethod::Bifurcation => {
-            "Half of the budget went to a two-level design (as the factorial method's first \
+            "A third of the budget went to a two-level design (as the factorial method's first \
              phase; a key's effect is the change of the score ln(perf) from the low to the high \
              end of its range, ± its standard error, selected when above 1% with its t \
              statistic above a Bonferroni bound over the keys). The rest moved the other keys \
-             to the ends of their ranges in groups, around Flink's default and the best \
-             configuration of the design, splitting a group while its change passed a bound \
-             (hierarchical Bonferroni, family-wise 5%); a key selected that way has its \
-             largest single-move change (the one-at-a-time columns of effects.csv), confirmed \
-             by repeated runs. The largest effect a key needed to be selected in the design"
+             in groups from many bases (Flink's default, to each level of the sweep, and the \
+             design's configurations, to an end of each key's range), splitting a group while \
+             its change passed a screening bound; a key selected that way has its largest \
+             single-move change (the one-at-a-time columns of effects.csv), confirmed by fresh \
+             runs of the move and its base against Student's t bound, Bonferroni over the \
+             confirmations (family-wise 5%). The largest effect a key needed to be selected in \
+             the design"
         }
         _ => {
             "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
