@@ -80,6 +80,8 @@ pub(super) struct Test {
     pub(super) m: Measured,
     /// A single move's confirming runs (fresh ones), when the screening passed it.
     pub(super) confirm: Option<Measured>,
+    /// The gate's second run, when the first passed.
+    again: Option<Measured>,
 }
 
 /// What the arm measured.
@@ -92,6 +94,8 @@ pub(super) struct GroupRuns {
     level: Vec<f64>,
     /// Every group tested, in the order measured.
     pub(super) tests: Vec<Test>,
+    /// The first base is Flink's default, measured by the arm (not a first-phase run).
+    reference_first: bool,
 }
 
 /// The noise of one run, pooled, and its degrees of freedom.
@@ -269,12 +273,20 @@ fn pack(
     // do not share a group); a move no group takes opens a new one.
     let count = moves.len().div_ceil(GROUP_SIZE);
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
+    // Keys of one option group (a name up to its last dot: the network memory's fraction,
+    // min and max; the JVM overhead's) set one quantity together, and moved together one
+    // can hide another (a larger fraction makes the minimum moot): they go to different
+    // groups.
+    let family = |i: usize| {
+        let name = &study.space.params[i].name;
+        name.rsplit_once('.').map_or(name.as_str(), |(f, _)| f)
+    };
     for (n, (_, mv)) in moves.into_iter().enumerate() {
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
             g.len() < GROUP_SIZE
-                && !g.iter().any(|m| m.key == mv.key)
+                && !g.iter().any(|m| family(m.key) == family(mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
         let len = out.len();
@@ -335,6 +347,7 @@ pub(super) fn measure(
         fresh: Vec::new(),
         level: Vec::new(),
         tests: Vec::new(),
+        reference_first: false,
     };
     let reference = reference_config(&study.space);
     let mut bases: Vec<(Config, Option<Measured>)> = Vec::new();
@@ -351,6 +364,7 @@ pub(super) fn measure(
         if left(runner) < 2 || keys.is_empty() {
             break;
         }
+        let is_reference = m.is_none();
         let m = match m {
             Some(m) => m,
             None => {
@@ -362,16 +376,58 @@ pub(super) fn measure(
                 m
             }
         };
-        let groups = match runs.bases.is_empty() && reference_first {
+        let groups = match is_reference {
             true => reference_groups(study, &base, &keys, &mut rng),
             false => base_groups(study, &base, &keys, &contrast, &mut rng),
         };
+        runs.reference_first |= is_reference;
         runs.level.push(m.score.unwrap_or(0.0));
         runs.bases.push((base, m));
         runs.fresh.push(None);
         screen_base(runner, &mut runs, groups, &mut keys)?;
     }
     Ok(runs)
+}
+
+/// Every run the groups measured, one row per run (a configuration run again is a
+/// replicate), for the main-effect regression: the reference's own run, each group's run
+/// and its gate's second run, each confirmation's fresh runs and each base's fresh runs. The first phase's runs of the bases are left out:
+/// they are in the design already.
+pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
+    let mut configs = Vec::new();
+    let mut measured = Vec::new();
+    let mut block = Vec::new();
+    let mut push = |c: &Config, m: &Measured, b: usize| {
+        for &r in &m.runs {
+            block.push(b);
+            configs.push(c.clone());
+            measured.push(Measured {
+                score: Some(r),
+                runs: vec![r],
+                reason: String::new(),
+            });
+        }
+    };
+    for (b, (base, m)) in runs.bases.iter().enumerate() {
+        if b == 0 && runs.reference_first {
+            push(base, m, b);
+        }
+        if let Some(f) = &runs.fresh[b] {
+            push(base, f, b);
+        }
+    }
+    for t in &runs.tests {
+        let c = apply(&runs.bases[t.base].0, &t.moves);
+        for m in [Some(&t.m), t.again.as_ref(), t.confirm.as_ref()].into_iter().flatten() {
+            push(&c, m, t.base);
+        }
+    }
+    let runs = ForestRuns {
+        configs,
+        lhs: 0,
+        measured,
+    };
+    (runs, block)
 }
 
 /// Trials left in the budget.
@@ -491,6 +547,7 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         + 1;
     let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
     for (&t, m) in passing.iter().zip(again) {
+        runs.tests[t].again = Some(m.clone());
         let test = &runs.tests[t];
         let level = runs.level[test.base];
         let d1 = test.m.score.unwrap_or(level) - level;
@@ -575,6 +632,7 @@ fn measure_groups(
             moves,
             m,
             confirm: None,
+            again: None,
         });
     }
     Ok(())
@@ -644,10 +702,15 @@ fn screen_sigma(runs: &GroupRuns) -> f64 {
                 .map(|x| (x - runs.level[b]).abs() * (n / (n - 1.0)).sqrt()),
         );
     }
-    match dev.len() < 5 {
-        true => PRIOR_SIGMA,
-        false => 1.4826 * median(&dev),
+    if dev.len() < 5 {
+        return PRIOR_SIGMA;
     }
+    // Lenth's pseudo standard error: the deviations are mostly noise but not only (at
+    // Flink's default a third of the groups move the score), and the larger ones inflate a
+    // plain median; those beyond 2.5 of its first estimate are left out of the second.
+    let s0 = 1.4826 * median(&dev);
+    let small: Vec<f64> = dev.into_iter().filter(|d| *d < 2.5 * s0).collect();
+    1.4826 * median(&small)
 }
 
 /// The screening's verdict on a group's run: split (or, for a single move, confirm) when
@@ -795,6 +858,7 @@ mod tests {
             moves,
             m: measured(vec![run]),
             confirm: confirm.map(measured),
+            again: None,
         }
     }
 
@@ -818,6 +882,7 @@ mod tests {
             fresh: vec![Some(measured((1..4).map(|n| 1.0 + noise_at(n)).collect()))],
             level: vec![1.0],
             tests,
+            reference_first: false,
         }
     }
 
@@ -866,5 +931,40 @@ mod tests {
         let mut verdicts = vec![Verdict::Drop, Verdict::Drop];
         descend(&r, &judged, &mut verdicts);
         assert_eq!(verdicts, vec![Verdict::Drop, Verdict::Split]);
+    }
+
+    #[test]
+    fn every_run_becomes_a_row_of_its_base_and_the_design_s_run_of_a_base_does_not() {
+        let mut r = runs();
+        r.bases[0] = (vec![None; 20], measured(vec![7.0]));
+        r.tests[4].again = Some(measured(vec![1.01]));
+        let (rows, block) = as_rows(&r);
+        // 3 fresh runs of the base, 34 groups' runs, one gate's second run, 3 × 3
+        // confirming runs; the base's first-phase run is the design's.
+        assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9);
+        assert_eq!(block, vec![0; rows.configs.len()]);
+        assert!(rows.measured.iter().all(|m| m.runs.len() == 1));
+        assert!(!rows.measured.iter().any(|m| m.score == Some(7.0)));
+        // The confirming runs of key 1's move are rows of its configuration.
+        let moved = apply(&r.bases[0].0, &r.tests[0].moves);
+        assert_eq!(rows.configs.iter().filter(|c| **c == moved).count(), 4);
+        // Flink's default, measured by the arm, brings its own run.
+        r.reference_first = true;
+        let (rows, _) = as_rows(&r);
+        assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9 + 1);
+        assert!(rows.measured.iter().any(|m| m.score == Some(7.0)));
+    }
+
+    #[test]
+    fn the_screening_noise_leaves_out_the_groups_that_act() {
+        let mut r = runs();
+        let quiet = screen_sigma(&r);
+        // A third of the groups now move the score by 0.2-0.6: a plain median of the
+        // deviations would double; Lenth's estimate stays near the noise.
+        for (n, t) in r.tests.iter_mut().skip(4).take(12).enumerate() {
+            t.m.score = Some(1.2 + 0.04 * n as f64);
+        }
+        let sigma = screen_sigma(&r);
+        assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
     }
 }
