@@ -461,7 +461,11 @@ mod tests {
     fn design_and_base() -> (Vec<Vec<f64>>, Vec<f64>, Vec<Option<usize>>) {
         let noise = |r: usize| 0.01 * (((r * 7919 + 13) % 101) as f64 / 50.0 - 1.0);
         let mut u: Vec<Vec<f64>> = (0..32_usize)
-            .map(|r| (0..6).map(|b| ((r * [1, 3, 5, 7, 11, 13][b] >> b) & 1) as f64).collect())
+            .map(|r| {
+                (0..6)
+                    .map(|b| (((r * [1, 3, 5, 7, 11, 13][b]) >> b) & 1) as f64)
+                    .collect()
+            })
             .collect();
         let base = u[5].clone();
         for n in 0..24 {
@@ -486,10 +490,18 @@ mod tests {
         let free: Vec<usize> = (0..6).collect();
         let blocked = fit_design(&u, &y, &free, &block).unwrap();
         assert_eq!(blocked.selected, [true, false, false, false, false, false]);
-        assert!((blocked.effect[0] - 0.3).abs() < 0.05, "{}", blocked.effect[0]);
+        assert!(
+            (blocked.effect[0] - 0.3).abs() < 0.05,
+            "{}",
+            blocked.effect[0]
+        );
         // Read as design rows, the base's misfit lands on the keys at its levels.
         let plain = fit_design(&u, &y, &free, &vec![None; u.len()]).unwrap();
-        assert!(plain.selected[1..].iter().any(|&s| s), "{:?}", plain.selected);
+        assert!(
+            plain.selected[1..].iter().any(|&s| s),
+            "{:?}",
+            plain.selected
+        );
     }
 
     #[test]
@@ -504,7 +516,11 @@ mod tests {
         // |t| of the four mains: 0.2, 1.349, 1.349, 0.1349 → median 0.7745; λ = 1.148.
         inflate(&mut fit, 4);
         let lambda = 0.7745 / 0.6745;
-        assert!(fit.se[..4].iter().all(|se| (se - lambda).abs() < 1e-9), "{:?}", fit.se);
+        assert!(
+            fit.se[..4].iter().all(|se| (se - lambda).abs() < 1e-9),
+            "{:?}",
+            fit.se
+        );
         assert_eq!(fit.se[4], 1.0);
         // Below the normal's median nothing shrinks.
         let mut calm = Ols {

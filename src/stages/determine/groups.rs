@@ -418,7 +418,10 @@ pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
     }
     for t in &runs.tests {
         let c = apply(&runs.bases[t.base].0, &t.moves);
-        for m in [Some(&t.m), t.again.as_ref(), t.confirm.as_ref()].into_iter().flatten() {
+        for m in [Some(&t.m), t.again.as_ref(), t.confirm.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             push(&c, m, t.base);
         }
     }

@@ -29,12 +29,13 @@
 //!   regression on every key and the pairs found to act together (`factorial`); its second
 //!   phase holds the dominant keys in the better half of their range. Selected: an effect
 //!   above 1% whose t statistic passes a Bonferroni bound over the keys.
-//! - **bifurcation** (experimental): the factorial method's first phase (11/30 of the
-//!   budget), then the keys it did not select moved in groups of up to 8 from many bases —
-//!   Flink's default (to each sweep level) and the design's configurations that ran (each
-//!   key to a random end) — a group split while its change passes a screening threshold and
-//!   a single move confirmed by fresh runs of it and its base (`groups`); what the groups
-//!   leave of the budget extends the two-level design.
+//! - **groups** (the default): the factorial method's first phase (11/30 of the budget),
+//!   then the keys it did not select moved in groups of up to 8 from many bases — Flink's
+//!   default (to each sweep level) and the design's configurations that ran (each key to a
+//!   random end) — a group split while its change passes a screening threshold and a single
+//!   move confirmed by fresh runs of it and its base (`groups`); what the groups leave of
+//!   the budget extends the two-level design. Selected: a confirmed move, or a main effect
+//!   of the Huber regression over every run, each base's runs with a level of their own.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over

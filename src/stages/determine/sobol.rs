@@ -67,11 +67,11 @@ const MIN_FAIL_SHIFT: f64 = 0.05;
 /// budget the group screening left.
 const MIN_EXTENSION: usize = 10;
 
-/// The bifurcation method's first phase grows to half the budget when fewer of its
+/// The groups method's first phase grows to half the budget when fewer of its
 /// configurations than this ran (the regression over ~60 keys needs the degrees of freedom).
 const FIRST_RAN: usize = 90;
 
-/// The bifurcation method's first phase has at least this many configurations (or half
+/// The groups method's first phase has at least this many configurations (or half
 /// the budget): fewer leave the regression over ~60 keys without degrees of freedom.
 const FIRST_MIN: usize = 100;
 
@@ -89,25 +89,25 @@ pub(super) struct SobolRuns {
     pub(super) phases: Vec<Phase>,
     first: Analysis,
     reading: Reading,
-    /// The bifurcation method's group screening, in place of the second phase.
+    /// The groups method's group screening, in place of the second phase.
     pub(super) groups: Option<GroupRuns>,
 }
 
-/// Runs the two phases of a design of `samples` configurations; with `bifurcation`, the
+/// Runs the two phases of a design of `samples` configurations; with `group_screening`, the
 /// first phase and then the group screening of end moves (`groups`) with what is left of
 /// the budget.
 pub(super) fn measure(
     runner: &mut Runner<'_>,
     samples: usize,
     reading: Reading,
-    bifurcation: bool,
+    group_screening: bool,
 ) -> Result<SobolRuns> {
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
-    // The bifurcation method's first phase: 110 of 300 configurations (enough for the
+    // The groups method's first phase: 110 of 300 configurations (enough for the
     // regression to find the dominant keys; the rest visits more bases in groups), at
     // least FIRST_MIN (or half the budget).
-    let n0 = match bifurcation {
+    let n0 = match group_screening {
         true => (samples * 11)
             .div_ceil(30)
             .max(FIRST_MIN.min(samples.div_ceil(2))),
@@ -128,8 +128,7 @@ pub(super) fn measure(
         Reading::Regression => ["ff0", "ff1"][phase],
     };
     let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
-    let first = analyse(study, &[&p0], &all, 0, reading)?;
-    if bifurcation {
+    if group_screening {
         let mut phases = vec![Phase {
             runs: p0,
             fixed: vec![],
@@ -143,7 +142,6 @@ pub(super) fn measure(
             .iter()
             .filter(|m| m.score.is_some())
             .count();
-        let mut first = first;
         if ran < FIRST_RAN {
             let extra = samples.div_ceil(2).saturating_sub(n0);
             let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
@@ -151,8 +149,8 @@ pub(super) fn measure(
                 runs,
                 fixed: vec![],
             });
-            first = analyse(study, &[&phases[0].runs, &phases[1].runs], &all, 1, reading)?;
         }
+        let first = first_look(study, &phases)?;
         // The first analysis covers every key, in catalogue order.
         let skip: Vec<usize> = all.iter().copied().filter(|&i| first.selected[i]).collect();
         let dominant: Vec<usize> = skip
@@ -178,6 +176,7 @@ pub(super) fn measure(
             groups,
         });
     }
+    let first = analyse(study, &[&p0], &all, 0, reading)?;
     let mut fixed = dominant(study, &first, &p0, reading);
     while !fixed.is_empty() && !forest::holdable(study, &fixed) {
         fixed.pop();
@@ -194,6 +193,36 @@ pub(super) fn measure(
         first,
         reading,
         groups: None,
+    })
+}
+
+/// The groups method's reading of its first phase(s), which only steers the groups (the
+/// keys it selects are not moved, its dominant keys order the bases): a regression over
+/// every key, or, when too few configurations ran for one (a small budget), nothing
+/// selected — the regression over every run judges the keys at the end.
+fn first_look(study: &Study, phases: &[Phase]) -> Result<Analysis> {
+    let k = study.space.len();
+    let all: Vec<usize> = (0..k).collect();
+    let runs: Vec<&ForestRuns> = phases.iter().map(|p| &p.runs).collect();
+    let ran = runs
+        .iter()
+        .flat_map(|r| &r.measured)
+        .filter(|m| m.score.is_some())
+        .count();
+    if ran > k + 1 {
+        return factorial::analyse(study, &runs, &all);
+    }
+    Ok(Analysis {
+        free: all,
+        effect: vec![0.0; k],
+        robust: vec![0.0; k],
+        sd: vec![0.0; k],
+        total_index: vec![0.0; k],
+        first_index: vec![0.0; k],
+        judged: vec![false; k],
+        selected: vec![false; k],
+        floor_of: vec![MIN_EFFECT; k],
+        floor: MIN_EFFECT,
     })
 }
 
@@ -333,7 +362,7 @@ fn last_analysis(study: &Study, runs: &SobolRuns, held: &[usize]) -> Result<Opti
     analyse(study, &phases, &free, 1, runs.reading).map(Some)
 }
 
-/// The bifurcation method's main effects, read from every run: its two-level design's
+/// The groups method's main effects, read from every run: its two-level design's
 /// phases and every run of the group screening (bases, groups, confirmations), each coded
 /// by the side of the design's middle its keys are on. Why: the design alone holds ~110 of
 /// the 300 runs; the groups' runs move the undecided keys to their ends from many bases,
