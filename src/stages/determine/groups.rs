@@ -1,4 +1,4 @@
-//! The bifurcation method's second step: group screening of end moves around many random
+//! The groups method's second step: group screening of end moves around many random
 //! bases — the configurations of the first (factorial) phase that ran.
 //!
 //! Why: on the simulator the task heap, the task slots and the framework heap act strongly
@@ -26,6 +26,11 @@
 //! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
 //! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
 //! the repeated configurations). A key confirmed leaves the later bases' groups.
+//!
+//! Every run measured here also enters the final regression (`as_rows`), each base's runs
+//! as a block of their own: a key moved at many bases has its main effect read from all of
+//! them, which the confirmations alone, at a handful of runs each, cannot do for 1–5%
+//! effects.
 
 use crate::stages::determine::forest::ForestRuns;
 use crate::stages::determine::measure::{Measured, Runner, passes_precheck};

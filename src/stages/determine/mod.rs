@@ -16,7 +16,7 @@
 //! ten times worse than the worst configuration that ran.
 //!
 //! The methods (`[determine] method`):
-//! - **sobol** (the default): the forest's space-filling design (below) of as many
+//! - **sobol**: the forest's space-filling design (below) of as many
 //!   configurations as `[determine] budget` pays for, a GP with one lengthscale per key
 //!   fitted on the scores of those that ran, and each key's effect √(12·V_Ti) from its
 //!   total Sobol' variance in the GP, with bootstrap refits for its uncertainty. Selected:

@@ -1,4 +1,4 @@
-//! The sobol method (the default): a space-filling design kept in the runnable region (the
+//! The sobol method: a space-filling design kept in the runnable region (the
 //! forest's: a maximin Latin hypercube of configurations that pass the pre-check, then
 //! random pre-checked configurations a run/fail forest predicts to run), a GP with one
 //! lengthscale per key (ARD) fitted on the scores of the configurations that ran, and the
@@ -93,6 +93,29 @@ pub(super) struct SobolRuns {
     pub(super) groups: Option<GroupRuns>,
 }
 
+/// Phase `phase` (0 or 1) of a design of `samples` configurations, read by `reading`, with
+/// the keys `fixed` held.
+fn phase_design(
+    samples: usize,
+    phase: usize,
+    fixed: &[(usize, Value)],
+    reading: Reading,
+) -> Design<'_> {
+    Design {
+        samples,
+        tag: match reading {
+            Reading::Gp => ["sb0", "sb1"][phase],
+            Reading::Regression => ["ff0", "ff1"][phase],
+        },
+        salt: match phase {
+            0 => 0,
+            p => derive(0, Purpose::SobolPhase { phase: p as u64 }),
+        },
+        fixed,
+        two_level: reading == Reading::Regression,
+    }
+}
+
 /// Runs the two phases of a design of `samples` configurations; with `group_screening`, the
 /// first phase and then the group screening of end moves (`groups`) with what is left of
 /// the budget.
@@ -102,86 +125,19 @@ pub(super) fn measure(
     reading: Reading,
     group_screening: bool,
 ) -> Result<SobolRuns> {
+    if group_screening {
+        return measure_groups(runner, samples);
+    }
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
-    // The groups method's first phase: 110 of 300 configurations (enough for the
-    // regression to find the dominant keys; the rest visits more bases in groups), at
-    // least FIRST_MIN (or half the budget).
-    let n0 = match group_screening {
-        true => (samples * 11)
-            .div_ceil(30)
-            .max(FIRST_MIN.min(samples.div_ceil(2))),
-        false => samples.div_ceil(2),
-    };
-    let design = |samples, tag, phase, fixed| Design {
-        samples,
-        tag,
-        salt: match phase {
-            0 => 0,
-            p => derive(0, Purpose::SobolPhase { phase: p }),
-        },
-        fixed,
-        two_level: reading == Reading::Regression,
-    };
-    let tag = |phase| match reading {
-        Reading::Gp => ["sb0", "sb1"][phase],
-        Reading::Regression => ["ff0", "ff1"][phase],
-    };
-    let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
-    if group_screening {
-        let mut phases = vec![Phase {
-            runs: p0,
-            fixed: vec![],
-        }];
-        // Too few of the first phase's configurations ran for a regression over every key:
-        // the design grows to half the budget first (its analysis pooled, as `effects`
-        // reads a second phase that held no key).
-        let ran = phases[0]
-            .runs
-            .measured
-            .iter()
-            .filter(|m| m.score.is_some())
-            .count();
-        if ran < FIRST_RAN {
-            let extra = samples.div_ceil(2).saturating_sub(n0);
-            let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
-            phases.push(Phase {
-                runs,
-                fixed: vec![],
-            });
-        }
-        let first = first_look(study, &phases)?;
-        // The first analysis covers every key, in catalogue order.
-        let skip: Vec<usize> = all.iter().copied().filter(|&i| first.selected[i]).collect();
-        let dominant: Vec<usize> = skip
-            .iter()
-            .copied()
-            .filter(|&i| first.effect[i].abs() >= DOMINANT)
-            .collect();
-        let groups = Some(groups::measure(runner, &phases[0].runs, &skip, &dominant)?);
-        // What the groups left of the budget extends the two-level design, read pooled
-        // with the first phase (`effects`: a second phase that held no key).
-        let extra = (groups::left(runner) / study.file.determine.repeats) as usize;
-        if extra >= MIN_EXTENSION && phases.len() == 1 {
-            let runs = forest::measure(runner, &design(extra, tag(1), 1, &[]))?;
-            phases.push(Phase {
-                runs,
-                fixed: vec![],
-            });
-        }
-        return Ok(SobolRuns {
-            phases,
-            first,
-            reading,
-            groups,
-        });
-    }
+    let n0 = samples.div_ceil(2);
+    let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
     let mut fixed = dominant(study, &first, &p0, reading);
     while !fixed.is_empty() && !forest::holdable(study, &fixed) {
         fixed.pop();
     }
-    let p1 = forest::measure(runner, &design(samples - n0, tag(1), 1, &fixed))?;
+    let p1 = forest::measure(runner, &phase_design(samples - n0, 1, &fixed, reading))?;
     Ok(SobolRuns {
         phases: vec![
             Phase {
@@ -193,6 +149,58 @@ pub(super) fn measure(
         first,
         reading,
         groups: None,
+    })
+}
+
+/// The groups method: its two-level first phase — 110 of 300 configurations (enough for the
+/// regression to find the dominant keys; the rest visits more bases in groups), at least
+/// FIRST_MIN (or half the budget), grown to half the budget when fewer than FIRST_RAN ran —
+/// then the group screening with what is left, and what that leaves extends the design.
+fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
+    let study = runner.study;
+    let reading = Reading::Regression;
+    let n0 = (samples * 11)
+        .div_ceil(30)
+        .max(FIRST_MIN.min(samples.div_ceil(2)));
+    let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
+    let ran = p0.measured.iter().filter(|m| m.score.is_some()).count();
+    let mut phases = vec![Phase {
+        runs: p0,
+        fixed: vec![],
+    }];
+    if ran < FIRST_RAN {
+        let extra = samples.div_ceil(2).saturating_sub(n0);
+        let runs = forest::measure(runner, &phase_design(extra, 1, &[], reading))?;
+        phases.push(Phase {
+            runs,
+            fixed: vec![],
+        });
+    }
+    let first = first_look(study, &phases)?;
+    // The first look covers every key, in catalogue order.
+    let skip: Vec<usize> = (0..study.space.len())
+        .filter(|&i| first.selected[i])
+        .collect();
+    let dominant: Vec<usize> = skip
+        .iter()
+        .copied()
+        .filter(|&i| first.effect[i].abs() >= DOMINANT)
+        .collect();
+    let groups = Some(groups::measure(runner, &phases[0].runs, &skip, &dominant)?);
+    // What the groups left of the budget extends the two-level design (read with every run).
+    let extra = (groups::left(runner) / study.file.determine.repeats) as usize;
+    if extra >= MIN_EXTENSION && phases.len() == 1 {
+        let runs = forest::measure(runner, &phase_design(extra, 1, &[], reading))?;
+        phases.push(Phase {
+            runs,
+            fixed: vec![],
+        });
+    }
+    Ok(SobolRuns {
+        phases,
+        first,
+        reading,
+        groups,
     })
 }
 
