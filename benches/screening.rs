@@ -198,7 +198,7 @@ fn study_dir(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Path
     // Morris at the same budget (4 trajectories of single runs); the other older methods
     // as they were tuned (3 repeats) with the budget they need.
     let (budget, repeats, extra) = match method {
-        "sobol" | "factorial" => (300, 1, ""),
+        "sobol" | "factorial" | "groups" => (300, 1, ""),
         "morris" => (300, 1, "\ntrajectories = 4"),
         _ => (100_000, 3, ""),
     };
@@ -207,7 +207,7 @@ fn study_dir(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Path
         .replace("seed = 42", &format!("seed = {seed}"))
         .replace("objective = \"ratio\"", "objective = \"latency\"")
         .replace(
-            "# [determine]\n# method = \"sobol\"",
+            "# [determine]\n# method = \"groups\"",
             &format!(
                 "[determine]\nmethod = \"{method}\"\nbudget = {budget}\nrepeats = {repeats}\n\
                  rate = {rate}{extra}"

@@ -88,8 +88,9 @@ enum Command {
     /// study is not run again.
     Tune(TuneArgs),
     /// Screening experiments through the adapter that select the key parameters of the
-    /// catalogue within `[determine] budget` trials (by default a space-filling design read
-    /// through a GP's Sobol' indices); resumes an interrupted run; writes
+    /// catalogue within `[determine] budget` trials (by default a two-level design, then
+    /// keys moved in groups from many bases, every run read by one regression); resumes an
+    /// interrupted run; writes
     /// determine/selected.toml (a catalogue), effects.csv, effects.svg, report.md.
     Determine(DetermineArgs),
     /// Sample configurations and write each as a Flink conf directory; configurations that

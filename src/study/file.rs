@@ -159,7 +159,7 @@ impl Default for AdaptSection {
 #[serde(rename_all = "lowercase")]
 pub enum ScreeningMethod {
     /// A space-filling design in the runnable region, a GP with ARD fitted on it and each
-    /// key's total Sobol' index of the GP (the default).
+    /// key's total Sobol' index of the GP.
     Sobol,
     /// One at a time: each parameter swept over `levels` values, the rest at default.
     Oat,
@@ -172,13 +172,18 @@ pub enum ScreeningMethod {
     /// A two-level design in foldover pairs in the runnable region, read by least squares
     /// (main effects and the pairs that act together).
     Factorial,
+    /// The factorial method's first phase, then groups of keys moved to the ends of their
+    /// ranges from many bases (Flink's default and the design's configurations), split
+    /// while they act (sequential bifurcation), every run read by one regression (the
+    /// default).
+    Groups,
 }
 
 /// Settings of the determine stage.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DetermineSection {
-    #[serde(default = "sobol")]
+    #[serde(default = "groups")]
     pub method: ScreeningMethod,
     /// Trials the screening may run, repeats included (sobol: its design is budget /
     /// repeats configurations; the other methods refuse to start past it).
@@ -222,7 +227,7 @@ pub struct DetermineSection {
 impl Default for DetermineSection {
     fn default() -> Self {
         DetermineSection {
-            method: sobol(),
+            method: groups(),
             budget: three_hundred(),
             levels: five(),
             trajectories: ten(),
@@ -531,8 +536,8 @@ fn two_hundred() -> u64 {
 fn three_hundred() -> u64 {
     300
 }
-fn sobol() -> ScreeningMethod {
-    ScreeningMethod::Sobol
+fn groups() -> ScreeningMethod {
+    ScreeningMethod::Groups
 }
 fn wordcount() -> Workload {
     Workload::Wordcount

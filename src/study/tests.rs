@@ -72,7 +72,7 @@ fn errors_name_file_line_key_and_why() {
     );
 
     let e = err_of(&t.replace(
-        "# [determine]\n# method = \"sobol\"",
+        "# [determine]\n# method = \"groups\"",
         "[determine]\nlevels = 1",
     ));
     assert!(

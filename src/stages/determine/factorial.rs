@@ -31,10 +31,13 @@ const MAX_PAIRS: usize = 4;
 /// A key is fitted when at least this many rows that ran have it at each level.
 const MIN_LEVEL_ROWS: usize = 3;
 
-/// The model's columns: main effects of the judged keys (positions in `free`), then pairs.
+/// The model's columns: main effects of the judged keys (positions in `free`), then pairs,
+/// then one level per block of rows measured around one base (x's columns from `blocks`
+/// on, 0/1).
 struct Model {
     mains: Vec<usize>,
     pairs: Vec<(usize, usize)>,
+    blocks: usize,
 }
 
 impl Model {
@@ -43,6 +46,7 @@ impl Model {
             .iter()
             .map(|&j| x[j])
             .chain(self.pairs.iter().map(|&(a, b)| x[a] * x[b]))
+            .chain(x[self.blocks..].iter().copied())
             .collect()
     }
 
@@ -61,13 +65,16 @@ impl Model {
 }
 
 /// The keys' unit values as ±1 levels: below the middle of the values a key took in the
-/// rows, its low level (where the design put it, or where an int, a power of two, an enum
-/// or a bool rounds it to); a key that took one value only is 0 throughout.
-fn levels(u: &[Vec<f64>], k: usize) -> Vec<Vec<f64>> {
+/// first `design` rows (the two-level design's), its low level (where the design put it, or
+/// where an int, a power of two, an enum or a bool rounds it to); a key that took one value
+/// only there is 0 throughout. Rows after the design's (moves to the ends of a range, to
+/// inner levels) take the level of the side of the middle they are on.
+fn levels(u: &[Vec<f64>], k: usize, design: usize) -> Vec<Vec<f64>> {
+    let d = &u[..design.min(u.len())];
     let mid: Vec<Option<f64>> = (0..k)
         .map(|j| {
-            let lo = u.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min);
-            let hi = u.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max);
+            let lo = d.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min);
+            let hi = d.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max);
             (hi > lo).then_some(0.5 * (lo + hi))
         })
         .collect();
@@ -95,16 +102,45 @@ fn varies(x: &[Vec<f64>], j: usize) -> bool {
 
 /// Reads the configurations of `phases` that ran, over the keys `free`.
 pub(super) fn analyse(study: &Study, phases: &[&ForestRuns], free: &[usize]) -> Result<Analysis> {
+    analyse_with(study, phases, None, free)
+}
+
+/// Runs beside a two-level design, measured in blocks around bases: `block[n]` is the
+/// base of `runs`' n-th configuration.
+pub(super) struct Blocked<'r> {
+    pub(super) runs: &'r ForestRuns,
+    pub(super) block: &'r [usize],
+}
+
+/// Reads the configurations of the two-level design's `phases` and of `extra` that ran.
+/// An extra run's keys are coded by the side of the design's middle they are on, and each
+/// of its blocks has a level of its own. Why the blocks: a base's runs share whatever of
+/// the base the main effects do not explain (Flink's default, with its 100 ms buffer
+/// timeout, is far from any linear model), and without its own level that shared misfit
+/// lands on the keys whose values mark the base.
+pub(super) fn analyse_with(
+    study: &Study,
+    phases: &[&ForestRuns],
+    extra: Option<Blocked<'_>>,
+    free: &[usize],
+) -> Result<Analysis> {
     let space = &study.space;
     let (mut u, mut y, mut total) = (Vec::new(), Vec::new(), 0);
-    for runs in phases {
-        for (c, m) in runs.configs.iter().zip(&runs.measured) {
-            total += 1;
-            if let Some(score) = m.score {
-                let unit = space.to_unit(c);
-                u.push(free.iter().map(|&i| unit[i]).collect::<Vec<f64>>());
-                y.push(score);
-            }
+    let mut block: Vec<Option<usize>> = Vec::new();
+    let rows = phases
+        .iter()
+        .flat_map(|r| r.configs.iter().zip(&r.measured).map(|cm| (cm, None)));
+    let more = extra.iter().flat_map(|e| {
+        let cm = e.runs.configs.iter().zip(&e.runs.measured);
+        cm.zip(e.block.iter().map(|&b| Some(b)))
+    });
+    for ((c, m), b) in rows.chain(more) {
+        total += 1;
+        if let Some(score) = m.score {
+            let unit = space.to_unit(c);
+            u.push(free.iter().map(|&i| unit[i]).collect::<Vec<f64>>());
+            y.push(score);
+            block.push(b);
         }
     }
     if u.len() < MIN_RAN {
@@ -115,13 +151,29 @@ pub(super) fn analyse(study: &Study, phases: &[&ForestRuns], free: &[usize]) -> 
             u.len()
         );
     }
-    fit_design(&u, &y, free)
+    fit_design(&u, &y, free, &block)
 }
 
-/// Reads the design's rows that ran (unit values of the keys `free`, and their scores).
-fn fit_design(u: &[Vec<f64>], y: &[f64], free: &[usize]) -> Result<Analysis> {
+/// Reads the rows that ran (unit values of the keys `free`, and their scores); rows with a
+/// `block` are not the two-level design's, and each block has a level of its own.
+fn fit_design(
+    u: &[Vec<f64>],
+    y: &[f64],
+    free: &[usize],
+    block: &[Option<usize>],
+) -> Result<Analysis> {
     let k = free.len();
-    let x = levels(u, k);
+    let design = block.iter().take_while(|b| b.is_none()).count();
+    let mut x = levels(u, k, design);
+    let blocks: Vec<usize> = {
+        let mut b: Vec<usize> = block.iter().flatten().copied().collect();
+        b.sort_unstable();
+        b.dedup();
+        b
+    };
+    for (row, b) in x.iter_mut().zip(block) {
+        row.extend(blocks.iter().map(|c| f64::from(u8::from(Some(*c) == *b))));
+    }
     // Judged: enough rows at each level for the effect to stand for the key (it is fitted
     // with fewer, so that its variance does not land on the other keys).
     let judged: Vec<bool> = judged(
@@ -133,10 +185,14 @@ fn fit_design(u: &[Vec<f64>], y: &[f64], free: &[usize]) -> Result<Analysis> {
     let mut model = Model {
         mains: (0..k).filter(|&j| varies(&x, j)).collect(),
         pairs: Vec::new(),
+        blocks: k,
     };
     let (_, y_star) = huber(&model, &x, y)?;
     add_pairs(&mut model, &x, &y_star)?;
-    let (fit, y_star) = huber(&model, &x, y)?;
+    let (mut fit, y_star) = huber(&model, &x, y)?;
+    if design < block.len() {
+        inflate(&mut fit, model.mains.len());
+    }
     let y = y_star;
     Ok(read(&model, &fit, &y, free, judged))
 }
@@ -194,6 +250,18 @@ fn huber(model: &Model, x: &[Vec<f64>], y: &[f64]) -> Result<(Ols, Vec<f64>)> {
         *se *= scale;
     }
     Ok((fit, y_star))
+}
+
+/// Scales the main effects' standard errors by the inflation of their t statistics (the
+/// median |t| over the normal's, 0.6745, when above it). Why: most keys are inert, so
+/// their t statistics are draws from the null, and the median's excess says how much the
+/// errors understate the spread.
+fn inflate(fit: &mut Ols, mains: usize) {
+    let t: Vec<f64> = (0..mains).map(|c| fit.t(c).abs()).collect();
+    let lambda = (median(&t) / 0.6745).max(1.0);
+    for se in &mut fit.se[..mains] {
+        *se *= lambda;
+    }
 }
 
 /// Adds, one at a time, the pair of main-effect keys whose product best explains what the
@@ -335,17 +403,18 @@ mod tests {
         assert_eq!(u.len(), 28);
         let k = keys.len();
         let free: Vec<usize> = (0..k).collect();
-        let a = fit_design(&u, &y, &free).unwrap();
+        let a = fit_design(&u, &y, &free, &vec![None; u.len()]).unwrap();
         let at = |name: &str| keys.iter().position(|key| key == name).unwrap();
         // The two keys a 10 s trial does not read are never selected, spikes or not.
         assert!(!a.selected[at("blob.fetch.backlog")]);
         assert!(!a.selected[at("web.refresh-interval")]);
         // Of the main effects, the buffer timeout's stands out most from the noise, in
         // the right direction (a longer timeout, a higher p99: a lower score).
-        let x = levels(&u, k);
+        let x = levels(&u, k, u.len());
         let model = Model {
             mains: free.clone(),
             pairs: Vec::new(),
+            blocks: k,
         };
         let (fit, _) = huber(&model, &x, &y).unwrap();
         let bt = at("execution.buffer-timeout");
@@ -377,12 +446,90 @@ mod tests {
         }
         assert_eq!(u.len(), 32);
         let free: Vec<usize> = (0..keys.len()).collect();
-        let a = fit_design(&u, &y, &free).unwrap();
+        let a = fit_design(&u, &y, &free, &vec![None; u.len()]).unwrap();
         let at = |name: &str| keys.iter().position(|key| *key == name).unwrap();
         assert!(a.selected[at("execution.buffer-timeout")]);
         // The two keys a 10 s trial does not read.
         assert!(!a.selected[at("blob.fetch.backlog")]);
         assert!(!a.selected[at("web.refresh-interval")]);
+    }
+
+    /// A 32-run two-level design in 6 keys (key 0 acting by 0.3, 1% noise), then 24 runs
+    /// around one base of the design: its runs, and key 0 or key 1 moved to its other level.
+    /// Every run around the base sits 0.4 above what the main effects give (the base is
+    /// far from the linear model). Returns the unit values, the scores and the blocks.
+    fn design_and_base() -> (Vec<Vec<f64>>, Vec<f64>, Vec<Option<usize>>) {
+        let noise = |r: usize| 0.01 * (((r * 7919 + 13) % 101) as f64 / 50.0 - 1.0);
+        let mut u: Vec<Vec<f64>> = (0..32_usize)
+            .map(|r| {
+                (0..6)
+                    .map(|b| (((r * [1, 3, 5, 7, 11, 13][b]) >> b) & 1) as f64)
+                    .collect()
+            })
+            .collect();
+        let base = u[5].clone();
+        for n in 0..24 {
+            let mut row = base.clone();
+            if n % 3 > 0 {
+                row[n % 3 - 1] = 1.0 - row[n % 3 - 1];
+            }
+            u.push(row);
+        }
+        let y: Vec<f64> = u
+            .iter()
+            .enumerate()
+            .map(|(r, row)| 0.3 * row[0] + noise(r) + if r >= 32 { 0.4 } else { 0.0 })
+            .collect();
+        let block = (0..u.len()).map(|r| (r >= 32).then_some(0)).collect();
+        (u, y, block)
+    }
+
+    #[test]
+    fn a_base_level_of_its_own_keeps_a_base_misfit_off_the_keys_that_mark_it() {
+        let (u, y, block) = design_and_base();
+        let free: Vec<usize> = (0..6).collect();
+        let blocked = fit_design(&u, &y, &free, &block).unwrap();
+        assert_eq!(blocked.selected, [true, false, false, false, false, false]);
+        assert!(
+            (blocked.effect[0] - 0.3).abs() < 0.05,
+            "{}",
+            blocked.effect[0]
+        );
+        // Read as design rows, the base's misfit lands on the keys at its levels.
+        let plain = fit_design(&u, &y, &free, &vec![None; u.len()]).unwrap();
+        assert!(
+            plain.selected[1..].iter().any(|&s| s),
+            "{:?}",
+            plain.selected
+        );
+    }
+
+    #[test]
+    fn the_errors_grow_by_the_inflation_of_the_median_t() {
+        let mut fit = Ols {
+            intercept: 0.0,
+            coef: vec![0.2, 1.349, -1.349, 0.1349, 5.0],
+            se: vec![1.0; 5],
+            residuals: vec![],
+            dof: 100,
+        };
+        // |t| of the four mains: 0.2, 1.349, 1.349, 0.1349 → median 0.7745; λ = 1.148.
+        inflate(&mut fit, 4);
+        let lambda = 0.7745 / 0.6745;
+        assert!(
+            fit.se[..4].iter().all(|se| (se - lambda).abs() < 1e-9),
+            "{:?}",
+            fit.se
+        );
+        assert_eq!(fit.se[4], 1.0);
+        // Below the normal's median nothing shrinks.
+        let mut calm = Ols {
+            coef: vec![0.1; 4],
+            se: vec![1.0; 4],
+            ..fit
+        };
+        inflate(&mut calm, 4);
+        assert_eq!(calm.se, vec![1.0; 4]);
     }
 
     #[test]
@@ -400,8 +547,9 @@ mod tests {
         let model = Model {
             mains: (0..4).collect(),
             pairs: Vec::new(),
+            blocks: 4,
         };
-        let x = levels(&u, 4);
+        let x = levels(&u, 4, u.len());
         let ls = model.fit(&x, &y).unwrap();
         let (rob, _) = huber(&model, &x, &y).unwrap();
         // Least squares: key 3 looks like a 0.57 effect and key 0's t drowns.

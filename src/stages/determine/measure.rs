@@ -139,6 +139,18 @@ impl<'a> Runner<'a> {
         items: &[(String, Config)],
         runs: u64,
     ) -> Result<Vec<Measured>> {
+        self.measure_repeats(items, 0, runs)
+    }
+
+    /// Measures configurations `runs` times each as repeats `from`, `from + 1`, …: further
+    /// runs of configurations measured before (each a fresh draw of the noise), their
+    /// measurements over these runs only.
+    pub(super) fn measure_repeats(
+        &mut self,
+        items: &[(String, Config)],
+        from: u64,
+        runs: u64,
+    ) -> Result<Vec<Measured>> {
         if cancelled() {
             bail!(
                 "interrupted: determine stopped before finishing (its finished trials are journaled; run it again to resume)"
@@ -149,14 +161,14 @@ impl<'a> Runner<'a> {
         for (n, (id, config)) in items.iter().enumerate() {
             if let Some(why) = self.study.predict_failure(config) {
                 slots.push(
-                    (0..runs)
+                    (from..from + runs)
                         .map(|r| Some(TrialRecord::skipped(id, self.rate, r, why.clone())))
                         .collect(),
                 );
                 continue;
             }
             let mut row = Vec::with_capacity(runs as usize);
-            for repeat in 0..runs {
+            for repeat in from..from + runs {
                 let key = self.study.trial_key(config, self.rate, repeat);
                 match self.journaled.get(&key) {
                     Some(rec) => {
@@ -168,7 +180,7 @@ impl<'a> Runner<'a> {
                         row.push(Some(rec));
                     }
                     None => {
-                        queue.push((n, repeat as usize));
+                        queue.push((n, (repeat - from) as usize));
                         row.push(None);
                     }
                 }
@@ -176,7 +188,7 @@ impl<'a> Runner<'a> {
             slots.push(row);
         }
         self.check_budget(queue.len())?;
-        self.run_queue(items, &queue, &mut slots)?;
+        self.run_queue(items, &queue, from, &mut slots)?;
         let mut out = Vec::with_capacity(items.len());
         for row in slots {
             let recs: Vec<TrialRecord> = row.into_iter().flatten().collect();
@@ -202,12 +214,13 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Runs the queued (item, repeat) trials on the workers, journaling each as it ends and
-    /// putting it into its slot.
+    /// Runs the queued (item, repeat − `from`) trials on the workers, journaling each as it
+    /// ends and putting it into its slot.
     fn run_queue(
         &mut self,
         items: &[(String, Config)],
         queue: &[(usize, usize)],
+        from: u64,
         slots: &mut [Vec<Option<TrialRecord>>],
     ) -> Result<()> {
         if queue.is_empty() {
@@ -222,7 +235,7 @@ impl<'a> Runner<'a> {
                 config_id: &items[n].0,
                 config: &items[n].1,
                 rate: self.rate,
-                repeat: repeat as u64,
+                repeat: from + repeat as u64,
             })
             .collect();
         let (journal, bar) = (&mut self.journal, &self.bar);

@@ -16,7 +16,7 @@
 //! ten times worse than the worst configuration that ran.
 //!
 //! The methods (`[determine] method`):
-//! - **sobol** (the default): the forest's space-filling design (below) of as many
+//! - **sobol**: the forest's space-filling design (below) of as many
 //!   configurations as `[determine] budget` pays for, a GP with one lengthscale per key
 //!   fitted on the scores of those that ran, and each key's effect √(12·V_Ti) from its
 //!   total Sobol' variance in the GP, with bootstrap refits for its uncertainty. Selected:
@@ -29,6 +29,13 @@
 //!   regression on every key and the pairs found to act together (`factorial`); its second
 //!   phase holds the dominant keys in the better half of their range. Selected: an effect
 //!   above 1% whose t statistic passes a Bonferroni bound over the keys.
+//! - **groups** (the default): the factorial method's first phase (11/30 of the budget),
+//!   then the keys it did not select moved in groups of up to 8 from many bases — Flink's
+//!   default (to each sweep level) and the design's configurations that ran (each key to a
+//!   random end) — a group split while its change passes a screening threshold and a single
+//!   move confirmed by fresh runs of it and its base (`groups`); what the groups leave of
+//!   the budget extends the two-level design. Selected: a confirmed move, or a main effect
+//!   of the Huber regression over every run, each base's runs with a level of their own.
 //! - **oat** (one at a time, the paper's): a reference configuration — Flink's default,
 //!   with the parameters that replace a base key (`*.memory.flink.size`) set to the value
 //!   Flink derives, as generated configurations have them — and each parameter swept over
@@ -62,12 +69,14 @@
 //! Layout, in layers that point one way: `measure` runs screening configurations through
 //! the adapter; `summary` holds what the stage reports; `select` the noise floors and the
 //! selection rule; `oat`, `morris`, `forest` and `sobol` each one method's design (what runs) and
-//! its effects; `write` the artifacts; `run` the stage as a sequence of those steps. Only
-//! `run` uses the methods, and nothing uses `run`.
+//! its effects (`factorial`, the regression reading, and `groups`, the group screening,
+//! serve `sobol`); `write` the artifacts; `run` the stage as a sequence of those steps.
+//! Only `run` uses the methods, and nothing uses `run`.
 
 mod analysis;
 mod factorial;
 mod forest;
+mod groups;
 mod measure;
 mod morris;
 mod oat;

@@ -28,6 +28,9 @@ const FAIL_PENALTY: f64 = std::f64::consts::LN_10;
 const NOISE_RUNS: u64 = 6;
 /// The smallest design the sobol method fits its GP on.
 const MIN_DESIGN: usize = 30;
+/// The regression methods' configurations per effect they fit, at least: twice as many
+/// as keys leaves the residuals degrees of freedom for a bound over all of them.
+const REGRESSION_ROWS: usize = 2;
 
 /// Options of the stage.
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +56,7 @@ pub fn run(study: &Study, opts: DetermineOptions) -> Result<DetermineSummary> {
     let started = Instant::now();
     let cfg = &study.file.determine;
     let plan = Plan::of(study);
-    plan.check_budget(cfg.budget)?;
+    plan.check_budget(cfg.budget, study.space.len())?;
     let stage = match opts.restart {
         true => StageDir::begin(&study.dir, Stage::Determine.name())?,
         false => StageDir::resume(&study.dir, Stage::Determine.name())?,
@@ -134,7 +137,7 @@ impl Plan {
             ScreeningMethod::Morris => (false, true, false, false),
             ScreeningMethod::Forest => (false, false, true, false),
             ScreeningMethod::All => (true, true, true, false),
-            ScreeningMethod::Factorial => (false, false, false, true),
+            ScreeningMethod::Factorial | ScreeningMethod::Groups => (false, false, false, true),
         };
         let levels = cfg.levels as usize;
         let oat_values = study
@@ -192,20 +195,35 @@ impl Plan {
     }
 
     /// Refuses a plan the budget cannot pay for before anything runs.
-    fn check_budget(&self, budget: u64) -> Result<()> {
+    fn check_budget(&self, budget: u64, keys: usize) -> Result<()> {
+        let regression = matches!(
+            self.method,
+            ScreeningMethod::Groups | ScreeningMethod::Factorial
+        );
+        let rows = REGRESSION_ROWS * (keys + 1);
+        if regression && self.design < rows {
+            bail!(
+                "[determine] budget = {budget} pays for {} configurations; the {} method reads \
+                 every key's effect by one regression and needs at least {rows} for {keys} keys \
+                 (raise the budget, or use method = \"sobol\")",
+                self.design,
+                format!("{:?}", self.method).to_lowercase()
+            );
+        }
         if self.sobol && self.design < MIN_DESIGN {
             bail!(
                 "[determine] budget = {budget} with repeats = {} pays for {} configurations; \
-                 the sobol method needs at least {MIN_DESIGN}",
+                 the {} method needs at least {MIN_DESIGN}",
                 (budget / self.design.max(1) as u64).max(1),
-                self.design
+                self.design,
+                format!("{:?}", self.method).to_lowercase()
             );
         }
         if self.trials > budget {
             bail!(
                 "the {:?} screening plans about {} trials, more than [determine] budget = \
-                 {budget}: raise the budget, or use method = \"sobol\", which fits its design \
-                 to the budget",
+                 {budget}: raise the budget, or use method = \"groups\" (the default), which \
+                 fits its design to the budget",
                 self.method,
                 self.trials
             );
@@ -252,6 +270,10 @@ impl Measurements {
                     .iter()
                     .flat_map(|r| r.phases.iter().flat_map(|p| p.runs.measured.iter())),
             )
+            .chain(self.sobol.iter().flat_map(|r| {
+                // The bases are the first phase's configurations, counted there.
+                r.groups.iter().flat_map(|g| g.tests.iter().map(|t| &t.m))
+            }))
             .chain(self.spent.iter())
     }
 
@@ -313,10 +335,16 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
     let sobol = match plan.sobol {
         true => {
             let reading = match plan.method {
-                ScreeningMethod::Factorial => sobol::Reading::Regression,
+                ScreeningMethod::Factorial | ScreeningMethod::Groups => sobol::Reading::Regression,
                 _ => sobol::Reading::Gp,
             };
-            Some(sobol::measure(runner, plan.design, reading)?)
+            let group_screening = plan.method == ScreeningMethod::Groups;
+            Some(sobol::measure(
+                runner,
+                plan.design,
+                reading,
+                group_screening,
+            )?)
         }
         false => None,
     };

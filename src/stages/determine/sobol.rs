@@ -1,4 +1,4 @@
-//! The sobol method (the default): a space-filling design kept in the runnable region (the
+//! The sobol method: a space-filling design kept in the runnable region (the
 //! forest's: a maximin Latin hypercube of configurations that pass the pre-check, then
 //! random pre-checked configurations a run/fail forest predicts to run), a GP with one
 //! lengthscale per key (ARD) fitted on the scores of the configurations that ran, and the
@@ -28,6 +28,7 @@
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial;
 use crate::stages::determine::forest::{self, Design, ForestRuns};
+use crate::stages::determine::groups::{self, GroupRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
 use crate::stages::determine::oat;
 use crate::stages::determine::select::{
@@ -62,6 +63,18 @@ const PRECHECK_SAMPLE: usize = 2000;
 /// The smallest difference of failure shares between a key's halves that counts.
 const MIN_FAIL_SHIFT: f64 = 0.05;
 
+/// The fewest configurations the bifurcation method adds to its two-level design with the
+/// budget the group screening left.
+const MIN_EXTENSION: usize = 10;
+
+/// The groups method's first phase grows to half the budget when fewer of its
+/// configurations than this ran (the regression over ~60 keys needs the degrees of freedom).
+const FIRST_RAN: usize = 90;
+
+/// The groups method's first phase has at least this many configurations (or half
+/// the budget): fewer leave the regression over ~60 keys without degrees of freedom.
+const FIRST_MIN: usize = 100;
+
 /// Keys selected in the first phase with at least this effect are held fixed in the second.
 const DOMINANT: f64 = 0.1;
 
@@ -76,38 +89,55 @@ pub(super) struct SobolRuns {
     pub(super) phases: Vec<Phase>,
     first: Analysis,
     reading: Reading,
+    /// The groups method's group screening, in place of the second phase.
+    pub(super) groups: Option<GroupRuns>,
 }
 
-/// Runs the two phases of a design of `samples` configurations.
+/// Phase `phase` (0 or 1) of a design of `samples` configurations, read by `reading`, with
+/// the keys `fixed` held.
+fn phase_design(
+    samples: usize,
+    phase: usize,
+    fixed: &[(usize, Value)],
+    reading: Reading,
+) -> Design<'_> {
+    Design {
+        samples,
+        tag: match reading {
+            Reading::Gp => ["sb0", "sb1"][phase],
+            Reading::Regression => ["ff0", "ff1"][phase],
+        },
+        salt: match phase {
+            0 => 0,
+            p => derive(0, Purpose::SobolPhase { phase: p as u64 }),
+        },
+        fixed,
+        two_level: reading == Reading::Regression,
+    }
+}
+
+/// Runs the two phases of a design of `samples` configurations; with `group_screening`, the
+/// first phase and then the group screening of end moves (`groups`) with what is left of
+/// the budget.
 pub(super) fn measure(
     runner: &mut Runner<'_>,
     samples: usize,
     reading: Reading,
+    group_screening: bool,
 ) -> Result<SobolRuns> {
+    if group_screening {
+        return measure_groups(runner, samples);
+    }
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
     let n0 = samples.div_ceil(2);
-    let design = |samples, tag, phase, fixed| Design {
-        samples,
-        tag,
-        salt: match phase {
-            0 => 0,
-            p => derive(0, Purpose::SobolPhase { phase: p }),
-        },
-        fixed,
-        two_level: reading == Reading::Regression,
-    };
-    let tag = |phase| match reading {
-        Reading::Gp => ["sb0", "sb1"][phase],
-        Reading::Regression => ["ff0", "ff1"][phase],
-    };
-    let p0 = forest::measure(runner, &design(n0, tag(0), 0, &[]))?;
+    let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
     let first = analyse(study, &[&p0], &all, 0, reading)?;
     let mut fixed = dominant(study, &first, &p0, reading);
     while !fixed.is_empty() && !forest::holdable(study, &fixed) {
         fixed.pop();
     }
-    let p1 = forest::measure(runner, &design(samples - n0, tag(1), 1, &fixed))?;
+    let p1 = forest::measure(runner, &phase_design(samples - n0, 1, &fixed, reading))?;
     Ok(SobolRuns {
         phases: vec![
             Phase {
@@ -118,6 +148,89 @@ pub(super) fn measure(
         ],
         first,
         reading,
+        groups: None,
+    })
+}
+
+/// The groups method: its two-level first phase — 110 of 300 configurations (enough for the
+/// regression to find the dominant keys; the rest visits more bases in groups), at least
+/// FIRST_MIN (or half the budget), grown to half the budget when fewer than FIRST_RAN ran —
+/// then the group screening with what is left, and what that leaves extends the design.
+fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
+    let study = runner.study;
+    let reading = Reading::Regression;
+    let n0 = (samples * 11)
+        .div_ceil(30)
+        .max(FIRST_MIN.min(samples.div_ceil(2)));
+    let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
+    let ran = p0.measured.iter().filter(|m| m.score.is_some()).count();
+    let mut phases = vec![Phase {
+        runs: p0,
+        fixed: vec![],
+    }];
+    if ran < FIRST_RAN {
+        let extra = samples.div_ceil(2).saturating_sub(n0);
+        let runs = forest::measure(runner, &phase_design(extra, 1, &[], reading))?;
+        phases.push(Phase {
+            runs,
+            fixed: vec![],
+        });
+    }
+    let first = first_look(study, &phases)?;
+    // The first look covers every key, in catalogue order.
+    let skip: Vec<usize> = (0..study.space.len())
+        .filter(|&i| first.selected[i])
+        .collect();
+    let dominant: Vec<usize> = skip
+        .iter()
+        .copied()
+        .filter(|&i| first.effect[i].abs() >= DOMINANT)
+        .collect();
+    let groups = Some(groups::measure(runner, &phases[0].runs, &skip, &dominant)?);
+    // What the groups left of the budget extends the two-level design (read with every run).
+    let extra = (groups::left(runner) / study.file.determine.repeats) as usize;
+    if extra >= MIN_EXTENSION && phases.len() == 1 {
+        let runs = forest::measure(runner, &phase_design(extra, 1, &[], reading))?;
+        phases.push(Phase {
+            runs,
+            fixed: vec![],
+        });
+    }
+    Ok(SobolRuns {
+        phases,
+        first,
+        reading,
+        groups,
+    })
+}
+
+/// The groups method's reading of its first phase(s), which only steers the groups (the
+/// keys it selects are not moved, its dominant keys order the bases): a regression over
+/// every key, or, when too few configurations ran for one (a small budget), nothing
+/// selected — the regression over every run judges the keys at the end.
+fn first_look(study: &Study, phases: &[Phase]) -> Result<Analysis> {
+    let k = study.space.len();
+    let all: Vec<usize> = (0..k).collect();
+    let runs: Vec<&ForestRuns> = phases.iter().map(|p| &p.runs).collect();
+    let ran = runs
+        .iter()
+        .flat_map(|r| &r.measured)
+        .filter(|m| m.score.is_some())
+        .count();
+    if ran > k + 1 {
+        return factorial::analyse(study, &runs, &all);
+    }
+    Ok(Analysis {
+        free: all,
+        effect: vec![0.0; k],
+        robust: vec![0.0; k],
+        sd: vec![0.0; k],
+        total_index: vec![0.0; k],
+        first_index: vec![0.0; k],
+        judged: vec![false; k],
+        selected: vec![false; k],
+        floor_of: vec![MIN_EFFECT; k],
+        floor: MIN_EFFECT,
     })
 }
 
@@ -197,30 +310,21 @@ pub(super) fn effects(
     rows: &mut [EffectRow],
 ) -> Result<SobolFound> {
     let k = study.space.len();
-    let second = &runs.phases[1];
-    let held: Vec<usize> = second.fixed.iter().map(|f| f.0).collect();
-    let last = match held.is_empty() {
-        true => {
-            let all: Vec<usize> = (0..k).collect();
-            analyse(
-                study,
-                &[&runs.phases[0].runs, &second.runs],
-                &all,
-                1,
-                runs.reading,
-            )?
-        }
-        false => {
-            let free: Vec<usize> = (0..k).filter(|i| !held.contains(i)).collect();
-            analyse(study, &[&second.runs], &free, 1, runs.reading)?
-        }
+    let held: Vec<usize> = runs
+        .phases
+        .get(1)
+        .map_or(vec![], |p| p.fixed.iter().map(|f| f.0).collect());
+    let last = match &runs.groups {
+        Some(g) => Some(pooled_analysis(study, runs, g)?),
+        None => last_analysis(study, runs, &held)?,
     };
+    let last = last.as_ref().unwrap_or(&runs.first);
     let fail = fail_influence(study, runs);
     let (mut importance, mut floor) = (vec![0.0; k], vec![0.0; k]);
     for (i, row) in rows.iter_mut().enumerate() {
         // The first analysis covers every key, in catalogue order.
         let (a, j) = match last.free.iter().position(|&f| f == i) {
-            Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (&last, j),
+            Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (last, j),
             _ => (&runs.first, i),
         };
         row.sobol_effect = Some(a.effect[j]);
@@ -235,6 +339,9 @@ pub(super) fn effects(
         row.fail_influence = Some(fail[i].0);
         row.decides_run = Some(fail[i].1);
     }
+    if let Some(g) = &runs.groups {
+        add_groups(g, rows, &mut importance, &mut floor);
+    }
     let result = MethodResult {
         share: importance.iter().map(|&v| perf_share(v)).collect(),
         floor,
@@ -244,6 +351,61 @@ pub(super) fn effects(
         result,
         floor: last.floor,
     })
+}
+
+/// The second phase's analysis: on its own over the keys it did not hold (`held`), or
+/// pooled with the first when it held none; None without a second phase.
+fn last_analysis(study: &Study, runs: &SobolRuns, held: &[usize]) -> Result<Option<Analysis>> {
+    let k = study.space.len();
+    let Some(second) = runs.phases.get(1) else {
+        return Ok(None);
+    };
+    let (phases, free): (Vec<&ForestRuns>, Vec<usize>) = match held.is_empty() {
+        true => (vec![&runs.phases[0].runs, &second.runs], (0..k).collect()),
+        false => (
+            vec![&second.runs],
+            (0..k).filter(|i| !held.contains(i)).collect(),
+        ),
+    };
+    analyse(study, &phases, &free, 1, runs.reading).map(Some)
+}
+
+/// The groups method's main effects, read from every run: its two-level design's
+/// phases and every run of the group screening (bases, groups, confirmations), each coded
+/// by the side of the design's middle its keys are on. Why: the design alone holds ~110 of
+/// the 300 runs; the groups' runs move the undecided keys to their ends from many bases,
+/// which is what a main effect needs, and leaving them out cost 0.1–0.24 recall on the
+/// synthetic main effects.
+fn pooled_analysis(study: &Study, runs: &SobolRuns, g: &GroupRuns) -> Result<Analysis> {
+    let all: Vec<usize> = (0..study.space.len()).collect();
+    let design: Vec<&ForestRuns> = runs.phases.iter().map(|p| &p.runs).collect();
+    let (rows, block) = groups::as_rows(g);
+    let extra = factorial::Blocked {
+        runs: &rows,
+        block: &block,
+    };
+    factorial::analyse_with(study, &design, Some(extra), &all)
+}
+
+/// The group screening's effects into the rows' one-at-a-time columns (a key's largest
+/// change by a single move, against its base); a key the groups select and the factorial
+/// phase did not is judged by that change and its bound.
+fn add_groups(g: &GroupRuns, rows: &mut [EffectRow], importance: &mut [f64], floor: &mut [f64]) {
+    let found = groups::effects(g, rows.len());
+    for (i, (row, f)) in rows.iter_mut().zip(found).enumerate() {
+        if let Some((value, change)) = &f.best {
+            row.oat_effect = Some(change.abs());
+            row.oat_best_value = Some(value.to_string());
+            row.oat_best_change = Some(*change);
+        }
+        if f.failed > 0 {
+            row.oat_failed_levels = Some(f.failed);
+        }
+        if f.selected && importance[i] <= floor[i] {
+            importance[i] = f.best.as_ref().map_or(0.0, |b| b.1.abs());
+            floor[i] = f.bound;
+        }
+    }
 }
 
 /// Fits the GP on the configurations of `phases` that ran, over the keys `free` and the

@@ -56,7 +56,7 @@ pub(super) fn write_figure(
                         .morris_sigma
                         .map(|s| if top > 0.0 { s / top } else { 0.0 })
                 }
-                ScreeningMethod::Sobol | ScreeningMethod::Factorial => {
+                ScreeningMethod::Sobol | ScreeningMethod::Factorial | ScreeningMethod::Groups => {
                     let top = results[0].importance.iter().copied().fold(0.0, f64::max);
                     rows[i]
                         .sobol_effect_sd
@@ -155,7 +155,7 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
     ));
     if matches!(
         s.method,
-        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial | ScreeningMethod::Groups
     ) {
         out.push_str(&sobol_text(s));
     } else {
@@ -180,7 +180,7 @@ pub(super) fn report_md(s: &DetermineSummary, rows: &[EffectRow], order: &[usize
     }
     if matches!(
         s.method,
-        ScreeningMethod::Sobol | ScreeningMethod::Factorial
+        ScreeningMethod::Sobol | ScreeningMethod::Factorial | ScreeningMethod::Groups
     ) {
         out.push_str(
             "| rank | parameter | selected | effect | ± (sd) | total index | \
@@ -250,6 +250,21 @@ fn sobol_text(s: &DetermineSummary) -> String {
              A key is selected when \
              its effect exceeds 1% and its t statistic a Bonferroni bound over the keys \
              (family-wise 5%). The largest effect a key needed to be selected"
+        }
+        ScreeningMethod::Groups => {
+            "A third of the budget went to a two-level design (as the factorial method's first \
+             phase). The rest moved the keys it did not select in groups from many bases \
+             (Flink's default, to each level of the sweep, and the design's configurations, to \
+             an end of each key's range), splitting a group while its change passed a \
+             screening bound. A key's effect is the change of the score ln(perf) from the low \
+             to the high side of its range in a Huber regression over every run (each base's \
+             runs with a level of their own), ± its standard error (scaled up by the excess of \
+             the median |t| over the normal's), selected when above 1% with its t statistic \
+             above a Bonferroni bound over the keys; or, for a key selected by its moves, its \
+             largest single-move change (the one-at-a-time columns of effects.csv), confirmed \
+             by fresh runs of the move and its base against Student's t bound, Bonferroni over \
+             the confirmations (family-wise 5%). The largest effect a key needed to be \
+             selected in the regression"
         }
         _ => {
             "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \

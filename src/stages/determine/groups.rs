@@ -1,0 +1,978 @@
+//! The groups method's second step: group screening of end moves around many random
+//! bases — the configurations of the first (factorial) phase that ran.
+//!
+//! Why: on the simulator the task heap, the task slots and the framework heap act strongly
+//! (0.17–0.9 on the ln scale) but only at 10–30% of random runnable bases, near the ends of
+//! their ranges. Moving each key alone from a base costs ~60 runs per base, so 300 trials
+//! visit each key at no more than 5 bases. Moving the undecided keys in groups costs ~7 runs
+//! per base, so the same runs visit many bases; a group that changes the score is split.
+//!
+//! The bases, in turn: Flink's default first (where some keys act and nowhere else), then
+//! the configurations of the first phase that ran, most of the dominant keys in their
+//! better half first. At a random base every key the first phase did not select and no
+//! earlier base confirmed moves to one end of its range, drawn per key and base (a quarter
+//! inward when the pre-check refuses the end; the other end when neither passes); at the
+//! default, to each of the 5-level sweep's levels, a level's moves grouped apart. The moves
+//! of a base, shuffled afresh (so keys meet different partners), are dealt round-robin, the
+//! risky ones first (the first phase saw them fail more often on that side), into groups of
+//! at most GROUP_SIZE that pass the pre-check together. Each group runs once; the base's
+//! level is the median of its own run and its groups' (most groups are inert, so a spiked
+//! run of the base does not move it). A group whose change passes SPLIT_Z screening
+//! standard errors and 1% runs once more (`gate`) and is split in halves when that run
+//! passes the same way too; a group that could not run is dropped (its keys wait for other
+//! bases). Halves are split again while they pass; when neither half of a group that
+//! passed does, the one carrying more than half of its change goes on (`descend`). A
+//! single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
+//! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
+//! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
+//! the repeated configurations). A key confirmed leaves the later bases' groups.
+//!
+//! Every run measured here also enters the final regression (`as_rows`), each base's runs
+//! as a block of their own: a key moved at many bases has its main effect read from all of
+//! them, which the confirmations alone, at a handful of runs each, cannot do for 1–5%
+//! effects.
+
+use crate::stages::determine::forest::ForestRuns;
+use crate::stages::determine::measure::{Measured, Runner, passes_precheck};
+use crate::stages::determine::oat::reference_config;
+use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, t_bonferroni};
+use crate::study::Study;
+use crate::study::seed::{Purpose, derive};
+use anyhow::Result;
+use flink::space::{Config, Kind, Value};
+use opt::stats::median;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+
+/// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
+const CONFIRM_RUNS: u64 = 3;
+/// A group is split (a single move confirmed) when its change passes this many screening
+/// standard errors: a screening threshold, not a selection (a false split costs runs).
+const SPLIT_Z: f64 = 2.0;
+/// Moves in a group at most.
+const GROUP_SIZE: usize = 8;
+/// A move is risky when the first phase's configurations on its side of the key's range
+/// failed this much more often than on the other side.
+const RISKY: f64 = 0.05;
+/// Where an end the pre-check refuses is retried, on the unit scale from that end.
+const INWARD: f64 = 0.25;
+/// The levels the reference's keys move to, on the unit scale (the 5-level sweep's).
+const REFERENCE_LEVELS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+/// A median's variance over the mean's, for a normal sample (π/2).
+const MEDIAN_VAR: f64 = std::f64::consts::FRAC_PI_2;
+/// The screening noise of one run before any base has given its own.
+const PRIOR_SIGMA: f64 = 0.03;
+
+/// One key moved from a base to a new value.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Move {
+    pub(super) key: usize,
+    pub(super) value: Value,
+}
+
+/// One tested group: its configuration's id, its base (index into `GroupRuns::bases`),
+/// its moves, its runs.
+pub(super) struct Test {
+    pub(super) id: String,
+    pub(super) base: usize,
+    /// A first-level group (its run counts toward the base's level).
+    pub(super) top: bool,
+    /// The test it is a half of.
+    pub(super) parent: Option<usize>,
+    pub(super) moves: Vec<Move>,
+    /// The screening's run.
+    pub(super) m: Measured,
+    /// A single move's confirming runs (fresh ones), when the screening passed it.
+    pub(super) confirm: Option<Measured>,
+    /// The gate's second run, when the first passed.
+    again: Option<Measured>,
+}
+
+/// What the arm measured.
+pub(super) struct GroupRuns {
+    /// The bases (configurations of the first phase that ran) and their first-phase run.
+    pub(super) bases: Vec<(Config, Measured)>,
+    /// Each base's fresh runs, when one of its moves went to confirmation.
+    pub(super) fresh: Vec<Option<Measured>>,
+    /// Each base's screening level (the median of its run and its first-level groups').
+    level: Vec<f64>,
+    /// Every group tested, in the order measured.
+    pub(super) tests: Vec<Test>,
+    /// The first base is Flink's default, measured by the arm (not a first-phase run).
+    reference_first: bool,
+}
+
+/// The noise of one run, pooled, and its degrees of freedom.
+#[derive(Clone, Copy, Debug)]
+struct Noise {
+    sigma: f64,
+    dof: usize,
+}
+
+/// What a test says.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Below the bound (or too small a group that could not run): dropped.
+    Drop,
+    /// Above the bound, or could not run: its halves are tested.
+    Split,
+    /// A single move above the bound: confirm it with fresh runs.
+    Confirm,
+    /// A single move that could not run.
+    Done,
+}
+
+/// Which end of the keys' ranges a move goes to.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Low,
+    High,
+}
+
+/// `base` with the moves applied.
+fn apply(base: &Config, moves: &[Move]) -> Config {
+    let mut c = base.clone();
+    for mv in moves {
+        c[mv.key] = Some(mv.value.clone());
+    }
+    c
+}
+
+/// Key `i`'s move to one end from `base`: that end (the first or last value of a bool or
+/// an enum), or, for a number the pre-check refuses there, the value INWARD of the range
+/// from it; None when that is the base's value or neither passes.
+fn end_move(study: &Study, base: &Config, i: usize, side: Side) -> Option<Move> {
+    let p = &study.space.params[i];
+    let end = if side == Side::Low { 0.0 } else { 1.0 };
+    let mut tries = vec![end];
+    if matches!(p.kind, Kind::Int | Kind::Float) {
+        tries.push((end - INWARD).abs());
+    }
+    tries.into_iter().find_map(|u| {
+        let mv = Move {
+            key: i,
+            value: p.from_unit(u),
+        };
+        let fresh = base[i].as_ref() != Some(&mv.value);
+        (fresh && passes_precheck(study, &apply(base, std::slice::from_ref(&mv)))).then_some(mv)
+    })
+}
+
+/// Per key, from the first phase's configurations: the two-level contrast of the score
+/// (the mean score of those that ran with the key in the upper half of its range minus the
+/// lower half's) and of failing (the share that could not run in the upper half minus the
+/// lower half's).
+struct Contrasts {
+    score: Vec<f64>,
+    fail: Vec<f64>,
+}
+
+fn contrasts(study: &Study, first: &ForestRuns) -> Contrasts {
+    let space = &study.space;
+    let all: Vec<(Vec<f64>, Option<f64>)> = first
+        .configs
+        .iter()
+        .zip(&first.measured)
+        .map(|(c, m)| (space.to_unit(c), m.score))
+        .collect();
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let half = |i: usize, high: bool, f: &dyn Fn(&Option<f64>) -> Option<f64>| {
+        let in_half = all.iter().filter(|r| (r.0[i] >= 0.5) == high);
+        mean(in_half.filter_map(|r| f(&r.1)).collect())
+    };
+    let score = |s: &Option<f64>| *s;
+    let failed = |s: &Option<f64>| Some(f64::from(u8::from(s.is_none())));
+    let k = space.len();
+    Contrasts {
+        score: (0..k)
+            .map(|i| half(i, true, &score) - half(i, false, &score))
+            .collect(),
+        fail: (0..k)
+            .map(|i| half(i, true, &failed) - half(i, false, &failed))
+            .collect(),
+    }
+}
+
+/// One base's first-level groups: each key of `keys` moved to the end farther from its
+/// value in `base`, shuffled, the risky moves last, packed into groups of at most
+/// GROUP_SIZE that pass the pre-check together (a move that breaks the current group's
+/// waits for the next).
+fn base_groups(
+    study: &Study,
+    base: &Config,
+    keys: &[usize],
+    contrast: &Contrasts,
+    rng: &mut StdRng,
+) -> Vec<Vec<Move>> {
+    let at = study.space.to_unit(base);
+    let moves: Vec<(bool, Move)> = keys
+        .iter()
+        .filter_map(|&i| {
+            let side = match rng.random::<bool>() {
+                true => Side::High,
+                false => Side::Low,
+            };
+            let mv = end_move(study, base, i, side).or_else(|| {
+                let other = if side == Side::High {
+                    Side::Low
+                } else {
+                    Side::High
+                };
+                end_move(study, base, i, other)
+            })?;
+            let toward = study.space.to_unit(&apply(base, std::slice::from_ref(&mv)))[i] - at[i];
+            Some((contrast.fail[i] * toward.signum() > RISKY, mv))
+        })
+        .collect();
+    pack(study, base, moves, rng)
+}
+
+/// The reference's first-level groups: each key of `keys` moved to each of the levels of
+/// the one-at-a-time sweep (REFERENCE_LEVELS on the unit scale; a value the base has or a
+/// level before gave skipped, a level the pre-check refuses skipped), the moves of each
+/// level packed apart. Why: some keys act only around Flink's default, and there at an
+/// inner level (on the simulator at 80 000 rec/s the network minimum at ¾, the network
+/// fraction at ½ of their range).
+fn reference_groups(
+    study: &Study,
+    base: &Config,
+    keys: &[usize],
+    rng: &mut StdRng,
+) -> Vec<Vec<Move>> {
+    let mut used: Vec<Vec<Value>> = vec![Vec::new(); study.space.len()];
+    let mut out = Vec::new();
+    for u in REFERENCE_LEVELS {
+        let moves: Vec<(bool, Move)> = keys
+            .iter()
+            .filter_map(|&i| {
+                let mv = Move {
+                    key: i,
+                    value: study.space.params[i].from_unit(u),
+                };
+                let fresh = base[i].as_ref() != Some(&mv.value) && !used[i].contains(&mv.value);
+                let runs = passes_precheck(study, &apply(base, std::slice::from_ref(&mv)));
+                (fresh && runs).then(|| {
+                    used[i].push(mv.value.clone());
+                    (false, mv)
+                })
+            })
+            .collect();
+        out.extend(pack(study, base, moves, rng));
+    }
+    out
+}
+
+/// Packs `moves` (risky or not) into groups of at most GROUP_SIZE that pass the pre-check
+/// together.
+fn pack(
+    study: &Study,
+    base: &Config,
+    mut moves: Vec<(bool, Move)>,
+    rng: &mut StdRng,
+) -> Vec<Vec<Move>> {
+    moves.shuffle(rng);
+    moves.sort_by_key(|m| !m.0);
+    // Dealt round-robin, the risky moves first, so that each group holds as few of them
+    // as it can (a group that cannot run then loses few moves; risky keys that act together
+    // do not share a group); a move no group takes opens a new one.
+    let count = moves.len().div_ceil(GROUP_SIZE);
+    let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
+    // Keys of one option group (a name up to its last dot: the network memory's fraction,
+    // min and max; the JVM overhead's) set one quantity together, and moved together one
+    // can hide another (a larger fraction makes the minimum moot): they go to different
+    // groups.
+    let family = |i: usize| {
+        let name = &study.space.params[i].name;
+        name.rsplit_once('.').map_or(name.as_str(), |(f, _)| f)
+    };
+    for (n, (_, mv)) in moves.into_iter().enumerate() {
+        let fits = |g: &Vec<Move>| {
+            let mut with = g.clone();
+            with.push(mv.clone());
+            g.len() < GROUP_SIZE
+                && !g.iter().any(|m| family(m.key) == family(mv.key))
+                && passes_precheck(study, &apply(base, &with))
+        };
+        let len = out.len();
+        match (0..len).map(|j| (n + j) % len).find(|&j| fits(&out[j])) {
+            Some(j) => out[j].push(mv),
+            None => out.push(vec![mv]),
+        }
+    }
+    out.retain(|g| !g.is_empty());
+    out
+}
+
+/// The bases: the configurations of `first` that ran, those with more of the `dominant`
+/// keys in their better half (by the first phase's contrast) first, in a random order
+/// otherwise.
+fn base_order(
+    study: &Study,
+    first: &ForestRuns,
+    dominant: &[usize],
+    contrast: &Contrasts,
+    rng: &mut StdRng,
+) -> Vec<usize> {
+    let space = &study.space;
+    let mut order: Vec<(usize, usize)> = (0..first.configs.len())
+        .filter(|&n| first.measured[n].score.is_some())
+        .map(|n| {
+            let u = space.to_unit(&first.configs[n]);
+            let good = dominant
+                .iter()
+                .filter(|&&i| (u[i] >= 0.5) == (contrast.score[i] > 0.0))
+                .count();
+            (n, good)
+        })
+        .collect();
+    order.shuffle(rng);
+    order.sort_by_key(|o| std::cmp::Reverse(o.1));
+    order.into_iter().map(|o| o.0).collect()
+}
+
+/// Runs the arm within what is left of the budget: base after base, its groups, their
+/// splits and its confirmations, as long as the budget pays for them. Keys in `skip`
+/// (selected already) are not moved; `dominant` orders the bases.
+pub(super) fn measure(
+    runner: &mut Runner<'_>,
+    first: &ForestRuns,
+    skip: &[usize],
+    dominant: &[usize],
+) -> Result<GroupRuns> {
+    let study = runner.study;
+    let mut rng = StdRng::seed_from_u64(derive(study.file.seed, Purpose::SobolPhase { phase: 7 }));
+    let contrast = contrasts(study, first);
+    let order = base_order(study, first, dominant, &contrast, &mut rng);
+    let mut keys: Vec<usize> = (0..study.space.len())
+        .filter(|i| !skip.contains(i))
+        .collect();
+    let mut runs = GroupRuns {
+        bases: Vec::new(),
+        fresh: Vec::new(),
+        level: Vec::new(),
+        tests: Vec::new(),
+        reference_first: false,
+    };
+    let reference = reference_config(&study.space);
+    let mut bases: Vec<(Config, Option<Measured>)> = Vec::new();
+    let reference_first = passes_precheck(study, &reference);
+    if reference_first {
+        bases.push((reference, None));
+    }
+    bases.extend(
+        order
+            .into_iter()
+            .map(|n| (first.configs[n].clone(), Some(first.measured[n].clone()))),
+    );
+    for (base, m) in bases {
+        if left(runner) < 2 || keys.is_empty() {
+            break;
+        }
+        let is_reference = m.is_none();
+        let m = match m {
+            Some(m) => m,
+            None => {
+                let item = ("rg-reference".to_string(), base.clone());
+                let m = runner.measure_all(&[item], 1)?.remove(0);
+                if m.score.is_none() {
+                    continue;
+                }
+                m
+            }
+        };
+        let groups = match is_reference {
+            true => reference_groups(study, &base, &keys, &mut rng),
+            false => base_groups(study, &base, &keys, &contrast, &mut rng),
+        };
+        runs.reference_first |= is_reference;
+        runs.level.push(m.score.unwrap_or(0.0));
+        runs.bases.push((base, m));
+        runs.fresh.push(None);
+        screen_base(runner, &mut runs, groups, &mut keys)?;
+    }
+    Ok(runs)
+}
+
+/// Every run the groups measured, one row per run (a configuration run again is a
+/// replicate), for the main-effect regression: the reference's own run, each group's run
+/// and its gate's second run, each confirmation's fresh runs and each base's fresh runs. The first phase's runs of the bases are left out:
+/// they are in the design already.
+pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
+    let mut configs = Vec::new();
+    let mut measured = Vec::new();
+    let mut block = Vec::new();
+    let mut push = |c: &Config, m: &Measured, b: usize| {
+        for &r in &m.runs {
+            block.push(b);
+            configs.push(c.clone());
+            measured.push(Measured {
+                score: Some(r),
+                runs: vec![r],
+                reason: String::new(),
+            });
+        }
+    };
+    for (b, (base, m)) in runs.bases.iter().enumerate() {
+        if b == 0 && runs.reference_first {
+            push(base, m, b);
+        }
+        if let Some(f) = &runs.fresh[b] {
+            push(base, f, b);
+        }
+    }
+    for t in &runs.tests {
+        let c = apply(&runs.bases[t.base].0, &t.moves);
+        for m in [Some(&t.m), t.again.as_ref(), t.confirm.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            push(&c, m, t.base);
+        }
+    }
+    let runs = ForestRuns {
+        configs,
+        lhs: 0,
+        measured,
+    };
+    (runs, block)
+}
+
+/// Trials left in the budget.
+pub(super) fn left(runner: &Runner<'_>) -> u64 {
+    runner.budget.saturating_sub(runner.spent())
+}
+
+/// The last base's bifurcation: its first-level groups (as many as the budget pays for),
+/// then level by level the halves of those to split, the single moves to confirm with
+/// their confirmations (a key confirmed leaves `keys`).
+fn screen_base(
+    runner: &mut Runner<'_>,
+    runs: &mut GroupRuns,
+    mut groups: Vec<Vec<Move>>,
+    keys: &mut Vec<usize>,
+) -> Result<()> {
+    let b = runs.bases.len() - 1;
+    groups.truncate(left(runner) as usize);
+    let from = runs.tests.len();
+    let groups = groups.into_iter().map(|g| (g, None)).collect();
+    measure_groups(runner, runs, b, groups, 0)?;
+    let mut level_runs: Vec<f64> = runs.bases[b].1.runs.clone();
+    level_runs.extend(runs.tests[from..].iter().filter_map(|t| t.m.score));
+    runs.level[b] = median(&level_runs);
+    let mut judged: Vec<usize> = (from..runs.tests.len()).collect();
+    gate(runner, runs, &mut judged)?;
+    for depth in 1.. {
+        let sigma = screen_sigma(runs);
+        let mut next: Vec<(Vec<Move>, Option<usize>)> = Vec::new();
+        let mut failed: Vec<(Vec<Move>, Option<usize>)> = Vec::new();
+        let mut confirm: Vec<usize> = Vec::new();
+        let mut verdicts: Vec<Verdict> = judged
+            .iter()
+            .map(|&t| screen(runs, &runs.tests[t], sigma))
+            .collect();
+        descend(runs, &judged, &mut verdicts);
+        for (&t, verdict) in judged.iter().zip(verdicts) {
+            let test = &runs.tests[t];
+            match verdict {
+                Verdict::Split => {
+                    let half = test.moves.len().div_ceil(2);
+                    let (x, y) = test.moves.split_at(half);
+                    let to = if test.m.score.is_some() {
+                        &mut next
+                    } else {
+                        &mut failed
+                    };
+                    to.push((x.to_vec(), Some(t)));
+                    to.push((y.to_vec(), Some(t)));
+                }
+                Verdict::Confirm => confirm.push(t),
+                Verdict::Drop | Verdict::Done => {}
+            }
+        }
+        confirm_moves(runner, runs, b, &confirm, keys)?;
+        next.extend(failed);
+        next.retain(|g| g.0.iter().any(|m| keys.contains(&m.key)));
+        // A single move also needs its confirmation's runs (and the base's).
+        let mut budget = left(runner);
+        let base_cost = if runs.fresh[b].is_none() {
+            CONFIRM_RUNS
+        } else {
+            0
+        };
+        next.retain(|g| {
+            let cost = 1 + if g.0.len() == 1 {
+                CONFIRM_RUNS + base_cost
+            } else {
+                0
+            };
+            let fits = budget >= cost;
+            budget -= if fits { 1 } else { 0 };
+            fits
+        });
+        if next.is_empty() {
+            break;
+        }
+        let from = runs.tests.len();
+        measure_groups(runner, runs, b, next, depth)?;
+        judged = (from..runs.tests.len()).collect();
+    }
+    Ok(())
+}
+
+/// The first-level groups whose run passes the screening run once more (repeat 1); those
+/// whose second run does not pass the same way leave `judged` (dropped). Why: one run in
+/// ~100 spikes by 1.5–5.5× on the simulator, and 5% of inert groups pass 2 standard errors;
+/// each such group would send a chain of halves down to a confirmation (~12 trials), the
+/// second run costs one.
+fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) -> Result<()> {
+    let sigma = screen_sigma(runs);
+    let passing: Vec<usize> = judged
+        .iter()
+        .copied()
+        .filter(|&t| {
+            runs.tests[t].m.score.is_some() && screen(runs, &runs.tests[t], sigma) != Verdict::Drop
+        })
+        .collect();
+    let budget = left(runner) as usize;
+    let passing: Vec<usize> = passing.into_iter().take(budget).collect();
+    let items: Vec<(String, Config)> = passing
+        .iter()
+        .map(|&t| {
+            let test = &runs.tests[t];
+            (
+                test.id.clone(),
+                apply(&runs.bases[test.base].0, &test.moves),
+            )
+        })
+        .collect();
+    let again = runner.measure_repeats(&items, 1, 1)?;
+    let n = runs
+        .tests
+        .iter()
+        .filter(|t| t.base == runs.bases.len() - 1 && t.top)
+        .count()
+        + 1;
+    let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
+    for (&t, m) in passing.iter().zip(again) {
+        runs.tests[t].again = Some(m.clone());
+        let test = &runs.tests[t];
+        let level = runs.level[test.base];
+        let d1 = test.m.score.unwrap_or(level) - level;
+        let holds = m
+            .score
+            .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT));
+        if !holds {
+            judged.retain(|&j| j != t);
+        }
+    }
+    Ok(())
+}
+
+/// The halves of a group that changed the score, when neither passes the screening on its
+/// own run: the one whose change goes furthest the parent's way goes on (split, or
+/// confirmed when single) — the parent's change lies in one of them, and a single run of
+/// a half told from noise at SPLIT_Z standard errors loses a 0.1 change at each level
+/// about as often as not. The confirmation keeps what noise sends down.
+fn descend(runs: &GroupRuns, judged: &[usize], verdicts: &mut [Verdict]) {
+    let change = |t: usize| {
+        runs.tests[t]
+            .m
+            .score
+            .map(|s| s - runs.level[runs.tests[t].base])
+    };
+    let mut parents: Vec<usize> = judged
+        .iter()
+        .filter_map(|&t| runs.tests[t].parent)
+        .collect();
+    parents.dedup();
+    for p in parents {
+        let Some(dp) = change(p) else { continue };
+        let kids: Vec<usize> = (0..judged.len())
+            .filter(|&j| runs.tests[judged[j]].parent == Some(p))
+            .collect();
+        if kids
+            .iter()
+            .any(|&j| matches!(verdicts[j], Verdict::Split | Verdict::Confirm))
+        {
+            continue;
+        }
+        let best = kids
+            .iter()
+            .filter_map(|&j| change(judged[j]).map(|d| (j, d * dp.signum())))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((j, toward)) = best
+            && toward > dp.abs() / 2.0
+        {
+            verdicts[j] = match runs.tests[judged[j]].moves.len() {
+                1 => Verdict::Confirm,
+                _ => Verdict::Split,
+            };
+        }
+    }
+}
+
+/// Measures groups from base `b` once each.
+fn measure_groups(
+    runner: &mut Runner<'_>,
+    runs: &mut GroupRuns,
+    b: usize,
+    groups: Vec<(Vec<Move>, Option<usize>)>,
+    depth: usize,
+) -> Result<()> {
+    let items: Vec<(String, Config)> = groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            (
+                format!("rg{b:03}-d{depth}-{n:02}"),
+                apply(&runs.bases[b].0, &g.0),
+            )
+        })
+        .collect();
+    let measured = runner.measure_all(&items, 1)?;
+    for (((moves, parent), m), (id, _)) in groups.into_iter().zip(measured).zip(items) {
+        runs.tests.push(Test {
+            id,
+            base: b,
+            top: depth == 0,
+            parent,
+            moves,
+            m,
+            confirm: None,
+            again: None,
+        });
+    }
+    Ok(())
+}
+
+/// Runs the single moves of tests `which` (of base `b`) CONFIRM_RUNS more times as fresh
+/// runs of their own, and the base too when it has none yet; a move whose fresh runs pass
+/// the bound now (Bonferroni over the confirmations so far) takes its key out of `keys`.
+fn confirm_moves(
+    runner: &mut Runner<'_>,
+    runs: &mut GroupRuns,
+    b: usize,
+    which: &[usize],
+    keys: &mut Vec<usize>,
+) -> Result<()> {
+    let mut which = which.to_vec();
+    let base_cost = if runs.fresh[b].is_none() {
+        CONFIRM_RUNS
+    } else {
+        0
+    };
+    let affordable = left(runner).saturating_sub(base_cost) / CONFIRM_RUNS;
+    which.truncate(affordable as usize);
+    if which.is_empty() {
+        return Ok(());
+    }
+    if runs.fresh[b].is_none() {
+        let item = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
+        let m = runner.measure_repeats(&[item], 1, CONFIRM_RUNS)?;
+        runs.fresh[b] = m.into_iter().next();
+    }
+    let items: Vec<(String, Config)> = which
+        .iter()
+        .map(|&t| {
+            let test = &runs.tests[t];
+            (test.id.clone(), apply(&runs.bases[b].0, &test.moves))
+        })
+        .collect();
+    let more = runner.measure_repeats(&items, 1, CONFIRM_RUNS)?;
+    for (&t, extra) in which.iter().zip(more) {
+        runs.tests[t].confirm = Some(extra);
+    }
+    let found = effects(runs, runner.study.space.len());
+    keys.retain(|&i| !found[i].selected);
+    Ok(())
+}
+
+/// The screening noise of one run: 1.4826 × the median absolute deviation of the bases'
+/// runs and their first-level groups' from their base's level (PRIOR_SIGMA before any).
+fn screen_sigma(runs: &GroupRuns) -> f64 {
+    let mut dev = Vec::new();
+    for (b, (_, m)) in runs.bases.iter().enumerate() {
+        let top = runs.tests.iter().filter(|t| t.base == b && t.top);
+        let values: Vec<f64> = m
+            .runs
+            .iter()
+            .copied()
+            .chain(top.filter_map(|t| t.m.score))
+            .collect();
+        if values.len() < 3 {
+            continue;
+        }
+        let n = values.len() as f64;
+        dev.extend(
+            values
+                .iter()
+                .map(|x| (x - runs.level[b]).abs() * (n / (n - 1.0)).sqrt()),
+        );
+    }
+    if dev.len() < 5 {
+        return PRIOR_SIGMA;
+    }
+    // Lenth's pseudo standard error: the deviations are mostly noise but not only (at
+    // Flink's default a third of the groups move the score), and the larger ones inflate a
+    // plain median; those beyond 2.5 of its first estimate are left out of the second.
+    let s0 = 1.4826 * median(&dev);
+    let small: Vec<f64> = dev.into_iter().filter(|d| *d < 2.5 * s0).collect();
+    1.4826 * median(&small)
+}
+
+/// The screening's verdict on a group's run: split (or, for a single move, confirm) when
+/// its change from the base's level passes SPLIT_Z standard errors and 1%, or when it
+/// could not run and holds FAIL_SPLIT moves or more.
+fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
+    let single = test.moves.len() == 1;
+    let n = runs
+        .tests
+        .iter()
+        .filter(|t| t.base == test.base && t.top)
+        .count()
+        + 1;
+    let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
+    match test.m.score.map(|s| s - runs.level[test.base]) {
+        None if single => Verdict::Done,
+        None => Verdict::Drop,
+        Some(d) if d.abs() > (SPLIT_Z * se).max(MIN_EFFECT) => match single {
+            false => Verdict::Split,
+            true => Verdict::Confirm,
+        },
+        _ => Verdict::Drop,
+    }
+}
+
+/// The noise of one run, pooled over the bases' runs (first phase and fresh) and the
+/// confirmations' fresh runs: 1.4826 × the median absolute deviation from each
+/// configuration's median, each deviation scaled by √(n / (n − 1)).
+fn noise(runs: &GroupRuns) -> Noise {
+    let bases: Vec<Vec<f64>> = runs
+        .bases
+        .iter()
+        .zip(&runs.fresh)
+        .filter_map(|((_, m), f)| {
+            f.as_ref()
+                .map(|f| m.runs.iter().chain(&f.runs).copied().collect())
+        })
+        .collect();
+    let groups = bases
+        .iter()
+        .chain(
+            runs.tests
+                .iter()
+                .filter_map(|t| t.confirm.as_ref().map(|c| &c.runs)),
+        )
+        .filter(|r| r.len() >= 2);
+    let (mut dev, mut dof) = (Vec::new(), 0);
+    for g in groups {
+        let (med, n) = (median(g), g.len() as f64);
+        dev.extend(g.iter().map(|x| (x - med).abs() * (n / (n - 1.0)).sqrt()));
+        dof += g.len() - 1;
+    }
+    let sigma = match dev.is_empty() {
+        true => PRIOR_SIGMA,
+        false => 1.4826 * median(&dev),
+    };
+    Noise {
+        sigma,
+        dof: dof.max(1),
+    }
+}
+
+/// The variance of a median of n runs over one run's (the mean's for n ≤ 2).
+fn median_var(n: usize) -> f64 {
+    let n = n.max(1) as f64;
+    if n <= 2.0 { 1.0 / n } else { MEDIAN_VAR / n }
+}
+
+/// What the arm found for one key.
+#[derive(Clone, Debug, Default)]
+pub(super) struct KeyFound {
+    /// The largest |change| of the key's confirmed moves (over the confirming runs), its
+    /// value and sign.
+    pub(super) best: Option<(Value, f64)>,
+    /// The bound of that move's confirmation.
+    pub(super) bound: f64,
+    pub(super) selected: bool,
+    /// Single moves of the key that could not run.
+    pub(super) failed: usize,
+}
+
+/// Per key (catalogue order), what its confirmed moves showed: a key is selected when the
+/// median of a confirmation's fresh runs changes the score against the median of its
+/// base's fresh runs beyond Student's t bound, Bonferroni over the confirmations (the
+/// screening that chose them used other runs), the noise pooled over the repeated runs.
+pub(super) fn effects(runs: &GroupRuns, k: usize) -> Vec<KeyFound> {
+    let noise = noise(runs);
+    let confirmations = runs.tests.iter().filter(|t| t.confirm.is_some()).count();
+    let t = t_bonferroni(FLOOR_ALPHA, confirmations.max(1), noise.dof);
+    let mut found = vec![KeyFound::default(); k];
+    for test in runs.tests.iter().filter(|t| t.moves.len() == 1) {
+        let mv = &test.moves[0];
+        let f = &mut found[mv.key];
+        if test.m.score.is_none() {
+            f.failed += 1;
+            continue;
+        }
+        let (Some(c), Some(base)) = (&test.confirm, &runs.fresh[test.base]) else {
+            continue;
+        };
+        let (Some(s), Some(bs)) = (c.score, base.score) else {
+            continue;
+        };
+        let d = s - bs;
+        let se = noise.sigma * (median_var(c.runs.len()) + median_var(base.runs.len())).sqrt();
+        let bound = (t * se).max(MIN_EFFECT);
+        if f.best.as_ref().is_none_or(|b| d.abs() > b.1.abs()) {
+            f.best = Some((mv.value.clone(), d));
+            f.bound = bound;
+        }
+        f.selected |= d.abs() > bound;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic stand-in for 3% noise (a fixed pseudo-random pattern, sd ≈ 0.03).
+    fn noise_at(n: usize) -> f64 {
+        0.03 * 1.7 * (((n * 7919 + 13) % 101) as f64 / 50.0 - 1.0)
+    }
+
+    fn measured(runs: Vec<f64>) -> Measured {
+        Measured {
+            score: Some(median(&runs)),
+            runs,
+            reason: String::new(),
+        }
+    }
+
+    fn test_of(keys: std::ops::Range<usize>, run: f64, confirm: Option<Vec<f64>>) -> Test {
+        let moves = keys
+            .map(|key| Move {
+                key,
+                value: Value::Int(0),
+            })
+            .collect();
+        Test {
+            id: String::new(),
+            base: 0,
+            top: confirm.is_none(),
+            parent: None,
+            moves,
+            m: measured(vec![run]),
+            confirm: confirm.map(measured),
+            again: None,
+        }
+    }
+
+    /// One base (its first-phase run and 3 fresh ones around 1.0), 30 inert first-level
+    /// groups, and single moves: key 1 confirmed at +20%, key 2 screened on a 5× latency
+    /// spike its confirming runs do not share, key 3 confirmed inert, key 4 a 20% change
+    /// the budget left unconfirmed.
+    fn runs() -> GroupRuns {
+        let mut tests = vec![
+            test_of(1..2, 1.2, Some(vec![1.19, 1.21, 1.22])),
+            test_of(2..3, 1.0 - 5f64.ln(), Some(vec![0.99, 1.02, 1.0])),
+            test_of(3..4, 1.05, Some(vec![1.01, 0.98, 1.02])),
+            test_of(4..5, 1.2, None),
+        ];
+        tests[3].top = false;
+        for n in 0..30 {
+            tests.push(test_of(10..18, 1.0 + noise_at(100 + n), None));
+        }
+        GroupRuns {
+            bases: vec![(vec![], measured(vec![1.0 + noise_at(0)]))],
+            fresh: vec![Some(measured((1..4).map(|n| 1.0 + noise_at(n)).collect()))],
+            level: vec![1.0],
+            tests,
+            reference_first: false,
+        }
+    }
+
+    #[test]
+    fn a_confirmed_strong_move_is_selected_and_neither_a_spike_nor_an_inert_key() {
+        let r = runs();
+        let found = effects(&r, 20);
+        assert!(found[1].selected, "{:?}", found[1]);
+        assert!((found[1].best.as_ref().unwrap().1 - 0.21).abs() < 0.04);
+        assert!(!found[2].selected && !found[3].selected);
+        assert!(!found[4].selected);
+        assert!((5..20).all(|i| !found[i].selected));
+        let sigma = screen_sigma(&r);
+        assert!(sigma > 0.01 && sigma < 0.06, "{sigma}");
+    }
+
+    #[test]
+    fn groups_split_or_drop_and_single_moves_go_to_confirmation() {
+        let r = runs();
+        let sigma = screen_sigma(&r);
+        let group = |run: f64| test_of(20..28, run, None);
+        assert_eq!(screen(&r, &group(1.3), sigma), Verdict::Split);
+        assert_eq!(screen(&r, &group(1.01), sigma), Verdict::Drop);
+        let mut failed = group(1.0);
+        failed.m.score = None;
+        assert_eq!(screen(&r, &failed, sigma), Verdict::Drop);
+        failed.moves.truncate(1);
+        assert_eq!(screen(&r, &failed, sigma), Verdict::Done);
+        assert_eq!(screen(&r, &r.tests[3], sigma), Verdict::Confirm);
+    }
+
+    #[test]
+    fn the_half_carrying_the_change_goes_on_when_neither_passes() {
+        let mut r = runs();
+        let parent = r.tests.len();
+        r.tests.push(test_of(20..28, 1.3, None));
+        let mut kid = |run: f64, keys: std::ops::Range<usize>| {
+            let mut t = test_of(keys, run, None);
+            t.top = false;
+            t.parent = Some(parent);
+            r.tests.push(t);
+            r.tests.len() - 1
+        };
+        let (a, b) = (kid(1.02, 20..24), kid(1.2, 24..28));
+        let judged = [a, b];
+        let mut verdicts = vec![Verdict::Drop, Verdict::Drop];
+        descend(&r, &judged, &mut verdicts);
+        assert_eq!(verdicts, vec![Verdict::Drop, Verdict::Split]);
+    }
+
+    #[test]
+    fn every_run_becomes_a_row_of_its_base_and_the_design_s_run_of_a_base_does_not() {
+        let mut r = runs();
+        r.bases[0] = (vec![None; 20], measured(vec![7.0]));
+        r.tests[4].again = Some(measured(vec![1.01]));
+        let (rows, block) = as_rows(&r);
+        // 3 fresh runs of the base, 34 groups' runs, one gate's second run, 3 × 3
+        // confirming runs; the base's first-phase run is the design's.
+        assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9);
+        assert_eq!(block, vec![0; rows.configs.len()]);
+        assert!(rows.measured.iter().all(|m| m.runs.len() == 1));
+        assert!(!rows.measured.iter().any(|m| m.score == Some(7.0)));
+        // The confirming runs of key 1's move are rows of its configuration.
+        let moved = apply(&r.bases[0].0, &r.tests[0].moves);
+        assert_eq!(rows.configs.iter().filter(|c| **c == moved).count(), 4);
+        // Flink's default, measured by the arm, brings its own run.
+        r.reference_first = true;
+        let (rows, _) = as_rows(&r);
+        assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9 + 1);
+        assert!(rows.measured.iter().any(|m| m.score == Some(7.0)));
+    }
+
+    #[test]
+    fn the_screening_noise_leaves_out_the_groups_that_act() {
+        let mut r = runs();
+        let quiet = screen_sigma(&r);
+        // A third of the groups now move the score by 0.2-0.6: a plain median of the
+        // deviations would double; Lenth's estimate stays near the noise.
+        for (n, t) in r.tests.iter_mut().skip(4).take(12).enumerate() {
+            t.m.score = Some(1.2 + 0.04 * n as f64);
+        }
+        let sigma = screen_sigma(&r);
+        assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
+    }
+}
