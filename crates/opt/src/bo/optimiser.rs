@@ -478,20 +478,6 @@ impl BayesOpt {
         if !self.transfer.is_empty() {
             fit.min_lengthscale = FitOptions::default().min_lengthscale;
         }
-        // EXPERIMENT: a noise floor / log-normal noise prior for the target's GP, from the
-        // environment (FLINKTUNE_NOISE_FLOOR=v, FLINKTUNE_NOISE_PRIOR=median,sd_ln).
-        if let Some(v) = std::env::var("FLINKTUNE_NOISE_FLOOR")
-            .ok()
-            .and_then(|s| s.trim().parse::<f64>().ok())
-        {
-            fit.min_noise = v;
-        }
-        if let Some((m, sd)) = std::env::var("FLINKTUNE_NOISE_PRIOR").ok().and_then(|s| {
-            let (a, b) = s.split_once(',')?;
-            Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))
-        }) {
-            fit.noise_prior = Some((m, sd));
-        }
         fit
     }
 
@@ -511,26 +497,6 @@ impl BayesOpt {
             Err(e) => return Err(e.context("fitting the GP surrogate")),
         };
         self.hyper = Some(gp.hyper().clone());
-        // EXPERIMENT: log the fitted noise variance (standardised units) per fit.
-        if let Ok(path) = std::env::var("FLINKTUNE_NOISE_LOG") {
-            use std::io::Write;
-            let h = gp.hyper();
-            let min_ls = h
-                .log_lengthscales
-                .iter()
-                .fold(f64::INFINITY, |a, b| a.min(b.exp()));
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                let _ = writeln!(
-                    f,
-                    "{} {} {:.3e} {:.3e} {:.3}",
-                    ys.len(),
-                    fit_opts.restarts,
-                    h.log_noise_var.exp(),
-                    h.log_signal_var.exp(),
-                    min_ls
-                );
-            }
-        }
         Ok(gp)
     }
 
@@ -546,12 +512,6 @@ impl BayesOpt {
             .pass_hyper
             .as_ref()
             .filter(|h| h.dim() == self.domain.dims());
-        // EXPERIMENT: the noise floor/prior is the target's only.
-        let fit_opts = &FitOptions {
-            min_noise: FitOptions::default().min_noise,
-            noise_prior: None,
-            ..fit_opts.clone()
-        };
         let model = PassModel::fit(&self.obs.xs, &self.obs.failures, fit_opts, warm)
             .ok()
             .flatten()?;

@@ -72,18 +72,6 @@ pub struct FitOptions {
     /// The shortest length-scale the fit may choose (inputs on `[0,1]`, clamped into the
     /// box): the box's own lower bound, 0.01, unless the caller wants a smoother model.
     pub min_lengthscale: f64,
-    /// EXPERIMENT: the smallest noise variance the fit may choose (standardised-y units,
-    /// clamped into the box): the box's own lower bound, 1e-6, unless the caller asks for more.
-    #[serde(default = "default_min_noise")]
-    pub min_noise: f64,
-    /// EXPERIMENT: an optional log-normal prior on the noise variance, `(median, sd of ln)`,
-    /// added to the LML as `-(ln σ_n² - ln median)² / (2 sd²)` (a MAP fit).
-    #[serde(default)]
-    pub noise_prior: Option<(f64, f64)>,
-}
-
-fn default_min_noise() -> f64 {
-    NOISE_BOUNDS.0
 }
 
 impl Default for FitOptions {
@@ -93,21 +81,18 @@ impl Default for FitOptions {
             max_iters: 100,
             seed: 0,
             min_lengthscale: LS_BOUNDS.0,
-            min_noise: NOISE_BOUNDS.0,
-            noise_prior: None,
         }
     }
 }
 
 /// Lower/upper bounds on θ for `d` input dimensions, the length-scales at least `min_ls`.
-pub(super) fn theta_bounds(d: usize, min_ls: f64, min_noise: f64) -> (Vec<f64>, Vec<f64>) {
-    let min_noise = min_noise.clamp(NOISE_BOUNDS.0, NOISE_BOUNDS.1);
+pub(super) fn theta_bounds(d: usize, min_ls: f64) -> (Vec<f64>, Vec<f64>) {
     let min_ls = min_ls.clamp(LS_BOUNDS.0, LS_BOUNDS.1);
     let mut lo = vec![min_ls.ln(); d];
     let mut hi = vec![LS_BOUNDS.1.ln(); d];
     lo.push(SIGNAL_BOUNDS.0.ln());
     hi.push(SIGNAL_BOUNDS.1.ln());
-    lo.push(min_noise.ln());
+    lo.push(NOISE_BOUNDS.0.ln());
     hi.push(NOISE_BOUNDS.1.ln());
     (lo, hi)
 }

@@ -84,7 +84,7 @@ pub(super) fn standardise(y: &[f64]) -> (f64, f64, Vec<f64>) {
 pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -> Result<Gp> {
     let d = check_data(x, y)?;
     let (_, _, ys) = standardise(y);
-    let (lo, hi) = theta_bounds(d, opts.min_lengthscale, opts.min_noise);
+    let (lo, hi) = theta_bounds(d, opts.min_lengthscale);
     let mut rng = StdRng::seed_from_u64(opts.seed);
 
     let mut starts: Vec<Vec<f64>> = Vec::new();
@@ -114,14 +114,9 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
     let mut best: Option<(Vec<f64>, f64)> = None;
     for start in starts {
         let obj = |t: &[f64]| {
-            lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
-                if let Some((median, sd)) = opts.noise_prior {
-                    let z = (t[d + 1] - median.ln()) / sd;
-                    l -= 0.5 * z * z;
-                    g[d + 1] -= z / sd;
-                }
-                (-l, g.into_iter().map(|v| -v).collect())
-            })
+            lml_and_grad(x, &ys, t)
+                .ok()
+                .map(|(l, g)| (-l, g.into_iter().map(|v| -v).collect()))
         };
         if let Some((t, fval)) = minimize_box(obj, &start, &lo, &hi, opts.max_iters)
             && best.as_ref().is_none_or(|(_, b)| fval < *b)
