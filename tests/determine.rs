@@ -191,34 +191,10 @@ fn workers_give_the_same_selection_as_one_worker() {
 fn a_killed_determine_resumes_without_running_a_finished_trial_again() {
     let d = tempfile::tempdir().unwrap();
     let log = d.path().join("ran.log");
-    let script = d.path().join("slow.sh");
-    fs::write(
-        &script,
-        format!(
-            "sleep 0.05\necho \"$(basename \"$FLINKTUNE_TRIAL_DIR\")\" >> '{}'\nexec '{BIN}' sim-adapter\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    let cmd = format!("sh '{}'", script.display());
+    let cmd = logging_adapter(d.path(), &log);
     let study = candidates_study(d.path(), Some(&cmd), "method = \"sobol\"\nbudget = 60");
     edit_study(&study, &[("kill_grace_s = 5", "kill_grace_s = 1")]);
-    let journal = study.join(".determine.partial/journal.jsonl");
-    let mut child = std::process::Command::new(BIN)
-        .args(["determine", s(&study)])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed (SIGKILL) once 20 trials are journaled.
-    let journaled = || fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
-    let start = std::time::Instant::now();
-    while journaled() < 20 && start.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let before = journaled();
+    let before = kill_determine_after(&study, 20);
     assert!((20..60).contains(&before), "{before} journaled");
     ok(&["determine", s(&study)]);
     let summary = json(&study.join("determine/summary.json"));
@@ -234,6 +210,26 @@ fn a_killed_determine_resumes_without_running_a_finished_trial_again() {
     assert!(all <= 61, "{all} adapter runs for 60 trials");
     let lines = fs::read_to_string(study.join("determine/journal.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 60);
+}
+
+/// Starts `flinktune determine` on `study`, kills it (SIGKILL) once `trials` trials are
+/// journaled (or after 180 s), and returns how many were.
+fn kill_determine_after(study: &Path, trials: usize) -> usize {
+    let journal = study.join(".determine.partial/journal.jsonl");
+    let mut child = std::process::Command::new(BIN)
+        .args(["determine", s(study)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journaled = || fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+    let start = std::time::Instant::now();
+    while journaled() < trials && start.elapsed().as_secs() < 180 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    journaled()
 }
 
 /// A shell adapter (the simulator) that logs each trial it runs to `log`.
@@ -276,22 +272,8 @@ fn a_killed_groups_screening_resumes_to_the_trials_and_selection_of_one_run() {
     let (whole, _) = run("whole");
     ok(&["determine", s(&whole)]);
     let (study, log) = run("killed");
-    let journal = study.join(".determine.partial/journal.jsonl");
-    let mut child = std::process::Command::new(BIN)
-        .args(["determine", s(&study)])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed (SIGKILL) inside the group screening: the design takes the first 100 trials.
-    let journaled = || fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
-    let start = std::time::Instant::now();
-    while journaled() < 130 && start.elapsed().as_secs() < 180 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let before = journaled();
+    // Killed inside the group screening: the design takes the first 100 trials.
+    let before = kill_determine_after(&study, 130);
     assert!((130..200).contains(&before), "{before} journaled");
     ok(&["determine", s(&study)]);
     let summary = json(&study.join("determine/summary.json"));

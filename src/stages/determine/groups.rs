@@ -394,6 +394,18 @@ pub(super) fn measure(
     Ok(runs)
 }
 
+impl GroupRuns {
+    /// The configurations the arm measured, each once (its first run): Flink's default
+    /// when the arm measured it, and every group. The other bases are the first phase's.
+    pub(super) fn configurations(&self) -> impl Iterator<Item = &Measured> {
+        let reference = self.bases.first().filter(|_| self.reference_first);
+        reference
+            .map(|(_, m)| m)
+            .into_iter()
+            .chain(self.tests.iter().map(|t| &t.m))
+    }
+}
+
 /// Every run the groups measured, one row per run (a configuration run again is a
 /// replicate), for the main-effect regression: the reference's own run, each group's run
 /// and its gate's second run, each confirmation's fresh runs and each base's fresh runs. The first phase's runs of the bases are left out:

@@ -270,10 +270,11 @@ impl Measurements {
                     .iter()
                     .flat_map(|r| r.phases.iter().flat_map(|p| p.runs.measured.iter())),
             )
-            .chain(self.sobol.iter().flat_map(|r| {
-                // The bases are the first phase's configurations, counted there.
-                r.groups.iter().flat_map(|g| g.tests.iter().map(|t| &t.m))
-            }))
+            .chain(
+                self.sobol
+                    .iter()
+                    .flat_map(|r| r.groups.iter().flat_map(|g| g.configurations())),
+            )
             .chain(self.spent.iter())
     }
 
@@ -333,19 +334,13 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
         None
     };
     let sobol = match plan.sobol {
-        true => {
-            let reading = match plan.method {
-                ScreeningMethod::Factorial | ScreeningMethod::Groups => sobol::Reading::Regression,
-                _ => sobol::Reading::Gp,
-            };
-            let group_screening = plan.method == ScreeningMethod::Groups;
-            Some(sobol::measure(
-                runner,
-                plan.design,
-                reading,
-                group_screening,
-            )?)
-        }
+        true => Some(match plan.method {
+            ScreeningMethod::Groups => sobol::measure_groups(runner, plan.design)?,
+            ScreeningMethod::Factorial => {
+                sobol::measure(runner, plan.design, sobol::Reading::Regression)?
+            }
+            _ => sobol::measure(runner, plan.design, sobol::Reading::Gp)?,
+        }),
         false => None,
     };
     Ok(Measurements {

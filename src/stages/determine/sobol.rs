@@ -63,7 +63,7 @@ const PRECHECK_SAMPLE: usize = 2000;
 /// The smallest difference of failure shares between a key's halves that counts.
 const MIN_FAIL_SHIFT: f64 = 0.05;
 
-/// The fewest configurations the bifurcation method adds to its two-level design with the
+/// The fewest configurations the groups method adds to its two-level design with the
 /// budget the group screening left.
 const MIN_EXTENSION: usize = 10;
 
@@ -116,18 +116,12 @@ fn phase_design(
     }
 }
 
-/// Runs the two phases of a design of `samples` configurations; with `group_screening`, the
-/// first phase and then the group screening of end moves (`groups`) with what is left of
-/// the budget.
+/// Runs the two phases of a design of `samples` configurations.
 pub(super) fn measure(
     runner: &mut Runner<'_>,
     samples: usize,
     reading: Reading,
-    group_screening: bool,
 ) -> Result<SobolRuns> {
-    if group_screening {
-        return measure_groups(runner, samples);
-    }
     let study = runner.study;
     let all: Vec<usize> = (0..study.space.len()).collect();
     let n0 = samples.div_ceil(2);
@@ -156,7 +150,7 @@ pub(super) fn measure(
 /// regression to find the dominant keys; the rest visits more bases in groups), at least
 /// FIRST_MIN (or half the budget), grown to half the budget when fewer than FIRST_RAN ran —
 /// then the group screening with what is left, and what that leaves extends the design.
-fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
+pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
     let study = runner.study;
     let reading = Reading::Regression;
     let n0 = (samples * 11)
