@@ -292,17 +292,24 @@ fn run_one(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Grade>
         workers: 2,
         restart: true,
     };
-    let s = determine::run(&study, opts)?;
-    let sel: BTreeSet<String> = s.selected.iter().cloned().collect();
+    // A run that selects nothing is graded as such (recall 0), not an error of the bench.
+    let set = |names: &[String]| names.iter().cloned().collect::<BTreeSet<String>>();
+    let (sel, decides, trials) = match determine::run(&study, opts) {
+        Ok(s) => (set(&s.selected), set(&s.decides_run), s.trials),
+        Err(e) if e.is::<determine::NothingSelected>() => {
+            let budget = study.file.determine.budget as usize;
+            (BTreeSet::new(), BTreeSet::new(), budget)
+        }
+        Err(e) => return Err(e),
+    };
     let tp = sel.intersection(&active).count();
     let false_pos = sel.intersection(&inert).count();
-    let decides: BTreeSet<String> = s.decides_run.iter().cloned().collect();
     Ok(Grade {
         selected: sel.len(),
         precision: ratio(tp, tp + false_pos),
         strict: ratio(tp, sel.len()),
         recall: ratio(tp, active.len()),
-        trials: s.trials,
+        trials,
         missed: active.difference(&sel).cloned().collect(),
         wrong: sel.intersection(&inert).cloned().collect(),
         fail_found: (!fail_only.is_empty())

@@ -442,6 +442,38 @@ fn determine_runs_through_a_shell_adapter() {
     );
 }
 
+/// A job no key moves: every run measures the same throughput and p99 up to 3% noise.
+const FLAT: &str = r#"
+import json, os, random
+conf = json.load(open(os.environ["FLINKTUNE_CONFIG_JSON"]))
+rng = random.Random(json.dumps(conf, sort_keys=True) + os.environ["FLINKTUNE_REPEAT"])
+p99 = 100 * 2.718281828 ** rng.gauss(0, 0.03)
+open(os.path.join(os.environ["FLINKTUNE_TRIAL_DIR"], "result.json"), "w").write(
+    json.dumps({"status": "pass", "throughput": 16000.0, "latency_p99_ms": p99}))
+"#;
+
+#[test]
+fn a_job_no_key_moves_gets_no_selection_and_keeps_its_measurements() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("flat.py");
+    fs::write(&script, FLAT).unwrap();
+    let cmd = format!("python3 '{}'", script.display());
+    let study = candidates_study(d.path(), Some(&cmd), "budget = 120");
+    edit_study(
+        &study,
+        &[("objective = \"ratio\"", "objective = \"latency\"")],
+    );
+    let err = fails(&["determine", s(&study), "--workers", "2"]);
+    assert!(err.contains("nothing to select"), "{err}");
+    assert!(!study.join("determine/selected.toml").exists());
+    // The measurements stay where the error says, for a look or a resume.
+    let partial = study.join(".determine.partial");
+    assert!(err.contains(s(&partial)), "{err}");
+    let journal = json_lines(&partial.join("journal.jsonl"));
+    assert_eq!(journal.len(), 120);
+    assert!(journal.iter().all(|t| t["status"] == "pass"));
+}
+
 /// A synthetic objective over the candidate catalogue as a Python adapter: ln p99 is
 /// 0.6·u(parallelism) + 0.4·(u(buffer timeout) − 0.3)² + 0.3·(2u(segment size) − 1)·(2u(task
 /// slots) − 1) (a pair with no main effect) on the keys' unit scales, with 3% noise; every

@@ -88,5 +88,5 @@ mod write;
 
 pub use morris::morris_start;
 pub use oat::{reference_config, sweep_values};
-pub use run::{DetermineOptions, run};
+pub use run::{DetermineOptions, NothingSelected, run};
 pub use summary::{DetermineSummary, Effect, EffectRow, describe};

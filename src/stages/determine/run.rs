@@ -50,6 +50,29 @@ impl Default for DetermineOptions {
     }
 }
 
+/// The screening ran and no key's effect rose above the noise floor: a result (nothing to
+/// select), told apart from a failure of the run by its type.
+#[derive(Debug)]
+pub struct NothingSelected {
+    pub rate: u64,
+    /// The stage's measurements, kept (the stage stays resumable).
+    pub measurements: std::path::PathBuf,
+}
+
+impl std::fmt::Display for NothingSelected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no parameter's effect rose above the noise floor at {} records/s; nothing to \
+             select (see the measurements in {})",
+            self.rate,
+            self.measurements.display()
+        )
+    }
+}
+
+impl std::error::Error for NothingSelected {}
+
 /// Runs the stage: resumes an interrupted run (its journaled trials are not run again)
 /// unless `restart`.
 pub fn run(study: &Study, opts: DetermineOptions) -> Result<DetermineSummary> {
@@ -71,12 +94,11 @@ pub fn run(study: &Study, opts: DetermineOptions) -> Result<DetermineSummary> {
     let threshold = plan.threshold(cfg.threshold);
     let order = select::choose(&results, threshold, top_k, &mut rows);
     if !rows.iter().any(|r| r.selected) {
-        bail!(
-            "no parameter's effect rose above the noise floor at {} records/s; \
-             nothing to select (see the measurements in {})",
-            plan.rate,
-            stage.path.display()
-        );
+        return Err(NothingSelected {
+            rate: plan.rate,
+            measurements: stage.path.clone(),
+        }
+        .into());
     }
     let rule = select::rule_text(plan.method, threshold, top_k);
 
