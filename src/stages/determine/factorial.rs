@@ -23,8 +23,6 @@ use opt::stats::median;
 
 /// Huber's tuning constant, in robust standard deviations: residuals beyond it count with
 /// a bounded weight (95% of least squares' efficiency under normal noise).
-thread_local! { pub(super) static W: std::cell::RefCell<Option<(Vec<f64>, Vec<bool>)>> = const { std::cell::RefCell::new(None) }; }
-thread_local! { pub(super) static WITHIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) }; }
 const HUBER_C: f64 = 1.345;
 /// Iterations of the Huber fit (it settles in a few; the rest changes nothing).
 const HUBER_ITERS: usize = 30;
@@ -53,24 +51,9 @@ impl Model {
     }
 
     fn fit(&self, x: &[Vec<f64>], y: &[f64]) -> Result<Ols> {
-        let mut rows: Vec<Vec<f64>> = x.iter().map(|r| self.row(r)).collect();
-        let w = W.with(|w| w.borrow().clone());
-        let mut yw = y.to_vec();
-        if let Some((w, design)) = &w {
-            for n in 0..rows.len() {
-                for v in rows[n].iter_mut() { *v *= w[n]; }
-                rows[n].push(if design[n] { w[n] } else { 0.0 });
-                yw[n] *= w[n];
-            }
-        }
-        match ols(&rows, &yw) {
-            Some(mut f) => {
-                if let Some((w, _)) = &w {
-                    f.coef.pop(); f.se.pop();
-                    for n in 0..f.residuals.len() { f.residuals[n] /= w[n]; }
-                }
-                Ok(f)
-            }
+        let rows: Vec<Vec<f64>> = x.iter().map(|r| self.row(r)).collect();
+        match ols(&rows, y) {
+            Some(f) => Ok(f),
             None => bail!(
                 "the factorial design has {} configurations that ran for {} effects: too few \
                  (raise [determine] budget, or fix what makes them fail: see determine's trials)",
@@ -191,14 +174,6 @@ fn fit_design(
     for (row, b) in x.iter_mut().zip(block) {
         row.extend(blocks.iter().map(|c| f64::from(u8::from(Some(*c) == *b))));
     }
-    let (x, y, block): (Vec<Vec<f64>>, Vec<f64>, Vec<Option<usize>>) = if WITHIN.with(|w| w.get()) {
-        let keep: Vec<usize> = (0..x.len()).filter(|&n| block[n].is_some()).collect();
-        (keep.iter().map(|&n| x[n].clone()).collect(), keep.iter().map(|&n| y[n]).collect(), keep.iter().map(|&n| block[n]).collect())
-    } else {
-        (x, y.to_vec(), block.to_vec())
-    };
-    let (x, y, block) = (&mut x.clone(), &y[..], &block[..]);
-    let _ = &block;
     // Judged: enough rows at each level for the effect to stand for the key (it is fitted
     // with fewer, so that its variance does not land on the other keys).
     let judged: Vec<bool> = judged(
@@ -208,29 +183,16 @@ fn fit_design(
         k,
     );
     let mut model = Model {
-        mains: (0..k).filter(|&j| varies(x, j)).collect(),
+        mains: (0..k).filter(|&j| varies(&x, j)).collect(),
         pairs: Vec::new(),
         blocks: k,
     };
-    if std::env::var("FT_HET").is_ok() && block.iter().any(|b| b.is_some()) {
-        let (f0, _) = huber(&model, x, y)?;
-        let mad = |want: bool| {
-            let r: Vec<f64> = f0.residuals.iter().zip(block).filter(|(_, b)| b.is_none() == want).map(|(r, _)| r.abs()).collect();
-            1.4826 * median(&r)
-        };
-        let (sd, sb) = (mad(true), mad(false));
-        eprintln!("HET design {sd:.4} blocks {sb:.4}");
-        let w: Vec<f64> = block.iter().map(|b| if b.is_none() { 1.0 / sd } else { 1.0 / sb }).collect();
-        let design: Vec<bool> = block.iter().map(|b| b.is_none()).collect();
-        W.with(|c| *c.borrow_mut() = Some((w, design)));
-    }
-    let (_, y_star) = huber(&model, x, y)?;
-    add_pairs(&mut model, x, &y_star)?;
-    let (mut fit, y_star) = huber(&model, x, y)?;
-    if design < block.len() || WITHIN.with(|w| w.get()) {
+    let (_, y_star) = huber(&model, &x, y)?;
+    add_pairs(&mut model, &x, &y_star)?;
+    let (mut fit, y_star) = huber(&model, &x, y)?;
+    if design < block.len() {
         inflate(&mut fit, model.mains.len());
     }
-    W.with(|c| *c.borrow_mut() = None);
     let y = y_star;
     Ok(read(&model, &fit, &y, free, judged))
 }
@@ -257,17 +219,16 @@ fn huber(model: &Model, x: &[Vec<f64>], y: &[f64]) -> Result<(Ols, Vec<f64>)> {
             .map(|(v, r)| v - r)
             .collect();
         let resid: Vec<f64> = y.iter().zip(&fitted).map(|(v, f)| v - f).collect();
-        let ww: Vec<f64> = W.with(|w| w.borrow().as_ref().map(|w| w.0.clone())).unwrap_or_else(|| vec![1.0; y.len()]);
-        let bound = HUBER_C * 1.4826 * median(&resid.iter().zip(&ww).map(|(r, w)| (r * w).abs()).collect::<Vec<_>>());
+        let bound = HUBER_C * 1.4826 * median(&resid.iter().map(|r| r.abs()).collect::<Vec<_>>());
         if bound <= 0.0 {
             break;
         }
         let next: Vec<f64> = fitted
             .iter()
-            .zip(&resid).zip(&ww)
-            .map(|((f, r), w)| f + r.clamp(-bound / w, bound / w))
+            .zip(&resid)
+            .map(|(f, r)| f + r.clamp(-bound, bound))
             .collect();
-        inside = resid.iter().zip(&ww).filter(|(r, w)| (*r * *w).abs() <= bound).count() as f64 / y.len() as f64;
+        inside = resid.iter().filter(|r| r.abs() <= bound).count() as f64 / y.len() as f64;
         let moved = next
             .iter()
             .zip(&y_star)

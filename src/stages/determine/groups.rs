@@ -46,12 +46,12 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
-#[allow(non_snake_case)] fn CONFIRM_RUNS_f() -> u64 { std::env::var("FT_CONFIRM").ok().and_then(|v| v.parse().ok()).unwrap_or(3) }
+const CONFIRM_RUNS: u64 = 3;
 /// A group is split (a single move confirmed) when its change passes this many screening
 /// standard errors: a screening threshold, not a selection (a false split costs runs).
-#[allow(non_snake_case)] fn SPLIT_Z_f() -> f64 { std::env::var("FT_SPLITZ").ok().and_then(|v| v.parse().ok()).unwrap_or(2.0) }
+const SPLIT_Z: f64 = 2.0;
 /// Moves in a group at most.
-#[allow(non_snake_case)] fn GROUP_SIZE_f() -> usize { std::env::var("FT_GSIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(8) }
+const GROUP_SIZE: usize = 8;
 /// A move is risky when the first phase's configurations on its side of the key's range
 /// failed this much more often than on the other side.
 const RISKY: f64 = 0.05;
@@ -242,8 +242,7 @@ fn reference_groups(
 ) -> Vec<Vec<Move>> {
     let mut used: Vec<Vec<Value>> = vec![Vec::new(); study.space.len()];
     let mut out = Vec::new();
-    let lv: Vec<f64> = std::env::var("FT_REFLEV").ok().map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(REFERENCE_LEVELS.to_vec());
-    for u in lv {
+    for u in REFERENCE_LEVELS {
         let moves: Vec<(bool, Move)> = keys
             .iter()
             .filter_map(|&i| {
@@ -259,9 +258,7 @@ fn reference_groups(
                 })
             })
             .collect();
-        IN_REF.store(true, std::sync::atomic::Ordering::Relaxed);
         out.extend(pack(study, base, moves, rng));
-        IN_REF.store(false, std::sync::atomic::Ordering::Relaxed);
     }
     out
 }
@@ -279,7 +276,7 @@ fn pack(
     // Dealt round-robin, the risky moves first, so that each group holds as few of them
     // as it can (a group that cannot run then loses few moves; risky keys that act together
     // do not share a group); a move no group takes opens a new one.
-    let count = moves.len().div_ceil(GROUP_SIZE_f());
+    let count = moves.len().div_ceil(GROUP_SIZE);
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
     // Keys of one option group (a name up to its last dot: the network memory's fraction,
     // min and max; the JVM overhead's) set one quantity together, and moved together one
@@ -293,23 +290,12 @@ fn pack(
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
-            g.len() < GROUP_SIZE_f()
+            g.len() < GROUP_SIZE
                 && !g.iter().any(|m| family(m.key) == family(mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
         let len = out.len();
-        let broad = |i: usize| {
-            let name = &study.space.params[i].name;
-            name.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
-        };
-        let spread = match std::env::var("FT_SPREAD").as_deref() {
-            Ok("ref") => IN_REF.load(std::sync::atomic::Ordering::Relaxed),
-            Ok(_) => true,
-            Err(_) => false,
-        };
-        let load = |g: &Vec<Move>| g.iter().filter(|m| broad(m.key) == broad(mv.key)).count();
-        let least = (0..len).filter(|&j| fits(&out[j])).map(|j| load(&out[j])).min();
-        match (0..len).map(|j| (n + j) % len).find(|&j| fits(&out[j]) && (!spread || Some(load(&out[j])) == least)) {
+        match (0..len).map(|j| (n + j) % len).find(|&j| fits(&out[j])) {
             Some(j) => out[j].push(mv),
             None => out.push(vec![mv]),
         }
@@ -403,77 +389,9 @@ pub(super) fn measure(
         runs.level.push(m.score.unwrap_or(0.0));
         runs.bases.push((base, m));
         runs.fresh.push(None);
-        if is_reference && std::env::var("FT_REFFRESH").is_ok() {
-            let b = runs.bases.len() - 1;
-            let item = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
-            let m = runner.measure_repeats(&[item], 1, CONFIRM_RUNS_f())?;
-            runs.fresh[b] = m.into_iter().next();
-        }
         screen_base(runner, &mut runs, groups, &mut keys)?;
     }
-    if std::env::var("FT_DIAG").is_ok() {
-        diag(study, &runs);
-    }
     Ok(runs)
-}
-
-fn diag_score(study: &Study) -> impl Fn(&Config) -> Option<f64> + '_ {
-    use flink::objective::Measurement;
-    use flink::sim::{self, SimJob, SimOutcome};
-    let objective = study.file.objective;
-    let job = SimJob {
-        workload: study.file.sim.workload,
-        rate: study.file.determine.rate.unwrap_or_else(|| study.search_rate()) as f64,
-        duration_s: study.file.duration_s as f64,
-        repeat: 0,
-        seed: study.file.seed,
-        noise: 0.0,
-        flink: study.file.flink_version,
-    };
-    let cluster = sim::Cluster::default();
-    move |c: &Config| match sim::simulate(&study.effective_conf(c), &cluster, &job) {
-        SimOutcome::Pass(m) => Some(objective.score(objective.run_value(&Measurement {
-            throughput: m.throughput,
-            latency_p99_ms: m.latency_p99_ms,
-        }))),
-        SimOutcome::Fail { .. } => None,
-    }
-}
-
-fn diag(study: &Study, runs: &GroupRuns) {
-    let want: Vec<String> = std::env::var("FT_DIAG").unwrap().split(',').map(String::from).collect();
-    let score = diag_score(study);
-    for (t, test) in runs.tests.iter().enumerate() {
-        let base = &runs.bases[test.base].0;
-        let s0 = score(base);
-        let sg = score(&apply(base, &test.moves));
-        if let (Some(a), Some(g), Some(m)) = (s0, sg, test.m.score) {
-            eprintln!("ALL {} {} {} {:.4} {:.4} {:.4} {:.4}", test.base, t, test.moves.len(), g - a, m - runs.level[test.base], a, runs.level[test.base]);
-        }
-        for mv in &test.moves {
-            let name = &study.space.params[mv.key].name;
-            if !want.iter().any(|w| name.ends_with(w.as_str())) {
-                continue;
-            }
-            let s1 = score(&apply(base, std::slice::from_ref(mv)));
-            let kids = runs.tests.iter().filter(|x| x.parent == Some(t)).count();
-            if std::env::var("FT_DIAG_GROUP").is_ok() {
-                for o in &test.moves {
-                    let so = score(&apply(base, std::slice::from_ref(o)));
-                    eprintln!("   member {} -> {:?} single {:?}", study.space.params[o.key].name, o.value, s0.zip(so).map(|(a, b)| b - a));
-                }
-            }
-            eprintln!(
-                "DIAG base {} test {} size {} key {} -> {:?}: single {:?} group {:?} measured {:?} level {:.3} again {:?} kids {} confirm {:?}",
-                test.base, t, test.moves.len(), name, mv.value,
-                s0.zip(s1).map(|(a, b)| (b - a * 1.0 ).abs()),
-                s0.zip(sg).map(|(a, b)| b - a),
-                test.m.score.map(|x| x - runs.level[test.base]),
-                runs.level[test.base], test.again.as_ref().and_then(|m| m.score).map(|x| x - runs.level[test.base]),
-                kids, test.confirm.as_ref().and_then(|m| m.score).map(|x| x - runs.level[test.base]),
-            );
-        }
-    }
 }
 
 impl GroupRuns {
@@ -547,19 +465,13 @@ fn screen_base(
     keys: &mut Vec<usize>,
 ) -> Result<()> {
     let b = runs.bases.len() - 1;
-    let reserve: u64 = std::env::var("FT_RESERVE").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    groups.truncate(left(runner).saturating_sub(reserve).max(1).min(left(runner)) as usize);
+    groups.truncate(left(runner) as usize);
     let from = runs.tests.len();
     let groups = groups.into_iter().map(|g| (g, None)).collect();
     measure_groups(runner, runs, b, groups, 0)?;
     let mut level_runs: Vec<f64> = runs.bases[b].1.runs.clone();
     level_runs.extend(runs.tests[from..].iter().filter_map(|t| t.m.score));
     runs.level[b] = median(&level_runs);
-    if let (Some(f), true) = (&runs.fresh[b], std::env::var("FT_REFFRESH").is_ok()) {
-        let mut own = runs.bases[b].1.runs.clone();
-        own.extend(f.runs.iter().copied());
-        runs.level[b] = median(&own);
-    }
     let mut judged: Vec<usize> = (from..runs.tests.len()).collect();
     gate(runner, runs, &mut judged)?;
     for depth in 1.. {
@@ -596,13 +508,13 @@ fn screen_base(
         // A single move also needs its confirmation's runs (and the base's).
         let mut budget = left(runner);
         let base_cost = if runs.fresh[b].is_none() {
-            CONFIRM_RUNS_f()
+            CONFIRM_RUNS
         } else {
             0
         };
         next.retain(|g| {
             let cost = 1 + if g.0.len() == 1 {
-                CONFIRM_RUNS_f() + base_cost
+                CONFIRM_RUNS + base_cost
             } else {
                 0
             };
@@ -630,13 +542,8 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
     let passing: Vec<usize> = judged
         .iter()
         .copied()
-        .filter(|&t| match gate_env() {
-            Some((near, _)) => {
-                let n = runs.tests.iter().filter(|x| x.base == runs.tests[t].base && x.top).count() + 1;
-                let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
-                runs.tests[t].m.score.is_some_and(|s| (s - runs.level[runs.tests[t].base]).abs() > (near * se).max(MIN_EFFECT))
-            }
-            None => runs.tests[t].m.score.is_some() && screen(runs, &runs.tests[t], sigma) != Verdict::Drop,
+        .filter(|&t| {
+            runs.tests[t].m.score.is_some() && screen(runs, &runs.tests[t], sigma) != Verdict::Drop
         })
         .collect();
     let budget = left(runner) as usize;
@@ -664,15 +571,9 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         let test = &runs.tests[t];
         let level = runs.level[test.base];
         let d1 = test.m.score.unwrap_or(level) - level;
-        let holds = match gate_env() {
-            Some((_, comb)) => m.score.is_some_and(|s| {
-                let d2 = (s - level) * d1.signum();
-                d2 > 0.0 && (d1.abs() + d2) > comb * std::f64::consts::SQRT_2 * se && (d1.abs() + d2) / 2.0 > MIN_EFFECT
-            }),
-            None => m
+        let holds = m
             .score
-            .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z_f() * se).max(MIN_EFFECT)),
-        };
+            .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT));
         if !holds {
             judged.retain(|&j| j != t);
         }
@@ -769,18 +670,18 @@ fn confirm_moves(
 ) -> Result<()> {
     let mut which = which.to_vec();
     let base_cost = if runs.fresh[b].is_none() {
-        CONFIRM_RUNS_f()
+        CONFIRM_RUNS
     } else {
         0
     };
-    let affordable = left(runner).saturating_sub(base_cost) / CONFIRM_RUNS_f();
+    let affordable = left(runner).saturating_sub(base_cost) / CONFIRM_RUNS;
     which.truncate(affordable as usize);
     if which.is_empty() {
         return Ok(());
     }
     if runs.fresh[b].is_none() {
         let item = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
-        let m = runner.measure_repeats(&[item], 1, CONFIRM_RUNS_f())?;
+        let m = runner.measure_repeats(&[item], 1, CONFIRM_RUNS)?;
         runs.fresh[b] = m.into_iter().next();
     }
     let items: Vec<(String, Config)> = which
@@ -790,7 +691,7 @@ fn confirm_moves(
             (test.id.clone(), apply(&runs.bases[b].0, &test.moves))
         })
         .collect();
-    let more = runner.measure_repeats(&items, 1, CONFIRM_RUNS_f())?;
+    let more = runner.measure_repeats(&items, 1, CONFIRM_RUNS)?;
     for (&t, extra) in which.iter().zip(more) {
         runs.tests[t].confirm = Some(extra);
     }
@@ -847,11 +748,7 @@ fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
     match test.m.score.map(|s| s - runs.level[test.base]) {
         None if single => Verdict::Done,
         None => Verdict::Drop,
-        Some(_) if gate_env().is_some() && test.again.is_some() => match single {
-            false => Verdict::Split,
-            true => Verdict::Confirm,
-        },
-        Some(d) if d.abs() > (SPLIT_Z_f() * se).max(MIN_EFFECT) => match single {
+        Some(d) if d.abs() > (SPLIT_Z * se).max(MIN_EFFECT) => match single {
             false => Verdict::Split,
             true => Verdict::Confirm,
         },
@@ -1091,11 +988,3 @@ mod tests {
         assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
     }
 }
-
-fn gate_env() -> Option<(f64, f64)> {
-    let v = std::env::var("FT_GATE").ok()?;
-    let (a, b) = v.split_once(',')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-static IN_REF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

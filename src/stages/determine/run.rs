@@ -70,13 +70,6 @@ pub fn run(study: &Study, opts: DetermineOptions) -> Result<DetermineSummary> {
     let top_k = cfg.top_k.map(|k| k as usize);
     let threshold = plan.threshold(cfg.threshold);
     let order = select::choose(&results, threshold, top_k, &mut rows);
-    if std::env::var("FT_DECIDES").is_ok() {
-        for r in rows.iter_mut() {
-            if r.decides_run == Some(true) {
-                r.selected = true;
-            }
-        }
-    }
     if !rows.iter().any(|r| r.selected) {
         bail!(
             "no parameter's effect rose above the noise floor at {} records/s; \

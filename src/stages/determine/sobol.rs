@@ -153,7 +153,7 @@ pub(super) fn measure(
 pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
     let study = runner.study;
     let reading = Reading::Regression;
-    let n0 = (samples * std::env::var("FT_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(11usize))
+    let n0 = (samples * 11)
         .div_ceil(30)
         .max(FIRST_MIN.min(samples.div_ceil(2)));
     let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
@@ -173,7 +173,7 @@ pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<
     let first = first_look(study, &phases)?;
     // The first look covers every key, in catalogue order.
     let skip: Vec<usize> = (0..study.space.len())
-        .filter(|&i| first.selected[i] && first.effect[i].abs() >= std::env::var("FT_SKIPMIN").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0))
+        .filter(|&i| first.selected[i])
         .collect();
     let dominant: Vec<usize> = skip
         .iter()
@@ -318,14 +318,9 @@ pub(super) fn effects(
     for (i, row) in rows.iter_mut().enumerate() {
         // The first analysis covers every key, in catalogue order.
         let (a, j) = match last.free.iter().position(|&f| f == i) {
-            Some(j) if std::env::var("FT_KEEPFIRST").is_ok() && runs.groups.is_some() && runs.first.selected[i] && !last.selected[j] && runs.first.effect[i].abs() >= std::env::var("FT_KEEPFIRST").unwrap().parse::<f64>().unwrap() => (&runs.first, i),
             Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (last, j),
             _ => (&runs.first, i),
         };
-        if std::env::var("FT_DIAG_FIRST").is_ok() && (runs.first.selected[i] || last.free.iter().position(|&f| f == i).is_some_and(|j| last.selected[j])) {
-            let jj = last.free.iter().position(|&f| f == i).unwrap();
-            eprintln!("FIRST {} first {:.3}±{:.3} {} pooled {:.3}±{:.3} {}", study.space.params[i].name, runs.first.effect[i], runs.first.sd[i], runs.first.selected[i], last.effect[jj], last.sd[jj], last.selected[jj]);
-        }
         row.sobol_effect = Some(a.effect[j]);
         row.sobol_effect_sd = Some(a.sd[j]);
         row.sobol_total_index = Some(a.total_index[j]);
@@ -383,19 +378,7 @@ fn pooled_analysis(study: &Study, runs: &SobolRuns, g: &GroupRuns) -> Result<Ana
         runs: &rows,
         block: &block,
     };
-    let pooled = factorial::analyse_with(study, &design, Some(extra), &all)?;
-    if std::env::var("FT_WITHIN").is_ok() {
-        factorial::WITHIN.with(|w| w.set(true));
-        let extra = factorial::Blocked { runs: &rows, block: &block };
-        let within = factorial::analyse_with(study, &design, Some(extra), &all);
-        factorial::WITHIN.with(|w| w.set(false));
-        let within = within?;
-        for i in 0..all.len() {
-            eprintln!("WITHIN {} pooled {:.3}±{:.3} {} within {:.3}±{:.3} {}", study.space.params[i].name,
-                pooled.effect[i], pooled.sd[i], pooled.selected[i], within.effect[i], within.sd[i], within.selected[i]);
-        }
-    }
-    Ok(pooled)
+    factorial::analyse_with(study, &design, Some(extra), &all)
 }
 
 /// The group screening's effects into the rows' one-at-a-time columns (a key's largest
@@ -640,7 +623,7 @@ fn fail_influence(study: &Study, runs: &SobolRuns) -> Vec<(f64, bool)> {
             outcomes.push((space.to_unit(c), held.clone(), m.score.is_none()));
         }
     }
-    for _ in 0..(if std::env::var("FT_DECIDES").as_deref() == Ok("measured") { 0 } else { PRECHECK_SAMPLE }) {
+    for _ in 0..PRECHECK_SAMPLE {
         let u: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
         let failed = !passes_precheck(study, &space.from_unit(&u));
         outcomes.push((u, vec![], failed));
