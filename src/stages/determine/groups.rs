@@ -264,12 +264,6 @@ fn reference_groups(
                 })
             })
             .collect();
-        let total = |m: &(bool, Move)| {
-            let n = &study.space.params[m.1.key].name;
-            std::env::var("FT_TOTAL").is_ok() && (n.ends_with("memory.flink.size") || n.ends_with("memory.process.size")) && n.starts_with("taskmanager")
-        };
-        let (alone, moves): (Vec<_>, Vec<_>) = moves.into_iter().partition(|m| total(m));
-        out.extend(alone.into_iter().map(|m| vec![m.1]));
         out.extend(pack(study, base, moves, rng));
     }
     out
