@@ -648,8 +648,7 @@ fn measure_groups(
             )
         })
         .collect();
-    let reps = if depth == 0 && b == 0 && runs.reference_first_now() { std::env::var("FT_REFREP").ok().and_then(|v| v.parse().ok()).unwrap_or(1) } else { 1 };
-    let measured = runner.measure_all(&items, reps)?;
+    let measured = runner.measure_all(&items, 1)?;
     for (((moves, parent), m), (id, _)) in groups.into_iter().zip(measured).zip(items) {
         runs.tests.push(Test {
             id,
@@ -993,11 +992,5 @@ mod tests {
         }
         let sigma = screen_sigma(&r);
         assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
-    }
-}
-
-impl GroupRuns {
-    fn reference_first_now(&self) -> bool {
-        self.bases.len() == 1 && self.reference_first
     }
 }
