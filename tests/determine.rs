@@ -442,6 +442,24 @@ fn determine_runs_through_a_shell_adapter() {
     );
 }
 
+/// A study screening the candidate catalogue through a Python adapter of `source` (which
+/// finds the catalogue in $CATALOGUE), its objective the p99 latency.
+fn python_study(dir: &Path, source: &str, determine: &str) -> std::path::PathBuf {
+    let script = dir.join("adapter.py");
+    fs::write(&script, source).unwrap();
+    let catalogue = format!(
+        "{}/configs/flink-1.11-candidates.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cmd = format!("CATALOGUE='{catalogue}' python3 '{}'", script.display());
+    let study = candidates_study(dir, Some(&cmd), determine);
+    edit_study(
+        &study,
+        &[("objective = \"ratio\"", "objective = \"latency\"")],
+    );
+    study
+}
+
 /// A job no key moves: every run measures the same throughput and p99 up to 3% noise.
 const FLAT: &str = r#"
 import json, math, os, random
@@ -455,14 +473,7 @@ open(os.path.join(os.environ["FLINKTUNE_TRIAL_DIR"], "result.json"), "w").write(
 #[test]
 fn a_job_no_key_moves_gets_no_selection_and_keeps_its_measurements() {
     let d = tempfile::tempdir().unwrap();
-    let script = d.path().join("flat.py");
-    fs::write(&script, FLAT).unwrap();
-    let cmd = format!("python3 '{}'", script.display());
-    let study = candidates_study(d.path(), Some(&cmd), "budget = 120");
-    edit_study(
-        &study,
-        &[("objective = \"ratio\"", "objective = \"latency\"")],
-    );
+    let study = python_study(d.path(), FLAT, "budget = 120");
     let err = fails(&["determine", s(&study), "--workers", "2"]);
     assert!(err.contains("nothing to select"), "{err}");
     assert!(!study.join("determine/selected.toml").exists());
@@ -498,18 +509,7 @@ open(os.path.join(os.environ["FLINKTUNE_TRIAL_DIR"], "result.json"), "w").write(
 #[test]
 fn a_synthetic_objective_gets_exactly_its_active_keys() {
     let d = tempfile::tempdir().unwrap();
-    let script = d.path().join("synthetic.py");
-    fs::write(&script, SYNTHETIC).unwrap();
-    let catalogue = format!(
-        "{}/configs/flink-1.11-candidates.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let cmd = format!("CATALOGUE='{catalogue}' python3 '{}'", script.display());
-    let study = candidates_study(d.path(), Some(&cmd), "budget = 160");
-    edit_study(
-        &study,
-        &[("objective = \"ratio\"", "objective = \"latency\"")],
-    );
+    let study = python_study(d.path(), SYNTHETIC, "budget = 160");
     ok(&["determine", s(&study), "--workers", "2"]);
     let (sel, _) = selected(&study);
     let mut sel = sel;
@@ -532,18 +532,7 @@ fn a_synthetic_objective_gets_exactly_its_active_keys() {
             leave ~20 residual degrees of freedom for 59 keys and their pairs"]
 fn the_factorial_method_gets_exactly_the_active_keys_of_a_synthetic_objective() {
     let d = tempfile::tempdir().unwrap();
-    let script = d.path().join("synthetic.py");
-    fs::write(&script, SYNTHETIC).unwrap();
-    let catalogue = format!(
-        "{}/configs/flink-1.11-candidates.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let cmd = format!("CATALOGUE='{catalogue}' python3 '{}'", script.display());
-    let study = candidates_study(d.path(), Some(&cmd), "method = \"factorial\"\nbudget = 160");
-    edit_study(
-        &study,
-        &[("objective = \"ratio\"", "objective = \"latency\"")],
-    );
+    let study = python_study(d.path(), SYNTHETIC, "method = \"factorial\"\nbudget = 160");
     ok(&["determine", s(&study), "--workers", "2"]);
     let (mut sel, _) = selected(&study);
     sel.sort();
