@@ -253,19 +253,18 @@ fn sobol_text(s: &DetermineSummary) -> String {
         }
         ScreeningMethod::Groups => {
             "A third of the budget went to a two-level design (as the factorial method's first \
-             phase). The rest moved the keys it did not select in groups from many bases \
-             (Flink's default, each key to the ends, the middle and three quarters of its \
-             range, and the design's configurations, to an end of each key's range), splitting \
-             a group while its change passed a screening bound. A key's effect is the change \
-             of the score ln(perf) from the low \
-             to the high side of its range in a Huber regression over every run (each base's \
-             runs with a level of their own), ± its standard error (scaled up by the excess of \
-             the median |t| over the normal's), selected when above 1% with its t statistic \
+             phase). The rest moved the keys it did not select in groups from many bases (Flink's \
+             default, each key to the ends, the middle and three quarters of its range, and the \
+             design's configurations, to an end of each key's range), splitting a group while its \
+             change passed a screening bound. A key's effect is the change of the score ln(perf) \
+             from the low to the high side of its range in a Huber regression over every run (each \
+             base's runs with a level of their own), ± its standard error (scaled up by the excess \
+             of the median |t| over the normal's), selected when above 1% with its t statistic \
              above a Bonferroni bound over the keys; or, for a key selected by its moves, its \
-             largest single-move change (the one-at-a-time columns of effects.csv), confirmed \
-             by fresh runs of the move and its base against Student's t bound, Bonferroni over \
-             the confirmations (family-wise 5%). The largest effect a key needed to be \
-             selected in the regression"
+             largest single-move change (the one-at-a-time columns of effects.csv), confirmed by \
+             fresh runs of the move and its base against Student's t bound, Bonferroni over the \
+             confirmations (family-wise 5%). The largest effect a key needed to be selected in the \
+             regression"
         }
         _ => {
             "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
