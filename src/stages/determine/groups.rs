@@ -11,7 +11,8 @@
 //! the configurations of the first phase that ran, most of the dominant keys in their
 //! better half first. At a random base every key the first phase did not select and no
 //! earlier base confirmed moves to one end of its range, drawn per key and base (a quarter
-//! inward when the pre-check refuses the end; the other end when neither passes); at the
+//! inward when the pre-check refuses the end; the other end when neither passes, or when
+//! the drawn move sank groups at earlier bases and never ran: `doomed_moves`); at the
 //! default, to each of REFERENCE_LEVELS, a level's moves grouped apart. The moves
 //! of a base, shuffled afresh (so keys meet different partners), are dealt round-robin, the
 //! risky ones first (the first phase saw them fail more often on that side), into groups of
@@ -44,6 +45,7 @@ use opt::stats::median;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
+use std::collections::BTreeMap;
 
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
 const CONFIRM_RUNS: u64 = 3;
@@ -55,6 +57,9 @@ const GROUP_SIZE: usize = 8;
 /// A move is risky when the first phase's configurations on its side of the key's range
 /// failed this much more often than on the other side.
 const RISKY: f64 = 0.05;
+/// A move that sank this many first-level groups (they could not run) and was in none that
+/// ran goes the other way at later bases.
+const DOOMED_FAILS: usize = 2;
 /// Where an end the pre-check refuses is retried, on the unit scale from that end.
 const INWARD: f64 = 0.25;
 /// The levels the reference's keys move to, on the unit scale: the ends and the inner
@@ -130,10 +135,44 @@ enum Verdict {
 }
 
 /// Which end of the keys' ranges a move goes to.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Side {
     Low,
     High,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Low => Side::High,
+            Side::High => Side::Low,
+        }
+    }
+}
+
+/// The moves (key, side) that were in DOOMED_FAILS or more first-level groups that could
+/// not run and in none that ran. Why: a move that fails wherever it goes (on the simulator
+/// the metaspace's smallest size) sinks its group, and with it its partners' moves, at
+/// every base; it sank a group at about half of the bases (9 of ~190 group runs).
+fn doomed_moves(study: &Study, runs: &GroupRuns) -> Vec<(usize, Side)> {
+    // Per (key, toward the high end): the groups it sank, and whether one with it ran.
+    let mut seen: BTreeMap<(usize, bool), (usize, bool)> = BTreeMap::new();
+    for t in runs.tests.iter().filter(|t| t.top) {
+        let base = &runs.bases[t.base].0;
+        let at = study.space.to_unit(base);
+        for mv in &t.moves {
+            let to = study.space.to_unit(&apply(base, std::slice::from_ref(mv)))[mv.key];
+            let e = seen.entry((mv.key, to > at[mv.key])).or_default();
+            match t.m.score {
+                Some(_) => e.1 = true,
+                None => e.0 += 1,
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, (sank, ran))| *sank >= DOOMED_FAILS && !ran)
+        .map(|((key, high), _)| (key, if high { Side::High } else { Side::Low }))
+        .collect()
 }
 
 /// `base` with the moves applied.
@@ -200,33 +239,32 @@ fn contrasts(study: &Study, first: &ForestRuns) -> Contrasts {
     }
 }
 
-/// One base's first-level groups: each key of `keys` moved to the end farther from its
-/// value in `base`, shuffled, the risky moves last, packed into groups of at most
-/// GROUP_SIZE that pass the pre-check together (a move that breaks the current group's
-/// waits for the next).
+/// One base's first-level groups: each key of `keys` moved to an end drawn at random (the
+/// other one when the drawn move is `doomed`), shuffled, the risky moves first, packed into
+/// groups of at most GROUP_SIZE that pass the pre-check together (a move that breaks the
+/// current group's waits for the next).
 fn base_groups(
     study: &Study,
     base: &Config,
     keys: &[usize],
     contrast: &Contrasts,
+    doomed: &[(usize, Side)],
     rng: &mut StdRng,
 ) -> Vec<Vec<Move>> {
     let at = study.space.to_unit(base);
     let moves: Vec<(bool, Move)> = keys
         .iter()
         .filter_map(|&i| {
-            let side = match rng.random::<bool>() {
+            let drawn = match rng.random::<bool>() {
                 true => Side::High,
                 false => Side::Low,
             };
-            let mv = end_move(study, base, i, side).or_else(|| {
-                let other = if side == Side::High {
-                    Side::Low
-                } else {
-                    Side::High
-                };
-                end_move(study, base, i, other)
-            })?;
+            let side = match doomed.contains(&(i, drawn)) {
+                true => drawn.other(),
+                false => drawn,
+            };
+            let mv = end_move(study, base, i, side)
+                .or_else(|| end_move(study, base, i, side.other()))?;
             let toward = study.space.to_unit(&apply(base, std::slice::from_ref(&mv)))[i] - at[i];
             Some((contrast.fail[i] * toward.signum() > RISKY, mv))
         })
@@ -389,7 +427,10 @@ pub(super) fn measure(
         };
         let groups = match is_reference {
             true => reference_groups(study, &base, &keys, &mut rng),
-            false => base_groups(study, &base, &keys, &contrast, &mut rng),
+            false => {
+                let doomed = doomed_moves(study, &runs);
+                base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)
+            }
         };
         runs.reference_first |= is_reference;
         runs.level.push(m.score.unwrap_or(0.0));
@@ -740,8 +781,8 @@ fn screen_sigma(runs: &GroupRuns) -> f64 {
 }
 
 /// The screening's verdict on a group's run: split (or, for a single move, confirm) when
-/// its change from the base's level passes SPLIT_Z standard errors and 1%, or when it
-/// could not run and holds FAIL_SPLIT moves or more.
+/// its change from the base's level passes SPLIT_Z standard errors and 1%; a group that
+/// could not run is dropped (its keys wait for other bases).
 fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
     let single = test.moves.len() == 1;
     let n = runs
@@ -992,5 +1033,58 @@ mod tests {
         }
         let sigma = screen_sigma(&r);
         assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
+    }
+
+    #[test]
+    fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("flinktune.toml"),
+            crate::study::template(None),
+        )
+        .unwrap();
+        let study = Study::load(d.path()).unwrap();
+        let space = &study.space;
+        let base = reference_config(space);
+        let numbers: Vec<usize> = (0..space.len())
+            .filter(|&i| matches!(space.params[i].kind, Kind::Int | Kind::Float))
+            .filter(|&i| space.to_unit(&base)[i] > 0.01 && space.to_unit(&base)[i] < 0.99)
+            .take(3)
+            .collect();
+        let (sinks, mixed, once) = (numbers[0], numbers[1], numbers[2]);
+        let low = |key: usize| Move {
+            key,
+            value: space.params[key].from_unit(0.0),
+        };
+        let group = |moves: Vec<Move>, ran: bool| {
+            let mut t = test_of(0..0, 1.0, None);
+            t.moves = moves;
+            t.m.score = ran.then_some(1.0);
+            t
+        };
+        let mut r = runs();
+        r.bases[0].0 = base.clone();
+        r.tests = vec![
+            group(vec![low(sinks), low(mixed)], false),
+            group(vec![low(sinks), low(once)], false),
+            group(vec![low(mixed)], true),
+        ];
+        // A half (not a first-level group) that could not run does not count.
+        let mut half = group(vec![low(once)], false);
+        half.top = false;
+        r.tests.push(half);
+        let doomed = doomed_moves(&study, &r);
+        assert_eq!(doomed, vec![(sinks, Side::Low)]);
+        let none = Contrasts {
+            score: vec![0.0; space.len()],
+            fail: vec![0.0; space.len()],
+        };
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let groups = base_groups(&study, &base, &[sinks], &none, &doomed, &mut rng);
+            let moved: Vec<&Move> = groups.iter().flatten().collect();
+            assert_eq!(moved.len(), 1);
+            assert_ne!(moved[0].value, low(sinks).value, "seed {seed}");
+        }
     }
 }
