@@ -1,0 +1,192 @@
+use super::*;
+
+/// A deterministic stand-in for 3% noise (a fixed pseudo-random pattern, sd ≈ 0.03).
+fn noise_at(n: usize) -> f64 {
+    0.03 * 1.7 * (((n * 7919 + 13) % 101) as f64 / 50.0 - 1.0)
+}
+
+fn measured(runs: Vec<f64>) -> Measured {
+    Measured {
+        score: Some(median(&runs)),
+        runs,
+        reason: String::new(),
+    }
+}
+
+fn test_of(keys: std::ops::Range<usize>, run: f64, confirm: Option<Vec<f64>>) -> Test {
+    let moves = keys
+        .map(|key| Move {
+            key,
+            value: Value::Int(0),
+        })
+        .collect();
+    Test {
+        id: String::new(),
+        base: 0,
+        top: confirm.is_none(),
+        parent: None,
+        moves,
+        m: measured(vec![run]),
+        confirm: confirm.map(measured),
+        again: None,
+    }
+}
+
+/// One base (its first-phase run and 3 fresh ones around 1.0), 30 inert first-level
+/// groups, and single moves: key 1 confirmed at +20%, key 2 screened on a 5× latency
+/// spike its confirming runs do not share, key 3 confirmed inert, key 4 a 20% change
+/// the budget left unconfirmed.
+fn runs() -> GroupRuns {
+    let mut tests = vec![
+        test_of(1..2, 1.2, Some(vec![1.19, 1.21, 1.22])),
+        test_of(2..3, 1.0 - 5f64.ln(), Some(vec![0.99, 1.02, 1.0])),
+        test_of(3..4, 1.05, Some(vec![1.01, 0.98, 1.02])),
+        test_of(4..5, 1.2, None),
+    ];
+    tests[3].top = false;
+    for n in 0..30 {
+        tests.push(test_of(10..18, 1.0 + noise_at(100 + n), None));
+    }
+    GroupRuns {
+        bases: vec![(vec![], measured(vec![1.0 + noise_at(0)]))],
+        fresh: vec![Some(measured((1..4).map(|n| 1.0 + noise_at(n)).collect()))],
+        level: vec![1.0],
+        tests,
+        reference_first: false,
+    }
+}
+
+#[test]
+fn a_confirmed_strong_move_is_selected_and_neither_a_spike_nor_an_inert_key() {
+    let r = runs();
+    let found = effects(&r, 20);
+    assert!(found[1].selected, "{:?}", found[1]);
+    assert!((found[1].best.as_ref().unwrap().1 - 0.21).abs() < 0.04);
+    assert!(!found[2].selected && !found[3].selected);
+    assert!(!found[4].selected);
+    assert!((5..20).all(|i| !found[i].selected));
+    let sigma = screen_sigma(&r);
+    assert!(sigma > 0.01 && sigma < 0.06, "{sigma}");
+}
+
+#[test]
+fn groups_split_or_drop_and_single_moves_go_to_confirmation() {
+    let r = runs();
+    let sigma = screen_sigma(&r);
+    let group = |run: f64| test_of(20..28, run, None);
+    assert_eq!(screen(&r, &group(1.3), sigma), Verdict::Split);
+    assert_eq!(screen(&r, &group(1.01), sigma), Verdict::Drop);
+    let mut failed = group(1.0);
+    failed.m.score = None;
+    assert_eq!(screen(&r, &failed, sigma), Verdict::Drop);
+    failed.moves.truncate(1);
+    assert_eq!(screen(&r, &failed, sigma), Verdict::Done);
+    assert_eq!(screen(&r, &r.tests[3], sigma), Verdict::Confirm);
+}
+
+#[test]
+fn the_half_carrying_the_change_goes_on_when_neither_passes() {
+    let mut r = runs();
+    let parent = r.tests.len();
+    r.tests.push(test_of(20..28, 1.3, None));
+    let mut kid = |run: f64, keys: std::ops::Range<usize>| {
+        let mut t = test_of(keys, run, None);
+        t.top = false;
+        t.parent = Some(parent);
+        r.tests.push(t);
+        r.tests.len() - 1
+    };
+    let (a, b) = (kid(1.02, 20..24), kid(1.2, 24..28));
+    let judged = [a, b];
+    let mut verdicts = vec![Verdict::Drop, Verdict::Drop];
+    descend(&r, &judged, &mut verdicts);
+    assert_eq!(verdicts, vec![Verdict::Drop, Verdict::Split]);
+}
+
+#[test]
+fn every_run_becomes_a_row_of_its_base_and_the_design_s_run_of_a_base_does_not() {
+    let mut r = runs();
+    r.bases[0] = (vec![None; 20], measured(vec![7.0]));
+    r.tests[4].again = Some(measured(vec![1.01]));
+    let (rows, block) = as_rows(&r);
+    // 3 fresh runs of the base, 34 groups' runs, one gate's second run, 3 × 3
+    // confirming runs; the base's first-phase run is the design's.
+    assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9);
+    assert_eq!(block, vec![0; rows.configs.len()]);
+    assert!(rows.measured.iter().all(|m| m.runs.len() == 1));
+    assert!(!rows.measured.iter().any(|m| m.score == Some(7.0)));
+    // The confirming runs of key 1's move are rows of its configuration.
+    let moved = apply(&r.bases[0].0, &r.tests[0].moves);
+    assert_eq!(rows.configs.iter().filter(|c| **c == moved).count(), 4);
+    // Flink's default, measured by the arm, brings its own run.
+    r.reference_first = true;
+    let (rows, _) = as_rows(&r);
+    assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9 + 1);
+    assert!(rows.measured.iter().any(|m| m.score == Some(7.0)));
+}
+
+#[test]
+fn the_screening_noise_leaves_out_the_groups_that_act() {
+    let mut r = runs();
+    let quiet = screen_sigma(&r);
+    // A third of the groups now move the score by 0.2-0.6: a plain median of the
+    // deviations would double; Lenth's estimate stays near the noise.
+    for (n, t) in r.tests.iter_mut().skip(4).take(12).enumerate() {
+        t.m.score = Some(1.2 + 0.04 * n as f64);
+    }
+    let sigma = screen_sigma(&r);
+    assert!(sigma < 1.3 * quiet, "{sigma} vs {quiet}");
+}
+
+#[test]
+fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("flinktune.toml"),
+        crate::study::template(None),
+    )
+    .unwrap();
+    let study = Study::load(d.path()).unwrap();
+    let space = &study.space;
+    let base = reference_config(space);
+    let numbers: Vec<usize> = (0..space.len())
+        .filter(|&i| matches!(space.params[i].kind, Kind::Int | Kind::Float))
+        .filter(|&i| space.to_unit(&base)[i] > 0.01 && space.to_unit(&base)[i] < 0.99)
+        .take(3)
+        .collect();
+    let (sinks, mixed, once) = (numbers[0], numbers[1], numbers[2]);
+    let low = |key: usize| Move {
+        key,
+        value: space.params[key].from_unit(0.0),
+    };
+    let group = |moves: Vec<Move>, ran: bool| {
+        let mut t = test_of(0..0, 1.0, None);
+        t.moves = moves;
+        t.m.score = ran.then_some(1.0);
+        t
+    };
+    let mut r = runs();
+    r.bases[0].0 = base.clone();
+    r.tests = vec![
+        group(vec![low(sinks), low(mixed)], false),
+        group(vec![low(sinks), low(once)], false),
+        group(vec![low(mixed)], true),
+    ];
+    // A half (not a first-level group) that could not run does not count.
+    let mut half = group(vec![low(once)], false);
+    half.top = false;
+    r.tests.push(half);
+    let doomed = doomed_moves(&study, &r);
+    assert_eq!(doomed, vec![(sinks, Side::Low)]);
+    let none = Contrasts {
+        score: vec![0.0; space.len()],
+        fail: vec![0.0; space.len()],
+    };
+    for seed in 0..20 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let groups = base_groups(&study, &base, &[sinks], &none, &doomed, &mut rng);
+        let moved: Vec<&Move> = groups.iter().flatten().collect();
+        assert_eq!(moved.len(), 1);
+        assert_ne!(moved[0].value, low(sinks).value, "seed {seed}");
+    }
+}
