@@ -438,55 +438,7 @@ pub(super) fn measure(
         runs.fresh.push(None);
         screen_base(runner, &mut runs, groups, &mut keys)?;
     }
-    diag(study, &runs);
     Ok(runs)
-}
-
-fn diag(study: &Study, runs: &GroupRuns) {
-    use flink::objective::Measurement;
-    use flink::sim::{self, SimJob, SimOutcome};
-    let Ok(want) = std::env::var("FT_DIAG") else { return };
-    let objective = study.file.objective;
-    let job = SimJob {
-        workload: study.file.sim.workload,
-        rate: study.file.determine.rate.unwrap_or_else(|| study.search_rate()) as f64,
-        duration_s: study.file.duration_s as f64,
-        repeat: 0,
-        seed: study.file.seed,
-        noise: 0.0,
-        flink: study.file.flink_version,
-    };
-    let cluster = sim::Cluster::default();
-    let score = |c: &Config| match sim::simulate(&study.effective_conf(c), &cluster, &job) {
-        SimOutcome::Pass(m) => Some(objective.score(objective.run_value(&Measurement {
-            throughput: m.throughput,
-            latency_p99_ms: m.latency_p99_ms,
-        }))),
-        SimOutcome::Fail { .. } => None,
-    };
-    for (t, test) in runs.tests.iter().enumerate() {
-        let base = &runs.bases[test.base].0;
-        for mv in &test.moves {
-            let name = &study.space.params[mv.key].name;
-            if !name.contains(want.as_str()) {
-                continue;
-            }
-            let s0 = score(base);
-            let s1 = score(&apply(base, std::slice::from_ref(mv)));
-            let sg = score(&apply(base, &test.moves));
-            let kids = runs.tests.iter().filter(|x| x.parent == Some(t)).count();
-            eprintln!(
-                "DIAG seed {} base {} test {} size {} top {} -> {:?}: single {:?} group {:?} measured {:?} again {:?} kids {} confirm {:?}",
-                study.file.seed, test.base, test.id, test.moves.len(), test.top, mv.value,
-                s0.zip(s1).map(|(a, b)| ((b - a) * 1000.0).round() / 1000.0),
-                s0.zip(sg).map(|(a, b)| ((b - a) * 1000.0).round() / 1000.0),
-                test.m.score.map(|x| ((x - runs.level[test.base]) * 1000.0).round() / 1000.0),
-                test.again.as_ref().and_then(|m| m.score).map(|x| ((x - runs.level[test.base]) * 1000.0).round() / 1000.0),
-                kids,
-                test.confirm.as_ref().and_then(|m| m.score).map(|x| ((x - runs.level[test.base]) * 1000.0).round() / 1000.0),
-            );
-        }
-    }
 }
 
 impl GroupRuns {
@@ -792,45 +744,6 @@ fn confirm_moves(
     }
     let found = effects(runs, runner.study.space.len());
     keys.retain(|&i| !found[i].selected);
-    if let Some(frac) = std::env::var("FT_SEQ").ok().and_then(|v| v.parse::<f64>().ok()) {
-        // Inconclusive confirmations (|d| between frac x bound and the bound): 3 more runs
-        // of the move, and of the base once.
-        let unsure: Vec<usize> = which
-            .iter()
-            .copied()
-            .filter(|&t| {
-                let key = runs.tests[t].moves[0].key;
-                let (Some(c), Some(base)) = (&runs.tests[t].confirm, &runs.fresh[b]) else {
-                    return false;
-                };
-                let (Some(sc), Some(sb)) = (c.score, base.score) else { return false };
-                !found[key].selected && c.runs.len() <= CONFIRM_RUNS as usize && (sc - sb).abs() >= frac * found[key].bound
-            })
-            .collect();
-        let base_more = runs.fresh[b].as_ref().is_some_and(|f| f.runs.len() <= CONFIRM_RUNS as usize);
-        let cost = unsure.len() as u64 * CONFIRM_RUNS + if base_more { CONFIRM_RUNS } else { 0 };
-        if !unsure.is_empty() && left(runner) >= cost {
-            if base_more {
-                let item = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
-                let m = runner.measure_repeats(&[item], 1 + CONFIRM_RUNS, CONFIRM_RUNS)?;
-                let f = runs.fresh[b].as_mut().unwrap();
-                f.runs.extend(m[0].runs.iter().copied());
-                f.score = Some(median(&f.runs));
-            }
-            let items: Vec<(String, Config)> = unsure
-                .iter()
-                .map(|&t| (runs.tests[t].id.clone(), apply(&runs.bases[b].0, &runs.tests[t].moves)))
-                .collect();
-            let more = runner.measure_repeats(&items, 1 + CONFIRM_RUNS, CONFIRM_RUNS)?;
-            for (&t, extra) in unsure.iter().zip(more) {
-                let c = runs.tests[t].confirm.as_mut().unwrap();
-                c.runs.extend(extra.runs.iter().copied());
-                c.score = Some(median(&c.runs));
-            }
-            let found = effects(runs, runner.study.space.len());
-            keys.retain(|&i| !found[i].selected);
-        }
-    }
     Ok(())
 }
 
@@ -968,18 +881,8 @@ pub(super) fn effects(runs: &GroupRuns, k: usize) -> Vec<KeyFound> {
         let (Some(s), Some(bs)) = (c.score, base.score) else {
             continue;
         };
-        let (d, se) = match std::env::var("FT_TMEAN").ok().and_then(|v| v.parse::<f64>().ok()) {
-            Some(k) => {
-                let keep = |r: &[f64]| -> Vec<f64> {
-                    let m = median(r);
-                    r.iter().copied().filter(|x| (x - m).abs() <= k * noise.sigma).collect()
-                };
-                let (a, b) = (keep(&c.runs), keep(&base.runs));
-                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-                (mean(&a) - mean(&b), noise.sigma * (1.0 / a.len() as f64 + 1.0 / b.len() as f64).sqrt())
-            }
-            None => (s - bs, noise.sigma * (median_var(c.runs.len()) + median_var(base.runs.len())).sqrt()),
-        };
+        let d = s - bs;
+        let se = noise.sigma * (median_var(c.runs.len()) + median_var(base.runs.len())).sqrt();
         let bound = (t * se).max(MIN_EFFECT);
         if f.best.as_ref().is_none_or(|b| d.abs() > b.1.abs()) {
             f.best = Some((mv.value.clone(), d));
