@@ -157,6 +157,7 @@ fn the_journal_reader_never_panics() {
         throughput: Some(1000.0 + i as f64),
         latency_p99_ms: Some(5.0),
         latency_p50_ms: None,
+        gc_time_fraction: None,
         reason: String::new(),
         attempts: 1,
         worker: 0,

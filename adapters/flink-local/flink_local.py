@@ -34,6 +34,7 @@ import urllib.request
 import uuid
 
 import prometheus_metrics
+import rest_metrics
 import user_job
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -675,6 +676,7 @@ def run_trial(args, trial, cl):
         check_job(False)
         time.sleep(0.5)
     check_job(True)
+    gc0 = rest_metrics.fresh_gc_time_ms(cl)
     drain = 10 + (args.window_ms / 1000 if args.workload == "fixwindow" else 0)
     deadline = t1 / 1000 + drain
     while True:
@@ -692,6 +694,7 @@ def run_trial(args, trial, cl):
         check_job(False)
         time.sleep(0.25)
 
+    gc1 = rest_metrics.fresh_gc_time_ms(cl)
     throughput, starts, hist, count, total, mx = merge(metrics, t0 * 1000, t1 * 1000)
     if count == 0:
         raise Fail("no record reached the sink during the measured window"
@@ -714,6 +717,9 @@ def run_trial(args, trial, cl):
         "flink_version": ov.get("flink-version"),
         "notes": f"{count} latency samples; {len(starts)} generator subtasks",
     }
+    gc = rest_metrics.gc_time_fraction(gc0[1], gc1[1], gc1[0] - gc0[0])
+    if gc is not None:
+        result["gc_time_fraction"] = gc
     if memory:
         result["taskmanager_memory_bytes"] = memory
     if args.measure_recovery:

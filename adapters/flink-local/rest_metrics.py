@@ -6,7 +6,9 @@ source-to-here latency, `latency.[source_id.<id>.]operator_id.<id>.operator_subt
 among its vertex's metrics. The p99 reported is the largest p99 of the sink vertices'
 histograms (the worst sink subtask). Throughput is the sink vertices' `numRecordsIn` counters read at
 the start and at the end of the measured window, not the `...PerSecond` meters, which average
-the last 60 s. Backpressure is each vertex's busy and backpressured time per second.
+the last 60 s. Backpressure is each vertex's busy and backpressured time per second. The
+share of the window spent in garbage collection is each TaskManager's collectors' `Time`
+counters read at both ends of the window; the busiest TaskManager's share is reported.
 
 The REST API serves metrics from a cache the JobManager refreshes at most every
 `metrics.fetcher.update-interval`: a request older than that starts a refresh, which the next
@@ -22,6 +24,11 @@ import urllib.parse
 # A latency-marker histogram's p99 among a vertex's metrics, `<subtask>.latency.…` (any
 # granularity: single, operator, subtask).
 LATENCY_P99 = re.compile(r"^\d+\.latency\.(?:.+\.)?operator_id\.[0-9a-f]+\.operator_subtask_index\.\d+\.latency_p99$")
+
+
+# A collector's accumulated time (ms) among a TaskManager's metrics; Flink 1.19+ also reports the
+# collectors' sum as `All`, left out so no time counts twice.
+GC_TIME = re.compile(r"^Status\.JVM\.GarbageCollector\.(?!All\.)[^.]+\.Time$")
 
 
 class MissingMetric(Exception):
@@ -105,6 +112,47 @@ class RestReader:
             raise MissingMetric("no latency-marker histogram (<subtask>.latency...operator_id.<id>...latency_p99) "
                                 "among the sink vertices' metrics: the job's sources emit no latency markers")
         return max(values), len(values)
+
+
+def gc_time_ms(rest):
+    """Per TaskManager id, the milliseconds its JVM has spent in garbage collection so far (the
+    sum of its collectors' Time counters); a TaskManager that reports none is absent, and a
+    cluster whose REST API does not answer gives an empty reading (the figure is optional)."""
+    out = {}
+    try:
+        for tm in rest.get("/taskmanagers").get("taskmanagers", []):
+            ids = [m["id"] for m in rest.get(f"/taskmanagers/{tm['id']}/metrics")]
+            names = [i for i in ids if GC_TIME.match(i)]
+            if not names:
+                continue
+            q = urllib.parse.urlencode({"get": ",".join(names)})
+            rows = rest.get(f"/taskmanagers/{tm['id']}/metrics?{q}")
+            values = [float(r["value"]) for r in rows if r.get("value") not in (None, "NaN")]
+            if values:
+                out[tm["id"]] = sum(values)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    return out
+
+
+def gc_time_fraction(before, after, seconds):
+    """The largest share of `seconds` a TaskManager spent in garbage collection between two
+    `gc_time_ms` readings, or None when no TaskManager is in both (a restarted one starts its
+    counters again and is left out)."""
+    shares = [(after[t] - before[t]) / (1000.0 * seconds) for t in after
+              if t in before and after[t] >= before[t]]
+    if not shares or seconds <= 0:
+        return None
+    return round(min(1.0, max(shares)), 6)
+
+
+def fresh_gc_time_ms(rest):
+    """`gc_time_ms` as of now (see RestReader.sample): a first reading starts the REST cache's
+    refresh, the second, 0.8 s later, reads it. Returns (the time of the first, the reading)."""
+    at = time.time()
+    gc_time_ms(rest)
+    time.sleep(0.8)
+    return at, gc_time_ms(rest)
 
 
 def summarise_backpressure(vertices, samples):

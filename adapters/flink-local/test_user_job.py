@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -137,6 +138,47 @@ class Rest(unittest.TestCase):
         self.assertEqual(rows[1], {"id": SINK, "name": "count -> Sink", "busy_ms_per_s": 200.0,
                                    "busy_max_ms_per_s": 300.0, "backpressured_ms_per_s": 0.0,
                                    "backpressured_max_ms_per_s": 0.0})
+
+
+class TaskManagersRest:
+    """Flink 1.20's REST answers for two TaskManagers' JVM metrics: per collector `Count` and
+    `Time` (ms so far), and `All`, their sum."""
+
+    def __init__(self, times):
+        self.times = times  # TaskManager id -> {collector: ms}
+
+    def get(self, path):
+        if path == "/taskmanagers":
+            return {"taskmanagers": [{"id": tm} for tm in self.times]}
+        tm = path.split("/")[2]
+        metrics = {"Status.JVM.Memory.Heap.Used": "1"}
+        for name, ms in {**self.times[tm], "All": sum(self.times[tm].values())}.items():
+            metrics[f"Status.JVM.GarbageCollector.{name}.Time"] = str(ms)
+            metrics[f"Status.JVM.GarbageCollector.{name}.Count"] = "3"
+        if path.endswith("/metrics"):
+            return [{"id": k} for k in metrics]
+        wanted = urllib.parse.unquote(path.split("?get=", 1)[1]).split(",")
+        return [{"id": k, "value": metrics[k]} for k in wanted]
+
+
+class GcTime(unittest.TestCase):
+    def test_each_taskmanager_sums_its_collectors_without_their_total(self):
+        rest = TaskManagersRest({"tm-1": {"G1_Young_Generation": 120, "G1_Old_Generation": 30},
+                                 "tm-2": {"G1_Young_Generation": 10}})
+        self.assertEqual(rest_metrics.gc_time_ms(rest), {"tm-1": 150.0, "tm-2": 10.0})
+
+    def test_the_busiest_taskmanager_gives_the_share_of_the_window(self):
+        before = {"tm-1": 150.0, "tm-2": 10.0, "tm-3": 5000.0}
+        after = {"tm-1": 1350.0, "tm-2": 610.0, "tm-3": 20.0, "tm-4": 900.0}
+        # tm-3 restarted (its counters began again) and tm-4 is new: neither counts.
+        self.assertAlmostEqual(rest_metrics.gc_time_fraction(before, after, 60.0), 0.02)
+        self.assertIsNone(rest_metrics.gc_time_fraction({}, after, 60.0))
+
+    def test_a_cluster_that_does_not_answer_gives_no_reading(self):
+        class Down:
+            def get(self, path):
+                raise OSError("connection refused")
+        self.assertEqual(rest_metrics.gc_time_ms(Down()), {})
 
 
 def free_port():

@@ -202,6 +202,8 @@ def measure(rest, job_id, args, duration_s, check_job, trial):
             result.update(from_prometheus(args, reader, window["t0"], window["t1"]))
     except MissingMetric as e:
         raise JobFailed(str(e))
+    if window["gc_time_fraction"] is not None:
+        result["gc_time_fraction"] = window["gc_time_fraction"]
     result["throughput"] = round(result["throughput"], 3)
     result["latency_p99_ms"] = round(result["latency_p99_ms"], 4)
     # A vertex held back for a tenth of its time or more: the job does not keep up.
@@ -213,9 +215,9 @@ def window_samples(reader, duration_s, check, counters):
     """Samples the window: the sink counters at both ends (REST), backpressure every few
     seconds, the latency histograms at its end. Returns t0, t1, the samples and the REST figures."""
     if counters:
-        t0, c0 = reader.sample(reader.records_in)
+        t0, (c0, gc0) = reader.sample(lambda: (reader.records_in(), rest_metrics.gc_time_ms(reader.rest)))
     else:
-        t0, c0 = time.time(), None
+        t0, (c0, gc0) = reader.sample(lambda: (None, rest_metrics.gc_time_ms(reader.rest)))
     t1 = t0 + duration_s
     samples = []
     # Samples further apart than the REST cache's refresh, so each one starts a fresh one.
@@ -225,7 +227,8 @@ def window_samples(reader, duration_s, check, counters):
         samples.append(reader.sample(reader.backpressure)[1])
     sleep_until(t1, check)
     if counters:
-        t1, (c1, bp) = reader.sample(lambda: (reader.records_in(), reader.backpressure()))
+        t1, (c1, bp, gc1) = reader.sample(lambda: (reader.records_in(), reader.backpressure(),
+                                                   rest_metrics.gc_time_ms(reader.rest)))
         p99, n = reader.latency_p99_ms()
         rest = {"throughput": (c1 - c0) / (t1 - t0), "latency_p99_ms": p99, "latency_histograms": n,
                 "sink_records": int(c1 - c0)}
@@ -233,10 +236,11 @@ def window_samples(reader, duration_s, check, counters):
             raise MissingMetric("the sink vertices' numRecordsIn did not grow during the window "
                                 "(no record reached a sink, or the sink is chained to its source)")
     else:
-        t1, bp = reader.sample(reader.backpressure)
+        t1, (bp, gc1) = reader.sample(lambda: (reader.backpressure(), rest_metrics.gc_time_ms(reader.rest)))
         rest = None
     samples.append(bp)
-    return {"t0": t0, "t1": t1, "backpressure": samples, "rest": rest}
+    return {"t0": t0, "t1": t1, "backpressure": samples, "rest": rest,
+            "gc_time_fraction": rest_metrics.gc_time_fraction(gc0, gc1, t1 - t0)}
 
 
 def from_prometheus(args, reader, t0, t1):

@@ -684,12 +684,27 @@ mod tests {
             throughput: Some(10.0),
             latency_p99_ms: Some(2.0),
             latency_p50_ms: None,
+            gc_time_fraction: None,
             reason: String::new(),
             attempts: 1,
             worker: 0,
             seconds: 0.5,
             key: String::new(),
         }
+    }
+
+    #[test]
+    fn a_trials_table_from_before_the_gc_column_still_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join(TRIALS_CSV);
+        let old = "trial,config,rate,repeat,status,throughput,latency_p99_ms,latency_p50_ms,\
+                   reason,attempts,worker,seconds,key\n\
+                   c0-r10-k0,c0,10,0,pass,10.0,2.0,,,1,0,0.5,abc\n";
+        std::fs::write(&path, old).unwrap();
+        let rows = read_trials_csv(&path).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].gc_time_fraction, None);
+        assert_eq!(rows[0].latency_p99_ms, Some(2.0));
     }
 
     #[test]

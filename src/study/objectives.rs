@@ -18,6 +18,7 @@ pub const KNOWN_METRICS: &[&str] = &[
     "taskmanagers",
     "cpu_requested",
     "memory_requested_mb",
+    "gc_time_fraction",
 ];
 /// Minimise or maximise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

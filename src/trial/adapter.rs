@@ -241,6 +241,7 @@ pub fn simulate(conf: &conf::FlatConf, cluster: &Cluster, job: &SimJob) -> Outco
                 cpu_cores: Some(m.cpu_cores),
                 memory_mb: Some(m.memory_mb),
                 recovery_time_s: Some(m.recovery_time_s),
+                gc_time_fraction: Some(m.gc_time_fraction),
                 backpressured: Some(m.backpressured),
                 ..Metrics::default()
             };

@@ -48,6 +48,10 @@ pub struct TrialRecord {
     pub throughput: Option<f64>,
     pub latency_p99_ms: Option<f64>,
     pub latency_p50_ms: Option<f64>,
+    /// Share of the window spent in garbage collection, when the adapter reports it (a
+    /// study's trials from before the column read as unknown).
+    #[serde(default)]
+    pub gc_time_fraction: Option<f64>,
     pub reason: String,
     /// Runs of the adapter (1 + retries of transient failures).
     pub attempts: u32,
@@ -87,6 +91,7 @@ impl TrialRecord {
             throughput: None,
             latency_p99_ms: None,
             latency_p50_ms: None,
+            gc_time_fraction: None,
             reason,
             attempts: 0,
             worker: 0,

@@ -289,6 +289,7 @@ fn record(
         throughput: m.map(|m| m.throughput),
         latency_p99_ms: m.map(|m| m.latency_p99_ms),
         latency_p50_ms: outcome.metrics().and_then(|m| m.latency_p50_ms),
+        gc_time_fraction: outcome.metrics().and_then(|m| m.gc_time_fraction),
         reason: outcome.reason().to_string(),
         attempts,
         worker,

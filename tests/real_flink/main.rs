@@ -149,6 +149,9 @@ fn check_trials(path: &Path, rate: f64) -> usize {
                     "implausible throughput {tp} at {rate}/s: {row:?}"
                 );
                 assert!(p99 > 0.0 && p99 < 2000.0, "implausible p99 {p99}: {row:?}");
+                // The TaskManagers' garbage-collection time over the window, from REST.
+                let gc: f64 = row["gc_time_fraction"].parse().unwrap_or(-1.0);
+                assert!((0.0..=1.0).contains(&gc), "no GC time share: {row:?}");
                 passed += 1;
             }
             _ => assert!(

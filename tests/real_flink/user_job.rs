@@ -131,6 +131,8 @@ fn stage_results(stage: &Path) -> Vec<serde_json::Value> {
             "implausible throughput {tp} at {RATE}/s: {r}"
         );
         assert!((0.0..2000.0).contains(&p99), "implausible p99 {p99}: {r}");
+        let gc = r["gc_time_fraction"].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&gc), "no GC time share: {r}");
         let vertices = r["vertices"].as_array().unwrap();
         assert_eq!(vertices.len(), 2, "source and keyed count: {r}");
         for v in vertices {

@@ -23,13 +23,16 @@ pub enum Metric {
     TaskManagers,
     CpuRequested,
     MemoryRequestedMb,
+    /// Share of the measured window the busiest TaskManager's JVM spent in garbage
+    /// collection (0–1).
+    GcTimeFraction,
     /// A field the protocol does not name, reported by the study's adapter.
     Other(String),
 }
 
 impl Metric {
     /// The protocol's named metrics, with their result-field names.
-    pub const KNOWN: [(Metric, &'static str); 9] = [
+    pub const KNOWN: [(Metric, &'static str); 10] = [
         (Metric::LatencyP99, "latency_p99_ms"),
         (Metric::LatencyP50, "latency_p50_ms"),
         (Metric::Throughput, "throughput"),
@@ -39,6 +42,7 @@ impl Metric {
         (Metric::TaskManagers, "taskmanagers"),
         (Metric::CpuRequested, "cpu_requested"),
         (Metric::MemoryRequestedMb, "memory_requested_mb"),
+        (Metric::GcTimeFraction, "gc_time_fraction"),
     ];
 
     /// The metric a result field names.
@@ -107,6 +111,8 @@ pub struct Metrics {
     pub cpu_requested: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_requested_mb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gc_time_fraction: Option<f64>,
     /// Whether the job was backpressured (the simulator and adapters that read it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backpressured: Option<bool>,
@@ -147,6 +153,7 @@ impl Metrics {
             Metric::TaskManagers => self.taskmanagers,
             Metric::CpuRequested => self.cpu_requested,
             Metric::MemoryRequestedMb => self.memory_requested_mb,
+            Metric::GcTimeFraction => self.gc_time_fraction,
             Metric::Other(name) => self.other.get(name).copied(),
         }
     }
@@ -163,6 +170,7 @@ impl Metrics {
             Metric::TaskManagers => &mut self.taskmanagers,
             Metric::CpuRequested => &mut self.cpu_requested,
             Metric::MemoryRequestedMb => &mut self.memory_requested_mb,
+            Metric::GcTimeFraction => &mut self.gc_time_fraction,
             Metric::Other(name) => {
                 self.other.insert(name.clone(), value);
                 return;

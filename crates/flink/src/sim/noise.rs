@@ -45,5 +45,8 @@ pub(super) fn with_noise(
         m.latency_p99_ms *= rng.random_range(1.5..5.5);
     }
     m.latency_p50_ms = m.latency_p50_ms.min(m.latency_p99_ms);
+    // Drawn last, so the other metrics' noise is what it was without it.
+    m.gc_time_fraction =
+        (m.gc_time_fraction * (sigma * opt::normal::sample(&mut rng)).exp()).min(1.0);
     m
 }

@@ -89,6 +89,7 @@ fn run(
         memory_mb: tm_count * memory::mib(s.tm.process),
         recovery_time_s: rec.seconds,
         recovered: rec.recovered,
+        gc_time_fraction: st.gc_fraction,
         resources,
     })
 }

@@ -371,3 +371,25 @@ fn every_workload_runs_and_is_fast() {
     let per_call = start.elapsed().as_secs_f64() / f64::from(calls);
     assert!(per_call < 1e-3, "{per_call} s per call");
 }
+
+#[test]
+fn the_share_of_time_in_garbage_collection_grows_as_the_heap_fills() {
+    let j = job(Workload::Wordcount, 20_000.0);
+    let share = |process: &str| {
+        let c = with(&[
+            ("parallelism.default", "16"),
+            ("taskmanager.numberOfTaskSlots", "16"),
+            ("taskmanager.memory.process.size", process),
+        ]);
+        pass(&c, &Cluster::default(), &j).gc_time_fraction
+    };
+    let shares: Vec<f64> = ["8192m", "4096m", "2500m", "1900m"]
+        .iter()
+        .map(|p| share(p))
+        .collect();
+    assert!(shares.windows(2).all(|w| w[0] < w[1]), "{shares:?}");
+    assert!(
+        shares[0] < 0.01 && shares[3] > 0.05 && shares[3] < 1.0,
+        "{shares:?}"
+    );
+}

@@ -57,6 +57,10 @@ pub struct SimMetrics {
     /// its backlog (`crate::recovery`); `recovery::GIVE_UP_S` when it would not recover.
     pub recovery_time_s: f64,
     pub recovered: bool,
+    /// Share of the measured window the busiest TaskManager's JVM spent in stop-the-world
+    /// garbage collection (Flink: `Status.JVM.GarbageCollector.*.Time` over the window).
+    #[serde(default)]
+    pub gc_time_fraction: f64,
     /// What the configuration requests: TaskManagers, CPU cores, memory.
     pub resources: Resources,
 }
