@@ -7,13 +7,16 @@
 //! visit each key at no more than 5 bases. Moving the undecided keys in groups costs ~7 runs
 //! per base, so the same runs visit many bases; a group that changes the score is split.
 //!
-//! The bases, in turn: Flink's default first (where some keys act and nowhere else), then
-//! the configurations of the first phase that ran, most of the dominant keys in their
-//! better half first. At a random base every key the first phase did not select and no
-//! earlier base confirmed moves to one end of its range, drawn per key and base (a quarter
-//! inward when the pre-check refuses the end; the other end when neither passes, or when
-//! the drawn move sank groups at earlier bases and never ran: `doomed_moves`); at the
-//! default, to each of REFERENCE_LEVELS, a level's moves grouped apart. The moves
+//! The bases, in turn (`visits`): Flink's default first (where some keys act and nowhere
+//! else), then the configurations of the first phase that ran, most of the dominant keys in
+//! their better half first, with the PRESSURE_BASES nearest a full heap (by the share of
+//! their runs spent in garbage collection, when the adapter reports it) first and then
+//! every PRESSURE_EVERY-th. At a random base every key the first phase did not select and
+//! no earlier base confirmed moves to one end of its range, drawn per key and base (a
+//! quarter inward when the pre-check refuses the end; the other end when neither passes,
+//! or when the drawn move sank groups at earlier bases and never ran: `doomed_moves`); at
+//! the default, to each of REFERENCE_LEVELS, and near a full heap to PRESSURE_LEVELS, a
+//! level's moves grouped apart. The moves
 //! of a base, shuffled afresh (so keys meet different partners), are dealt round-robin, the
 //! risky ones first (the first phase saw them fail more often on that side), into groups of
 //! at most GROUP_SIZE that pass the pre-check together. Each group runs once; the base's
@@ -70,6 +73,11 @@ const INWARD: f64 = 0.25;
 /// visit two more bases instead (recall over 20 seeds 0.62 → 0.69 at 16 000 rec/s, 0.68 →
 /// 0.71 at 80 000).
 const REFERENCE_LEVELS: [f64; 4] = [0.0, 0.5, 0.75, 1.0];
+/// Bases near a full heap (by the garbage-collection time of their runs) whose keys move
+/// to PRESSURE_LEVELS, visited first and then every PRESSURE_EVERY-th (`visits`).
+const PRESSURE_BASES: usize = 3;
+const PRESSURE_EVERY: usize = 4;
+const PRESSURE_LEVELS: [f64; 1] = [0.5];
 /// A median's variance over the mean's, for a normal sample (π/2).
 const MEDIAN_VAR: f64 = std::f64::consts::FRAC_PI_2;
 /// The screening noise of one run before any base has given its own.
@@ -273,21 +281,22 @@ fn base_groups(
     pack(study, base, moves, rng)
 }
 
-/// The reference's first-level groups: each key of `keys` moved to each of
-/// REFERENCE_LEVELS on the unit scale (a value the base has or a level before gave
-/// skipped, a level the pre-check refuses skipped), the moves of each
-/// level packed apart. Why: some keys act only around Flink's default, and there at an
-/// inner level (on the simulator at 80 000 rec/s the network minimum at ¾, the network
-/// fraction at ½ of their range).
-fn reference_groups(
+/// A base's first-level groups when its keys move to levels (Flink's default, the bases
+/// near a full heap): each key of `keys` moved to each of `levels` on the unit scale (a
+/// value the base has or a level before gave skipped, a level the pre-check refuses
+/// skipped), the moves of each level packed apart. Why: some keys act only at an inner
+/// level (on the simulator at 80 000 rec/s, around Flink's default, the network minimum
+/// at ¾ and the network fraction at ½ of their range; near a full heap, the heap keys).
+fn level_groups(
     study: &Study,
     base: &Config,
     keys: &[usize],
+    levels: &[f64],
     rng: &mut StdRng,
 ) -> Vec<Vec<Move>> {
     let mut used: Vec<Vec<Value>> = vec![Vec::new(); study.space.len()];
     let mut out = Vec::new();
-    for u in REFERENCE_LEVELS {
+    for &u in levels {
         let moves: Vec<(bool, Move)> = keys
             .iter()
             .filter_map(|&i| {
@@ -376,6 +385,61 @@ fn base_order(
     order.into_iter().map(|o| o.0).collect()
 }
 
+/// How a base's undecided keys move.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Moves {
+    /// Each to every one of these levels of its range (unit scale), a level's moves
+    /// grouped apart.
+    Levels(&'static [f64]),
+    /// Each to an end of its range, drawn per key (`base_groups`).
+    Ends,
+}
+
+/// The bases in the order they are visited, each with how its keys move: Flink's default
+/// first when the pre-check passes it (not yet measured: None), to REFERENCE_LEVELS; then
+/// the first phase's configurations in `order`, to their ends, except the PRESSURE_BASES
+/// whose runs spent the largest share of their time in garbage collection (when the
+/// adapter reports it), which move their keys to PRESSURE_LEVELS and are visited first and
+/// then every PRESSURE_EVERY-th.
+///
+/// Why: next to a full heap the heap keys act most (on the simulator the task slots, the
+/// framework heap and the task heap act at 9 of the 20 random runnable bases of the top
+/// tenth by GC time, together, and at none of the lower half), but there the ends of
+/// their ranges run out of heap or of slots, so an end move fails where a move to the
+/// middle acts.
+fn visits(
+    study: &Study,
+    first: &ForestRuns,
+    mut order: Vec<usize>,
+) -> Vec<(Config, Option<Measured>, Moves)> {
+    let gc = |n: usize| first.measured[n].gc.unwrap_or(0.0);
+    let mut pressure: Vec<usize> = order.iter().copied().filter(|&n| gc(n) > 0.0).collect();
+    pressure.sort_by(|a, b| gc(*b).total_cmp(&gc(*a)));
+    pressure.truncate(PRESSURE_BASES);
+    order.retain(|n| !pressure.contains(n));
+    for (j, &n) in pressure.iter().enumerate() {
+        order.insert((j * PRESSURE_EVERY).min(order.len()), n);
+    }
+    let reference = reference_config(&study.space);
+    let reference = passes_precheck(study, &reference).then_some((
+        reference,
+        None,
+        Moves::Levels(&REFERENCE_LEVELS),
+    ));
+    let rest = order.into_iter().map(|n| {
+        let moves = match pressure.contains(&n) {
+            true => Moves::Levels(&PRESSURE_LEVELS),
+            false => Moves::Ends,
+        };
+        (
+            first.configs[n].clone(),
+            Some(first.measured[n].clone()),
+            moves,
+        )
+    });
+    reference.into_iter().chain(rest).collect()
+}
+
 /// Runs the arm within what is left of the budget: base after base, its groups, their
 /// splits and its confirmations, as long as the budget pays for them. Keys in `skip`
 /// (selected already) are not moved; `dominant` orders the bases.
@@ -399,18 +463,7 @@ pub(super) fn measure(
         tests: Vec::new(),
         reference_first: false,
     };
-    let reference = reference_config(&study.space);
-    let mut bases: Vec<(Config, Option<Measured>)> = Vec::new();
-    let reference_first = passes_precheck(study, &reference);
-    if reference_first {
-        bases.push((reference, None));
-    }
-    bases.extend(
-        order
-            .into_iter()
-            .map(|n| (first.configs[n].clone(), Some(first.measured[n].clone()))),
-    );
-    for (base, m) in bases {
+    for (base, m, moves) in visits(study, first, order) {
         if left(runner) < 2 || keys.is_empty() {
             break;
         }
@@ -426,9 +479,9 @@ pub(super) fn measure(
                 m
             }
         };
-        let groups = match is_reference {
-            true => reference_groups(study, &base, &keys, &mut rng),
-            false => {
+        let groups = match moves {
+            Moves::Levels(levels) => level_groups(study, &base, &keys, levels, &mut rng),
+            Moves::Ends => {
                 let doomed = doomed_moves(study, &runs);
                 base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)
             }
@@ -470,6 +523,7 @@ pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
                 score: Some(r),
                 runs: vec![r],
                 reason: String::new(),
+                gc: None,
             });
         }
     };

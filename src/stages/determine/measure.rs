@@ -32,6 +32,9 @@ pub(super) struct Measured {
     pub(super) runs: Vec<f64>,
     /// Why it failed, if it did.
     pub(super) reason: String,
+    /// Median share of the window spent in garbage collection over the passing repeats
+    /// that report it (None: none did).
+    pub(super) gc: Option<f64>,
 }
 
 impl Measured {
@@ -259,10 +262,14 @@ impl<'a> Runner<'a> {
     fn measured(&self, recs: &[TrialRecord], runs: u64) -> Measured {
         let objective = self.study.file.objective;
         let mut scores = Vec::new();
+        let mut gc = Vec::new();
         let mut reason = String::new();
         for rec in recs {
             match rec.measurement() {
-                Some(m) => scores.push(objective.score(objective.run_value(&m))),
+                Some(m) => {
+                    scores.push(objective.score(objective.run_value(&m)));
+                    gc.extend(rec.gc_time_fraction);
+                }
                 None => reason = rec.reason.clone(),
             }
         }
@@ -271,6 +278,7 @@ impl<'a> Runner<'a> {
             score: passed.then(|| median(&scores)),
             runs: scores,
             reason,
+            gc: (!gc.is_empty()).then(|| median(&gc)),
         }
     }
 

@@ -10,7 +10,13 @@ fn measured(runs: Vec<f64>) -> Measured {
         score: Some(median(&runs)),
         runs,
         reason: String::new(),
+        gc: None,
     }
+}
+
+fn template_study(d: &std::path::Path) -> Study {
+    std::fs::write(d.join("flinktune.toml"), crate::study::template(None)).unwrap();
+    Study::load(d).unwrap()
 }
 
 fn test_of(keys: std::ops::Range<usize>, run: f64, confirm: Option<Vec<f64>>) -> Test {
@@ -141,12 +147,7 @@ fn the_screening_noise_leaves_out_the_groups_that_act() {
 #[test]
 fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(
-        d.path().join("flinktune.toml"),
-        crate::study::template(None),
-    )
-    .unwrap();
-    let study = Study::load(d.path()).unwrap();
+    let study = template_study(d.path());
     let space = &study.space;
     let base = reference_config(space);
     let numbers: Vec<usize> = (0..space.len())
@@ -189,4 +190,67 @@ fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
         assert_eq!(moved.len(), 1);
         assert_ne!(moved[0].value, low(sinks).value, "seed {seed}");
     }
+}
+
+#[test]
+fn the_bases_nearest_a_full_heap_come_first_and_every_fourth_with_middle_moves() {
+    let d = tempfile::tempdir().unwrap();
+    let study = template_study(d.path());
+    let mut rng = StdRng::seed_from_u64(1);
+    let n = 14;
+    let configs: Vec<Config> = (0..n)
+        .map(|_| {
+            let u: Vec<f64> = (0..study.space.len()).map(|_| rng.random()).collect();
+            study.space.from_unit(&u)
+        })
+        .collect();
+    let first = |gc: &dyn Fn(usize) -> Option<f64>| ForestRuns {
+        configs: configs.clone(),
+        lhs: n,
+        measured: (0..n)
+            .map(|i| Measured {
+                gc: gc(i),
+                ..measured(vec![1.0])
+            })
+            .collect(),
+    };
+    let order: Vec<usize> = (0..n).rev().collect();
+    let visited = |f: &ForestRuns| -> Vec<(usize, Moves)> {
+        visits(&study, f, order.clone())
+            .into_iter()
+            .skip(1) // Flink's default
+            .map(|(c, _, moves)| (configs.iter().position(|x| *x == c).unwrap(), moves))
+            .collect()
+    };
+    // Configurations 10, 5 and 0 spent the largest shares in garbage collection.
+    let shares = |i: usize| Some([0.30, 0.02, 0.01, 0.08, 0.2][i % 5] * (1.0 + i as f64 / 100.0));
+    let with_gc = visited(&first(&shares));
+    let middle = Moves::Levels(&PRESSURE_LEVELS);
+    assert_eq!(with_gc.len(), n);
+    let pressure: Vec<(usize, usize)> = with_gc
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.1 == middle)
+        .map(|(at, v)| (at, v.0))
+        .collect();
+    assert_eq!(pressure, vec![(0, 10), (4, 5), (8, 0)], "{with_gc:?}");
+    let rest: Vec<usize> = with_gc
+        .iter()
+        .filter(|v| v.1 == Moves::Ends)
+        .map(|v| v.0)
+        .collect();
+    let expected: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|i| ![10, 5, 0].contains(i))
+        .collect();
+    assert_eq!(rest, expected);
+    // An adapter that reports no GC time leaves the order and the end moves as they were.
+    let without = visited(&first(&|_| None));
+    assert_eq!(
+        without,
+        order.iter().map(|&i| (i, Moves::Ends)).collect::<Vec<_>>()
+    );
+    let reference = &visits(&study, &first(&|_| None), order.clone())[0];
+    assert_eq!(reference.2, Moves::Levels(&REFERENCE_LEVELS));
 }
