@@ -49,6 +49,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
+use std::f64::consts::SQRT_2;
 
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
 const CONFIRM_RUNS: u64 = 3;
@@ -403,10 +404,11 @@ enum Moves {
 /// then every PRESSURE_EVERY-th.
 ///
 /// Why: next to a full heap the heap keys act most (on the simulator the task slots, the
-/// framework heap and the task heap act at 9 of the 20 random runnable bases of the top
-/// tenth by GC time, together, and at none of the lower half), but there the ends of
-/// their ranges run out of heap or of slots, so an end move fails where a move to the
-/// middle acts.
+/// framework heap and the task heap act, together, at 9 of the 20 random runnable bases
+/// of the top tenth by GC time, and at none of the lower half), and there a move to the
+/// middle acts more often than one to an end, which often fails (too few slots, too
+/// little heap) or is where the base already sits. Visited in GC order with end moves,
+/// the same bases found no more keys.
 fn visits(
     study: &Study,
     first: &ForestRuns,
@@ -859,8 +861,12 @@ fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
 }
 
 /// The noise of one run, pooled over the bases' runs (first phase and fresh) and the
-/// confirmations' fresh runs: 1.4826 × the median absolute deviation from each
-/// configuration's median, each deviation scaled by √(n / (n − 1)).
+/// confirmations' fresh runs: 1.4826 × the median of |x − y| / √2 over the pairs of runs of
+/// one configuration (for normal noise |x − y| / √2 is the absolute value of a draw of the
+/// noise). Why pairs: the deviations from a configuration's own median include a zero for
+/// every configuration run an odd number of times (3, for a confirmation), and their
+/// median understated the noise threefold (0.011 on the simulator, whose runs vary by
+/// 0.034), so confirmations passed at a third of their bound.
 fn noise(runs: &GroupRuns) -> Noise {
     let bases: Vec<Vec<f64>> = runs
         .bases
@@ -881,8 +887,9 @@ fn noise(runs: &GroupRuns) -> Noise {
         .filter(|r| r.len() >= 2);
     let (mut dev, mut dof) = (Vec::new(), 0);
     for g in groups {
-        let (med, n) = (median(g), g.len() as f64);
-        dev.extend(g.iter().map(|x| (x - med).abs() * (n / (n - 1.0)).sqrt()));
+        for (i, x) in g.iter().enumerate() {
+            dev.extend(g[i + 1..].iter().map(|y| (x - y).abs() / SQRT_2));
+        }
         dof += g.len() - 1;
     }
     let sigma = match dev.is_empty() {
