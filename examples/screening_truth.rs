@@ -12,7 +12,14 @@
 //! reference). Levels compare with the base, so `reference_effect` is what a move of the
 //! key alone from Flink's default to that level changes, noise-free.
 //!
+//! With `--by-gc KEY,KEY…` it prints instead, per tenth of the bases ordered by their share
+//! of time in garbage collection (most first), at how many of them each named key (a suffix
+//! of its name) moves ln perf by ≥ 1% with some level, at how many both of its ends fail,
+//! and at how many all the named keys act: where heap keys act, and why `determine` moves
+//! them to the middle there.
+//!
 //! cargo run --release --example screening_truth -- STUDY [BASES] > truth.csv
+//! cargo run --release --example screening_truth -- STUDY 200 --by-gc numberOfTaskSlots,framework.heap.size
 
 use anyhow::{Context, Result};
 use flink::objective::Measurement;
@@ -26,10 +33,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let dir = args
         .get(1)
-        .context("usage: screening_truth STUDY [BASES]")?;
+        .context("usage: screening_truth STUDY [BASES] [--by-gc KEY,KEY…]")?;
     let bases: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(40);
     let study = Study::load(std::path::Path::new(dir))?;
-    let score = sim_score(&study);
+    let run = sim_run(&study);
+    let score = |c: &Config| run(c).map(|r| r.0);
     // The reference and random runnable configurations.
     let mut rng = rand::rngs::StdRng::seed_from_u64(study.file.seed);
     let mut base_configs = vec![reference_config(&study.space)];
@@ -41,6 +49,10 @@ fn main() -> Result<()> {
         if score(&c).is_some() {
             base_configs.push(c);
         }
+    }
+    if let Some(keys) = args.iter().position(|a| a == "--by-gc") {
+        let keys = args.get(keys + 1).context("--by-gc needs KEY,KEY…")?;
+        return by_gc(&study, &base_configs[1..], keys, &run);
     }
     println!(
         "param,max_effect,reference_effect,flips,bases_over_1pct,median_effect,max_at_level,\
@@ -63,9 +75,75 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The study's objective score of a configuration on the simulator, noise-free (None: it
-/// fails).
-fn sim_score(study: &Study) -> impl Fn(&Config) -> Option<f64> + '_ {
+/// Per tenth of `bases` by GC share (most first): the share's range, and per key of `keys`
+/// the bases where it acts (≥ 1% at some level) and where both its ends fail.
+fn by_gc(
+    study: &Study,
+    bases: &[Config],
+    keys: &str,
+    run: &impl Fn(&Config) -> Option<(f64, f64)>,
+) -> Result<()> {
+    let keys: Vec<(&str, usize)> = keys
+        .split(',')
+        .map(|k| {
+            let i = study.space.params.iter().position(|p| p.name.ends_with(k));
+            i.map(|i| (k, i))
+                .with_context(|| format!("no key ends with {k}"))
+        })
+        .collect::<Result<_>>()?;
+    // Per base: its GC share and, per key, (acts, both ends fail).
+    let mut rows: Vec<(f64, Vec<(bool, bool)>)> = bases
+        .iter()
+        .filter_map(|b| {
+            let (s0, gc) = run(b)?;
+            let per_key = keys.iter().map(|&(_, i)| {
+                let levels = sweep_values(&study.space.params[i], 5);
+                let at = |v: &Value| {
+                    let mut c = b.clone();
+                    c[i] = Some(v.clone());
+                    run(&c).map(|r| (r.0 - s0).abs())
+                };
+                let changes: Vec<Option<f64>> = levels.iter().map(at).collect();
+                let acts = changes.iter().flatten().any(|&e| e >= 0.01);
+                let ends_fail = changes[0].is_none() && changes[changes.len() - 1].is_none();
+                (acts, ends_fail)
+            });
+            Some((gc, per_key.collect()))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let names: Vec<String> = keys
+        .iter()
+        .flat_map(|(k, _)| [format!("{k}_acts"), format!("{k}_ends_fail")])
+        .collect();
+    println!("tenth,bases,gc_min,gc_max,{},all_act", names.join(","));
+    let n = rows.len();
+    for t in 0..10 {
+        let part = &rows[t * n / 10..(t + 1) * n / 10];
+        let Some((first, last)) = part.first().zip(part.last()) else {
+            continue;
+        };
+        let count = |f: &dyn Fn(&(bool, bool)) -> bool, j: usize| {
+            part.iter().filter(|r| f(&r.1[j])).count().to_string()
+        };
+        let cells: Vec<String> = (0..keys.len())
+            .flat_map(|j| [count(&|k| k.0, j), count(&|k| k.1, j)])
+            .collect();
+        let all = part.iter().filter(|r| r.1.iter().all(|k| k.0)).count();
+        println!(
+            "{t},{},{:.4},{:.4},{},{all}",
+            part.len(),
+            last.0,
+            first.0,
+            cells.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// The study's objective score of a configuration on the simulator, noise-free, and its
+/// share of time in garbage collection (None: it fails).
+fn sim_run(study: &Study) -> impl Fn(&Config) -> Option<(f64, f64)> + '_ {
     let objective = study.file.objective;
     let job = SimJob {
         workload: study.file.sim.workload,
@@ -82,10 +160,13 @@ fn sim_score(study: &Study) -> impl Fn(&Config) -> Option<f64> + '_ {
     };
     let cluster = sim::Cluster::default();
     move |c: &Config| match sim::simulate(&study.effective_conf(c), &cluster, &job) {
-        SimOutcome::Pass(m) => Some(objective.score(objective.run_value(&Measurement {
-            throughput: m.throughput,
-            latency_p99_ms: m.latency_p99_ms,
-        }))),
+        SimOutcome::Pass(m) => Some((
+            objective.score(objective.run_value(&Measurement {
+                throughput: m.throughput,
+                latency_p99_ms: m.latency_p99_ms,
+            })),
+            m.gc_time_fraction,
+        )),
         SimOutcome::Fail { .. } => None,
     }
 }

@@ -254,8 +254,10 @@ fn sobol_text(s: &DetermineSummary) -> String {
         ScreeningMethod::Groups => {
             "A third of the budget went to a two-level design (as the factorial method's first \
              phase). The rest moved the keys it did not select in groups from many bases (Flink's \
-             default, each key to the ends, the middle and three quarters of its range, and the \
-             design's configurations, to an end of each key's range), splitting a group while its \
+             default, each key to the ends, the middle and three quarters of its range; the \
+             design's configurations whose runs spent the most time in garbage collection, each \
+             key to the middle of its range; the other design configurations, to an end of each \
+             key's range), splitting a group while its \
              change passed a screening bound. A key's effect is the change of the score ln(perf) \
              from the low to the high side of its range in a Huber regression over every run (each \
              base's runs with a level of their own), ± its standard error (scaled up by the excess \
