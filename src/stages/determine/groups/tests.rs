@@ -271,3 +271,23 @@ fn the_noise_of_runs_repeated_three_times_is_their_spread() {
     assert!((0.024..0.036).contains(&n.sigma), "{}", n.sigma);
     assert_eq!(n.dof, 80);
 }
+
+#[test]
+fn a_confirmation_near_its_bound_is_run_again_and_one_far_from_it_is_not() {
+    let r = runs();
+    let base = r.fresh[0].as_ref().unwrap().score.unwrap();
+    let (_, bound) = Judge::new(&r).of(&r, &r.tests[2]).unwrap();
+    // Key 3's confirmation moved to a share of its bound, its 3 runs 0.005 apart.
+    let at = |share: f64, n: usize| {
+        let mut r = runs();
+        let c = base + share * bound;
+        let spread = [c - 0.005, c, c + 0.005];
+        r.tests[2].confirm = Some(measured((0..n).map(|j| spread[j % 3]).collect()));
+        r
+    };
+    assert_eq!(unsure(&at(0.7, 3), &[0, 1, 2], &[2, 3]), vec![2]);
+    assert!(unsure(&at(0.3, 3), &[0, 1, 2], &[2, 3]).is_empty());
+    // A key decided already, or a confirmation run again already, is left alone.
+    assert!(unsure(&at(0.7, 3), &[2], &[2]).is_empty());
+    assert!(unsure(&at(0.7, 6), &[2], &[3]).is_empty());
+}
