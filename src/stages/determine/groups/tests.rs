@@ -1,3 +1,4 @@
+use super::confirm::{Judge, noise, unsure};
 use super::*;
 
 /// A deterministic stand-in for 3% noise (a fixed pseudo-random pattern, sd ≈ 0.03).
