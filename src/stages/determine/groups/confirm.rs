@@ -43,24 +43,37 @@ pub(super) fn confirm_moves(
         return Ok(());
     }
     if runs.fresh[b].is_none() {
-        let item = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
-        let m = runner.measure_repeats(&[item], 1, CONFIRM_RUNS)?;
+        let m = runner.measure_repeats(&[base_item(runs, b)], 1, CONFIRM_RUNS)?;
         runs.fresh[b] = m.into_iter().next();
     }
-    let items: Vec<(String, Config)> = which
+    let more = runner.measure_repeats(&move_items(runs, b, &which), 1, CONFIRM_RUNS)?;
+    for (&t, extra) in which.iter().zip(more) {
+        runs.tests[t].confirm = Some(extra);
+    }
+    decide(runner, runs, keys);
+    confirm_more(runner, runs, b, &which, keys)
+}
+
+/// Base `b`'s configuration as a trial item.
+fn base_item(runs: &GroupRuns, b: usize) -> (String, Config) {
+    (format!("rg{b:03}-base"), runs.bases[b].0.clone())
+}
+
+/// The single moves of tests `which` (of base `b`) as trial items.
+fn move_items(runs: &GroupRuns, b: usize, which: &[usize]) -> Vec<(String, Config)> {
+    which
         .iter()
         .map(|&t| {
             let test = &runs.tests[t];
             (test.id.clone(), apply(&runs.bases[b].0, &test.moves))
         })
-        .collect();
-    let more = runner.measure_repeats(&items, 1, CONFIRM_RUNS)?;
-    for (&t, extra) in which.iter().zip(more) {
-        runs.tests[t].confirm = Some(extra);
-    }
+        .collect()
+}
+
+/// Takes the keys the confirmations so far select out of `keys`.
+fn decide(runner: &Runner<'_>, runs: &GroupRuns, keys: &mut Vec<usize>) {
     let found = effects(runs, runner.study.space.len());
     keys.retain(|&i| !found[i].selected);
-    confirm_more(runner, runs, b, &which, keys)
 }
 
 /// The confirmations of `which` whose key is still undecided (in `keys`), run once (3 fresh
@@ -107,17 +120,8 @@ fn confirm_more(
     if unsure.is_empty() || left(runner) < cost {
         return Ok(());
     }
-    let base = (format!("rg{b:03}-base"), runs.bases[b].0.clone());
-    let mut items: Vec<(String, Config)> = unsure
-        .iter()
-        .map(|&t| {
-            (
-                runs.tests[t].id.clone(),
-                apply(&runs.bases[b].0, &runs.tests[t].moves),
-            )
-        })
-        .collect();
-    items.extend(base_once.then_some(base));
+    let mut items = move_items(runs, b, &unsure);
+    items.extend(base_once.then(|| base_item(runs, b)));
     let more = runner.measure_repeats(&items, 1 + CONFIRM_RUNS, CONFIRM_RUNS)?;
     for (n, extra) in more.into_iter().enumerate() {
         let to = match unsure.get(n) {
@@ -129,8 +133,7 @@ fn confirm_more(
             m.score = (!m.runs.is_empty()).then(|| median(&m.runs));
         }
     }
-    let found = effects(runs, runner.study.space.len());
-    keys.retain(|&i| !found[i].selected);
+    decide(runner, runs, keys);
     Ok(())
 }
 
