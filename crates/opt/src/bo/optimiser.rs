@@ -22,7 +22,6 @@ use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
-use super::parzen::proposals;
 use super::scoring::{Score, Scorer, Whole};
 use super::seen::{Canonical, Seen};
 use super::transfer::{ensemble, fit_bases};
@@ -32,8 +31,6 @@ const ANCHORS: usize = 5;
 /// Latin-hypercube points drawn per design point at most before a space the precheck
 /// (nearly) always rejects is refused.
 const DESIGN_DRAWS_PER_POINT: usize = 2_000;
-/// Rounds of Parzen proposals tried before a random point.
-const PARZEN_ROUNDS: usize = 20;
 
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
@@ -60,8 +57,6 @@ pub struct BayesOpt {
     rejected: usize,
     /// Points to suggest before anything else (known configurations).
     enqueued: VecDeque<Vec<f64>>,
-    /// The leave-one-out correlations of the GP's fits so far.
-    loo: Vec<f64>,
 }
 
 impl std::fmt::Debug for BayesOpt {
@@ -99,7 +94,6 @@ impl BayesOpt {
             precheck: None,
             rejected: 0,
             enqueued: VecDeque::new(),
-            loo: Vec::new(),
         })
     }
 
@@ -412,130 +406,6 @@ impl BayesOpt {
         }
     }
 
-    /// Whether this model-based ask goes to the Parzen proposals (experiment knobs).
-    fn parzen_turn(&self) -> bool {
-        let knob = |k: &str, d: usize| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        let every = knob("FLINKTUNE_TPE_EVERY", 0);
-        if self.obs.ys.len() < knob("FLINKTUNE_TPE_FROM", 0) {
-            return false;
-        }
-        let loo_only = std::env::var("FLINKTUNE_TPE_LOO").is_ok();
-        if every == 0 {
-            return loo_only && self.obs.ys.len() < knob("FLINKTUNE_TPE_UNTIL", usize::MAX);
-        }
-        let until = knob("FLINKTUNE_TPE_UNTIL", usize::MAX);
-        every > 0
-            && (self.asked - self.opts.initial).is_multiple_of(every)
-            && self.obs.ys.len() < until
-    }
-
-    /// Whether the GP predicts its own points so poorly when each is left out that the
-    /// Parzen proposals take this ask (experiment knob FLINKTUNE_TPE_LOO: the correlation
-    /// below which they do; FLINKTUNE_LOO_LOG: a file the correlations are appended to).
-    fn loo_says_parzen(&mut self, gp: &Gp) -> bool {
-        let (_, ys) = self.surrogate_data();
-        let loo = gp.loo_means();
-        let r = pearson(&loo, &ys);
-        let k = self.obs.ys.len();
-        let r2 = pearson(&loo[..k], &ys[..k]);
-        let floor = ys[..k].iter().copied().fold(f64::INFINITY, f64::min);
-        let top: Vec<usize> = (0..k).filter(|&i| ys[i] > floor).collect();
-        let rt = pearson(
-            &top.iter().map(|&i| loo[i]).collect::<Vec<_>>(),
-            &top.iter().map(|&i| ys[i]).collect::<Vec<_>>(),
-        );
-        if let Ok(path) = std::env::var("FLINKTUNE_LOO_LOG") {
-            use std::io::Write;
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-            {
-                let _ = writeln!(
-                    f,
-                    "{} {} {r:.4} {r2:.4} {rt:.4} {:.3e} {:.3e} {} {} {:.2}",
-                    self.obs.ys.len(),
-                    self.obs.failures.len(),
-                    gp.hyper().log_noise_var.exp(),
-                    gp.hyper().log_noise_var.exp() / gp.hyper().log_signal_var.exp(),
-                    gp.hyper()
-                        .log_lengthscales
-                        .iter()
-                        .filter(|l| l.exp() < 0.5)
-                        .count(),
-                    gp.hyper()
-                        .log_lengthscales
-                        .iter()
-                        .filter(|l| l.exp() < 1.0)
-                        .count(),
-                    {
-                        let w: Vec<f64> = gp
-                            .hyper()
-                            .log_lengthscales
-                            .iter()
-                            .map(|l| (-2.0 * l).exp())
-                            .collect();
-                        let t: f64 = w.iter().sum();
-                        let h: f64 = w
-                            .iter()
-                            .map(|x| x / t)
-                            .filter(|p| *p > 0.0)
-                            .map(|p| -p * p.ln())
-                            .sum();
-                        h.exp()
-                    }
-                );
-            }
-        }
-        self.loo.push(r2);
-        let k: usize = std::env::var("FLINKTUNE_TPE_SMOOTH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        let recent = &self.loo[self.loo.len().saturating_sub(k)..];
-        let r2 = crate::stats::median(recent);
-        std::env::var("FLINKTUNE_TPE_LOO")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .is_none_or(|t| r2 < t)
-    }
-
-    /// The best-ranked Parzen proposal not seen before that the precheck admits.
-    fn parzen_suggestion(&mut self) -> Result<Suggestion> {
-        for _ in 0..PARZEN_ROUNDS {
-            let (xs, ys) = self.obs.real();
-            let ranked = proposals(&self.domain, xs, ys, &self.obs.failures, &mut self.rng);
-            for p in ranked {
-                if self.seen.contains(&p) {
-                    continue;
-                }
-                if self.precheck.as_ref().is_none_or(|f| f(&p)) {
-                    return Ok(Suggestion {
-                        x: p,
-                        acquisition: None,
-                        mean: None,
-                        std: None,
-                        initial: false,
-                    });
-                }
-                self.rejected += 1;
-            }
-        }
-        let x = self.random_point()?;
-        Ok(Suggestion {
-            x,
-            acquisition: None,
-            mean: None,
-            std: None,
-            initial: false,
-        })
-    }
-
     /// The next design point as a suggestion.
     fn design_suggestion(&mut self) -> Result<Suggestion> {
         Ok(Suggestion {
@@ -658,14 +528,6 @@ impl BayesOpt {
         } else {
             None
         };
-        if let Some(g) = gp.as_ref()
-            && self.transfer.is_empty()
-            && self.parzen_turn()
-            && self.loo_says_parzen(g)
-        {
-            self.model_asks += 1;
-            return self.parzen_suggestion();
-        }
         let pass_model = self.fit_pass_model(&fit_opts);
         self.model_asks += 1;
         let bases = std::mem::take(&mut self.transfer);
@@ -723,23 +585,6 @@ impl BayesOpt {
             std: units.map(|u| u.1),
             initial: false,
         })
-    }
-}
-
-/// Pearson's correlation of two equally long samples (0 when either is constant).
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len()) as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa > 0.0 && sbb > 0.0 {
-        sab / (saa * sbb).sqrt()
-    } else {
-        0.0
     }
 }
 
