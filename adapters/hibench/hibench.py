@@ -12,7 +12,8 @@ For one trial (adapter protocol: FLINKTUNE_* variables in, result.json out):
   3. starts bin/workloads/streaming/<workload>/flink/run.sh (FLINK_CONF_DIR = the trial's conf)
      and reads the metrics topic from its output ("metrics is being written to kafka topic T");
   4. starts prepare/dataGen.sh, lets it run for --warmup + FLINKTUNE_DURATION_S seconds, stops it
-     and cancels the job;
+     and cancels the job; the TaskManagers' GC time, read over REST when the warm-up ends and
+     when the duration does, gives `gc_time_fraction`;
   5. runs HiBench's MetricsReader class directly (metrics_reader.sh would prompt for the topic):
      java -cp <hibench.common.jar> com.intel.hibench.common.streaming.metrics.MetricsReader
           <zkHost> <topic> <outputDir> <sampleNum> <threadNum>
@@ -34,8 +35,11 @@ import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.join(HERE, "..", "flink-local"))
 import hibench_metrics  # noqa: E402
+import rest_metrics  # noqa: E402  (flink-local's: the TaskManagers' GC time over REST)
 
 WORKLOADS = ("identity", "repartition", "wordcount", "fixwindow")
 READER_CLASS = "com.intel.hibench.common.streaming.metrics.MetricsReader"
@@ -123,6 +127,25 @@ def wait_rest(url, timeout_s):
             pass
         time.sleep(1)
     raise Fail(f"no TaskManager registered at {url} within {timeout_s} s after start-cluster.sh")
+
+
+class Rest:
+    """GET requests to the cluster's REST API, answers as JSON (what rest_metrics reads)."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+
+    def get(self, path, timeout=5):
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            return json.loads(r.read().decode())
+
+
+def gc_share(before, after):
+    """The busiest TaskManager's share of the window in GC, from two `fresh_gc_time_ms`
+    readings, or None when either is missing (the figure is optional)."""
+    if before is None or after is None:
+        return None
+    return rest_metrics.gc_time_fraction(before[1], after[1], after[0] - before[0])
 
 
 def stop_group(p, grace=5):
@@ -217,14 +240,19 @@ def trial(args):
         gen = subprocess.Popen([os.path.join(wl, "prepare", "dataGen.sh")], env=env, stdin=subprocess.DEVNULL,
                                stdout=open(os.path.join(logs, "datagen.log"), "w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
-        end = time.time() + args.warmup + duration
+        opens = time.time() + args.warmup
+        end = opens + duration
+        rest, gc0 = Rest(args.rest_url), None
         while time.time() < end:
             if job.poll() is not None:
                 raise Fail(f"the HiBench job ended during the run (exit {job.returncode}): "
                            + (hibench_reason(open(job_out, errors='replace').read()) or "see hibench/flink-run.log"))
             if gen.poll() is not None:
                 raise EnvError(f"HiBench's dataGen.sh exited {gen.returncode}: see hibench/datagen.log")
+            if gc0 is None and time.time() >= opens:
+                gc0 = rest_metrics.fresh_gc_time_ms(rest)
             time.sleep(1)
+        gc = gc_share(gc0, rest_metrics.fresh_gc_time_ms(rest) if gc0 else None)
     finally:
         stop_group(gen)
         if jid:
@@ -251,6 +279,8 @@ def trial(args):
         result.update(backpressured=result["throughput"] < 0.97 * effective, effective_rate=round(effective, 3),
                       metrics_topic=topic, workload=args.workload,
                       notes="HiBench MetricsReader over the whole metrics topic (warm-up included)")
+        if gc is not None:
+            result["gc_time_fraction"] = gc
     return result
 
 
@@ -270,7 +300,8 @@ def main():
     ap.add_argument("--no-restart", action="store_true",
                     help="do not restart the Flink cluster with the trial's conf (job-level keys only)")
     ap.add_argument("--rest-url", default=os.environ.get("FLINKTUNE_HIBENCH_REST", "http://localhost:8081"),
-                    help="the cluster's REST address, to wait for it after a restart")
+                    help="the cluster's REST address: to wait for it after a restart, and to read the "
+                         "TaskManagers' GC time over the measured duration")
     ap.add_argument("--start-timeout", type=int, default=120)
     ap.add_argument("--submit-timeout", type=int, default=120)
     ap.add_argument("--reader-timeout", type=int, default=600)

@@ -2,13 +2,18 @@
 for flink/run.sh, dataGen.sh, the flink CLI and the MetricsReader class). Real HiBench is not
 installable here, so this checks the orchestration and the configuration it writes, not HiBench."""
 
+import http.server
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -47,6 +52,54 @@ class Conf(unittest.TestCase):
         self.assertEqual(hibench.ms_value("3 min"), "180000")
 
 
+class FakeRest(http.server.ThreadingHTTPServer):
+    """A TaskManager's GC counters over REST in Flink 1.20's shapes: its young collector spends
+    100 ms of every second in GC; the `All` sum Flink 1.19+ adds must not count twice."""
+
+    GC = "Status.JVM.GarbageCollector.G1_Young_Generation.Time"
+    ALL = "Status.JVM.GarbageCollector.All.Time"
+
+    def __init__(self):
+        self.t0 = time.time()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                url = urllib.parse.urlparse(self.path)
+                gc_ms = 100.0 * (time.time() - server.t0)
+                if url.path == "/taskmanagers":
+                    body = {"taskmanagers": [{"id": "tm-1"}]}
+                elif url.path == "/taskmanagers/tm-1/metrics" and not url.query:
+                    body = [{"id": FakeRest.GC}, {"id": FakeRest.ALL}, {"id": "Status.JVM.CPU.Load"}]
+                elif url.path == "/taskmanagers/tm-1/metrics":
+                    names = urllib.parse.parse_qs(url.query)["get"][0].split(",")
+                    body = [{"id": n, "value": str(gc_ms * (2 if n == FakeRest.ALL else 1))} for n in names]
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
 class FakeHiBench(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -81,14 +134,15 @@ class FakeHiBench(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def run_adapter(self, csv):
+    def run_adapter(self, csv, rest=None):
         env = dict(os.environ, HIBENCH_HOME=self.home, FLINK_HOME=self.flink, PATH=self.path,
                    FLINKTUNE_TRIAL_DIR=self.trial, FLINKTUNE_CONF_DIR=os.path.join(self.trial, "conf"),
                    FLINKTUNE_CONFIG_JSON=os.path.join(self.trial, "config.json"), FLINKTUNE_RATE="16000",
                    FLINKTUNE_DURATION_S="1", FLINKTUNE_WORKER="0", FAKE_CSV=csv)
         env.pop("JAVA_HOME", None)
-        return subprocess.run([os.path.join(HERE, "run.sh"), "identity", "--warmup", "0", "--no-restart"],
-                              env=env, capture_output=True, text=True, timeout=60)
+        argv = [os.path.join(HERE, "run.sh"), "identity", "--warmup", "0", "--no-restart",
+                "--rest-url", rest or closed_port_url()]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
 
     def test_trial_passes_with_the_readers_csv(self):
         p = self.run_adapter(HEADER + ROW1)
@@ -104,6 +158,26 @@ class FakeHiBench(unittest.TestCase):
         args = open(os.path.join(self.trial, "reader-args")).read().split()
         self.assertEqual(args[2:5], [hibench.READER_CLASS, "zk:2181", "FLINK_identity_1_800_50_123"])
         self.assertIn("cancel 0123456789abcdef0123456789abcdef", open(os.path.join(self.trial, "flink-cli.log")).read())
+
+    def test_the_gc_share_of_the_measured_duration_comes_from_the_taskmanagers(self):
+        server = FakeRest()
+        try:
+            p = self.run_adapter(HEADER + ROW1, rest=server.url())
+        finally:
+            server.shutdown()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.load(open(os.path.join(self.trial, "result.json")))
+        self.assertEqual(r["status"], "pass")
+        # 100 ms of every second; counted twice (with `All`) it would read 0.2.
+        self.assertGreater(r["gc_time_fraction"], 0.08)
+        self.assertLess(r["gc_time_fraction"], 0.12)
+
+    def test_a_cluster_that_does_not_answer_gives_no_gc_share(self):
+        p = self.run_adapter(HEADER + ROW1)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.load(open(os.path.join(self.trial, "result.json")))
+        self.assertEqual(r["status"], "pass")
+        self.assertNotIn("gc_time_fraction", r)
 
     def test_header_only_csv_is_a_fail(self):
         p = self.run_adapter(HEADER)
