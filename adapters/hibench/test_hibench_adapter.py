@@ -168,7 +168,7 @@ class FakeHiBench(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         r = json.load(open(os.path.join(self.trial, "result.json")))
         self.assertEqual(r["status"], "pass")
-        # 100 ms of every second; counted twice (with `All`) it would read 0.2.
+        # 100 ms of every second; with `All` (served as twice that) summed in it would read 0.3.
         self.assertGreater(r["gc_time_fraction"], 0.08)
         self.assertLess(r["gc_time_fraction"], 0.12)
 
