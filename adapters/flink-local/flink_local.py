@@ -458,9 +458,7 @@ class Cluster:
                     pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def get(self, path, timeout=5):
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
-            return json.loads(r.read().decode())
+    get = rest_metrics.Rest.get
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})

@@ -16,10 +16,12 @@ request sees. `sample` therefore asks twice, so what it reads is as of its first
 Standard library only.
 """
 
+import json
 import math
 import re
 import time
 import urllib.parse
+import urllib.request
 
 # A latency-marker histogram's p99 among a vertex's metrics, `<subtask>.latency.…` (any
 # granularity: single, operator, subtask).
@@ -29,6 +31,18 @@ LATENCY_P99 = re.compile(r"^\d+\.latency\.(?:.+\.)?operator_id\.[0-9a-f]+\.opera
 # A collector's accumulated time (ms) among a TaskManager's metrics; Flink 1.19+ also reports the
 # collectors' sum as `All`, left out so no time counts twice.
 GC_TIME = re.compile(r"^Status\.JVM\.GarbageCollector\.(?!All\.)[^.]+\.Time$")
+
+
+class Rest:
+    """GET requests to a cluster's REST API at `url`, answers as JSON: what the readers here
+    call `rest.get`, and what a flink-local `Cluster` answers with."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+
+    def get(self, path, timeout=5):
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            return json.loads(r.read().decode())
 
 
 class MissingMetric(Exception):

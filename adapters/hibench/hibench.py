@@ -129,17 +129,6 @@ def wait_rest(url, timeout_s):
     raise Fail(f"no TaskManager registered at {url} within {timeout_s} s after start-cluster.sh")
 
 
-class Rest:
-    """GET requests to the cluster's REST API, answers as JSON (what rest_metrics reads)."""
-
-    def __init__(self, url):
-        self.url = url.rstrip("/")
-
-    def get(self, path, timeout=5):
-        with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
-            return json.loads(r.read().decode())
-
-
 def gc_share(before, after):
     """The busiest TaskManager's share of the window in GC, from two `fresh_gc_time_ms`
     readings, or None when either is missing (the figure is optional)."""
@@ -242,7 +231,7 @@ def trial(args):
                                start_new_session=True)
         opens = time.time() + args.warmup
         end = opens + duration
-        rest, gc0 = Rest(args.rest_url), None
+        rest, gc0 = rest_metrics.Rest(args.rest_url), None
         while time.time() < end:
             if job.poll() is not None:
                 raise Fail(f"the HiBench job ended during the run (exit {job.returncode}): "
