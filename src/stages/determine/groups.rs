@@ -49,6 +49,7 @@ use crate::study::seed::{Purpose, derive};
 use anyhow::Result;
 use confirm::confirm_moves;
 pub(super) use confirm::effects;
+use flink::memory;
 use flink::space::{Config, Kind, Value};
 use opt::stats::median;
 use rand::rngs::StdRng;
@@ -333,18 +334,23 @@ fn pack(
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
     // Keys of one option group (a name up to its last dot: the network memory's fraction,
     // min and max; the JVM overhead's) set one quantity together, and moved together one
-    // can hide another (a larger fraction makes the minimum moot): they go to different
+    // can hide another (a larger fraction makes the minimum moot), as do a share and the
+    // total it is a share of (Flink's memory model: a larger Flink memory with a smaller
+    // network fraction can leave the network memory where it was): they go to different
     // groups.
-    let family = |i: usize| {
-        let name = &study.space.params[i].name;
-        name.rsplit_once('.').map_or(name.as_str(), |(f, _)| f)
+    let name = |i: usize| study.space.params[i].name.as_str();
+    let family = |i: usize| name(i).rsplit_once('.').map_or(name(i), |(f, _)| f);
+    let related = |a: usize, b: usize| {
+        family(a) == family(b)
+            || memory::share_of(name(a)).contains(&name(b))
+            || memory::share_of(name(b)).contains(&name(a))
     };
     for (n, (_, mv)) in moves.into_iter().enumerate() {
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
             g.len() < GROUP_SIZE
-                && !g.iter().any(|m| family(m.key) == family(mv.key))
+                && !g.iter().any(|m| related(m.key, mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
         let len = out.len();

@@ -34,6 +34,30 @@ const ALIASES: &[&[&str]] = &[
     &["taskmanager.memory.managed.size", "taskmanager.memory.size"],
 ];
 
+/// The total sizes a fraction-derived component is a share of: the TaskManager's network
+/// and managed memory are shares of its total Flink memory (the process memory less the
+/// JVM's own), the JVM overhead of either process a share of its total process memory; a
+/// component's `min` and `max` bound that share. A key of such a component and a size it
+/// is a share of set one quantity together: a larger total with a smaller fraction can
+/// leave the network memory where it was.
+pub fn share_of(key: &str) -> &'static [&'static str] {
+    const TM_TOTALS: &[&str] = &[
+        "taskmanager.memory.flink.size",
+        "taskmanager.memory.process.size",
+    ];
+    let (component, part) = key.rsplit_once('.').unwrap_or((key, ""));
+    if !matches!(part, "fraction" | "min" | "max") {
+        return &[];
+    }
+    match component {
+        "taskmanager.memory.network" | "taskmanager.network.memory" => TM_TOTALS,
+        "taskmanager.memory.managed" if part == "fraction" => TM_TOTALS,
+        "taskmanager.memory.jvm-overhead" => &["taskmanager.memory.process.size"],
+        "jobmanager.memory.jvm-overhead" => &["jobmanager.memory.process.size"],
+        _ => &[],
+    }
+}
+
 /// Reads an option by any of its names across Flink versions (for the models that do not
 /// depend on the version; the memory model reads each version's own names).
 pub fn lookup<'a>(conf: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {

@@ -195,3 +195,32 @@ fn report_json_is_keyed_by_flinks_option_names() {
         "{text}"
     );
 }
+
+#[test]
+fn shares_name_the_totals_they_are_taken_of() {
+    let tm_totals = ["taskmanager.memory.flink.size", "taskmanager.memory.process.size"];
+    for key in [
+        "taskmanager.memory.network.fraction",
+        "taskmanager.memory.network.min",
+        "taskmanager.network.memory.max",
+        "taskmanager.memory.managed.fraction",
+    ] {
+        assert_eq!(share_of(key), tm_totals, "{key}");
+    }
+    assert_eq!(
+        share_of("taskmanager.memory.jvm-overhead.fraction"),
+        ["taskmanager.memory.process.size"]
+    );
+    assert_eq!(
+        share_of("jobmanager.memory.jvm-overhead.min"),
+        ["jobmanager.memory.process.size"]
+    );
+    for key in [
+        "taskmanager.memory.managed.size",
+        "taskmanager.network.memory.buffers-per-channel",
+        "taskmanager.memory.flink.size",
+        "taskmanager.memory.task.heap.size",
+    ] {
+        assert!(share_of(key).is_empty(), "{key}");
+    }
+}

@@ -292,3 +292,33 @@ fn a_confirmation_near_its_bound_is_run_again_and_one_far_from_it_is_not() {
     assert!(unsure(&at(0.7, 3), &[2], &[2]).is_empty());
     assert!(unsure(&at(0.7, 6), &[2], &[3]).is_empty());
 }
+
+#[test]
+fn a_share_and_the_total_it_is_taken_of_move_in_different_groups() {
+    let d = tempfile::tempdir().unwrap();
+    let text = crate::study::template(None)
+        .replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
+    std::fs::write(d.path().join("flinktune.toml"), text).unwrap();
+    let study = Study::load(d.path()).unwrap();
+    let space = &study.space;
+    let key = |name: &str| space.params.iter().position(|p| p.name == name).unwrap();
+    let related = [
+        key("taskmanager.memory.flink.size"),
+        key("taskmanager.memory.network.fraction"),
+        key("taskmanager.memory.network.min"),
+        key("taskmanager.memory.managed.fraction"),
+    ];
+    let base = reference_config(space);
+    let all: Vec<usize> = (0..space.len()).collect();
+    for seed in 0..10 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let groups = level_groups(&study, &base, &all, &[0.5], &mut rng);
+        let moved = |i: usize| groups.iter().filter(|g| g.iter().any(|m| m.key == i)).count();
+        assert!(related.iter().all(|&i| moved(i) == 1), "seed {seed}");
+        for g in &groups {
+            let n = g.iter().filter(|m| related.contains(&m.key)).count();
+            let flink = g.iter().any(|m| m.key == related[0]);
+            assert!(!flink || n == 1, "seed {seed}: {g:?}");
+        }
+    }
+}
