@@ -35,6 +35,8 @@ mod maximiser;
 mod observations;
 mod optimiser;
 mod options;
+mod parzen;
+mod replicates;
 mod scoring;
 mod seen;
 mod transfer;
