@@ -269,11 +269,7 @@ def adapt(problem):
     if value is None:
         result = {"status": "fail", "reason": f"{problem}: this configuration cannot run"}
     else:
-        # A configuration measured again (a later repeat) gets a fresh draw, as on a cluster;
-        # the first keeps the draw it always had.
-        repeat = os.environ.get("FLINKTUNE_REPEAT", "0")
-        again = "" if repeat == "0" else f"/{repeat}"
-        rng = random.Random(f"{os.environ.get('FLINKTUNE_SEED', '0')}/{json.dumps(config, sort_keys=True)}{again}")
+        rng = random.Random(f"{os.environ.get('FLINKTUNE_SEED', '0')}/{json.dumps(config, sort_keys=True)}")
         measured = value * math.exp(noise * rng.gauss(0.0, 1.0))
         result = {"status": "pass", "throughput": 16000.0, "latency_p99_ms": measured,
                   "true_latency_p99_ms": value}

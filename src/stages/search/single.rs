@@ -289,9 +289,6 @@ fn run_bo(
         evaluations: budget,
         batch,
     };
-    if let Evaluator::System(runner) = evaluator {
-        replayed.iter().for_each(|step| runner.note_run(&step.config));
-    }
     let evaluate_batch = |first: usize, suggestions: Vec<Suggestion>| {
         let batch = system::evaluate_batch(space, &domain, first, &suggestions, |ids, configs| {
             evaluator.evaluate(ids, configs)

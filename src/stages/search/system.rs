@@ -23,7 +23,6 @@ use opt::ask_tell::Suggestion;
 use opt::bo::Domain;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -87,10 +86,6 @@ pub struct SystemRunner<'a> {
     pub study: &'a Study,
     pub rate: u64,
     trials: Runner<'a>,
-    /// How often each configuration (by its trial key) ran in this search: one that runs
-    /// again continues its repeats, so it is measured afresh (the simulator's noise, like
-    /// any adapter's that keys it, follows the repeat) instead of replaying its first run.
-    runs: Mutex<BTreeMap<String, u64>>,
 }
 
 impl<'a> SystemRunner<'a> {
@@ -100,23 +95,7 @@ impl<'a> SystemRunner<'a> {
             study,
             rate,
             trials: Runner::new(study, trials_dir),
-            runs: Mutex::new(BTreeMap::new()),
         }
-    }
-
-    /// Counts a run of `config` made before (a resumed search's replayed steps).
-    pub fn note_run(&self, config: &Config) {
-        self.next_repeat(config);
-    }
-
-    /// The first repeat of `config`'s next run (its earlier runs' repeats come before),
-    /// counting this one.
-    fn next_repeat(&self, config: &Config) -> u64 {
-        let key = self.study.trial_key(config, self.rate, 0);
-        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        let n = runs.entry(key).or_insert(0);
-        *n += 1;
-        (*n - 1) * self.study.file.repeats
     }
 
     /// Evaluates a batch in parallel, one thread (and adapter worker slot) per
@@ -157,8 +136,7 @@ impl<'a> SystemRunner<'a> {
         worker: usize,
         mut each: impl FnMut(TrialRecord, Outcome) -> ControlFlow<B>,
     ) -> Result<Option<B>> {
-        let first = self.next_repeat(config);
-        for repeat in first..first + self.study.file.repeats {
+        for repeat in 0..self.study.file.repeats {
             let trial = Trial {
                 config_id: id,
                 config,

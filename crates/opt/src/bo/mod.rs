@@ -35,8 +35,6 @@ mod maximiser;
 mod observations;
 mod optimiser;
 mod options;
-mod parzen;
-mod replicates;
 mod scoring;
 mod seen;
 mod transfer;

@@ -22,8 +22,6 @@ use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
-use super::parzen::proposals;
-use super::replicates::{self, Verdict};
 use super::scoring::{Score, Scorer, Whole};
 use super::seen::{Canonical, Seen};
 use super::transfer::{ensemble, fit_bases};
@@ -33,8 +31,6 @@ const ANCHORS: usize = 5;
 /// Latin-hypercube points drawn per design point at most before a space the precheck
 /// (nearly) always rejects is refused.
 const DESIGN_DRAWS_PER_POINT: usize = 2_000;
-/// Rounds of Parzen proposals tried before a random point.
-const PARZEN_ROUNDS: usize = 20;
 
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
@@ -410,24 +406,6 @@ impl BayesOpt {
         }
     }
 
-    /// The best-ranked Parzen proposal not seen before that the precheck admits.
-    fn parzen_suggestion(&mut self) -> Result<Suggestion> {
-        for _ in 0..PARZEN_ROUNDS {
-            let (xs, ys) = self.obs.real();
-            let ranked = proposals(&self.domain, xs, ys, &self.obs.failures, &mut self.rng);
-            for p in ranked {
-                if self.seen.contains(&p) {
-                    continue;
-                }
-                if self.precheck.as_ref().is_none_or(|f| f(&p)) {
-                    return Ok(plain(p));
-                }
-                self.rejected += 1;
-            }
-        }
-        Ok(plain(self.random_point()?))
-    }
-
     /// The next design point as a suggestion.
     fn design_suggestion(&mut self) -> Result<Suggestion> {
         Ok(Suggestion {
@@ -550,28 +528,6 @@ impl BayesOpt {
         } else {
             None
         };
-        if let Some(g) = gp.as_ref()
-            && self.transfer.is_empty()
-        {
-            let real = self.obs.real().1.len();
-            match replicates::verdict(&self.obs.xs, &self.obs.ys, real, g) {
-                Verdict::Replicate(x) => {
-                    self.model_asks += 1;
-                    // With a prediction, so that a batch's next asks count it as asked.
-                    let (m, v) = g.predict(&x);
-                    return Ok(Suggestion {
-                        mean: Some(m),
-                        std: Some(v.sqrt()),
-                        ..plain(x)
-                    });
-                }
-                Verdict::Measured => {
-                    self.model_asks += 1;
-                    return self.parzen_suggestion();
-                }
-                Verdict::Quiet | Verdict::Misread => {}
-            }
-        }
         let pass_model = self.fit_pass_model(&fit_opts);
         self.model_asks += 1;
         let bases = std::mem::take(&mut self.transfer);
@@ -629,17 +585,6 @@ impl BayesOpt {
             std: units.map(|u| u.1),
             initial: false,
         })
-    }
-}
-
-/// A suggestion of `x` with nothing predicted at it.
-fn plain(x: Vec<f64>) -> Suggestion {
-    Suggestion {
-        x,
-        acquisition: None,
-        mean: None,
-        std: None,
-        initial: false,
     }
 }
 
