@@ -485,16 +485,6 @@ pub(super) fn measure(
                 m
             }
         };
-        let fresh_n: u64 = std::env::var("FLINKTUNE_REF_FRESH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let fresh = if is_reference && fresh_n > 0 {
-            let item = (format!("rg{:03}-base", runs.bases.len()), base.clone());
-            runner.measure_repeats(&[item], 1, fresh_n)?.into_iter().next()
-        } else {
-            None
-        };
         let groups = match moves {
             Moves::Levels(levels) => level_groups(study, &base, &keys, levels, &mut rng),
             Moves::Ends => {
@@ -505,7 +495,7 @@ pub(super) fn measure(
         runs.reference_first |= is_reference;
         runs.level.push(m.score.unwrap_or(0.0));
         runs.bases.push((base, m));
-        runs.fresh.push(fresh);
+        runs.fresh.push(None);
         screen_base(runner, &mut runs, groups, &mut keys)?;
     }
     Ok(runs)
@@ -806,17 +796,7 @@ fn screen_sigma(runs: &GroupRuns) -> f64 {
     // plain median; those beyond 2.5 of its first estimate are left out of the second.
     let s0 = 1.4826 * median(&dev);
     let small: Vec<f64> = dev.into_iter().filter(|d| *d < 2.5 * s0).collect();
-    let lenth = 1.4826 * median(&small);
-    let pure = confirm::noise(runs);
-    let need: usize = std::env::var("FLINKTUNE_PURE_DOF")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    match std::env::var("FLINKTUNE_PURE").as_deref() {
-        Ok("min") if pure.dof >= need => lenth.min(pure.sigma),
-        Ok("pure") if pure.dof >= need => pure.sigma,
-        _ => lenth,
-    }
+    1.4826 * median(&small)
 }
 
 /// The screening's verdict on a group's run: split (or, for a single move, confirm) when
