@@ -198,7 +198,10 @@ fn report_json_is_keyed_by_flinks_option_names() {
 
 #[test]
 fn shares_name_the_totals_they_are_taken_of() {
-    let tm_totals = ["taskmanager.memory.flink.size", "taskmanager.memory.process.size"];
+    let tm_totals = [
+        "taskmanager.memory.flink.size",
+        "taskmanager.memory.process.size",
+    ];
     for key in [
         "taskmanager.memory.network.fraction",
         "taskmanager.memory.network.min",

@@ -313,7 +313,12 @@ fn a_share_and_the_total_it_is_taken_of_move_in_different_groups() {
     for seed in 0..10 {
         let mut rng = StdRng::seed_from_u64(seed);
         let groups = level_groups(&study, &base, &all, &[0.5], &mut rng);
-        let moved = |i: usize| groups.iter().filter(|g| g.iter().any(|m| m.key == i)).count();
+        let moved = |i: usize| {
+            groups
+                .iter()
+                .filter(|g| g.iter().any(|m| m.key == i))
+                .count()
+        };
         assert!(related.iter().all(|&i| moved(i) == 1), "seed {seed}");
         for g in &groups {
             let n = g.iter().filter(|m| related.contains(&m.key)).count();
