@@ -21,10 +21,11 @@
 //! "strict" precision counts every selected key below 1% as false.
 //!
 //!     cargo build --bench screening --example screening_truth
-//!     target/debug/deps/screening-<hash> --bench [METHODS] [SEEDS] [PROBLEMS]
+//!     target/debug/deps/screening-<hash> --bench [--budget=N] [METHODS] [SEEDS] [PROBLEMS]
 //!
 //! METHODS: comma-separated (default sobol); SEEDS: how many (default 5); PROBLEMS:
-//! comma-separated (default all: sim@16000, sim@80000, main, interact, threshold, failures).
+//! comma-separated (default all: sim@16000, sim@80000, main, interact, threshold, failures);
+//! `--budget`: the trials of `groups`, `sobol`, `factorial` and `morris` (default 300).
 //! Prints one line per run (stderr) and the table per problem and method (stdout).
 
 use anyhow::{Context, Result, bail};
@@ -183,7 +184,7 @@ fn adapt(problem: &str, seed: u64, study: &Path) -> Result<()> {
 }
 
 /// A study screening the candidate catalogue with `method`.
-fn study_dir(root: &Path, problem: &str, method: &str, seed: u64) -> Result<PathBuf> {
+fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -> Result<PathBuf> {
     let dir = root.join(format!("{problem}-{method}-{seed}"));
     std::fs::create_dir_all(&dir)?;
     let sim_rate = problem.strip_prefix("sim@");
@@ -198,8 +199,8 @@ fn study_dir(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Path
     // Morris at the same budget (4 trajectories of single runs); the other older methods
     // as they were tuned (3 repeats) with the budget they need.
     let (budget, repeats, extra) = match method {
-        "sobol" | "factorial" | "groups" => (300, 1, ""),
-        "morris" => (300, 1, "\ntrajectories = 4"),
+        "sobol" | "factorial" | "groups" => (trials, 1, ""),
+        "morris" => (trials, 1, "\ntrajectories = 4"),
         _ => (100_000, 3, ""),
     };
     let text = template(command.as_deref())
@@ -265,8 +266,8 @@ struct Grade {
     wrong: Vec<String>,
 }
 
-fn run_one(root: &Path, problem: &str, method: &str, seed: u64) -> Result<Grade> {
-    let dir = study_dir(root, problem, method, seed)?;
+fn run_one(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -> Result<Grade> {
+    let dir = study_dir(root, problem, method, seed, trials)?;
     let study = Study::load(&dir)?;
     let names: Vec<String> = study.space.params.iter().map(|p| p.name.clone()).collect();
     let (active, inert, fail_only) = match problem.starts_with("sim@") {
@@ -341,6 +342,12 @@ fn main() -> Result<()> {
         .split(',')
         .collect();
     let seeds: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
+    let trials: u64 = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--budget="))
+        .map(|s| s.parse().context("--budget: a number of trials"))
+        .transpose()?
+        .unwrap_or(300);
     let root = tempfile::tempdir()?;
     let only: Option<Vec<&str>> = rest.get(2).map(|s| s.split(',').collect());
     let problems: Vec<String> = SIM_RATES
@@ -357,7 +364,7 @@ fn main() -> Result<()> {
         for method in &methods {
             let mut grades = Vec::new();
             for seed in 1..=seeds {
-                let g = run_one(root.path(), problem, method, seed)
+                let g = run_one(root.path(), problem, method, seed, trials)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
                     "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials; missed {:?}; inert selected {:?}",
