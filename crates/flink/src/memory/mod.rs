@@ -23,10 +23,10 @@
 //!
 //! The derivation is layered, each file using only those above it: `size` (Flink's
 //! `MemorySize`: parsing, printing, multiplying), `error` (the rules and the error), `options`
-//! (reading sizes, fractions and ranges under a version's names), `legacy` (the legacy heap
-//! keys), `jvm` (metaspace and overhead, shared by both processes), `network` (the segment
-//! size and the TaskManager's network memory), then `taskmanager` and `jobmanager`, and
-//! `report` (what `flinktune memory` prints).
+//! (reading sizes, fractions and ranges under a version's names, and which total a share
+//! is taken of), `legacy` (the legacy heap keys), `jvm` (metaspace and overhead, shared by
+//! both processes), `network` (the segment size and the TaskManager's network memory),
+//! then `taskmanager` and `jobmanager`, and `report` (what `flinktune memory` prints).
 
 mod error;
 mod jobmanager;
