@@ -511,7 +511,7 @@ open(os.path.join(os.environ["FLINKTUNE_TRIAL_DIR"], "result.json"), "w").write(
 /// (`state.backend.incremental` on 42, `jobmanager.memory.flink.size` on 9) and the buffer
 /// timeout, the slots or the segment size were missed on six (1, 3, 6, 7, 10, 11; the
 /// buffer timeout's effect is a bowl, the segment size's only its pair's). BENCHMARKS.md
-/// has the rates at 300 trials over many seeds.
+/// has the screening benchmark's rates over many seeds.
 #[test]
 fn a_synthetic_objective_gets_exactly_its_active_keys() {
     let d = tempfile::tempdir().unwrap();
