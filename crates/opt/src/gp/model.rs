@@ -126,15 +126,7 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
         let obj = |t: &[f64]| {
             lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
                 if let Some(tau) = saas_tau() {
-                    // EXPERIMENT: the prior's weight fades as FADE / n past FADE points.
-                    let w = std::env::var("FLINKTUNE_SAAS_FADE")
-                        .ok()
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .map_or(1.0, |f| (f / x.len() as f64).min(1.0));
-                    let (mut lp, mut gp) = (0.0, vec![0.0; g.len()]);
-                    add_saas_prior(t, d, tau, &mut lp, &mut gp);
-                    l += w * lp;
-                    g.iter_mut().zip(&gp).for_each(|(a, b)| *a += w * b);
+                    add_saas_prior(t, d, tau, &mut l, &mut g);
                 }
                 if let Some(sd) = warp_sd {
                     for (th, gd) in t[d + 2..].iter().zip(&mut g[d + 2..]) {
