@@ -11,9 +11,6 @@ const SIGNAL_BOUNDS: (f64, f64) = (1e-2, 1e2);
 /// conditioned; ≤ 1 (pure noise).
 const NOISE_BOUNDS: (f64, f64) = (1e-6, 1.0);
 
-/// EXPERIMENT: the Kumaraswamy warping's concentrations a, b.
-const WARP_BOUNDS: (f64, f64) = (0.2, 5.0);
-
 /// Kernel hyperparameters, all on the log scale (standardised-y units).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hyper {
@@ -23,10 +20,6 @@ pub struct Hyper {
     pub log_signal_var: f64,
     /// `ln σ_n²` (noise variance of the standardised targets).
     pub log_noise_var: f64,
-    /// EXPERIMENT: `[ln a_1..ln a_D, ln b_1..ln b_D]` of a Kumaraswamy CDF warping each
-    /// input, `u = 1 − (1 − x^a)^b`; empty: no warping.
-    #[serde(default)]
-    pub log_warp: Vec<f64>,
 }
 
 impl Hyper {
@@ -39,7 +32,6 @@ impl Hyper {
             log_lengthscales: vec![ls.ln(); dim],
             log_signal_var: 0.0,
             log_noise_var: 0.01f64.ln(),
-            log_warp: Vec::new(),
         }
     }
 
@@ -53,16 +45,15 @@ impl Hyper {
         let mut t = self.log_lengthscales.clone();
         t.push(self.log_signal_var);
         t.push(self.log_noise_var);
-        t.extend_from_slice(&self.log_warp);
         t
     }
 
-    pub(super) fn from_theta(theta: &[f64], d: usize) -> Self {
+    pub(super) fn from_theta(theta: &[f64]) -> Self {
+        let d = theta.len() - 2;
         Hyper {
             log_lengthscales: theta[..d].to_vec(),
             log_signal_var: theta[d],
             log_noise_var: theta[d + 1],
-            log_warp: theta[d + 2..].to_vec(),
         }
     }
 }
@@ -95,7 +86,7 @@ impl Default for FitOptions {
 }
 
 /// Lower/upper bounds on θ for `d` input dimensions, the length-scales at least `min_ls`.
-pub(super) fn theta_bounds(d: usize, min_ls: f64, warp: bool) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn theta_bounds(d: usize, min_ls: f64) -> (Vec<f64>, Vec<f64>) {
     let min_ls = min_ls.clamp(LS_BOUNDS.0, LS_BOUNDS.1);
     let mut lo = vec![min_ls.ln(); d];
     let mut hi = vec![LS_BOUNDS.1.ln(); d];
@@ -103,9 +94,5 @@ pub(super) fn theta_bounds(d: usize, min_ls: f64, warp: bool) -> (Vec<f64>, Vec<
     hi.push(SIGNAL_BOUNDS.1.ln());
     lo.push(NOISE_BOUNDS.0.ln());
     hi.push(NOISE_BOUNDS.1.ln());
-    if warp {
-        lo.extend(std::iter::repeat_n(WARP_BOUNDS.0.ln(), 2 * d));
-        hi.extend(std::iter::repeat_n(WARP_BOUNDS.1.ln(), 2 * d));
-    }
     (lo, hi)
 }

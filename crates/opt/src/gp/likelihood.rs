@@ -35,30 +35,6 @@ pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| p * q).sum()
 }
 
-/// EXPERIMENT: inputs kept this far inside `[0,1]` before warping (the warping's
-/// derivatives take `ln x` and `ln(1 − x^a)`).
-const WARP_EPS: f64 = 1e-6;
-
-/// EXPERIMENT: a point warped by the Kumaraswamy CDFs `lw = [ln a.., ln b..]`, and, per
-/// input, `a ∂u/∂a` and `b ∂u/∂b`.
-pub(super) fn warp_point(x: &[f64], lw: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let d = x.len();
-    let mut u = vec![0.0; d];
-    let mut da = vec![0.0; d];
-    let mut db = vec![0.0; d];
-    for i in 0..d {
-        let (a, b) = (lw[i].exp(), lw[d + i].exp());
-        let xc = x[i].clamp(WARP_EPS, 1.0 - WARP_EPS);
-        let xa = xc.powf(a);
-        let rest = (1.0 - xa).max(f64::MIN_POSITIVE);
-        let rb = rest.powf(b);
-        u[i] = 1.0 - rb;
-        da[i] = a * b * rb / rest * xa * xc.ln();
-        db[i] = -b * rb * rest.ln();
-    }
-    (u, da, db)
-}
-
 /// Jitter levels (relative to the mean diagonal) tried in turn when the
 /// Cholesky factorisation fails or is numerically singular.
 const JITTERS: [f64; 10] = [0.0, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
@@ -201,26 +177,14 @@ pub(super) fn chol_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 /// constant.
 pub(super) fn lml_and_grad(x: &[Vec<f64>], ys: &[f64], theta: &[f64]) -> Result<(f64, Vec<f64>)> {
     let n = x.len();
-    let d = x[0].len();
-    let warped = theta.len() > d + 2;
-    let (u, du): (Vec<Vec<f64>>, Vec<(Vec<f64>, Vec<f64>)>) = if warped {
-        x.iter()
-            .map(|r| {
-                let (u, a, b) = warp_point(r, &theta[d + 2..]);
-                (u, (a, b))
-            })
-            .unzip()
-    } else {
-        (x.to_vec(), Vec::new())
-    };
-    let x = &u;
-    let f = factorise(x, ys, &theta[..d + 2])?;
+    let d = theta.len() - 2;
+    let f = factorise(x, ys, theta)?;
     let kinv = f.llt.inverse();
     let s2 = theta[d].exp();
     let noise = theta[d + 1].exp();
     let inv_ls: Vec<f64> = theta[..d].iter().map(|t| (-t).exp()).collect();
 
-    let mut grad = vec![0.0; theta.len()];
+    let mut grad = vec![0.0; d + 2];
     let mut g_s2 = 0.0;
     let mut tr_w = 0.0;
     for i in 0..n {
@@ -240,14 +204,6 @@ pub(super) fn lml_and_grad(x: &[Vec<f64>], ys: &[f64], theta: &[f64]) -> Result<
             for (dd, g) in grad[..d].iter_mut().enumerate() {
                 let t = (x[i][dd] - x[j][dd]) * inv_ls[dd];
                 *g += c * t * t;
-            }
-            if warped {
-                let (gw, (ai, bi), (aj, bj)) = (&mut grad[d + 2..], &du[i], &du[j]);
-                for dd in 0..d {
-                    let s = -c * (x[i][dd] - x[j][dd]) * inv_ls[dd] * inv_ls[dd];
-                    gw[dd] += s * (ai[dd] - aj[dd]);
-                    gw[d + dd] += s * (bi[dd] - bj[dd]);
-                }
             }
         }
     }

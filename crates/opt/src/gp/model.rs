@@ -7,9 +7,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::hyper::{FitOptions, Hyper, theta_bounds};
 use super::lbfgs::minimize_box;
-use super::likelihood::{
-    dot, factorise, forward_solve, lml_and_grad, matern52, scaled_dist, warp_point,
-};
+use super::likelihood::{dot, factorise, forward_solve, lml_and_grad, matern52, scaled_dist};
 
 /// A conditioned Gaussian process, ready for prediction.
 #[derive(Clone, Debug)]
@@ -86,15 +84,7 @@ pub(super) fn standardise(y: &[f64]) -> (f64, f64, Vec<f64>) {
 pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -> Result<Gp> {
     let d = check_data(x, y)?;
     let (_, _, ys) = standardise(y);
-    let warp_sd = warp_prior_sd();
-    let (lo, hi) = theta_bounds(d, opts.min_lengthscale, warp_sd.is_some());
-    let with_warp = |mut t: Vec<f64>| {
-        t.truncate(d + 2);
-        if warp_sd.is_some() {
-            t.resize(3 * d + 2, 0.0);
-        }
-        t
-    };
+    let (lo, hi) = theta_bounds(d, opts.min_lengthscale);
     let mut rng = StdRng::seed_from_u64(opts.seed);
 
     let mut starts: Vec<Vec<f64>> = Vec::new();
@@ -105,11 +95,11 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
             w.dim()
         );
         if w.to_theta().iter().all(|v| v.is_finite()) {
-            starts.push(with_warp(w.to_theta()));
+            starts.push(w.to_theta());
         }
     }
     if opts.restarts > 0 || starts.is_empty() {
-        starts.push(with_warp(Hyper::default_for(d).to_theta()));
+        starts.push(Hyper::default_for(d).to_theta());
     }
     let ls0 = Hyper::default_for(d).log_lengthscales[0];
     for _ in 1..opts.restarts {
@@ -118,7 +108,7 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
             .collect();
         t.push(rng.random_range(0.3f64.ln()..3f64.ln()));
         t.push(rng.random_range(1e-4f64.ln()..0.1f64.ln()));
-        starts.push(with_warp(t));
+        starts.push(t);
     }
 
     let mut best: Option<(Vec<f64>, f64)> = None;
@@ -127,12 +117,6 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
             lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
                 if let Some(tau) = saas_tau() {
                     add_saas_prior(t, d, tau, &mut l, &mut g);
-                }
-                if let Some(sd) = warp_sd {
-                    for (th, gd) in t[d + 2..].iter().zip(&mut g[d + 2..]) {
-                        l -= 0.5 * (th / sd).powi(2);
-                        *gd -= th / (sd * sd);
-                    }
                 }
                 (-l, g.into_iter().map(|v| -v).collect())
             })
@@ -146,16 +130,11 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
     let Some((theta, _)) = best else {
         bail!("GP fit failed: the likelihood could not be evaluated at any start")
     };
-    with_hyper(x, y, Hyper::from_theta(&theta, d))
+    with_hyper(x, y, Hyper::from_theta(&theta))
 }
 
 /// EXPERIMENT: the global scale τ of a SAAS prior (Eriksson & Jankowiak 2021) from
 /// `FLINKTUNE_SAAS`: each inverse squared length-scale `ρ_d = ℓ_d⁻²` half-Cauchy(0, τ).
-fn warp_prior_sd() -> Option<f64> {
-    std::env::var("FLINKTUNE_WARP").ok()?.parse().ok()
-}
-
-/// EXPERIMENT: the SAAS scale.
 fn saas_tau() -> Option<f64> {
     std::env::var("FLINKTUNE_SAAS").ok()?.parse().ok()
 }
@@ -182,10 +161,9 @@ pub fn with_hyper(x: &[Vec<f64>], y: &[f64], hyper: Hyper) -> Result<Gp> {
     );
     let (y_mean, y_std, ys) = standardise(y);
     let theta = hyper.to_theta();
-    let xw: Vec<Vec<f64>> = x.iter().map(|r| warp(r, &hyper.log_warp)).collect();
-    let f = factorise(&xw, &ys, &theta[..d + 2])?;
+    let f = factorise(x, &ys, &theta)?;
     Ok(Gp {
-        x: xw,
+        x: x.to_vec(),
         dim: d,
         inv_ls: hyper.log_lengthscales.iter().map(|t| (-t).exp()).collect(),
         signal_var: hyper.log_signal_var.exp(),
@@ -200,15 +178,6 @@ pub fn with_hyper(x: &[Vec<f64>], y: &[f64], hyper: Hyper) -> Result<Gp> {
     })
 }
 
-/// EXPERIMENT: a point warped by `lw`, or as it is when `lw` is empty.
-fn warp(x: &[f64], lw: &[f64]) -> Vec<f64> {
-    if lw.is_empty() {
-        x.to_vec()
-    } else {
-        warp_point(x, lw).0
-    }
-}
-
 impl Gp {
     /// Posterior mean and variance of the latent function at `x`, in the
     /// original y units. The variance excludes observation noise, is clamped
@@ -218,7 +187,6 @@ impl Gp {
     /// If `x.len()` differs from the training dimension.
     pub fn predict(&self, x: &[f64]) -> (f64, f64) {
         assert_eq!(x.len(), self.dim, "GP predict: wrong input dimension");
-        let x = &warp(x, &self.hyper.log_warp);
         let n = self.x.len();
         let k: Vec<f64> = self
             .x
@@ -250,7 +218,6 @@ impl Gp {
     /// If `x.len()` differs from the training dimension.
     pub fn mean(&self, x: &[f64]) -> f64 {
         assert_eq!(x.len(), self.dim, "GP mean: wrong input dimension");
-        let x = &warp(x, &self.hyper.log_warp);
         let mean_s: f64 = self
             .x
             .iter()

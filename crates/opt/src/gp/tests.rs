@@ -10,7 +10,6 @@ fn hyper_1d(ls: f64, s2: f64, noise: f64) -> Hyper {
         log_lengthscales: vec![ls.ln()],
         log_signal_var: s2.ln(),
         log_noise_var: noise.ln(),
-        log_warp: vec![],
     }
 }
 
@@ -149,7 +148,6 @@ fn cholesky_survives_duplicate_rows() {
         log_lengthscales: vec![0.0, 0.0],
         log_signal_var: 0.0,
         log_noise_var: -40.0,
-        log_warp: vec![],
     };
     let gp = with_hyper(&x, &y, hyper).unwrap();
     assert!(gp.jitter() > 0.0);
@@ -174,7 +172,6 @@ fn loo_means_match_refitting_without_the_point() {
         log_lengthscales: vec![0.4f64.ln(), 0.7f64.ln()],
         log_signal_var: 0.0,
         log_noise_var: 0.01f64.ln(),
-        log_warp: vec![],
     };
     let gp = with_hyper(&x, &y, hyper.clone()).unwrap();
     let (mean, std) = gp.standardisation();
@@ -217,39 +214,4 @@ fn constant_targets_and_single_point() {
     assert!(gp.predict(&[0.4]).0.is_finite());
     assert!(fit(&x, &[1.0, f64::NAN], &FitOptions::default(), None).is_err());
     assert!(fit(&x, &[1.0], &FitOptions::default(), None).is_err());
-}
-
-#[test]
-fn warped_gradient_matches_finite_differences() {
-    let mut rng = StdRng::seed_from_u64(8);
-    let (n, d) = (9, 3);
-    let mut x: Vec<Vec<f64>> = (0..n)
-        .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())
-        .collect();
-    x[0][1] = 0.0;
-    x[1][2] = 1.0;
-    let y: Vec<f64> = (0..n).map(|_| rng.random::<f64>() * 4.0 - 1.0).collect();
-    let (_, _, ys) = standardise(&y);
-    for _ in 0..5 {
-        let mut theta: Vec<f64> = (0..d).map(|_| rng.random_range(-2.0..1.0)).collect();
-        theta.push(rng.random_range(-1.0..1.0));
-        theta.push(rng.random_range(-6.0..-1.0));
-        theta.extend((0..2 * d).map(|_| rng.random_range(-1.0..1.0)));
-        let (_, g) = lml_and_grad(&x, &ys, &theta).unwrap();
-        for i in 0..theta.len() {
-            let h = 1e-5;
-            let mut tp = theta.clone();
-            tp[i] += h;
-            let mut tm = theta.clone();
-            tm[i] -= h;
-            let fd = (lml_and_grad(&x, &ys, &tp).unwrap().0
-                - lml_and_grad(&x, &ys, &tm).unwrap().0)
-                / (2.0 * h);
-            assert!(
-                (fd - g[i]).abs() <= 1e-5 * (1.0 + fd.abs()),
-                "param {i}: analytic {} vs fd {fd}",
-                g[i]
-            );
-        }
-    }
 }
