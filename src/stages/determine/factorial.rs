@@ -314,12 +314,7 @@ fn pair_t(x: &[Vec<f64>], resid: &[f64], a: usize, b: usize, sigma: f64) -> f64 
 /// with an effect of at least MIN_EFFECT.
 fn read(model: &Model, fit: &Ols, y: &[f64], free: &[usize], judged: Vec<bool>) -> Analysis {
     let k = free.len();
-    // EXPERIMENT: the family-wise level from FLINKTUNE_SEL_ALPHA.
-    let alpha = std::env::var("FLINKTUNE_SEL_ALPHA")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(FLOOR_ALPHA);
-    let z = t_bonferroni(alpha, k, fit.dof);
+    let z = t_bonferroni(FLOOR_ALPHA, k, fit.dof);
     let n = y.len() as f64;
     let ybar = y.iter().sum::<f64>() / n;
     let var = (y.iter().map(|v| (v - ybar).powi(2)).sum::<f64>() / n).max(f64::MIN_POSITIVE);
