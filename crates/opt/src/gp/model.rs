@@ -111,33 +111,19 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
         starts.push(t);
     }
 
-    let hier = std::env::var("FLINKTUNE_SAAS_HIER").is_ok();
-    let (mut lo, mut hi) = (lo, hi);
-    if hier {
-        lo.push(1e-3f64.ln());
-        hi.push(1e3f64.ln());
-    }
     let mut best: Option<(Vec<f64>, f64)> = None;
-    for mut start in starts {
-        if hier {
-            start.push(0.0);
-        }
+    for start in starts {
         let obj = |t: &[f64]| {
-            let base = &t[..d + 2];
-            lml_and_grad(x, &ys, base).ok().map(|(mut l, mut g)| {
-                if hier {
-                    g.push(0.0);
-                    add_hier_prior(t, d, &mut l, &mut g);
-                } else if let Some(tau) = saas_tau() {
+            lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
+                if let Some(tau) = saas_tau() {
                     add_saas_prior(t, d, tau, &mut l, &mut g);
                 }
                 (-l, g.into_iter().map(|v| -v).collect())
             })
         };
-        if let Some((mut t, fval)) = minimize_box(obj, &start, &lo, &hi, opts.max_iters)
+        if let Some((t, fval)) = minimize_box(obj, &start, &lo, &hi, opts.max_iters)
             && best.as_ref().is_none_or(|(_, b)| fval < *b)
         {
-            t.truncate(d + 2);
             best = Some((t, fval));
         }
     }
@@ -162,25 +148,6 @@ fn add_saas_prior(t: &[f64], d: usize, tau: f64, l: &mut f64, g: &mut [f64]) {
         *l += rho.ln() - q.ln_1p();
         *gd += -2.0 + 4.0 * q / (1.0 + q);
     }
-}
-
-/// EXPERIMENT: the SAAS prior with its global scale fitted too: `θ = [.., ln τ]` last,
-/// `ρ_d ~ HC(τ)` (normaliser included, as τ moves), `τ ~ HC(0.1)`, densities over the logs.
-fn add_hier_prior(t: &[f64], d: usize, l: &mut f64, g: &mut [f64]) {
-    let lt = t[d + 2];
-    let tau = lt.exp();
-    let mut g_tau = 0.0;
-    for (th, gd) in t[..d].iter().zip(g.iter_mut()) {
-        let rho = (-2.0 * th).exp();
-        let q = rho * rho / (tau * tau);
-        *l += rho.ln() - lt - q.ln_1p();
-        *gd += -2.0 + 4.0 * q / (1.0 + q);
-        g_tau += -1.0 + 2.0 * q / (1.0 + q);
-    }
-    let qt = tau * tau / 0.01;
-    *l += lt - qt.ln_1p();
-    g_tau += 1.0 - 2.0 * qt / (1.0 + qt);
-    g[d + 2] += g_tau;
 }
 
 /// Conditions a GP on the data with fixed hyperparameters (no fitting and no
