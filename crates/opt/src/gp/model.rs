@@ -114,12 +114,9 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
     let mut best: Option<(Vec<f64>, f64)> = None;
     for start in starts {
         let obj = |t: &[f64]| {
-            lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
-                if let Some(tau) = saas_tau() {
-                    add_saas_prior(t, d, tau, &mut l, &mut g);
-                }
-                (-l, g.into_iter().map(|v| -v).collect())
-            })
+            lml_and_grad(x, &ys, t)
+                .ok()
+                .map(|(l, g)| (-l, g.into_iter().map(|v| -v).collect()))
         };
         if let Some((t, fval)) = minimize_box(obj, &start, &lo, &hi, opts.max_iters)
             && best.as_ref().is_none_or(|(_, b)| fval < *b)
@@ -131,23 +128,6 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
         bail!("GP fit failed: the likelihood could not be evaluated at any start")
     };
     with_hyper(x, y, Hyper::from_theta(&theta))
-}
-
-/// EXPERIMENT: the global scale τ of a SAAS prior (Eriksson & Jankowiak 2021) from
-/// `FLINKTUNE_SAAS`: each inverse squared length-scale `ρ_d = ℓ_d⁻²` half-Cauchy(0, τ).
-fn saas_tau() -> Option<f64> {
-    std::env::var("FLINKTUNE_SAAS").ok()?.parse().ok()
-}
-
-/// EXPERIMENT: adds the SAAS prior's log density over `θ_d = ln ℓ_d` (with the Jacobian
-/// of `ρ = e^{−2θ}`: `ln ρ − ln(1 + ρ²/τ²)`) and its gradient; its mode is `ℓ = τ^{−1/2}`.
-fn add_saas_prior(t: &[f64], d: usize, tau: f64, l: &mut f64, g: &mut [f64]) {
-    for (th, gd) in t[..d].iter().zip(g.iter_mut()) {
-        let rho = (-2.0 * th).exp();
-        let q = rho * rho / (tau * tau);
-        *l += rho.ln() - q.ln_1p();
-        *gd += -2.0 + 4.0 * q / (1.0 + q);
-    }
 }
 
 /// Conditions a GP on the data with fixed hyperparameters (no fitting and no
