@@ -43,7 +43,7 @@ pub use crate::ask_tell::Suggestion;
 pub use domain::{Domain, Var};
 pub use feasibility::{Feasibility, PassModel, Precheck};
 pub use optimiser::BayesOpt;
-pub use options::{BoOptions, default_initial};
+pub use options::{BoOptions, SEARCH_PRIOR_TAU, default_initial};
 pub use scoring::Score;
 pub use seen::Canonical;
 

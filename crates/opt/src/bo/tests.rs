@@ -598,3 +598,26 @@ fn a_point_whose_canonical_form_was_seen_is_never_suggested() {
         "set after points were seen"
     );
 }
+
+#[test]
+fn every_other_model_based_fit_is_under_the_prior_when_the_options_alternate() {
+    let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
+    let priors = |alternate_prior: Option<f64>| {
+        let opts = BoOptions {
+            initial: 2,
+            alternate_prior,
+            ..BoOptions::default()
+        };
+        let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
+        run(&mut bo, &neg_branin, 2);
+        (0..4)
+            .map(|_| {
+                let prior = bo.fit_options().lengthscale_prior;
+                run(&mut bo, &neg_branin, 1);
+                prior
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(priors(Some(3.0)), [None, Some(3.0), None, Some(3.0)]);
+    assert_eq!(priors(None), [None; 4]);
+}

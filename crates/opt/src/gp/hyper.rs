@@ -72,6 +72,11 @@ pub struct FitOptions {
     /// The shortest length-scale the fit may choose (inputs on `[0,1]`, clamped into the
     /// box): the box's own lower bound, 0.01, unless the caller wants a smoother model.
     pub min_lengthscale: f64,
+    /// The global scale `τ` of a half-Cauchy prior on each inverse squared length-scale
+    /// (a MAP fit; see `prior`): it pulls the length-scales towards `τ^{−½}`. `None`: a
+    /// maximum-likelihood fit.
+    #[serde(default)]
+    pub lengthscale_prior: Option<f64>,
 }
 
 impl Default for FitOptions {
@@ -81,6 +86,7 @@ impl Default for FitOptions {
             max_iters: 100,
             seed: 0,
             min_lengthscale: LS_BOUNDS.0,
+            lengthscale_prior: None,
         }
     }
 }

@@ -16,12 +16,14 @@
 //! - `likelihood`: the Matérn-5/2 kernel, the Cholesky factorisation (with jitter), the LML
 //!   and its gradient;
 //! - `lbfgs`: the box-constrained L-BFGS the fit maximises the LML with;
+//! - `prior`: a prior on the length-scales for fits that ask for one;
 //! - `model`: the conditioned GP, its fit and predictions.
 
 mod hyper;
 mod lbfgs;
 mod likelihood;
 mod model;
+mod prior;
 
 pub use hyper::{FitOptions, Hyper};
 pub use model::{Gp, fit, with_hyper};

@@ -8,6 +8,7 @@ use rand::{RngExt, SeedableRng};
 use super::hyper::{FitOptions, Hyper, theta_bounds};
 use super::lbfgs::minimize_box;
 use super::likelihood::{dot, factorise, forward_solve, lml_and_grad, matern52, scaled_dist};
+use super::prior::add_lengthscale_prior;
 
 /// A conditioned Gaussian process, ready for prediction.
 #[derive(Clone, Debug)]
@@ -71,10 +72,10 @@ pub(super) fn standardise(y: &[f64]) -> (f64, f64, Vec<f64>) {
     (mean, std, ys)
 }
 
-/// Fits the GP hyperparameters by maximising the LML and conditions on the
-/// data.
+/// Fits the GP hyperparameters by maximising the LML (plus the length-scale prior's log
+/// density when `opts` asks for it) and conditions on the data.
 ///
-/// Hyperparameters are kept inside hard box bounds (no prior):
+/// Hyperparameters are kept inside hard box bounds:
 /// `ℓ_d ∈ [0.01, 10]`, `s² ∈ [0.01, 100]`, `σ_n² ∈ [1e-6, 1]` (the last two
 /// relative to the standardised target variance). Starts: `warm` (clamped
 /// into the box) if given, then `opts.restarts` cold starts (a deterministic
@@ -114,9 +115,12 @@ pub fn fit(x: &[Vec<f64>], y: &[f64], opts: &FitOptions, warm: Option<&Hyper>) -
     let mut best: Option<(Vec<f64>, f64)> = None;
     for start in starts {
         let obj = |t: &[f64]| {
-            lml_and_grad(x, &ys, t)
-                .ok()
-                .map(|(l, g)| (-l, g.into_iter().map(|v| -v).collect()))
+            lml_and_grad(x, &ys, t).ok().map(|(mut l, mut g)| {
+                if let Some(tau) = opts.lengthscale_prior {
+                    add_lengthscale_prior(t, d, tau, &mut l, &mut g);
+                }
+                (-l, g.into_iter().map(|v| -v).collect())
+            })
         };
         if let Some((t, fval)) = minimize_box(obj, &start, &lo, &hi, opts.max_iters)
             && best.as_ref().is_none_or(|(_, b)| fval < *b)

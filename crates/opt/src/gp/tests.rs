@@ -4,6 +4,7 @@ use rand::{RngExt, SeedableRng};
 use super::hyper::{FitOptions, Hyper};
 use super::likelihood::{dot, factorise, lml_and_grad, matern52, scaled_dist};
 use super::model::{fit, standardise, with_hyper};
+use super::prior::add_lengthscale_prior;
 
 fn hyper_1d(ls: f64, s2: f64, noise: f64) -> Hyper {
     Hyper {
@@ -214,4 +215,54 @@ fn constant_targets_and_single_point() {
     assert!(gp.predict(&[0.4]).0.is_finite());
     assert!(fit(&x, &[1.0, f64::NAN], &FitOptions::default(), None).is_err());
     assert!(fit(&x, &[1.0], &FitOptions::default(), None).is_err());
+}
+
+#[test]
+fn the_lengthscale_prior_peaks_at_its_scale_and_its_gradient_is_exact() {
+    let tau: f64 = 3.0;
+    let density = |th: f64| {
+        let (mut l, mut g) = (0.0, vec![0.0; 3]);
+        add_lengthscale_prior(&[th, 0.0, 0.0], 1, tau, &mut l, &mut g);
+        (l, g[0])
+    };
+    // The mode over ln ℓ is at ℓ = τ^{−½}: the gradient vanishes there, and the density
+    // falls on either side.
+    let mode = -0.5 * tau.ln();
+    assert!(density(mode).1.abs() < 1e-12);
+    assert!(density(mode).0 > density(mode + 0.5).0);
+    assert!(density(mode).0 > density(mode - 0.5).0);
+    for th in [-2.5, -1.0, 0.3, 2.0] {
+        let h = 1e-6;
+        let fd = (density(th + h).0 - density(th - h).0) / (2.0 * h);
+        assert!(
+            (fd - density(th).1).abs() < 1e-6,
+            "θ {th}: {fd} vs {}",
+            density(th).1
+        );
+    }
+}
+
+#[test]
+fn the_lengthscale_prior_pulls_an_inert_input_towards_its_scale() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let x: Vec<Vec<f64>> = (0..12)
+        .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
+        .collect();
+    // The second input is inert and the measurements noisy: maximum likelihood leaves the
+    // inert input long, and the data say too little against a shorter one to outweigh
+    // the prior.
+    let y: Vec<f64> = x
+        .iter()
+        .map(|r| (5.0 * r[0]).sin() + 0.3 * (rng.random::<f64>() - 0.5))
+        .collect();
+    let inert_ls =
+        |opts: &FitOptions| fit(&x, &y, opts, None).unwrap().hyper().log_lengthscales[1].exp();
+    let ml = inert_ls(&FitOptions::default());
+    let map = inert_ls(&FitOptions {
+        lengthscale_prior: Some(3.0),
+        ..FitOptions::default()
+    });
+    // Maximum likelihood: 4.2; under the prior: 1.4, towards 3^{−½} ≈ 0.58.
+    assert!(ml > 3.0, "maximum likelihood: {ml}");
+    assert!(map < 0.5 * ml && map > 0.58, "with the prior: {map}");
 }
