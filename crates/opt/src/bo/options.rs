@@ -24,8 +24,9 @@ const MIN_LENGTHSCALE: f64 = 0.1;
 /// many weak ones; under the prior, every fit models every parameter a little, which wins
 /// many weak parameters and costs the few strong ones. Alternating, measured on the search
 /// suite against maximum likelihood alone (BENCHMARKS.md, "Every other fit under the
-/// prior"), was better at 20, 30 and 60 evaluations over all problems and level on the
-/// simulator; the prior in every fit lost the simulator.
+/// prior"), was better at 30 and 60 evaluations over all problems on two seed sets, about
+/// level at 20, and level or better on the simulator; the prior in every fit lost the
+/// simulator.
 pub const SEARCH_PRIOR_TAU: f64 = 3.0;
 
 /// Options for [`BayesOpt`](super::BayesOpt).
