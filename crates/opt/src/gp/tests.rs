@@ -14,6 +14,13 @@ fn hyper_1d(ls: f64, s2: f64, noise: f64) -> Hyper {
     }
 }
 
+/// `n` points drawn uniformly from the unit square.
+fn uniform_2d(rng: &mut StdRng, n: usize) -> Vec<Vec<f64>> {
+    (0..n)
+        .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
+        .collect()
+}
+
 #[test]
 fn posterior_matches_hand_computation() {
     // Two points x = 0.25, 0.75 with y = 3, 1: mean 2, population std 1,
@@ -101,9 +108,7 @@ fn analytic_gradient_matches_finite_differences() {
 fn fit_recovers_smooth_function_and_ard() {
     let mut rng = StdRng::seed_from_u64(3);
     let f = |x0: f64| (6.0 * x0).sin() + 0.5 * x0;
-    let x: Vec<Vec<f64>> = (0..30)
-        .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
-        .collect();
+    let x = uniform_2d(&mut rng, 30);
     // Second input is irrelevant.
     let y: Vec<f64> = x.iter().map(|r| 10.0 + 3.0 * f(r[0])).collect();
     let gp = fit(&x, &y, &FitOptions::default(), None).unwrap();
@@ -165,9 +170,7 @@ fn cholesky_survives_duplicate_rows() {
 #[test]
 fn loo_means_match_refitting_without_the_point() {
     let mut rng = StdRng::seed_from_u64(11);
-    let x: Vec<Vec<f64>> = (0..8)
-        .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
-        .collect();
+    let x = uniform_2d(&mut rng, 8);
     let y: Vec<f64> = x.iter().map(|r| (4.0 * r[0]).sin() + r[1]).collect();
     let hyper = Hyper {
         log_lengthscales: vec![0.4f64.ln(), 0.7f64.ln()],
@@ -245,9 +248,7 @@ fn the_lengthscale_prior_peaks_at_its_scale_and_its_gradient_is_exact() {
 #[test]
 fn the_lengthscale_prior_pulls_an_inert_input_towards_its_scale() {
     let mut rng = StdRng::seed_from_u64(5);
-    let x: Vec<Vec<f64>> = (0..12)
-        .map(|_| vec![rng.random::<f64>(), rng.random::<f64>()])
-        .collect();
+    let x = uniform_2d(&mut rng, 12);
     // The second input is inert and the measurements noisy: maximum likelihood leaves the
     // inert input long, and the data say too little against a shorter one to outweigh
     // the prior.
