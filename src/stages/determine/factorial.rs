@@ -78,21 +78,11 @@ fn levels(u: &[Vec<f64>], k: usize, design: usize) -> Vec<Vec<f64>> {
             (hi > lo).then_some(0.5 * (lo + hi))
         })
         .collect();
-    let lin = std::env::var("FT_CODE").is_ok();
-    let half: Vec<f64> = (0..k)
-        .map(|j| {
-            let lo = d.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min);
-            let hi = d.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max);
-            0.5 * (hi - lo)
-        })
-        .collect();
     u.iter()
         .map(|r| {
             r.iter()
                 .zip(&mid)
-                .zip(&half)
-                .map(|((&v, m), h)| match m {
-                    Some(m) if lin => (v - m) / h,
+                .map(|(&v, m)| match m {
                     Some(m) if v > *m => 1.0,
                     Some(_) => -1.0,
                     None => 0.0,
@@ -197,43 +187,10 @@ fn fit_design(
         pairs: Vec::new(),
         blocks: k,
     };
-    let (first, y_star) = huber(&model, &x, y)?;
-    let cells: usize = std::env::var("FT_CELLS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    if cells > 0 && design < block.len() {
-        let mut by_t: Vec<(usize, f64)> = model
-            .mains
-            .iter()
-            .enumerate()
-            .map(|(c, &j)| (j, first.t(c).abs()))
-            .collect();
-        by_t.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top: Vec<usize> = by_t.iter().take(cells).map(|p| p.0).collect();
-        for (r, row) in x.iter_mut().enumerate() {
-            let mut extra = Vec::new();
-            for mask in 1u32..(1 << top.len()) {
-                if mask.count_ones() < 2 {
-                    continue;
-                }
-                let prod: f64 = (0..top.len())
-                    .filter(|b| mask & (1 << b) != 0)
-                    .map(|b| row[top[b]])
-                    .product();
-                extra.push(if r < design { prod } else { 0.0 });
-            }
-            row.extend(extra);
-        }
-    }
+    let (_, y_star) = huber(&model, &x, y)?;
     add_pairs(&mut model, &x, &y_star)?;
     let (mut fit, y_star) = huber(&model, &x, y)?;
     if design < block.len() {
-        if std::env::var("FT_DBG").is_ok() {
-            let mad = |r: &[f64]| 1.4826 * median(&r.iter().map(|v| v.abs()).collect::<Vec<_>>());
-            let t: Vec<f64> = (0..model.mains.len()).map(|c| fit.t(c).abs()).collect();
-            eprintln!(
-                "DBG rows {} design {} pairs {:?} resid design {:.4} blocks {:.4} median|t| {:.3}",
-                y.len(), design, model.pairs, mad(&fit.residuals[..design]), mad(&fit.residuals[design..]), median(&t)
-            );
-        }
         inflate(&mut fit, model.mains.len());
     }
     let y = y_star;
