@@ -102,9 +102,6 @@ impl Default for BoOptions {
 /// whole budget. A fixed design of 20 was two thirds of a 30-evaluation search; past
 /// `params + 1` points a Latin hypercube adds little the model's own suggestions would not.
 pub fn default_initial(budget: usize, params: usize) -> usize {
-    if let Some(n) = std::env::var("FT_INIT").ok().and_then(|v| v.parse().ok()) {
-        return n;
-    }
     let quarter = (budget + 2) / 4;
     quarter
         .min(params + 1)
