@@ -43,7 +43,7 @@ fn one(rate: u64, seed: u64) -> (f64, f64) {
         &study.space,
         objective,
         &evaluator,
-        single::bo_options(&study, seed),
+        single::bo_options(&study, seed, &evaluator),
         BUDGET,
         1,
         vec![],

@@ -119,7 +119,7 @@ fn search_target(
         weights: Vec::new(),
     };
     for seed in 0..seeds {
-        let opts = single::bo_options(target, seed);
+        let opts = single::bo_options(target, seed, evaluator);
         let cold = single::optimise(
             &target.space,
             objective,
@@ -158,7 +158,7 @@ fn quality_target(target: &Study, evaluator: &Evaluator, runs: &Runs, rate: u64)
         &target.space,
         objective,
         evaluator,
-        single::bo_options(target, 1000),
+        single::bo_options(target, 1000, evaluator),
         LONG_BUDGET,
         1,
         vec![],

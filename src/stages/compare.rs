@@ -52,7 +52,7 @@ pub fn run_method(
             space,
             objective,
             evaluator,
-            single::bo_options(study, seed),
+            single::bo_options(study, seed, evaluator),
             budget,
             1,
             vec![],
@@ -78,7 +78,13 @@ pub fn run_method(
                 (0..budget).map(|_| domain.random_point(&mut rng)).collect();
             eval(&points, 0)?
         }
-        "mhc" => hill_climb(&domain, budget, study.search_initial(), &mut rng, &mut eval)?,
+        "mhc" => hill_climb(
+            &domain,
+            budget,
+            study.search_initial(false),
+            &mut rng,
+            &mut eval,
+        )?,
         "ga" => genetic(&domain, budget, &mut rng, &mut eval)?,
         other => anyhow::bail!("unknown method '{other}' (known: {})", METHODS.join(", ")),
     };

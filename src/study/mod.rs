@@ -143,13 +143,14 @@ impl Study {
     }
 
     /// The size of the search's initial design: `[search] initial`, else a quarter of the
-    /// budget, at least 5 and at most one more than the parameters
-    /// (`opt::bo::default_initial`).
-    pub fn search_initial(&self) -> usize {
+    /// budget, at least 5 and at most one more than the parameters; a sixth, not below a
+    /// third of the parameters, for a search whose fits alternate the length-scale prior
+    /// (`under_prior`: over the system, one objective; `opt::bo::default_initial`).
+    pub fn search_initial(&self, under_prior: bool) -> usize {
         let s = &self.file.search;
         match s.initial {
             Some(n) => n as usize,
-            None => opt::bo::default_initial(s.budget as usize, self.space.len()),
+            None => opt::bo::default_initial(s.budget as usize, self.space.len(), under_prior),
         }
     }
 

@@ -224,7 +224,7 @@ pub fn mo_options(study: &Study) -> MoOptions {
     let s = &study.file.search;
     MoOptions {
         method: mo_method(s.multi_objective),
-        initial: study.search_initial(),
+        initial: study.search_initial(false),
         candidates: s.candidates as usize,
         seed: study.file.seed,
         ..MoOptions::default()
@@ -532,7 +532,7 @@ fn mo_summary(
             over: Over::System,
             rate,
             budget: study.file.search.budget as usize,
-            initial: study.search_initial(),
+            initial: study.search_initial(false),
             evaluations: steps.len(),
             failed_evaluations: steps.len() - reading.ran,
             best_iteration: reading.best,

@@ -41,8 +41,8 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The optimiser's options for a study.
-pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
+/// The optimiser's options for a study, searching with `evaluator`.
+pub fn bo_options(study: &Study, seed: u64, evaluator: &Evaluator<'_>) -> BoOptions {
     let s = &study.file.search;
     BoOptions {
         acquisition: match s.acquisition {
@@ -51,7 +51,7 @@ pub fn bo_options(study: &Study, seed: u64) -> BoOptions {
             AcquisitionKind::Pi => Acquisition::Pi { xi: 0.01 },
             AcquisitionKind::Ucb => Acquisition::Ucb { beta: 4.0 },
         },
-        initial: study.search_initial(),
+        initial: study.search_initial(evaluator.measures()),
         candidates: s.candidates as usize,
         seed,
         ..BoOptions::default()
@@ -81,6 +81,11 @@ impl<'a> Evaluator<'a> {
             Some(model) => Evaluator::Model { model, study, rate },
             None => Evaluator::System(SystemRunner::new(study, rate, trials_dir)),
         }
+    }
+
+    /// Whether it measures the system (else the model predicts).
+    pub fn measures(&self) -> bool {
+        matches!(self, Evaluator::System(_))
     }
 
     /// The study evaluated.
@@ -251,7 +256,7 @@ pub fn optimise(
 /// model under a length-scale prior (measured on noisy systems, BENCHMARKS.md; the model's
 /// predictions are noise-free).
 fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
-    let measured = matches!(evaluator, Evaluator::System(_));
+    let measured = evaluator.measures();
     let opts = BoOptions {
         learn_feasibility: measured,
         discrete_neighbours: measured,
@@ -463,8 +468,12 @@ fn open_journal(dir: &Path, header: &JournalHeader, space: &Space) -> Result<(Jo
 
 /// The optimiser's options, its initial design shortened when earlier studies' results
 /// seed it (RGPE transfer).
-fn options_with_transfer(study: &Study, tasks: &[Task]) -> Result<BoOptions> {
-    let mut bo_opts = bo_options(study, study.file.seed);
+fn options_with_transfer(
+    study: &Study,
+    evaluator: &Evaluator<'_>,
+    tasks: &[Task],
+) -> Result<BoOptions> {
+    let mut bo_opts = bo_options(study, study.file.seed, evaluator);
     let budget = study.file.search.budget;
     if !tasks.is_empty() {
         if study.file.search.transfer_initial >= budget {
@@ -489,7 +498,7 @@ fn search_with_progress(
     let objective = study.file.objective;
     let budget = study.file.search.budget as usize;
     let tasks = crate::stages::search::transfer::sources(study)?;
-    let bo_opts = options_with_transfer(study, &tasks)?;
+    let bo_opts = options_with_transfer(study, evaluator, &tasks)?;
     let bar = crate::progress::bar(budget as u64, "search");
     bar.set_position(replayed.len() as u64);
     bar.reset_eta();
@@ -570,7 +579,7 @@ fn finish(
         over,
         rate,
         budget: study.file.search.budget as usize,
-        initial: study.search_initial(),
+        initial: study.search_initial(over == Over::System),
         evaluations: steps.len(),
         failed_evaluations: steps.iter().filter(|s| !s.evaluation.feasible()).count(),
         best_iteration,

@@ -563,12 +563,26 @@ fn enqueued_points_come_first_and_count_towards_the_design() {
 
 #[test]
 fn the_default_design_is_a_quarter_of_the_budget_within_5_and_dimension_plus_1() {
-    assert_eq!(default_initial(30, 30), 8);
-    assert_eq!(default_initial(100, 30), 25);
-    assert_eq!(default_initial(200, 30), 31);
-    assert_eq!(default_initial(12, 30), 5);
-    assert_eq!(default_initial(100, 3), 5);
-    assert_eq!(default_initial(4, 30), 3);
+    assert_eq!(default_initial(30, 30, false), 8);
+    assert_eq!(default_initial(100, 30, false), 25);
+    assert_eq!(default_initial(200, 30, false), 31);
+    assert_eq!(default_initial(12, 30, false), 5);
+    assert_eq!(default_initial(100, 3, false), 5);
+    assert_eq!(default_initial(4, 30, false), 3);
+}
+
+#[test]
+fn under_the_prior_the_design_is_a_sixth_of_the_budget_not_below_a_third_of_the_dimension() {
+    // The search suite's budget and dimension; the real-Flink example's 7 keys at 30.
+    assert_eq!(default_initial(60, 30, true), 10);
+    assert_eq!(default_initial(30, 7, true), 5);
+    // A third of the parameters, but never above the quarter.
+    assert_eq!(default_initial(30, 30, true), 8);
+    assert_eq!(default_initial(90, 45, true), 15);
+    assert_eq!(default_initial(120, 30, true), 20);
+    // The same floor of 5 and ceiling of the budget as without the prior.
+    assert_eq!(default_initial(12, 3, true), 5);
+    assert_eq!(default_initial(4, 30, true), 3);
 }
 
 #[test]
