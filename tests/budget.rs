@@ -59,7 +59,7 @@ fn a_budget_of_n_runs_n_adapter_evaluations_when_the_precheck_rejects_most() {
     assert_eq!(adapter_runs(tmp.path()), 12, "{out}");
     let summary = json(&dir.join("search/summary.json"));
     assert_eq!(summary["evaluations"], 12);
-    // The default design for a budget of 12 over 30 parameters: max(5, 12/4).
+    // The default design for a budget of 12 over 30 parameters: its floor of 5.
     assert_eq!(summary["initial"], 5);
     let rejected = summary["precheck_rejected"].as_u64().unwrap();
     assert!(rejected >= 20, "{summary}");
