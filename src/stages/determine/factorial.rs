@@ -190,7 +190,7 @@ fn fit_design(
     let (_, y_star) = huber(&model, &x, y)?;
     add_pairs(&mut model, &x, &y_star)?;
     let (mut fit, y_star) = huber(&model, &x, y)?;
-    if design < block.len() || std::env::var("FT_INFL1").is_ok() {
+    if design < block.len() {
         inflate(&mut fit, model.mains.len());
     }
     let y = y_star;

@@ -318,13 +318,7 @@ pub(super) fn effects(
     for (i, row) in rows.iter_mut().enumerate() {
         // The first analysis covers every key, in catalogue order.
         let (a, j) = match last.free.iter().position(|&f| f == i) {
-            Some(j)
-                if (held.is_empty() && std::env::var("FT_KEEP").is_err())
-                    || last.selected[j]
-                    || !runs.first.selected[i] =>
-            {
-                (last, j)
-            }
+            Some(j) if held.is_empty() || last.selected[j] || !runs.first.selected[i] => (last, j),
             _ => (&runs.first, i),
         };
         row.sobol_effect = Some(a.effect[j]);
