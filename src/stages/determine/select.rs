@@ -219,7 +219,8 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
                 .to_string()
         }
         (ScreeningMethod::Groups, None) if threshold == 0.0 => {
-            "robust (Huber) regression effect over every run above 1% with its t statistic \
+            "robust (Huber) regression effect over every run (over the two-level design for a \
+             key the design selected: it is not moved again) above 1% with its t statistic \
              above a Bonferroni bound over the keys, or a key's move from a base, found by \
              splitting groups of moves, changing the score on fresh runs beyond Student's t \
              bound, Bonferroni over the confirmations (family-wise 5%)"
