@@ -460,12 +460,7 @@ impl BayesOpt {
     /// This model-based suggestion's fit options: restarts only on a full refit, the
     /// length-scale prior on every other suggestion when the options alternate.
     pub(super) fn fit_options(&self) -> FitOptions {
-        let early: usize = std::env::var("FT_REFIT_EARLY")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let full = self.model_asks < early
-            || self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
+        let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
         let prior_turn = !self.model_asks.is_multiple_of(2) && self.transfer.is_empty();
         FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
