@@ -133,7 +133,8 @@ pub(super) struct Blocked<'r> {
 /// of its blocks has a level of its own. Why the blocks: a base's runs share whatever of
 /// the base the main effects do not explain (Flink's default, with its 100 ms buffer
 /// timeout, is far from any linear model), and without its own level that shared misfit
-/// lands on the keys whose values mark the base.
+/// lands on the keys whose values mark the base. The main effects' errors are scaled by
+/// their median |t| (`inflate`): the runs of one base share more than the noise.
 pub(super) fn analyse_with(
     study: &Study,
     phases: &[&ForestRuns],
