@@ -221,32 +221,7 @@ fn fit_design(
         pairs: Vec::new(),
         blocks: k,
     };
-    let (first, y_star) = huber(&model, &x, y)?;
-    let cells: usize = std::env::var("FT_CELLS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    if cells > 0 {
-        let mut by_t: Vec<(usize, f64)> = model
-            .mains
-            .iter()
-            .enumerate()
-            .map(|(c, &j)| (j, first.t(c).abs()))
-            .collect();
-        by_t.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let top: Vec<usize> = by_t.iter().take(cells).map(|p| p.0).collect();
-        for (r, row) in x.iter_mut().enumerate() {
-            let mut extra = Vec::new();
-            for mask in 1u32..(1 << top.len()) {
-                if mask.count_ones() < 2 {
-                    continue;
-                }
-                let prod: f64 = (0..top.len())
-                    .filter(|b| mask & (1 << b) != 0)
-                    .map(|b| row[top[b]])
-                    .product();
-                extra.push(if r < design { prod } else { 0.0 });
-            }
-            row.extend(extra);
-        }
-    }
+    let (_, y_star) = huber(&model, &x, y)?;
     add_pairs(&mut model, &x, &y_star)?;
     let (mut fit, y_star) = huber(&model, &x, y)?;
     if inflated {
