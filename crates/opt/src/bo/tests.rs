@@ -561,28 +561,36 @@ fn enqueued_points_come_first_and_count_towards_the_design() {
     assert_eq!(designed, vec![true, true, false, false]);
 }
 
+/// The default design: a quarter of the budget, within 5 and the dimension + 1; under the
+/// alternating prior a sixth, not below a third of the dimension nor above the quarter.
 #[test]
-fn the_default_design_is_a_quarter_of_the_budget_within_5_and_dimension_plus_1() {
-    assert_eq!(default_initial(30, 30, false), 8);
-    assert_eq!(default_initial(100, 30, false), 25);
-    assert_eq!(default_initial(200, 30, false), 31);
-    assert_eq!(default_initial(12, 30, false), 5);
-    assert_eq!(default_initial(100, 3, false), 5);
-    assert_eq!(default_initial(4, 30, false), 3);
-}
-
-#[test]
-fn under_the_prior_the_design_is_a_sixth_of_the_budget_not_below_a_third_of_the_dimension() {
-    // The search suite's budget and dimension; the real-Flink example's 7 keys at 30.
-    assert_eq!(default_initial(60, 30, true), 10);
-    assert_eq!(default_initial(30, 7, true), 5);
-    // A third of the parameters, but never above the quarter.
-    assert_eq!(default_initial(30, 30, true), 8);
-    assert_eq!(default_initial(90, 45, true), 15);
-    assert_eq!(default_initial(120, 30, true), 20);
-    // The same floor of 5 and ceiling of the budget as without the prior.
-    assert_eq!(default_initial(12, 3, true), 5);
-    assert_eq!(default_initial(4, 30, true), 3);
+fn the_default_design_is_a_quarter_of_the_budget_or_under_the_prior_a_sixth() {
+    // (budget, parameters, under the prior, design)
+    let cases = [
+        (30, 30, false, 8),
+        (100, 30, false, 25),
+        (200, 30, false, 31),
+        (12, 30, false, 5),
+        (100, 3, false, 5),
+        (4, 30, false, 3),
+        // The search suite's budget and dimension; the real-Flink example's 7 keys at 30.
+        (60, 30, true, 10),
+        (30, 7, true, 5),
+        // A third of the parameters, but never above the quarter.
+        (30, 30, true, 8),
+        (90, 45, true, 15),
+        (120, 30, true, 20),
+        // The same floor of 5 and ceiling of the budget as without the prior.
+        (12, 3, true, 5),
+        (4, 30, true, 3),
+    ];
+    for (budget, params, prior, design) in cases {
+        assert_eq!(
+            default_initial(budget, params, prior),
+            design,
+            "budget {budget}, {params} parameters, under the prior: {prior}"
+        );
+    }
 }
 
 #[test]
