@@ -221,8 +221,7 @@ fn fit_design(
         pairs: Vec::new(),
         blocks: k,
     };
-    let (first, y_star) = huber(&model, &x, y)?;
-    exp_cells(&model, &first, &mut x, design, &y_star)?;
+    let (_, y_star) = huber(&model, &x, y)?;
     add_pairs(&mut model, &x, &y_star)?;
     let (mut fit, y_star) = huber(&model, &x, y)?;
     if inflated {
@@ -230,96 +229,6 @@ fn fit_design(
     }
     let y = y_star;
     Ok(read(&model, &fit, &y, free, judged))
-}
-
-fn exp_cells(model: &Model, first: &Ols, x: &mut [Vec<f64>], design: usize, y: &[f64]) -> Result<()> {
-    let mode = std::env::var("FT_CELLS_MODE").unwrap_or_default();
-    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (top_n, max_order, gated) = match mode.as_str() {
-        "p3" => (3, 2, false),
-        "a3" => (3, 3, false),
-        "g3" => (3, 3, true),
-        "g4" => (4, 3, true),
-        "g5" => (5, 3, true),
-        "gp4" => (4, 2, true),
-        "x" => (env("FT_TOP", 3), env("FT_HI", 3), env("FT_GATED", 0) == 1),
-        _ => return Ok(()),
-    };
-    let min_order = env("FT_LO", 2);
-    let mut by_t: Vec<(usize, f64)> = model
-        .mains
-        .iter()
-        .enumerate()
-        .map(|(c, &j)| (j, first.t(c).abs()))
-        .collect();
-    by_t.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let top: Vec<usize> = by_t.iter().take(top_n).map(|p| p.0).collect();
-    let mut cands: Vec<Vec<f64>> = Vec::new();
-    for mask in 1u32..(1 << top.len()) {
-        let o = mask.count_ones() as usize;
-        if o < min_order || o > max_order {
-            continue;
-        }
-        cands.push(
-            x.iter()
-                .enumerate()
-                .map(|(r, row)| {
-                    if r >= design {
-                        return 0.0;
-                    }
-                    (0..top.len()).filter(|b| mask & (1 << b) != 0).map(|b| row[top[b]]).product()
-                })
-                .collect(),
-        );
-    }
-    if !gated {
-        for c in &cands {
-            for (row, v) in x.iter_mut().zip(c) {
-                row.push(*v);
-            }
-        }
-        return Ok(());
-    }
-    let n_c = cands.len().max(1);
-    let mut used = vec![false; cands.len()];
-    loop {
-        let fit = model.fit(x, y)?;
-        let z = std::env::var("FT_Z").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| t_bonferroni(FLOOR_ALPHA, n_c, fit.dof));
-        let sigma = (fit.residuals.iter().map(|e| e * e).sum::<f64>() / fit.dof as f64).sqrt();
-        let mut best: Option<(usize, f64)> = None;
-        for (i, c) in cands.iter().enumerate() {
-            if used[i] {
-                continue;
-            }
-            let t = col_t(c, &fit.residuals, sigma).abs();
-            if best.is_none_or(|(_, bt)| t > bt) {
-                best = Some((i, t));
-            }
-        }
-        match best {
-            Some((i, t)) if t > z => {
-                used[i] = true;
-                for (row, v) in x.iter_mut().zip(&cands[i]) {
-                    row.push(*v);
-                }
-            }
-            _ => break,
-        }
-    }
-    Ok(())
-}
-
-fn col_t(prod: &[f64], resid: &[f64], sigma: f64) -> f64 {
-    let mean = prod.iter().sum::<f64>() / prod.len() as f64;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (p, e) in prod.iter().zip(resid) {
-        sxy += (p - mean) * e;
-        sxx += (p - mean) * (p - mean);
-    }
-    if sxx <= 0.0 || sigma <= 0.0 {
-        return 0.0;
-    }
-    (sxy / sxx) / (sigma / sxx.sqrt())
 }
 
 /// Huber's M-estimate of the model, by iterated pseudo-observations: each score's residual
