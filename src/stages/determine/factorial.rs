@@ -282,8 +282,7 @@ fn add_strongest_products(
         .zip((0..model.mains.len()).map(|c| first.t(c).abs()))
         .collect();
     by_t.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let strongest: usize = std::env::var("FT_STRONG").ok().and_then(|v| v.parse().ok()).unwrap_or(STRONGEST);
-    let top: Vec<usize> = by_t.iter().take(strongest).map(|&(j, _)| j).collect();
+    let top: Vec<usize> = by_t.iter().take(STRONGEST).map(|&(j, _)| j).collect();
     let mut candidates: Vec<Vec<f64>> = (1u32..1 << top.len())
         .filter(|mask| mask.count_ones() >= 2)
         .map(|mask| {
@@ -305,8 +304,7 @@ fn add_strongest_products(
         let (best, t_best) = (candidates.iter().map(t).enumerate())
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .expect("candidates is not empty");
-        let pz: f64 = std::env::var("FT_PZ").ok().and_then(|v| v.parse().ok()).unwrap_or(PRODUCT_Z);
-        if t_best <= pz {
+        if t_best <= PRODUCT_Z {
             break;
         }
         let column = candidates.swap_remove(best);

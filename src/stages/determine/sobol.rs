@@ -153,8 +153,7 @@ pub(super) fn measure(
 pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<SobolRuns> {
     let study = runner.study;
     let reading = Reading::Regression;
-    let share: usize = std::env::var("FT_N0").ok().and_then(|v| v.parse().ok()).unwrap_or(11);
-    let n0 = (samples * share)
+    let n0 = (samples * 11)
         .div_ceil(30)
         .max(FIRST_MIN.min(samples.div_ceil(2)));
     let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
