@@ -390,11 +390,6 @@ fn add_pairs(model: &mut Model, x: &[Vec<f64>], y: &[f64]) -> Result<()> {
     for _ in 0..MAX_PAIRS {
         let fit = model.fit(x, y)?;
         let z = t_bonferroni(FLOOR_ALPHA, pairs, fit.dof);
-        let tp = std::env::var("FT_TOPPAIRS").is_ok();
-        let top = (0..m)
-            .max_by(|&a, &b| fit.t(a).abs().total_cmp(&fit.t(b).abs()))
-            .map(|c| model.mains[c]);
-        let z_top = t_bonferroni(FLOOR_ALPHA, m.saturating_sub(1).max(1), fit.dof);
         let sigma = residual_sd(&fit);
         let mut best: Option<((usize, usize), f64)> = None;
         for (ia, &a) in model.mains.iter().enumerate() {
@@ -402,19 +397,14 @@ fn add_pairs(model: &mut Model, x: &[Vec<f64>], y: &[f64]) -> Result<()> {
                 if model.pairs.contains(&(a, b)) {
                     continue;
                 }
-                let bound = if tp && (Some(a) == top || Some(b) == top) {
-                    z_top
-                } else {
-                    z
-                };
-                let t = pair_t(x, &fit.residuals, a, b, sigma).abs() / bound;
+                let t = pair_t(x, &fit.residuals, a, b, sigma).abs();
                 if best.is_none_or(|(_, bt)| t > bt) {
                     best = Some(((a, b), t));
                 }
             }
         }
         match best {
-            Some((pair, t)) if t > 1.0 => model.pairs.push(pair),
+            Some((pair, t)) if t > z => model.pairs.push(pair),
             _ => break,
         }
     }
