@@ -278,11 +278,7 @@ fn base_groups(
             Some((contrast.fail[i] * toward.signum() > RISKY, mv))
         })
         .collect();
-    let gs: usize = std::env::var("FT_GS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(GROUP_SIZE);
-    pack(study, base, moves, rng, gs)
+    pack(study, base, moves, rng)
 }
 
 /// A base's first-level groups when its keys move to levels (Flink's default, the bases
@@ -316,7 +312,7 @@ fn level_groups(
                 })
             })
             .collect();
-        out.extend(pack(study, base, moves, rng, GROUP_SIZE));
+        out.extend(pack(study, base, moves, rng));
     }
     out
 }
@@ -328,14 +324,13 @@ fn pack(
     base: &Config,
     mut moves: Vec<(bool, Move)>,
     rng: &mut StdRng,
-    size: usize,
 ) -> Vec<Vec<Move>> {
     moves.shuffle(rng);
     moves.sort_by_key(|m| !m.0);
     // Dealt round-robin, the risky moves first, so that each group holds as few of them
     // as it can (a group that cannot run then loses few moves; risky keys that act together
     // do not share a group); a move no group takes opens a new one.
-    let count = moves.len().div_ceil(size);
+    let count = moves.len().div_ceil(GROUP_SIZE);
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
     // Keys of one option group (a name up to its last dot: the network memory's fraction,
     // min and max; the JVM overhead's) set one quantity together, and moved together one
@@ -354,7 +349,7 @@ fn pack(
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
-            g.len() < size
+            g.len() < GROUP_SIZE
                 && !g.iter().any(|m| related(m.key, mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
