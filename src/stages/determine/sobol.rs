@@ -26,7 +26,7 @@
 //! two-proportion z-test at a family-wise 5%.
 
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
-use crate::stages::determine::factorial;
+use crate::stages::determine::factorial::{self, Reader};
 use crate::stages::determine::forest::{self, Design, ForestRuns};
 use crate::stages::determine::groups::{self, GroupRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
@@ -214,7 +214,7 @@ fn first_look(study: &Study, phases: &[Phase]) -> Result<Analysis> {
         .filter(|m| m.score.is_some())
         .count();
     if ran > k + 1 {
-        return factorial::analyse_inflated(study, &runs, &all);
+        return factorial::analyse(study, &runs, &all, Reader::Groups);
     }
     Ok(Analysis {
         free: all,
@@ -423,7 +423,7 @@ fn analyse(
 ) -> Result<Analysis> {
     match reading {
         Reading::Gp => analyse_gp(study, phases, free, salt),
-        Reading::Regression => factorial::analyse(study, phases, free),
+        Reading::Regression => factorial::analyse(study, phases, free, Reader::Factorial),
     }
 }
 
