@@ -651,7 +651,9 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         .iter()
         .copied()
         .filter(|&t| {
-            runs.tests[t].m.score.is_some() && screen(runs, &runs.tests[t], sigma) != Verdict::Drop
+            let test = &runs.tests[t];
+            let z = first_z(runs, test.base);
+            runs.tests[t].m.score.is_some() && screen_z(runs, test, sigma, z) != Verdict::Drop
         })
         .collect();
     let budget = left(runner) as usize;
@@ -679,9 +681,18 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         let test = &runs.tests[t];
         let level = runs.level[test.base];
         let d1 = test.m.score.unwrap_or(level) - level;
-        let holds = m
-            .score
-            .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT));
+        let mean_gate = std::env::var("FT_GMEAN").is_ok_and(|v| v == "1")
+            && (std::env::var("FT_GALL").is_ok() || first_z(runs, test.base) != SPLIT_Z);
+        let holds = match mean_gate {
+            false => m
+                .score
+                .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT)),
+            true => m.score.is_some_and(|s| {
+                let d2 = (s - level) * d1.signum();
+                let mean = (d1.abs() + d2) / 2.0;
+                d2 > 0.0 && mean > (SPLIT_Z * se / 2f64.sqrt()).max(MIN_EFFECT)
+            }),
+        };
         if !holds {
             judged.retain(|&j| j != t);
         }
@@ -803,6 +814,26 @@ fn screen_sigma(runs: &GroupRuns) -> f64 {
 /// its change from the base's level passes SPLIT_Z standard errors and 1%; a group that
 /// could not run is dropped (its keys wait for other bases).
 fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
+    if test.again.is_some() && test.m.score.is_some() {
+        return match test.moves.len() == 1 {
+            true => Verdict::Confirm,
+            false => Verdict::Split,
+        };
+    }
+    screen_z(runs, test, sigma, SPLIT_Z)
+}
+
+/// EXPERIMENT: the first-stage z of a base's first-level groups (FT_RZ at the reference,
+/// FT_GZ elsewhere).
+fn first_z(runs: &GroupRuns, b: usize) -> f64 {
+    let var = match b == 0 && runs.reference_first {
+        true => "FT_RZ",
+        false => "FT_GZ",
+    };
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(SPLIT_Z)
+}
+
+fn screen_z(runs: &GroupRuns, test: &Test, sigma: f64, z: f64) -> Verdict {
     let single = test.moves.len() == 1;
     let n = runs
         .tests
@@ -814,7 +845,7 @@ fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
     match test.m.score.map(|s| s - runs.level[test.base]) {
         None if single => Verdict::Done,
         None => Verdict::Drop,
-        Some(d) if d.abs() > (SPLIT_Z * se).max(MIN_EFFECT) => match single {
+        Some(d) if d.abs() > (z * se).max(MIN_EFFECT) => match single {
             false => Verdict::Split,
             true => Verdict::Confirm,
         },
