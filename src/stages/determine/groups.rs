@@ -127,6 +127,9 @@ pub(super) struct GroupRuns {
     pub(super) tests: Vec<Test>,
     /// The first base is Flink's default, measured by the arm (not a first-phase run).
     reference_first: bool,
+    /// EXPERIMENT: the index of the reference base, and whether each base moved to ends.
+    reference_at: Option<usize>,
+    ends: Vec<bool>,
 }
 
 /// What a test says.
@@ -443,7 +446,15 @@ fn visits(
             moves,
         )
     });
-    reference.into_iter().chain(rest).collect()
+    let mut all: Vec<_> = rest.collect();
+    let at: usize = std::env::var("FT_REFAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if let Some(r) = reference {
+        all.insert(at.min(all.len()), r);
+    }
+    all
 }
 
 /// Runs the arm within what is left of the budget: base after base, its groups, their
@@ -468,6 +479,8 @@ pub(super) fn measure(
         level: Vec::new(),
         tests: Vec::new(),
         reference_first: false,
+        reference_at: None,
+        ends: Vec::new(),
     };
     for (base, m, moves) in visits(study, first, order) {
         if left(runner) < 2 || keys.is_empty() {
@@ -492,6 +505,10 @@ pub(super) fn measure(
                 base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)
             }
         };
+        if is_reference {
+            runs.reference_at = Some(runs.bases.len());
+        }
+        runs.ends.push(moves == Moves::Ends);
         runs.reference_first |= is_reference;
         runs.level.push(m.score.unwrap_or(0.0));
         runs.bases.push((base, m));
@@ -505,9 +522,8 @@ impl GroupRuns {
     /// The configurations the arm measured, each once (its first run): Flink's default
     /// when the arm measured it, and every group. The other bases are the first phase's.
     pub(super) fn configurations(&self) -> impl Iterator<Item = &Measured> {
-        let reference = self.bases.first().filter(|_| self.reference_first);
+        let reference = self.reference_at.map(|r| &self.bases[r].1);
         reference
-            .map(|(_, m)| m)
             .into_iter()
             .chain(self.tests.iter().map(|t| &t.m))
     }
@@ -534,7 +550,7 @@ pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
         }
     };
     for (b, (base, m)) in runs.bases.iter().enumerate() {
-        if b == 0 && runs.reference_first {
+        if Some(b) == runs.reference_at {
             push(base, m, b);
         }
         if let Some(f) = &runs.fresh[b] {
@@ -780,8 +796,22 @@ fn measure_groups(
 /// The screening noise of one run: 1.4826 × the median absolute deviation of the bases'
 /// runs and their first-level groups' from their base's level (PRIOR_SIGMA before any).
 fn screen_sigma(runs: &GroupRuns) -> f64 {
+    let sigx = std::env::var("FT_SIGX").is_ok_and(|v| v == "1");
+    if sigx {
+        let dev = deviations(runs, |b| runs.ends.get(b).copied().unwrap_or(true));
+        if dev.len() >= 5 {
+            return lenth(dev);
+        }
+    }
+    lenth(deviations(runs, |_| true))
+}
+
+fn deviations(runs: &GroupRuns, keep: impl Fn(usize) -> bool) -> Vec<f64> {
     let mut dev = Vec::new();
     for (b, (_, m)) in runs.bases.iter().enumerate() {
+        if !keep(b) {
+            continue;
+        }
         let top = runs.tests.iter().filter(|t| t.base == b && t.top);
         let values: Vec<f64> = m
             .runs
@@ -799,6 +829,10 @@ fn screen_sigma(runs: &GroupRuns) -> f64 {
                 .map(|x| (x - runs.level[b]).abs() * (n / (n - 1.0)).sqrt()),
         );
     }
+    dev
+}
+
+fn lenth(dev: Vec<f64>) -> f64 {
     if dev.len() < 5 {
         return PRIOR_SIGMA;
     }
@@ -826,7 +860,7 @@ fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
 /// EXPERIMENT: the first-stage z of a base's first-level groups (FT_RZ at the reference,
 /// FT_GZ elsewhere).
 fn first_z(runs: &GroupRuns, b: usize) -> f64 {
-    let var = match b == 0 && runs.reference_first {
+    let var = match Some(b) == runs.reference_at {
         true => "FT_RZ",
         false => "FT_GZ",
     };
