@@ -80,6 +80,18 @@ const INWARD: f64 = 0.25;
 /// visit two more bases instead (recall over 20 seeds 0.62 → 0.69 at 16 000 rec/s, 0.68 →
 /// 0.71 at 80 000).
 const REFERENCE_LEVELS: [f64; 4] = [0.0, 0.5, 0.75, 1.0];
+fn reference_levels() -> &'static [f64] {
+    match std::env::var("FT_REFL") {
+        Ok(v) => Box::leak(
+            v.split(',')
+                .map(|x| x.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        ),
+        Err(_) => &REFERENCE_LEVELS,
+    }
+}
+
 /// Bases near a full heap (by the garbage-collection time of their runs) whose keys move
 /// to PRESSURE_LEVELS, visited first and then every PRESSURE_EVERY-th (`visits`).
 const PRESSURE_BASES: usize = 3;
@@ -433,7 +445,7 @@ fn visits(
     let reference = passes_precheck(study, &reference).then_some((
         reference,
         None,
-        Moves::Levels(&REFERENCE_LEVELS),
+        Moves::Levels(reference_levels()),
     ));
     let rest = order.into_iter().map(|n| {
         let moves = match pressure.contains(&n) {
