@@ -327,7 +327,11 @@ fn level_groups(
                 })
             })
             .collect();
-        out.extend(pack(study, base, moves, rng));
+        let size = match (u == 0.0 || u == 1.0, std::env::var("FT_REFEG")) {
+            (true, Ok(v)) => v.parse().unwrap(),
+            _ => GROUP_SIZE,
+        };
+        out.extend(pack_size(study, base, moves, rng, size));
     }
     out
 }
@@ -337,15 +341,25 @@ fn level_groups(
 fn pack(
     study: &Study,
     base: &Config,
+    moves: Vec<(bool, Move)>,
+    rng: &mut StdRng,
+) -> Vec<Vec<Move>> {
+    pack_size(study, base, moves, rng, GROUP_SIZE)
+}
+
+fn pack_size(
+    study: &Study,
+    base: &Config,
     mut moves: Vec<(bool, Move)>,
     rng: &mut StdRng,
+    group_size: usize,
 ) -> Vec<Vec<Move>> {
     moves.shuffle(rng);
     moves.sort_by_key(|m| !m.0);
     // Dealt round-robin, the risky moves first, so that each group holds as few of them
     // as it can (a group that cannot run then loses few moves; risky keys that act together
     // do not share a group); a move no group takes opens a new one.
-    let count = moves.len().div_ceil(GROUP_SIZE);
+    let count = moves.len().div_ceil(group_size);
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
     // Keys of one option group (a name up to its last dot: the network memory's fraction,
     // min and max; the JVM overhead's) set one quantity together, and moved together one
@@ -364,7 +378,7 @@ fn pack(
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
-            g.len() < GROUP_SIZE
+            g.len() < group_size
                 && !g.iter().any(|m| related(m.key, mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
