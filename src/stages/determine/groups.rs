@@ -26,11 +26,11 @@
 //! passes the same way too; a group that could not run is dropped (its keys wait for other
 //! bases). Halves are split again while they pass; when neither half of a group that
 //! passed does, the one carrying more than half of its change goes on (`descend`). A
-//! single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
-//! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
+//! single move that passes is confirmed: it runs confirm_runs() times afresh, the base
+//! confirm_runs() times afresh (once per base), and the medians of those fresh runs alone
 //! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
 //! the repeated configurations); one that reaches MORE_FROM of its bound without passing
-//! runs CONFIRM_RUNS times more, its base too, and is judged again (`confirm_more`). A key
+//! runs confirm_runs() times more, its base too, and is judged again (`confirm_more`). A key
 //! confirmed leaves the later bases' groups.
 //!
 //! Every run measured here also enters the final regression (`as_rows`), each base's runs
@@ -58,7 +58,12 @@ use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
-const CONFIRM_RUNS: u64 = 3;
+pub(super) fn confirm_runs() -> u64 {
+    std::env::var("FT_CR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
 /// A group is split (a single move confirmed) when its change passes this many screening
 /// standard errors: a screening threshold, not a selection (a false split costs runs).
 const SPLIT_Z: f64 = 2.0;
@@ -658,13 +663,13 @@ fn screen_base(
         // A single move also needs its confirmation's runs (and the base's).
         let mut budget = left(runner);
         let base_cost = if runs.fresh[b].is_none() {
-            CONFIRM_RUNS
+            confirm_runs()
         } else {
             0
         };
         next.retain(|g| {
             let cost = 1 + if g.0.len() == 1 {
-                CONFIRM_RUNS + base_cost
+                confirm_runs() + base_cost
             } else {
                 0
             };
