@@ -356,9 +356,7 @@ fn main() -> Result<()> {
     let seeds: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
     let trials = flag(&args, "--budget=", 300)?;
     let first = flag(&args, "--first-seed=", 1)?;
-    let tmp = tempfile::tempdir()?;
-    let keep = std::env::var("FT_KEEP").ok().map(PathBuf::from);
-    let rootp: PathBuf = keep.unwrap_or(tmp.path().to_path_buf());
+    let root = tempfile::tempdir()?;
     let only: Option<Vec<&str>> = rest.get(2).map(|s| s.split(',').collect());
     let problems: Vec<String> = SIM_RATES
         .iter()
@@ -374,7 +372,7 @@ fn main() -> Result<()> {
         for method in &methods {
             let mut grades = Vec::new();
             for seed in first..first + seeds {
-                let g = run_one(&rootp, problem, method, seed, trials)
+                let g = run_one(root.path(), problem, method, seed, trials)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
                     "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials; missed {:?}; inert selected {:?}",

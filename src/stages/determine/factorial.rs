@@ -239,16 +239,6 @@ fn fit_design(
     }
     add_pairs(&mut model, &x, &y_star)?;
     let (mut fit, y_star) = huber(&model, &x, y)?;
-    if std::env::var("FT_DBG").is_ok() && design < y.len() {
-        let mad = |r: &[f64]| 1.4826 * median(&r.iter().map(|v| v.abs()).collect::<Vec<_>>());
-        let (d, g) = fit.residuals.split_at(design);
-        let yr: Vec<f64> = y.iter().zip(&y_star).map(|(a, b)| a - b).collect();
-        eprintln!(
-            "FTDBG design {} rows mad {:.4}, groups {} rows mad {:.4}; clipped share {:.2}",
-            d.len(), mad(d), g.len(), mad(g),
-            yr.iter().filter(|v| v.abs() > 1e-12).count() as f64 / y.len() as f64
-        );
-    }
     if reader == Reader::Groups {
         inflate(&mut fit, model.mains.len());
     }
@@ -383,9 +373,6 @@ fn huber(model: &Model, x: &[Vec<f64>], y: &[f64]) -> Result<(Ols, Vec<f64>)> {
 fn inflate(fit: &mut Ols, mains: usize) {
     let t: Vec<f64> = (0..mains).map(|c| fit.t(c).abs()).collect();
     let lambda = (median(&t) / 0.6745).max(1.0);
-    if std::env::var("FT_DBG").is_ok() {
-        eprintln!("FTDBG lambda {lambda:.2} dof {} sd {:.4}", fit.dof, residual_sd(fit));
-    }
     for se in &mut fit.se[..mains] {
         *se *= lambda;
     }

@@ -26,11 +26,11 @@
 //! passes the same way too; a group that could not run is dropped (its keys wait for other
 //! bases). Halves are split again while they pass; when neither half of a group that
 //! passed does, the one carrying more than half of its change goes on (`descend`). A
-//! single move that passes is confirmed: it runs confirm_runs() times afresh, the base
-//! confirm_runs() times afresh (once per base), and the medians of those fresh runs alone
+//! single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
+//! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
 //! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
 //! the repeated configurations); one that reaches MORE_FROM of its bound without passing
-//! runs confirm_runs() times more, its base too, and is judged again (`confirm_more`). A key
+//! runs CONFIRM_RUNS times more, its base too, and is judged again (`confirm_more`). A key
 //! confirmed leaves the later bases' groups.
 //!
 //! Every run measured here also enters the final regression (`as_rows`), each base's runs
@@ -58,17 +58,7 @@ use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
-pub(super) static AT_REF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub(super) fn confirm_runs() -> u64 {
-    if AT_REF.load(std::sync::atomic::Ordering::Relaxed) && std::env::var("FT_CRREF").is_ok() {
-        return 3;
-    }
-    std::env::var("FT_CR")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-}
+const CONFIRM_RUNS: u64 = 3;
 /// A group is split (a single move confirmed) when its change passes this many screening
 /// standard errors: a screening threshold, not a selection (a false split costs runs).
 const SPLIT_Z: f64 = 2.0;
@@ -90,18 +80,6 @@ const INWARD: f64 = 0.25;
 /// visit two more bases instead (recall over 20 seeds 0.62 → 0.69 at 16 000 rec/s, 0.68 →
 /// 0.71 at 80 000).
 const REFERENCE_LEVELS: [f64; 4] = [0.0, 0.5, 0.75, 1.0];
-fn reference_levels() -> &'static [f64] {
-    match std::env::var("FT_REFL") {
-        Ok(v) => Box::leak(
-            v.split(',')
-                .map(|x| x.parse::<f64>().unwrap())
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
-        ),
-        Err(_) => &REFERENCE_LEVELS,
-    }
-}
-
 /// Bases near a full heap (by the garbage-collection time of their runs) whose keys move
 /// to PRESSURE_LEVELS, visited first and then every PRESSURE_EVERY-th (`visits`).
 const PRESSURE_BASES: usize = 3;
@@ -149,9 +127,6 @@ pub(super) struct GroupRuns {
     pub(super) tests: Vec<Test>,
     /// The first base is Flink's default, measured by the arm (not a first-phase run).
     reference_first: bool,
-    /// EXPERIMENT: the index of the reference base, and whether each base moved to ends.
-    reference_at: Option<usize>,
-    ends: Vec<bool>,
 }
 
 /// What a test says.
@@ -337,11 +312,7 @@ fn level_groups(
                 })
             })
             .collect();
-        let size = match (u == 0.0 || u == 1.0, std::env::var("FT_REFEG")) {
-            (true, Ok(v)) => v.parse().unwrap(),
-            _ => GROUP_SIZE,
-        };
-        out.extend(pack_size(study, base, moves, rng, size));
+        out.extend(pack(study, base, moves, rng));
     }
     out
 }
@@ -351,25 +322,15 @@ fn level_groups(
 fn pack(
     study: &Study,
     base: &Config,
-    moves: Vec<(bool, Move)>,
-    rng: &mut StdRng,
-) -> Vec<Vec<Move>> {
-    pack_size(study, base, moves, rng, GROUP_SIZE)
-}
-
-fn pack_size(
-    study: &Study,
-    base: &Config,
     mut moves: Vec<(bool, Move)>,
     rng: &mut StdRng,
-    group_size: usize,
 ) -> Vec<Vec<Move>> {
     moves.shuffle(rng);
     moves.sort_by_key(|m| !m.0);
     // Dealt round-robin, the risky moves first, so that each group holds as few of them
     // as it can (a group that cannot run then loses few moves; risky keys that act together
     // do not share a group); a move no group takes opens a new one.
-    let count = moves.len().div_ceil(group_size);
+    let count = moves.len().div_ceil(GROUP_SIZE);
     let mut out: Vec<Vec<Move>> = vec![Vec::new(); count];
     // Keys of one option group (a name up to its last dot: the network memory's fraction,
     // min and max; the JVM overhead's) set one quantity together, and moved together one
@@ -388,7 +349,7 @@ fn pack_size(
         let fits = |g: &Vec<Move>| {
             let mut with = g.clone();
             with.push(mv.clone());
-            g.len() < group_size
+            g.len() < GROUP_SIZE
                 && !g.iter().any(|m| related(m.key, mv.key))
                 && passes_precheck(study, &apply(base, &with))
         };
@@ -469,7 +430,7 @@ fn visits(
     let reference = passes_precheck(study, &reference).then_some((
         reference,
         None,
-        Moves::Levels(reference_levels()),
+        Moves::Levels(&REFERENCE_LEVELS),
     ));
     let rest = order.into_iter().map(|n| {
         let moves = match pressure.contains(&n) {
@@ -482,15 +443,7 @@ fn visits(
             moves,
         )
     });
-    let mut all: Vec<_> = rest.collect();
-    let at: usize = std::env::var("FT_REFAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if let Some(r) = reference {
-        all.insert(at.min(all.len()), r);
-    }
-    all
+    reference.into_iter().chain(rest).collect()
 }
 
 /// Runs the arm within what is left of the budget: base after base, its groups, their
@@ -515,15 +468,12 @@ pub(super) fn measure(
         level: Vec::new(),
         tests: Vec::new(),
         reference_first: false,
-        reference_at: None,
-        ends: Vec::new(),
     };
     for (base, m, moves) in visits(study, first, order) {
         if left(runner) < 2 || keys.is_empty() {
             break;
         }
         let is_reference = m.is_none();
-        AT_REF.store(is_reference, std::sync::atomic::Ordering::Relaxed);
         let m = match m {
             Some(m) => m,
             None => {
@@ -542,10 +492,6 @@ pub(super) fn measure(
                 base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)
             }
         };
-        if is_reference {
-            runs.reference_at = Some(runs.bases.len());
-        }
-        runs.ends.push(moves == Moves::Ends);
         runs.reference_first |= is_reference;
         runs.level.push(m.score.unwrap_or(0.0));
         runs.bases.push((base, m));
@@ -559,8 +505,9 @@ impl GroupRuns {
     /// The configurations the arm measured, each once (its first run): Flink's default
     /// when the arm measured it, and every group. The other bases are the first phase's.
     pub(super) fn configurations(&self) -> impl Iterator<Item = &Measured> {
-        let reference = self.reference_at.map(|r| &self.bases[r].1);
+        let reference = self.bases.first().filter(|_| self.reference_first);
         reference
+            .map(|(_, m)| m)
             .into_iter()
             .chain(self.tests.iter().map(|t| &t.m))
     }
@@ -587,7 +534,7 @@ pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
         }
     };
     for (b, (base, m)) in runs.bases.iter().enumerate() {
-        if Some(b) == runs.reference_at {
+        if b == 0 && runs.reference_first {
             push(base, m, b);
         }
         if let Some(f) = &runs.fresh[b] {
@@ -669,13 +616,13 @@ fn screen_base(
         // A single move also needs its confirmation's runs (and the base's).
         let mut budget = left(runner);
         let base_cost = if runs.fresh[b].is_none() {
-            confirm_runs()
+            CONFIRM_RUNS
         } else {
             0
         };
         next.retain(|g| {
             let cost = 1 + if g.0.len() == 1 {
-                confirm_runs() + base_cost
+                CONFIRM_RUNS + base_cost
             } else {
                 0
             };
@@ -704,9 +651,7 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         .iter()
         .copied()
         .filter(|&t| {
-            let test = &runs.tests[t];
-            let z = first_z(runs, test.base);
-            runs.tests[t].m.score.is_some() && screen_z(runs, test, sigma, z) != Verdict::Drop
+            runs.tests[t].m.score.is_some() && screen(runs, &runs.tests[t], sigma) != Verdict::Drop
         })
         .collect();
     let budget = left(runner) as usize;
@@ -734,18 +679,9 @@ fn gate(runner: &mut Runner<'_>, runs: &mut GroupRuns, judged: &mut Vec<usize>) 
         let test = &runs.tests[t];
         let level = runs.level[test.base];
         let d1 = test.m.score.unwrap_or(level) - level;
-        let mean_gate = std::env::var("FT_GMEAN").is_ok_and(|v| v == "1")
-            && (std::env::var("FT_GALL").is_ok() || first_z(runs, test.base) != SPLIT_Z);
-        let holds = match mean_gate {
-            false => m
-                .score
-                .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT)),
-            true => m.score.is_some_and(|s| {
-                let d2 = (s - level) * d1.signum();
-                let mean = (d1.abs() + d2) / 2.0;
-                d2 > 0.0 && mean > (SPLIT_Z * se / 2f64.sqrt()).max(MIN_EFFECT)
-            }),
-        };
+        let holds = m
+            .score
+            .is_some_and(|s| (s - level) * d1.signum() > (SPLIT_Z * se).max(MIN_EFFECT));
         if !holds {
             judged.retain(|&j| j != t);
         }
@@ -833,22 +769,8 @@ fn measure_groups(
 /// The screening noise of one run: 1.4826 × the median absolute deviation of the bases'
 /// runs and their first-level groups' from their base's level (PRIOR_SIGMA before any).
 fn screen_sigma(runs: &GroupRuns) -> f64 {
-    let sigx = std::env::var("FT_SIGX").is_ok_and(|v| v == "1");
-    if sigx {
-        let dev = deviations(runs, |b| runs.ends.get(b).copied().unwrap_or(true));
-        if dev.len() >= 5 {
-            return lenth(dev);
-        }
-    }
-    lenth(deviations(runs, |_| true))
-}
-
-fn deviations(runs: &GroupRuns, keep: impl Fn(usize) -> bool) -> Vec<f64> {
     let mut dev = Vec::new();
     for (b, (_, m)) in runs.bases.iter().enumerate() {
-        if !keep(b) {
-            continue;
-        }
         let top = runs.tests.iter().filter(|t| t.base == b && t.top);
         let values: Vec<f64> = m
             .runs
@@ -866,10 +788,6 @@ fn deviations(runs: &GroupRuns, keep: impl Fn(usize) -> bool) -> Vec<f64> {
                 .map(|x| (x - runs.level[b]).abs() * (n / (n - 1.0)).sqrt()),
         );
     }
-    dev
-}
-
-fn lenth(dev: Vec<f64>) -> f64 {
     if dev.len() < 5 {
         return PRIOR_SIGMA;
     }
@@ -885,26 +803,6 @@ fn lenth(dev: Vec<f64>) -> f64 {
 /// its change from the base's level passes SPLIT_Z standard errors and 1%; a group that
 /// could not run is dropped (its keys wait for other bases).
 fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
-    if test.again.is_some() && test.m.score.is_some() {
-        return match test.moves.len() == 1 {
-            true => Verdict::Confirm,
-            false => Verdict::Split,
-        };
-    }
-    screen_z(runs, test, sigma, SPLIT_Z)
-}
-
-/// EXPERIMENT: the first-stage z of a base's first-level groups (FT_RZ at the reference,
-/// FT_GZ elsewhere).
-fn first_z(runs: &GroupRuns, b: usize) -> f64 {
-    let var = match Some(b) == runs.reference_at {
-        true => "FT_RZ",
-        false => "FT_GZ",
-    };
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(SPLIT_Z)
-}
-
-fn screen_z(runs: &GroupRuns, test: &Test, sigma: f64, z: f64) -> Verdict {
     let single = test.moves.len() == 1;
     let n = runs
         .tests
@@ -916,7 +814,7 @@ fn screen_z(runs: &GroupRuns, test: &Test, sigma: f64, z: f64) -> Verdict {
     match test.m.score.map(|s| s - runs.level[test.base]) {
         None if single => Verdict::Done,
         None => Verdict::Drop,
-        Some(d) if d.abs() > (z * se).max(MIN_EFFECT) => match single {
+        Some(d) if d.abs() > (SPLIT_Z * se).max(MIN_EFFECT) => match single {
             false => Verdict::Split,
             true => Verdict::Confirm,
         },

@@ -1,9 +1,9 @@
 //! The confirmations of the groups method: a single move that passed the screening runs
-//! confirm_runs() times afresh against fresh runs of its base, judged by Student's t bound,
+//! CONFIRM_RUNS times afresh against fresh runs of its base, judged by Student's t bound,
 //! Bonferroni over the confirmations, with the noise of one run pooled over every
 //! configuration run more than once; one near its bound gets a second look.
 
-use super::{confirm_runs, GroupRuns, MEDIAN_VAR, PRIOR_SIGMA, Test, apply, left};
+use super::{CONFIRM_RUNS, GroupRuns, MEDIAN_VAR, PRIOR_SIGMA, Test, apply, left};
 use crate::stages::determine::measure::Runner;
 use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, t_bonferroni};
 use anyhow::Result;
@@ -21,7 +21,7 @@ pub(super) struct Noise {
     pub(super) dof: usize,
 }
 
-/// Runs the single moves of tests `which` (of base `b`) confirm_runs() more times as fresh
+/// Runs the single moves of tests `which` (of base `b`) CONFIRM_RUNS more times as fresh
 /// runs of their own, and the base too when it has none yet; a move whose fresh runs pass
 /// the bound now (Bonferroni over the confirmations so far) takes its key out of `keys`.
 pub(super) fn confirm_moves(
@@ -33,20 +33,20 @@ pub(super) fn confirm_moves(
 ) -> Result<()> {
     let mut which = which.to_vec();
     let base_cost = if runs.fresh[b].is_none() {
-        confirm_runs()
+        CONFIRM_RUNS
     } else {
         0
     };
-    let affordable = left(runner).saturating_sub(base_cost) / confirm_runs();
+    let affordable = left(runner).saturating_sub(base_cost) / CONFIRM_RUNS;
     which.truncate(affordable as usize);
     if which.is_empty() {
         return Ok(());
     }
     if runs.fresh[b].is_none() {
-        let m = runner.measure_repeats(&[base_item(runs, b)], 1, confirm_runs())?;
+        let m = runner.measure_repeats(&[base_item(runs, b)], 1, CONFIRM_RUNS)?;
         runs.fresh[b] = m.into_iter().next();
     }
-    let more = runner.measure_repeats(&move_items(runs, b, &which), 1, confirm_runs())?;
+    let more = runner.measure_repeats(&move_items(runs, b, &which), 1, CONFIRM_RUNS)?;
     for (&t, extra) in which.iter().zip(more) {
         runs.tests[t].confirm = Some(extra);
     }
@@ -83,7 +83,7 @@ pub(super) fn unsure(runs: &GroupRuns, which: &[usize], keys: &[usize]) -> Vec<u
     let once = |t: &Test| {
         t.confirm
             .as_ref()
-            .is_some_and(|c| c.runs.len() <= confirm_runs() as usize)
+            .is_some_and(|c| c.runs.len() <= CONFIRM_RUNS as usize)
     };
     let near = |t: &Test| {
         judge
@@ -101,7 +101,7 @@ pub(super) fn unsure(runs: &GroupRuns, which: &[usize], keys: &[usize]) -> Vec<u
 }
 
 /// The confirmations of `which` (of base `b`) that reach MORE_FROM of their bound without
-/// passing it run confirm_runs() more times, and the base once more too, and are judged
+/// passing it run CONFIRM_RUNS more times, and the base once more too, and are judged
 /// again. Why: at 3 + 3 runs the bound is about 0.11 on the ln scale (3% noise, ~10
 /// confirmations), where the simulator's task slots (0.08–0.10 where they act) and its
 /// network fraction at 80 000 rec/s (0.11) sit; 6 + 6 runs bring it to about 0.08.
@@ -115,14 +115,14 @@ fn confirm_more(
     let unsure = unsure(runs, which, keys);
     let base_once = runs.fresh[b]
         .as_ref()
-        .is_some_and(|f| f.runs.len() <= confirm_runs() as usize);
-    let cost = confirm_runs() * (unsure.len() + usize::from(base_once)) as u64;
+        .is_some_and(|f| f.runs.len() <= CONFIRM_RUNS as usize);
+    let cost = CONFIRM_RUNS * (unsure.len() + usize::from(base_once)) as u64;
     if unsure.is_empty() || left(runner) < cost {
         return Ok(());
     }
     let mut items = move_items(runs, b, &unsure);
     items.extend(base_once.then(|| base_item(runs, b)));
-    let more = runner.measure_repeats(&items, 1 + confirm_runs(), confirm_runs())?;
+    let more = runner.measure_repeats(&items, 1 + CONFIRM_RUNS, CONFIRM_RUNS)?;
     for (n, extra) in more.into_iter().enumerate() {
         let to = match unsure.get(n) {
             Some(&t) => runs.tests[t].confirm.as_mut(),

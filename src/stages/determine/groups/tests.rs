@@ -60,8 +60,6 @@ fn runs() -> GroupRuns {
         level: vec![1.0],
         tests,
         reference_first: false,
-        reference_at: None,
-        ends: vec![true],
     }
 }
 
@@ -129,7 +127,6 @@ fn every_run_becomes_a_row_of_its_base_and_the_design_s_run_of_a_base_does_not()
     assert_eq!(rows.configs.iter().filter(|c| **c == moved).count(), 4);
     // Flink's default, measured by the arm, brings its own run.
     r.reference_first = true;
-    r.reference_at = Some(0);
     let (rows, _) = as_rows(&r);
     assert_eq!(rows.configs.len(), 3 + 34 + 1 + 9 + 1);
     assert!(rows.measured.iter().any(|m| m.score == Some(7.0)));
