@@ -430,10 +430,7 @@ fn visits(
     let reference = passes_precheck(study, &reference).then_some((
         reference,
         None,
-        Moves::Levels(match std::env::var("FT_RICH").is_ok() {
-            true => &[0.5, 0.75],
-            false => &REFERENCE_LEVELS,
-        }),
+        Moves::Levels(&REFERENCE_LEVELS),
     ));
     let rest = order.into_iter().map(|n| {
         let moves = match pressure.contains(&n) {
@@ -500,24 +497,6 @@ pub(super) fn measure(
         runs.bases.push((base, m));
         runs.fresh.push(None);
         screen_base(runner, &mut runs, groups, &mut keys)?;
-        if let (true, Ok(rich)) = (is_reference, std::env::var("FT_RICH")) {
-            let rich: usize = rich.parse().unwrap();
-            let d: f64 = std::env::var("FT_RICHD")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.1);
-            let b = runs.bases.len() - 1;
-            let moved = (runs.tests.iter())
-                .filter(|t| t.base == b && t.top)
-                .filter(|t| t.m.score.is_some_and(|s| (s - runs.level[b]).abs() > d))
-                .count();
-            eprintln!("FTRICH {moved}");
-            if moved >= rich && left(runner) >= 2 && !keys.is_empty() {
-                let base = runs.bases[b].0.clone();
-                let groups = level_groups(study, &base, &keys, &[0.0, 1.0], &mut rng);
-                screen_base(runner, &mut runs, groups, &mut keys)?;
-            }
-        }
     }
     Ok(runs)
 }
