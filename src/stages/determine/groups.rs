@@ -707,16 +707,7 @@ fn descend(runs: &GroupRuns, judged: &[usize], verdicts: &mut [Verdict]) {
         .collect();
     parents.dedup();
     for p in parents {
-        let Some(mut dp) = change(p) else { continue };
-        if std::env::var("FT_DMEAN").is_ok()
-            && let Some(a) = runs.tests[p].again.as_ref().and_then(|m| m.score)
-        {
-            dp = (dp + a - runs.level[runs.tests[p].base]) / 2.0;
-        }
-        let frac: f64 = std::env::var("FT_DESC")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.5);
+        let Some(dp) = change(p) else { continue };
         let kids: Vec<usize> = (0..judged.len())
             .filter(|&j| runs.tests[judged[j]].parent == Some(p))
             .collect();
@@ -731,7 +722,7 @@ fn descend(runs: &GroupRuns, judged: &[usize], verdicts: &mut [Verdict]) {
             .filter_map(|&j| change(judged[j]).map(|d| (j, d * dp.signum())))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((j, toward)) = best
-            && toward > dp.abs() * frac
+            && toward > dp.abs() / 2.0
         {
             verdicts[j] = match runs.tests[judged[j]].moves.len() {
                 1 => Verdict::Confirm,
