@@ -581,11 +581,7 @@ fn screen_base(
     level_runs.extend(runs.tests[from..].iter().filter_map(|t| t.m.score));
     runs.level[b] = median(&level_runs);
     let mut judged: Vec<usize> = (from..runs.tests.len()).collect();
-    match std::env::var("FT_NOGATE").ok().as_deref() {
-        Some("1") => {}
-        Some("2") if b > 0 => {}
-        _ => gate(runner, runs, &mut judged)?,
-    }
+    gate(runner, runs, &mut judged)?;
     for depth in 1.. {
         let sigma = screen_sigma(runs);
         let mut next: Vec<(Vec<Move>, Option<usize>)> = Vec::new();
