@@ -51,8 +51,6 @@ pub struct BayesOpt {
     /// The ensemble weights of the last model-based suggestion.
     weights: Option<Weights>,
     pass_hyper: Option<Hyper>,
-    hyper_ml: Option<Hyper>,
-    hyper_pr: Option<Hyper>,
     /// The caller's hard rule of what may run at all.
     precheck: Option<Precheck>,
     /// Points drawn for the design or at random that the precheck rejected.
@@ -93,8 +91,6 @@ impl BayesOpt {
             transfer: Vec::new(),
             weights: None,
             pass_hyper: None,
-            hyper_ml: None,
-            hyper_pr: None,
             precheck: None,
             rejected: 0,
             enqueued: VecDeque::new(),
@@ -530,26 +526,7 @@ impl BayesOpt {
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
         let fit_opts = self.fit_options();
-        let gp = if self.obs.ys.len() >= 2 && std::env::var("FT_LOOSEL").is_ok()
-            && self.opts.alternate_prior.is_some() && self.transfer.is_empty()
-        {
-            // (experiment) both fits, the better leave-one-out density chosen.
-            let mut ml = fit_opts.clone();
-            ml.lengthscale_prior = None;
-            let mut pr = fit_opts.clone();
-            pr.lengthscale_prior = self.opts.alternate_prior;
-            self.hyper = self.hyper_ml.take();
-            let a = self.fit_target(&ml)?;
-            self.hyper_ml = self.hyper.take();
-            self.hyper = self.hyper_pr.take();
-            let b = self.fit_target(&pr)?;
-            self.hyper_pr = self.hyper.clone();
-            let (la, lb) = (a.loo_log_density(), b.loo_log_density());
-            if std::env::var("FT_LOOLOG").is_ok() {
-                eprintln!("loosel n={} ml={la:.2} prior={lb:.2}", self.obs.ys.len());
-            }
-            Some(if la >= lb { a } else { b })
-        } else if self.obs.ys.len() >= 2 {
+        let gp = if self.obs.ys.len() >= 2 {
             Some(self.fit_target(&fit_opts)?)
         } else {
             None

@@ -243,26 +243,6 @@ impl Gp {
             .collect()
     }
 
-    /// (experiment) Leave-one-out log predictive density of the standardised targets.
-    pub fn loo_log_density(&self) -> f64 {
-        let n = self.x.len();
-        let mut e = vec![0.0; n];
-        let mut total = 0.0;
-        for k in 0..n {
-            e.iter_mut().for_each(|v| *v = 0.0);
-            e[k] = 1.0;
-            let col = forward_solve(&self.chol, n, &e);
-            let d = dot(&col, &col);
-            if !(d.is_finite() && d > 0.0) {
-                continue;
-            }
-            let var = 1.0 / d;
-            let r = self.alpha[k] / d;
-            total += -0.5 * var.ln() - r * r / (2.0 * var);
-        }
-        total
-    }
-
     /// [`Gp::predict`] for many points.
     pub fn predict_many(&self, xs: &[Vec<f64>]) -> Vec<(f64, f64)> {
         xs.iter().map(|x| self.predict(x)).collect()
