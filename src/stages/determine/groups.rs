@@ -470,11 +470,7 @@ pub(super) fn measure(
         reference_first: false,
     };
     for (base, m, moves) in visits(study, first, order) {
-        let reserve: u64 = std::env::var("FT_RES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2);
-        if left(runner) < reserve || keys.is_empty() {
+        if left(runner) < 2 || keys.is_empty() {
             break;
         }
         let is_reference = m.is_none();
