@@ -615,9 +615,6 @@ fn screen_base(
                 Verdict::Drop | Verdict::Done => {}
             }
         }
-        if std::env::var("FT_PRIO").is_ok() {
-            prioritise(runner, runs, b, &mut confirm, &mut next, keys);
-        }
         confirm_moves(runner, runs, b, &confirm, keys)?;
         next.extend(failed);
         next.retain(|g| g.0.iter().any(|m| keys.contains(&m.key)));
@@ -646,68 +643,6 @@ fn screen_base(
         judged = (from..runs.tests.len()).collect();
     }
     Ok(())
-}
-
-/// (experiment) When the budget cannot pay for every confirmation and split of this depth,
-/// the strongest changes (|change| over the base's level) go first.
-fn prioritise(
-    runner: &Runner<'_>,
-    runs: &GroupRuns,
-    b: usize,
-    confirm: &mut Vec<usize>,
-    next: &mut Vec<(Vec<Move>, Option<usize>)>,
-    keys: &[usize],
-) {
-    let change = |t: usize| {
-        runs.tests[t]
-            .m
-            .score
-            .map_or(0.0, |s| (s - runs.level[b]).abs())
-    };
-    let base_cost = if runs.fresh[b].is_none() { CONFIRM_RUNS } else { 0 };
-    next.retain(|g| g.0.iter().any(|m| keys.contains(&m.key)));
-    next.sort_by(|x, y| {
-        let cx = x.1.map_or(0.0, change);
-        let cy = y.1.map_or(0.0, change);
-        cy.total_cmp(&cx)
-    });
-    // Items: (strength, is confirm, index).
-    let mut items: Vec<(f64, bool, usize)> = confirm.iter().map(|&t| (change(t), true, t)).collect();
-    items.extend(
-        next.iter()
-            .enumerate()
-            .map(|(n, g)| (g.1.map_or(0.0, change), false, n)),
-    );
-    items.sort_by(|x, y| y.0.total_cmp(&x.0));
-    let mut budget = left(runner);
-    let mut fresh_paid = runs.fresh[b].is_some();
-    let (mut keep_c, mut keep_n) = (Vec::new(), Vec::new());
-    for (_, is_confirm, i) in items {
-        let single = !is_confirm && next[i].0.len() == 1;
-        let extra = if fresh_paid { 0 } else { base_cost };
-        let cost = match (is_confirm, single) {
-            (true, _) => CONFIRM_RUNS + extra,
-            (false, true) => 1 + CONFIRM_RUNS + extra,
-            (false, false) => 1,
-        };
-        if cost > budget {
-            continue;
-        }
-        budget -= cost;
-        if is_confirm || single {
-            fresh_paid = true;
-        }
-        match is_confirm {
-            true => keep_c.push(i),
-            false => keep_n.push(i),
-        }
-    }
-    confirm.retain(|t| keep_c.contains(t));
-    let mut n = 0;
-    next.retain(|_| {
-        n += 1;
-        keep_n.contains(&(n - 1))
-    });
 }
 
 /// The first-level groups whose run passes the screening run once more (repeat 1); those
