@@ -573,12 +573,7 @@ fn screen_base(
     keys: &mut Vec<usize>,
 ) -> Result<()> {
     let b = runs.bases.len() - 1;
-    let reserve: usize = std::env::var("FT_CHAIN")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let room = (left(runner) as usize).saturating_sub(reserve).max(1);
-    groups.truncate(room.min(left(runner) as usize));
+    groups.truncate(left(runner) as usize);
     let from = runs.tests.len();
     let groups = groups.into_iter().map(|g| (g, None)).collect();
     measure_groups(runner, runs, b, groups, 0)?;
