@@ -461,11 +461,7 @@ impl BayesOpt {
     /// length-scale prior on every other suggestion when the options alternate.
     pub(super) fn fit_options(&self) -> FitOptions {
         let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
-        let prior_turn = match std::env::var("FT_PRIOR_OF3").ok().as_deref() {
-            Some("1") => self.model_asks % 3 == 1,
-            Some("2") => self.model_asks % 3 != 0,
-            _ => !self.model_asks.is_multiple_of(2),
-        } && self.transfer.is_empty();
+        let prior_turn = !self.model_asks.is_multiple_of(2) && self.transfer.is_empty();
         FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
             seed: self.opts.fit.seed.wrapping_add(self.model_asks as u64),
