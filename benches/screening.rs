@@ -21,13 +21,15 @@
 //! "strict" precision counts every selected key below 1% as false.
 //!
 //!     cargo build --bench screening --example screening_truth
-//!     target/debug/deps/screening-<hash> --bench [--budget=N] [--first-seed=N] [METHODS] [SEEDS] [PROBLEMS]
+//!     target/debug/deps/screening-<hash> --bench [--budget=N] [--first-seed=N] [--keep=DIR] [METHODS] [SEEDS] [PROBLEMS]
 //!
 //! METHODS: comma-separated (default sobol); SEEDS: how many (default 5); PROBLEMS:
 //! comma-separated (default all: sim@16000, sim@80000, main, interact, threshold, failures);
 //! `--budget`: the trials of `groups`, `sobol`, `factorial` and `morris` (default 300);
 //! `--first-seed`: the first of the seeds (default 1; seeds after those a change was tuned
 //! on tell whether it holds).
+//! `--keep=DIR`: each run's study folder is left in DIR as `PROBLEM-METHOD-SEED` (its
+//! `determine/` trials, journal and report), not in a temporary folder.
 //! Prints one line per run (stderr) and the table per problem and method (stdout).
 
 use anyhow::{Context, Result, bail};
@@ -188,6 +190,13 @@ fn adapt(problem: &str, seed: u64, study: &Path) -> Result<()> {
 /// A study screening the candidate catalogue with `method`.
 fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -> Result<PathBuf> {
     let dir = root.join(format!("{problem}-{method}-{seed}"));
+    // A kept folder from an earlier run would be resumed, not measured afresh.
+    if dir.exists() {
+        bail!(
+            "{} exists: --keep needs a folder without earlier runs",
+            dir.display()
+        );
+    }
     std::fs::create_dir_all(&dir)?;
     let sim_rate = problem.strip_prefix("sim@");
     let command = match sim_rate {
@@ -356,7 +365,12 @@ fn main() -> Result<()> {
     let seeds: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
     let trials = flag(&args, "--budget=", 300)?;
     let first = flag(&args, "--first-seed=", 1)?;
-    let root = tempfile::tempdir()?;
+    let tmp = tempfile::tempdir()?;
+    // `--keep=DIR` leaves every run's study folder (its trials, journal and report) there.
+    let root = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--keep="))
+        .map_or_else(|| tmp.path().to_path_buf(), PathBuf::from);
     let only: Option<Vec<&str>> = rest.get(2).map(|s| s.split(',').collect());
     let problems: Vec<String> = SIM_RATES
         .iter()
@@ -372,7 +386,7 @@ fn main() -> Result<()> {
         for method in &methods {
             let mut grades = Vec::new();
             for seed in first..first + seeds {
-                let g = run_one(root.path(), problem, method, seed, trials)
+                let g = run_one(&root, problem, method, seed, trials)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
                     "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials; missed {:?}; inert selected {:?}",
