@@ -22,7 +22,6 @@ use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
-use super::parzen::proposals;
 use super::scoring::{Score, Scorer, Whole};
 use super::seen::{Canonical, Seen};
 use super::transfer::{ensemble, fit_bases};
@@ -58,11 +57,6 @@ pub struct BayesOpt {
     rejected: usize,
     /// Points to suggest before anything else (known configurations).
     enqueued: VecDeque<Vec<f64>>,
-    /// Experiment: model-based asks not yet told, and which arm made each (true: Parzen).
-    pending: Vec<(Vec<f64>, bool)>,
-    /// Experiment: each arm's rewards (GP, Parzen): the told value's rank among the
-    /// successful observations before it, 0 for a failure.
-    rewards: [Vec<f64>; 2],
 }
 
 impl std::fmt::Debug for BayesOpt {
@@ -100,8 +94,6 @@ impl BayesOpt {
             precheck: None,
             rejected: 0,
             enqueued: VecDeque::new(),
-            pending: Vec::new(),
-            rewards: [Vec::new(), Vec::new()],
         })
     }
 
@@ -206,7 +198,6 @@ impl BayesOpt {
         );
         let p = self.domain.project(x);
         self.seen.insert(&p);
-        self.reward(&p, None);
         self.obs.failures.push(p);
         Ok(())
     }
@@ -311,7 +302,6 @@ impl BayesOpt {
         let p = self.domain.project(&x);
         self.seen.insert(&p);
         ensure!(y.is_finite(), "tell: objective value {y} is not finite");
-        self.reward(&p, Some(y));
         self.obs.push(p, y);
         Ok(())
     }
@@ -532,111 +522,8 @@ impl BayesOpt {
         Some(model)
     }
 
-    /// Experiment: credits the arm that asked `p` with `y`'s rank among the successful
-    /// observations so far (0 for a failure).
-    fn reward(&mut self, p: &[f64], y: Option<f64>) {
-        let Some(at) = self.pending.iter().position(|(x, _)| x.as_slice() == p) else {
-            return;
-        };
-        let (_, parzen) = self.pending.swap_remove(at);
-        let ys = &self.obs.real().1;
-        let r = match y {
-            None => 0.0,
-            Some(_) if ys.is_empty() => 0.5,
-            Some(y) => ys.iter().filter(|&&v| v < y).count() as f64 / ys.len() as f64,
-        };
-        self.rewards[usize::from(parzen)].push(r);
-        if let Ok(path) = std::env::var("FLINKTUNE_BANDIT_LOG") {
-            use std::io::Write;
-            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
-                let _ = writeln!(f, "{} {} {r:.3}", ys.len(), u8::from(parzen));
-            }
-        }
-    }
-
-    /// Experiment (FLINKTUNE_BANDIT): whether this model-based ask goes to the Parzen
-    /// proposals — each arm first FLINKTUNE_BANDIT_WARM times in turn, then Thompson
-    /// sampling on the mean reward of each arm's last FLINKTUNE_BANDIT_WINDOW pulls.
-    fn parzen_turn(&mut self) -> bool {
-        let knob = |k: &str, d: usize| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        if std::env::var("FLINKTUNE_BANDIT").is_err() || !self.transfer.is_empty() {
-            return false;
-        }
-        if self.obs.ys.len() < knob("FLINKTUNE_BANDIT_FROM", 0) {
-            return false;
-        }
-        let pulls = |arm: bool| {
-            self.rewards[usize::from(arm)].len()
-                + self.pending.iter().filter(|p| p.1 == arm).count()
-        };
-        let warm = knob("FLINKTUNE_BANDIT_WARM", 2);
-        if pulls(true) < warm || pulls(false) < warm {
-            return pulls(true) < pulls(false);
-        }
-        let window = knob("FLINKTUNE_BANDIT_WINDOW", usize::MAX);
-        let mut draw = |arm: usize| {
-            let r = &self.rewards[arm];
-            let r = &r[r.len().saturating_sub(window)..];
-            let n = r.len() as f64;
-            let m = (r.iter().sum::<f64>() + 0.5) / (n + 1.0);
-            m + (m * (1.0 - m) / (n + 2.0)).sqrt() * crate::normal::sample(&mut self.rng)
-        };
-        let gp = draw(0);
-        draw(1) > gp
-    }
-
-    /// Experiment: the best-ranked Parzen proposal not seen before that the precheck
-    /// admits (a random point after 20 rounds without one).
-    fn parzen_suggestion(&mut self) -> Result<Suggestion> {
-        for _ in 0..20 {
-            let (xs, ys) = self.obs.real();
-            let ranked = proposals(&self.domain, xs, ys, &self.obs.failures, &mut self.rng);
-            for p in ranked {
-                if self.seen.contains(&p) {
-                    continue;
-                }
-                if self.precheck.as_ref().is_none_or(|f| f(&p)) {
-                    return Ok(Suggestion {
-                        x: p,
-                        acquisition: None,
-                        mean: None,
-                        std: None,
-                        initial: false,
-                    });
-                }
-                self.rejected += 1;
-            }
-        }
-        let x = self.random_point()?;
-        Ok(Suggestion {
-            x,
-            acquisition: None,
-            mean: None,
-            std: None,
-            initial: false,
-        })
-    }
-
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
-        let parzen = self.parzen_turn();
-        let s = match parzen {
-            true => self.parzen_suggestion()?,
-            false => self.gp_point()?,
-        };
-        if std::env::var("FLINKTUNE_BANDIT").is_ok() {
-            self.pending.push((s.x.clone(), parzen));
-        }
-        Ok(s)
-    }
-
-    /// Fits the surrogate and maximises the acquisition.
-    fn gp_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
         let fit_opts = self.fit_options();
         let gp = if self.obs.ys.len() >= 2 {
