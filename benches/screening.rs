@@ -389,7 +389,7 @@ fn main() -> Result<()> {
                 let g = run_one(&root, problem, method, seed, trials)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
-                    "{problem} {method} seed {seed}: selected {}, precision {:.2} (strict {:.2}), recall {:.2}, {} trials; missed {:?}; inert selected {:?}",
+                    "{problem} {method} seed {seed}: selected {}, precision {:.3} (strict {:.3}), recall {:.3}, {} trials; missed {:?}; inert selected {:?}",
                     g.selected, g.precision, g.strict, g.recall, g.trials, g.missed, g.wrong
                 );
                 grades.push(g);
