@@ -577,22 +577,13 @@ fn screen_base(
     let from = runs.tests.len();
     let groups = groups.into_iter().map(|g| (g, None)).collect();
     measure_groups(runner, runs, b, groups, 0)?;
-    let paired = ref_pairs() && b == 0 && runs.reference_first;
-    if paired {
-        pair_runs(runner, runs, from)?;
-    }
     let mut level_runs: Vec<f64> = runs.bases[b].1.runs.clone();
-    level_runs.extend(runs.tests[from..].iter().filter_map(first_change_value));
+    level_runs.extend(runs.tests[from..].iter().filter_map(|t| t.m.score));
     runs.level[b] = median(&level_runs);
     let mut judged: Vec<usize> = (from..runs.tests.len()).collect();
-    if !paired {
-        gate(runner, runs, &mut judged)?;
-    }
+    gate(runner, runs, &mut judged)?;
     for depth in 1.. {
-        let sigma = match paired {
-            true => pair_sigma(runs, b),
-            false => screen_sigma(runs),
-        };
+        let sigma = screen_sigma(runs);
         let mut next: Vec<(Vec<Move>, Option<usize>)> = Vec::new();
         let mut failed: Vec<(Vec<Move>, Option<usize>)> = Vec::new();
         let mut confirm: Vec<usize> = Vec::new();
@@ -647,83 +638,6 @@ fn screen_base(
         judged = (from..runs.tests.len()).collect();
     }
     Ok(())
-}
-
-/// Experiment (FT_REF_PAIRS): at Flink's default every first-level group runs twice, and
-/// the screening noise there is read from those pairs, not from the groups' spread.
-fn ref_pairs() -> bool {
-    std::env::var("FT_REF_PAIRS").is_ok()
-}
-
-/// A first-level group's value: the mean of its two runs when paired at Flink's default
-/// (FT_REF_PAIRS), else its run.
-fn first_change_value(t: &Test) -> Option<f64> {
-    if !(ref_pairs() && t.top && t.base == 0) {
-        return t.m.score;
-    }
-    match (t.m.score, t.again.as_ref().and_then(|a| a.score)) {
-        (Some(x), Some(y)) => Some((x + y) / 2.0),
-        (x, _) => x,
-    }
-}
-
-/// Runs the first-level groups from `from` on once more (repeat 1).
-fn pair_runs(runner: &mut Runner<'_>, runs: &mut GroupRuns, from: usize) -> Result<()> {
-    let Some(first) = runs.tests.get(from) else {
-        return Ok(());
-    };
-    let mut level_runs: Vec<f64> = runs.bases[first.base].1.runs.clone();
-    level_runs.extend(runs.tests[from..].iter().filter_map(|t| t.m.score));
-    let level = median(&level_runs);
-    let b = first.base;
-    runs.level[b] = level;
-    let floor = std::env::var("FT_REF_PAIRS_MIN")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |z| z * screen_sigma(runs));
-    let mut ran: Vec<(usize, f64)> = (from..runs.tests.len())
-        .filter_map(|t| Some((t, (runs.tests[t].m.score? - level).abs())))
-        .filter(|r| r.1 > floor)
-        .collect();
-    // The largest changes first: their second runs also stand for the gate's.
-    ran.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let k: usize = std::env::var("FT_REF_PAIRS_K")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(usize::MAX);
-    let ran: Vec<usize> = ran
-        .into_iter()
-        .map(|r| r.0)
-        .take(k.min(left(runner) as usize))
-        .collect();
-    let items: Vec<(String, Config)> = ran
-        .iter()
-        .map(|&t| {
-            let test = &runs.tests[t];
-            (test.id.clone(), apply(&runs.bases[test.base].0, &test.moves))
-        })
-        .collect();
-    let again = runner.measure_repeats(&items, 1, 1)?;
-    for (&t, m) in ran.iter().zip(again) {
-        runs.tests[t].again = Some(m);
-    }
-    Ok(())
-}
-
-/// The noise of one run from the pairs of base `b`'s first-level groups:
-/// 1.4826 × the median of |x − y| / √2 (PRIOR_SIGMA with fewer than 5 pairs).
-fn pair_sigma(runs: &GroupRuns, b: usize) -> f64 {
-    let d: Vec<f64> = runs
-        .tests
-        .iter()
-        .filter(|t| t.base == b && t.top)
-        .filter_map(|t| Some((t.m.score? - t.again.as_ref()?.score?).abs() / 2f64.sqrt()))
-        .collect();
-    match d.len() {
-        0..5 if std::env::var("FT_REF_PAIRS_MIN").is_ok() => screen_sigma(runs),
-        0..5 => PRIOR_SIGMA,
-        _ => 1.4826 * median(&d),
-    }
 }
 
 /// The first-level groups whose run passes the screening run once more (repeat 1); those
@@ -857,9 +771,6 @@ fn measure_groups(
 fn screen_sigma(runs: &GroupRuns) -> f64 {
     let mut dev = Vec::new();
     for (b, (_, m)) in runs.bases.iter().enumerate() {
-        if b == 0 && runs.reference_first && std::env::var("FT_REF_POOL_EXCL").is_ok() {
-            continue;
-        }
         let top = runs.tests.iter().filter(|t| t.base == b && t.top);
         let values: Vec<f64> = m
             .runs
@@ -899,15 +810,8 @@ fn screen(runs: &GroupRuns, test: &Test, sigma: f64) -> Verdict {
         .filter(|t| t.base == test.base && t.top)
         .count()
         + 1;
-    let paired = ref_pairs()
-        && runs.reference_first
-        && test.top
-        && test.base == 0
-        && test.again.as_ref().is_some_and(|a| a.score.is_some());
-    let own = if paired { 0.5 } else { 1.0 };
-    let se = sigma * (own + MEDIAN_VAR / n as f64).sqrt();
-    let value = if paired { first_change_value(test) } else { test.m.score };
-    match value.map(|s| s - runs.level[test.base]) {
+    let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
+    match test.m.score.map(|s| s - runs.level[test.base]) {
         None if single => Verdict::Done,
         None => Verdict::Drop,
         Some(d) if d.abs() > (SPLIT_Z * se).max(MIN_EFFECT) => match single {
