@@ -403,7 +403,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra: Vec::new(),
         }
     }
 
@@ -523,36 +522,6 @@ impl BayesOpt {
         Some(model)
     }
 
-    /// Experiment (FT_PARZEN_CANDS=N): N draws of the per-parameter densities, joining the
-    /// acquisition's candidates (EI judges them like the others).
-    fn parzen_candidates(&mut self) -> Vec<Vec<f64>> {
-        let n: usize = std::env::var("FT_PARZEN_CANDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut out = Vec::new();
-        let (xs, ys) = self.obs.real();
-        let until: usize = std::env::var("FT_PARZEN_UNTIL")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(usize::MAX);
-        if ys.is_empty() || self.asked >= until {
-            return out;
-        }
-        let (xs, ys) = (xs.to_vec(), ys.to_vec());
-        while out.len() < n {
-            let ranked =
-                super::parzen::proposals(&self.domain, &xs, &ys, &self.obs.failures, &mut self.rng);
-            let take = std::env::var("FT_PARZEN_TOP")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(ranked.len());
-            out.extend(ranked.into_iter().take(take));
-        }
-        out.truncate(n);
-        out
-    }
-
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
@@ -579,7 +548,6 @@ impl BayesOpt {
         pass_model: Option<&PassModel>,
         ask: u64,
     ) -> Result<Suggestion> {
-        let extra = self.parzen_candidates();
         let combined;
         let surrogate: &dyn Surrogate = if bases.is_empty() {
             gp.context("a single GP needs two observations")?
@@ -604,7 +572,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;
