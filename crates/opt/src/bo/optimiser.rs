@@ -17,7 +17,7 @@ use crate::sample::{BoLatinHypercube, Sampler};
 use crate::surrogate::Surrogate;
 
 use super::candidates::{nearly_all_rejected, random_unseen};
-use super::domain::{Domain, Var};
+use super::domain::Domain;
 use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
@@ -403,7 +403,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra: Vec::new(),
         }
     }
 
@@ -523,64 +522,6 @@ impl BayesOpt {
         Some(model)
     }
 
-    /// Experiment (FT_PARZEN_CANDS=N): N draws of the per-parameter densities, joining the
-    /// acquisition's candidates (EI judges them like the others).
-    fn parzen_candidates(&mut self) -> Vec<Vec<f64>> {
-        let n: usize = std::env::var("FT_PARZEN_CANDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut out = Vec::new();
-        let (xs, ys) = self.obs.real();
-        let until: usize = std::env::var("FT_PARZEN_UNTIL")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(usize::MAX);
-        if ys.is_empty() || self.asked >= until {
-            return out;
-        }
-        let (xs, ys) = (xs.to_vec(), ys.to_vec());
-        while out.len() < n {
-            let ranked =
-                super::parzen::proposals(&self.domain, &xs, &ys, &self.obs.failures, &mut self.rng);
-            let take = std::env::var("FT_PARZEN_TOP")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(ranked.len());
-            out.extend(ranked.into_iter().take(take));
-        }
-        out.truncate(n);
-        if std::env::var("FT_PARZEN_DISCRETE").is_ok()
-            && let Some((best, _)) = self.obs.best()
-        {
-            let best = best.to_vec();
-            for p in &mut out {
-                *p = self.discrete_from(&best, p);
-            }
-        }
-        out
-    }
-
-    /// Experiment: `best` with its categorical and coarse-grid coordinates (≤ 21 levels)
-    /// taken from `draw`.
-    fn discrete_from(&self, best: &[f64], draw: &[f64]) -> Vec<f64> {
-        let mut z = best.to_vec();
-        let mut at = 0;
-        for var in &self.domain.vars {
-            let dims = var.dims();
-            let discrete = match var {
-                Var::Categorical { .. } => true,
-                Var::Grid { points } => points.len() <= 21,
-                Var::Continuous => false,
-            };
-            if discrete {
-                z[at..at + dims].copy_from_slice(&draw[at..at + dims]);
-            }
-            at += dims;
-        }
-        z
-    }
-
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
@@ -607,7 +548,6 @@ impl BayesOpt {
         pass_model: Option<&PassModel>,
         ask: u64,
     ) -> Result<Suggestion> {
-        let extra = self.parzen_candidates();
         let combined;
         let surrogate: &dyn Surrogate = if bases.is_empty() {
             gp.context("a single GP needs two observations")?
@@ -632,7 +572,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;
