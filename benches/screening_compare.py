@@ -28,23 +28,31 @@ LINE = re.compile(
 
 def load(path):
     """{(problem, method): {seed: run}} from a bench log; other lines are skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return parse(path, f)
+    except OSError as e:
+        sys.exit(f"{path}: cannot read the log: {e.strerror}")
+
+
+def parse(path, lines):
+    """The seeds' lines of an open log; `path` names it in errors."""
     runs = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            m = LINE.match(line.strip())
-            if not m:
-                continue
-            try:
-                run = {
-                    "precision": float(m["precision"]),
-                    "recall": float(m["recall"]),
-                    "trials": int(m["trials"]),
-                    "missed": ast.literal_eval(m["missed"]),
-                    "wrong": ast.literal_eval(m["wrong"]),
-                }
-            except (ValueError, SyntaxError) as e:
-                sys.exit(f"{path}:{n}: cannot read the seed's line: {e}")
-            runs.setdefault((m["problem"], m["method"]), {})[int(m["seed"])] = run
+    for n, line in enumerate(lines, 1):
+        m = LINE.match(line.strip())
+        if not m:
+            continue
+        try:
+            run = {
+                "precision": float(m["precision"]),
+                "recall": float(m["recall"]),
+                "trials": int(m["trials"]),
+                "missed": ast.literal_eval(m["missed"]),
+                "wrong": ast.literal_eval(m["wrong"]),
+            }
+        except (ValueError, SyntaxError) as e:
+            sys.exit(f"{path}:{n}: cannot read the seed's line: {e}")
+        runs.setdefault((m["problem"], m["method"]), {})[int(m["seed"])] = run
     return runs
 
 
