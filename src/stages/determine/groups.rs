@@ -113,6 +113,8 @@ pub(super) struct Test {
     pub(super) confirm: Option<Measured>,
     /// The gate's second run, when the first passed.
     again: Option<Measured>,
+    /// The bound the confirmation passed when it was judged.
+    pub(super) passed: Option<f64>,
 }
 
 /// What the arm measured.
@@ -761,6 +763,7 @@ fn measure_groups(
             m,
             confirm: None,
             again: None,
+            passed: None,
         });
     }
     Ok(())

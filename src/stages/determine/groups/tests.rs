@@ -1,4 +1,4 @@
-use super::confirm::{Judge, noise, unsure};
+use super::confirm::{Judge, noise, record_passes, unsure};
 use super::*;
 
 /// A deterministic stand-in for 3% noise (a fixed pseudo-random pattern, sd ≈ 0.03).
@@ -36,6 +36,7 @@ fn test_of(keys: std::ops::Range<usize>, run: f64, confirm: Option<Vec<f64>>) ->
         m: measured(vec![run]),
         confirm: confirm.map(measured),
         again: None,
+        passed: None,
     }
 }
 
@@ -291,6 +292,32 @@ fn a_confirmation_near_its_bound_is_run_again_and_one_far_from_it_is_not() {
     // A key decided already, or a confirmation run again already, is left alone.
     assert!(unsure(&at(0.7, 3), &[2], &[2]).is_empty());
     assert!(unsure(&at(0.7, 6), &[2], &[3]).is_empty());
+}
+
+#[test]
+fn a_key_whose_confirmation_passed_when_judged_stays_selected_under_a_later_stricter_bound() {
+    let mut r = runs();
+    let base = r.fresh[0].as_ref().unwrap().score.unwrap();
+    let (_, bound) = Judge::new(&r).of(&r, &r.tests[2]).unwrap();
+    // Key 3's confirmation just past its bound among the three confirmations so far.
+    let c = base + 1.05 * bound;
+    r.tests[2].confirm = Some(measured(vec![c - 0.005, c, c + 0.005]));
+    record_passes(&mut r);
+    assert!(effects(&r, 20)[3].selected);
+    // Thirty more confirmations, inert: the Bonferroni bound over them is stricter.
+    for k in 0..30 {
+        let runs = (0..3).map(|j| base + noise_at(200 + 3 * k + j)).collect();
+        r.tests
+            .push(test_of(10 + k % 8..11 + k % 8, base, Some(runs)));
+    }
+    let (d, now) = Judge::new(&r).of(&r, &r.tests[2]).unwrap();
+    assert!(d.abs() < now, "{d} {now}");
+    let found = effects(&r, 20);
+    assert!(found[3].selected, "{:?}", found[3]);
+    assert!((10..18).all(|i| !found[i].selected));
+    // Never recorded as passing, the same confirmation is not selected.
+    r.tests[2].passed = None;
+    assert!(!effects(&r, 20)[3].selected);
 }
 
 #[test]
