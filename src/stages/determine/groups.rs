@@ -31,7 +31,7 @@
 //! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
 //! the repeated configurations); one that reaches MORE_FROM of its bound without passing
 //! runs CONFIRM_RUNS times more, its base too, and is judged again (`confirm_more`). A key
-//! confirmed leaves the later bases' groups.
+//! confirmed leaves the later bases' groups and stays selected (`record_passes`).
 //!
 //! Every run measured here also enters the final regression (`as_rows`), each base's runs
 //! as a block of their own: a key moved at many bases has its main effect read from all of

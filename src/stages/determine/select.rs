@@ -223,7 +223,7 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
              key the design selected: it is not moved again) above 1% with its t statistic \
              above a Bonferroni bound over the keys, or a key's move from a base, found by \
              splitting groups of moves, changing the score on fresh runs beyond Student's t \
-             bound, Bonferroni over the confirmations (family-wise 5%)"
+             bound, Bonferroni over the confirmations so far (family-wise 5%)"
                 .to_string()
         }
         (ScreeningMethod::All, Some(k)) => format!(

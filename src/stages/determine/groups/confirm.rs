@@ -81,8 +81,8 @@ fn decide(runner: &Runner<'_>, runs: &mut GroupRuns, keys: &mut Vec<usize>) {
 /// key whose move passed leaves the later bases' groups, and the bound at the end is
 /// stricter (Bonferroni over every confirmation, not those so far): judged only then, a
 /// key retired by a pass that no longer holds was neither selected nor screened again
-/// (the parallelism, the checkpoint interval and the network fraction and minimum on 14
-/// of 160 runs of the simulator, seeds 1–80 at two rates).
+/// (on 14 of 160 runs of the simulator, seeds 1–80 at two rates: the checkpoint interval,
+/// the parallelism, the task heap, the network fraction and its minimum).
 pub(super) fn record_passes(runs: &mut GroupRuns) {
     let judge = Judge::new(runs);
     let passed: Vec<Option<f64>> = runs
