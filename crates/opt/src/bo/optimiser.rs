@@ -403,7 +403,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            relevance: None,
         }
     }
 
@@ -523,23 +522,6 @@ impl BayesOpt {
         Some(model)
     }
 
-    /// Experiment: at least FLAT_OF of the last FLAT_LAST successes came within FT_FLAT of
-    /// the range of the values from the best one (local moves landing on inert coordinates).
-    fn flat(&self) -> bool {
-        let Some(tol) = std::env::var("FT_FLAT").ok().and_then(|s| s.parse::<f64>().ok()) else {
-            return true;
-        };
-        let n = self.obs.ys.len() - self.obs.provisional;
-        let ys = &self.obs.ys[..n];
-        if n < 8 {
-            return false;
-        }
-        let best = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let worst = ys.iter().copied().fold(f64::INFINITY, f64::min);
-        let near = ys[n - 4..].iter().filter(|y| best - **y <= tol * (best - worst)).count();
-        near >= 3
-    }
-
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
         let ask = self.model_asks as u64;
@@ -584,20 +566,12 @@ impl BayesOpt {
             feasibility: feasibility.as_ref(),
             pass_model,
         };
-        let relevance = gp.filter(|_| std::env::var("FT_REL").is_ok() && self.flat()).map(|g| {
-            g.hyper()
-                .log_lengthscales
-                .iter()
-                .map(|l| (-l).exp())
-                .collect()
-        });
         let best = Maximiser {
             domain: &self.domain,
             rng: &mut self.rng,
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            relevance,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;
