@@ -21,13 +21,16 @@
 //! "strict" precision counts every selected key below 1% as false.
 //!
 //!     cargo build --bench screening --example screening_truth
-//!     target/debug/deps/screening-<hash> --bench [--budget=N] [--first-seed=N] [--keep=DIR] [METHODS] [SEEDS] [PROBLEMS]
+//!     target/debug/deps/screening-<hash> --bench [--budget=N] [--first-seed=N] [--noise=F] [--keep=DIR] [METHODS] [SEEDS] [PROBLEMS]
 //!
 //! METHODS: comma-separated (default sobol); SEEDS: how many (default 5); PROBLEMS:
 //! comma-separated (default all: sim@16000, sim@80000, main, interact, threshold, failures);
 //! `--budget`: the trials of `groups`, `sobol`, `factorial` and `morris` (default 300);
 //! `--first-seed`: the first of the seeds (default 1; seeds after those a change was tuned
 //! on tell whether it holds).
+//! `--noise=F`: the measurement noise of every problem, the standard deviation of ln
+//! latency (default 0.03; the simulator's throughput gets half of it): how recall at a
+//! budget depends on the noise a trial's window leaves.
 //! `--keep=DIR`: each run's study folder is left in DIR as `PROBLEM-METHOD-SEED` (its
 //! `determine/` trials, journal and report), not in a temporary folder.
 //! Prints one line per run (stderr) and the table per problem and method (stdout).
@@ -43,6 +46,7 @@ use std::path::{Path, PathBuf};
 
 const SYNTHETIC: [&str; 4] = ["main", "interact", "threshold", "failures"];
 const SIM_RATES: [u64; 2] = [16000, 80000];
+/// The measurement noise by default (sd of ln latency), as the simulator's.
 const NOISE: f64 = 0.03;
 
 /// One synthetic objective drawn for a seed: ln latency as a function of the keys' unit
@@ -166,7 +170,7 @@ fn hash(s: &str) -> u64 {
 }
 
 /// The adapter: evaluates the trial's config.json on the objective, writes result.json.
-fn adapt(problem: &str, seed: u64, study: &Path) -> Result<()> {
+fn adapt(problem: &str, seed: u64, noise: f64, study: &Path) -> Result<()> {
     let study = Study::load(study)?;
     let trial = PathBuf::from(std::env::var("FLINKTUNE_TRIAL_DIR")?);
     let config = study.read_config_json(Path::new(&std::env::var("FLINKTUNE_CONFIG_JSON")?))?;
@@ -178,7 +182,7 @@ fn adapt(problem: &str, seed: u64, study: &Path) -> Result<()> {
         Some(ln) => {
             let text = serde_json::to_string(&study.space.to_json(&config))?;
             let mut rng = StdRng::seed_from_u64(hash(&format!("{seed}/{repeat}/{text}")));
-            let noise = NOISE * opt::normal::sample(&mut rng);
+            let noise = noise * opt::normal::sample(&mut rng);
             serde_json::json!({"status": "pass", "throughput": 16000.0,
                                "latency_p99_ms": 100.0 * (ln + noise).exp()})
         }
@@ -188,7 +192,7 @@ fn adapt(problem: &str, seed: u64, study: &Path) -> Result<()> {
 }
 
 /// A study screening the candidate catalogue with `method`.
-fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -> Result<PathBuf> {
+fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, setup: Setup) -> Result<PathBuf> {
     let dir = root.join(format!("{problem}-{method}-{seed}"));
     // A kept folder from an earlier run would be resumed, not measured afresh.
     if dir.exists() {
@@ -202,16 +206,17 @@ fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -
     let command = match sim_rate {
         Some(_) => None,
         None => Some(format!(
-            "'{}' adapt {problem} {seed} '{{study}}'",
-            std::env::current_exe()?.display()
+            "'{}' adapt {problem} {seed} {} '{{study}}'",
+            std::env::current_exe()?.display(),
+            setup.noise
         )),
     };
     let rate = sim_rate.unwrap_or("16000");
     // Morris at the same budget (4 trajectories of single runs); the other older methods
     // as they were tuned (3 repeats) with the budget they need.
     let (budget, repeats, extra) = match method {
-        "sobol" | "factorial" | "groups" => (trials, 1, ""),
-        "morris" => (trials, 1, "\ntrajectories = 4"),
+        "sobol" | "factorial" | "groups" => (setup.trials, 1, ""),
+        "morris" => (setup.trials, 1, "\ntrajectories = 4"),
         _ => (100_000, 3, ""),
     };
     let text = template(command.as_deref())
@@ -225,7 +230,8 @@ fn study_dir(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -
                  rate = {rate}{extra}"
             ),
         )
-        .replace("fail_fast = 3", "fail_fast = 0");
+        .replace("fail_fast = 3", "fail_fast = 0")
+        .replace("noise = 0.03", &format!("noise = {}", setup.noise));
     let text = match sim_rate {
         Some(_) => text.replace("objective = \"latency\"", "objective = \"ratio\""),
         None => text,
@@ -273,6 +279,24 @@ fn flag(args: &[String], name: &str, default: u64) -> Result<u64> {
     }
 }
 
+/// `--noise=F`: a noise level the simulator accepts (0 ≤ F < 1).
+fn noise_flag(args: &[String]) -> Result<f64> {
+    let Some(s) = args.iter().find_map(|a| a.strip_prefix("--noise=")) else {
+        return Ok(NOISE);
+    };
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..1.0).contains(&f) => Ok(f),
+        _ => bail!("--noise={s}: expected a number from 0 up to (not including) 1"),
+    }
+}
+
+/// What every run of the bench shares: its budget in trials and its measurement noise.
+#[derive(Clone, Copy)]
+struct Setup {
+    trials: u64,
+    noise: f64,
+}
+
 /// One run's grades.
 struct Grade {
     selected: usize,
@@ -287,8 +311,8 @@ struct Grade {
     wrong: Vec<String>,
 }
 
-fn run_one(root: &Path, problem: &str, method: &str, seed: u64, trials: u64) -> Result<Grade> {
-    let dir = study_dir(root, problem, method, seed, trials)?;
+fn run_one(root: &Path, problem: &str, method: &str, seed: u64, setup: Setup) -> Result<Grade> {
+    let dir = study_dir(root, problem, method, seed, setup)?;
     let study = Study::load(&dir)?;
     let names: Vec<String> = study.space.params.iter().map(|p| p.name.clone()).collect();
     let (active, inert, fail_only) = match problem.starts_with("sim@") {
@@ -349,8 +373,13 @@ fn mean(xs: &[f64]) -> f64 {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("adapt") && args.len() == 5 {
-        return adapt(&args[2], args[3].parse()?, Path::new(&args[4]));
+    if args.get(1).map(String::as_str) == Some("adapt") && args.len() == 6 {
+        return adapt(
+            &args[2],
+            args[3].parse()?,
+            args[4].parse()?,
+            Path::new(&args[5]),
+        );
     }
     // `cargo test` and clippy build benches; run only under `--bench`.
     if !args.iter().any(|a| a == "--bench") {
@@ -363,7 +392,10 @@ fn main() -> Result<()> {
         .split(',')
         .collect();
     let seeds: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5);
-    let trials = flag(&args, "--budget=", 300)?;
+    let setup = Setup {
+        trials: flag(&args, "--budget=", 300)?,
+        noise: noise_flag(&args)?,
+    };
     let first = flag(&args, "--first-seed=", 1)?;
     let tmp = tempfile::tempdir()?;
     // `--keep=DIR` leaves every run's study folder (its trials, journal and report) there.
@@ -386,7 +418,7 @@ fn main() -> Result<()> {
         for method in &methods {
             let mut grades = Vec::new();
             for seed in first..first + seeds {
-                let g = run_one(&root, problem, method, seed, trials)
+                let g = run_one(&root, problem, method, seed, setup)
                     .with_context(|| format!("{problem} {method} seed {seed}"))?;
                 eprintln!(
                     "{problem} {method} seed {seed}: selected {}, precision {:.3} (strict {:.3}), recall {:.3}, {} trials; missed {:?}; inert selected {:?}",
