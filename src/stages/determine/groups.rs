@@ -388,11 +388,7 @@ fn base_order(
         })
         .collect();
     order.shuffle(rng);
-    match std::env::var("FT_ORDER").as_deref() {
-        Ok("random") => {}
-        Ok("worse") => order.sort_by_key(|o| o.1),
-        _ => order.sort_by_key(|o| std::cmp::Reverse(o.1)),
-    }
+    order.sort_by_key(|o| std::cmp::Reverse(o.1));
     order.into_iter().map(|o| o.0).collect()
 }
 
