@@ -164,6 +164,11 @@ fn the_default_screening_on_the_simulator_selects_the_known_effects_and_no_inert
     assert!(trials <= 300, "{trials} trials");
     let report = fs::read_to_string(study.join("determine/report.md")).unwrap();
     assert!(report.contains("in groups from many bases"), "{report}");
+    // The noise of one run, from the runs repeated: the simulator's is about 0.034 on the
+    // ratio's ln scale (3% on p99 latency, 1.5% on throughput).
+    let sd = summary["noise_sd"].as_f64().unwrap();
+    assert!((0.02..0.05).contains(&sd), "noise {sd}");
+    assert!(report.contains(&format!("Noise of one run (sd of the score, from the configurations run more than once): {sd:.3}")), "{report}");
 }
 
 #[test]

@@ -560,6 +560,11 @@ pub(super) fn as_rows(runs: &GroupRuns) -> (ForestRuns, Vec<usize>) {
     (runs, block)
 }
 
+/// The noise of one run the confirmations judged by (None: no configuration ran twice).
+pub(super) fn run_noise(runs: &GroupRuns) -> Option<f64> {
+    confirm::measured_noise(runs).map(|n| n.sigma)
+}
+
 /// Trials left in the budget.
 pub(super) fn left(runner: &Runner<'_>) -> u64 {
     runner.budget.saturating_sub(runner.spent())

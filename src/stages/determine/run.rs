@@ -6,6 +6,7 @@
 
 use crate::fsx::{self, StageDir};
 use crate::stages::determine::forest::{self, ForestRuns};
+use crate::stages::determine::groups;
 use crate::stages::determine::measure::{Measured, Runner};
 use crate::stages::determine::morris::{self, MorrisRuns};
 use crate::stages::determine::oat::{self, OAT_RANDOM_BASES, OatRuns};
@@ -302,6 +303,16 @@ impl Measurements {
 
     /// The repeated runs the noise is pooled over: the reference's and the random OAT
     /// bases'.
+    /// The noise of one score the summary reports: the groups' (pairs of runs of one
+    /// configuration, as their confirmations judge), else `score_noise`'s when the reference
+    /// was measured repeatedly; None when nothing was run twice.
+    fn run_noise(&self, score_noise: f64) -> Option<f64> {
+        match self.sobol.as_ref().and_then(|s| s.groups.as_ref()) {
+            Some(g) => groups::run_noise(g),
+            None => (!self.noise_groups().is_empty()).then_some(score_noise),
+        }
+    }
+
     fn noise_groups(&self) -> Vec<&[f64]> {
         let mut groups: Vec<&[f64]> = self.reference.iter().map(|r| r.runs.as_slice()).collect();
         if let Some(o) = &self.oat {
@@ -492,7 +503,7 @@ fn summary(
             .reference
             .as_ref()
             .and_then(|r| r.first_repeats(study.file.determine.repeats)),
-        noise_sd: floors.noise_sd,
+        noise_sd: measured.run_noise(floors.noise_sd),
         oat_bases: measured.oat.as_ref().map(|o| o.bases.len()),
         noise_floor_oat: floors.oat,
         noise_floor_morris: floors.morris,

@@ -77,9 +77,11 @@ pub struct DetermineSummary {
     pub configurations: usize,
     pub trials: usize,
     pub failed_configurations: usize,
-    /// Score of the reference configuration (None: it failed) and the noise of one score.
+    /// Score of the reference configuration (None: it failed).
     pub reference_score: Option<f64>,
-    pub noise_sd: f64,
+    /// The noise of one score (sd on the ln scale), from the configurations run more than
+    /// once (None: none was).
+    pub noise_sd: Option<f64>,
     /// Bases of the one-at-a-time sweep that ran (the reference and random ones).
     pub oat_bases: Option<usize>,
     pub noise_floor_oat: Option<f64>,

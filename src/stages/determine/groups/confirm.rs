@@ -162,8 +162,17 @@ fn confirm_more(
 /// noise). Why pairs: the deviations from a configuration's own median include a zero for
 /// every configuration run an odd number of times (3, for a confirmation), and their
 /// median understated the noise threefold (0.011 on the simulator, whose runs vary by
-/// 0.034), so confirmations passed at a third of their bound.
+/// 0.034), so confirmations passed at a third of their bound. PRIOR_SIGMA before any
+/// configuration ran twice.
 pub(super) fn noise(runs: &GroupRuns) -> Noise {
+    measured_noise(runs).unwrap_or(Noise {
+        sigma: PRIOR_SIGMA,
+        dof: 1,
+    })
+}
+
+/// `noise` from the runs alone: None before any configuration ran twice.
+pub(super) fn measured_noise(runs: &GroupRuns) -> Option<Noise> {
     let bases: Vec<Vec<f64>> = runs
         .bases
         .iter()
@@ -188,14 +197,10 @@ pub(super) fn noise(runs: &GroupRuns) -> Noise {
         }
         dof += g.len() - 1;
     }
-    let sigma = match dev.is_empty() {
-        true => PRIOR_SIGMA,
-        false => 1.4826 * median(&dev),
-    };
-    Noise {
-        sigma,
+    (!dev.is_empty()).then(|| Noise {
+        sigma: 1.4826 * median(&dev),
         dof: dof.max(1),
-    }
+    })
 }
 
 /// The variance of a median of n runs over one run's (the mean's for n ≤ 2).

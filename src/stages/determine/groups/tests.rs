@@ -272,6 +272,14 @@ fn the_noise_of_runs_repeated_three_times_is_their_spread() {
     let n = noise(&r);
     assert!((0.024..0.036).contains(&n.sigma), "{}", n.sigma);
     assert_eq!(n.dof, 80);
+    // The summary reports the same noise; with nothing run twice it reports none (and
+    // the confirmations fall back to the prior).
+    assert_eq!(run_noise(&r), Some(n.sigma));
+    for t in &mut r.tests {
+        t.confirm = None;
+    }
+    assert_eq!(run_noise(&r), None);
+    assert_eq!(noise(&r).sigma, PRIOR_SIGMA);
 }
 
 #[test]
