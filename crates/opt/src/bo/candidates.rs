@@ -35,17 +35,10 @@ pub(super) fn candidates(
     rng: &mut StdRng,
     anchors: &[Vec<f64>],
     n: usize,
-    relevance: Option<&[f64]>,
 ) -> Vec<Vec<f64>> {
     let dims = domain.dims();
     let n_local = if anchors.is_empty() { 0 } else { n / 2 };
     let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
-    let weighted: Option<Vec<f64>> = relevance.filter(|r| r.len() == dims).map(|r| {
-        let total: f64 = r.iter().sum();
-        r.iter()
-            .map(|w| (LOCAL_MOVES * w / total).min(1.0))
-            .collect()
-    });
     let mut zs: Vec<Vec<f64>> = Vec::with_capacity(n);
     for i in 0..n {
         let z: Vec<f64> = if i < n_local {
@@ -58,12 +51,8 @@ pub(super) fn candidates(
             let sigma = LOCAL_SIGMAS[i % LOCAL_SIGMAS.len()];
             let mut z = base.clone();
             let mut moved = false;
-            for (d, v) in z.iter_mut().enumerate() {
-                let prob = match (&weighted, i % 2 == 0 && (i / 4) % 2 == 1) {
-                    (Some(w), true) => 0.5 * (move_prob + w[d]),
-                    _ => move_prob,
-                };
-                if rng.random::<f64>() < prob {
+            for v in z.iter_mut() {
+                if rng.random::<f64>() < move_prob {
                     *v = (*v + sigma * crate::normal::sample_complement(rng)).clamp(0.0, 1.0);
                     moved = true;
                 }

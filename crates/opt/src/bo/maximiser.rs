@@ -54,8 +54,6 @@ pub(super) struct Maximiser<'a> {
     pub(super) seen: &'a Seen,
     pub(super) precheck: Option<&'a Precheck>,
     pub(super) opts: &'a BoOptions,
-    /// Per relaxed coordinate, how much the model says it matters (1 / length-scale).
-    pub(super) relevance: Option<Vec<f64>>,
 }
 
 impl Maximiser<'_> {
@@ -96,13 +94,7 @@ impl Maximiser<'_> {
     /// start set or beat the incumbent even with probability 1. The result is the same
     /// as scoring every candidate in full.
     fn search(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>], inc: &mut Incumbent<'_>) {
-        let mut zs = candidates(
-            self.domain,
-            self.rng,
-            anchors,
-            self.opts.candidates,
-            self.relevance.as_deref(),
-        );
+        let mut zs = candidates(self.domain, self.rng, anchors, self.opts.candidates);
         if self.opts.discrete_neighbours
             && let Some(best) = anchors.first()
         {

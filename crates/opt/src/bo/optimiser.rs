@@ -403,7 +403,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            relevance: None,
         }
     }
 
@@ -567,21 +566,12 @@ impl BayesOpt {
             feasibility: feasibility.as_ref(),
             pass_model,
         };
-        let no_failures = self.obs.failures.is_empty() || std::env::var("FT_REL_ANY").is_ok();
-        let relevance = gp.filter(|_| std::env::var("FT_REL").is_ok() && no_failures).map(|g| {
-            g.hyper()
-                .log_lengthscales
-                .iter()
-                .map(|l| (-l).exp())
-                .collect()
-        });
         let best = Maximiser {
             domain: &self.domain,
             rng: &mut self.rng,
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            relevance,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;
