@@ -388,14 +388,7 @@ fn base_order(
         })
         .collect();
     order.shuffle(rng);
-    let score = |n: usize| first.measured[n].score.unwrap_or(f64::NEG_INFINITY);
-    match std::env::var("FT_ORDER").as_deref() {
-        Ok("score") => order.sort_by(|a, b| score(b.0).total_cmp(&score(a.0))),
-        Ok("countscore") => order.sort_by(|a, b| {
-            b.1.cmp(&a.1).then(score(b.0).total_cmp(&score(a.0)))
-        }),
-        _ => order.sort_by_key(|o| std::cmp::Reverse(o.1)),
-    }
+    order.sort_by_key(|o| std::cmp::Reverse(o.1));
     order.into_iter().map(|o| o.0).collect()
 }
 
