@@ -389,50 +389,7 @@ fn base_order(
         .collect();
     order.shuffle(rng);
     order.sort_by_key(|o| std::cmp::Reverse(o.1));
-    let order: Vec<usize> = order.into_iter().map(|o| o.0).collect();
-    if std::env::var("FT_ORDER").as_deref() == Ok("spread") {
-        return spread(study, first, order, dominant, contrast);
-    }
-    order
-}
-
-/// Experiment: within each count of dominant keys in their better half, the base farthest
-/// (in the unit space) from every base placed before it next.
-fn spread(
-    study: &Study,
-    first: &ForestRuns,
-    order: Vec<usize>,
-    dominant: &[usize],
-    contrast: &Contrasts,
-) -> Vec<usize> {
-    let space = &study.space;
-    let unit: Vec<Vec<f64>> = first.configs.iter().map(|c| space.to_unit(c)).collect();
-    let count = |n: usize| {
-        dominant
-            .iter()
-            .filter(|&&i| (unit[n][i] >= 0.5) == (contrast.score[i] > 0.0))
-            .count()
-    };
-    let dist = |a: usize, b: usize| -> f64 {
-        unit[a].iter().zip(&unit[b]).map(|(x, y)| (x - y).powi(2)).sum()
-    };
-    let mut out: Vec<usize> = Vec::new();
-    let mut rest = order;
-    while !rest.is_empty() {
-        let top = rest.iter().map(|&n| count(n)).max().unwrap_or(0);
-        let pick = rest
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| count(**n) == top)
-            .map(|(j, &n)| {
-                let d = out.iter().map(|&m| dist(n, m)).fold(f64::INFINITY, f64::min);
-                (j, d)
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or(0, |p| p.0);
-        out.push(rest.remove(pick));
-    }
-    out
+    order.into_iter().map(|o| o.0).collect()
 }
 
 /// How a base's undecided keys move.
