@@ -471,7 +471,8 @@ pub enum AcquisitionKind {
     /// Expected improvement (the paper's).
     #[default]
     Ei,
-    /// Logarithm of EI (ranks like EI, keeps signal far from the incumbent).
+    /// Logarithm of EI over the best plus a margin of 0.01 (EI's margin is 0; both are
+    /// ranked by ln EI, so the margin is what differs).
     Logei,
     /// Probability of improvement.
     Pi,
