@@ -30,7 +30,7 @@
 //! on tell whether it holds).
 //! `--noise=F`: the measurement noise of every problem, the standard deviation of ln
 //! latency (default 0.03; the simulator's throughput gets half of it): how recall at a
-//! budget depends on the noise a trial's window leaves.
+//! budget depends on the noise of one run.
 //! `--keep=DIR`: each run's study folder is left in DIR as `PROBLEM-METHOD-SEED` (its
 //! `determine/` trials, journal and report), not in a temporary folder.
 //! Prints one line per run (stderr) and the table per problem and method (stdout).
