@@ -301,8 +301,6 @@ impl Measurements {
             .chain(self.spent.iter())
     }
 
-    /// The repeated runs the noise is pooled over: the reference's and the random OAT
-    /// bases'.
     /// The noise of one score the summary reports: the groups' (pairs of runs of one
     /// configuration, as their confirmations judge), else `score_noise`'s when the reference
     /// was measured repeatedly; None when nothing was run twice.
@@ -313,6 +311,8 @@ impl Measurements {
         }
     }
 
+    /// The repeated runs the noise is pooled over: the reference's and the random OAT
+    /// bases'.
     fn noise_groups(&self) -> Vec<&[f64]> {
         let mut groups: Vec<&[f64]> = self.reference.iter().map(|r| r.runs.as_slice()).collect();
         if let Some(o) = &self.oat {
