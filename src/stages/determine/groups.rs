@@ -471,12 +471,8 @@ pub(super) fn measure(
         tests: Vec::new(),
         reference_first: false,
     };
-    let reserve: u64 = std::env::var("FT_RESERVE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
     for (base, m, moves) in visits(study, first, order) {
-        if left(runner) < 2 + reserve || keys.is_empty() {
+        if left(runner) < 2 || keys.is_empty() {
             break;
         }
         let is_reference = m.is_none();
@@ -504,76 +500,7 @@ pub(super) fn measure(
         runs.fresh.push(None);
         screen_base(runner, &mut runs, groups, &mut keys)?;
     }
-    if reserve > 0 {
-        final_look(runner, &mut runs, &mut keys)?;
-    }
     Ok(runs)
-}
-
-/// Per undecided key, its strongest visit: the smallest test holding its move at a base,
-/// the one whose change is most standard errors from its base's level.
-fn strongest_visits(runs: &GroupRuns, keys: &[usize], sigma: f64) -> Vec<(f64, usize, Move)> {
-    let mut best: BTreeMap<usize, (f64, usize, usize, Move)> = BTreeMap::new();
-    for t in &runs.tests {
-        let Some(s) = t.m.score else { continue };
-        let n = runs
-            .tests
-            .iter()
-            .filter(|u| u.base == t.base && u.top)
-            .count()
-            + 1;
-        let se = sigma * (1.0 + MEDIAN_VAR / n as f64).sqrt();
-        let z = ((s - runs.level[t.base]) / se).abs();
-        for mv in t.moves.iter().filter(|m| keys.contains(&m.key)) {
-            let e = best
-                .entry(mv.key)
-                .or_insert((0.0, usize::MAX, usize::MAX, mv.clone()));
-            // The smallest test at a base is its most specific evidence.
-            let tested_alone = t.moves.len() == 1;
-            if tested_alone {
-                continue;
-            }
-            if z > e.0 {
-                *e = (z, t.base, t.moves.len(), mv.clone());
-            }
-        }
-    }
-    let mut out: Vec<(f64, usize, Move)> = best
-        .into_values()
-        .filter(|e| e.1 != usize::MAX)
-        .map(|e| (e.0, e.1, e.3))
-        .collect();
-    out.sort_by(|a, b| b.0.total_cmp(&a.0));
-    out
-}
-
-/// What the reserve buys at the end: the undecided keys whose strongest visit came
-/// closest to passing, each moved alone from that visit's base and confirmed when it
-/// passes the screening.
-fn final_look(runner: &mut Runner<'_>, runs: &mut GroupRuns, keys: &mut Vec<usize>) -> Result<()> {
-    let min_z: f64 = std::env::var("FT_FINAL_Z")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0);
-    let sigma = screen_sigma(runs);
-    for (z, b, mv) in strongest_visits(runs, keys, sigma) {
-        if z < min_z || left(runner) < 1 + CONFIRM_RUNS || !keys.contains(&mv.key) {
-            continue;
-        }
-        let tested = runs
-            .tests
-            .iter()
-            .any(|t| t.base == b && t.moves.len() == 1 && t.moves[0] == mv);
-        if tested {
-            continue;
-        }
-        let from = runs.tests.len();
-        measure_groups(runner, runs, b, vec![(vec![mv], None)], 100 + from)?;
-        if screen(runs, &runs.tests[from], screen_sigma(runs)) == Verdict::Confirm {
-            confirm_moves(runner, runs, b, &[from], keys)?;
-        }
-    }
-    Ok(())
 }
 
 impl GroupRuns {
