@@ -57,7 +57,6 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 
-static MEMREL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// Fresh runs of a base (once, for its first confirmation) and of a confirmed move.
 const CONFIRM_RUNS: u64 = 3;
 /// A group is split (a single move confirmed) when its change passes this many screening
@@ -343,13 +342,8 @@ fn pack(
     // groups.
     let name = |i: usize| study.space.params[i].name.as_str();
     let family = |i: usize| name(i).rsplit_once('.').map_or(name(i), |(f, _)| f);
-    let memrel = MEMREL.load(std::sync::atomic::Ordering::Relaxed);
-    let sizing = |i: usize| {
-        name(i).starts_with("taskmanager.memory.") && name(i) != "taskmanager.memory.segment-size"
-    };
     let related = |a: usize, b: usize| {
-        (memrel && sizing(a) && sizing(b))
-            || family(a) == family(b)
+        family(a) == family(b)
             || memory::share_of(name(a)).contains(&name(b))
             || memory::share_of(name(b)).contains(&name(a))
     };
@@ -494,21 +488,7 @@ pub(super) fn measure(
             }
         };
         let groups = match moves {
-            Moves::Levels(levels) => {
-                let on = match std::env::var("FT_MEMREL").as_deref() {
-                    Ok("ref") => is_reference,
-                    Ok("levels") => true,
-                    Ok(_) => true,
-                    Err(_) => false,
-                };
-                MEMREL.store(on, std::sync::atomic::Ordering::Relaxed);
-                let g = level_groups(study, &base, &keys, levels, &mut rng);
-                MEMREL.store(
-                    std::env::var("FT_MEMREL").is_ok_and(|v| v == "1"),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                g
-            }
+            Moves::Levels(levels) => level_groups(study, &base, &keys, levels, &mut rng),
             Moves::Ends => {
                 let doomed = doomed_moves(study, &runs);
                 base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)
