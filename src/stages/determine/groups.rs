@@ -16,15 +16,15 @@
 //! quarter inward when the pre-check refuses the end; the other end when neither passes,
 //! or when the drawn move sank groups at earlier bases and never ran: `doomed_moves`); at
 //! the default, to each of REFERENCE_LEVELS, and near a full heap to PRESSURE_LEVELS, a
-//! level's moves grouped apart. The moves
-//! of a base, shuffled afresh (so keys meet different partners), are dealt round-robin, the
-//! risky ones first (the first phase saw them fail more often on that side), into groups of
-//! at most GROUP_SIZE that pass the pre-check together. Each group runs once; the base's
-//! level is the median of its own run and its groups' (most groups are inert, so a spiked
-//! run of the base does not move it). A group whose change passes SPLIT_Z screening
-//! standard errors and 1% runs once more (`gate`) and is split in halves when that run
-//! passes the same way too; a group that could not run is dropped (its keys wait for other
-//! bases). Halves are split again while they pass; when neither half of a group that
+//! level's moves grouped apart. The moves of a base, shuffled afresh (so keys meet
+//! different partners), are dealt round-robin, the risky ones first (the first phase saw
+//! them fail more often on that side), into groups of at most GROUP_SIZE that pass the
+//! pre-check together (at the default, the TaskManager's memory sizes one to a group).
+//! Each group runs once; the base's level is the median of its own run and its groups'
+//! (most groups are inert, so a spiked run of the base does not move it). A group whose
+//! change passes SPLIT_Z screening standard errors and 1% runs once more (`gate`) and is
+//! split in halves when that run passes the same way too; a group that could not run is
+//! dropped (its keys wait for other bases). Halves are split again while they pass; when neither half of a group that
 //! passed does, the one carrying more than half of its change goes on (`descend`). A
 //! single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
 //! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
@@ -72,14 +72,16 @@ const RISKY: f64 = 0.05;
 const DOOMED_FAILS: usize = 2;
 /// Where an end the pre-check refuses is retried, on the unit scale from that end.
 const INWARD: f64 = 0.25;
-/// The levels the reference's keys move to, on the unit scale: the ends and the inner
-/// levels where keys act only around Flink's default (on the simulator the network
-/// minimum and the TaskManager's flink size at ¾, the network fraction and the framework
-/// off-heap size at ½). Why not ¼ as well: no key acted only there, and on the simulator
-/// its groups cost half of the reference's trials (39 of 79 at 80 000 rec/s), runs that
-/// visit two more bases instead (recall over 20 seeds 0.62 → 0.69 at 16 000 rec/s, 0.68 →
-/// 0.71 at 80 000).
-const REFERENCE_LEVELS: [f64; 4] = [0.0, 0.5, 0.75, 1.0];
+/// The levels the reference's keys move to, on the unit scale: the inner levels where keys
+/// act only around Flink's default (on the simulator the network minimum and the
+/// TaskManager's flink size at ¾, the network fraction and the framework off-heap size at
+/// ½). Why not ¼: no key acted only there, and its groups cost half of the reference's
+/// trials (39 of 79 at 80 000 rec/s). Why not the ends: what acts at the default's ends
+/// (the task heap's and the checkpoint interval's low ends) acts at random bases too, and
+/// at 16 000 rec/s the ends' groups seldom pass; their runs visit more bases instead (with
+/// the memory sizes apart, recall over seeds 1–80 0.752 → 0.767 at 16 000 rec/s and 0.762 →
+/// 0.765 at 80 000, over seeds 81–160 0.709 → 0.738 and 0.744 → 0.758).
+const REFERENCE_LEVELS: [f64; 2] = [0.5, 0.75];
 /// Bases near a full heap (by the garbage-collection time of their runs) whose keys move
 /// to PRESSURE_LEVELS, visited first and then every PRESSURE_EVERY-th (`visits`).
 const PRESSURE_BASES: usize = 3;
@@ -280,7 +282,7 @@ fn base_groups(
             Some((contrast.fail[i] * toward.signum() > RISKY, mv))
         })
         .collect();
-    pack(study, base, moves, rng)
+    pack(study, base, moves, Packing::Plain, rng)
 }
 
 /// A base's first-level groups when its keys move to levels (Flink's default, the bases
@@ -294,6 +296,7 @@ fn level_groups(
     base: &Config,
     keys: &[usize],
     levels: &[f64],
+    packing: Packing,
     rng: &mut StdRng,
 ) -> Vec<Vec<Move>> {
     let mut used: Vec<Vec<Value>> = vec![Vec::new(); study.space.len()];
@@ -314,9 +317,23 @@ fn level_groups(
                 })
             })
             .collect();
-        out.extend(pack(study, base, moves, rng));
+        out.extend(pack(study, base, moves, packing, rng));
     }
     out
+}
+
+/// Which moves `pack` keeps apart beyond those of one option group, a share and its total.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Packing {
+    Plain,
+    /// Also every two of the TaskManager's memory sizes (`memory::sizes_taskmanager_memory`).
+    /// Why at Flink's default only: there the network fraction acts, at ½, and only there,
+    /// and beside another size carved from the same memory (the managed memory's explicit
+    /// size) its change cancelled on the task heap; apart, the network fraction was missed
+    /// on 33 runs of 80 at 80 000 rec/s instead of 51 and the network minimum on 6 instead
+    /// of 17. Apart at every base, the ~14 sizes need twice the groups everywhere, and at
+    /// 16 000 rec/s recall fell from 0.752 to 0.698 (seeds 1–80).
+    MemoryApart,
 }
 
 /// Packs `moves` (risky or not) into groups of at most GROUP_SIZE that pass the pre-check
@@ -325,6 +342,7 @@ fn pack(
     study: &Study,
     base: &Config,
     mut moves: Vec<(bool, Move)>,
+    packing: Packing,
     rng: &mut StdRng,
 ) -> Vec<Vec<Move>> {
     moves.shuffle(rng);
@@ -342,8 +360,11 @@ fn pack(
     // groups.
     let name = |i: usize| study.space.params[i].name.as_str();
     let family = |i: usize| name(i).rsplit_once('.').map_or(name(i), |(f, _)| f);
+    let sizes = |i: usize| memory::sizes_taskmanager_memory(name(i));
+    let apart = |a: usize, b: usize| packing == Packing::MemoryApart && sizes(a) && sizes(b);
     let related = |a: usize, b: usize| {
-        family(a) == family(b)
+        apart(a, b)
+            || family(a) == family(b)
             || memory::share_of(name(a)).contains(&name(b))
             || memory::share_of(name(b)).contains(&name(a))
     };
@@ -395,6 +416,9 @@ fn base_order(
 /// How a base's undecided keys move.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Moves {
+    /// Flink's default: each to every one of REFERENCE_LEVELS, a level's moves grouped
+    /// apart, the TaskManager's memory sizes one to a group (`Packing::MemoryApart`).
+    Reference,
     /// Each to every one of these levels of its range (unit scale), a level's moves
     /// grouped apart.
     Levels(&'static [f64]),
@@ -429,11 +453,8 @@ fn visits(
         order.insert((j * PRESSURE_EVERY).min(order.len()), n);
     }
     let reference = reference_config(&study.space);
-    let reference = passes_precheck(study, &reference).then_some((
-        reference,
-        None,
-        Moves::Levels(&REFERENCE_LEVELS),
-    ));
+    let reference =
+        passes_precheck(study, &reference).then_some((reference, None, Moves::Reference));
     let rest = order.into_iter().map(|n| {
         let moves = match pressure.contains(&n) {
             true => Moves::Levels(&PRESSURE_LEVELS),
@@ -488,7 +509,13 @@ pub(super) fn measure(
             }
         };
         let groups = match moves {
-            Moves::Levels(levels) => level_groups(study, &base, &keys, levels, &mut rng),
+            Moves::Reference => {
+                let packing = Packing::MemoryApart;
+                level_groups(study, &base, &keys, &REFERENCE_LEVELS, packing, &mut rng)
+            }
+            Moves::Levels(levels) => {
+                level_groups(study, &base, &keys, levels, Packing::Plain, &mut rng)
+            }
             Moves::Ends => {
                 let doomed = doomed_moves(study, &runs);
                 base_groups(study, &base, &keys, &contrast, &doomed, &mut rng)

@@ -41,7 +41,7 @@ mod taskmanager;
 pub use error::{MemoryError, Rule};
 pub use jobmanager::{JobManagerMemory, jobmanager};
 pub use network::segment_size_bytes;
-pub use options::{lookup, share_of};
+pub use options::{lookup, share_of, sizes_taskmanager_memory};
 pub use report::{MemoryReport, report};
 pub use size::{human, mib, readable};
 pub use taskmanager::{TaskManagerMemory, taskmanager};

@@ -58,6 +58,25 @@ pub fn share_of(key: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether `key` sizes a part of the TaskManager's memory or its total: a size, fraction,
+/// minimum or maximum under `taskmanager.memory.` (the segment size, a buffer's size, is
+/// not one), or the network memory's under its older names. Every such part is carved out
+/// of the same total, so two of them changed at once can cancel on what is left to the
+/// task heap (a larger network fraction beside a smaller explicit managed size).
+pub fn sizes_taskmanager_memory(key: &str) -> bool {
+    let Some((component, part)) = key.rsplit_once('.') else {
+        return false;
+    };
+    match part {
+        "size" => component.starts_with("taskmanager.memory."),
+        "fraction" | "min" | "max" => {
+            component.starts_with("taskmanager.memory.")
+                || component == "taskmanager.network.memory"
+        }
+        _ => false,
+    }
+}
+
 /// Reads an option by any of its names across Flink versions (for the models that do not
 /// depend on the version; the memory model reads each version's own names).
 pub fn lookup<'a>(conf: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {

@@ -227,3 +227,28 @@ fn shares_name_the_totals_they_are_taken_of() {
         assert!(share_of(key).is_empty(), "{key}");
     }
 }
+
+#[test]
+fn the_taskmanager_s_memory_parts_are_told_from_other_keys() {
+    for key in [
+        "taskmanager.memory.flink.size",
+        "taskmanager.memory.task.heap.size",
+        "taskmanager.memory.managed.fraction",
+        "taskmanager.memory.network.min",
+        "taskmanager.network.memory.max",
+        "taskmanager.memory.jvm-overhead.fraction",
+        "taskmanager.memory.jvm-metaspace.size",
+    ] {
+        assert!(sizes_taskmanager_memory(key), "{key}");
+    }
+    for key in [
+        "taskmanager.memory.segment-size",
+        "taskmanager.memory.min-segment-size",
+        "taskmanager.network.memory.buffers-per-channel",
+        "taskmanager.numberOfTaskSlots",
+        "jobmanager.memory.flink.size",
+        "taskmanager.memory.managed.consumer-weights",
+    ] {
+        assert!(!sizes_taskmanager_memory(key), "{key}");
+    }
+}

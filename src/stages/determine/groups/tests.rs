@@ -254,7 +254,7 @@ fn the_bases_nearest_a_full_heap_come_first_and_every_fourth_with_middle_moves()
         order.iter().map(|&i| (i, Moves::Ends)).collect::<Vec<_>>()
     );
     let reference = &visits(&study, &first(&|_| None), order.clone())[0];
-    assert_eq!(reference.2, Moves::Levels(&REFERENCE_LEVELS));
+    assert_eq!(reference.2, Moves::Reference);
 }
 
 #[test]
@@ -328,13 +328,18 @@ fn a_key_whose_confirmation_passed_when_judged_stays_selected_under_a_later_stri
     assert!(!effects(&r, 20)[3].selected);
 }
 
+/// A study over the 60-key screening catalogue, in `dir`.
+fn candidates_study(dir: &std::path::Path) -> Study {
+    let text = crate::study::template(None)
+        .replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
+    std::fs::write(dir.join("flinktune.toml"), text).unwrap();
+    Study::load(dir).unwrap()
+}
+
 #[test]
 fn a_share_and_the_total_it_is_taken_of_move_in_different_groups() {
     let d = tempfile::tempdir().unwrap();
-    let text = crate::study::template(None)
-        .replace("\"flink-1.11-key-params\"", "\"flink-1.11-candidates\"");
-    std::fs::write(d.path().join("flinktune.toml"), text).unwrap();
-    let study = Study::load(d.path()).unwrap();
+    let study = candidates_study(d.path());
     let space = &study.space;
     let key = |name: &str| space.params.iter().position(|p| p.name == name).unwrap();
     let related = [
@@ -347,7 +352,7 @@ fn a_share_and_the_total_it_is_taken_of_move_in_different_groups() {
     let all: Vec<usize> = (0..space.len()).collect();
     for seed in 0..10 {
         let mut rng = StdRng::seed_from_u64(seed);
-        let groups = level_groups(&study, &base, &all, &[0.5], &mut rng);
+        let groups = level_groups(&study, &base, &all, &[0.5], Packing::Plain, &mut rng);
         let moved = |i: usize| {
             groups
                 .iter()
@@ -360,5 +365,42 @@ fn a_share_and_the_total_it_is_taken_of_move_in_different_groups() {
             let flink = g.iter().any(|m| m.key == related[0]);
             assert!(!flink || n == 1, "seed {seed}: {g:?}");
         }
+    }
+}
+
+#[test]
+fn at_flink_s_default_the_taskmanager_s_memory_sizes_move_one_to_a_group() {
+    let d = tempfile::tempdir().unwrap();
+    let study = candidates_study(d.path());
+    let space = &study.space;
+    let sizes: Vec<usize> = (0..space.len())
+        .filter(|&i| memory::sizes_taskmanager_memory(&space.params[i].name))
+        .collect();
+    assert!(sizes.len() >= 10, "{sizes:?}");
+    let base = reference_config(space);
+    let all: Vec<usize> = (0..space.len()).collect();
+    let in_one = |groups: &[Vec<Move>]| {
+        groups
+            .iter()
+            .map(|g| g.iter().filter(|m| sizes.contains(&m.key)).count())
+            .max()
+            .unwrap_or(0)
+    };
+    let packed = |packing: Packing, seed: u64| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        level_groups(&study, &base, &all, &REFERENCE_LEVELS, packing, &mut rng)
+    };
+    for seed in 0..10 {
+        let apart = packed(Packing::MemoryApart, seed);
+        assert_eq!(in_one(&apart), 1, "seed {seed}");
+        // Every move a level offers is still made, each once.
+        let plain = packed(Packing::Plain, seed);
+        let moves = |g: &[Vec<Move>]| g.iter().map(Vec::len).sum::<usize>();
+        assert_eq!(moves(&apart), moves(&plain), "seed {seed}");
+        assert!(
+            in_one(&plain) > 1,
+            "seed {seed}: the plain packing never paired two sizes"
+        );
+        assert!(apart.len() > plain.len(), "seed {seed}");
     }
 }
