@@ -254,7 +254,8 @@ fn sobol_text(s: &DetermineSummary) -> String {
         ScreeningMethod::Groups => {
             "A third of the budget went to a two-level design (as the factorial method's first \
              phase). The rest moved the keys it did not select in groups from many bases (Flink's \
-             default, each key to the ends, the middle and three quarters of its range; the \
+             default, each key to the middle and three quarters of its range, the TaskManager's \
+             memory sizes one to a group; the \
              design's configurations whose runs spent the most time in garbage collection, each \
              key to the middle of its range; the other design configurations, to an end of each \
              key's range), splitting a group while its \
