@@ -172,10 +172,10 @@ pub enum ScreeningMethod {
     /// A two-level design in foldover pairs in the runnable region, read by least squares
     /// (main effects and the pairs that act together).
     Factorial,
-    /// The factorial method's first phase, then groups of keys moved to the ends of their
-    /// ranges from many bases (Flink's default and the design's configurations), split
-    /// while they act (sequential bifurcation), every run read by one regression (the
-    /// default).
+    /// The factorial method's first phase, then groups of keys moved from many bases
+    /// (Flink's default, to the middle and ¾ of their ranges; the design's configurations,
+    /// to their ends), split while they act (sequential bifurcation), every run read by one
+    /// regression (the default).
     Groups,
 }
 
