@@ -16,9 +16,8 @@ import statistics
 from pathlib import Path
 
 import problems as P
+from compare import SETS
 from run import CHECKPOINTS, best_so_far, load, optimum
-
-SETS = {"tuning": range(0, 100), "held out": range(100, 200)}
 
 
 def regrets(runs, count, opt):
@@ -43,17 +42,13 @@ def verdict(ours, theirs, rng, resamples):
 
 
 def row(prob, name, ours, theirs, opt, rng, resamples):
-    medians = {}
-    calls = []
-    for c in CHECKPOINTS:
-        a, b = regrets(ours, c, opt), regrets(theirs, c, opt)
-        medians.setdefault("ours", []).append(statistics.median(a))
-        medians.setdefault("theirs", []).append(statistics.median(b))
-        if c > 10:
-            calls.append(f"@{c} {verdict(a, b, rng, resamples)}")
-    cells = [" / ".join(f"{m:.3g}" for m in medians[k]) for k in ("ours", "theirs")]
+    def medians(runs):
+        return " / ".join(f"{statistics.median(regrets(runs, c, opt)):.3g}" for c in CHECKPOINTS)
+
+    calls = [f"@{c} {verdict(regrets(ours, c, opt), regrets(theirs, c, opt), rng, resamples)}"
+             for c in CHECKPOINTS if c > 10]
     seeds = f"{name} ({len(ours)}/{len(theirs)})"
-    return f"| {prob} | {seeds} | {cells[0]} | {cells[1]} | {'; '.join(calls)} |"
+    return f"| {prob} | {seeds} | {medians(ours)} | {medians(theirs)} | {'; '.join(calls)} |"
 
 
 def main():

@@ -24,9 +24,9 @@
 //! (most groups are inert, so a spiked run of the base does not move it). A group whose
 //! change passes SPLIT_Z screening standard errors and 1% runs once more (`gate`) and is
 //! split in halves when that run passes the same way too; a group that could not run is
-//! dropped (its keys wait for other bases). Halves are split again while they pass; when neither half of a group that
-//! passed does, the one carrying more than half of its change goes on (`descend`). A
-//! single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
+//! dropped (its keys wait for other bases). Halves are split again while they pass; when
+//! neither half of a group that passed does, the one carrying more than half of its change
+//! goes on (`descend`). A single move that passes is confirmed: it runs CONFIRM_RUNS times afresh, the base
 //! CONFIRM_RUNS times afresh (once per base), and the medians of those fresh runs alone
 //! judge it against Student's t bound, Bonferroni over the confirmations (noise pooled over
 //! the repeated configurations); one that reaches MORE_FROM of its bound without passing

@@ -255,11 +255,10 @@ fn sobol_text(s: &DetermineSummary) -> String {
             "A third of the budget went to a two-level design (as the factorial method's first \
              phase). The rest moved the keys it did not select in groups from many bases (Flink's \
              default, each key to the middle and three quarters of its range, the TaskManager's \
-             memory sizes one to a group; the \
-             design's configurations whose runs spent the most time in garbage collection, each \
-             key to the middle of its range; the other design configurations, to an end of each \
-             key's range), splitting a group while its \
-             change passed a screening bound. A key's effect is the change of the score ln(perf) \
+             memory sizes one to a group; the design's configurations whose runs spent the most \
+             time in garbage collection, each key to the middle of its range; the other design \
+             configurations, to an end of each key's range), splitting a group while its change \
+             passed a screening bound. A key's effect is the change of the score ln(perf) \
              from the low to the high side of its range in a Huber regression over every run (each \
              base's runs with a level of their own), ± its standard error (scaled up by the excess \
              of the median |t| over the normal's), selected when above 1% with its t statistic \
@@ -317,8 +316,9 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.71–0.76 with 3% noise on p99 latency, a score noise of about 0.034;
-/// 0.80–0.84 with 1.5%, about 0.017; BENCHMARKS.md, "Less noise per run").
+/// trials: recall 0.74–0.77 with 3% noise on p99 latency, a score noise of about 0.034;
+/// 0.80–0.84 with 1.5%, about 0.017, measured with the earlier visit of Flink's default;
+/// BENCHMARKS.md, "Less noise per run").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
