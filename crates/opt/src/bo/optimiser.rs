@@ -22,7 +22,6 @@ use super::feasibility::{Feasibility, PassModel, Precheck};
 use super::maximiser::Maximiser;
 use super::observations::Observations;
 use super::options::BoOptions;
-use super::parzen::proposals;
 use super::scoring::{Score, Scorer, Whole};
 use super::seen::{Canonical, Seen};
 use super::transfer::{ensemble, fit_bases};
@@ -32,8 +31,6 @@ const ANCHORS: usize = 5;
 /// Latin-hypercube points drawn per design point at most before a space the precheck
 /// (nearly) always rejects is refused.
 const DESIGN_DRAWS_PER_POINT: usize = 2_000;
-/// Rounds of Parzen proposals tried before a random point.
-const PARZEN_ROUNDS: usize = 20;
 
 /// Bayesian optimiser with an ask/tell interface over a mixed [`Domain`].
 pub struct BayesOpt {
@@ -409,53 +406,6 @@ impl BayesOpt {
         }
     }
 
-    /// Whether this model-based ask goes to the Parzen proposals (experiment knobs:
-    /// FLINKTUNE_TPE_EVERY, _FROM and _UNTIL on the evaluations asked so far).
-    fn parzen_turn(&self) -> bool {
-        let knob = |k: &str, d: usize| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        let every = knob("FLINKTUNE_TPE_EVERY", 0);
-        every > 0
-            && self.asked >= knob("FLINKTUNE_TPE_FROM", 0)
-            && self.asked < knob("FLINKTUNE_TPE_UNTIL", usize::MAX)
-            && (self.asked - self.opts.initial).is_multiple_of(every)
-    }
-
-    /// The best-ranked Parzen proposal not seen before that the precheck admits.
-    fn parzen_suggestion(&mut self) -> Result<Suggestion> {
-        for _ in 0..PARZEN_ROUNDS {
-            let (xs, ys) = self.obs.real();
-            let ranked = proposals(&self.domain, xs, ys, &self.obs.failures, &mut self.rng);
-            for p in ranked {
-                if self.seen.contains(&p) {
-                    continue;
-                }
-                if self.precheck.as_ref().is_none_or(|f| f(&p)) {
-                    return Ok(Suggestion {
-                        x: p,
-                        acquisition: None,
-                        mean: None,
-                        std: None,
-                        initial: false,
-                    });
-                }
-                self.rejected += 1;
-            }
-        }
-        let x = self.random_point()?;
-        Ok(Suggestion {
-            x,
-            acquisition: None,
-            mean: None,
-            std: None,
-            initial: false,
-        })
-    }
-
     /// The next design point as a suggestion.
     fn design_suggestion(&mut self) -> Result<Suggestion> {
         Ok(Suggestion {
@@ -574,9 +524,6 @@ impl BayesOpt {
 
     /// Fits the surrogate and maximises the acquisition.
     fn model_point(&mut self) -> Result<Suggestion> {
-        if self.transfer.is_empty() && self.obs.ys.len() >= 2 && self.parzen_turn() {
-            return self.parzen_suggestion();
-        }
         let ask = self.model_asks as u64;
         let fit_opts = self.fit_options();
         let gp = if self.obs.ys.len() >= 2 {
