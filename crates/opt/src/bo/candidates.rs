@@ -37,15 +37,7 @@ pub(super) fn candidates(
     n: usize,
 ) -> Vec<Vec<f64>> {
     let dims = domain.dims();
-    let share: f64 = std::env::var("FT_LOCAL_SHARE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.5);
-    let n_local = if anchors.is_empty() {
-        0
-    } else {
-        (n as f64 * share) as usize
-    };
+    let n_local = if anchors.is_empty() { 0 } else { n / 2 };
     let move_prob = (LOCAL_MOVES / dims as f64).min(1.0);
     let mut zs: Vec<Vec<f64>> = Vec::with_capacity(n);
     for i in 0..n {
