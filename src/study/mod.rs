@@ -144,7 +144,7 @@ impl Study {
 
     /// The size of the search's initial design: `[search] initial`, else a quarter of the
     /// budget, at least 5 and at most one more than the parameters; a sixth, not below a
-    /// third of the parameters, for a search whose fits alternate the length-scale prior
+    /// third of the parameters, for a search whose fits are under the length-scale prior
     /// (`under_prior`: over the system, one objective; `opt::bo::default_initial`).
     pub fn search_initial(&self, under_prior: bool) -> usize {
         let s = &self.file.search;

@@ -252,15 +252,15 @@ pub fn optimise(
 /// The optimiser for an evaluator. Over the model its feasibility forest is the
 /// probability of success; over the system the optimiser learns one from the failures it
 /// is told about, steps to the incumbent's discrete neighbours (a wrong step there is
-/// measured and corrected; over the model nothing would correct it), and fits every other
-/// model under a length-scale prior (measured on noisy systems, BENCHMARKS.md; the model's
+/// measured and corrected; over the model nothing would correct it), and fits its models
+/// under a length-scale prior (measured on noisy systems, BENCHMARKS.md; the model's
 /// predictions are noise-free).
 fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
     let measured = evaluator.measures();
     let opts = BoOptions {
         learn_feasibility: measured,
         discrete_neighbours: measured,
-        alternate_prior: measured.then_some(bo::SEARCH_PRIOR_TAU),
+        lengthscale_prior: measured.then_some(bo::SEARCH_PRIOR_TAU),
         ..opts
     };
     let domain = encoding::domain(space);

@@ -458,14 +458,16 @@ impl BayesOpt {
     }
 
     /// This model-based suggestion's fit options: restarts only on a full refit, the
-    /// length-scale prior on every other suggestion when the options alternate.
+    /// options' length-scale prior unless under a transfer.
     pub(super) fn fit_options(&self) -> FitOptions {
         let full = self.model_asks.is_multiple_of(self.opts.refit_every.max(1));
-        let prior_turn = !self.model_asks.is_multiple_of(2) && self.transfer.is_empty();
         FitOptions {
             restarts: if full { self.opts.fit.restarts } else { 0 },
             seed: self.opts.fit.seed.wrapping_add(self.model_asks as u64),
-            lengthscale_prior: self.opts.alternate_prior.filter(|_| prior_turn),
+            lengthscale_prior: self
+                .opts
+                .lengthscale_prior
+                .filter(|_| self.transfer.is_empty()),
             ..self.target_fit()
         }
     }

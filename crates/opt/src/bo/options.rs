@@ -14,19 +14,16 @@ use crate::gp::FitOptions;
 /// the GP's shortest length-scales name more of the parameters that matter.
 const MIN_LENGTHSCALE: f64 = 0.1;
 
-/// The length-scale prior's global scale for the search's alternate fits: `τ = 3` pulls
-/// the length-scales the data say little about towards `3^{−½} ≈ 0.58` of a parameter's
-/// range.
+/// The length-scale prior's global scale for the search's fits: `τ = 3` pulls the
+/// length-scales the data say little about towards `3^{−½} ≈ 0.58` of a parameter's range.
 ///
-/// Why alternate: with 15–60 points in 30 parameters, maximum likelihood leaves most
-/// length-scales at the box's 10 (inert) and models only a few, which suits a problem whose
-/// gain sits in a few strong keys (the simulator) and misses one whose gain is spread over
-/// many weak ones; under the prior, every fit models every parameter a little, which wins
-/// many weak parameters and costs the few strong ones. Alternating, measured on the search
-/// suite against maximum likelihood alone (BENCHMARKS.md, "Every other fit under the
-/// prior"), was better at 30 and 60 evaluations over all problems on two seed sets, about
-/// level at 20, and level or better on the simulator; the prior in every fit lost the
-/// simulator.
+/// Why: with 10–60 points in 30 parameters, maximum likelihood leaves most length-scales at
+/// the box's 10 (inert) and models only a few, which suits a problem whose gain sits in a
+/// few strong keys and misses one whose gain is spread over many weak ones; under the
+/// prior every fit models every parameter a little. With the initial design of a sixth of
+/// the budget ([`default_initial`]), the prior in every fit was better than in every other
+/// one on the search suite (BENCHMARKS.md, "The length-scale prior in every fit"): ahead
+/// on the many weak parameters and on the simulator at both rates, on two seed sets.
 pub const SEARCH_PRIOR_TAU: f64 = 3.0;
 
 /// Options for [`BayesOpt`](super::BayesOpt).
@@ -61,12 +58,12 @@ pub struct BoOptions {
     /// level at a time, such steps walk along a discrete axis to the edge of what was
     /// measured, where a learnt run/fail model is least reliable.
     pub discrete_neighbours: bool,
-    /// Every other model-based suggestion fits its models under a length-scale prior of
-    /// this global scale ([`FitOptions::lengthscale_prior`]; [`SEARCH_PRIOR_TAU`] for the
-    /// search stage), the others by maximum likelihood. `None`: every fit by maximum
-    /// likelihood. Off under a transfer, where the earlier tasks' models carry the shape.
+    /// Every model-based suggestion fits its models under a length-scale prior of this
+    /// global scale ([`FitOptions::lengthscale_prior`]; [`SEARCH_PRIOR_TAU`] for the search
+    /// stage). `None`: by maximum likelihood. Off under a transfer, where the earlier
+    /// tasks' models carry the shape.
     #[serde(default)]
-    pub alternate_prior: Option<f64>,
+    pub lengthscale_prior: Option<f64>,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
 }
@@ -91,7 +88,7 @@ impl Default for BoOptions {
             refit_every: 5,
             learn_feasibility: true,
             discrete_neighbours: true,
-            alternate_prior: None,
+            lengthscale_prior: None,
             seed: 0,
         }
     }
@@ -102,8 +99,8 @@ impl Default for BoOptions {
 /// whole budget. A fixed design of 20 was two thirds of a 30-evaluation search; past
 /// `params + 1` points a Latin hypercube adds little the model's own suggestions would not.
 ///
-/// With `under_prior` (the fits alternate the length-scale prior,
-/// [`BoOptions::alternate_prior`]): a sixth of the budget, but not below a third of the
+/// With `under_prior` (the fits under the length-scale prior,
+/// [`BoOptions::lengthscale_prior`]): a sixth of the budget, but not below a third of the
 /// parameters nor above the quarter. The prior keeps the first fits on few points from
 /// explaining noise with short length-scales, so the model can take over sooner: on the
 /// search suite (30 parameters, budget 60; 360 paired runs on three seed sets) a design

@@ -562,7 +562,7 @@ fn enqueued_points_come_first_and_count_towards_the_design() {
 }
 
 /// The default design: a quarter of the budget, within 5 and the dimension + 1; under the
-/// alternating prior a sixth, not below a third of the dimension nor above the quarter.
+/// length-scale prior a sixth, not below a third of the dimension nor above the quarter.
 #[test]
 fn the_default_design_is_a_quarter_of_the_budget_or_under_the_prior_a_sixth() {
     // (budget, parameters, under the prior, design)
@@ -622,15 +622,26 @@ fn a_point_whose_canonical_form_was_seen_is_never_suggested() {
 }
 
 #[test]
-fn every_other_model_based_fit_is_under_the_prior_when_the_options_alternate() {
+fn every_model_based_fit_is_under_the_options_prior_but_none_under_a_transfer() {
     let domain = Domain::new(vec![Var::Continuous, Var::Continuous]);
-    let priors = |alternate_prior: Option<f64>| {
+    let priors = |lengthscale_prior: Option<f64>, transfer: bool| {
         let opts = BoOptions {
             initial: 2,
-            alternate_prior,
+            lengthscale_prior,
             ..BoOptions::default()
         };
         let mut bo = BayesOpt::new(domain.clone(), opts).unwrap();
+        if transfer {
+            let xs: Vec<Vec<f64>> = (0..6).map(|i| vec![i as f64 / 5.0, 0.5]).collect();
+            let source = Task {
+                name: "branin".into(),
+                rate: None,
+                ys: xs.iter().map(|x| neg_branin(x)).collect(),
+                xs,
+                failures: vec![],
+            };
+            bo.set_transfer(&[source]).unwrap();
+        }
         run(&mut bo, &neg_branin, 2);
         (0..4)
             .map(|_| {
@@ -640,6 +651,7 @@ fn every_other_model_based_fit_is_under_the_prior_when_the_options_alternate() {
             })
             .collect::<Vec<_>>()
     };
-    assert_eq!(priors(Some(3.0)), [None, Some(3.0), None, Some(3.0)]);
-    assert_eq!(priors(None), [None; 4]);
+    assert_eq!(priors(Some(3.0), false), [Some(3.0); 4]);
+    assert_eq!(priors(None, false), [None; 4]);
+    assert_eq!(priors(Some(3.0), true), [None; 4]);
 }
