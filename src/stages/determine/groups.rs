@@ -211,34 +211,14 @@ fn end_move(study: &Study, base: &Config, i: usize, side: Side) -> Option<Move> 
     if matches!(p.kind, Kind::Int | Kind::Float) {
         tries.push((end - INWARD).abs());
     }
-    let at = |u: f64| {
+    tries.into_iter().find_map(|u| {
         let mv = Move {
             key: i,
             value: p.from_unit(u),
         };
         let fresh = base[i].as_ref() != Some(&mv.value);
         (fresh && passes_precheck(study, &apply(base, std::slice::from_ref(&mv)))).then_some(mv)
-    };
-    if std::env::var("FT_FAR").is_ok() && matches!(p.kind, Kind::Int | Kind::Float) {
-        if let Some(mv) = at(end) {
-            return Some(mv);
-        }
-        let from = base[i].as_ref().map(|v| p.to_unit(v))?;
-        let (mut ok, mut bad) = (from, end);
-        let mut best = None;
-        for _ in 0..8 {
-            let mid = 0.5 * (ok + bad);
-            match at(mid) {
-                Some(mv) => {
-                    ok = mid;
-                    best = Some(mv);
-                }
-                None => bad = mid,
-            }
-        }
-        return best;
-    }
-    tries.into_iter().find_map(at)
+    })
 }
 
 /// Per key, from the first phase's configurations: the two-level contrast of the score
