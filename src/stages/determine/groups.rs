@@ -272,13 +272,7 @@ fn base_groups(
     let moves: Vec<(bool, Move)> = keys
         .iter()
         .filter_map(|&i| {
-            let lean: f64 = std::env::var("FT_RISK").ok().and_then(|v| v.parse().ok()).unwrap_or(0.5);
-            let p_high = match contrast.fail[i] {
-                f if f > RISKY => lean,
-                f if f < -RISKY => 1.0 - lean,
-                _ => 0.5,
-            };
-            let drawn = Side::of(rng.random::<f64>() < p_high);
+            let drawn = Side::of(rng.random::<bool>());
             let side = match doomed.contains(&(i, drawn)) {
                 true => drawn.other(),
                 false => drawn,
