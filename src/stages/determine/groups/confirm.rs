@@ -46,37 +46,11 @@ pub(super) fn confirm_moves(
         let m = runner.measure_repeats(&[base_item(runs, b)], 1, CONFIRM_RUNS)?;
         runs.fresh[b] = m.into_iter().next();
     }
-    let first: u64 = std::env::var("FT_FIRST")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CONFIRM_RUNS);
-    let more = runner.measure_repeats(&move_items(runs, b, &which), 1, first)?;
+    let more = runner.measure_repeats(&move_items(runs, b, &which), 1, CONFIRM_RUNS)?;
     for (&t, extra) in which.iter().zip(more) {
         runs.tests[t].confirm = Some(extra);
     }
     decide(runner, runs, keys);
-    if first < CONFIRM_RUNS {
-        let rest: Vec<usize> = which
-            .iter()
-            .copied()
-            .filter(|&t| keys.contains(&runs.tests[t].moves[0].key))
-            .collect();
-        let cost = (CONFIRM_RUNS - first) * rest.len() as u64;
-        if !rest.is_empty() && left(runner) >= cost {
-            let more = runner.measure_repeats(
-                &move_items(runs, b, &rest),
-                1 + first,
-                CONFIRM_RUNS - first,
-            )?;
-            for (&t, extra) in rest.iter().zip(more) {
-                if let Some(m) = runs.tests[t].confirm.as_mut() {
-                    m.runs.extend(extra.runs);
-                    m.score = (!m.runs.is_empty()).then(|| median(&m.runs));
-                }
-            }
-            decide(runner, runs, keys);
-        }
-    }
     confirm_more(runner, runs, b, &which, keys)
 }
 
@@ -281,7 +255,6 @@ pub(in crate::stages::determine) fn effects(runs: &GroupRuns, k: usize) -> Vec<K
 pub(super) struct Judge {
     noise: Noise,
     t: f64,
-    t_first: f64,
 }
 
 impl Judge {
@@ -289,13 +262,7 @@ impl Judge {
         let noise = noise(runs);
         let confirmations = runs.tests.iter().filter(|t| t.confirm.is_some()).count();
         let t = t_bonferroni(FLOOR_ALPHA, confirmations.max(1), noise.dof);
-        let strict = std::env::var("FT_STRICT").is_ok();
-        let t_first = if strict {
-            t_bonferroni(FLOOR_ALPHA, 2 * confirmations.max(1), noise.dof)
-        } else {
-            t
-        };
-        Judge { noise, t, t_first }
+        Judge { noise, t }
     }
 
     /// A confirmed move's change (the median of its fresh runs against the median of its
@@ -304,14 +271,6 @@ impl Judge {
         let (c, base) = (test.confirm.as_ref()?, runs.fresh[test.base].as_ref()?);
         let d = c.score? - base.score?;
         let var = median_var(c.runs.len()) + median_var(base.runs.len());
-        let first = c.runs.len() < CONFIRM_RUNS as usize;
-        let t = if first { self.t_first } else { self.t };
-        let floor = std::env::var("FT_FLOOR").is_ok() && first;
-        let sigma = if floor {
-            self.noise.sigma.max(PRIOR_SIGMA)
-        } else {
-            self.noise.sigma
-        };
-        Some((d, (t * sigma * var.sqrt()).max(MIN_EFFECT)))
+        Some((d, (self.t * self.noise.sigma * var.sqrt()).max(MIN_EFFECT)))
     }
 }
