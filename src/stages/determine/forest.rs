@@ -158,11 +158,7 @@ fn runnable_levels(
             }
         }
     }
-    let low = std::env::var("FT_LOW")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(TWO_LEVEL_LOW);
-    let ends = (low, 1.0 - low);
+    let ends = (TWO_LEVEL_LOW, 1.0 - TWO_LEVEL_LOW);
     let quantile = |col: &[f64], q: f64| col[((col.len() - 1) as f64 * q).round() as usize];
     study
         .space
