@@ -316,16 +316,16 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.74–0.77 with 3% noise on p99 latency, a score noise of about 0.034;
-/// 0.80–0.84 with 1.5%, about 0.017, measured with the earlier visit of Flink's default;
-/// BENCHMARKS.md, "Less noise per run").
+/// trials: recall 0.76–0.79 with 3% noise on p99 latency, a score noise of about 0.034;
+/// 0.80–0.84 with 1.5%, about 0.017, measured before the bases below their peers came
+/// first; BENCHMARKS.md, "Less noise per run").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
             "Noise of one run (sd of the score, from the configurations run more than once): \
-             {sd:.3}. At 300 trials the method finds about three quarters of the keys with a \
-             1% effect at a noise of 0.034, and four fifths at 0.017 or less; at 0.034 it \
-             takes about 450 trials to find as many.\n\n"
+             {sd:.3}. At 300 trials the method finds three quarters to four fifths of the \
+             keys with a 1% effect at a noise of 0.034, and four fifths or more at 0.017 or \
+             less; at 0.034 it takes about 450 trials to find as many.\n\n"
         ),
         _ => String::new(),
     }

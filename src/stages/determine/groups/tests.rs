@@ -404,3 +404,62 @@ fn at_flink_s_default_the_taskmanager_s_memory_sizes_move_one_to_a_group() {
         assert!(apart.len() > plain.len(), "seed {seed}");
     }
 }
+
+#[test]
+fn a_run_is_judged_against_the_median_of_its_own_cell() {
+    let runs = [
+        ("a", 1.0),
+        ("a", 2.0),
+        ("b", 10.0),
+        ("a", 3.0),
+        ("b", 0.0),
+        ("c", 7.0),
+    ];
+    assert_eq!(below_peers(&runs), vec![-1.0, 0.0, 5.0, 1.0, -5.0, 0.0]);
+}
+
+#[test]
+fn within_a_count_of_dominant_keys_the_bases_furthest_below_their_peers_come_first() {
+    let d = tempfile::tempdir().unwrap();
+    let study = template_study(d.path());
+    let k = study.space.len();
+    let unit = |dominant_high: bool, other: f64| {
+        let mut u = vec![other; k];
+        u[0] = if dominant_high { 0.9 } else { 0.1 };
+        study.space.from_unit(&u)
+    };
+    // Key 0 dominates, better high. Configurations 0-2 have it high, 3-5 low; 1 and 4
+    // score below the others of their side, 2 and 5 above; 6 did not run.
+    let scores = [
+        Some(5.0),
+        Some(4.0),
+        Some(6.0),
+        Some(1.0),
+        Some(0.5),
+        Some(1.5),
+        None,
+    ];
+    let first = ForestRuns {
+        configs: (0..7).map(|n| unit(n < 3, 0.1 * n as f64)).collect(),
+        lhs: 7,
+        measured: scores
+            .iter()
+            .map(|s| match s {
+                Some(s) => measured(vec![*s]),
+                None => Measured {
+                    score: None,
+                    runs: vec![],
+                    reason: "failed".into(),
+                    gc: None,
+                },
+            })
+            .collect(),
+    };
+    let contrast = contrasts(&study, &first);
+    assert!(contrast.score[0] > 0.0);
+    for seed in 0..5 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let order = base_order(&study, &first, &[0], &contrast, &mut rng);
+        assert_eq!(order, vec![1, 0, 2, 4, 3, 5], "seed {seed}");
+    }
+}
