@@ -89,9 +89,6 @@ const REFERENCE_LEVELS: [f64; 2] = [0.5, 0.75];
 const PRESSURE_BASES: usize = 3;
 const PRESSURE_EVERY: usize = 4;
 const PRESSURE_LEVELS: [f64; 1] = [0.5];
-/// The share of the bases, first in the visiting order, among which those nearest a full
-/// heap are chosen (`visits`).
-const PRESSURE_AMONG: f64 = 0.5;
 /// A median's variance over the mean's, for a normal sample (π/2).
 const MEDIAN_VAR: f64 = std::f64::consts::FRAC_PI_2;
 /// The screening noise of one run before any base has given its own.
@@ -468,31 +465,22 @@ enum Moves {
 /// first when the pre-check passes it (not yet measured: None), to REFERENCE_LEVELS; then
 /// the first phase's configurations in `order`, to their ends, except the PRESSURE_BASES
 /// whose runs spent the largest share of their time in garbage collection (when the
-/// adapter reports it) among the first PRESSURE_AMONG of `order`, which move their keys to
-/// PRESSURE_LEVELS and are visited first and then every PRESSURE_EVERY-th.
+/// adapter reports it), which move their keys to PRESSURE_LEVELS and are visited first and
+/// then every PRESSURE_EVERY-th.
 ///
 /// Why: next to a full heap the heap keys act most (on the simulator the task slots, the
 /// framework heap and the task heap act, together, at 9 of the 20 random runnable bases
 /// of the top tenth by GC time, and at none of the lower half), and there a move to the
 /// middle acts more often than one to an end, which often fails (too few slots, too
 /// little heap) or is where the base already sits. Visited in GC order with end moves,
-/// the same bases found no more keys. Why among the first half of `order`: a dominant key
-/// at a poor value hides what the heap keys change (with the buffer timeout at 100 ms the
-/// p99 latency is ~100 ms whatever GC adds); chosen among all bases, recall over seeds
-/// 1–80 was 0.794 at 16 000 rec/s and 0.769 at 80 000, among the first half 0.805 and 0.779
-/// (runs better / worse 12 / 6 and 8 / 3; seeds 81–160 0.764 → 0.783 and 0.766 → 0.768).
+/// the same bases found no more keys.
 fn visits(
     study: &Study,
     first: &ForestRuns,
     mut order: Vec<usize>,
 ) -> Vec<(Config, Option<Measured>, Moves)> {
     let gc = |n: usize| first.measured[n].gc.unwrap_or(0.0);
-    let among = (order.len() as f64 * PRESSURE_AMONG).ceil() as usize;
-    let mut pressure: Vec<usize> = order[..among]
-        .iter()
-        .copied()
-        .filter(|&n| gc(n) > 0.0)
-        .collect();
+    let mut pressure: Vec<usize> = order.iter().copied().filter(|&n| gc(n) > 0.0).collect();
     pressure.sort_by(|a, b| gc(*b).total_cmp(&gc(*a)));
     pressure.truncate(PRESSURE_BASES);
     order.retain(|n| !pressure.contains(n));

@@ -316,9 +316,9 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.77–0.81 with 3% noise on p99 latency, a score noise of about 0.034;
-/// 0.80–0.84 with 1.5%, about 0.017, measured before the bases' order and the choice of
-/// those near a full heap; BENCHMARKS.md, "Less noise per run").
+/// trials: recall 0.76–0.79 with 3% noise on p99 latency, a score noise of about 0.034;
+/// 0.80–0.84 with 1.5%, about 0.017, measured before the bases below their peers came
+/// first; BENCHMARKS.md, "Less noise per run").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
