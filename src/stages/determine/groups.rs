@@ -408,29 +408,28 @@ fn base_order(
     rng: &mut StdRng,
 ) -> Vec<usize> {
     let space = &study.space;
-    let sides = |n: usize| -> Vec<bool> {
-        let u = space.to_unit(&first.configs[n]);
-        dominant.iter().map(|&i| u[i] >= 0.5).collect()
-    };
-    let mut order: Vec<(usize, usize)> = (0..first.configs.len())
-        .filter(|&n| first.measured[n].score.is_some())
-        .map(|n| {
-            let good = dominant
-                .iter()
-                .zip(sides(n))
-                .filter(|&(&i, high)| high == (contrast.score[i] > 0.0))
-                .count();
-            (n, good)
+    let ran: Vec<(usize, Vec<bool>, f64)> = (0..first.configs.len())
+        .filter_map(|n| {
+            let u = space.to_unit(&first.configs[n]);
+            let sides = dominant.iter().map(|&i| u[i] >= 0.5).collect();
+            Some((n, sides, first.measured[n].score?))
         })
         .collect();
-    let ran: Vec<(Vec<bool>, f64)> = order
+    let cells: Vec<(&Vec<bool>, f64)> = ran.iter().map(|r| (&r.1, r.2)).collect();
+    let mut order: Vec<(usize, usize, f64)> = ran
         .iter()
-        .filter_map(|o| Some((sides(o.0), first.measured[o.0].score?)))
+        .zip(below_peers(&cells))
+        .map(|((n, sides, _), below)| {
+            let good = dominant
+                .iter()
+                .zip(sides)
+                .filter(|&(&i, &high)| high == (contrast.score[i] > 0.0))
+                .count();
+            (*n, good, below)
+        })
         .collect();
-    let below = below_peers(&ran);
-    let below: BTreeMap<usize, f64> = order.iter().map(|o| o.0).zip(below).collect();
     order.shuffle(rng);
-    order.sort_by(|a, b| b.1.cmp(&a.1).then(below[&a.0].total_cmp(&below[&b.0])));
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)));
     order.into_iter().map(|o| o.0).collect()
 }
 
