@@ -262,7 +262,8 @@ fn sobol_text(s: &DetermineSummary) -> String {
              from the low to the high side of its range in a Huber regression over every run (each \
              base's runs with a level of their own), ± its standard error (scaled up by the excess \
              of the median |t| over the normal's), selected when above 1% with its t statistic \
-             above a Bonferroni bound over the keys; for a key the design's own regression \
+             above a Bonferroni bound over the keys (family-wise 20%); for a key the design's \
+             own regression \
              selected (its errors scaled the same way), which the groups do not move, the \
              design's reading; or, for a key selected by its moves, its \
              largest single-move change (the one-at-a-time columns of effects.csv), confirmed by \
