@@ -222,10 +222,10 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
             "robust (Huber) regression effect over every run (over the two-level design for a \
              key the design selected: it is not moved again) above 1% with its t statistic \
              above a Bonferroni bound over the keys (family-wise 20%), or a key's move from a \
-             base, found by \
-             splitting groups of moves, changing the score on fresh runs beyond Student's t \
-             bound, Bonferroni over the confirmations so far (family-wise 5%)"
-                .to_string()
+             base, found by splitting groups of moves, changing the score on fresh runs \
+             beyond Student's t bound, Bonferroni over the confirmations so far (family-wise \
+             5%)"
+            .to_string()
         }
         (ScreeningMethod::All, Some(k)) => format!(
             "above the noise floor in at least two of oat, morris and forest, and among the {k} \
