@@ -419,9 +419,9 @@ fn determine_runs_through_a_shell_adapter() {
         &study,
         &[
             ("# [determine]", "[determine]"),
-            // 150: at 120 the final regression's 5% family-wise bound let an ignored key
-            // through on this seed (1 of 21 seeds at that budget; none at 100, 150, 200
-            // or 300 on this seed), a chance a single seed cannot rule out.
+            // 150: at 120, with the final regression's bound at a family-wise 5% then, an
+            // ignored key got through on this seed (1 of 21 seeds at that budget; none at
+            // 100, 150, 200 or 300 on this seed), a chance a single seed cannot rule out.
             ("# budget = 300", "budget = 150"),
         ],
     );

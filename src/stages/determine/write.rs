@@ -317,9 +317,10 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.76–0.79 with 3% noise on p99 latency, a score noise of about 0.034;
-/// 0.80–0.84 with 1.5%, about 0.017, measured before the bases below their peers came
-/// first; BENCHMARKS.md, "Less noise per run").
+/// trials: recall 0.78–0.80 with 3% noise on p99 latency, a score noise of about 0.034
+/// (BENCHMARKS.md, "A family-wise 20% bound in the groups' readings"); 0.80–0.84 with
+/// 1.5%, about 0.017, measured with an earlier default; BENCHMARKS.md, "Less noise per
+/// run").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
