@@ -514,8 +514,8 @@ open(os.path.join(os.environ["FLINKTUNE_TRIAL_DIR"], "result.json"), "w").write(
     json.dumps({"status": "pass", "throughput": 16000.0, "latency_p99_ms": p99}))
 "#;
 
-/// Seed 2, one of the seeds where 160 trials are enough: the selection's bounds are
-/// family-wise 5%, and on seeds 1–11 and 42 an inert key passed on two
+/// Seed 2, one of the seeds where 160 trials are enough: with the selection's bounds at a
+/// family-wise 5% (20% now), on seeds 1–11 and 42 an inert key passed on two
 /// (`state.backend.incremental` on 42, `jobmanager.memory.flink.size` on 9) and the buffer
 /// timeout, the slots or the segment size were missed on six (1, 3, 6, 7, 10, 11; the
 /// buffer timeout's effect is a bowl, the segment size's only its pair's). BENCHMARKS.md

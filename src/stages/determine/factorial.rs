@@ -16,7 +16,7 @@
 
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::forest::ForestRuns;
-use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, t_bonferroni};
+use crate::stages::determine::select::{FLOOR_ALPHA, GROUPS_ALPHA, MIN_EFFECT, t_bonferroni};
 use crate::study::Study;
 use anyhow::{Result, bail};
 use opt::regression::{Ols, ols};
@@ -29,18 +29,6 @@ const HUBER_C: f64 = 1.345;
 const HUBER_ITERS: usize = 30;
 /// At most this many pairs of keys acting together are added to the model.
 const MAX_PAIRS: usize = 4;
-/// The family-wise rate of the groups method's readings (the factorial method's is
-/// FLOOR_ALPHA, 5%). Why looser: the groups are judged by their precision (the share of the
-/// selected keys that act), and at 5% over ~60 keys it stayed at 0.99–1.00 while effects
-/// of 2.9–3.3 standard errors (the bounds at 20% and 5% over 59 keys) went unselected; the
-/// first look's verdict also withholds a key from the groups, whose runs then go to the
-/// others. At 20%, over 80 seeds of the simulator: precision / recall 0.997 / 0.794 →
-/// 0.984 / 0.800 at 16 000 rec/s and
-/// 0.997 / 0.769 → 0.991 / 0.785 at 80 000 (seeds 81–160: 0.995 / 0.764 → 0.978 / 0.783,
-/// 0.994 / 0.766 → 0.985 / 0.776); on the synthetic problems' main effects 0.67 → 0.74
-/// and steps 0.73 → 0.79, precision 0.97–0.99 (20 seeds). Most of the gain is the first
-/// look's.
-const GROUPS_ALPHA: f64 = 0.2;
 /// The keys whose products may enter the design's rows as columns, and the bound their
 /// slope passes (`add_strongest_products`): a screening bound (a product that explains
 /// little costs a degree of freedom), not a selection.

@@ -11,6 +11,16 @@ use opt::stats::{mean, median};
 pub(super) const MIN_EFFECT: f64 = 0.01;
 /// Family-wise rate at which the noise floors let an inert parameter through.
 pub(super) const FLOOR_ALPHA: f64 = 0.05;
+/// The family-wise rate of the groups method's three readings — the design's first look,
+/// the regression over every run and the confirmations of single moves (the other methods
+/// keep FLOOR_ALPHA). Why looser: the groups are judged by their precision (the share of
+/// the selected keys that act), and at 5% it stayed at 0.99–1.00 while effects of 2.9–3.3
+/// standard errors (the bounds at 20% and 5% over 59 keys) went unselected; the first
+/// look's verdict also withholds a key from the groups, whose runs then go to the others.
+/// Over seeds 1–80 of the simulator, precision / recall 0.997 / 0.794 → 0.987 / 0.808 at
+/// 16 000 rec/s and 0.997 / 0.769 → 0.991 / 0.794 at 80 000; most of the gain is the first
+/// look's (BENCHMARKS.md, "A family-wise 20% bound in the groups' readings").
+pub(super) const GROUPS_ALPHA: f64 = 0.2;
 
 /// What one method found, per parameter.
 pub(super) struct MethodResult {
@@ -224,8 +234,8 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
              above a Bonferroni bound over the keys (family-wise 20%), or a key's move from a \
              base, found by splitting groups of moves, changing the score on fresh runs \
              beyond Student's t bound, Bonferroni over the confirmations so far (family-wise \
-             5%)"
-            .to_string()
+             20%)"
+                .to_string()
         }
         (ScreeningMethod::All, Some(k)) => format!(
             "above the noise floor in at least two of oat, morris and forest, and among the {k} \

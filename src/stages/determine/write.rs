@@ -268,7 +268,7 @@ fn sobol_text(s: &DetermineSummary) -> String {
              design's reading; or, for a key selected by its moves, its \
              largest single-move change (the one-at-a-time columns of effects.csv), confirmed by \
              fresh runs of the move and its base against Student's t bound, Bonferroni over the \
-             confirmations (family-wise 5%). The largest effect a key needed to be selected in the \
+             confirmations (family-wise 20%). The largest effect a key needed to be selected in the \
              regression"
         }
         _ => {

@@ -5,7 +5,7 @@
 
 use super::{CONFIRM_RUNS, GroupRuns, MEDIAN_VAR, PRIOR_SIGMA, Test, apply, left};
 use crate::stages::determine::measure::Runner;
-use crate::stages::determine::select::{FLOOR_ALPHA, MIN_EFFECT, t_bonferroni};
+use crate::stages::determine::select::{GROUPS_ALPHA, MIN_EFFECT, t_bonferroni};
 use anyhow::Result;
 use flink::space::{Config, Value};
 use opt::stats::median;
@@ -251,7 +251,7 @@ pub(in crate::stages::determine) fn effects(runs: &GroupRuns, k: usize) -> Vec<K
 }
 
 /// What judges the confirmations: the noise of one run, pooled over the repeated runs, and
-/// Student's t quantile, Bonferroni over the confirmations.
+/// Student's t quantile, Bonferroni over the confirmations at GROUPS_ALPHA.
 pub(super) struct Judge {
     noise: Noise,
     t: f64,
@@ -261,7 +261,7 @@ impl Judge {
     pub(super) fn new(runs: &GroupRuns) -> Judge {
         let noise = noise(runs);
         let confirmations = runs.tests.iter().filter(|t| t.confirm.is_some()).count();
-        let t = t_bonferroni(FLOOR_ALPHA, confirmations.max(1), noise.dof);
+        let t = t_bonferroni(GROUPS_ALPHA, confirmations.max(1), noise.dof);
         Judge { noise, t }
     }
 

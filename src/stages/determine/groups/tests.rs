@@ -1,4 +1,4 @@
-use super::confirm::{Judge, noise, record_passes, unsure};
+use super::confirm::{Judge, Noise, noise, record_passes, unsure};
 use super::*;
 
 /// A deterministic stand-in for 3% noise (a fixed pseudo-random pattern, sd ≈ 0.03).
@@ -326,6 +326,25 @@ fn a_key_whose_confirmation_passed_when_judged_stays_selected_under_a_later_stri
     // Never recorded as passing, the same confirmation is not selected.
     r.tests[2].passed = None;
     assert!(!effects(&r, 20)[3].selected);
+}
+
+#[test]
+fn a_confirmation_between_the_5_and_the_20_percent_bound_is_selected() {
+    use crate::stages::determine::select::{FLOOR_ALPHA, GROUPS_ALPHA, t_bonferroni};
+    let mut r = runs();
+    let base = r.fresh[0].as_ref().unwrap().score.unwrap();
+    // Key 3's confirmation, its runs 0.005 apart, at a change `d`.
+    let at = |d: f64| measured(vec![base + d - 0.005, base + d, base + d + 0.005]);
+    r.tests[2].confirm = Some(at(0.0));
+    // Both bounds over the 3 confirmations: 3 runs' median against 3 runs' median.
+    let Noise { sigma, dof } = noise(&r);
+    let sd = sigma * (2.0 * MEDIAN_VAR / 3.0).sqrt();
+    let [loose, strict] = [GROUPS_ALPHA, FLOOR_ALPHA].map(|a| sd * t_bonferroni(a, 3, dof));
+    assert!(loose > 0.01 && strict > 1.2 * loose, "{loose} {strict}");
+    r.tests[2].confirm = Some(at((loose + strict) / 2.0));
+    let found = effects(&r, 20);
+    assert!(found[3].selected, "{:?}", found[3]);
+    assert!((5..20).all(|i| !found[i].selected));
 }
 
 /// A study over the 60-key screening catalogue, in `dir`.
