@@ -147,6 +147,30 @@ fn the_screening_noise_leaves_out_the_groups_that_act() {
 }
 
 #[test]
+fn at_flinks_default_the_screening_noise_is_no_larger_than_its_repeated_runs() {
+    let mut r = runs();
+    // A third of the groups move the score by 0.06-0.11: Lenth's estimate keeps most of
+    // them and rises above the noise of one run.
+    for (n, t) in r.tests.iter_mut().skip(4).take(11).enumerate() {
+        t.m.score = Some(1.06 + 0.005 * n as f64);
+    }
+    let lenth = screen_sigma(&r);
+    let repeated = confirm::measured_noise(&r).unwrap();
+    assert!(
+        repeated.dof >= NOISE_DOF && repeated.sigma < 0.8 * lenth,
+        "{repeated:?} {lenth}"
+    );
+    // Visited first as Flink's default, the base is judged by its repeated runs' noise.
+    r.reference_first = true;
+    assert_eq!(screen_sigma(&r), repeated.sigma);
+    // The later bases keep Lenth's estimate.
+    r.bases.push(r.bases[0].clone());
+    r.level.push(1.0);
+    r.fresh.push(None);
+    assert!(screen_sigma(&r) > repeated.sigma);
+}
+
+#[test]
 fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
     let d = tempfile::tempdir().unwrap();
     let study = template_study(d.path());
