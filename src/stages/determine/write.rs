@@ -254,9 +254,10 @@ fn sobol_text(s: &DetermineSummary) -> String {
         ScreeningMethod::Groups => {
             "A third of the budget went to a two-level design (as the factorial method's first \
              phase). The rest moved the keys it did not select in groups from many bases (Flink's \
-             default, each key to the middle and three quarters of its range, the TaskManager's \
-             memory sizes one to a group; the design's configurations whose runs spent the most \
-             time in garbage collection, each key to the middle of its range; the other design \
+             default, run 8 times afresh first when the budget left room, each key to the \
+             middle and three quarters of its range, the TaskManager's memory sizes one to a \
+             group; the design's configurations whose runs spent the most time in garbage \
+             collection, each key to the middle of its range; the other design \
              configurations, to an end of each key's range), splitting a group while its change \
              passed a screening bound. A key's effect is the change of the score ln(perf) \
              from the low to the high side of its range in a Huber regression over every run (each \
@@ -317,17 +318,17 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.78–0.80 with 3% noise on p99 latency, a score noise of about 0.034
-/// (BENCHMARKS.md, "A family-wise 20% bound in the groups' readings"); 0.80–0.84 with
+/// trials: recall 0.79–0.81 with 3% noise on p99 latency, a score noise of about 0.034
+/// (BENCHMARKS.md, "Flink's default run 8 times afresh"); 0.80–0.84 with
 /// 1.5%, about 0.017, measured with an earlier default; BENCHMARKS.md, "Less noise per
 /// run").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
             "Noise of one run (sd of the score, from the configurations run more than once): \
-             {sd:.3}. At 300 trials the method finds three quarters to four fifths of the \
-             keys with a 1% effect at a noise of 0.034, and four fifths or more at 0.017 or \
-             less; at 0.034 it takes about 450 trials to find as many.\n\n"
+             {sd:.3}. At 300 trials the method finds about four fifths of the keys with a 1% \
+             effect at a noise of 0.034, and four fifths or more at 0.017 or less; a larger \
+             budget finds more.\n\n"
         ),
         _ => String::new(),
     }
