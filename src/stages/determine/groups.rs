@@ -28,11 +28,12 @@
 //! dropped (its keys wait for other bases). Halves are split again while they pass; when
 //! neither half of a group that passed does, the one carrying more than half of its change
 //! goes on (`descend`). A single move that passes is confirmed: it runs CONFIRM_RUNS times
-//! afresh, the base CONFIRM_RUNS times afresh (once per base), and the medians of those
-//! fresh runs alone judge it against Student's t bound, Bonferroni over the confirmations
-//! (noise pooled over the repeated configurations); one that reaches MORE_FROM of its bound
-//! without passing runs CONFIRM_RUNS times more, its base too, and is judged again
-//! (`confirm_more`). A key confirmed leaves the later bases' groups and stays selected
+//! afresh, the base CONFIRM_RUNS times afresh (once per base; Flink's default
+//! REFERENCE_RUNS times before its groups, whose screening noise they bound), and the
+//! medians of those fresh runs alone judge it against Student's t bound, Bonferroni over
+//! the confirmations at GROUPS_ALPHA (noise pooled over the repeated configurations); one
+//! that reaches MORE_FROM of its bound without passing runs CONFIRM_RUNS times more, its
+//! base too, and is judged again (`confirm_more`). A key confirmed leaves the later bases' groups and stays selected
 //! (`record_passes`).
 //!
 //! Every run measured here also enters the final regression (`as_rows`), each base's runs
