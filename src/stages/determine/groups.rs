@@ -33,8 +33,8 @@
 //! medians of those fresh runs alone judge it against Student's t bound, Bonferroni over
 //! the confirmations at GROUPS_ALPHA (noise pooled over the repeated configurations); one
 //! that reaches MORE_FROM of its bound without passing runs CONFIRM_RUNS times more, its
-//! base too, and is judged again (`confirm_more`). A key confirmed leaves the later bases' groups and stays selected
-//! (`record_passes`).
+//! base too, and is judged again (`confirm_more`). A key confirmed leaves the later bases'
+//! groups and stays selected (`record_passes`).
 //!
 //! Every run measured here also enters the final regression (`as_rows`), each base's runs
 //! as a block of their own: a key moved at many bases has its main effect read from all of
@@ -98,7 +98,7 @@ const PRESSURE_LEVELS: [f64; 1] = [0.5];
 /// hold noise alone (`screen_sigma`). Over 160 seeds of the simulator 8 runs moved recall
 /// at 80 000 rec/s from 0.787 to 0.805 and at 16 000 from 0.801 to 0.799 (5 and 6 runs
 /// gained less at 80 000 and lost more at 16 000; 10 and 12 no more).
-const REFERENCE_RUNS: u64 = 8;
+pub(super) const REFERENCE_RUNS: u64 = 8;
 /// The degrees of freedom the repeated runs' noise needs before it judges the default.
 const NOISE_DOF: usize = 5;
 /// A median's variance over the mean's, for a normal sample (π/2).
@@ -581,7 +581,8 @@ pub(super) fn measure(
 }
 
 /// Flink's default (base `b`) run REFERENCE_RUNS times afresh, when the budget leaves
-/// room for its groups too.
+/// room for its groups too: at least three times as many runs again (its ~16 groups at two
+/// levels and their gates), or the noise they measure would judge nothing.
 fn reference_runs(runner: &mut Runner<'_>, b: usize, base: &Config) -> Result<Option<Measured>> {
     if left(runner) < 4 * REFERENCE_RUNS {
         return Ok(None);

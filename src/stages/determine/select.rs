@@ -228,15 +228,15 @@ pub(super) fn rule_text(method: ScreeningMethod, threshold: f64, top_k: Option<u
              with its t statistic above a Bonferroni bound over the keys (family-wise 5%)"
                 .to_string()
         }
-        (ScreeningMethod::Groups, None) if threshold == 0.0 => {
+        (ScreeningMethod::Groups, None) if threshold == 0.0 => format!(
             "robust (Huber) regression effect over every run (over the two-level design for a \
              key the design selected: it is not moved again) above 1% with its t statistic \
-             above a Bonferroni bound over the keys (family-wise 20%), or a key's move from a \
-             base, found by splitting groups of moves, changing the score on fresh runs \
+             above a Bonferroni bound over the keys (family-wise {alpha:.0}%), or a key's move \
+             from a base, found by splitting groups of moves, changing the score on fresh runs \
              beyond Student's t bound, Bonferroni over the confirmations so far (family-wise \
-             20%)"
-                .to_string()
-        }
+             {alpha:.0}%)",
+            alpha = GROUPS_ALPHA * 100.0
+        ),
         (ScreeningMethod::All, Some(k)) => format!(
             "above the noise floor in at least two of oat, morris and forest, and among the {k} \
              of highest mean relative importance"

@@ -4,7 +4,8 @@
 
 use crate::fsx;
 use crate::report::plot;
-use crate::stages::determine::select::MethodResult;
+use crate::stages::determine::groups::REFERENCE_RUNS;
+use crate::stages::determine::select::{GROUPS_ALPHA, MethodResult};
 use crate::stages::determine::summary::{DetermineSummary, EffectRow};
 use crate::study::{ScreeningMethod, Study};
 use crate::trial::record::TrialRecord;
@@ -250,36 +251,36 @@ fn sobol_text(s: &DetermineSummary) -> String {
              A key is selected when \
              its effect exceeds 1% and its t statistic a Bonferroni bound over the keys \
              (family-wise 5%). The largest effect a key needed to be selected"
+                .to_string()
         }
-        ScreeningMethod::Groups => {
+        ScreeningMethod::Groups => format!(
             "A third of the budget went to a two-level design (as the factorial method's first \
              phase). The rest moved the keys it did not select in groups from many bases (Flink's \
-             default, run 8 times afresh first when the budget left room, each key to the \
-             middle and three quarters of its range, the TaskManager's memory sizes one to a \
-             group; the design's configurations whose runs spent the most time in garbage \
-             collection, each key to the middle of its range; the other design \
+             default, run {REFERENCE_RUNS} times afresh first when the budget left room, each \
+             key to the middle and three quarters of its range, the TaskManager's memory sizes \
+             one to a group; the design's configurations whose runs spent the most time in \
+             garbage collection, each key to the middle of its range; the other design \
              configurations, to an end of each key's range), splitting a group while its change \
              passed a screening bound. A key's effect is the change of the score ln(perf) \
              from the low to the high side of its range in a Huber regression over every run (each \
              base's runs with a level of their own), ± its standard error (scaled up by the excess \
              of the median |t| over the normal's), selected when above 1% with its t statistic \
-             above a Bonferroni bound over the keys (family-wise 20%); for a key the design's \
-             own regression \
-             selected (its errors scaled the same way), which the groups do not move, the \
-             design's reading; or, for a key selected by its moves, its \
+             above a Bonferroni bound over the keys (family-wise {alpha:.0}%); for a key the \
+             design's own regression selected (its errors scaled the same way), which the \
+             groups do not move, the design's reading; or, for a key selected by its moves, its \
              largest single-move change (the one-at-a-time columns of effects.csv), confirmed by \
              fresh runs of the move and its base against Student's t bound, Bonferroni over the \
-             confirmations (family-wise 20%). The largest effect a key needed to be selected in the \
-             regression"
-        }
-        _ => {
-            "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
+             confirmations (family-wise {alpha:.0}%). The largest effect a key needed to be \
+             selected in the regression",
+            alpha = GROUPS_ALPHA * 100.0
+        ),
+        _ => "A GP with one lengthscale per key was fitted on the scores ln(perf) of the \
              configurations that ran; a key's effect is √(12·V_T), V_T its total Sobol' \
              variance in the GP (its main effect and all its interactions): the range of a \
              linear effect of that variance, on the ln scale (0.1 ≈ 10%). ± is its standard \
              deviation over bootstrap refits. Effect floor (the largest effect of a random \
              probe column, at least 0.01)"
-        }
+            .to_string(),
     };
     let mut out = format!(
         "{reading}: {}. Trials: {} of a budget of {} on {} worker(s){}.\n\n",
