@@ -32,7 +32,8 @@
 //! - **groups** (the default): the factorial method's first phase (11/30 of the budget),
 //!   then the keys it did not select moved in groups of up to 8 from many bases — Flink's
 //!   default (each key to the middle and ¾ of its range, the TaskManager's memory sizes one
-//!   to a group) and the design's configurations that ran (each key to a random end) — a
+//!   to a group) and the design's configurations that ran (each key to its far end, or to
+//!   a random end when the design saw it decide run/fail) — a
 //!   group split while its change passes a screening threshold and a single move confirmed
 //!   by fresh runs of it and its base (`groups`); what the groups leave of
 //!   the budget extends the two-level design. Selected: a confirmed move, or a main effect

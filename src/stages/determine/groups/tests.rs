@@ -219,6 +219,27 @@ fn a_move_that_only_sank_groups_goes_the_other_way_at_later_bases() {
 }
 
 #[test]
+fn a_key_that_never_decided_run_fail_moves_to_its_far_end_and_one_that_did_to_either() {
+    // Key 0: the design's runs failed as often on both sides; key 1: more often high.
+    let contrast = Contrasts {
+        score: vec![0.0; 2],
+        fail: vec![0.0, 0.3],
+    };
+    let mut rng = StdRng::seed_from_u64(7);
+    for at in [0.2, 0.8] {
+        let far = Side::of(at < 0.5);
+        let quiet: Vec<Side> = (0..20)
+            .map(|_| end_side(&contrast, 0, at, &mut rng))
+            .collect();
+        assert!(quiet.iter().all(|&s| s == far), "at {at}: {quiet:?}");
+        let deciding: Vec<Side> = (0..20)
+            .map(|_| end_side(&contrast, 1, at, &mut rng))
+            .collect();
+        assert!(deciding.contains(&Side::Low) && deciding.contains(&Side::High));
+    }
+}
+
+#[test]
 fn the_bases_nearest_a_full_heap_come_first_and_every_fourth_with_middle_moves() {
     let d = tempfile::tempdir().unwrap();
     let study = template_study(d.path());
