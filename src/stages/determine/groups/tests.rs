@@ -58,7 +58,10 @@ fn runs() -> GroupRuns {
     GroupRuns {
         bases: vec![(vec![], measured(vec![1.0 + noise_at(0)]))],
         fresh: vec![Some(measured((1..4).map(|n| 1.0 + noise_at(n)).collect()))],
-        level: vec![1.0],
+        level: vec![Level {
+            value: 1.0,
+            runs: 31,
+        }],
         tests,
         reference_first: false,
     }
@@ -165,7 +168,10 @@ fn at_flinks_default_the_screening_noise_is_no_larger_than_its_repeated_runs() {
     assert_eq!(screen_sigma(&r), repeated.sigma);
     // The later bases keep Lenth's estimate.
     r.bases.push(r.bases[0].clone());
-    r.level.push(1.0);
+    r.level.push(Level {
+        value: 1.0,
+        runs: 1,
+    });
     r.fresh.push(None);
     assert!(screen_sigma(&r) > repeated.sigma);
 }
@@ -526,4 +532,24 @@ fn within_a_count_of_dominant_keys_the_bases_furthest_below_their_peers_come_fir
         let order = base_order(&study, &first, &[0], &contrast, &mut rng);
         assert_eq!(order, vec![1, 0, 2, 4, 3, 5], "seed {seed}");
     }
+}
+
+#[test]
+fn at_flinks_default_groups_that_lean_are_left_out_of_its_level() {
+    let mut r = runs();
+    assert_eq!(base_level(&r, 0).runs, 31, "its run and its 30 groups'");
+    // Visited first as Flink's default: its 3 fresh runs join, and inert groups stay in.
+    r.reference_first = true;
+    assert_eq!(base_level(&r, 0).runs, 34);
+    // Two thirds of the groups slow the job by 0.2-0.3: the level over the groups leans
+    // their way, so it is the median of the default's own runs.
+    for (n, t) in r.tests.iter_mut().skip(4).take(20).enumerate() {
+        t.m.score = Some(1.2 + 0.005 * n as f64);
+    }
+    let own = base_level(&r, 0);
+    assert_eq!(own.runs, 4, "its first run and its 3 fresh ones");
+    let runs: Vec<f64> = (0..4).map(noise_at).map(|x| 1.0 + x).collect();
+    assert_eq!(own.value, median(&runs));
+    r.reference_first = false;
+    assert!(base_level(&r, 0).value > own.value + 0.1);
 }
