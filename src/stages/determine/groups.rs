@@ -603,11 +603,9 @@ pub(super) fn measure(
             false => None,
         };
         runs.reference_first |= is_reference;
-        let level = m.score.unwrap_or(0.0);
-        runs.level.push(Level {
-            value: level,
-            runs: 1,
-        });
+        // Set once its groups have run (`base_level`).
+        let value = m.score.unwrap_or(0.0);
+        runs.level.push(Level { value, runs: 1 });
         runs.bases.push((base, m));
         runs.fresh.push(fresh);
         screen_base(runner, &mut runs, groups, &mut keys)?;
