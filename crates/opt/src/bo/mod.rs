@@ -35,6 +35,7 @@ mod maximiser;
 mod observations;
 mod optimiser;
 mod options;
+mod parzen;
 mod scoring;
 mod seen;
 mod transfer;
