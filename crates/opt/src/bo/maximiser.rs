@@ -54,8 +54,6 @@ pub(super) struct Maximiser<'a> {
     pub(super) seen: &'a Seen,
     pub(super) precheck: Option<&'a Precheck>,
     pub(super) opts: &'a BoOptions,
-    /// More candidates (the densities' draws).
-    pub(super) extra: Vec<Vec<f64>>,
 }
 
 impl Maximiser<'_> {
@@ -97,7 +95,6 @@ impl Maximiser<'_> {
     /// as scoring every candidate in full.
     fn search(&mut self, scorer: &dyn Scoring, anchors: &[Vec<f64>], inc: &mut Incumbent<'_>) {
         let mut zs = candidates(self.domain, self.rng, anchors, self.opts.candidates);
-        zs.extend(std::mem::take(&mut self.extra));
         if self.opts.discrete_neighbours
             && let Some(best) = anchors.first()
         {

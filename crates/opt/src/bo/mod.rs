@@ -35,7 +35,6 @@ mod maximiser;
 mod observations;
 mod optimiser;
 mod options;
-mod parzen;
 mod scoring;
 mod seen;
 mod transfer;

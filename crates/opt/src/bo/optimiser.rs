@@ -403,7 +403,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra: Vec::new(),
         }
     }
 
@@ -562,23 +561,7 @@ impl BayesOpt {
         let best_s = surrogate.incumbent(&self.obs.xs, &self.obs.ys);
         let anchors = self.obs.best_observed(ANCHORS);
         let feasibility = self.feasibility.take();
-        let n_obs = self.obs.ys.len() + self.obs.failures.len();
-        let beta = super::parzen::knob("FT_PIBO_BETA", 0.0);
-        let n_draws = super::parzen::knob("FT_PIBO_DRAWS", 0.0) as usize;
-        let until = super::parzen::knob("FT_PIBO_UNTIL", 1e9) as usize;
-        let use_prior = (beta > 0.0 || n_draws > 0) && n_obs < until && !self.obs.ys.is_empty();
-        let prior = use_prior.then(|| {
-            super::parzen::Prior::new(&self.domain, &self.obs.xs, &self.obs.ys, &self.obs.failures)
-        });
-        let extra = match &prior {
-            Some(pr) if n_draws > 0 => pr.draws(&self.domain, n_draws, &mut self.rng),
-            _ => Vec::new(),
-        };
         let scorer = Scorer {
-            prior: prior
-                .as_ref()
-                .filter(|_| beta > 0.0)
-                .map(|pr| (pr, &self.domain, beta / n_obs as f64)),
             surrogate,
             acquisition: &self.opts.acquisition,
             best: best_s,
@@ -591,7 +574,6 @@ impl BayesOpt {
             seen: &self.seen,
             precheck: self.precheck.as_ref(),
             opts: &self.opts,
-            extra,
         }
         .maximise(&scorer, &anchors);
         self.feasibility = feasibility;

@@ -28,17 +28,12 @@ pub(super) struct Scorer<'a> {
     pub(super) best: f64,
     pub(super) feasibility: Option<&'a Feasibility>,
     pub(super) pass_model: Option<&'a PassModel>,
-    /// πBO: the densities' log ratio times a weight, added to the log-acquisition.
-    pub(super) prior: Option<(&'a super::parzen::Prior, &'a super::domain::Domain, f64)>,
 }
 
 impl Scoring for Scorer<'_> {
     fn base(&self, p: &[f64]) -> f64 {
         let (m, v) = self.surrogate.posterior(p);
-        let mut s = self.acquisition.score(m, v, self.best);
-        if let Some((prior, domain, w)) = self.prior {
-            s += w * prior.ln_ratio(domain, p);
-        }
+        let s = self.acquisition.score(m, v, self.best);
         if s.is_nan() { f64::NEG_INFINITY } else { s }
     }
 
