@@ -473,54 +473,7 @@ fn base_order(
         .collect();
     order.shuffle(rng);
     order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)));
-    let every = knob("FT_FLIP_EVERY", 0.0) as usize;
-    let sorted: Vec<usize> = order.into_iter().map(|o| o.0).collect();
-    if every == 0 || dominant.is_empty() {
-        return sorted;
-    }
-    // The dominant keys, weakest first: each flipped alone in turn.
-    let mut keys: Vec<usize> = dominant.to_vec();
-    keys.sort_by(|&a, &b| contrast.score[a].abs().total_cmp(&contrast.score[b].abs()));
-    if knob("FT_FLIP_STRONG", 0.0) > 0.0 {
-        keys.reverse();
-    }
-    let good_side = |n: usize, i: usize| {
-        let u = space.to_unit(&first.configs[n]);
-        (u[i] >= 0.5) == (contrast.score[i] > 0.0)
-    };
-    let flipped_only = |n: usize, k: usize| dominant.iter().all(|&i| good_side(n, i) == (i != k));
-    let mut used = vec![false; first.configs.len()];
-    let mut out = Vec::with_capacity(sorted.len());
-    let mut main = sorted.iter().copied();
-    let mut turn = 0;
-    while out.len() < sorted.len() {
-        let pick = if (out.len() + 1) % every == 0 {
-            let k = keys[turn % keys.len()];
-            turn += 1;
-            sorted
-                .iter()
-                .copied()
-                .find(|&n| !used[n] && flipped_only(n, k))
-        } else {
-            None
-        };
-        let pick = pick.or_else(|| main.by_ref().find(|&n| !used[n]));
-        match pick {
-            Some(n) => {
-                used[n] = true;
-                out.push(n);
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-fn knob(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    order.into_iter().map(|o| o.0).collect()
 }
 
 /// Each run's score less the median score of the runs in the same cell (here: the same
