@@ -69,17 +69,10 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
     let levels = design
         .two_level
         .then(|| runnable_levels(study, &mut srng, &fix));
-    let dsd = knob("FT_DSD", 0.0) > 0.0 && design.tag == "ff0";
     let configs = match &levels {
-        Some(l) if dsd => dsd_rows(study, &mut srng, l, &fix),
         Some(l) => foldover_pairs(study, first, &mut srng, l, &fix),
         None => first_half(study, first, seed, &mut srng, &fix),
     };
-    let first = configs
-        .len()
-        .min(first)
-        .max(if dsd { configs.len() } else { first });
-    let samples = if dsd { configs.len() } else { samples };
     let ids = |from: usize, n: usize| (from..from + n).map(|i| format!("{tag}-{i:04}"));
     let items: Vec<(String, Config)> = ids(0, first).zip(configs.iter().cloned()).collect();
     let mut runs = ForestRuns {
@@ -458,106 +451,4 @@ fn fold_importance(
         out.push(sum / PERMUTATIONS as f64);
     }
     Ok(out)
-}
-
-fn knob(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A conference matrix of order q + 1 (Paley's first construction, q a prime ≡ 3 mod 4):
-/// zero diagonal, ±1 elsewhere, C Cᵀ = q I.
-fn conference(q: usize) -> Vec<Vec<i8>> {
-    let residue: Vec<bool> = (0..q)
-        .map(|a| a != 0 && (1..q).any(|x| x * x % q == a))
-        .collect();
-    let chi = |a: usize| -> i8 {
-        if a == 0 {
-            0
-        } else if residue[a] {
-            1
-        } else {
-            -1
-        }
-    };
-    let m = q + 1;
-    let mut c = vec![vec![0i8; m]; m];
-    for j in 1..m {
-        c[0][j] = 1;
-        c[j][0] = -1;
-    }
-    for i in 1..m {
-        for j in 1..m {
-            c[i][j] = chi((j + q - i) % q);
-        }
-    }
-    c
-}
-
-fn is_prime(n: usize) -> bool {
-    n >= 2 && (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0)
-}
-
-/// A definitive screening design (Jones & Nachtsheim 2011) over the keys: the rows of a
-/// conference matrix, their mirrors and the centre, each key on a column of its own with its
-/// sign drawn; the assignment that most rows pass the pre-check with, of DSD_TRIES; the rows
-/// that pass.
-fn dsd_rows(
-    study: &Study,
-    rng: &mut StdRng,
-    levels: &[(f64, f64)],
-    fix: &dyn Fn(Config) -> Config,
-) -> Vec<Config> {
-    let k = study.space.len();
-    let q = (k.max(3)..)
-        .find(|&q| is_prime(q) && q % 4 == 3)
-        .unwrap_or(k);
-    let c = conference(q);
-    let m = q + 1;
-    let mut rows: Vec<Vec<i8>> = Vec::with_capacity(2 * m + 1);
-    for r in &c {
-        rows.push(r.clone());
-        rows.push(r.iter().map(|v| -v).collect());
-    }
-    rows.push(vec![0; m]);
-    let tries = knob("FT_DSD_TRIES", 200.0) as usize;
-    let mut best: Vec<Config> = Vec::new();
-    for _ in 0..tries.max(1) {
-        let mut cols: Vec<usize> = (0..m).collect();
-        cols.shuffle(rng);
-        let signs: Vec<i8> = (0..k)
-            .map(|_| if rng.random::<bool>() { 1 } else { -1 })
-            .collect();
-        let passing: Vec<Config> = rows
-            .iter()
-            .filter_map(|row| {
-                let u: Vec<f64> = (0..k)
-                    .map(|i| {
-                        let (lo, hi) = levels[i];
-                        match row[cols[i]] * signs[i] {
-                            1 => hi,
-                            -1 => lo,
-                            _ => (lo + hi) / 2.0,
-                        }
-                    })
-                    .collect();
-                let c = fix(study.space.from_unit(&u));
-                passes_precheck(study, &c).then_some(c)
-            })
-            .collect();
-        if passing.len() > best.len() {
-            best = passing;
-        }
-    }
-    if knob("FT_DSD_LOG", 0.0) > 0.0 {
-        eprintln!(
-            "dsd: {} keys, order {m}, {} of {} rows pass",
-            k,
-            best.len(),
-            rows.len()
-        );
-    }
-    best
 }
