@@ -3,6 +3,7 @@
 //! first half's ran / failed predicts to run (all pre-checked) — by k-fold
 //! cross-validation, with random probe features for the noise floor.
 
+use crate::stages::determine::definitive;
 use crate::stages::determine::measure::{Measured, PRECHECK_DRAWS, Runner, passes_precheck};
 use crate::stages::determine::select::{FLOOR_ALPHA, MethodResult, perf_share, z_bonferroni};
 use crate::stages::determine::summary::EffectRow;
@@ -52,6 +53,9 @@ pub(super) struct Design<'d> {
     /// Every key at one end of its range (a two-level screening design, drawn in foldover
     /// pairs) instead of anywhere in it.
     pub(super) two_level: bool,
+    /// The two-level design opens with a definitive screening design's runnable rows
+    /// (`definitive`) in place of its foldover pairs.
+    pub(super) definitive: bool,
 }
 
 /// Runs a design of `samples` configurations: Latin hypercube configurations that pass the
@@ -70,8 +74,15 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
         .two_level
         .then(|| runnable_levels(study, &mut srng, &fix));
     let configs = match &levels {
+        Some(l) if design.definitive => definitive_rows(study, samples, &mut srng, l, &fix),
         Some(l) => foldover_pairs(study, first, &mut srng, l, &fix),
         None => first_half(study, first, seed, &mut srng, &fix),
+    };
+    // The definitive design's rows take the first half's place, however many passed.
+    let first = if design.definitive {
+        configs.len()
+    } else {
+        first
     };
     let ids = |from: usize, n: usize| (from..from + n).map(|i| format!("{tag}-{i:04}"));
     let items: Vec<(String, Config)> = ids(0, first).zip(configs.iter().cloned()).collect();
@@ -231,6 +242,22 @@ fn foldover_pairs(
         }
     }
     out
+}
+
+/// The definitive screening design's rows that pass the pre-check (at most `samples`), as
+/// configurations.
+fn definitive_rows(
+    study: &Study,
+    samples: usize,
+    rng: &mut StdRng,
+    levels: &[(f64, f64)],
+    fix: &dyn Fn(Config) -> Config,
+) -> Vec<Config> {
+    let config = |u: &[f64]| fix(study.space.from_unit(u));
+    let passes = |u: &[f64]| passes_precheck(study, &config(u));
+    let mut rows = definitive::runnable_rows(rng, levels, &passes);
+    rows.truncate(samples);
+    rows.iter().map(|u| config(u)).collect()
 }
 
 /// A configuration of the design's second half: the first of FEASIBILITY_DRAWS random

@@ -30,6 +30,7 @@
 //!   phase holds the dominant keys in the better half of their range. Selected: an effect
 //!   above 1% whose t statistic passes a Bonferroni bound over the keys.
 //! - **groups** (the default): the factorial method's first phase (11/30 of the budget),
+//!   opened by a definitive screening design's rows that pass the pre-check (`definitive`),
 //!   then the keys it did not select moved in groups of up to 8 from many bases — Flink's
 //!   default (each key to the middle and ¾ of its range, the TaskManager's memory sizes one
 //!   to a group) and the design's configurations that ran (each key to its far end, or to
@@ -71,11 +72,12 @@
 //! Layout, in layers that point one way: `measure` runs screening configurations through
 //! the adapter; `summary` holds what the stage reports; `select` the noise floors and the
 //! selection rule; `oat`, `morris`, `forest` and `sobol` each one method's design (what runs) and
-//! its effects (`factorial`, the regression reading, and `groups`, the group screening,
-//! serve `sobol`); `write` the artifacts; `run` the stage as a sequence of those steps.
+//! its effects (`factorial`, the regression reading, `groups`, the group screening, and
+//! `definitive`, the definitive screening design, serve `sobol` and `forest`); `write` the artifacts; `run` the stage as a sequence of those steps.
 //! Only `run` uses the methods, and nothing uses `run`.
 
 mod analysis;
+mod definitive;
 mod factorial;
 mod forest;
 mod groups;

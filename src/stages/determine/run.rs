@@ -361,6 +361,7 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
             salt: 0,
             fixed: &[],
             two_level: false,
+            definitive: false,
         };
         Some(forest::measure(runner, &design)?)
     } else {

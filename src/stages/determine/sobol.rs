@@ -113,6 +113,7 @@ fn phase_design(
         },
         fixed,
         two_level: reading == Reading::Regression,
+        definitive: false,
     }
 }
 
@@ -146,7 +147,8 @@ pub(super) fn measure(
     })
 }
 
-/// The groups method: its two-level first phase — 110 of 300 configurations (enough for the
+/// The groups method: its two-level first phase, opened by a definitive screening design's
+/// runnable rows (`definitive`) — 110 of 300 configurations (enough for the
 /// regression to find the dominant keys; the rest visits more bases in groups), at least
 /// FIRST_MIN (or half the budget), grown to half the budget when fewer than FIRST_RAN ran —
 /// then the group screening with what is left, and what that leaves extends the design.
@@ -156,7 +158,11 @@ pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<
     let n0 = (samples * 11)
         .div_ceil(30)
         .max(FIRST_MIN.min(samples.div_ceil(2)));
-    let p0 = forest::measure(runner, &phase_design(n0, 0, &[], reading))?;
+    let design = forest::Design {
+        definitive: true,
+        ..phase_design(n0, 0, &[], reading)
+    };
+    let p0 = forest::measure(runner, &design)?;
     let ran = p0.measured.iter().filter(|m| m.score.is_some()).count();
     let mut phases = vec![Phase {
         runs: p0,

@@ -255,7 +255,7 @@ fn sobol_text(s: &DetermineSummary) -> String {
         }
         ScreeningMethod::Groups => format!(
             "A third of the budget went to a two-level design (as the factorial method's first \
-             phase). The rest moved the keys it did not select in groups from many bases (Flink's \
+             phase, opened by a definitive screening design's runnable rows). The rest moved the keys it did not select in groups from many bases (Flink's \
              default, run {REFERENCE_RUNS} times afresh first when the budget left room, each \
              key to the middle and three quarters of its range, the TaskManager's memory sizes \
              one to a group; the design's configurations whose runs spent the most time in \
