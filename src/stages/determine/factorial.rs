@@ -73,23 +73,27 @@ impl Model {
 /// The keys' unit values as ±1 levels: below the middle of the values a key took in the
 /// first `design` rows (the two-level design's), its low level (where the design put it, or
 /// where an int, a power of two, an enum or a bool rounds it to); a key that took one value
-/// only there is 0 throughout. Rows after the design's (moves to the ends of a range, to
-/// inner levels) take the level of the side of the middle they are on.
+/// only there is 0 throughout. In the design's rows a value nearer the middle than a
+/// quarter of the span is 0 (a definitive screening design's midpoint: coded by its side it
+/// would read curvature as a main effect). Rows after the design's (moves to the ends of a
+/// range, to inner levels) take the level of the side of the middle they are on.
 fn levels(u: &[Vec<f64>], k: usize, design: usize) -> Vec<Vec<f64>> {
     let d = &u[..design.min(u.len())];
-    let mid: Vec<Option<f64>> = (0..k)
+    let span: Vec<Option<(f64, f64)>> = (0..k)
         .map(|j| {
             let lo = d.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min);
             let hi = d.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max);
-            (hi > lo).then_some(0.5 * (lo + hi))
+            (hi > lo).then_some((0.5 * (lo + hi), 0.25 * (hi - lo)))
         })
         .collect();
     u.iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             r.iter()
-                .zip(&mid)
-                .map(|(&v, m)| match m {
-                    Some(m) if v > *m => 1.0,
+                .zip(&span)
+                .map(|(&v, s)| match s {
+                    Some((m, q)) if i < design && (v - m).abs() < *q => 0.0,
+                    Some((m, _)) if v > *m => 1.0,
                     Some(_) => -1.0,
                     None => 0.0,
                 })
@@ -303,6 +307,7 @@ fn add_strongest_products(
             x.iter().enumerate().map(product).collect()
         })
         .collect();
+    candidates.extend(top.iter().filter_map(|&j| square(x, j, design)));
     while !candidates.is_empty() {
         let fit = model.fit(x, y)?;
         let sigma = residual_sd(&fit);
@@ -319,6 +324,18 @@ fn add_strongest_products(
         }
     }
     Ok(())
+}
+
+/// Key j's square over the design's rows (0 elsewhere), when at least MIN_LEVEL_ROWS of
+/// them have it at its midpoint (a definitive screening design's): its curvature, which a
+/// strongest key's midpoint runs carry and no main effect explains.
+fn square(x: &[Vec<f64>], j: usize, design: usize) -> Option<Vec<f64>> {
+    let mids = x[..design].iter().filter(|r| r[j] == 0.0).count();
+    (mids >= MIN_LEVEL_ROWS).then(|| {
+        (x.iter().enumerate())
+            .map(|(r, row)| if r < design { row[j] * row[j] } else { 0.0 })
+            .collect()
+    })
 }
 
 /// Huber's M-estimate of the model, by iterated pseudo-observations: each score's residual
