@@ -139,7 +139,7 @@ fn sobol_screening_on_the_simulator_selects_the_known_effects_within_its_budget(
 }
 
 #[test]
-fn the_default_screening_on_the_simulator_selects_the_known_effects_and_no_inert_key() {
+fn the_default_screening_on_the_simulator_selects_the_strong_keys_and_reports_its_reading() {
     let d = tempfile::tempdir().unwrap();
     let study = candidates_study(d.path(), None, "");
     let out = ok(&["determine", s(&study), "--workers", "2"]);
@@ -152,12 +152,11 @@ fn the_default_screening_on_the_simulator_selects_the_known_effects_and_no_inert
     ] {
         assert!(sel.iter().any(|p| p == strong), "{strong} not in {sel:?}");
     }
-    for inert in flink::sim::IGNORED_KEYS.iter().chain(&UNREAD) {
-        assert!(!sel.iter().any(|p| p == inert), "{inert} selected: {sel:?}");
-    }
     assert_eq!(sel.len() + unsel.len(), 59);
-    // Measured on this seed (BENCHMARKS.md has the table over seeds).
-    assert_quality(&sel, RECALL_GROUPS);
+    // Measured on this seed (BENCHMARKS.md has the table over seeds); whether it selects an
+    // inert key is a draw of the method's family-wise rate, asserted over seeds below.
+    let found = sel.iter().filter(|p| ACTIVE.contains(&p.as_str())).count();
+    assert!(found as f64 >= RECALL_GROUPS * 8.0, "{sel:?}");
     let summary = json(&study.join("determine/summary.json"));
     assert_eq!(summary["method"], "groups");
     let trials = summary["trials"].as_u64().unwrap();
@@ -169,6 +168,74 @@ fn the_default_screening_on_the_simulator_selects_the_known_effects_and_no_inert
     let sd = summary["noise_sd"].as_f64().unwrap();
     assert!((0.02..0.05).contains(&sd), "noise {sd}");
     assert!(report.contains(&format!("Noise of one run (sd of the score, from the configurations run more than once): {sd:.3}")), "{report}");
+}
+
+/// Keys the simulated job never reads: its ignored keys, and those its model has no place
+/// for (no effect and no run/fail flip at the reference or at 40 random configurations,
+/// `examples/screening_truth` on seed 42, and named nowhere in the simulator).
+const NEVER_READ: [&str; 15] = [
+    "cluster.evenly-spread-out-slots",
+    "execution.checkpointing.max-concurrent-checkpoints",
+    "execution.checkpointing.tolerable-failed-checkpoints",
+    "heartbeat.timeout",
+    "pipeline.auto-watermark-interval",
+    "restart-strategy",
+    "restart-strategy.fixed-delay.delay",
+    "state.backend",
+    "state.backend.fs.memory-threshold",
+    "state.backend.incremental",
+    "state.backend.rocksdb.checkpoint.transfer.thread.num",
+    "taskmanager.memory.jvm-overhead.fraction",
+    "taskmanager.memory.jvm-overhead.max",
+    "taskmanager.memory.jvm-overhead.min",
+    "taskmanager.network.numberOfBuffers",
+];
+
+/// Runs of the default screening in `over_24_runs_the_default_screening_keeps_its_precision`.
+const SEEDS: std::ops::Range<u64> = 42..54;
+
+/// The default method's promise, over runs rather than on one: a key is selected when its
+/// t statistic passes a Bonferroni bound at a family-wise rate of 20% per run, so on about
+/// one run in six (measured over 560 seeds per rate) some inert key passes it. What must
+/// hold: the three dominant keys on every run, precision ≥ 0.95 over the runs' selections
+/// (the screening's target), and inert keys on at most 9 of the 24 runs (at a true rate of
+/// 20%, 10 or more come up on 1% of draws).
+#[test]
+fn over_24_runs_the_default_screening_keeps_its_precision() {
+    let d = tempfile::tempdir().unwrap();
+    let (mut selections, mut wrong, mut runs_wrong) = (0, Vec::new(), 0);
+    for rate in [16_000, 80_000] {
+        for seed in SEEDS {
+            let dir = d.path().join(format!("{rate}-{seed}"));
+            let study = candidates_study(&dir, None, &format!("rate = {rate}"));
+            edit_study(&study, &[("seed = 42", &format!("seed = {seed}"))]);
+            ok(&["determine", s(&study), "--workers", "2"]);
+            let (sel, _) = selected(&study);
+            for strong in [
+                "parallelism.default",
+                "execution.buffer-timeout",
+                "taskmanager.memory.segment-size",
+            ] {
+                assert!(
+                    sel.iter().any(|p| p == strong),
+                    "{rate} {seed}: {strong} not in {sel:?}"
+                );
+            }
+            let never = |p: &&String| {
+                NEVER_READ.contains(&p.as_str()) || flink::sim::IGNORED_KEYS.contains(&p.as_str())
+            };
+            let inert: Vec<String> = sel.iter().filter(never).cloned().collect();
+            selections += sel.len();
+            runs_wrong += usize::from(!inert.is_empty());
+            wrong.extend(inert.into_iter().map(|p| format!("{rate} {seed}: {p}")));
+        }
+    }
+    let precision = 1.0 - wrong.len() as f64 / selections as f64;
+    assert!(precision >= 0.95, "precision {precision}: {wrong:?}");
+    assert!(
+        runs_wrong <= 9,
+        "{runs_wrong} runs with an inert key: {wrong:?}"
+    );
 }
 
 #[test]
