@@ -724,6 +724,41 @@ mod tests {
         assert_eq!(selected, [0, 1, 2, 5]);
     }
 
+    /// A definitive design's midpoints as the pre-check leaves them: 96 random two-level rows
+    /// in 24 keys, then 16 rows with key 0 at its midpoint (0.5), all with inert key 2 high
+    /// (the rows that passed). Key 0 acts by 0.5 and bends: its midpoint scores 0.8 above
+    /// the line between its ends; key 1 acts by 0.1; ±5% noise. The midpoints read as 0 and
+    /// key 0's square joins the design's rows, so key 2 does not carry the bend (without the
+    /// square: an effect of 0.032 ± 0.012, selected).
+    #[test]
+    fn a_strong_keys_midpoints_read_as_0_and_its_bend_as_its_square() {
+        let mut u = random_design(0x5851_f42d_4c95_7f2d, 96, 24);
+        for n in 0..16 {
+            let mut row = u[n].clone();
+            row[0] = 0.5;
+            row[2] = 1.0;
+            u.push(row);
+        }
+        let bent = |x: &[f64]| if x[0] == 0.5 { 0.8 } else { 0.5 * pm(x[0]) };
+        let y: Vec<f64> = (u.iter().enumerate())
+            .map(|(r, x)| bent(x) + 0.1 * pm(x[1]) + 5.0 * noise(r))
+            .collect();
+        let x = levels(&u, 24, 112);
+        assert!(x[96..].iter().all(|r| r[0] == 0.0 && r[2] == 1.0));
+        assert!(square(&x, 0, 112).is_some() && square(&x, 1, 112).is_none());
+        let keys: Vec<usize> = (0..24).collect();
+        let a = fit_design(&u, &y, &keys, &[None; 112], Reader::Groups).unwrap();
+        let selected: Vec<usize> = (0..24).filter(|&k| a.selected[k]).collect();
+        assert_eq!(selected, [0, 1]);
+        assert!(
+            a.effect[2].abs() < 2.0 * a.sd[2],
+            "{} ± {}",
+            a.effect[2],
+            a.sd[2]
+        );
+        assert!((a.effect[0] - 1.0).abs() < 0.05, "{}", a.effect[0]);
+    }
+
     /// A 32-run two-level design in 6 keys (key 0 acting by 0.3, 1% noise), then 24 runs
     /// around one base of the design: its runs, and key 0 or key 1 moved to its other level.
     /// Every run around the base sits 0.4 above what the main effects give (the base is
