@@ -319,10 +319,10 @@ fn sobol_text(s: &DetermineSummary) -> String {
 
 /// The groups method's noise of one run, and what it means for the budget. Why: how many of
 /// the keys with a 1% effect a budget finds is set by this noise (on the simulator, 300
-/// trials: recall 0.77–0.81 per set of 80 seeds, 0.80 over 560, with 3% noise on p99
-/// latency, a score noise of about 0.034 (BENCHMARKS.md, "Flink's default's level from its
-/// own runs when its groups lean"); 0.82–0.86 with 1.5%, about 0.017, over seeds 161–240
-/// on the method before that ("The far end for a key that never decided run/fail").
+/// trials: recall 0.79–0.83 per set of 80 seeds, 0.81 over 560, with 3% noise on p99
+/// latency, a score noise of about 0.034 (BENCHMARKS.md, "A definitive screening design
+/// opens the first phase"); 0.82–0.86 with 1.5%, about 0.017, over seeds 161–240 on an
+/// earlier method ("The far end for a key that never decided run/fail").
 fn noise_text(s: &DetermineSummary) -> String {
     match (s.method, s.noise_sd) {
         (ScreeningMethod::Groups, Some(sd)) => format!(
