@@ -195,15 +195,19 @@ const NEVER_READ: [&str; 15] = [
 const SEEDS: std::ops::Range<u64> = 42..54;
 
 /// The default method's promise, over runs rather than on one: a key is selected when its
-/// t statistic passes a Bonferroni bound at a family-wise rate of 20% per run, so on about
-/// one run in six (measured over 560 seeds per rate) some inert key passes it. What must
-/// hold: the three dominant keys on every run, precision ≥ 0.95 over the runs' selections
-/// (the screening's target), and inert keys on at most 9 of the 24 runs (at a true rate of
-/// 20%, 10 or more come up on 1% of draws).
+/// t statistic passes a Bonferroni bound at a family-wise rate of 20% per run, so some inert
+/// key passes it on about one run in eight at 16 000 rec/s and one in six at 80 000
+/// (measured over 560 seeds per rate); and the parallelism, which also decides whether a
+/// configuration runs, is missed on 1–2.5% of runs. What must hold: the buffer timeout and
+/// the segment size on every run (never missed in those 1 120), the parallelism on all but
+/// at most 3 of the 24 (at a true 2.5%, 4 or more misses come up on 0.3% of draws),
+/// precision ≥ 0.95 over the runs' selections (the screening's target), and inert keys on at
+/// most 9 runs (at a true rate of 20%, 10 or more come up on 1% of draws).
 #[test]
 fn over_24_runs_the_default_screening_keeps_its_precision() {
     let d = tempfile::tempdir().unwrap();
     let (mut selections, mut wrong, mut runs_wrong) = (0, Vec::new(), 0);
+    let mut parallelism_missed = Vec::new();
     for rate in [16_000, 80_000] {
         for seed in SEEDS {
             let dir = d.path().join(format!("{rate}-{seed}"));
@@ -211,15 +215,15 @@ fn over_24_runs_the_default_screening_keeps_its_precision() {
             edit_study(&study, &[("seed = 42", &format!("seed = {seed}"))]);
             ok(&["determine", s(&study), "--workers", "2"]);
             let (sel, _) = selected(&study);
+            let has = |key: &str| sel.iter().any(|p| p == key);
             for strong in [
-                "parallelism.default",
                 "execution.buffer-timeout",
                 "taskmanager.memory.segment-size",
             ] {
-                assert!(
-                    sel.iter().any(|p| p == strong),
-                    "{rate} {seed}: {strong} not in {sel:?}"
-                );
+                assert!(has(strong), "{rate} {seed}: {strong} not in {sel:?}");
+            }
+            if !has("parallelism.default") {
+                parallelism_missed.push(format!("{rate} {seed}"));
             }
             let never = |p: &&String| {
                 NEVER_READ.contains(&p.as_str()) || flink::sim::IGNORED_KEYS.contains(&p.as_str())
@@ -230,6 +234,10 @@ fn over_24_runs_the_default_screening_keeps_its_precision() {
             wrong.extend(inert.into_iter().map(|p| format!("{rate} {seed}: {p}")));
         }
     }
+    assert!(
+        parallelism_missed.len() <= 3,
+        "parallelism missed: {parallelism_missed:?}"
+    );
     let precision = 1.0 - wrong.len() as f64 / selections as f64;
     assert!(precision >= 0.95, "precision {precision}: {wrong:?}");
     assert!(
