@@ -50,12 +50,19 @@ pub(super) struct Design<'d> {
     pub(super) tag: &'d str,
     pub(super) salt: u64,
     pub(super) fixed: &'d [(usize, Value)],
-    /// Every key at one end of its range (a two-level screening design, drawn in foldover
-    /// pairs) instead of anywhere in it.
-    pub(super) two_level: bool,
-    /// The two-level design opens with a definitive screening design's runnable rows
-    /// (`definitive`) in place of its foldover pairs.
-    pub(super) definitive: bool,
+    pub(super) opening: Opening,
+}
+
+/// How a design's first half is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Opening {
+    /// A Latin hypercube: every key anywhere in its range.
+    Spread,
+    /// A two-level screening design: every key at one end of its range, in foldover pairs.
+    TwoLevel,
+    /// The two-level design opened by a definitive screening design's runnable rows
+    /// (`definitive`), however many pass, in place of its foldover pairs.
+    Definitive,
 }
 
 /// Runs a design of `samples` configurations: Latin hypercube configurations that pass the
@@ -70,16 +77,15 @@ pub(super) fn measure(runner: &mut Runner<'_>, design: &Design<'_>) -> Result<Fo
     let fix = |c: Config| with_held(design.fixed, c);
     let seed = study.file.seed ^ design.salt;
     let mut srng = StdRng::seed_from_u64(derive(seed, Purpose::Screening));
-    let levels = design
-        .two_level
-        .then(|| runnable_levels(study, &mut srng, &fix));
-    let configs = match &levels {
-        Some(l) if design.definitive => definitive_rows(study, samples, &mut srng, l, &fix),
-        Some(l) => foldover_pairs(study, first, &mut srng, l, &fix),
-        None => first_half(study, first, seed, &mut srng, &fix),
+    let levels =
+        (design.opening != Opening::Spread).then(|| runnable_levels(study, &mut srng, &fix));
+    let configs = match (design.opening, &levels) {
+        (Opening::Definitive, Some(l)) => definitive_rows(study, samples, &mut srng, l, &fix),
+        (_, Some(l)) => foldover_pairs(study, first, &mut srng, l, &fix),
+        (_, None) => first_half(study, first, seed, &mut srng, &fix),
     };
     // The definitive design's rows take the first half's place, however many passed.
-    let first = if design.definitive {
+    let first = if design.opening == Opening::Definitive {
         configs.len()
     } else {
         first

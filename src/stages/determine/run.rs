@@ -360,8 +360,7 @@ fn measure(runner: &mut Runner<'_>, plan: &Plan) -> Result<Measurements> {
             tag: "rf",
             salt: 0,
             fixed: &[],
-            two_level: false,
-            definitive: false,
+            opening: forest::Opening::Spread,
         };
         Some(forest::measure(runner, &design)?)
     } else {

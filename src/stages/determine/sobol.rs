@@ -27,7 +27,7 @@
 
 use crate::stages::determine::analysis::{Analysis, MIN_RAN, judged};
 use crate::stages::determine::factorial::{self, Reader};
-use crate::stages::determine::forest::{self, Design, ForestRuns};
+use crate::stages::determine::forest::{self, Design, ForestRuns, Opening};
 use crate::stages::determine::groups::{self, GroupRuns};
 use crate::stages::determine::measure::{Runner, passes_precheck};
 use crate::stages::determine::oat;
@@ -112,8 +112,10 @@ fn phase_design(
             p => derive(0, Purpose::SobolPhase { phase: p as u64 }),
         },
         fixed,
-        two_level: reading == Reading::Regression,
-        definitive: false,
+        opening: match reading {
+            Reading::Regression => Opening::TwoLevel,
+            Reading::Gp => Opening::Spread,
+        },
     }
 }
 
@@ -159,7 +161,7 @@ pub(super) fn measure_groups(runner: &mut Runner<'_>, samples: usize) -> Result<
         .div_ceil(30)
         .max(FIRST_MIN.min(samples.div_ceil(2)));
     let design = forest::Design {
-        definitive: true,
+        opening: Opening::Definitive,
         ..phase_design(n0, 0, &[], reading)
     };
     let p0 = forest::measure(runner, &design)?;
