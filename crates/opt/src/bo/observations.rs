@@ -51,9 +51,6 @@ impl Observations {
     /// EI stays high right next to failures. Whether a point runs at all is the
     /// [`PassModel`](super::PassModel)'s to say.
     pub(super) fn surrogate_data(&self) -> (Vec<Vec<f64>>, Vec<f64>) {
-        if std::env::var_os("FT_NOFAIL").is_some() {
-            return (self.xs.clone(), capped(&self.ys));
-        }
         at_floor(self.xs.clone(), capped(&self.ys), &self.failures)
     }
 
@@ -84,21 +81,7 @@ impl Observations {
 /// tail lets it model where the optimum is, which is all EI needs. The median of an even
 /// count is the lower middle value.
 pub(super) fn capped(ys: &[f64]) -> Vec<f64> {
-    let mut floor = lower_median(ys);
-    if let Ok(v) = std::env::var("FT_CAP") {
-        let mut s = ys.to_vec();
-        s.sort_by(f64::total_cmp);
-        if !s.is_empty() {
-            let q1 = s[(s.len() - 1) / 4];
-            let q3 = s[3 * (s.len() - 1) / 4];
-            let med = s[(s.len() - 1) / 2];
-            floor = match v.as_str() {
-                "tukey" => q1 - 1.5 * (q3 - q1),
-                "sym" => q1.max(med - (q3 - med)),
-                _ => q1,
-            };
-        }
-    }
+    let floor = lower_median(ys);
     ys.iter().map(|&y| y.max(floor)).collect()
 }
 

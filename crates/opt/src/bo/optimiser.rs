@@ -534,32 +534,11 @@ impl BayesOpt {
             None
         };
         let pass_model = self.fit_pass_model(&fit_opts);
-        let alt = match (std::env::var("FT_AVG"), &gp) {
-            (Ok(v), Some(g)) if self.transfer.is_empty() => {
-                let tau = if v == "ml" { None } else { v.parse::<f64>().ok() };
-                let o = FitOptions { lengthscale_prior: tau, ..fit_opts.clone() };
-                let (xs, ys) = self.surrogate_data();
-                gp::fit(&xs, &ys, &o, Some(g.hyper())).ok()
-            }
-            _ => None,
-        };
         self.model_asks += 1;
         let bases = std::mem::take(&mut self.transfer);
-        let mix;
-        let gp_ref: Option<&Gp> = gp.as_ref();
-        let suggestion = match (alt, gp_ref) {
-            (Some(b), Some(a)) => {
-                mix = Mix { a: a.clone(), b };
-                self.maximise_mix(&mix, pass_model.as_ref())
-            }
-            _ => self.maximise_acquisition(&bases, gp_ref, pass_model.as_ref(), ask),
-        };
+        let suggestion = self.maximise_acquisition(&bases, gp.as_ref(), pass_model.as_ref(), ask);
         self.transfer = bases;
         suggestion
-    }
-
-    fn maximise_mix(&mut self, mix: &Mix, pass_model: Option<&PassModel>) -> Result<Suggestion> {
-        self.maximise_on(mix, pass_model)
     }
 
     /// The suggestion maximising the acquisition of the surrogate: the target GP alone, or
@@ -579,14 +558,6 @@ impl BayesOpt {
             self.weights = Some(combined.weights().clone());
             &combined
         };
-        self.maximise_on(surrogate, pass_model)
-    }
-
-    fn maximise_on(
-        &mut self,
-        surrogate: &dyn Surrogate,
-        pass_model: Option<&PassModel>,
-    ) -> Result<Suggestion> {
         let best_s = surrogate.incumbent(&self.obs.xs, &self.obs.ys);
         let anchors = self.obs.best_observed(ANCHORS);
         let feasibility = self.feasibility.take();
@@ -644,26 +615,5 @@ impl AskTell for BayesOpt {
             Some(y) => self.replay(x.to_vec(), y),
             None => self.tell_failure(x),
         }
-    }
-}
-
-/// Experiment: two fits' posteriors as one moment-matched Gaussian (an equal mixture).
-struct Mix {
-    a: Gp,
-    b: Gp,
-}
-
-impl Surrogate for Mix {
-    fn posterior(&self, x: &[f64]) -> (f64, f64) {
-        let (ma, va) = self.a.posterior(x);
-        let (mb, vb) = self.b.posterior(x);
-        let m = 0.5 * (ma + mb);
-        (m, 0.5 * (va + vb) + 0.25 * (ma - mb) * (ma - mb))
-    }
-    fn incumbent(&self, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
-        self.a.incumbent(xs, ys)
-    }
-    fn in_units(&self, x: &[f64]) -> Option<(f64, f64)> {
-        self.a.in_units(x)
     }
 }
