@@ -330,7 +330,7 @@ fn add_strongest_products(
 /// them have it at its midpoint (a definitive screening design's): its curvature, which a
 /// strongest key's midpoint runs carry and no main effect explains.
 fn square(x: &[Vec<f64>], j: usize, design: usize) -> Option<Vec<f64>> {
-    let mids = x[..design].iter().filter(|r| r[j] == 0.0).count();
+    let mids = x.iter().take(design).filter(|r| r[j] == 0.0).count();
     (mids >= MIN_LEVEL_ROWS).then(|| {
         (x.iter().enumerate())
             .map(|(r, row)| if r < design { row[j] * row[j] } else { 0.0 })
