@@ -1,5 +1,5 @@
-//! Small statistics every layer needs: the median (and the lower median and lower quartile
-//! the optimiser caps its observations at), the mean and sample SD, and the accuracy measures the model stage
+//! Small statistics every layer needs: the median (and the lower median the optimiser caps
+//! its observations at), the mean and sample SD, and the accuracy measures the model stage
 //! reports (MAPE, median APE, R²). One implementation each, so two stages never disagree on
 //! what "the median" of an even count is.
 
@@ -27,17 +27,6 @@ pub fn lower_median(values: &[f64]) -> f64 {
     let mut s = values.to_vec();
     s.sort_by(f64::total_cmp);
     s[(s.len() - 1) / 2]
-}
-
-/// The lower quartile as one of `values`: the sorted values' entry ⌊(n − 1)/4⌋ (no
-/// interpolation, so a cap at it is a value the caller measured); NaN when empty.
-pub fn lower_quartile(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = values.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[(s.len() - 1) / 4]
 }
 
 /// Mean absolute percentage error, in percent.
@@ -112,21 +101,6 @@ mod tests {
         assert_eq!(lower_median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(lower_median(&[4.0, 1.0, 3.0, 2.0]), 2.0);
         assert!(lower_median(&[]).is_nan());
-    }
-
-    #[test]
-    fn the_lower_quartile_is_the_sorted_values_entry_a_quarter_in() {
-        assert_eq!(lower_quartile(&[3.0, 1.0, 2.0]), 1.0);
-        assert_eq!(lower_quartile(&[5.0, 1.0, 4.0, 3.0, 2.0]), 2.0);
-        assert_eq!(
-            lower_quartile(&[8.0, 1.0, 7.0, 3.0, 2.0, 6.0, 5.0, 4.0]),
-            2.0
-        );
-        assert_eq!(
-            lower_quartile(&[9.0, 1.0, 7.0, 3.0, 2.0, 6.0, 5.0, 4.0, 8.0]),
-            3.0
-        );
-        assert!(lower_quartile(&[]).is_nan());
     }
 
     #[test]

@@ -252,21 +252,15 @@ pub fn optimise(
 /// The optimiser for an evaluator. Over the model its feasibility forest is the
 /// probability of success; over the system the optimiser learns one from the failures it
 /// is told about, steps to the incumbent's discrete neighbours (a wrong step there is
-/// measured and corrected; over the model nothing would correct it), fits its models
-/// under a length-scale prior and caps the bad tail at the lower quartile instead of the
-/// median (both measured on noisy systems, BENCHMARKS.md; the model's predictions are
-/// noise-free).
+/// measured and corrected; over the model nothing would correct it), and fits its models
+/// under a length-scale prior (measured on noisy systems, BENCHMARKS.md; the model's
+/// predictions are noise-free).
 fn optimiser(space: &Space, evaluator: &Evaluator<'_>, opts: BoOptions) -> Result<BayesOpt> {
     let measured = evaluator.measures();
     let opts = BoOptions {
         learn_feasibility: measured,
         discrete_neighbours: measured,
         lengthscale_prior: measured.then_some(bo::SEARCH_PRIOR_TAU),
-        cap: if measured {
-            bo::Cap::LowerQuartile
-        } else {
-            bo::Cap::Median
-        },
         ..opts
     };
     let domain = encoding::domain(space);

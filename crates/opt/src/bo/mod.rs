@@ -18,8 +18,8 @@
 //! - `options`: the optimiser's options;
 //! - `optimiser`: [`BayesOpt`], the ask/tell loop over a surrogate (one GP or the RGPE
 //!   ensemble), its design phase and kriging-believer batches;
-//! - `observations`: what the objective's GP is fitted on (observations with their bad
-//!   tail capped, failures imputed at that floor, a batch's provisional points);
+//! - `observations`: what the objective's GP is fitted on (observations capped at their
+//!   median, failures imputed at that floor, a batch's provisional points);
 //! - `feasibility`: the caller's probability of success and the one learnt from failures;
 //! - `transfer`: the base models of earlier tasks and the ensemble;
 //! - `scoring`: what the maximiser ranks points by (the weighted acquisition, or a caller's
@@ -43,7 +43,7 @@ pub use crate::ask_tell::Suggestion;
 pub use domain::{Domain, Var};
 pub use feasibility::{Feasibility, PassModel, Precheck};
 pub use optimiser::BayesOpt;
-pub use options::{BoOptions, Cap, SEARCH_PRIOR_TAU, default_initial};
+pub use options::{BoOptions, SEARCH_PRIOR_TAU, default_initial};
 pub use scoring::Score;
 pub use seen::Canonical;
 

@@ -1,10 +1,8 @@
 //! What the optimiser was told, and what the objective's GP is fitted on: the observations
-//! with their bad tail capped, the failed points imputed at that floor, and while a
+//! capped at their (lower) median, the failed points imputed at that floor, and while a
 //! batch is asked the kriging believer's provisional observations.
 
-use crate::stats::{lower_median, lower_quartile};
-
-use super::options::Cap;
+use crate::stats::lower_median;
 
 /// The observations (projected points, higher-is-better values) and the failed points.
 #[derive(Clone, Debug, Default)]
@@ -46,14 +44,14 @@ impl Observations {
         (&self.xs[..n], &self.ys[..n])
     }
 
-    /// What the objective's GP is fitted on: the observations capped at `cap` ([`capped`])
-    /// and the failed points at that same floor. A configuration that did not run is no
-    /// better than the bad tail; and where most configurations fail (a high
+    /// What the objective's GP is fitted on: the observations capped at their median
+    /// ([`capped`]) and the failed points at that same floor. A configuration that did not
+    /// run is no better than the bad half; and where most configurations fail (a high
     /// rate), the GP of the passing ones alone has too few points to have a shape, so its
     /// EI stays high right next to failures. Whether a point runs at all is the
     /// [`PassModel`](super::PassModel)'s to say.
-    pub(super) fn surrogate_data(&self, cap: Cap) -> (Vec<Vec<f64>>, Vec<f64>) {
-        at_floor(self.xs.clone(), capped(&self.ys, cap), &self.failures)
+    pub(super) fn surrogate_data(&self) -> (Vec<Vec<f64>>, Vec<f64>) {
+        at_floor(self.xs.clone(), capped(&self.ys), &self.failures)
     }
 
     /// Best observation so far (highest y).
@@ -77,13 +75,13 @@ impl Observations {
     }
 }
 
-/// The observations the GP is fitted on: values below `cap`'s floor raised to it (see
-/// [`Cap`] for why and which).
-pub(super) fn capped(ys: &[f64], cap: Cap) -> Vec<f64> {
-    let floor = match cap {
-        Cap::Median => lower_median(ys),
-        Cap::LowerQuartile => lower_quartile(ys),
-    };
+/// The observations the GP is fitted on: values below the median raised to it. A
+/// stationary GP fitted on a surface with cliffs (a saturated job is orders of magnitude
+/// worse than a keeping-up one) spends its length-scales on the cliff; capping the bad
+/// tail lets it model where the optimum is, which is all EI needs. The median of an even
+/// count is the lower middle value.
+pub(super) fn capped(ys: &[f64]) -> Vec<f64> {
+    let floor = lower_median(ys);
     ys.iter().map(|&y| y.max(floor)).collect()
 }
 

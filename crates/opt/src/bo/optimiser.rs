@@ -98,11 +98,11 @@ impl BayesOpt {
     }
 
     /// Transfers what earlier tasks learned (RGPE): each task becomes a base model, a GP
-    /// fitted on its observations (capped like the target's, [`BoOptions::cap`]), and the
+    /// fitted on its observations (capped at the median like the target's), and the
     /// surrogate becomes the rank-weighted ensemble of those and the target GP. Model-based
     /// suggestions may then start before the target has two observations.
     pub fn set_transfer(&mut self, tasks: &[Task]) -> Result<()> {
-        self.transfer = fit_bases(&self.domain, tasks, &self.opts.fit, self.opts.cap)?;
+        self.transfer = fit_bases(&self.domain, tasks, &self.opts.fit)?;
         Ok(())
     }
 
@@ -189,8 +189,8 @@ impl BayesOpt {
     }
 
     /// Records that a point could not be evaluated (a failed configuration): it is never
-    /// suggested again, the objective's GP sees it at the floor the observations are
-    /// capped at ([`BoOptions::cap`]), and the learnt feasibility model ([`PassModel`]) as a failure.
+    /// suggested again, the objective's GP sees it as no better than the bad half of the
+    /// observations, and the learnt feasibility model ([`PassModel`]) as a failure.
     pub fn tell_failure(&mut self, x: &[f64]) -> Result<()> {
         ensure!(
             x.len() == self.domain.dims(),
@@ -338,7 +338,7 @@ impl BayesOpt {
 
     /// What the objective's GP is fitted on (see [`Observations::surrogate_data`]).
     pub(super) fn surrogate_data(&self) -> (Vec<Vec<f64>>, Vec<f64>) {
-        self.obs.surrogate_data(self.opts.cap)
+        self.obs.surrogate_data()
     }
 
     /// Fails once a finite domain has no unseen point left.
@@ -554,13 +554,7 @@ impl BayesOpt {
         let surrogate: &dyn Surrogate = if bases.is_empty() {
             gp.context("a single GP needs two observations")?
         } else {
-            combined = ensemble(
-                bases,
-                gp,
-                &self.obs,
-                self.opts.cap,
-                self.opts.seed.wrapping_add(ask),
-            );
+            combined = ensemble(bases, gp, &self.obs, self.opts.seed.wrapping_add(ask));
             self.weights = Some(combined.weights().clone());
             &combined
         };

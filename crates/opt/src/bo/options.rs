@@ -28,30 +28,6 @@ const MIN_LENGTHSCALE: f64 = 0.1;
 /// parameters interact and at 80 000 rec/s, behind on a small discrete problem.
 pub const SEARCH_PRIOR_TAU: f64 = 3.0;
 
-/// Where the bad tail of the observations is capped before the objective's GP is fitted on
-/// them: values below the floor are raised to it, and failed points sit at it.
-///
-/// Why a cap at all: a stationary GP fitted on a surface with cliffs (a saturated job is
-/// orders of magnitude worse than a keeping-up one, a violated constraint is a penalty)
-/// spends its length-scales on the cliff; capping the bad tail lets it model where the
-/// optimum is, which is all EI needs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cap {
-    /// The (lower) median: half the observations flat. Where a penalty makes a cliff of
-    /// many points (Demeter's profiling scores a violated recovery limit so), a lower cap
-    /// leaves that cliff in the fit: on the replay in `tests/adapt.rs` the lower quartile
-    /// made Demeter request 25% more (cores + GiB / 8).
-    #[default]
-    Median,
-    /// The lower quartile: the second quarter still says which way a smooth surface
-    /// falls. The search over the system's cap: on the search suite, 480 runs paired with
-    /// the median's on four seed sets, better / worse in 213 / 207 runs at 20
-    /// evaluations, 236 / 188 at 30 and 237 / 168 at 60 (BENCHMARKS.md, "The bad tail
-    /// capped at the lower quartile").
-    LowerQuartile,
-}
-
 /// Options for [`BayesOpt`](super::BayesOpt).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BoOptions {
@@ -90,10 +66,6 @@ pub struct BoOptions {
     /// tasks' models carry the shape.
     #[serde(default)]
     pub lengthscale_prior: Option<f64>,
-    /// Where the observations' bad tail is capped for the objective's GP (and the RGPE
-    /// base models').
-    #[serde(default)]
-    pub cap: Cap,
     /// Seed for the design, candidates and local search.
     pub seed: u64,
 }
@@ -102,7 +74,7 @@ impl Default for BoOptions {
     /// EI with `ξ = 0.01` (standardised scale: a 1 %-of-σ_y nudge towards
     /// exploration), 10 initial points, 2000 candidates, 5 local searches of
     /// 50 steps, length-scales of at least 0.1 ([`MIN_LENGTHSCALE`]), full refit every 5
-    /// model-based suggestions, the bad tail capped at the median, feasibility
+    /// model-based suggestions, feasibility
     /// learnt from failures, the incumbent's discrete neighbours scored.
     fn default() -> Self {
         BoOptions {
@@ -119,7 +91,6 @@ impl Default for BoOptions {
             learn_feasibility: true,
             discrete_neighbours: true,
             lengthscale_prior: None,
-            cap: Cap::Median,
             seed: 0,
         }
     }

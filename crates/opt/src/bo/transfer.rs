@@ -8,16 +8,14 @@ use crate::rgpe::{self, BaseModel, Ensemble, Task};
 
 use super::domain::Domain;
 use super::observations::{Observations, at_floor, capped};
-use super::options::Cap;
 
 /// One base model per task: a GP fitted on its observations projected into `domain`,
-/// capped at `cap` and with its failures at the floor (like the target's), each with its
-/// own seed derived from `fit`'s.
+/// capped at their median and with its failures at the floor (like the target's), each
+/// with its own seed derived from `fit`'s.
 pub(super) fn fit_bases(
     domain: &Domain,
     tasks: &[Task],
     fit: &FitOptions,
-    cap: Cap,
 ) -> Result<Vec<BaseModel>> {
     let dims = domain.dims();
     let mut bases = Vec::with_capacity(tasks.len());
@@ -29,7 +27,7 @@ pub(super) fn fit_bases(
         );
         let xs: Vec<Vec<f64>> = t.xs.iter().map(|x| domain.project(x)).collect();
         let failures: Vec<Vec<f64>> = t.failures.iter().map(|x| domain.project(x)).collect();
-        let (xs, ys) = at_floor(xs, capped(&t.ys, cap), &failures);
+        let (xs, ys) = at_floor(xs, capped(&t.ys), &failures);
         let task = Task {
             xs,
             ys,
@@ -46,19 +44,14 @@ pub(super) fn fit_bases(
 }
 
 /// The ensemble of `bases` and the target GP, weighted by how they rank the real
-/// observations (capped at `cap`), not a batch's provisional ones.
+/// observations (capped), not a batch's provisional ones.
 pub(super) fn ensemble<'a>(
     bases: &'a [BaseModel],
     target: Option<&'a Gp>,
     obs: &Observations,
-    cap: Cap,
     seed: u64,
 ) -> Ensemble<'a> {
     let (xs, ys) = obs.real();
-    let ranked = if ys.is_empty() {
-        vec![]
-    } else {
-        capped(ys, cap)
-    };
+    let ranked = if ys.is_empty() { vec![] } else { capped(ys) };
     Ensemble::new(bases, target, xs, &ranked, rgpe::DEFAULT_SAMPLES, seed)
 }
