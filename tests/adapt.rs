@@ -101,7 +101,11 @@ fn a_replay_compares_demeter_with_the_baselines() {
     // What Demeter minimises: cores + GiB / 8 (`demeter::cost`); C_max asks 24 + 96 / 8.
     let cost = |k: &str| num(k, "mean_cpu_requested") + num(k, "mean_memory_requested_gb") / 8.0;
     assert!(cost("demeter") < 0.9 * cost("static"), "{:?}", p["demeter"]);
-    assert!(num("demeter", "mean_memory_requested_gb") < 0.8 * 96.0);
+    assert!(
+        num("demeter", "mean_memory_requested_gb") < 0.8 * 96.0,
+        "{:?}",
+        p["demeter"]
+    );
     assert_eq!(num("demeter", "recovery_violations"), 0.0);
     assert!(
         num("demeter", "near_optimal_pct") > 75.0,
