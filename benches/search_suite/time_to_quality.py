@@ -8,7 +8,9 @@ latency, `[search] over = "system"`, budget 30, Flink's default enqueued first
 seed. For every run: the number of evaluations until its best p99 so far is within 10 % of
 the best improvement over the default that *any* run in WORK/ttq.jsonl measured (the
 default: the median of the runs' first evaluations). Runs are kept per label
-(`--label`), so variants of the search are compared against the same target.
+(`--label`), so variants of the search are compared against the same target, and every
+label after the first is also compared with the first seed by seed (the best p99 after 10,
+20 and 30 evaluations better or worse by more than 1 %).
 
     scripts/time_to_quality.sh [--label NAME] [--seeds 0-11] [--work DIR] [--report-only]
 """
@@ -100,6 +102,34 @@ def report(rows):
             cells.append(" ".join(str(n) if n is not None else "never" for n in per_seed))
         at = [statistics.median(best_at(r["values"], n) for r in mine) for n in (10, 20, 30)]
         print("| " + " | ".join(cells) + " | " + " | ".join(f"{a:.3g}" for a in at) + " |")
+    if len(labels) > 1:
+        paired(rows, labels)
+
+
+# Two runs' best p99s closer than this share count as neither better nor worse: the
+# simulator's measurements of one configuration differ by about that much.
+TIE_SHARE = 0.01
+
+
+def paired(rows, labels):
+    """Every label after the first against the first, seed by seed: on how many seeds its
+    best p99 after 10, 20 and 30 evaluations is better and worse by more than TIE_SHARE.
+    Why: the medians above move with a few slow seeds; the same seed's two runs share Flink's
+    default and the initial design, so their difference is the variants'."""
+    runs = {(r["label"], r["seed"]): r["values"] for r in rows}
+    base = labels[0]
+    print(f"\nPaired against `{base}` (better–worse by more than {TIE_SHARE:.0%}):\n")
+    print("| label | seeds | best p99 better–worse @10 | @20 | @30 |")
+    print("|---|---|---|---|---|")
+    for label in labels[1:]:
+        seeds = sorted(s for (l, s) in runs if l == label and (base, s) in runs)
+        cells = []
+        for n in (10, 20, 30):
+            pairs = [(best_at(runs[(base, s)], n), best_at(runs[(label, s)], n)) for s in seeds]
+            better = sum(y < x * (1 - TIE_SHARE) for x, y in pairs)
+            worse = sum(y > x * (1 + TIE_SHARE) for x, y in pairs)
+            cells.append(f"{better}–{worse}")
+        print(f"| {label} | {len(seeds)} | " + " | ".join(cells) + " |")
 
 
 def best_at(values, n):
