@@ -1,8 +1,9 @@
 """flinktune against its peers over the seeds of several run.py work folders: per problem and
-seed set (and both sets pooled), the median simple regret of each method at 10, 20, 30 and
-60 evaluations, and against each peer at 20, 30 and 60 whether flinktune is ahead, level or
-behind — called only when the 95% bootstrap interval of the difference of the two medians
-excludes zero. Only the seeds every method ran to the full budget count.
+seed set (tuning and held-out seeds also pooled as "both"; fresh seeds 200-299 apart), the
+median simple regret of each method at 10, 20, 30 and 60 evaluations, and against each peer
+at 20, 30 and 60 whether flinktune is ahead, level or behind — called only when the 95%
+bootstrap interval of the difference of the two medians excludes zero. Only the seeds every
+method ran to the full budget count.
 
     python3 pooled.py WORK [WORK ...] [--peers tpe,skopt] [--resamples 10000]
 
@@ -86,7 +87,8 @@ def main():
         opt = optimum(prob, results)
         if opt is None:
             continue
-        sets = list(SETS.items()) + [("both", range(0, 200))]
+        sets = list(SETS.items())
+        sets.insert(2, ("both", range(0, 200)))
         for name, seeds in sets:
             by_seed = {m: {s: v for (p, mm, s), v in results.items()
                            if p == prob and mm == m and s in seeds and len(v) >= full}
