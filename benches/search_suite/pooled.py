@@ -87,8 +87,9 @@ def main():
         opt = optimum(prob, results)
         if opt is None:
             continue
-        sets = list(SETS.items())
-        sets.insert(2, ("both", range(0, 200)))
+        # Fresh seeds confirm and are never pooled with the seeds decisions were made on.
+        sets = [("tuning", SETS["tuning"]), ("held out", SETS["held out"]),
+                ("both", range(0, 200)), ("fresh", SETS["fresh"])]
         for name, seeds in sets:
             by_seed = {m: {s: v for (p, mm, s), v in results.items()
                            if p == prob and mm == m and s in seeds and len(v) >= full}
