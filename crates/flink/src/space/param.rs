@@ -102,14 +102,6 @@ pub struct Param {
     /// Only powers of two are valid (Flink's memory segment size); implies a log scale.
     #[serde(default)]
     pub power_of_two: bool,
-    /// An int parameter's `min` when Flink reads it as an unlimited setting (the buffer
-    /// timeout's -1: flush only full buffers, as a timeout that never fires). The unit
-    /// scale puts it one step past `max`, where ever larger values lead: beside `min + 1`
-    /// (flush after every record) it would sit next to its behavioural opposite, and a
-    /// model would read the good small timeouts as a reason to try it (on the simulated
-    /// wordcount, 29 % of a search's model-based suggestions went there).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub infinite: Option<i64>,
     /// The choices of an enum parameter.
     #[serde(default)]
     pub values: Vec<String>,
@@ -210,39 +202,6 @@ impl Param {
         })
     }
 
-    /// The range the unit scale spans: the bounds without an `infinite` value.
-    fn scale_bounds(&self) -> (f64, f64) {
-        let (lo, hi) = self.bounds();
-        let skip = if self.infinite.is_some() { 1.0 } else { 0.0 };
-        (lo + skip, hi)
-    }
-
-    /// Where the unit scale ends (forward-transformed): at `max`, or with an `infinite`
-    /// value one step further, as wide as the scale's first step (a log scale's widest),
-    /// so that value gets about the share of the space a small value has.
-    fn scale_top(&self) -> f64 {
-        let (lo, hi) = self.scale_bounds();
-        let step = match self.infinite {
-            Some(_) => self.forward(lo + 1.0) - self.forward(lo),
-            None => 0.0,
-        };
-        self.forward(hi) + step
-    }
-
-    /// Where the unit scale starts (forward-transformed): at `min`, or with an `infinite`
-    /// value half a step below the lowest finite value (the values that round to it), on
-    /// the log scale of the whole range. The lowest finite value (the buffer timeout's 0,
-    /// often the best) then keeps the share of the space it had beside the infinite one
-    /// instead of the half a rounded edge gets; at the edge, the offline pipeline drew it
-    /// less and validated worse (BENCHMARKS.md, Search).
-    fn scale_bottom(&self) -> f64 {
-        let (lo, _) = self.scale_bounds();
-        match self.infinite {
-            Some(_) => self.forward(lo - 0.5),
-            None => self.forward(lo),
-        }
-    }
-
     // Log scale over (x - min + 1) when the range reaches zero or below (e.g. the buffer
     // timeout's -1..500), so the special small values keep their share of the space.
     fn log_shift(&self) -> f64 {
@@ -289,15 +248,12 @@ impl Param {
                     Value::Bool(b) => f64::from(*b),
                     Value::Str(_) => self.bounds().0,
                 };
-                if self.infinite.is_some_and(|v| x == v as f64) {
-                    return 1.0;
-                }
-                let (lo, hi) = self.scale_bounds();
-                let (a, top) = (self.scale_bottom(), self.scale_top());
-                if top <= a {
+                let (lo, hi) = self.bounds();
+                let (a, b) = (self.forward(lo), self.forward(hi));
+                if b <= a {
                     return 0.0;
                 }
-                ((self.forward(x.clamp(lo, hi)) - a) / (top - a)).clamp(0.0, 1.0)
+                ((self.forward(x.clamp(lo, hi)) - a) / (b - a)).clamp(0.0, 1.0)
             }
         }
     }
@@ -318,13 +274,9 @@ impl Param {
                 Value::Str(self.values.get(i).cloned().unwrap_or_default())
             }
             Kind::Int | Kind::Float => {
-                let (lo, hi) = self.scale_bounds();
-                let (a, b, top) = (self.scale_bottom(), self.forward(hi), self.scale_top());
-                let t = a + u * (top - a);
-                if let Some(v) = self.infinite.filter(|_| t > (b + top) / 2.0) {
-                    return Value::Int(v);
-                }
-                let x = self.backward(t.min(b)).clamp(lo, hi);
+                let (lo, hi) = self.bounds();
+                let (a, b) = (self.forward(lo), self.forward(hi));
+                let x = self.backward(a + u * (b - a)).clamp(lo, hi);
                 if self.power_of_two {
                     Value::Int((x.log2().round().exp2() as i64).clamp(lo as i64, hi as i64))
                 } else if self.kind == Kind::Int {
@@ -438,15 +390,6 @@ impl Param {
             }
             Kind::Enum if self.values.len() < 2 => bail!("an enum needs at least two values"),
             _ => {}
-        }
-        if let Some(v) = self.infinite {
-            let (lo, hi) = self.bounds();
-            if self.kind != Kind::Int || self.power_of_two || v as f64 != lo || lo + 1.0 >= hi {
-                bail!(
-                    "infinite ({v}) must be the min of an int parameter (not power_of_two) \
-                     whose range goes on above it"
-                );
-            }
         }
         let (lo, hi) = self.bounds();
         if self.kind == Kind::Int && (lo.abs() > MAX_EXACT || hi.abs() > MAX_EXACT) {

@@ -12,7 +12,6 @@ fn int(name: &str, min: f64, max: f64, log: bool) -> Param {
         max: Some(max),
         log,
         power_of_two: false,
-        infinite: None,
         values: vec![],
         default: None,
         effective: None,
@@ -76,67 +75,6 @@ fn powers_of_two_stay_powers_of_two() {
     assert!(p.parse_value("48").is_err());
     p.min = Some(3.0);
     assert!(p.validate().is_err());
-}
-
-#[test]
-fn an_infinite_value_sits_past_the_top_of_the_scale() {
-    let p = Param {
-        infinite: Some(-1),
-        ..int("execution.buffer-timeout", -1.0, 500.0, true)
-    };
-    assert!(p.validate().is_ok());
-    let units: Vec<f64> = [0, 1, 5, 100, 499, 500, -1]
-        .iter()
-        .map(|&v| p.to_unit(&Value::Int(v)))
-        .collect();
-    // Ascending in the order of the behaviour: flush every record, ever longer timeouts,
-    // never on a timer.
-    assert!(units.windows(2).all(|w| w[0] < w[1]), "{units:?}");
-    assert_eq!(units[6], 1.0);
-    for v in [-1, 0, 1, 7, 100, 500] {
-        assert_eq!(p.from_unit(p.to_unit(&Value::Int(v))), Value::Int(v));
-    }
-    let share = |v: i64| {
-        (0..=1000)
-            .filter(|&k| p.from_unit(k as f64 / 1000.0) == Value::Int(v))
-            .count()
-    };
-    // 0 keeps the share it has beside -1 on a log scale over x + 2 (ln 2.5 - ln 1.5 of
-    // ln 502: 8 %), not the half a rounded edge would get; the infinite value gets half a
-    // step (3 %).
-    assert!((75..=90).contains(&share(0)), "{} of 1001", share(0));
-    assert!((25..=40).contains(&share(-1)), "{} of 1001", share(-1));
-    assert!(
-        units[0] > 0.02,
-        "0 sits inside the scale, not on its edge: {units:?}"
-    );
-    assert_eq!(p.from_unit(0.95), Value::Int(500));
-}
-
-#[test]
-fn an_infinite_value_must_be_the_min_of_an_int() {
-    let bad = [
-        Param {
-            infinite: Some(0),
-            ..int("execution.buffer-timeout", -1.0, 500.0, true)
-        },
-        Param {
-            kind: Kind::Float,
-            infinite: Some(-1),
-            ..int("execution.buffer-timeout", -1.0, 500.0, false)
-        },
-        Param {
-            infinite: Some(-1),
-            ..int("execution.buffer-timeout", -1.0, 0.0, false)
-        },
-    ];
-    for p in bad {
-        let e = p.validate().unwrap_err().to_string();
-        assert!(
-            e.contains("infinite (") && e.contains("must be the min"),
-            "{e}"
-        );
-    }
 }
 
 #[test]
