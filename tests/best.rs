@@ -36,22 +36,24 @@ fn searched(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
 
 /// The complete configurations validate ran: (best, default).
 fn complete_confs(study: &Path) -> (FlatConf, FlatConf) {
-    let conf = |name: &str| {
-        let trials = study.join("validate/trials");
-        let dir = fs::read_dir(&trials)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}-"))
-            })
-            .unwrap();
-        read_conf_file(&dir.join("conf/flink-conf.yaml")).unwrap()
-    };
-    (conf("best"), conf("default"))
+    (trial_conf(study, "best"), trial_conf(study, "default"))
+}
+
+/// The complete configuration of validate's first trial named `name`.
+fn trial_conf(study: &Path, name: &str) -> FlatConf {
+    let trials = study.join("validate/trials");
+    let dir = fs::read_dir(&trials)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+        })
+        .unwrap();
+    read_conf_file(&dir.join("conf/flink-conf.yaml")).unwrap()
 }
 
 /// The keys of `best` whose values differ from `default`'s.
@@ -311,4 +313,92 @@ fn a_missing_adapter_stops_the_stage_after_three_trials_which_stay_journaled() {
     edit_study(&study, &[("fail_fast = 3", "fail_fast = 0")]);
     let out = ok(&["collect", s(&study), "--restart"]);
     assert!(out.contains("10 failed") || out.contains("error"), "{out}");
+}
+
+/// A cluster that cannot run the search's best after all (here: an adapter that fails it in
+/// validate): validate measures the search's next best in its place, and `best` prints that
+/// one; with `candidates = 1` the failed best stands.
+#[test]
+fn validate_measures_the_next_best_when_the_best_fails_its_first_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("study");
+    let adapter = format!(
+        "case \"$FLINKTUNE_TRIAL_DIR\" in */.validate.partial/trials/best-*) \
+         printf '{{\"status\":\"fail\",\"reason\":\"TaskManager lost: heap\"}}' \
+         > \"$FLINKTUNE_TRIAL_DIR/result.json\" ;; \
+         *) exec {BIN} sim-adapter --study {} ;; esac",
+        dir.display()
+    );
+    let study = small_study(tmp.path(), Some(&adapter));
+    edit_study(
+        &study,
+        &[
+            ("over = \"model\"", "over = \"system\""),
+            ("budget = 30", "budget = 8"),
+            ("initial = 10", "initial = 5"),
+        ],
+    );
+    ok(&["search", s(&study)]);
+    let out = ok(&["validate", s(&study)]);
+    assert!(out.contains("validate/best/conf/"), "{out}");
+
+    let v = common::json(&study.join("validate/summary.json"));
+    assert_eq!(v["rank"], 2, "{v}");
+    let rejected = v["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{v}");
+    assert!(
+        rejected[0].as_str().unwrap().contains("TaskManager lost"),
+        "{v}"
+    );
+    assert_eq!(
+        (v["best"]["runs"].as_u64(), v["best"]["passed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert!(v["speedup_objective"].is_number(), "{v}");
+    // One failed first run of the best, then two runs each of the runner-up and the default.
+    assert_eq!(
+        common::csv_rows(&study.join("validate/trials.csv")).len(),
+        5
+    );
+
+    // The configuration validated is the search's second best, and `best` prints it.
+    let ranked = common::json(&study.join("search/ranked.json"));
+    let second = common::json(&study.join("validate/best/config.json"));
+    assert_eq!(ranked[1]["config"], second);
+    assert_ne!(ranked[0]["config"], second);
+    let validated = trial_conf(&study, "rank2");
+    let text = ok(&["best", s(&study), "--all"]);
+    assert_eq!(parse_flat(&text, "best").unwrap(), validated, "{text}");
+    assert!(text.contains("rank-2 configuration"), "{text}");
+    assert!(
+        text.contains("validate/best/conf/flink-conf.yaml"),
+        "{text}"
+    );
+
+    // A damaged ranked.json is named in the error, with the entry and the key.
+    let path = study.join("search/ranked.json");
+    let good = fs::read_to_string(&path).unwrap();
+    let mut damaged = ranked.clone();
+    damaged[1]["config"]["parallelism.default"] = Value::from(-3);
+    fs::write(&path, damaged.to_string()).unwrap();
+    let err = fails(&["validate", s(&study)]);
+    assert!(
+        err.contains("ranked.json, entry 2") && err.contains("parallelism.default"),
+        "{err}"
+    );
+    fs::write(&path, good).unwrap();
+
+    // One candidate: the best's failure stands.
+    edit_study(&study, &[("# candidates = 3", "candidates = 1")]);
+    ok(&["validate", s(&study)]);
+    let v = common::json(&study.join("validate/summary.json"));
+    assert_eq!(
+        (v["rank"].as_u64(), v["best"]["passed"].as_u64()),
+        (Some(1), Some(0)),
+        "{v}"
+    );
+    assert!(v["speedup_objective"].is_null(), "{v}");
+    assert!(!study.join("validate/best").exists());
+    let text = ok(&["best", s(&study)]);
+    assert!(text.contains("search/best/conf/flink-conf.yaml"), "{text}");
 }

@@ -66,7 +66,14 @@ pub struct Best {
 
 /// Reads the finished search's best configuration and what was measured of it.
 pub fn read(study: &Study, all: bool) -> Result<Best> {
-    let (config, search) = record::read_best(study)?;
+    let (searched, search) = record::read_best(study)?;
+    let validated = fresh_validation(study)?;
+    let config = match &validated {
+        Some(v) if v.rank > 1 => {
+            study.read_config_json(&validated_dir(study).join("config.json"))?
+        }
+        _ => searched,
+    };
     let best = study.effective_conf(&config);
     let default = study.effective_conf(&study.space.default_config());
     let entries = best
@@ -85,25 +92,35 @@ pub fn read(study: &Study, all: bool) -> Result<Best> {
         .collect();
     Ok(Best {
         flink_version: study.file.flink_version,
-        file: best_file(study),
+        file: best_file(study, validated.as_ref()),
         entries,
         removed,
         search,
-        validated: fresh_validation(study)?,
+        validated,
     })
 }
 
-/// Where the search keeps its best configuration's complete file.
-pub fn best_file(study: &Study) -> PathBuf {
-    let dir = study.stage_dir(Stage::Search).join("best").join("conf");
-    dir.join(study.file.flink_version.conf_file())
+/// The complete file of the best configuration: the search's, or validate's when the
+/// search's best failed there and a runner-up was validated instead.
+fn best_file(study: &Study, validated: Option<&ValidateSummary>) -> PathBuf {
+    let dir = match validated {
+        Some(v) if v.rank > 1 => validated_dir(study),
+        _ => study.stage_dir(Stage::Search).join("best"),
+    };
+    dir.join("conf").join(study.file.flink_version.conf_file())
+}
+
+/// Where validate writes the configuration it validated in place of the search's best.
+fn validated_dir(study: &Study) -> PathBuf {
+    study.stage_dir(Stage::Validate).join("best")
 }
 
 /// The line a stage that found or measured the best ends with.
 pub fn pointer(study: &Study) -> String {
+    let validated = fresh_validation(study).ok().flatten();
     format!(
         "best configuration: {}\nthe keys it changes: flinktune best {}\n",
-        best_file(study).display(),
+        best_file(study, validated.as_ref()).display(),
         study.dir.display()
     )
 }
@@ -157,6 +174,14 @@ pub fn comments(b: &Best) -> Vec<String> {
              it against the default",
             s.rate, s.objective, s.best_perf
         )),
+    }
+    if let Some(v) = b.validated.as_ref().filter(|v| v.rank > 1) {
+        out.push(format!(
+            "the search's best failed its first validation run; this is its rank-{} \
+             configuration, which ran ({} rejected)",
+            v.rank,
+            v.rejected.len()
+        ));
     }
     for (k, v) in &b.removed {
         out.push(format!(

@@ -487,11 +487,18 @@ pub struct ValidateSection {
     /// Repetitions of the best and of the default configuration.
     #[serde(default = "three", deserialize_with = "within::<1, 1000, _>")]
     pub repeats: u64,
+    /// How many of the search's best configurations validate tries, in order, when a
+    /// better one fails its first run (1: the best only).
+    #[serde(default = "three", deserialize_with = "within::<1, 5, _>")]
+    pub candidates: u64,
 }
 
 impl Default for ValidateSection {
     fn default() -> Self {
-        ValidateSection { repeats: 3 }
+        ValidateSection {
+            repeats: 3,
+            candidates: 3,
+        }
     }
 }
 

@@ -119,12 +119,19 @@ impl Study {
     /// Reads a `config.json` of this study's space back into a configuration.
     pub fn read_config_json(&self, path: &Path) -> Result<Config> {
         let obj: serde_json::Map<String, serde_json::Value> = crate::fsx::read_json(path)?;
+        self.config_of_json(&obj, &path.display().to_string())
+    }
+
+    /// A configuration of this study's space from its JSON object (`origin` names where it
+    /// came from in errors).
+    pub fn config_of_json(
+        &self,
+        obj: &serde_json::Map<String, serde_json::Value>,
+        origin: &str,
+    ) -> Result<Config> {
         for key in obj.keys() {
             if self.space.index_of(key).is_none() {
-                bail!(
-                    "{}: `{key}` is not a parameter of the study",
-                    path.display()
-                );
+                bail!("{origin}: `{key}` is not a parameter of the study");
             }
         }
         self.space
@@ -133,9 +140,10 @@ impl Study {
             .map(|p| match obj.get(&p.name) {
                 None => Ok(None),
                 Some(v) => {
-                    let value: flink::space::Value = serde_json::from_value(v.clone())?;
+                    let value: flink::space::Value = serde_json::from_value(v.clone())
+                        .with_context(|| format!("{origin}: `{}`", p.name))?;
                     p.check_value(&value)
-                        .with_context(|| format!("{}: `{}`", path.display(), p.name))?;
+                        .with_context(|| format!("{origin}: `{}`", p.name))?;
                     Ok(Some(value))
                 }
             })

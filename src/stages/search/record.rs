@@ -8,7 +8,7 @@ use crate::stages::search::system;
 use crate::study::{Over, Stage, Study};
 use crate::trial::journal;
 use crate::trial::record::TrialStatus;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use flink::objective::Objective;
 use flink::space::{Config, Space};
 use serde::{Deserialize, Serialize};
@@ -76,14 +76,80 @@ pub struct TransferModel {
     pub discarded: bool,
 }
 
-/// The index of the best feasible step (highest score).
+/// The index of the best feasible step (highest score; of equals, the latest).
 pub fn best_step(steps: &[Step], objective: Objective) -> Option<usize> {
-    steps
+    ranked_steps(steps, objective, 1).first().copied()
+}
+
+/// The indices of the `k` best feasible steps, best first (of equal scores, the latest
+/// first).
+pub fn ranked_steps(steps: &[Step], objective: Objective, k: usize) -> Vec<usize> {
+    let mut scored: Vec<(usize, f64)> = steps
         .iter()
         .enumerate()
         .filter_map(|(i, s)| s.score(objective).map(|y| (i, y)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    scored.into_iter().take(k).map(|(i, _)| i).collect()
+}
+
+/// The search's best configurations, best first (`search/ranked.json`): validate measures
+/// the next when a better one fails its first run, since a model's best may sit just past
+/// a failure boundary it did not see (an OOM at a heap the forest thought enough).
+pub const RANKED: &str = "ranked.json";
+/// How many configurations `ranked.json` keeps.
+pub const RANKED_KEEP: usize = 5;
+
+/// One of the search's best configurations.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ranked {
+    /// Its evaluation in `history.csv`.
+    pub iteration: usize,
+    /// Predicted (over the model) or measured (over the system).
+    pub perf: f64,
+    pub p_pass: f64,
+    pub config: serde_json::Value,
+}
+
+/// Writes `ranked.json`: the best [`RANKED_KEEP`] feasible steps, best first.
+pub fn write_ranked(dir: &Path, space: &Space, objective: Objective, steps: &[Step]) -> Result<()> {
+    let ranked: Vec<Ranked> = ranked_steps(steps, objective, RANKED_KEEP)
+        .into_iter()
+        .map(|i| Ranked {
+            iteration: i,
+            perf: steps[i].evaluation.perf.unwrap_or_default(),
+            p_pass: steps[i].evaluation.p_pass,
+            config: space.to_json(&steps[i].config),
+        })
+        .collect();
+    fsx::write_json(&dir.join(RANKED), &ranked)
+}
+
+/// The finished search's best configurations, best first: `ranked.json`, or the best alone
+/// where the search wrote none (a multi-objective search's constrained best).
+pub fn read_ranked(study: &Study) -> Result<Vec<Config>> {
+    let dir = study.require(Stage::Search)?;
+    let path = dir.join(RANKED);
+    if !path.exists() {
+        return Ok(vec![read_best(study)?.0]);
+    }
+    let ranked: Vec<Ranked> = fsx::read_json(&path)?;
+    let origin = |i: usize| format!("{}, entry {}", path.display(), i + 1);
+    let configs = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let obj = r
+                .config
+                .as_object()
+                .with_context(|| format!("{}: `config` is not a table of parameters", origin(i)))?;
+            study.config_of_json(obj, &origin(i))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if configs.is_empty() {
+        bail!("{} lists no configuration", path.display());
+    }
+    Ok(configs)
 }
 
 /// Options of the stage (the study's `[search]` settings, overridable on the command line).

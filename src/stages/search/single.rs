@@ -15,14 +15,15 @@
 //!
 //! Artifacts (`search/`): `history.csv` (every evaluation), `best/conf/…` and
 //! `best/config.json` (the best configuration as a complete Flink conf directory),
-//! `journal.jsonl` and `trials/` (over the system), `summary.json`.
+//! `ranked.json` (the best few, validate's fall-backs), `journal.jsonl` and `trials/`
+//! (over the system), `summary.json`.
 
 use crate::fsx::{self, StageDir};
 use crate::stages::model::{self, PerfModel};
 use crate::stages::search::enqueue;
 use crate::stages::search::record::{
     Evaluation, JOURNAL, SearchOptions, SearchSummary, Step, TransferModel, best_step,
-    write_history,
+    write_history, write_ranked,
 };
 use crate::stages::search::system::{self, Journal, SystemRunner};
 use crate::study::encoding;
@@ -563,6 +564,7 @@ fn finish(
         None => None,
     };
     write_history(&dir.join("history.csv"), space, objective, steps)?;
+    write_ranked(dir, space, objective, steps)?;
     let how = match over {
         Over::Model => "predicted",
         Over::System => "measured",
