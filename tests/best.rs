@@ -374,6 +374,9 @@ fn validate_measures_the_next_best_when_the_best_fails_its_first_run() {
         text.contains("validate/best/conf/flink-conf.yaml"),
         "{text}"
     );
+    ok(&["report", s(&study)]);
+    let page = fs::read_to_string(study.join("report.html")).unwrap();
+    assert!(page.contains("rank-2 configuration (rejected: best-r16000-k0: TaskManager lost"));
 
     // A damaged ranked.json is named in the error, with the entry and the key.
     let path = study.join("search/ranked.json");

@@ -164,6 +164,15 @@ fn best_section(b: &Best) -> String {
             num(s.best_perf)
         ),
     };
+    let effect = match b.validated.as_ref().filter(|v| v.rank > 1) {
+        Some(v) => format!(
+            "{effect} The search's best failed its first run there; this is the search's \
+             rank-{} configuration (rejected: {}).",
+            v.rank,
+            escape(&v.rejected.join("; "))
+        ),
+        None => effect,
+    };
     let mut rows = String::new();
     for e in &b.entries {
         let default = e.default.as_deref().unwrap_or("Flink's built-in default");
