@@ -69,7 +69,7 @@ pub fn read(study: &Study, all: bool) -> Result<Best> {
     let (searched, search) = record::read_best(study)?;
     let validated = fresh_validation(study)?;
     let config = match &validated {
-        Some(v) if v.rank > 1 => {
+        Some(v) if v.runner_up() => {
             study.read_config_json(&validated_dir(study).join("config.json"))?
         }
         _ => searched,
@@ -104,7 +104,7 @@ pub fn read(study: &Study, all: bool) -> Result<Best> {
 /// search's best failed there and a runner-up was validated instead.
 fn best_file(study: &Study, validated: Option<&ValidateSummary>) -> PathBuf {
     let dir = match validated {
-        Some(v) if v.rank > 1 => validated_dir(study),
+        Some(v) if v.runner_up() => validated_dir(study),
         _ => study.stage_dir(Stage::Search).join("best"),
     };
     dir.join("conf").join(study.file.flink_version.conf_file())
@@ -175,7 +175,7 @@ pub fn comments(b: &Best) -> Vec<String> {
             s.rate, s.objective, s.best_perf
         )),
     }
-    if let Some(v) = b.validated.as_ref().filter(|v| v.rank > 1) {
+    if let Some(v) = b.validated.as_ref().filter(|v| v.runner_up()) {
         out.push(format!(
             "the search's best failed its first validation run; this is its rank-{} \
              configuration, which ran ({} rejected)",

@@ -50,7 +50,7 @@ impl Measured {
             failures: records
                 .iter()
                 .filter(|r| !r.passed())
-                .map(|r| format!("{}: {}", r.trial, r.reason))
+                .map(failure)
                 .collect(),
         }
     }
@@ -132,6 +132,11 @@ impl Session<'_> {
             }
             tried.push(rec);
         }
+        // Every one failed: the search's best stands (`ranked` is never empty).
+        anyhow::ensure!(
+            !tried.is_empty(),
+            "the search left no configuration to validate"
+        );
         let best = tried.remove(0);
         Ok((0, best, tried))
     }
@@ -178,8 +183,7 @@ pub fn run(study: &Study) -> Result<ValidateSummary> {
         );
         study.write_config_dir(&ranked[chosen], &stage.path.join("best"), &header)?;
     }
-    let summary =
-        summarise(study, &records, &predicted, started).with_choice(chosen + 1, &rejected);
+    let summary = summarise(study, &records, &predicted, chosen + 1, &rejected, started);
     std::fs::write(stage.path.join("report.md"), report_md(&summary))?;
     study.record_inputs(Stage::Validate, None, &stage.path)?;
     fsx::write_json(&stage.path.join("summary.json"), &summary)?;
@@ -188,10 +192,13 @@ pub fn run(study: &Study) -> Result<ValidateSummary> {
 }
 
 /// The speedups of the measured runs of (the best, the default).
+/// `rank`: which of the search's best was measured; `rejected`: the others tried.
 fn summarise(
     study: &Study,
     records: &[Vec<TrialRecord>; 2],
     search: &SearchSummary,
+    rank: usize,
+    rejected: &[TrialRecord],
     started: Instant,
 ) -> ValidateSummary {
     let best_m = Measured::of(&records[0]);
@@ -216,21 +223,22 @@ fn summarise(
         speedup_throughput,
         speedup_ratio,
         predicted_speedup: search.predicted_speedup,
-        rank: 1,
-        rejected: vec![],
+        rank,
+        rejected: rejected.iter().map(failure).collect(),
         seconds: started.elapsed().as_secs_f64(),
     }
 }
 
 impl ValidateSummary {
-    fn with_choice(mut self, rank: usize, rejected: &[TrialRecord]) -> ValidateSummary {
-        self.rank = rank;
-        self.rejected = rejected
-            .iter()
-            .map(|r| format!("{}: {}", r.trial, r.reason))
-            .collect();
-        self
+    /// Whether a runner-up was measured because the search's best failed its first run.
+    pub fn runner_up(&self) -> bool {
+        self.rank > 1
     }
+}
+
+/// A failed trial as the report lists it.
+fn failure(r: &TrialRecord) -> String {
+    format!("{}: {}", r.trial, r.reason)
 }
 
 fn fmt(x: Option<f64>, digits: usize) -> String {
@@ -270,7 +278,7 @@ fn report_md(s: &ValidateSummary) -> String {
             None => "The search measured the system directly.".to_string(),
         },
     );
-    if s.rank > 1 {
+    if s.runner_up() {
         out.push_str(&format!(
             "\nThe search's best configuration failed its first run; its rank-{} configuration \
              was validated instead (in `validate/best/`).\n",

@@ -164,7 +164,7 @@ fn best_section(b: &Best) -> String {
             num(s.best_perf)
         ),
     };
-    let effect = match b.validated.as_ref().filter(|v| v.rank > 1) {
+    let effect = match b.validated.as_ref().filter(|v| v.runner_up()) {
         Some(v) => format!(
             "{effect} The search's best failed its first run there; this is the search's \
              rank-{} configuration (rejected: {}).",
