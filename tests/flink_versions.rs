@@ -206,6 +206,52 @@ fn studies_for_1_20_and_2_3_tune_end_to_end_on_the_simulator() {
     }
 }
 
+/// A search over the system with Flink 1.20's catalogue: while the buffer timeout is off its
+/// interval does nothing, and the search holds it at Flink's default (100 ms) there.
+#[test]
+fn a_search_holds_an_interval_at_its_default_while_its_switch_is_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = version_study(tmp.path(), "1.20");
+    ok(&["search", s(&study), "--over", "system"]);
+    let catalogue = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/flink-1.20-key-params.toml"),
+    )
+    .unwrap();
+    let names: Vec<&str> = catalogue
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
+        .collect();
+    let at = |key: &str| names.iter().position(|n| *n == key).unwrap();
+    let (switch, interval) = (
+        at("execution.buffer-timeout.enabled"),
+        at("execution.buffer-timeout.interval"),
+    );
+    let journal = study.join("search/journal.jsonl");
+    let configs: Vec<serde_json::Value> = json_lines(&journal)
+        .into_iter()
+        .filter_map(|step| step.get("config").cloned())
+        .collect();
+    let journal = fs::read_to_string(&journal).unwrap();
+    let off: Vec<&serde_json::Value> = configs
+        .iter()
+        .filter(|c| c[switch] == serde_json::json!(false))
+        .collect();
+    assert!(configs.len() >= 14, "{journal}");
+    assert!(
+        !off.is_empty(),
+        "the design turns the timeout off somewhere: {journal}"
+    );
+    for c in &off {
+        assert_eq!(c[interval], serde_json::json!(100), "{c}");
+    }
+    assert!(
+        configs
+            .iter()
+            .any(|c| c[interval] != serde_json::json!(100)),
+        "on, the interval is searched: {journal}"
+    );
+}
+
 #[test]
 fn init_refuses_a_version_without_a_catalogue() {
     let tmp = tempfile::tempdir().unwrap();
@@ -215,4 +261,25 @@ fn init_refuses_a_version_without_a_catalogue() {
         "{err}"
     );
     assert!(err.contains("1.20"), "{err}");
+}
+
+/// Every shipped example study loads: its catalogue parses and every key it writes is one
+/// its Flink version knows, without a deprecation warning (an example is what users copy).
+#[test]
+fn every_example_study_loads_with_its_versions_keys() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut studies: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("flinktune.toml").is_file())
+        .collect();
+    studies.sort();
+    assert!(studies.len() >= 8, "{studies:?}");
+    for study in &studies {
+        let out = flinktune(&["status", s(study)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", study.display());
+        assert!(!stderr.contains("warning"), "{}: {stderr}", study.display());
+    }
 }

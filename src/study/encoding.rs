@@ -8,7 +8,7 @@
 //! handled inside the optimisation, not rounded at the end.
 
 use flink::space::{Config, Kind, Space, Value};
-use opt::bo::{Domain, Var};
+use opt::bo::{Condition, Domain, Var};
 
 /// Integer parameters with more levels than this are searched as continuous.
 const MAX_GRID: u64 = 512;
@@ -34,7 +34,22 @@ pub fn domain(space: &Space) -> Domain {
             _ => Var::Continuous,
         })
         .collect();
-    Domain { vars }
+    let conditions = space
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(var, p)| {
+            // `Space::new` refused a switch that is not a bool parameter.
+            let on = space.switch_of(p).ok().flatten()?;
+            Some(Condition {
+                var,
+                on,
+                choice: 1, // a bool's choices are [false, true]
+                rest: p.to_unit(&p.effective_default()),
+            })
+        })
+        .collect();
+    Domain { vars, conditions }
 }
 
 /// The configuration at a (projected) point of the domain.
@@ -165,5 +180,33 @@ mod tests {
             panic!("segment size should be a grid of powers of two")
         };
         assert_eq!(points.len(), 9);
+    }
+
+    #[test]
+    fn an_interval_whose_switch_is_off_is_searched_at_its_default() {
+        let text = include_str!("../../examples/flink-local-catalogue.toml");
+        let s = Space::from_catalogue_text(text, "t").unwrap().1;
+        let d = domain(&s);
+        d.validate().unwrap();
+        let (on, interval) = (0, 1); // the switch's two one-hot dimensions, then the interval
+        assert_eq!(s.params[0].name, "execution.buffer-timeout.enabled");
+        assert_eq!(
+            s.params[1].active_when.as_deref(),
+            Some(s.params[0].name.as_str())
+        );
+        let mut z = vec![0.5; d.dims()];
+        (z[on], z[on + 1], z[interval + 1]) = (1.0, 0.0, 0.02); // off, a 1 ms interval
+        let off = decode(&s, &d, &d.project(&z));
+        assert_eq!(off[0], Some(Value::Bool(false)));
+        assert_eq!(off[1], Some(Value::Int(100)), "Flink's default while off");
+        z[interval + 1] = 0.9;
+        assert_eq!(decode(&s, &d, &d.project(&z)), off);
+        (z[on], z[on + 1], z[interval + 1]) = (0.0, 1.0, 0.02); // on: its own interval
+        let on_config = decode(&s, &d, &d.project(&z));
+        assert_eq!(on_config[0], Some(Value::Bool(true)));
+        assert!(
+            matches!(on_config[1], Some(Value::Int(v)) if v < 5),
+            "{on_config:?}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::space::param::{Param, Value};
+use crate::space::param::{Kind, Param, Value};
 
 /// A catalogue file: a list of parameters.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,7 +46,27 @@ impl Space {
         if params.is_empty() {
             bail!("the parameter space is empty");
         }
-        Ok(Space { params })
+        let space = Space { params };
+        for p in &space.params {
+            space
+                .switch_of(p)
+                .with_context(|| format!("parameter '{}'", p.name))?;
+        }
+        Ok(space)
+    }
+
+    /// The index of the bool parameter `p` acts under (`active_when`), if any.
+    pub fn switch_of(&self, p: &Param) -> Result<Option<usize>> {
+        let Some(name) = &p.active_when else {
+            return Ok(None);
+        };
+        if matches!(p.kind, Kind::Bool | Kind::Enum) {
+            bail!("active_when is for int and float parameters");
+        }
+        match self.index_of(name) {
+            Some(i) if self.params[i].kind == Kind::Bool => Ok(Some(i)),
+            _ => bail!("active_when = \"{name}\" must name a bool parameter of the catalogue"),
+        }
     }
 
     /// Reads a catalogue from TOML text; `origin` names it in errors.

@@ -126,6 +126,12 @@ pub struct Param {
     /// (`">=1.10"`, `"<2.0"`, `">=1.11,<2.0"`); absent: every version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
+    /// A bool parameter of the same catalogue that must be true for this one to act
+    /// (`execution.buffer-timeout.interval` does nothing while
+    /// `execution.buffer-timeout.enabled` is false). The search holds this one at its
+    /// default while the switch is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_when: Option<String>,
     #[serde(default)]
     pub note: String,
 }

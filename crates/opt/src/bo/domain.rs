@@ -88,18 +88,41 @@ fn grid_value(points: &[f64], k: usize) -> f64 {
     points.get(k).copied().unwrap_or(0.0)
 }
 
+/// A variable that acts only while a categorical variable has one choice (a timeout's
+/// interval while the timeout is on). While it does not act, [`Domain::project`] holds it at
+/// `rest`: points that differ only there are one point, and a model fitted on them does not
+/// read the categorical's effect as the variable's (a good "off" measured at a long interval
+/// would otherwise make long intervals look good).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// The dependent variable: an index into [`Domain::vars`], one relaxed dimension.
+    pub var: usize,
+    /// The categorical variable it depends on (an index into [`Domain::vars`]).
+    pub on: usize,
+    /// The choice of `on` under which `var` acts.
+    pub choice: usize,
+    /// `var`'s relaxed coordinate while it does not act.
+    pub rest: f64,
+}
+
 /// The search space: an ordered list of variables, laid out consecutively in
 /// the relaxed cube.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Domain {
     /// The variables, in relaxed-coordinate order.
     pub vars: Vec<Var>,
+    /// Variables that act only under a choice of another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
 }
 
 impl Domain {
     /// A domain over `vars`.
     pub fn new(vars: Vec<Var>) -> Self {
-        Domain { vars }
+        Domain {
+            vars,
+            conditions: Vec::new(),
+        }
     }
 
     /// Total number of relaxed dimensions.
@@ -125,12 +148,34 @@ impl Domain {
             }
         }
         ensure!(self.dims() > 0, "the search domain has no dimensions");
+        self.conditions.iter().try_for_each(|c| self.check(c))
+    }
+
+    fn check(&self, c: &Condition) -> Result<()> {
+        let (Some(var), Some(on)) = (self.vars.get(c.var), self.vars.get(c.on)) else {
+            bail!("condition {c:?}: no such variable");
+        };
+        ensure!(
+            var.dims() == 1 && c.var != c.on,
+            "condition {c:?}: the dependent variable must be another, one-dimensional variable"
+        );
+        ensure!(
+            matches!(on, Var::Categorical { choices } if c.choice < *choices as usize),
+            "condition {c:?}: {} is not a categorical with choice {}",
+            c.on,
+            c.choice
+        );
+        ensure!(
+            (0.0..=1.0).contains(&c.rest),
+            "condition {c:?}: rest must be in [0, 1]"
+        );
         Ok(())
     }
 
     /// Maps a relaxed point to a valid one: everything clamped to `[0,1]`
     /// (NaN → 0), integers snapped to the nearest grid point, categoricals
-    /// replaced by the one-hot of their argmax (first on ties). Idempotent.
+    /// replaced by the one-hot of their argmax (first on ties), variables that do not
+    /// act (`conditions`) at their rest. Idempotent.
     ///
     /// # Panics
     /// If `z.len() != self.dims()`.
@@ -152,7 +197,32 @@ impl Domain {
             }
             i += var.dims();
         }
+        self.rest_inactive(&mut out);
         out
+    }
+
+    /// Holds each dependent variable whose condition does not hold at its rest (on a
+    /// projected point).
+    fn rest_inactive(&self, p: &mut [f64]) {
+        if self.conditions.is_empty() {
+            return;
+        }
+        let offsets = self.offsets();
+        for c in &self.conditions {
+            let (Some(Var::Categorical { choices }), Some(var)) =
+                (self.vars.get(c.on), self.vars.get(c.var))
+            else {
+                continue; // refused by `validate`
+            };
+            let at = offsets[c.on];
+            if chosen(&p[at..at + *choices as usize]) == c.choice {
+                continue;
+            }
+            p[offsets[c.var]] = match var {
+                Var::Grid { points } => grid_value(points, nearest(points, c.rest)),
+                _ => c.rest,
+            };
+        }
     }
 
     /// A uniformly random relaxed point, projected (so discrete values are
@@ -194,6 +264,7 @@ impl Domain {
                     }
                 }
             }
+            self.rest_inactive(&mut p);
             out.push(p);
             // Mixed-radix increment.
             let mut pos = 0;

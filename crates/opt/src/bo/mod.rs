@@ -40,7 +40,7 @@ mod seen;
 mod transfer;
 
 pub use crate::ask_tell::Suggestion;
-pub use domain::{Domain, Var};
+pub use domain::{Condition, Domain, Var};
 pub use feasibility::{Feasibility, PassModel, Precheck};
 pub use optimiser::BayesOpt;
 pub use options::{BoOptions, SEARCH_PRIOR_TAU, default_initial};

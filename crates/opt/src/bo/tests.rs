@@ -200,6 +200,66 @@ fn project_dims_and_random_point() {
     assert!(Domain::new(vec![]).validate().is_err());
 }
 
+/// A switch (categorical) and an interval that acts only while the switch is on, plus a
+/// free variable.
+fn switched() -> Domain {
+    let mut d = Domain::new(vec![
+        Var::Categorical { choices: 2 },
+        Var::integer(5),
+        Var::Continuous,
+    ]);
+    d.conditions.push(Condition {
+        var: 1,
+        on: 0,
+        choice: 1,
+        rest: 0.7,
+    });
+    d
+}
+
+#[test]
+fn a_variable_that_does_not_act_is_held_at_its_rest() {
+    let d = switched();
+    d.validate().unwrap();
+    // Off: the interval snaps to the grid point nearest its rest, whatever it was.
+    assert_eq!(d.project(&[0.9, 0.1, 0.0, 0.3]), vec![1.0, 0.0, 0.75, 0.3]);
+    assert_eq!(d.project(&[0.9, 0.1, 1.0, 0.3]), vec![1.0, 0.0, 0.75, 0.3]);
+    // On: the interval is the point's own.
+    assert_eq!(d.project(&[0.1, 0.9, 0.0, 0.3]), vec![0.0, 1.0, 0.0, 0.3]);
+    let mut rng = StdRng::seed_from_u64(2);
+    for _ in 0..50 {
+        let p = d.random_point(&mut rng);
+        assert_eq!(d.project(&p), p);
+        assert!(p[1] == 1.0 || p[2] == 0.75, "{p:?}");
+    }
+    // The exhaustive list holds the off points once each (5 intervals on, 1 off).
+    let discrete = {
+        let mut d = switched();
+        d.vars.pop();
+        d
+    };
+    let all: HashSet<_> = discrete.enumerate().iter().map(|p| key(p)).collect();
+    assert_eq!(all.len(), 6);
+    // Conditions that name no variable, a non-categorical switch, a missing choice or a
+    // multi-dimensional dependent are refused.
+    for (var, on, choice, rest) in [
+        (1, 9, 1, 0.5),
+        (1, 2, 0, 0.5),
+        (1, 0, 2, 0.5),
+        (0, 1, 0, 0.5),
+        (1, 0, 1, 1.5),
+    ] {
+        let mut d = switched();
+        d.conditions = vec![Condition {
+            var,
+            on,
+            choice,
+            rest,
+        }];
+        assert!(d.validate().is_err(), "{:?}", d.conditions);
+    }
+}
+
 #[test]
 fn the_incumbents_discrete_neighbours_change_one_variable_by_one_step() {
     let d = Domain::new(vec![

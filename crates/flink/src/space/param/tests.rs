@@ -19,6 +19,7 @@ fn int(name: &str, min: f64, max: f64, log: bool) -> Param {
         format: Format::Plain,
         replaces: vec![],
         versions: None,
+        active_when: None,
         note: String::new(),
     }
 }
@@ -151,4 +152,42 @@ fn sizes_must_fit_a_64_bit_count_of_bytes() {
     p.min = Some(-1.0);
     assert!(p.validate().is_err());
     assert!(int("a.b", 0.0, 1e17, false).validate().is_err());
+}
+
+#[test]
+fn active_when_names_a_bool_switch_of_the_catalogue() {
+    let catalogue = |switch_kind: &str, dependent: &str| {
+        format!(
+            "flink_version = \"1.20\"\n\
+             [[param]]\nname = \"execution.buffer-timeout.enabled\"\n{switch_kind}\n\
+             [[param]]\nname = \"execution.buffer-timeout.interval\"\n{dependent}\n\
+             active_when = \"execution.buffer-timeout.enabled\"\n"
+        )
+    };
+    let int = "kind = \"int\"\nmin = 0\nmax = 500\ndefault = 100";
+    let text = catalogue("kind = \"bool\"", int);
+    let (_, space) = crate::space::Space::from_catalogue_text(&text, "c.toml").unwrap();
+    assert_eq!(space.switch_of(&space.params[1]).unwrap(), Some(0));
+    assert_eq!(space.switch_of(&space.params[0]).unwrap(), None);
+    for (text, why) in [
+        (
+            catalogue("kind = \"int\"\nmin = 0\nmax = 1", int),
+            "must name a bool",
+        ),
+        (
+            catalogue("kind = \"bool\"", "kind = \"bool\""),
+            "int and float",
+        ),
+        (
+            text.replacen("buffer-timeout.enabled", "object-reuse", 1),
+            "must name a bool",
+        ),
+    ] {
+        let e = crate::space::Space::from_catalogue_text(&text, "c.toml").unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("c.toml") && e.contains("interval") && e.contains(why),
+            "{e}"
+        );
+    }
 }
