@@ -2,7 +2,7 @@
 trials a 30-trial `search --over system` needs to reach 90 % of its improvement.
 
 The simulated wordcount job at 20 000 rec/s over the catalogue of the real-Flink example
-(examples/flink-local-catalogue.toml: the seven keys that matter on one machine), p99
+(examples/flink-local-catalogue.toml: the eight keys that matter on one machine), p99
 latency, `[search] over = "system"`, budget 30, Flink's default enqueued first
 (`enqueue = ["default.toml"]`, an empty file) and the default initial design, one study per
 seed. For every run: the number of evaluations until its best p99 so far is within 10 % of
