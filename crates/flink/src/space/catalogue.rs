@@ -65,7 +65,10 @@ impl Space {
         }
         match self.index_of(name) {
             Some(i) if self.params[i].kind == Kind::Bool => Ok(Some(i)),
-            _ => bail!("active_when = \"{name}\" must name a bool parameter of the catalogue"),
+            _ => bail!(
+                "active_when = \"{name}\" must name a bool parameter of the catalogue \
+                 (without the switch in the catalogue, leave active_when out)"
+            ),
         }
     }
 
